@@ -1,0 +1,447 @@
+//! Building actions, parts and transactions.
+//!
+//! A bank builds its own [`Part`](crate::transaction::Part) with a [`PartBuilder`]:
+//! `PartBuilder` → [`UnprovenPart`] (circuits, randomness) → [`ProvenPart`] (proof, no
+//! signatures). Parts from several banks are combined into one transaction digest; each
+//! bank then signs its own part with [`ProvenPart::authorize`], so two banks assemble
+//! an atomic DvP without sharing any secret. The typestate makes it impossible to
+//! publish an unproven or unsigned part.
+
+use ff::Field;
+use halo2_proofs::circuit::Value;
+use pasta_curves::pallas;
+use rand_core::CryptoRng;
+use reddsa::orchard::{Binding, SpendAuth};
+
+use crate::{
+    asset::AssetId,
+    circuit::{Circuit, Instance, Proof, ProvingKey},
+    constants::{MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART},
+    keys::{Address, FullViewingKey, RegulatorPublicKey, SpendAuthorizingKey},
+    note::{Note, NoteValue, Nullifier},
+    note_encryption::{encrypt_note, MEMO_SIZE},
+    registry::{RegistryPath, RegistryRoot},
+    regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
+    transaction::{Action, Burn, Part, PartEffects, TxDigest},
+    tree::{Anchor, NotePath},
+    value::{ValueCommitTrapdoor, ValueCommitment, ValueSum},
+};
+
+/// Why a part cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The spent note's path does not lead to the part's anchor.
+    #[error("spent note is not in the tree under the part's anchor")]
+    AnchorMismatch,
+    /// A registry path does not lead to the part's registry root.
+    #[error("{0} is not a member of the registry under the part's registry root")]
+    NotRegistered(&'static str),
+    /// The spent note is not owned by the spending key.
+    #[error("spent note is not owned by the given full viewing key")]
+    NotOwner,
+    /// Spend and output are of different assets.
+    #[error("an action must spend and create notes of the same asset")]
+    AssetMismatch,
+    /// The part has no actions.
+    #[error("a part needs at least one action")]
+    NoActions,
+    /// Too many actions or burns.
+    #[error("too many {0}")]
+    TooMany(&'static str),
+    /// The part does not balance per asset.
+    #[error("part is not balanced for {0:?}")]
+    Unbalanced(AssetId),
+    /// Wrong number of spend authorising keys.
+    #[error("expected {expected} spend authorising keys, got {got}")]
+    WrongKeyCount {
+        /// Number of actions.
+        expected: usize,
+        /// Keys given.
+        got: usize,
+    },
+    /// A spend authorising key does not match its action.
+    #[error("spend authorising key {0} does not match its action's ak")]
+    WrongKey(usize),
+    /// The prover failed (a witness does not satisfy the circuit).
+    #[error("proving failed: {0}")]
+    Proving(String),
+}
+
+/// The note an action spends, with what proves it may be spent.
+#[derive(Clone, Debug)]
+pub struct SpendInfo {
+    /// The owner's full viewing key.
+    pub fvk: FullViewingKey,
+    /// The note.
+    pub note: Note,
+    /// Its path in the note commitment tree.
+    pub path: NotePath,
+    /// The owner's registry membership path.
+    pub registry_path: RegistryPath,
+    /// Prove ownership of the note without consuming it (the action only creates).
+    pub split: bool,
+}
+
+/// The note an action creates.
+#[derive(Clone, Debug)]
+pub struct OutputInfo {
+    /// Recipient address.
+    pub recipient: Address,
+    /// Value.
+    pub value: NoteValue,
+    /// The recipient's registry membership path.
+    pub registry_path: RegistryPath,
+    /// Memo for the recipient.
+    pub memo: [u8; MEMO_SIZE],
+}
+
+/// Everything needed to prove one action, randomness included.
+#[derive(Clone, Debug)]
+pub struct ActionInfo {
+    spend: SpendInfo,
+    output: Note,
+    output_memo: [u8; MEMO_SIZE],
+    output_registry_path: RegistryPath,
+    rcv: ValueCommitTrapdoor,
+    alpha: pallas::Scalar,
+    salt: pallas::Base,
+    esk: pallas::Base,
+}
+
+impl ActionInfo {
+    /// Draws the action's randomness.
+    pub fn new(spend: SpendInfo, output: OutputInfo, rng: &mut impl CryptoRng) -> Self {
+        let note = Note::new(
+            spend.note.asset(),
+            output.value,
+            output.recipient,
+            &mut *rng,
+        );
+        ActionInfo {
+            spend,
+            output: note,
+            output_memo: output.memo,
+            output_registry_path: output.registry_path,
+            rcv: ValueCommitTrapdoor::random(&mut *rng),
+            alpha: pallas::Scalar::random(&mut *rng),
+            salt: pallas::Base::random(&mut *rng),
+            esk: random_esk(&mut *rng),
+        }
+    }
+
+    /// `v_net` of this action.
+    pub fn value_sum(&self) -> ValueSum {
+        let spent = if self.spend.split {
+            0
+        } else {
+            self.spend.note.value().inner()
+        };
+        ValueSum::net(spent, self.output.value().inner())
+    }
+
+    /// The nullifier this action reveals.
+    pub fn nullifier(&self) -> Nullifier {
+        let cm = self.spend.note.commitment();
+        let tag = if self.spend.split {
+            self.salt
+        } else {
+            pallas::Base::from(self.spend.path.position)
+        };
+        Nullifier::derive(self.spend.fvk.nk(), cm, tag)
+    }
+
+    /// The value commitment.
+    pub fn cv_net(&self) -> ValueCommitment {
+        ValueCommitment::derive(self.value_sum(), self.spend.note.asset().base(), self.rcv)
+    }
+
+    /// The regulator's plaintext for this action.
+    pub fn regulator_plaintext(&self) -> RegulatorPlaintext {
+        let spent_value = if self.spend.split {
+            0
+        } else {
+            self.spend.note.value().inner()
+        };
+        RegulatorPlaintext {
+            asset_x: self.output.asset().base().coordinates().0,
+            value: self.output.value().to_base(),
+            owner_x: self.output.owner().coordinates().0,
+            spent_cm: self.spend.note.commitment().inner(),
+            spent_value: pallas::Base::from(spent_value),
+        }
+    }
+
+    /// The circuit witness and public inputs for anchor `anchor`, registry root `root`
+    /// and regulator key `regulator`; also the public action data (without the
+    /// recipient ciphertext).
+    pub fn to_circuit(
+        &self,
+        anchor: Anchor,
+        root: RegistryRoot,
+        regulator: &RegulatorPublicKey,
+    ) -> (Circuit, Instance, RegulatorCiphertext) {
+        let rk = self.spend.fvk.ak().randomize(&self.alpha);
+        let rk_bytes: [u8; 32] = rk.into();
+        let rk_point = crate::encoding::decode_non_identity_point(&rk_bytes, "rk")
+            .expect("a randomised validating key is a valid point");
+        let reg_ct = RegulatorCiphertext::encrypt(regulator, self.esk, &self.regulator_plaintext());
+        let instance = Instance::new(
+            anchor.inner(),
+            root.inner(),
+            self.nullifier().inner(),
+            rk_point,
+            self.cv_net().to_affine(),
+            self.output.commitment().inner(),
+            regulator.to_affine(),
+            reg_ct.epk,
+            reg_ct.c,
+        );
+        let circuit = Circuit {
+            asset: Value::known(self.spend.note.asset().base().to_affine()),
+            v_old: Value::known(self.spend.note.value().inner()),
+            rcm_old: Value::known(self.spend.note.rcm()),
+            ak: Value::known(self.spend.fvk.ak().to_affine()),
+            nk: Value::known(self.spend.fvk.nk().inner()),
+            alpha: Value::known(self.alpha),
+            note_pos: Value::known(self.spend.path.position),
+            note_path: self.spend.path.siblings.map(Value::known),
+            split: Value::known(self.spend.split),
+            salt: Value::known(self.salt),
+            reg_pos_old: Value::known(self.spend.registry_path.position),
+            reg_path_old: self.spend.registry_path.siblings.map(Value::known),
+            v_new: Value::known(self.output.value().inner()),
+            pk_new: Value::known(self.output.owner().to_affine()),
+            rcm_new: Value::known(self.output.rcm()),
+            reg_pos_new: Value::known(self.output_registry_path.position),
+            reg_path_new: self.output_registry_path.siblings.map(Value::known),
+            rcv: Value::known(self.rcv.inner()),
+            esk: Value::known(self.esk),
+            regulator_pk: Value::known(regulator.to_affine()),
+        };
+        (circuit, instance, reg_ct)
+    }
+
+    /// The new note (for the sender's records and tests).
+    pub fn output_note(&self) -> &Note {
+        &self.output
+    }
+
+    fn check(&self, anchor: Anchor, root: RegistryRoot) -> Result<(), BuildError> {
+        let s = &self.spend;
+        if s.path.root(s.note.commitment().inner()) != anchor.inner() {
+            return Err(BuildError::AnchorMismatch);
+        }
+        if s.fvk.address() != s.note.owner() {
+            return Err(BuildError::NotOwner);
+        }
+        if s.registry_path.root(s.note.owner().registry_leaf()) != root.inner() {
+            return Err(BuildError::NotRegistered("sender"));
+        }
+        if self
+            .output_registry_path
+            .root(self.output.owner().registry_leaf())
+            != root.inner()
+        {
+            return Err(BuildError::NotRegistered("recipient"));
+        }
+        Ok(())
+    }
+}
+
+/// Builds one bank's part of a transaction.
+#[derive(Debug)]
+pub struct PartBuilder {
+    anchor: Anchor,
+    registry_root: RegistryRoot,
+    regulator: RegulatorPublicKey,
+    actions: Vec<ActionInfo>,
+    burns: Vec<Burn>,
+}
+
+impl PartBuilder {
+    /// A part spending notes under `anchor`, with participants registered under
+    /// `registry_root`, encrypting to the network's regulator key.
+    pub fn new(anchor: Anchor, registry_root: RegistryRoot, regulator: RegulatorPublicKey) -> Self {
+        PartBuilder {
+            anchor,
+            registry_root,
+            regulator,
+            actions: Vec::new(),
+            burns: Vec::new(),
+        }
+    }
+
+    /// Adds an action spending `spend` and creating `output` (of the spent asset).
+    pub fn add_action(
+        &mut self,
+        spend: SpendInfo,
+        output: OutputInfo,
+        rng: &mut impl CryptoRng,
+    ) -> Result<&ActionInfo, BuildError> {
+        if self.actions.len() >= MAX_ACTIONS_PER_PART {
+            return Err(BuildError::TooMany("actions"));
+        }
+        let info = ActionInfo::new(spend, output, rng);
+        info.check(self.anchor, self.registry_root)?;
+        self.actions.push(info);
+        Ok(self.actions.last().expect("just pushed"))
+    }
+
+    /// Adds a public burn (withdrawal) of `value` of `asset`.
+    pub fn add_burn(&mut self, asset: AssetId, value: u64) -> Result<(), BuildError> {
+        if self.burns.len() >= MAX_BURNS_PER_PART {
+            return Err(BuildError::TooMany("burns"));
+        }
+        self.burns.push(Burn { asset, value });
+        Ok(())
+    }
+
+    /// Checks per-asset balance and draws the remaining randomness.
+    pub fn build(self, rng: &mut impl CryptoRng) -> Result<UnprovenPart, BuildError> {
+        if self.actions.is_empty() {
+            return Err(BuildError::NoActions);
+        }
+        let mut per_asset: std::collections::BTreeMap<AssetId, i128> = Default::default();
+        for a in &self.actions {
+            *per_asset.entry(a.spend.note.asset()).or_default() += a.value_sum().inner();
+        }
+        for b in &self.burns {
+            *per_asset.entry(b.asset).or_default() -= i128::from(b.value);
+        }
+        if let Some((asset, _)) = per_asset.iter().find(|(_, v)| **v != 0) {
+            return Err(BuildError::Unbalanced(*asset));
+        }
+        let mut circuits = Vec::with_capacity(self.actions.len());
+        let mut instances = Vec::with_capacity(self.actions.len());
+        let mut actions = Vec::with_capacity(self.actions.len());
+        for info in &self.actions {
+            let (circuit, instance, reg_ct) =
+                info.to_circuit(self.anchor, self.registry_root, &self.regulator);
+            let cv_net = info.cv_net();
+            let encrypted_note = encrypt_note(
+                info.output_note(),
+                &info.output_memo,
+                Some(&info.spend.fvk.outgoing_viewing_key()),
+                &cv_net,
+                &mut *rng,
+            );
+            actions.push(Action {
+                nf: info.nullifier(),
+                rk: info.spend.fvk.ak().randomize(&info.alpha).into(),
+                cv_net,
+                cm_new: info.output_note().commitment(),
+                regulator_ciphertext: reg_ct,
+                encrypted_note,
+            });
+            circuits.push(circuit);
+            instances.push(instance);
+        }
+        let bsk = self
+            .actions
+            .iter()
+            .fold(ValueCommitTrapdoor::zero(), |acc, a| acc + a.rcv);
+        Ok(UnprovenPart {
+            effects: PartEffects {
+                anchor: self.anchor,
+                registry_root: self.registry_root,
+                actions,
+                burns: self.burns,
+            },
+            circuits,
+            instances,
+            alphas: self.actions.iter().map(|a| a.alpha).collect(),
+            aks: self.actions.iter().map(|a| *a.spend.fvk.ak()).collect(),
+            bsk,
+        })
+    }
+}
+
+/// A part with its witnesses, before proving.
+#[derive(Debug)]
+pub struct UnprovenPart {
+    effects: PartEffects,
+    circuits: Vec<Circuit>,
+    instances: Vec<Instance>,
+    alphas: Vec<pallas::Scalar>,
+    aks: Vec<crate::keys::SpendValidatingKey>,
+    bsk: ValueCommitTrapdoor,
+}
+
+impl UnprovenPart {
+    /// The public effects (shareable with counterparties).
+    pub fn effects(&self) -> &PartEffects {
+        &self.effects
+    }
+
+    /// The circuits and instances (for tests and benchmarks).
+    pub fn circuits(&self) -> (&[Circuit], &[Instance]) {
+        (&self.circuits, &self.instances)
+    }
+
+    /// Creates the proof of all the part's actions.
+    pub fn prove(
+        self,
+        pk: &ProvingKey,
+        rng: &mut impl CryptoRng,
+    ) -> Result<ProvenPart, BuildError> {
+        let proof = Proof::create(pk, &self.circuits, &self.instances, &mut *rng)
+            .map_err(|e| BuildError::Proving(e.to_string()))?;
+        Ok(ProvenPart {
+            effects: self.effects,
+            proof,
+            alphas: self.alphas,
+            aks: self.aks,
+            bsk: self.bsk,
+        })
+    }
+}
+
+/// A proven part awaiting signatures over the whole transaction's digest.
+#[derive(Debug)]
+pub struct ProvenPart {
+    effects: PartEffects,
+    proof: Proof,
+    alphas: Vec<pallas::Scalar>,
+    aks: Vec<crate::keys::SpendValidatingKey>,
+    bsk: ValueCommitTrapdoor,
+}
+
+impl ProvenPart {
+    /// The public effects (shareable with counterparties to compute the digest).
+    pub fn effects(&self) -> &PartEffects {
+        &self.effects
+    }
+
+    /// Signs every spend with its owner's key and the part's balance with `bsk`, all
+    /// over the digest of the *whole* transaction.
+    pub fn authorize(
+        self,
+        digest: &TxDigest,
+        keys: &[&SpendAuthorizingKey],
+        rng: &mut impl CryptoRng,
+    ) -> Result<Part, BuildError> {
+        if keys.len() != self.alphas.len() {
+            return Err(BuildError::WrongKeyCount {
+                expected: self.alphas.len(),
+                got: keys.len(),
+            });
+        }
+        let mut spend_auth_sigs = Vec::with_capacity(keys.len());
+        for (i, ((ask, alpha), ak)) in keys.iter().zip(&self.alphas).zip(&self.aks).enumerate() {
+            let vk: [u8; 32] = reddsa::VerificationKey::from(&ask.0).into();
+            if vk != group::GroupEncoding::to_bytes(&ak.to_affine()) {
+                return Err(BuildError::WrongKey(i));
+            }
+            let rsk: reddsa::SigningKey<SpendAuth> = ask.randomize(alpha);
+            spend_auth_sigs.push(rsk.sign(&mut *rng, digest.as_bytes()));
+        }
+        let bsk: reddsa::SigningKey<Binding> = self.bsk.into_bsk();
+        let binding_sig = bsk.sign(&mut *rng, digest.as_bytes());
+        Ok(Part {
+            effects: self.effects,
+            proof: self.proof,
+            spend_auth_sigs,
+            binding_sig,
+        })
+    }
+}

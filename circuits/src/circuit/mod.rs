@@ -1,0 +1,482 @@
+//! The action circuit.
+//!
+//! One action spends one note and creates one note of the **same asset**, and proves:
+//!
+//! 1. **Spend.** The spent note's commitment
+//!    `cm_old = Poseidon(V.x, V.y, v_old, pk_old.x, pk_old.y, rcm_old)` is in the note
+//!    commitment tree under the public `anchor` (always: there are no dummy spends, so
+//!    every asset base in a note descends from a public issuance).
+//! 2. **Ownership.** `pk_old = [Poseidon(ak.x, nk)] G_ka` and the public
+//!    `rk = ak + [alpha] G_spend` (the key the spend authorisation signature verifies
+//!    under).
+//! 3. **Nullifier.** `nf = Poseidon(nk, cm_old, tag)` with `tag = pos` for a real spend
+//!    and `tag = salt` for a split spend (`split = 1`), which proves ownership of a note
+//!    of the asset without consuming it.
+//! 4. **New note.** `cm_new = Poseidon(V.x, V.y, v_new, pk_new.x, pk_new.y, rcm_new)`.
+//! 5. **Value.** `v_old, v_new, |v_net| < 2^64`, `v_net = (1 − split) v_old − v_new`,
+//!    and `cv_net = [v_net] V + [rcv] R`.
+//! 6. **Registry.** `Poseidon(pk_old)` and `Poseidon(pk_new)` are leaves of the
+//!    participant registry under the public `registry_root`: unregistered or removed
+//!    participants can neither send nor receive.
+//! 7. **Regulator.** The public regulator ciphertext `(epk, c)` encrypts
+//!    `(V.x, v_new, pk_new.x, cm_old, (1 − split) v_old)` to the public regulator key
+//!    (see [`crate::regulator`]).
+
+mod fixed_bases;
+mod gadgets;
+mod proof;
+
+pub use fixed_bases::{FullWidthBase, KeyAgreementG, SableFixedBases};
+pub use proof::{Proof, ProofBatch, ProvingKey, VerifyingKey, K};
+
+use ff::PrimeField;
+use halo2_gadgets::{
+    ecc::{
+        chip::{CircuitVersion, EccChip, EccConfig},
+        FixedPoint, FixedPointBaseField, NonIdentityPoint, ScalarFixed, ScalarVar,
+    },
+    poseidon::{primitives::P128Pow5T3, Pow5Config},
+    utilities::lookup_range_check::{LookupRangeCheck, PallasLookupRangeCheckConfig},
+};
+use halo2_proofs::{
+    circuit::{floor_planner, Layouter, Value},
+    plonk::{self, Advice, Column, ConstraintSystem, Instance as InstanceColumn, TableColumn},
+};
+use pasta_curves::{arithmetic::CurveAffine, pallas};
+
+use crate::constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN};
+use gadgets::{
+    poseidon_hash, range_check_64, ActionGateConfig, ActionGateWitness, AddConfig, Cell,
+    MerkleConfig, PoseidonChip,
+};
+
+// Public input offsets.
+/// Note commitment tree root.
+pub const ANCHOR: usize = 0;
+/// Participant registry root.
+pub const REGISTRY_ROOT: usize = 1;
+/// Nullifier.
+pub const NF: usize = 2;
+/// `rk.x`.
+pub const RK_X: usize = 3;
+/// `rk.y`.
+pub const RK_Y: usize = 4;
+/// `cv_net.x`.
+pub const CV_X: usize = 5;
+/// `cv_net.y`.
+pub const CV_Y: usize = 6;
+/// New note commitment.
+pub const CM_NEW: usize = 7;
+/// Regulator public key x.
+pub const REG_PK_X: usize = 8;
+/// Regulator public key y.
+pub const REG_PK_Y: usize = 9;
+/// Regulator ciphertext `epk.x`.
+pub const EPK_X: usize = 10;
+/// Regulator ciphertext `epk.y`.
+pub const EPK_Y: usize = 11;
+/// First regulator ciphertext element.
+pub const REG_C: usize = 12;
+/// Number of public inputs per action.
+pub const NUM_PUBLIC_INPUTS: usize = REG_C + REGULATOR_PLAINTEXT_LEN;
+
+/// Column and chip configuration of the action circuit.
+#[derive(Clone, Debug)]
+pub struct Config {
+    primary: Column<InstanceColumn>,
+    table_idx: TableColumn,
+    ecc: EccConfig<SableFixedBases, PallasLookupRangeCheckConfig>,
+    poseidon_a: Pow5Config<pallas::Base, 3, 2>,
+    poseidon_b: Pow5Config<pallas::Base, 3, 2>,
+    merkle: MerkleConfig,
+    action: ActionGateConfig,
+    add: AddConfig,
+    lookup: PallasLookupRangeCheckConfig,
+}
+
+impl Config {
+    fn configure(meta: &mut ConstraintSystem<pallas::Base>) -> Self {
+        let advices: [Column<Advice>; 10] = std::array::from_fn(|_| meta.advice_column());
+        for a in &advices {
+            meta.enable_equality(*a);
+        }
+        let primary = meta.instance_column();
+        meta.enable_equality(primary);
+
+        let lagrange_coeffs = std::array::from_fn(|_| meta.fixed_column());
+        meta.enable_constant(lagrange_coeffs[0]);
+        let table_idx = meta.lookup_table_column();
+        let lookup = PallasLookupRangeCheckConfig::configure(meta, advices[9], table_idx);
+        let ecc = EccChip::<SableFixedBases>::configure(meta, advices, lagrange_coeffs, lookup);
+
+        // Two Poseidon instances on disjoint columns, so the floor planner can lay
+        // independent hashes (the two registry paths, the tree path) side by side.
+        // The first shares its round-constant columns with the ECC Lagrange columns.
+        let poseidon_a = PoseidonChip::configure::<P128Pow5T3>(
+            meta,
+            [advices[6], advices[7], advices[8]],
+            advices[5],
+            lagrange_coeffs[2..5].try_into().expect("3 columns"),
+            lagrange_coeffs[5..8].try_into().expect("3 columns"),
+        );
+        let rc_b: [_; 6] = std::array::from_fn(|_| meta.fixed_column());
+        let poseidon_b = PoseidonChip::configure::<P128Pow5T3>(
+            meta,
+            [advices[1], advices[2], advices[3]],
+            advices[0],
+            rc_b[..3].try_into().expect("3 columns"),
+            rc_b[3..].try_into().expect("3 columns"),
+        );
+        let merkle = MerkleConfig::configure(meta, advices[4], advices[9]);
+        let action = ActionGateConfig::configure(meta, advices[..9].try_into().expect("9 columns"));
+        let add = AddConfig::configure(meta, advices[4], advices[5], advices[9]);
+        Config {
+            primary,
+            table_idx,
+            ecc,
+            poseidon_a,
+            poseidon_b,
+            merkle,
+            action,
+            add,
+            lookup,
+        }
+    }
+}
+
+/// The private witness of one action. Holds only `Value`s; the builder fills it from
+/// an [`crate::builder::ActionInfo`].
+#[derive(Clone, Debug, Default)]
+pub struct Circuit {
+    pub(crate) asset: Value<pallas::Affine>,
+    pub(crate) v_old: Value<u64>,
+    pub(crate) rcm_old: Value<pallas::Base>,
+    pub(crate) ak: Value<pallas::Affine>,
+    pub(crate) nk: Value<pallas::Base>,
+    pub(crate) alpha: Value<pallas::Scalar>,
+    pub(crate) note_pos: Value<u64>,
+    pub(crate) note_path: [Value<pallas::Base>; NOTE_COMMITMENT_TREE_DEPTH],
+    pub(crate) split: Value<bool>,
+    pub(crate) salt: Value<pallas::Base>,
+    pub(crate) reg_pos_old: Value<u64>,
+    pub(crate) reg_path_old: [Value<pallas::Base>; REGISTRY_DEPTH],
+    pub(crate) v_new: Value<u64>,
+    pub(crate) pk_new: Value<pallas::Affine>,
+    pub(crate) rcm_new: Value<pallas::Base>,
+    pub(crate) reg_pos_new: Value<u64>,
+    pub(crate) reg_path_new: [Value<pallas::Base>; REGISTRY_DEPTH],
+    pub(crate) rcv: Value<pallas::Scalar>,
+    pub(crate) esk: Value<pallas::Base>,
+    pub(crate) regulator_pk: Value<pallas::Affine>,
+}
+
+/// The public inputs of one action, in circuit order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance(pub [pallas::Base; NUM_PUBLIC_INPUTS]);
+
+impl Instance {
+    /// Assembles the public inputs from an action's public data.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        anchor: pallas::Base,
+        registry_root: pallas::Base,
+        nf: pallas::Base,
+        rk: pallas::Affine,
+        cv_net: pallas::Affine,
+        cm_new: pallas::Base,
+        regulator_pk: pallas::Affine,
+        epk: pallas::Affine,
+        c: [pallas::Base; REGULATOR_PLAINTEXT_LEN],
+    ) -> Self {
+        let xy = |p: pallas::Affine| {
+            Option::from(p.coordinates())
+                .map(|c: pasta_curves::arithmetic::Coordinates<_>| (*c.x(), *c.y()))
+                .unwrap_or((pallas::Base::zero(), pallas::Base::zero()))
+        };
+        let mut out = [pallas::Base::zero(); NUM_PUBLIC_INPUTS];
+        out[ANCHOR] = anchor;
+        out[REGISTRY_ROOT] = registry_root;
+        out[NF] = nf;
+        (out[RK_X], out[RK_Y]) = xy(rk);
+        (out[CV_X], out[CV_Y]) = xy(cv_net);
+        out[CM_NEW] = cm_new;
+        (out[REG_PK_X], out[REG_PK_Y]) = xy(regulator_pk);
+        (out[EPK_X], out[EPK_Y]) = xy(epk);
+        out[REG_C..].copy_from_slice(&c);
+        Instance(out)
+    }
+}
+
+fn constrain_point(
+    layouter: &mut impl Layouter<pallas::Base>,
+    primary: Column<InstanceColumn>,
+    x: Cell,
+    y: Cell,
+    offsets: (usize, usize),
+) -> Result<(), plonk::Error> {
+    layouter.constrain_instance(x.cell(), primary, offsets.0)?;
+    layouter.constrain_instance(y.cell(), primary, offsets.1)
+}
+
+impl plonk::Circuit<pallas::Base> for Circuit {
+    type Config = Config;
+    type FloorPlanner = floor_planner::V1;
+
+    fn without_witnesses(&self) -> Self {
+        Self::default()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<pallas::Base>) -> Self::Config {
+        Config::configure(meta)
+    }
+
+    fn synthesize(
+        &self,
+        config: Self::Config,
+        mut layouter: impl Layouter<pallas::Base>,
+    ) -> Result<(), plonk::Error> {
+        let c = &config;
+        layouter.assign_table(
+            || "10-bit range table",
+            |mut table| {
+                for i in 0..(1 << 10) {
+                    table.assign_cell(
+                        || "table_idx",
+                        c.table_idx,
+                        i,
+                        || Value::known(pallas::Base::from(i as u64)),
+                    )?;
+                }
+                Ok(())
+            },
+        )?;
+        let ecc = EccChip::construct(c.ecc.clone(), CircuitVersion::AnchoredBase);
+        let base = |v: Value<u64>| v.map(pallas::Base::from);
+
+        // Position of the spent note and the action gate.
+        let (note_pos, note_bits) = c.merkle.decompose_position::<NOTE_COMMITMENT_TREE_DEPTH>(
+            layouter.namespace(|| "note position"),
+            self.note_pos,
+        )?;
+        let v_net = self
+            .v_old
+            .zip(self.v_new)
+            .zip(self.split)
+            .map(|((o, n), s)| {
+                let counted = if s { 0 } else { i128::from(o) };
+                counted - i128::from(n)
+            });
+        let gate = c.action.assign(
+            layouter.namespace(|| "action gate"),
+            ActionGateWitness {
+                v_old: base(self.v_old),
+                v_new: base(self.v_new),
+                split: self.split.map(|s| pallas::Base::from(u64::from(s))),
+                magnitude: v_net.map(|v| pallas::Base::from_u128(v.unsigned_abs())),
+                sign: v_net.map(|v| {
+                    if v < 0 {
+                        -pallas::Base::one()
+                    } else {
+                        pallas::Base::one()
+                    }
+                }),
+                salt: self.salt,
+            },
+            &note_pos,
+        )?;
+        for (name, cell) in [
+            ("v_old", &gate.v_old),
+            ("v_new", &gate.v_new),
+            ("magnitude", &gate.magnitude),
+        ] {
+            range_check_64(&c.lookup, layouter.namespace(|| name), cell.clone())?;
+        }
+
+        let [nk, rcm_old, rcm_new, esk] = c.add.witness(
+            layouter.namespace(|| "private field elements"),
+            [self.nk, self.rcm_old, self.rcm_new, self.esk],
+        )?;
+        let asset =
+            NonIdentityPoint::new(ecc.clone(), layouter.namespace(|| "asset base"), self.asset)?;
+        let (ax, ay) = (asset.inner().x(), asset.inner().y());
+
+        // Ownership: pk_old = [Poseidon(ak.x, nk)] G_ka; rk = ak + [alpha] G_spend.
+        let ak = NonIdentityPoint::new(ecc.clone(), layouter.namespace(|| "ak"), self.ak)?;
+        let ivk = poseidon_hash(
+            &c.poseidon_b,
+            layouter.namespace(|| "ivk"),
+            [ak.inner().x(), nk.clone()],
+        )?;
+        let pk_old = FixedPointBaseField::from_inner(ecc.clone(), KeyAgreementG)
+            .mul(layouter.namespace(|| "pk_old = [ivk] G_ka"), ivk)?;
+        let (pk_old_x, pk_old_y) = (pk_old.inner().x(), pk_old.inner().y());
+        let alpha = ScalarFixed::new(ecc.clone(), layouter.namespace(|| "alpha"), self.alpha)?;
+        let (alpha_g, _) = FixedPoint::from_inner(ecc.clone(), FullWidthBase::SpendAuthG)
+            .mul(layouter.namespace(|| "[alpha] G_spend"), alpha)?;
+        let rk = alpha_g.add(layouter.namespace(|| "rk"), &ak)?;
+        constrain_point(
+            &mut layouter,
+            c.primary,
+            rk.inner().x(),
+            rk.inner().y(),
+            (RK_X, RK_Y),
+        )?;
+
+        // Spent note: commitment, tree membership, nullifier.
+        let cm_old = poseidon_hash(
+            &c.poseidon_a,
+            layouter.namespace(|| "cm_old"),
+            [
+                ax.clone(),
+                ay.clone(),
+                gate.v_old.clone(),
+                pk_old_x.clone(),
+                pk_old_y.clone(),
+                rcm_old,
+            ],
+        )?;
+        let anchor = c.merkle.root(
+            &c.poseidon_a,
+            layouter.namespace(|| "note tree path"),
+            cm_old.clone(),
+            &note_bits,
+            &self.note_path,
+        )?;
+        layouter.constrain_instance(anchor.cell(), c.primary, ANCHOR)?;
+        let nf = poseidon_hash(
+            &c.poseidon_b,
+            layouter.namespace(|| "nf"),
+            [nk, cm_old.clone(), gate.nf_tag.clone()],
+        )?;
+        layouter.constrain_instance(nf.cell(), c.primary, NF)?;
+
+        // Registry membership of sender and recipient.
+        let pk_new =
+            NonIdentityPoint::new(ecc.clone(), layouter.namespace(|| "pk_new"), self.pk_new)?;
+        let (pk_new_x, pk_new_y) = (pk_new.inner().x(), pk_new.inner().y());
+        for (who, x, y, pos, path) in [
+            (
+                "sender",
+                pk_old_x,
+                pk_old_y,
+                self.reg_pos_old,
+                &self.reg_path_old,
+            ),
+            (
+                "recipient",
+                pk_new_x.clone(),
+                pk_new_y.clone(),
+                self.reg_pos_new,
+                &self.reg_path_new,
+            ),
+        ] {
+            let leaf = poseidon_hash(
+                &c.poseidon_b,
+                layouter.namespace(|| format!("{who} registry leaf")),
+                [x, y],
+            )?;
+            let (_, bits) = c.merkle.decompose_position::<REGISTRY_DEPTH>(
+                layouter.namespace(|| format!("{who} slot")),
+                pos,
+            )?;
+            let root = c.merkle.root(
+                &c.poseidon_b,
+                layouter.namespace(|| format!("{who} registry path")),
+                leaf,
+                &bits,
+                path,
+            )?;
+            layouter.constrain_instance(root.cell(), c.primary, REGISTRY_ROOT)?;
+        }
+
+        // New note.
+        let cm_new = poseidon_hash(
+            &c.poseidon_a,
+            layouter.namespace(|| "cm_new"),
+            [
+                ax.clone(),
+                ay,
+                gate.v_new.clone(),
+                pk_new_x.clone(),
+                pk_new_y,
+                rcm_new,
+            ],
+        )?;
+        layouter.constrain_instance(cm_new.cell(), c.primary, CM_NEW)?;
+
+        // cv_net = [sign] [magnitude] V + [rcv] R.
+        let mag = ScalarVar::from_base(
+            ecc.clone(),
+            layouter.namespace(|| "magnitude"),
+            &gate.magnitude,
+        )?;
+        let (v_mag, _) = asset.mul(layouter.namespace(|| "[magnitude] V"), mag)?;
+        let v_signed = v_mag.mul_sign(layouter.namespace(|| "[sign] ."), &gate.sign)?;
+        let rcv = ScalarFixed::new(ecc.clone(), layouter.namespace(|| "rcv"), self.rcv)?;
+        let (rcv_r, _) = FixedPoint::from_inner(ecc.clone(), FullWidthBase::ValueCommitR)
+            .mul(layouter.namespace(|| "[rcv] R"), rcv)?;
+        let cv = v_signed.add(layouter.namespace(|| "cv_net"), &rcv_r)?;
+        constrain_point(
+            &mut layouter,
+            c.primary,
+            cv.inner().x(),
+            cv.inner().y(),
+            (CV_X, CV_Y),
+        )?;
+
+        // Regulator ciphertext.
+        let reg_pk = NonIdentityPoint::new(
+            ecc.clone(),
+            layouter.namespace(|| "regulator pk"),
+            self.regulator_pk,
+        )?;
+        constrain_point(
+            &mut layouter,
+            c.primary,
+            reg_pk.inner().x(),
+            reg_pk.inner().y(),
+            (REG_PK_X, REG_PK_Y),
+        )?;
+        let epk = FixedPointBaseField::from_inner(ecc.clone(), KeyAgreementG)
+            .mul(layouter.namespace(|| "epk = [esk] G_ka"), esk.clone())?;
+        constrain_point(
+            &mut layouter,
+            c.primary,
+            epk.inner().x(),
+            epk.inner().y(),
+            (EPK_X, EPK_Y),
+        )?;
+        let esk_var = ScalarVar::from_base(ecc.clone(), layouter.namespace(|| "esk"), &esk)?;
+        let (shared, _) = reg_pk.mul(layouter.namespace(|| "S = [esk] pk_reg"), esk_var)?;
+        let k = poseidon_hash(
+            &c.poseidon_b,
+            layouter.namespace(|| "k = H(S)"),
+            [shared.inner().x(), shared.inner().y()],
+        )?;
+        let plaintext = [ax, gate.v_new, pk_new_x, cm_old, gate.spent_value];
+        for (i, m) in plaintext.iter().enumerate() {
+            let idx = c.add.constant(
+                layouter.namespace(|| "pad index"),
+                pallas::Base::from(i as u64),
+            )?;
+            let chip = if i % 2 == 0 {
+                &c.poseidon_a
+            } else {
+                &c.poseidon_b
+            };
+            let pad = poseidon_hash(
+                chip,
+                layouter.namespace(|| format!("pad {i}")),
+                [k.clone(), idx],
+            )?;
+            let ct = c
+                .add
+                .add(layouter.namespace(|| format!("c_{i}")), m, &pad)?;
+            layouter.constrain_instance(ct.cell(), c.primary, REG_C + i)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

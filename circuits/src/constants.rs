@@ -1,0 +1,49 @@
+//! Protocol constants: tree depths, domain separators and personalisations.
+//!
+//! Changing any value here changes the protocol (and the verifying key); the pinned
+//! fixtures in `tests/fixtures/` catch accidental changes.
+
+/// Depth of the note commitment tree: 2^32 notes.
+pub const NOTE_COMMITMENT_TREE_DEPTH: usize = 32;
+
+/// Depth of the participant registry tree: 2^16 registered addresses.
+///
+/// A consortium of regulated institutions has at most thousands of participants; a
+/// shallow tree keeps the two membership proofs per action cheap.
+pub const REGISTRY_DEPTH: usize = 16;
+
+/// Number of field elements in the plaintext encrypted to the regulator for each action.
+pub const REGULATOR_PLAINTEXT_LEN: usize = 5;
+
+/// Personalisation of the hash-to-curve used for asset generators (`V_asset`).
+pub const ASSET_BASE_PERSONALIZATION: &str = "sable:asset-base";
+
+/// Personalisation of the hash-to-curve used for the address and key-agreement generator.
+pub const KEY_AGREEMENT_PERSONALIZATION: &str = "sable:key-agreement";
+
+/// Personalisation of the PRF that expands a spending key into its components.
+pub const PRF_EXPAND_PERSONALIZATION: &[u8; 16] = b"Sable_ExpandSeed";
+
+/// Personalisation of the transaction digest (also the signature hash).
+pub const TX_DIGEST_PERSONALIZATION: &[u8; 16] = b"Sable_TxDigest__";
+
+/// Personalisation of the KDF for note encryption to recipients.
+pub const KDF_PERSONALIZATION: &[u8; 16] = b"Sable_NoteKDF___";
+
+/// Personalisation of the KDF for outgoing (sender) recovery.
+pub const OCK_PERSONALIZATION: &[u8; 16] = b"Sable_OutCipherK";
+
+/// Personalisation of the hash that derives per-asset generators from issuer-facing names.
+pub const ASSET_ID_PERSONALIZATION: &[u8; 16] = b"Sable_AssetId___";
+
+/// Maximum number of parts in a transaction.
+pub const MAX_PARTS: usize = 16;
+
+/// Maximum number of actions in a part.
+pub const MAX_ACTIONS_PER_PART: usize = 64;
+
+/// Maximum number of public burns (withdrawals) in a part.
+pub const MAX_BURNS_PER_PART: usize = 16;
+
+/// Maximum number of notes created by one issuance.
+pub const MAX_ISSUED_NOTES: usize = 64;

@@ -1,0 +1,616 @@
+//! Transactions: public issuances and shielded parts, their digest, canonical encoding
+//! and verification.
+//!
+//! A transaction holds zero or more [`Issuance`]s (public creation of an asset by its
+//! issuer) and zero or more [`Part`]s. Each part is built and proven by one party, is
+//! balanced per asset on its own (its binding signature proves it), and every spend
+//! authorisation and binding signature in every part signs the digest of the **whole**
+//! transaction: no part can be stripped, swapped into another transaction or replayed.
+//! That is what makes a two-bank delivery-versus-payment atomic.
+//!
+//! # Format (version 1)
+//! ```text
+//! tx        = version:u8 || count || issuance* || count || part*
+//! issuance  = issuer:32 || name:var(≤64) || count || (value:u64 || owner:32 || rcm:32)* || sig:64
+//! part      = anchor:32 || registry_root:32 || count || action* || count || burn*
+//!             || proof:var || spend_auth_sig:64 * n_actions || binding_sig:64
+//! action    = nf:32 || rk:32 || cv_net:32 || cm_new:32 || regulator_ct:192 || encrypted_note:264
+//! burn      = asset:32 || value:u64
+//! ```
+//! The digest (and transaction id) is BLAKE2b-256 over the same encoding with proofs
+//! and signatures left out.
+
+use std::collections::HashSet;
+
+use blake2b_simd::Params;
+use pasta_curves::pallas;
+use rand_core::CryptoRng;
+use reddsa::orchard::{Binding, SpendAuth};
+
+use crate::{
+    asset::AssetId,
+    circuit::{Instance, Proof, ProofBatch, VerifyingKey},
+    constants::{
+        MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART, MAX_ISSUED_NOTES, MAX_PARTS,
+        TX_DIGEST_PERSONALIZATION,
+    },
+    encoding::{DecodeError, Reader, Writer},
+    keys::{Address, RegulatorPublicKey},
+    note::{Note, NoteCommitment, NoteValue, Nullifier},
+    note_encryption::EncryptedNote,
+    registry::RegistryRoot,
+    regulator::RegulatorCiphertext,
+    tree::Anchor,
+    value::ValueCommitment,
+};
+
+/// The encoding version this software writes and reads.
+pub const TX_VERSION: u8 = 1;
+/// Longest asset name in an issuance.
+pub const MAX_ASSET_NAME: usize = 64;
+/// Largest proof accepted (a 64-action part is far below it).
+pub const MAX_PROOF_SIZE: usize = 1 << 20;
+
+/// The digest every signature in a transaction signs; also its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TxDigest(pub [u8; 32]);
+
+impl TxDigest {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// One action's public data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    /// Nullifier of the spent note.
+    pub nf: Nullifier,
+    /// Randomised validating key the spend authorisation verifies under.
+    pub rk: reddsa::VerificationKey<SpendAuth>,
+    /// Value commitment.
+    pub cv_net: ValueCommitment,
+    /// Commitment of the new note.
+    pub cm_new: NoteCommitment,
+    /// The new note encrypted to the regulator (proven).
+    pub regulator_ciphertext: RegulatorCiphertext,
+    /// The new note encrypted to its recipient (and to the sender's ovk).
+    pub encrypted_note: EncryptedNote,
+}
+
+/// A public burn: value leaving the shielded pool (e.g. a withdrawal to Ethereum).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Burn {
+    /// Asset.
+    pub asset: AssetId,
+    /// Amount.
+    pub value: u64,
+}
+
+/// The public effects of a part: what it spends, creates and burns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartEffects {
+    /// Note commitment tree root the spends are proven against.
+    pub anchor: Anchor,
+    /// Registry root the participants are proven against.
+    pub registry_root: RegistryRoot,
+    /// Actions.
+    pub actions: Vec<Action>,
+    /// Public burns.
+    pub burns: Vec<Burn>,
+}
+
+/// A proven and signed part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    /// Public effects.
+    pub effects: PartEffects,
+    /// Proof of all the part's actions.
+    pub proof: Proof,
+    /// One spend authorisation per action, over the transaction digest.
+    pub spend_auth_sigs: Vec<reddsa::Signature<SpendAuth>>,
+    /// Binding signature over the transaction digest.
+    pub binding_sig: reddsa::Signature<Binding>,
+}
+
+/// A note created in public by an issuance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IssuedNote {
+    /// Amount.
+    pub value: u64,
+    /// Recipient.
+    pub owner: Address,
+    /// Commitment randomness (public: issued notes are public by design).
+    pub rcm: pallas::Base,
+}
+
+/// Public issuance of an asset by its issuer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Issuance {
+    /// The issuer's key; the asset id is derived from it and the name.
+    pub issuer: reddsa::VerificationKey<SpendAuth>,
+    /// Asset name (e.g. `"USD deposit token"`).
+    pub name: String,
+    /// Notes created.
+    pub notes: Vec<IssuedNote>,
+    /// Issuer's signature over the transaction digest.
+    pub signature: reddsa::Signature<SpendAuth>,
+}
+
+impl Issuance {
+    /// The issued asset.
+    pub fn asset(&self) -> AssetId {
+        let vk: [u8; 32] = self.issuer.into();
+        AssetId::issued(&vk, &self.name)
+    }
+
+    /// The notes as full notes (for the recipients' wallets).
+    pub fn full_notes(&self) -> impl Iterator<Item = Note> + '_ {
+        let asset = self.asset();
+        self.notes
+            .iter()
+            .map(move |n| Note::from_parts(asset, NoteValue(n.value), n.owner, n.rcm))
+    }
+}
+
+/// A transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transaction {
+    /// Public issuances.
+    pub issuances: Vec<Issuance>,
+    /// Shielded parts.
+    pub parts: Vec<Part>,
+}
+
+/// Why a transaction is invalid (stateless checks; the node checks anchors, registry
+/// roots and nullifiers against its state).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// Malformed encoding.
+    #[error("malformed transaction: {0}")]
+    Decode(#[from] DecodeError),
+    /// Nothing in it.
+    #[error("transaction has neither issuances nor parts")]
+    Empty,
+    /// A part without actions, an issuance without notes or name.
+    #[error("empty {0}")]
+    EmptyComponent(&'static str),
+    /// Signature count mismatch.
+    #[error("part {part}: {sigs} spend authorisations for {actions} actions")]
+    SignatureCount {
+        /// Part index.
+        part: usize,
+        /// Signatures.
+        sigs: usize,
+        /// Actions.
+        actions: usize,
+    },
+    /// Two spends reveal the same nullifier.
+    #[error("duplicate nullifier within the transaction")]
+    DuplicateNullifier,
+    /// An issuance signature is invalid.
+    #[error("issuance {0}: invalid issuer signature")]
+    BadIssuerSignature(usize),
+    /// A spend authorisation is invalid.
+    #[error("part {part} action {action}: invalid spend authorisation")]
+    BadSpendAuth {
+        /// Part index.
+        part: usize,
+        /// Action index.
+        action: usize,
+    },
+    /// The binding signature is invalid (the part is not balanced per asset).
+    #[error("part {0}: invalid binding signature (part not balanced)")]
+    BadBindingSignature(usize),
+    /// The proof is invalid.
+    #[error("part {0}: invalid proof")]
+    BadProof(usize),
+}
+
+impl Action {
+    /// The circuit's public inputs for this action.
+    pub fn instance(
+        &self,
+        anchor: Anchor,
+        root: RegistryRoot,
+        regulator: &RegulatorPublicKey,
+    ) -> Instance {
+        let rk: [u8; 32] = self.rk.into();
+        let rk = crate::encoding::decode_non_identity_point(&rk, "rk")
+            .expect("a parsed verification key is a valid point");
+        Instance::new(
+            anchor.inner(),
+            root.inner(),
+            self.nf.inner(),
+            rk,
+            self.cv_net.to_affine(),
+            self.cm_new.inner(),
+            regulator.to_affine(),
+            self.regulator_ciphertext.epk,
+            self.regulator_ciphertext.c,
+        )
+    }
+
+    fn write(&self, w: &mut Writer) {
+        let rk: [u8; 32] = self.rk.into();
+        w.bytes(&self.nf.to_bytes())
+            .bytes(&rk)
+            .bytes(&self.cv_net.to_bytes())
+            .bytes(&self.cm_new.to_bytes());
+        self.regulator_ciphertext.write(w);
+        self.encrypted_note.write(w);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let nf = Nullifier::from_bytes(&r.array("nullifier")?)?;
+        let rk = reddsa::VerificationKey::try_from(r.array::<32>("rk")?)
+            .map_err(|_| DecodeError::InvalidPoint("rk"))?;
+        let cv_net = ValueCommitment::from_bytes(&r.array("cv_net")?)?;
+        let cm_new = NoteCommitment::from_bytes(&r.array("cm_new")?)?;
+        let regulator_ciphertext = RegulatorCiphertext::read(r)?;
+        let encrypted_note = EncryptedNote::read(r)?;
+        Ok(Action {
+            nf,
+            rk,
+            cv_net,
+            cm_new,
+            regulator_ciphertext,
+            encrypted_note,
+        })
+    }
+}
+
+impl PartEffects {
+    /// `bvk = Σ cv_net − Σ [v] V_asset` over burns.
+    pub fn binding_validating_key(&self) -> ValueCommitment {
+        let cv: ValueCommitment = self.actions.iter().map(|a| a.cv_net).sum();
+        let burned: ValueCommitment = self
+            .burns
+            .iter()
+            .map(|b| ValueCommitment::public(b.value, b.asset.base()))
+            .sum();
+        cv - burned
+    }
+
+    /// Public inputs of every action.
+    pub fn instances(&self, regulator: &RegulatorPublicKey) -> Vec<Instance> {
+        self.actions
+            .iter()
+            .map(|a| a.instance(self.anchor, self.registry_root, regulator))
+            .collect()
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.bytes(&self.anchor.to_bytes())
+            .bytes(&self.registry_root.to_bytes())
+            .count(self.actions.len());
+        for a in &self.actions {
+            a.write(w);
+        }
+        w.count(self.burns.len());
+        for b in &self.burns {
+            w.bytes(&b.asset.0).u64(b.value);
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let anchor = Anchor::from_bytes(&r.array("anchor")?)?;
+        let registry_root = RegistryRoot::from_bytes(&r.array("registry root")?)?;
+        let n = r.count("actions", MAX_ACTIONS_PER_PART)?;
+        let actions = (0..n).map(|_| Action::read(r)).collect::<Result<_, _>>()?;
+        let n = r.count("burns", MAX_BURNS_PER_PART)?;
+        let burns = (0..n)
+            .map(|_| {
+                Ok(Burn {
+                    asset: AssetId(r.array("burn asset")?),
+                    value: r.u64("burn value")?,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        Ok(PartEffects {
+            anchor,
+            registry_root,
+            actions,
+            burns,
+        })
+    }
+}
+
+fn write_sig<T: reddsa::SigType>(w: &mut Writer, sig: &reddsa::Signature<T>) {
+    let bytes: [u8; 64] = (*sig).into();
+    w.bytes(&bytes);
+}
+
+fn read_sig<T: reddsa::SigType>(r: &mut Reader<'_>) -> Result<reddsa::Signature<T>, DecodeError> {
+    Ok(reddsa::Signature::from(r.array::<64>("signature")?))
+}
+
+impl Issuance {
+    fn write_effects(&self, w: &mut Writer) {
+        let vk: [u8; 32] = self.issuer.into();
+        w.bytes(&vk)
+            .var_bytes(self.name.as_bytes())
+            .count(self.notes.len());
+        for n in &self.notes {
+            w.u64(n.value).bytes(&n.owner.to_bytes()).base(&n.rcm);
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let issuer = reddsa::VerificationKey::try_from(r.array::<32>("issuer key")?)
+            .map_err(|_| DecodeError::InvalidPoint("issuer key"))?;
+        let name = std::str::from_utf8(r.var_bytes("asset name", MAX_ASSET_NAME)?)
+            .map_err(|_| DecodeError::InvalidTag {
+                what: "asset name (not UTF-8)",
+                found: 0,
+            })?
+            .to_owned();
+        let n = r.count("issued notes", MAX_ISSUED_NOTES)?;
+        let notes = (0..n)
+            .map(|_| {
+                Ok(IssuedNote {
+                    value: r.u64("issued value")?,
+                    owner: Address::from_bytes(&r.array("issued owner")?)?,
+                    rcm: r.base("issued rcm")?,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        let signature = read_sig(r)?;
+        Ok(Issuance {
+            issuer,
+            name,
+            notes,
+            signature,
+        })
+    }
+}
+
+/// Digest of the effects of a transaction-to-be: what every party signs.
+pub fn digest_of(issuances: &[&Issuance], parts: &[&PartEffects]) -> TxDigest {
+    let mut w = Writer::new();
+    w.u8(TX_VERSION).count(issuances.len());
+    for i in issuances {
+        i.write_effects(&mut w);
+    }
+    w.count(parts.len());
+    for p in parts {
+        p.write(&mut w);
+    }
+    let h = Params::new()
+        .hash_length(32)
+        .personal(TX_DIGEST_PERSONALIZATION)
+        .hash(&w.into_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(h.as_bytes());
+    TxDigest(out)
+}
+
+impl Transaction {
+    /// The digest all signatures sign; also the transaction id.
+    pub fn digest(&self) -> TxDigest {
+        let issuances: Vec<_> = self.issuances.iter().collect();
+        let parts: Vec<_> = self.parts.iter().map(|p| &p.effects).collect();
+        digest_of(&issuances, &parts)
+    }
+
+    /// Canonical encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(TX_VERSION).count(self.issuances.len());
+        for i in &self.issuances {
+            i.write_effects(&mut w);
+            write_sig(&mut w, &i.signature);
+        }
+        w.count(self.parts.len());
+        for p in &self.parts {
+            p.effects.write(&mut w);
+            w.var_bytes(p.proof.as_bytes());
+            for s in &p.spend_auth_sigs {
+                write_sig(&mut w, s);
+            }
+            write_sig(&mut w, &p.binding_sig);
+        }
+        w.into_bytes()
+    }
+
+    /// Parses the canonical encoding; any deviation is a typed error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8("version")?;
+        if version != TX_VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                what: "transaction",
+                found: version,
+                expected: TX_VERSION,
+            });
+        }
+        let n = r.count("issuances", MAX_PARTS)?;
+        let issuances = (0..n)
+            .map(|_| Issuance::read(&mut r))
+            .collect::<Result<_, _>>()?;
+        let n = r.count("parts", MAX_PARTS)?;
+        let parts = (0..n)
+            .map(|_| {
+                let effects = PartEffects::read(&mut r)?;
+                let proof = Proof::from_bytes(r.var_bytes("proof", MAX_PROOF_SIZE)?.to_vec());
+                let spend_auth_sigs = (0..effects.actions.len())
+                    .map(|_| read_sig(&mut r))
+                    .collect::<Result<_, _>>()?;
+                let binding_sig = read_sig(&mut r)?;
+                Ok(Part {
+                    effects,
+                    proof,
+                    spend_auth_sigs,
+                    binding_sig,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        r.finish()?;
+        Ok(Transaction { issuances, parts })
+    }
+
+    /// Every nullifier the transaction reveals.
+    pub fn nullifiers(&self) -> impl Iterator<Item = &Nullifier> {
+        self.parts
+            .iter()
+            .flat_map(|p| p.effects.actions.iter().map(|a| &a.nf))
+    }
+
+    /// Every note commitment the transaction appends to the tree, in order: issued notes
+    /// first, then each part's actions.
+    pub fn commitments(&self) -> Vec<NoteCommitment> {
+        self.issuances
+            .iter()
+            .flat_map(|i| i.full_notes().map(|n| n.commitment()))
+            .chain(
+                self.parts
+                    .iter()
+                    .flat_map(|p| p.effects.actions.iter().map(|a| a.cm_new)),
+            )
+            .collect()
+    }
+
+    fn check_structure(&self) -> Result<(), TxError> {
+        if self.issuances.is_empty() && self.parts.is_empty() {
+            return Err(TxError::Empty);
+        }
+        for i in &self.issuances {
+            if i.notes.is_empty() || i.name.is_empty() {
+                return Err(TxError::EmptyComponent("issuance"));
+            }
+        }
+        let mut seen = HashSet::new();
+        for (pi, p) in self.parts.iter().enumerate() {
+            if p.effects.actions.is_empty() {
+                return Err(TxError::EmptyComponent("part"));
+            }
+            if p.spend_auth_sigs.len() != p.effects.actions.len() {
+                return Err(TxError::SignatureCount {
+                    part: pi,
+                    sigs: p.spend_auth_sigs.len(),
+                    actions: p.effects.actions.len(),
+                });
+            }
+        }
+        for nf in self.nullifiers() {
+            if !seen.insert(*nf) {
+                return Err(TxError::DuplicateNullifier);
+            }
+        }
+        Ok(())
+    }
+
+    /// Verifies every signature and proof (stateless), naming the first failure.
+    pub fn verify(&self, vk: &VerifyingKey, regulator: &RegulatorPublicKey) -> Result<(), TxError> {
+        self.check_structure()?;
+        let digest = self.digest();
+        for (i, iss) in self.issuances.iter().enumerate() {
+            iss.issuer
+                .verify(digest.as_bytes(), &iss.signature)
+                .map_err(|_| TxError::BadIssuerSignature(i))?;
+        }
+        for (pi, p) in self.parts.iter().enumerate() {
+            for (ai, (a, sig)) in p.effects.actions.iter().zip(&p.spend_auth_sigs).enumerate() {
+                a.rk.verify(digest.as_bytes(), sig)
+                    .map_err(|_| TxError::BadSpendAuth {
+                        part: pi,
+                        action: ai,
+                    })?;
+            }
+            let bvk = p
+                .effects
+                .binding_validating_key()
+                .into_bvk()
+                .map_err(|_| TxError::BadBindingSignature(pi))?;
+            bvk.verify(digest.as_bytes(), &p.binding_sig)
+                .map_err(|_| TxError::BadBindingSignature(pi))?;
+            p.proof
+                .verify(vk, &p.effects.instances(regulator))
+                .map_err(|_| TxError::BadProof(pi))?;
+        }
+        Ok(())
+    }
+}
+
+/// Verifies many transactions at once: all signatures in one RedPallas batch and all
+/// proofs in one Halo2 batch. On failure, fall back to [`Transaction::verify`] per
+/// transaction to find the culprit.
+pub struct BatchValidator {
+    signatures: reddsa::batch::Verifier<SpendAuth, Binding>,
+    proofs: ProofBatch,
+    actions: usize,
+}
+
+impl std::fmt::Debug for BatchValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "BatchValidator({} proofs, {} actions)",
+            self.proofs.len(),
+            self.actions
+        )
+    }
+}
+
+impl Default for BatchValidator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchValidator {
+    /// An empty batch.
+    pub fn new() -> Self {
+        BatchValidator {
+            signatures: reddsa::batch::Verifier::new(),
+            proofs: ProofBatch::new(),
+            actions: 0,
+        }
+    }
+
+    /// Queues a transaction; structural errors are reported at once.
+    pub fn add(&mut self, tx: &Transaction, regulator: &RegulatorPublicKey) -> Result<(), TxError> {
+        tx.check_structure()?;
+        let digest = tx.digest();
+        for iss in &tx.issuances {
+            self.signatures.queue(reddsa::batch::Item::from_spendauth(
+                iss.issuer.into(),
+                iss.signature,
+                digest.as_bytes(),
+            ));
+        }
+        for (pi, p) in tx.parts.iter().enumerate() {
+            for (a, sig) in p.effects.actions.iter().zip(&p.spend_auth_sigs) {
+                self.signatures.queue(reddsa::batch::Item::from_spendauth(
+                    a.rk.into(),
+                    *sig,
+                    digest.as_bytes(),
+                ));
+            }
+            let bvk = p
+                .effects
+                .binding_validating_key()
+                .into_bvk()
+                .map_err(|_| TxError::BadBindingSignature(pi))?;
+            self.signatures.queue(reddsa::batch::Item::from_binding(
+                bvk.into(),
+                p.binding_sig,
+                digest.as_bytes(),
+            ));
+            self.proofs.add(&p.proof, &p.effects.instances(regulator));
+            self.actions += p.effects.actions.len();
+        }
+        Ok(())
+    }
+
+    /// Number of actions queued.
+    pub fn actions(&self) -> usize {
+        self.actions
+    }
+
+    /// `true` only if every queued signature and proof is valid.
+    pub fn validate(self, vk: &VerifyingKey, rng: &mut impl CryptoRng) -> bool {
+        self.signatures.verify(&mut *rng).is_ok() && self.proofs.finalize(vk)
+    }
+}
