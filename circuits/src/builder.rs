@@ -42,6 +42,9 @@ pub enum BuildError {
     /// Spend and output are of different assets.
     #[error("an action must spend and create notes of the same asset")]
     AssetMismatch,
+    /// The note is worth less than the payment.
+    #[error("the spent note is worth less than the payment")]
+    InsufficientFunds,
     /// The part has no actions.
     #[error("a part needs at least one action")]
     NoActions,
@@ -287,6 +290,39 @@ impl PartBuilder {
         Ok(self.actions.last().expect("just pushed"))
     }
 
+    /// Pays `amount` from `spend`'s note to `to` and returns the change to the spender:
+    /// two actions, the second a split spend of the same note. Returns the two new notes
+    /// (payment, change).
+    pub fn add_payment(
+        &mut self,
+        spend: SpendInfo,
+        to: OutputInfo,
+        rng: &mut impl CryptoRng,
+    ) -> Result<(Note, Note), BuildError> {
+        let change_value = spend
+            .note
+            .value()
+            .inner()
+            .checked_sub(to.value.inner())
+            .ok_or(BuildError::InsufficientFunds)?;
+        let change = OutputInfo {
+            recipient: spend.fvk.address(),
+            value: NoteValue(change_value),
+            registry_path: spend.registry_path.clone(),
+            memo: [0; MEMO_SIZE],
+        };
+        let split = SpendInfo {
+            split: true,
+            ..spend.clone()
+        };
+        if self.actions.len() + 2 > MAX_ACTIONS_PER_PART {
+            return Err(BuildError::TooMany("actions"));
+        }
+        let paid = *self.add_action(spend, to, rng)?.output_note();
+        let kept = *self.add_action(split, change, rng)?.output_note();
+        Ok((paid, kept))
+    }
+
     /// Adds a public burn (withdrawal) of `value` of `asset`.
     pub fn add_burn(&mut self, asset: AssetId, value: u64) -> Result<(), BuildError> {
         if self.burns.len() >= MAX_BURNS_PER_PART {
@@ -327,7 +363,7 @@ impl PartBuilder {
             );
             actions.push(Action {
                 nf: info.nullifier(),
-                rk: info.spend.fvk.ak().randomize(&info.alpha).into(),
+                rk: info.spend.fvk.ak().randomize(&info.alpha),
                 cv_net,
                 cm_new: info.output_note().commitment(),
                 regulator_ciphertext: reg_ct,

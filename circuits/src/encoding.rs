@@ -241,6 +241,39 @@ impl Writer {
     }
 }
 
+/// Defines a newtype over `pallas::Base` with canonical byte encoding and hashing.
+macro_rules! field_newtype {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name(pub(crate) pallas::Base);
+
+        impl $name {
+            /// The field element.
+            pub fn inner(&self) -> pallas::Base {
+                self.0
+            }
+
+            /// Canonical bytes.
+            pub fn to_bytes(&self) -> [u8; 32] {
+                ff::PrimeField::to_repr(&self.0)
+            }
+
+            /// Parses canonical bytes.
+            pub fn from_bytes(b: &[u8; 32]) -> Result<Self, crate::encoding::DecodeError> {
+                crate::encoding::decode_base(b, $what).map($name)
+            }
+        }
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.to_bytes().hash(state)
+            }
+        }
+    };
+}
+pub(crate) use field_newtype;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,36 +323,3 @@ mod tests {
         assert!(found, "some small x is not on the curve");
     }
 }
-
-/// Defines a newtype over `pallas::Base` with canonical byte encoding and hashing.
-macro_rules! field_newtype {
-    ($(#[$meta:meta])* $name:ident, $what:literal) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub struct $name(pub(crate) pallas::Base);
-
-        impl $name {
-            /// The field element.
-            pub fn inner(&self) -> pallas::Base {
-                self.0
-            }
-
-            /// Canonical bytes.
-            pub fn to_bytes(&self) -> [u8; 32] {
-                ff::PrimeField::to_repr(&self.0)
-            }
-
-            /// Parses canonical bytes.
-            pub fn from_bytes(b: &[u8; 32]) -> Result<Self, crate::encoding::DecodeError> {
-                crate::encoding::decode_base(b, $what).map($name)
-            }
-        }
-
-        impl std::hash::Hash for $name {
-            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-                self.to_bytes().hash(state)
-            }
-        }
-    };
-}
-pub(crate) use field_newtype;

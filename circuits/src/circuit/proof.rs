@@ -131,9 +131,9 @@ impl Proof {
 }
 
 /// The part of a proof that does not grow with the number of actions.
-pub const PROOF_SIZE_BASE: usize = 0;
+pub const PROOF_SIZE_BASE: usize = 2_816;
 /// The growth of a proof per action.
-pub const PROOF_SIZE_PER_ACTION: usize = 0;
+pub const PROOF_SIZE_PER_ACTION: usize = 1_856;
 
 /// Accumulates action proofs for verification as one batch.
 #[derive(Debug, Default)]

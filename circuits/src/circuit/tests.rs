@@ -1,5 +1,6 @@
 //! MockProver tests: a valid action satisfies the circuit, and each constraint has a
 //! case that must fail.
+#![allow(clippy::unwrap_used)]
 
 use halo2_proofs::{circuit::Value, dev::MockProver};
 use pasta_curves::pallas;

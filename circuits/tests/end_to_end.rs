@@ -1,0 +1,408 @@
+//! End to end with real proofs: issuance → transfer → two-party DvP, what each key
+//! sees, the transaction encoding under hostile input, and batch verification.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::OnceLock;
+
+use ff::Field;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+use reddsa::orchard::SpendAuth;
+use sable_circuits::{
+    asset::AssetId,
+    builder::{BuildError, OutputInfo, PartBuilder, ProvenPart, SpendInfo},
+    circuit::{Proof, ProvingKey, VerifyingKey},
+    encoding::DecodeError,
+    keys::{Address, RegulatorSecretKey, SpendingKey},
+    note::{Note, NoteValue},
+    note_encryption::{try_decrypt_incoming, try_decrypt_outgoing},
+    pallas,
+    registry::ParticipantRegistry,
+    transaction::{digest_of, BatchValidator, Issuance, IssuedNote, Transaction, TxError},
+    tree::CommitmentTree,
+};
+
+type Rng = UnwrapErr<SysRng>;
+fn rng() -> Rng {
+    UnwrapErr(SysRng)
+}
+
+fn keys() -> &'static (ProvingKey, VerifyingKey) {
+    static K: OnceLock<(ProvingKey, VerifyingKey)> = OnceLock::new();
+    K.get_or_init(|| (ProvingKey::build(), VerifyingKey::build()))
+}
+
+struct Net {
+    regulator: RegulatorSecretKey,
+    a: SpendingKey,
+    b: SpendingKey,
+    registry: ParticipantRegistry,
+    tree: CommitmentTree,
+    usd: AssetId,
+    bond: AssetId,
+    /// (note, position) of issued notes: A's bonds, B's USD.
+    a_bond: (Note, u64),
+    b_usd: (Note, u64),
+    issuance: Transaction,
+}
+
+fn issue(key: &reddsa::SigningKey<SpendAuth>, name: &str, to: Address, v: u64) -> Issuance {
+    Issuance {
+        issuer: reddsa::VerificationKey::from(key),
+        name: name.into(),
+        notes: vec![IssuedNote {
+            value: v,
+            owner: to,
+            rcm: pallas::Base::random(&mut rng()),
+        }],
+        signature: key.sign(rng(), &[]),
+    }
+}
+
+fn net() -> Net {
+    let mut r = rng();
+    let regulator = RegulatorSecretKey::random(&mut r);
+    let a = SpendingKey::random(&mut r);
+    let b = SpendingKey::random(&mut r);
+    let mut registry = ParticipantRegistry::new();
+    registry.add(&a.full_viewing_key().address()).unwrap();
+    registry.add(&b.full_viewing_key().address()).unwrap();
+    let usd_key = reddsa::SigningKey::<SpendAuth>::new(r);
+    let bond_key = reddsa::SigningKey::<SpendAuth>::new(r);
+    let mut issuances = vec![
+        issue(&usd_key, "USD", b.full_viewing_key().address(), 1_000),
+        issue(&bond_key, "BOND", a.full_viewing_key().address(), 10),
+    ];
+    let d = digest_of(&issuances.iter().collect::<Vec<_>>(), &[]);
+    issuances[0].signature = usd_key.sign(r, d.as_bytes());
+    issuances[1].signature = bond_key.sign(r, d.as_bytes());
+    let tx = Transaction {
+        issuances,
+        parts: vec![],
+    };
+    tx.verify(&keys().1, &regulator.public_key()).unwrap();
+    let mut tree = CommitmentTree::new();
+    let pos: Vec<u64> = tx
+        .commitments()
+        .into_iter()
+        .map(|cm| tree.append(cm).unwrap())
+        .collect();
+    let notes: Vec<Note> = tx.issuances.iter().flat_map(|i| i.full_notes()).collect();
+    Net {
+        regulator,
+        usd: tx.issuances[0].asset(),
+        bond: tx.issuances[1].asset(),
+        a,
+        b,
+        registry,
+        tree,
+        b_usd: (notes[0], pos[0]),
+        a_bond: (notes[1], pos[1]),
+        issuance: tx,
+    }
+}
+
+fn leg(
+    n: &Net,
+    owner: &SpendingKey,
+    (note, pos): (Note, u64),
+    amount: u64,
+    to: Address,
+) -> ProvenPart {
+    let mut r = rng();
+    let fvk = owner.full_viewing_key();
+    let spend = SpendInfo {
+        fvk: fvk.clone(),
+        note,
+        path: n.tree.path(pos).unwrap(),
+        registry_path: n.registry.path(&fvk.address()).unwrap(),
+        split: false,
+    };
+    let pay = OutputInfo {
+        recipient: to,
+        value: NoteValue(amount),
+        registry_path: n.registry.path(&to).unwrap(),
+        memo: [7; 64],
+    };
+    let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());
+    b.add_payment(spend, pay, &mut r).unwrap();
+    b.build(&mut r).unwrap().prove(&keys().0, &mut r).unwrap()
+}
+
+fn dvp(n: &Net) -> Transaction {
+    let mut r = rng();
+    let (a_addr, b_addr) = (
+        n.a.full_viewing_key().address(),
+        n.b.full_viewing_key().address(),
+    );
+    let leg_a = leg(n, &n.a, n.a_bond, 4, b_addr);
+    let leg_b = leg(n, &n.b, n.b_usd, 400, a_addr);
+    let d = digest_of(&[], &[leg_a.effects(), leg_b.effects()]);
+    let (ka, kb) = (n.a.spend_authorizing_key(), n.b.spend_authorizing_key());
+    Transaction {
+        issuances: vec![],
+        parts: vec![
+            leg_a.authorize(&d, &[&ka, &ka], &mut r).unwrap(),
+            leg_b.authorize(&d, &[&kb, &kb], &mut r).unwrap(),
+        ],
+    }
+}
+
+#[test]
+fn dvp_settles_and_each_party_sees_exactly_its_own() {
+    let n = net();
+    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let tx = dvp(&n);
+    let bytes = tx.to_bytes();
+    let tx = Transaction::from_bytes(&bytes).unwrap();
+    assert_eq!(tx.to_bytes(), bytes, "canonical encoding");
+    tx.verify(vk, &reg).unwrap();
+
+    // Stripping either leg, or swapping a leg into another transaction, breaks it.
+    for keep in [0, 1] {
+        let stripped = Transaction {
+            issuances: vec![],
+            parts: vec![tx.parts[keep].clone()],
+        };
+        assert!(matches!(
+            stripped.verify(vk, &reg),
+            Err(TxError::BadSpendAuth { .. })
+        ));
+    }
+
+    let a_fvk = n.a.full_viewing_key();
+    let b_fvk = n.b.full_viewing_key();
+    let actions: Vec<_> = tx.parts.iter().flat_map(|p| &p.effects.actions).collect();
+    let seen = |ivk: &sable_circuits::keys::IncomingViewingKey| {
+        actions
+            .iter()
+            .filter_map(|a| try_decrypt_incoming(ivk, &a.encrypted_note, &a.cm_new))
+            .map(|(n, memo)| (n.asset(), n.value().inner(), memo[0]))
+            .collect::<Vec<_>>()
+    };
+    let mut a_in = seen(&a_fvk.incoming_viewing_key());
+    a_in.sort_by_key(|x| x.1);
+    assert_eq!(
+        a_in,
+        vec![(n.bond, 6, 0), (n.usd, 400, 7)],
+        "A receives cash and bond change"
+    );
+    let mut b_in = seen(&b_fvk.incoming_viewing_key());
+    b_in.sort_by_key(|x| x.1);
+    assert_eq!(
+        b_in,
+        vec![(n.bond, 4, 7), (n.usd, 600, 0)],
+        "B receives bonds and cash change"
+    );
+    // Outgoing: each bank recovers exactly the two notes its own leg created.
+    for (fvk, part) in [(&a_fvk, &tx.parts[0]), (&b_fvk, &tx.parts[1])] {
+        let ovk = fvk.outgoing_viewing_key();
+        let count = |p: &sable_circuits::transaction::Part| {
+            p.effects
+                .actions
+                .iter()
+                .filter(|a| {
+                    try_decrypt_outgoing(&ovk, &a.encrypted_note, &a.cv_net, &a.cm_new).is_some()
+                })
+                .count()
+        };
+        assert_eq!(count(part), 2);
+        let other = if std::ptr::eq(part, &tx.parts[0]) {
+            &tx.parts[1]
+        } else {
+            &tx.parts[0]
+        };
+        assert_eq!(
+            count(other),
+            0,
+            "a bank cannot read the counterparty's leg with its ovk"
+        );
+    }
+    // The regulator reads every action; another key reads garbage.
+    let other = RegulatorSecretKey::random(&mut rng());
+    for a in &actions {
+        let pt = a.regulator_ciphertext.decrypt(&n.regulator);
+        assert!(
+            pt.asset_x == n.usd.base().coordinates().0
+                || pt.asset_x == n.bond.base().coordinates().0
+        );
+        assert!(
+            pt.owner_x == a_fvk.address().coordinates().0
+                || pt.owner_x == b_fvk.address().coordinates().0
+        );
+        let wrong = a.regulator_ciphertext.decrypt(&other);
+        assert_ne!(wrong, pt);
+    }
+    // Bank A's full viewing key sees when its bond note is spent; B's does not.
+    let nf_a = n.a_bond.0.nullifier(a_fvk.nk(), n.a_bond.1);
+    assert!(tx.nullifiers().any(|nf| *nf == nf_a));
+    let nf_wrong = n.a_bond.0.nullifier(b_fvk.nk(), n.a_bond.1);
+    assert!(!tx.nullifiers().any(|nf| *nf == nf_wrong));
+
+    // Batch verification accepts the honest set and rejects one bad apple.
+    let mut batch = BatchValidator::new();
+    batch.add(&tx, &reg).unwrap();
+    batch.add(&n.issuance, &reg).unwrap();
+    assert_eq!(batch.actions(), 4);
+    assert!(batch.validate(vk, &mut rng()));
+    let mut bad = tx.clone();
+    bad.parts[0].proof = tx.parts[1].proof.clone();
+    assert_eq!(bad.verify(vk, &reg), Err(TxError::BadProof(0)));
+    let mut batch = BatchValidator::new();
+    batch.add(&tx, &reg).unwrap();
+    batch.add(&bad, &reg).unwrap();
+    assert!(!batch.validate(vk, &mut rng()));
+}
+
+#[test]
+fn proof_size_follows_its_formula() {
+    let n = net();
+    let part = leg(&n, &n.a, n.a_bond, 4, n.b.full_viewing_key().address());
+    let d = digest_of(&[], &[part.effects()]);
+    let k = n.a.spend_authorizing_key();
+    let p = part.authorize(&d, &[&k, &k], &mut rng()).unwrap();
+    assert_eq!(p.proof.as_bytes().len(), Proof::expected_size(2));
+}
+
+#[test]
+fn unbalanced_parts_are_refused_and_cannot_be_forged() {
+    let n = net();
+    let mut r = rng();
+    let fvk = n.a.full_viewing_key();
+    let (note, pos) = n.a_bond;
+    let spend = SpendInfo {
+        fvk: fvk.clone(),
+        note,
+        path: n.tree.path(pos).unwrap(),
+        registry_path: n.registry.path(&fvk.address()).unwrap(),
+        split: false,
+    };
+    let out = OutputInfo {
+        recipient: fvk.address(),
+        value: NoteValue(11),
+        registry_path: n.registry.path(&fvk.address()).unwrap(),
+        memo: [0; 64],
+    };
+    let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());
+    b.add_action(spend.clone(), out.clone(), &mut r).unwrap();
+    assert!(matches!(b.build(&mut r), Err(BuildError::Unbalanced(a)) if a == n.bond));
+    // Burning is public and balances the part.
+    let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());
+    b.add_action(
+        spend.clone(),
+        OutputInfo {
+            value: NoteValue(7),
+            ..out.clone()
+        },
+        &mut r,
+    )
+    .unwrap();
+    b.add_burn(n.bond, 3).unwrap();
+    let part = b.build(&mut r).unwrap().prove(&keys().0, &mut r).unwrap();
+    let d = digest_of(&[], &[part.effects()]);
+    let k = n.a.spend_authorizing_key();
+    let mut tx = Transaction {
+        issuances: vec![],
+        parts: vec![part.authorize(&d, &[&k], &mut r).unwrap()],
+    };
+    tx.verify(&keys().1, &n.regulator.public_key()).unwrap();
+    assert_eq!(tx.parts[0].proof.as_bytes().len(), Proof::expected_size(1));
+    // Claiming a smaller burn (keeping value) breaks the binding signature.
+    tx.parts[0].effects.burns[0].value = 2;
+    let d2 = tx.digest();
+    tx.parts[0].spend_auth_sigs = vec![k.randomize(&pallas::Scalar::ZERO).sign(r, d2.as_bytes())];
+    assert!(tx.verify(&keys().1, &n.regulator.public_key()).is_err());
+    // Building with someone else's note or an unregistered recipient is refused early.
+    let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());
+    let theft = SpendInfo {
+        fvk: n.b.full_viewing_key(),
+        ..spend.clone()
+    };
+    assert!(matches!(
+        b.add_action(theft, out.clone(), &mut r),
+        Err(BuildError::NotOwner)
+    ));
+    let stranger = SpendingKey::random(&mut r).full_viewing_key().address();
+    let bad_out = OutputInfo {
+        recipient: stranger,
+        ..out
+    };
+    assert!(matches!(
+        b.add_action(spend, bad_out, &mut r),
+        Err(BuildError::NotRegistered("recipient"))
+    ));
+}
+
+#[test]
+fn hostile_encodings_get_typed_errors() {
+    let n = net();
+    let bytes = n.issuance.to_bytes();
+    assert_eq!(Transaction::from_bytes(&bytes).unwrap(), n.issuance);
+    // Every truncation is a typed error, never a panic.
+    for len in 0..bytes.len() {
+        assert!(
+            Transaction::from_bytes(&bytes[..len]).is_err(),
+            "truncated at {len}"
+        );
+    }
+    let mut long = bytes.clone();
+    long.push(0);
+    assert_eq!(
+        Transaction::from_bytes(&long),
+        Err(DecodeError::TrailingBytes(1))
+    );
+    let mut v = bytes.clone();
+    v[0] = 2;
+    assert!(matches!(
+        Transaction::from_bytes(&v),
+        Err(DecodeError::UnsupportedVersion { found: 2, .. })
+    ));
+    let mut huge = vec![1u8];
+    huge.extend_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(
+        Transaction::from_bytes(&huge),
+        Err(DecodeError::TooMany { .. })
+    ));
+    // Non-canonical rcm (all 0xff) in the issued note.
+    let rcm_at = bytes.len() - 64 - 32;
+    let mut nc = bytes.clone();
+    nc[rcm_at..rcm_at + 32].fill(0xff);
+    assert!(matches!(
+        Transaction::from_bytes(&nc),
+        Err(DecodeError::NonCanonicalField(_))
+    ));
+    // An owner that is not a curve point.
+    let owner_at = rcm_at - 32;
+    let mut np = bytes.clone();
+    let mut found = false;
+    for x in 2u8..=255 {
+        np[owner_at..owner_at + 32].fill(0);
+        np[owner_at] = x;
+        if matches!(
+            Transaction::from_bytes(&np),
+            Err(DecodeError::InvalidPoint(_))
+        ) {
+            found = true;
+            break;
+        }
+    }
+    assert!(found);
+    // Random garbage never panics.
+    let mut r = rng();
+    for _ in 0..200 {
+        let len = (rand::Rng::next_u32(&mut r) % 600) as usize;
+        let mut junk = vec![0u8; len];
+        rand::Rng::fill_bytes(&mut r, &mut junk);
+        if !junk.is_empty() {
+            junk[0] = 1;
+        }
+        let _ = Transaction::from_bytes(&junk);
+    }
+    // A forged issuance signature is caught.
+    let mut forged = n.issuance.clone();
+    forged.issuances[0].notes[0].value += 1;
+    assert_eq!(
+        forged.verify(&keys().1, &n.regulator.public_key()),
+        Err(TxError::BadIssuerSignature(0))
+    );
+}
