@@ -88,7 +88,8 @@ pub struct Config {
     ecc: EccConfig<SableFixedBases, PallasLookupRangeCheckConfig>,
     poseidon_a: Pow5Config<pallas::Base, 3, 2>,
     poseidon_b: Pow5Config<pallas::Base, 3, 2>,
-    merkle: MerkleConfig,
+    merkle_a: MerkleConfig,
+    merkle_b: MerkleConfig,
     action: ActionGateConfig,
     add: AddConfig,
     lookup: PallasLookupRangeCheckConfig,
@@ -97,7 +98,14 @@ pub struct Config {
 impl Config {
     fn configure(meta: &mut ConstraintSystem<pallas::Base>) -> Self {
         let advices: [Column<Advice>; 10] = std::array::from_fn(|_| meta.advice_column());
-        for a in &advices {
+        // Four more columns carry the second Poseidon instance and, in its free rows, the
+        // registry paths' Merkle gates, so that hashing runs beside the ECC chip (which
+        // spans the first ten columns).
+        let extra: [Column<Advice>; 4] = std::array::from_fn(|_| meta.advice_column());
+        // Equality (copy constraints) on every column that a gate copies into, but not
+        // on the second Poseidon instance's partial S-box column: each column in the
+        // permutation argument costs proof size.
+        for a in advices.iter().chain(extra[..3].iter()) {
             meta.enable_equality(*a);
         }
         let primary = meta.instance_column();
@@ -122,12 +130,13 @@ impl Config {
         let rc_b: [_; 6] = std::array::from_fn(|_| meta.fixed_column());
         let poseidon_b = PoseidonChip::configure::<P128Pow5T3>(
             meta,
-            [advices[1], advices[2], advices[3]],
-            advices[0],
+            [extra[0], extra[1], extra[2]],
+            extra[3],
             rc_b[..3].try_into().expect("3 columns"),
             rc_b[3..].try_into().expect("3 columns"),
         );
-        let merkle = MerkleConfig::configure(meta, advices[4], advices[9]);
+        let merkle_a = MerkleConfig::configure(meta, advices[4], advices[9]);
+        let merkle_b = MerkleConfig::configure(meta, extra[0], extra[1]);
         let action = ActionGateConfig::configure(meta, advices[..9].try_into().expect("9 columns"));
         let add = AddConfig::configure(meta, advices[4], advices[5], advices[9]);
         Config {
@@ -136,7 +145,8 @@ impl Config {
             ecc,
             poseidon_a,
             poseidon_b,
-            merkle,
+            merkle_a,
+            merkle_b,
             action,
             add,
             lookup,
@@ -254,10 +264,12 @@ impl plonk::Circuit<pallas::Base> for Circuit {
         let base = |v: Value<u64>| v.map(pallas::Base::from);
 
         // Position of the spent note and the action gate.
-        let (note_pos, note_bits) = c.merkle.decompose_position::<NOTE_COMMITMENT_TREE_DEPTH>(
-            layouter.namespace(|| "note position"),
-            self.note_pos,
-        )?;
+        let (note_pos, note_bits) = c
+            .merkle_a
+            .decompose_position::<NOTE_COMMITMENT_TREE_DEPTH>(
+                layouter.namespace(|| "note position"),
+                self.note_pos,
+            )?;
         let v_net = self
             .v_old
             .zip(self.v_new)
@@ -324,7 +336,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
 
         // Spent note: commitment, tree membership, nullifier.
         let cm_old = poseidon_hash(
-            &c.poseidon_a,
+            &c.poseidon_b,
             layouter.namespace(|| "cm_old"),
             [
                 ax.clone(),
@@ -335,7 +347,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
                 rcm_old,
             ],
         )?;
-        let anchor = c.merkle.root(
+        let anchor = c.merkle_a.root(
             &c.poseidon_a,
             layouter.namespace(|| "note tree path"),
             cm_old.clone(),
@@ -375,11 +387,11 @@ impl plonk::Circuit<pallas::Base> for Circuit {
                 layouter.namespace(|| format!("{who} registry leaf")),
                 [x, y],
             )?;
-            let (_, bits) = c.merkle.decompose_position::<REGISTRY_DEPTH>(
+            let (_, bits) = c.merkle_b.decompose_position::<REGISTRY_DEPTH>(
                 layouter.namespace(|| format!("{who} slot")),
                 pos,
             )?;
-            let root = c.merkle.root(
+            let root = c.merkle_b.root(
                 &c.poseidon_b,
                 layouter.namespace(|| format!("{who} registry path")),
                 leaf,
@@ -391,7 +403,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
 
         // New note.
         let cm_new = poseidon_hash(
-            &c.poseidon_a,
+            &c.poseidon_b,
             layouter.namespace(|| "cm_new"),
             [
                 ax.clone(),
@@ -459,6 +471,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
                 layouter.namespace(|| "pad index"),
                 pallas::Base::from(i as u64),
             )?;
+            // Alternate the pads between the two instances to balance their rows.
             let chip = if i % 2 == 0 {
                 &c.poseidon_a
             } else {

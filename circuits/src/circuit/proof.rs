@@ -13,8 +13,9 @@ use rand_core::CryptoRng;
 
 use super::{Circuit, Instance};
 
-/// `log2` of the number of rows of the action circuit.
-pub const K: u32 = 12;
+/// `log2` of the number of rows of the action circuit (2,048 rows: two hashing lanes,
+/// one beside the ECC chip, fit an action in the same height as an Orchard action).
+pub const K: u32 = 11;
 
 /// The verifying key of the action circuit (with its IPA parameters).
 #[derive(Debug)]
@@ -131,9 +132,9 @@ impl Proof {
 }
 
 /// The part of a proof that does not grow with the number of actions.
-pub const PROOF_SIZE_BASE: usize = 2_816;
+pub const PROOF_SIZE_BASE: usize = 2_912;
 /// The growth of a proof per action.
-pub const PROOF_SIZE_PER_ACTION: usize = 1_856;
+pub const PROOF_SIZE_PER_ACTION: usize = 2_272;
 
 /// Accumulates action proofs for verification as one batch.
 #[derive(Debug, Default)]
