@@ -1,0 +1,131 @@
+//! Pinned circuit fixtures: a change to the verifying key or to the proof format is
+//! always deliberate. Regenerate on purpose with
+//! `SABLE_UPDATE_FIXTURES=1 cargo test --release -p sable-circuits --test fixtures`.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use ff::PrimeField;
+use sable_circuits::{
+    asset::AssetId,
+    builder::{OutputInfo, PartBuilder, SpendInfo},
+    circuit::{Instance, Proof, ProvingKey, VerifyingKey, NUM_PUBLIC_INPUTS},
+    keys::{RegulatorSecretKey, SpendingKey},
+    note::{Note, NoteValue},
+    pallas,
+    registry::ParticipantRegistry,
+    tree::CommitmentTree,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn updating() -> bool {
+    std::env::var("SABLE_UPDATE_FIXTURES").is_ok_and(|v| v == "1")
+}
+
+/// BLAKE2b-256 of the verifying key's pinned debug representation (gates, columns,
+/// permutation, fixed commitments): a conformance hash of the circuit.
+#[test]
+fn verifying_key_is_pinned() {
+    let pinned = VerifyingKey::build().pinned();
+    let hash = blake2b_simd::Params::new()
+        .hash_length(32)
+        .hash(pinned.as_bytes());
+    let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let path = fixture("vk_pinned.blake2b");
+    if updating() {
+        std::fs::write(&path, format!("{hex}\n")).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        hex,
+        expected.trim(),
+        "the verifying key changed: regenerate fixtures on purpose"
+    );
+}
+
+fn encode(instances: &[Instance], proof: &Proof) -> Vec<u8> {
+    let mut out = (instances.len() as u32).to_le_bytes().to_vec();
+    for i in instances {
+        for f in &i.0 {
+            out.extend_from_slice(&f.to_repr());
+        }
+    }
+    out.extend_from_slice(proof.as_bytes());
+    out
+}
+
+fn decode(bytes: &[u8]) -> (Vec<Instance>, Proof) {
+    let n = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+    let mut at = 4;
+    let instances = (0..n)
+        .map(|_| {
+            Instance(std::array::from_fn::<_, NUM_PUBLIC_INPUTS, _>(|_| {
+                let f = pallas::Base::from_repr(bytes[at..at + 32].try_into().unwrap()).unwrap();
+                at += 32;
+                f
+            }))
+        })
+        .collect();
+    (instances, Proof::from_bytes(bytes[at..].to_vec()))
+}
+
+fn fresh_proof() -> (Vec<Instance>, Proof) {
+    let mut rng = rand::rng();
+    let regulator = RegulatorSecretKey::random(&mut rng).public_key();
+    let (a, b) = (SpendingKey::random(&mut rng), SpendingKey::random(&mut rng));
+    let (fvk, to) = (a.full_viewing_key(), b.full_viewing_key().address());
+    let mut registry = ParticipantRegistry::new();
+    registry.add(&fvk.address()).unwrap();
+    registry.add(&to).unwrap();
+    let mut tree = CommitmentTree::new();
+    let note = Note::new(
+        AssetId::from_name("USD"),
+        NoteValue(100),
+        fvk.address(),
+        &mut rng,
+    );
+    let pos = tree.append(note.commitment()).unwrap();
+    let mut builder = PartBuilder::new(tree.anchor(), registry.root(), regulator);
+    let spend = SpendInfo {
+        fvk: fvk.clone(),
+        note,
+        path: tree.path(pos).unwrap(),
+        registry_path: registry.path(&fvk.address()).unwrap(),
+        split: false,
+    };
+    let pay = OutputInfo {
+        recipient: to,
+        value: NoteValue(60),
+        registry_path: registry.path(&to).unwrap(),
+        memo: [0; 64],
+    };
+    builder.add_payment(spend, pay, &mut rng).unwrap();
+    let part = builder.build(&mut rng).unwrap();
+    let (circuits, instances) = part.circuits();
+    let proof = Proof::create(&ProvingKey::build(), circuits, instances, &mut rng).unwrap();
+    (instances.to_vec(), proof)
+}
+
+/// A proof made when the fixture was pinned still verifies, and still fails when any
+/// public input changes.
+#[test]
+fn pinned_proof_still_verifies() {
+    let path = fixture("proof_2_actions.bin");
+    if updating() {
+        let (instances, proof) = fresh_proof();
+        std::fs::write(&path, encode(&instances, &proof)).unwrap();
+    }
+    let (instances, proof) = decode(&std::fs::read(&path).unwrap());
+    assert_eq!(instances.len(), 2);
+    assert_eq!(proof.as_bytes().len(), Proof::expected_size(2));
+    let vk = VerifyingKey::build();
+    proof.verify(&vk, &instances).unwrap();
+    let mut tampered = instances.clone();
+    tampered[1].0[0] += pallas::Base::one();
+    assert!(proof.verify(&vk, &tampered).is_err());
+}
