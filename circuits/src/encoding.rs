@@ -67,6 +67,9 @@ pub enum DecodeError {
     /// A signature encoding was malformed.
     #[error("invalid signature encoding for {0}")]
     InvalidSignature(&'static str),
+    /// Text that must be UTF-8 was not.
+    #[error("{0} is not valid UTF-8")]
+    InvalidUtf8(&'static str),
     /// A tag byte had no meaning.
     #[error("invalid {what} tag {found}")]
     InvalidTag {

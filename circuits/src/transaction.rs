@@ -341,10 +341,7 @@ impl Issuance {
         let issuer = reddsa::VerificationKey::try_from(r.array::<32>("issuer key")?)
             .map_err(|_| DecodeError::InvalidPoint("issuer key"))?;
         let name = std::str::from_utf8(r.var_bytes("asset name", MAX_ASSET_NAME)?)
-            .map_err(|_| DecodeError::InvalidTag {
-                what: "asset name (not UTF-8)",
-                found: 0,
-            })?
+            .map_err(|_| DecodeError::InvalidUtf8("asset name"))?
             .to_owned();
         let n = r.count("issued notes", MAX_ISSUED_NOTES)?;
         let notes = (0..n)

@@ -363,6 +363,13 @@ fn hostile_encodings_get_typed_errors() {
         Transaction::from_bytes(&huge),
         Err(DecodeError::TooMany { .. })
     ));
+    // An asset name that is not UTF-8 (version, count, issuer key, length, then name).
+    let mut bad_name = bytes.clone();
+    bad_name[1 + 4 + 32 + 4] = 0xff;
+    assert_eq!(
+        Transaction::from_bytes(&bad_name),
+        Err(DecodeError::InvalidUtf8("asset name"))
+    );
     // Non-canonical rcm (all 0xff) in the issued note.
     let rcm_at = bytes.len() - 64 - 32;
     let mut nc = bytes.clone();
