@@ -34,6 +34,21 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Runs `f` `reps` times; returns the last result and the median time.
+fn repeat<T, E: std::fmt::Debug>(
+    reps: usize,
+    mut f: impl FnMut() -> Result<T, E>,
+) -> Result<(T, Duration)> {
+    let mut times = Vec::with_capacity(reps);
+    let mut last = None;
+    for _ in 0..reps.max(1) {
+        let (r, t) = time(&mut f);
+        last = Some(r.map_err(|e| anyhow::anyhow!("{e:?}"))?);
+        times.push(t);
+    }
+    Ok((last.context("at least one rep")?, median(times)))
+}
+
 fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     let t = Instant::now();
     let out = f();
@@ -79,20 +94,8 @@ fn sable(reps: usize) -> Result<Figures> {
     };
     let part = build(&mut rng)?;
     let (circuits, instances) = part.circuits();
-    let mut proofs = Vec::new();
-    let mut prove_times = Vec::new();
-    for _ in 0..reps {
-        let (p, t) = time(|| Proof::create(&pk, circuits, instances, rng));
-        proofs.push(p.context("proving")?);
-        prove_times.push(t);
-    }
-    let proof = proofs.pop().context("at least one rep")?;
-    let mut verify_times = Vec::new();
-    for _ in 0..reps {
-        let (r, t) = time(|| proof.verify(&vk, instances));
-        r.context("verify")?;
-        verify_times.push(t);
-    }
+    let (proof, prove) = repeat(reps, || Proof::create(&pk, circuits, instances, rng))?;
+    let ((), verify) = repeat(reps, || proof.verify(&vk, instances))?;
     // Full transactions (proof and signatures) through the batch validator.
     let proven = build(&mut rng)?.prove(&pk, &mut rng)?;
     let digest = digest_of(&[], &[proven.effects()]);
@@ -110,8 +113,8 @@ fn sable(reps: usize) -> Result<Figures> {
     anyhow::ensure!(ok, "batch verification failed");
     Ok(Figures {
         keygen,
-        prove: median(prove_times),
-        verify: median(verify_times),
+        prove,
+        verify,
         batch_per_action: batch_time / (2 * BATCH_PROOFS) as u32,
         proof_bytes: proof.as_bytes().len(),
     })
@@ -156,24 +159,12 @@ fn orchard(reps: usize) -> Result<Figures> {
         .iter()
         .map(|a| a.to_instance(*bundle.flags(), *bundle.anchor()))
         .collect();
-    let mut prove_times = Vec::new();
-    let mut proof = None;
-    for _ in 0..reps {
-        let (p, t) = time(|| {
-            bundle
-                .authorization()
-                .create_proof(&pk, &instances, &mut rng)
-        });
-        proof = Some(p.map_err(|e| anyhow::anyhow!("{e:?}"))?);
-        prove_times.push(t);
-    }
-    let proof = proof.context("at least one rep")?;
-    let mut verify_times = Vec::new();
-    for _ in 0..reps {
-        let (r, t) = time(|| proof.verify(&vk, &instances));
-        r.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        verify_times.push(t);
-    }
+    let (proof, prove) = repeat(reps, || {
+        bundle
+            .authorization()
+            .create_proof(&pk, &instances, &mut rng)
+    })?;
+    let ((), verify) = repeat(reps, || proof.verify(&vk, &instances))?;
     // Full bundles (proof and signatures) through orchard's public batch validator.
     let sighash = [0u8; 32];
     let authorized = bundle
@@ -191,8 +182,8 @@ fn orchard(reps: usize) -> Result<Figures> {
     anyhow::ensure!(ok, "orchard batch verification failed");
     Ok(Figures {
         keygen,
-        prove: median(prove_times),
-        verify: median(verify_times),
+        prove,
+        verify,
         batch_per_action: batch_time / (2 * BATCH_PROOFS) as u32,
         proof_bytes: proof.as_ref().len(),
     })

@@ -102,6 +102,20 @@ fn net() -> Net {
     }
 }
 
+impl Net {
+    /// Spending `note` at `pos` with `owner`'s keys, proven against the current state.
+    fn spend(&self, owner: &SpendingKey, (note, pos): (Note, u64)) -> SpendInfo {
+        let fvk = owner.full_viewing_key();
+        SpendInfo {
+            registry_path: self.registry.path(&fvk.address()).unwrap(),
+            fvk,
+            note,
+            path: self.tree.path(pos).unwrap(),
+            split: false,
+        }
+    }
+}
+
 fn leg(
     n: &Net,
     owner: &SpendingKey,
@@ -110,14 +124,7 @@ fn leg(
     to: Address,
 ) -> ProvenPart {
     let mut r = rng();
-    let fvk = owner.full_viewing_key();
-    let spend = SpendInfo {
-        fvk: fvk.clone(),
-        note,
-        path: n.tree.path(pos).unwrap(),
-        registry_path: n.registry.path(&fvk.address()).unwrap(),
-        split: false,
-    };
+    let spend = n.spend(owner, (note, pos));
     let pay = OutputInfo {
         recipient: to,
         value: NoteValue(amount),
@@ -269,14 +276,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     let n = net();
     let mut r = rng();
     let fvk = n.a.full_viewing_key();
-    let (note, pos) = n.a_bond;
-    let spend = SpendInfo {
-        fvk: fvk.clone(),
-        note,
-        path: n.tree.path(pos).unwrap(),
-        registry_path: n.registry.path(&fvk.address()).unwrap(),
-        split: false,
-    };
+    let spend = n.spend(&n.a, n.a_bond);
     let out = OutputInfo {
         recipient: fvk.address(),
         value: NoteValue(11),
