@@ -142,24 +142,37 @@ impl MerkleConfig {
         )
     }
 
-    /// The root reached from `leaf` through `siblings`, hashing on `poseidon`.
+    /// The root reached from `leaf` through `siblings`, hashing on `poseidon`. Each
+    /// level's bit is either copied from a position decomposition (when the position
+    /// is used elsewhere, as in the nullifier) or witnessed in place (booleanity is
+    /// enforced by the swap gate either way).
     pub fn root(
         &self,
         poseidon: &Pow5Config<pallas::Base, 3, 2>,
         mut layouter: impl Layouter<pallas::Base>,
         leaf: Cell,
-        bits: &[Cell],
+        bits: PathBits<'_>,
         siblings: &[Value<pallas::Base>],
     ) -> Result<Cell, Error> {
         let mut node = leaf;
-        for (level, (bit, sibling)) in bits.iter().zip(siblings.iter()).enumerate() {
+        for (level, sibling) in siblings.iter().enumerate() {
             let (left, right) = layouter.assign_region(
                 || format!("merkle swap level {level}"),
                 |mut region| {
                     self.q_swap.enable(&mut region, 0)?;
                     let cur = node.copy_advice(|| "cur", &mut region, self.p, 0)?;
                     let sib = region.assign_advice(|| "sibling", self.q, 0, || *sibling)?;
-                    let b = bit.copy_advice(|| "bit", &mut region, self.p, 1)?;
+                    let b = match bits {
+                        PathBits::Cells(cells) => {
+                            cells[level].copy_advice(|| "bit", &mut region, self.p, 1)?
+                        }
+                        PathBits::Position(pos) => region.assign_advice(
+                            || "bit",
+                            self.p,
+                            1,
+                            || pos.map(|p| pallas::Base::from((p >> level) & 1)),
+                        )?,
+                    };
                     let swap = b.value().map(|b| *b == pallas::Base::one());
                     let pair = cur.value().zip(sib.value()).zip(swap).map(|((c, s), sw)| {
                         if sw {
@@ -182,6 +195,15 @@ impl MerkleConfig {
         }
         Ok(node)
     }
+}
+
+/// Where a Merkle path's direction bits come from.
+#[derive(Clone, Copy, Debug)]
+pub enum PathBits<'a> {
+    /// Copied from a position decomposition.
+    Cells(&'a [Cell]),
+    /// Witnessed from the position, one per level.
+    Position(Value<u64>),
 }
 
 /// Cells of the action gate.

@@ -47,7 +47,7 @@ use pasta_curves::{arithmetic::CurveAffine, pallas};
 use crate::constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN};
 use gadgets::{
     poseidon_hash, range_check_64, ActionGateConfig, ActionGateWitness, AddConfig, Cell,
-    MerkleConfig, PoseidonChip,
+    MerkleConfig, PathBits, PoseidonChip,
 };
 
 // Public input offsets.
@@ -351,7 +351,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
             &c.poseidon_a,
             layouter.namespace(|| "note tree path"),
             cm_old.clone(),
-            &note_bits,
+            PathBits::Cells(&note_bits),
             &self.note_path,
         )?;
         layouter.constrain_instance(anchor.cell(), c.primary, ANCHOR)?;
@@ -387,15 +387,11 @@ impl plonk::Circuit<pallas::Base> for Circuit {
                 layouter.namespace(|| format!("{who} registry leaf")),
                 [x, y],
             )?;
-            let (_, bits) = c.merkle_b.decompose_position::<REGISTRY_DEPTH>(
-                layouter.namespace(|| format!("{who} slot")),
-                pos,
-            )?;
             let root = c.merkle_b.root(
                 &c.poseidon_b,
                 layouter.namespace(|| format!("{who} registry path")),
                 leaf,
-                &bits,
+                PathBits::Position(pos),
                 path,
             )?;
             layouter.constrain_instance(root.cell(), c.primary, REGISTRY_ROOT)?;
