@@ -94,7 +94,7 @@ fn sable(reps: usize) -> Result<Figures> {
     };
     let part = build(&mut rng)?;
     let (circuits, instances) = part.circuits();
-    let (proof, prove) = repeat(reps, || Proof::create(&pk, circuits, instances, rng))?;
+    let (proof, prove) = repeat(reps, || Proof::create(&pk, &circuits, instances, rng))?;
     let ((), verify) = repeat(reps, || proof.verify(&vk, instances))?;
     // Full transactions (proof and signatures) through the batch validator.
     let proven = build(&mut rng)?.prove(&pk, &mut rng)?;
@@ -102,7 +102,7 @@ fn sable(reps: usize) -> Result<Figures> {
     let ask = alice.spend_authorizing_key();
     let tx = Transaction {
         issuances: vec![],
-        parts: vec![proven.authorize(&digest, &[&ask, &ask], &mut rng)?],
+        parts: vec![proven.authorize(&digest, &[&ask], &mut rng)?],
     };
     tx.verify(&vk, &regulator)?;
     let mut batch = BatchValidator::new();

@@ -15,7 +15,9 @@ use reddsa::orchard::{Binding, SpendAuth};
 
 use crate::{
     asset::AssetId,
-    circuit::{Circuit, Instance, Proof, ProvingKey},
+    circuit::{
+        circuits_of, ActionWitness, Circuit, Instance, Proof, ProvingKey, ACTIONS_PER_INSTANCE,
+    },
     constants::{MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART},
     keys::{Address, FullViewingKey, RegulatorPublicKey, SpendAuthorizingKey},
     note::{Note, NoteValue, Nullifier},
@@ -54,17 +56,9 @@ pub enum BuildError {
     /// The part does not balance per asset.
     #[error("part is not balanced for {0:?}")]
     Unbalanced(AssetId),
-    /// Wrong number of spend authorising keys.
-    #[error("expected {expected} spend authorising keys, got {got}")]
-    WrongKeyCount {
-        /// Number of actions.
-        expected: usize,
-        /// Keys given.
-        got: usize,
-    },
-    /// A spend authorising key does not match its action.
-    #[error("spend authorising key {0} does not match its action's ak")]
-    WrongKey(usize),
+    /// No given key authorises an action's spend.
+    #[error("no spend authorising key given for action {0}")]
+    MissingKey(usize),
     /// The prover failed (a witness does not satisfy the circuit).
     #[error("proving failed: {0}")]
     Proving(String),
@@ -182,7 +176,7 @@ impl ActionInfo {
         anchor: Anchor,
         root: RegistryRoot,
         regulator: &RegulatorPublicKey,
-    ) -> (Circuit, Instance, RegulatorCiphertext) {
+    ) -> (ActionWitness, Instance, RegulatorCiphertext) {
         let rk = self.spend.fvk.ak().randomize(&self.alpha);
         let rk_bytes: [u8; 32] = rk.into();
         let rk_point = crate::encoding::decode_non_identity_point(&rk_bytes, "rk")
@@ -199,7 +193,7 @@ impl ActionInfo {
             reg_ct.epk,
             reg_ct.c,
         );
-        let circuit = Circuit {
+        let circuit = ActionWitness {
             asset: Value::known(self.spend.note.asset().base().to_affine()),
             v_old: Value::known(self.spend.note.value().inner()),
             rcm_old: Value::known(self.spend.note.rcm()),
@@ -332,10 +326,23 @@ impl PartBuilder {
         Ok(())
     }
 
-    /// Checks per-asset balance and draws the remaining randomness.
-    pub fn build(self, rng: &mut impl CryptoRng) -> Result<UnprovenPart, BuildError> {
-        if self.actions.is_empty() {
-            return Err(BuildError::NoActions);
+    /// Checks per-asset balance, pads the part to whole circuits (with a zero-value split
+    /// of the first spent note back to its owner) and draws the remaining randomness.
+    pub fn build(mut self, rng: &mut impl CryptoRng) -> Result<UnprovenPart, BuildError> {
+        let first = self.actions.first().ok_or(BuildError::NoActions)?;
+        if !self.actions.len().is_multiple_of(ACTIONS_PER_INSTANCE) {
+            let spend = SpendInfo {
+                split: true,
+                ..first.spend.clone()
+            };
+            let pad = OutputInfo {
+                recipient: spend.fvk.address(),
+                value: NoteValue(0),
+                registry_path: spend.registry_path.clone(),
+                memo: [0; MEMO_SIZE],
+            };
+            let pad = ActionInfo::new(spend, pad, rng);
+            self.actions.push(pad);
         }
         let mut per_asset: std::collections::BTreeMap<AssetId, i128> = Default::default();
         for a in &self.actions {
@@ -347,7 +354,7 @@ impl PartBuilder {
         if let Some((asset, _)) = per_asset.iter().find(|(_, v)| **v != 0) {
             return Err(BuildError::Unbalanced(*asset));
         }
-        let mut circuits = Vec::with_capacity(self.actions.len());
+        let mut witnesses = Vec::with_capacity(self.actions.len());
         let mut instances = Vec::with_capacity(self.actions.len());
         let mut actions = Vec::with_capacity(self.actions.len());
         for info in &self.actions {
@@ -369,7 +376,7 @@ impl PartBuilder {
                 regulator_ciphertext: reg_ct,
                 encrypted_note,
             });
-            circuits.push(circuit);
+            witnesses.push(circuit);
             instances.push(instance);
         }
         let bsk = self
@@ -383,7 +390,7 @@ impl PartBuilder {
                 actions,
                 burns: self.burns,
             },
-            circuits,
+            witnesses,
             instances,
             alphas: self.actions.iter().map(|a| a.alpha).collect(),
             aks: self.actions.iter().map(|a| *a.spend.fvk.ak()).collect(),
@@ -396,7 +403,7 @@ impl PartBuilder {
 #[derive(Debug)]
 pub struct UnprovenPart {
     effects: PartEffects,
-    circuits: Vec<Circuit>,
+    witnesses: Vec<ActionWitness>,
     instances: Vec<Instance>,
     alphas: Vec<pallas::Scalar>,
     aks: Vec<crate::keys::SpendValidatingKey>,
@@ -409,9 +416,9 @@ impl UnprovenPart {
         &self.effects
     }
 
-    /// The circuits and instances (for tests and benchmarks).
-    pub fn circuits(&self) -> (&[Circuit], &[Instance]) {
-        (&self.circuits, &self.instances)
+    /// The circuits and the per-action instances (for tests and benchmarks).
+    pub fn circuits(&self) -> (Vec<Circuit>, &[Instance]) {
+        (circuits_of(&self.witnesses), &self.instances)
     }
 
     /// Creates the proof of all the part's actions.
@@ -420,8 +427,13 @@ impl UnprovenPart {
         pk: &ProvingKey,
         rng: &mut impl CryptoRng,
     ) -> Result<ProvenPart, BuildError> {
-        let proof = Proof::create(pk, &self.circuits, &self.instances, &mut *rng)
-            .map_err(|e| BuildError::Proving(e.to_string()))?;
+        let proof = Proof::create(
+            pk,
+            &circuits_of(&self.witnesses),
+            &self.instances,
+            &mut *rng,
+        )
+        .map_err(|e| BuildError::Proving(e.to_string()))?;
         Ok(ProvenPart {
             effects: self.effects,
             proof,
@@ -448,26 +460,22 @@ impl ProvenPart {
         &self.effects
     }
 
-    /// Signs every spend with its owner's key and the part's balance with `bsk`, all
-    /// over the digest of the *whole* transaction.
+    /// Signs every spend with its owner's key (found among `keys` by its validating
+    /// key) and the part's balance with `bsk`, all over the digest of the *whole*
+    /// transaction.
     pub fn authorize(
         self,
         digest: &TxDigest,
         keys: &[&SpendAuthorizingKey],
         rng: &mut impl CryptoRng,
     ) -> Result<Part, BuildError> {
-        if keys.len() != self.alphas.len() {
-            return Err(BuildError::WrongKeyCount {
-                expected: self.alphas.len(),
-                got: keys.len(),
-            });
-        }
-        let mut spend_auth_sigs = Vec::with_capacity(keys.len());
-        for (i, ((ask, alpha), ak)) in keys.iter().zip(&self.alphas).zip(&self.aks).enumerate() {
-            let vk: [u8; 32] = reddsa::VerificationKey::from(&ask.0).into();
-            if vk != group::GroupEncoding::to_bytes(&ak.to_affine()) {
-                return Err(BuildError::WrongKey(i));
-            }
+        let mut spend_auth_sigs = Vec::with_capacity(self.alphas.len());
+        for (i, (alpha, ak)) in self.alphas.iter().zip(&self.aks).enumerate() {
+            let ak_bytes = group::GroupEncoding::to_bytes(&ak.to_affine());
+            let ask = keys
+                .iter()
+                .find(|k| <[u8; 32]>::from(reddsa::VerificationKey::from(&k.0)) == ak_bytes)
+                .ok_or(BuildError::MissingKey(i))?;
             let rsk: reddsa::SigningKey<SpendAuth> = ask.randomize(alpha);
             spend_auth_sigs.push(rsk.sign(&mut *rng, digest.as_bytes()));
         }

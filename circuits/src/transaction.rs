@@ -29,7 +29,7 @@ use reddsa::orchard::{Binding, SpendAuth};
 
 use crate::{
     asset::AssetId,
-    circuit::{Instance, Proof, ProofBatch, VerifyingKey},
+    circuit::{Instance, Proof, ProofBatch, VerifyingKey, ACTIONS_PER_INSTANCE},
     constants::{
         MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART, MAX_ISSUED_NOTES, MAX_PARTS,
         TX_DIGEST_PERSONALIZATION,
@@ -183,6 +183,14 @@ pub enum TxError {
         part: usize,
         /// Signatures.
         sigs: usize,
+        /// Actions.
+        actions: usize,
+    },
+    /// A part's actions do not fill whole circuits.
+    #[error("part {part}: {actions} actions is not a multiple of {per}", per = ACTIONS_PER_INSTANCE)]
+    ActionCount {
+        /// Part index.
+        part: usize,
         /// Actions.
         actions: usize,
     },
@@ -481,6 +489,12 @@ impl Transaction {
         for (pi, p) in self.parts.iter().enumerate() {
             if p.effects.actions.is_empty() {
                 return Err(TxError::EmptyComponent("part"));
+            }
+            if p.effects.actions.len() % ACTIONS_PER_INSTANCE != 0 {
+                return Err(TxError::ActionCount {
+                    part: pi,
+                    actions: p.effects.actions.len(),
+                });
             }
             if p.spend_auth_sigs.len() != p.effects.actions.len() {
                 return Err(TxError::SignatureCount {

@@ -149,8 +149,8 @@ fn dvp(n: &Net) -> Transaction {
     Transaction {
         issuances: vec![],
         parts: vec![
-            leg_a.authorize(&d, &[&ka, &ka], &mut r).unwrap(),
-            leg_b.authorize(&d, &[&kb, &kb], &mut r).unwrap(),
+            leg_a.authorize(&d, &[&ka], &mut r).unwrap(),
+            leg_b.authorize(&d, &[&kb], &mut r).unwrap(),
         ],
     }
 }
@@ -264,11 +264,38 @@ fn dvp_settles_and_each_party_sees_exactly_its_own() {
 #[test]
 fn proof_size_follows_its_formula() {
     let n = net();
-    let part = leg(&n, &n.a, n.a_bond, 4, n.b.full_viewing_key().address());
-    let d = digest_of(&[], &[part.effects()]);
-    let k = n.a.spend_authorizing_key();
-    let p = part.authorize(&d, &[&k, &k], &mut rng()).unwrap();
-    assert_eq!(p.proof.as_bytes().len(), Proof::expected_size(2));
+    let mut r = rng();
+    let (a_addr, b_addr) = (
+        n.a.full_viewing_key().address(),
+        n.b.full_viewing_key().address(),
+    );
+    let pay = |to: Address, v| OutputInfo {
+        recipient: to,
+        value: NoteValue(v),
+        registry_path: n.registry.path(&to).unwrap(),
+        memo: [0; 64],
+    };
+    // One payment (2 actions, one circuit instance), then two payments (4 actions).
+    let mut sizes = vec![];
+    for payments in 1..=2 {
+        let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());
+        b.add_payment(n.spend(&n.a, n.a_bond), pay(b_addr, 4), &mut r)
+            .unwrap();
+        if payments == 2 {
+            b.add_payment(n.spend(&n.b, n.b_usd), pay(a_addr, 5), &mut r)
+                .unwrap();
+        }
+        let part = b.build(&mut r).unwrap();
+        let (circuits, instances) = part.circuits();
+        let proof = Proof::create(&keys().0, &circuits, instances, r).unwrap();
+        proof.verify(&keys().1, instances).unwrap();
+        sizes.push((instances.len(), proof.as_bytes().len()));
+    }
+    let expected: Vec<_> = sizes
+        .iter()
+        .map(|(a, _)| (*a, Proof::expected_size(*a)))
+        .collect();
+    assert_eq!(sizes, expected);
 }
 
 #[test]
@@ -308,9 +335,18 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     tx.verify(&keys().1, &n.regulator.public_key()).unwrap();
     assert_eq!(tx.parts[0].proof.as_bytes().len(), Proof::expected_size(1));
     // Claiming a smaller burn (keeping value) breaks the binding signature.
-    tx.parts[0].effects.burns[0].value = 2;
-    let d2 = tx.digest();
-    tx.parts[0].spend_auth_sigs = vec![k.randomize(&pallas::Scalar::ZERO).sign(r, d2.as_bytes())];
+    let d = tx.digest();
+    let part = &mut tx.parts[0];
+    let bvk = |e: &sable_circuits::transaction::PartEffects| {
+        e.binding_validating_key().into_bvk().unwrap()
+    };
+    assert!(bvk(&part.effects)
+        .verify(d.as_bytes(), &part.binding_sig)
+        .is_ok());
+    part.effects.burns[0].value = 2;
+    assert!(bvk(&part.effects)
+        .verify(d.as_bytes(), &part.binding_sig)
+        .is_err());
     assert!(tx.verify(&keys().1, &n.regulator.public_key()).is_err());
     // Building with someone else's note or an unregistered recipient is refused early.
     let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());

@@ -107,7 +107,7 @@ fn fresh_proof() -> (Vec<Instance>, Proof) {
     builder.add_payment(spend, pay, &mut rng).unwrap();
     let part = builder.build(&mut rng).unwrap();
     let (circuits, instances) = part.circuits();
-    let proof = Proof::create(&ProvingKey::build(), circuits, instances, &mut rng).unwrap();
+    let proof = Proof::create(&ProvingKey::build(), &circuits, instances, &mut rng).unwrap();
     (instances.to_vec(), proof)
 }
 

@@ -245,7 +245,7 @@ fn main() -> Result<()> {
     let ask = b.sk.spend_authorizing_key();
     let tx = Transaction {
         issuances: vec![],
-        parts: vec![part.authorize(&digest, &[&ask, &ask], &mut rng)?],
+        parts: vec![part.authorize(&digest, &[&ask], &mut rng)?],
     };
     ledger.apply(tx)?;
     a.scan(&ledger);
@@ -259,8 +259,8 @@ fn main() -> Result<()> {
     // over the digest of the whole transaction.
     let digest = digest_of(&[], &[leg_a.effects(), leg_b.effects()]);
     let (ask_a, ask_b) = (a.sk.spend_authorizing_key(), b.sk.spend_authorizing_key());
-    let part_a = leg_a.authorize(&digest, &[&ask_a, &ask_a], &mut rng)?;
-    let part_b = leg_b.authorize(&digest, &[&ask_b, &ask_b], &mut rng)?;
+    let part_a = leg_a.authorize(&digest, &[&ask_a], &mut rng)?;
+    let part_b = leg_b.authorize(&digest, &[&ask_b], &mut rng)?;
     let stripped = Transaction {
         issuances: vec![],
         parts: vec![part_a.clone()],

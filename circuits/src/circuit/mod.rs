@@ -29,6 +29,17 @@ mod proof;
 pub use fixed_bases::{FullWidthBase, KeyAgreementG, SableFixedBases};
 pub use proof::{Proof, ProofBatch, ProvingKey, VerifyingKey, K};
 
+/// Pairs action witnesses into circuits (the count must be a multiple of
+/// [`ACTIONS_PER_INSTANCE`]; the builder pads parts to ensure it).
+pub fn circuits_of(actions: &[ActionWitness]) -> Vec<Circuit> {
+    actions
+        .chunks(ACTIONS_PER_INSTANCE)
+        .map(|c| Circuit {
+            actions: std::array::from_fn(|i| c.get(i).cloned().unwrap_or_default()),
+        })
+        .collect()
+}
+
 use ff::PrimeField;
 use halo2_gadgets::{
     ecc::{
@@ -154,10 +165,21 @@ impl Config {
     }
 }
 
+/// Actions proven by one circuit instance. Two actions share one set of per-instance
+/// commitments in the proof, which halves the per-action proof size.
+pub const ACTIONS_PER_INSTANCE: usize = 2;
+
+/// The circuit: [`ACTIONS_PER_INSTANCE`] actions side by side; the public inputs of
+/// action `i` start at `i * NUM_PUBLIC_INPUTS`.
+#[derive(Clone, Debug, Default)]
+pub struct Circuit {
+    pub(crate) actions: [ActionWitness; ACTIONS_PER_INSTANCE],
+}
+
 /// The private witness of one action. Holds only `Value`s; the builder fills it from
 /// an [`crate::builder::ActionInfo`].
 #[derive(Clone, Debug, Default)]
-pub struct Circuit {
+pub struct ActionWitness {
     pub(crate) asset: Value<pallas::Affine>,
     pub(crate) v_old: Value<u64>,
     pub(crate) rcm_old: Value<pallas::Base>,
@@ -261,6 +283,27 @@ impl plonk::Circuit<pallas::Base> for Circuit {
             },
         )?;
         let ecc = EccChip::construct(c.ecc.clone(), CircuitVersion::AnchoredBase);
+        for (i, action) in self.actions.iter().enumerate() {
+            action.synthesize(
+                c,
+                &ecc,
+                layouter.namespace(|| format!("action {i}")),
+                i * NUM_PUBLIC_INPUTS,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl ActionWitness {
+    /// Lays out one action whose public inputs start at row `offset`.
+    fn synthesize(
+        &self,
+        c: &Config,
+        ecc: &EccChip<SableFixedBases>,
+        mut layouter: impl Layouter<pallas::Base>,
+        offset: usize,
+    ) -> Result<(), plonk::Error> {
         let base = |v: Value<u64>| v.map(pallas::Base::from);
 
         // Position of the spent note and the action gate.
@@ -331,7 +374,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
             c.primary,
             rk.inner().x(),
             rk.inner().y(),
-            (RK_X, RK_Y),
+            (offset + RK_X, offset + RK_Y),
         )?;
 
         // Spent note: commitment, tree membership, nullifier.
@@ -354,13 +397,13 @@ impl plonk::Circuit<pallas::Base> for Circuit {
             PathBits::Cells(&note_bits),
             &self.note_path,
         )?;
-        layouter.constrain_instance(anchor.cell(), c.primary, ANCHOR)?;
+        layouter.constrain_instance(anchor.cell(), c.primary, offset + ANCHOR)?;
         let nf = poseidon_hash(
             &c.poseidon_b,
             layouter.namespace(|| "nf"),
             [nk, cm_old.clone(), gate.nf_tag.clone()],
         )?;
-        layouter.constrain_instance(nf.cell(), c.primary, NF)?;
+        layouter.constrain_instance(nf.cell(), c.primary, offset + NF)?;
 
         // Registry membership of sender and recipient.
         let pk_new =
@@ -394,7 +437,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
                 PathBits::Position(pos),
                 path,
             )?;
-            layouter.constrain_instance(root.cell(), c.primary, REGISTRY_ROOT)?;
+            layouter.constrain_instance(root.cell(), c.primary, offset + REGISTRY_ROOT)?;
         }
 
         // New note.
@@ -410,7 +453,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
                 rcm_new,
             ],
         )?;
-        layouter.constrain_instance(cm_new.cell(), c.primary, CM_NEW)?;
+        layouter.constrain_instance(cm_new.cell(), c.primary, offset + CM_NEW)?;
 
         // cv_net = [sign] [magnitude] V + [rcv] R.
         let mag = ScalarVar::from_base(
@@ -429,7 +472,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
             c.primary,
             cv.inner().x(),
             cv.inner().y(),
-            (CV_X, CV_Y),
+            (offset + CV_X, offset + CV_Y),
         )?;
 
         // Regulator ciphertext.
@@ -443,7 +486,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
             c.primary,
             reg_pk.inner().x(),
             reg_pk.inner().y(),
-            (REG_PK_X, REG_PK_Y),
+            (offset + REG_PK_X, offset + REG_PK_Y),
         )?;
         let epk = FixedPointBaseField::from_inner(ecc.clone(), KeyAgreementG)
             .mul(layouter.namespace(|| "epk = [esk] G_ka"), esk.clone())?;
@@ -452,7 +495,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
             c.primary,
             epk.inner().x(),
             epk.inner().y(),
-            (EPK_X, EPK_Y),
+            (offset + EPK_X, offset + EPK_Y),
         )?;
         let esk_var = ScalarVar::from_base(ecc.clone(), layouter.namespace(|| "esk"), &esk)?;
         let (shared, _) = reg_pk.mul(layouter.namespace(|| "S = [esk] pk_reg"), esk_var)?;
@@ -481,7 +524,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
             let ct = c
                 .add
                 .add(layouter.namespace(|| format!("c_{i}")), m, &pad)?;
-            layouter.constrain_instance(ct.cell(), c.primary, REG_C + i)?;
+            layouter.constrain_instance(ct.cell(), c.primary, offset + REG_C + i)?;
         }
         Ok(())
     }

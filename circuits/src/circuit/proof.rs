@@ -11,11 +11,11 @@ use halo2_proofs::{
 use pasta_curves::{pallas, vesta};
 use rand_core::CryptoRng;
 
-use super::{Circuit, Instance};
+use super::{Circuit, Instance, ACTIONS_PER_INSTANCE};
 
-/// `log2` of the number of rows of the action circuit (2,048 rows: two hashing lanes,
-/// one beside the ECC chip, fit an action in the same height as an Orchard action).
-pub const K: u32 = 11;
+/// `log2` of the number of rows of the circuit: two actions in 4,096 rows (two hashing
+/// lanes, one beside the ECC chip, fit each action in the height of an Orchard action).
+pub const K: u32 = 12;
 
 /// The verifying key of the action circuit (with its IPA parameters).
 #[derive(Debug)]
@@ -68,8 +68,18 @@ impl std::fmt::Debug for Proof {
     }
 }
 
-fn halo2_instances(instances: &[Instance]) -> Vec<Vec<Vec<pallas::Base>>> {
-    instances.iter().map(|i| vec![i.0.to_vec()]).collect()
+/// One instance column per circuit, holding the public inputs of its actions in order.
+/// `None` if the actions do not fill whole circuits.
+fn halo2_instances(instances: &[Instance]) -> Option<Vec<Vec<Vec<pallas::Base>>>> {
+    if instances.is_empty() || !instances.len().is_multiple_of(ACTIONS_PER_INSTANCE) {
+        return None;
+    }
+    Some(
+        instances
+            .chunks(ACTIONS_PER_INSTANCE)
+            .map(|pair| vec![pair.iter().flat_map(|i| i.0).collect()])
+            .collect(),
+    )
 }
 
 impl Proof {
@@ -83,14 +93,16 @@ impl Proof {
         &self.0
     }
 
-    /// Proves `circuits` with public inputs `instances` (one per action).
+    /// Proves `circuits` with public inputs `instances` (one per action, in order).
     pub fn create(
         pk: &ProvingKey,
         circuits: &[Circuit],
         instances: &[Instance],
         mut rng: impl CryptoRng,
     ) -> Result<Self, plonk::Error> {
-        let owned = halo2_instances(instances);
+        let owned = halo2_instances(instances)
+            .filter(|o| o.len() == circuits.len())
+            .ok_or(plonk::Error::InvalidInstances)?;
         let columns: Vec<Vec<&[pallas::Base]>> = owned
             .iter()
             .map(|i| i.iter().map(|c| &c[..]).collect())
@@ -110,7 +122,7 @@ impl Proof {
 
     /// Verifies this proof against `instances`.
     pub fn verify(&self, vk: &VerifyingKey, instances: &[Instance]) -> Result<(), plonk::Error> {
-        let owned = halo2_instances(instances);
+        let owned = halo2_instances(instances).ok_or(plonk::Error::InvalidInstances)?;
         let columns: Vec<Vec<&[pallas::Base]>> = owned
             .iter()
             .map(|i| i.iter().map(|c| &c[..]).collect())
@@ -121,26 +133,27 @@ impl Proof {
         plonk::verify_proof(&vk.params, &vk.vk, strategy, &refs, &mut transcript)
     }
 
-    /// Size in bytes of a proof for `num_actions` actions:
-    /// `PROOF_SIZE_BASE + PROOF_SIZE_PER_ACTION * num_actions`. Per action the proof grows
-    /// by the advice, lookup and permutation commitments and evaluations of one more
-    /// circuit instance; the vanishing argument, fixed-column evaluations and the IPA
-    /// opening are shared. The constants are pinned by a test that creates proofs.
+    /// Size in bytes of a proof for `num_actions` actions (an even number):
+    /// `PROOF_SIZE_BASE + PROOF_SIZE_PER_INSTANCE * num_actions / 2`. Per circuit instance
+    /// (two actions) the proof grows by the advice, lookup and permutation commitments and
+    /// evaluations of one instance; the vanishing argument, fixed-column evaluations and
+    /// the IPA opening are shared. The constants are pinned by a test that creates proofs.
     pub fn expected_size(num_actions: usize) -> usize {
-        PROOF_SIZE_BASE + PROOF_SIZE_PER_ACTION * num_actions
+        PROOF_SIZE_BASE + PROOF_SIZE_PER_INSTANCE * num_actions.div_ceil(ACTIONS_PER_INSTANCE)
     }
 }
 
 /// The part of a proof that does not grow with the number of actions.
-pub const PROOF_SIZE_BASE: usize = 2_912;
-/// The growth of a proof per action.
-pub const PROOF_SIZE_PER_ACTION: usize = 2_272;
+pub const PROOF_SIZE_BASE: usize = 2_976;
+/// The growth of a proof per circuit instance (two actions).
+pub const PROOF_SIZE_PER_INSTANCE: usize = 2_272;
 
 /// Accumulates action proofs for verification as one batch.
 #[derive(Debug, Default)]
 pub struct ProofBatch {
     inner: BatchVerifier<vesta::Affine>,
     len: usize,
+    malformed: bool,
 }
 
 impl ProofBatch {
@@ -149,13 +162,17 @@ impl ProofBatch {
         ProofBatch {
             inner: BatchVerifier::new(),
             len: 0,
+            malformed: false,
         }
     }
 
-    /// Queues `proof` with its instances.
+    /// Queues `proof` with its instances; a batch holding an instance set that does not
+    /// fill whole circuits never validates.
     pub fn add(&mut self, proof: &Proof, instances: &[Instance]) {
-        self.inner
-            .add_proof(halo2_instances(instances), proof.0.clone());
+        match halo2_instances(instances) {
+            Some(owned) => self.inner.add_proof(owned, proof.0.clone()),
+            None => self.malformed = true,
+        }
         self.len += 1;
     }
 
@@ -171,6 +188,6 @@ impl ProofBatch {
 
     /// Verifies every queued proof; `true` only if all are valid.
     pub fn finalize(self, vk: &VerifyingKey) -> bool {
-        self.inner.finalize(&vk.params, &vk.vk)
+        !self.malformed && self.inner.finalize(&vk.params, &vk.vk)
     }
 }

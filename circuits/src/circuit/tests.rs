@@ -6,7 +6,8 @@ use halo2_proofs::{circuit::Value, dev::MockProver};
 use pasta_curves::pallas;
 
 use super::{
-    Circuit, Instance, ANCHOR, CM_NEW, CV_X, EPK_X, K, NF, REGISTRY_ROOT, REG_C, REG_PK_X, RK_X,
+    ActionWitness, Circuit, Instance, ANCHOR, CM_NEW, CV_X, EPK_X, K, NF, REGISTRY_ROOT, REG_C,
+    REG_PK_X, RK_X,
 };
 use crate::{
     asset::AssetId,
@@ -100,7 +101,13 @@ fn output(w: &World, to: &SpendingKey, value: u64) -> OutputInfo {
     }
 }
 
-fn action(w: &World, idx: usize, split: bool, to: &SpendingKey, value: u64) -> (Circuit, Instance) {
+fn action(
+    w: &World,
+    idx: usize,
+    split: bool,
+    to: &SpendingKey,
+    value: u64,
+) -> (ActionWitness, Instance) {
     let owner = if idx == 2 { &w.outsider } else { &w.alice };
     let info = ActionInfo::new(
         spend(w, owner.full_viewing_key(), idx, split),
@@ -115,13 +122,17 @@ fn action(w: &World, idx: usize, split: bool, to: &SpendingKey, value: u64) -> (
     (c, i)
 }
 
+/// Runs the action in both slots of the circuit: a valid action satisfies both, a bad
+/// one fails.
 fn verify(
-    circuit: &Circuit,
+    action: &ActionWitness,
     instance: &Instance,
 ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
-    MockProver::run(K, circuit, vec![instance.0.to_vec()])
-        .unwrap()
-        .verify()
+    let circuit = Circuit {
+        actions: [action.clone(), action.clone()],
+    };
+    let public = [instance.0, instance.0].concat();
+    MockProver::run(K, &circuit, vec![public]).unwrap().verify()
 }
 
 #[test]
@@ -144,7 +155,7 @@ fn valid_actions_satisfy_the_circuit() {
     }
 }
 
-fn must_fail(circuit: &Circuit, instance: &Instance, what: &str) {
+fn must_fail(circuit: &ActionWitness, instance: &Instance, what: &str) {
     assert!(
         verify(circuit, instance).is_err(),
         "{what} must not satisfy the circuit"
