@@ -1,6 +1,7 @@
 //! The action circuit.
 //!
-//! One action spends one note and creates one note of the **same asset**, and proves:
+//! Each circuit instance lays out [`ACTIONS_PER_INSTANCE`] actions (so a proof pays its
+//! per-instance commitments once per two actions). One action spends one note and creates one note of the **same asset**, and proves:
 //!
 //! 1. **Spend.** The spent note's commitment
 //!    `cm_old = Poseidon(V.x, V.y, v_old, pk_old.x, pk_old.y, rcm_old)` is in the note
