@@ -449,3 +449,50 @@ fn hostile_encodings_get_typed_errors() {
         Err(TxError::BadIssuerSignature(0))
     );
 }
+
+#[test]
+fn structural_rejections_are_typed() {
+    let n = net();
+    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let tx = dvp(&n);
+    let empty = Transaction {
+        issuances: vec![],
+        parts: vec![],
+    };
+    assert_eq!(empty.verify(vk, &reg), Err(TxError::Empty));
+    let mut odd = tx.clone();
+    odd.parts[0].effects.actions.pop();
+    odd.parts[0].spend_auth_sigs.pop();
+    assert_eq!(
+        odd.verify(vk, &reg),
+        Err(TxError::ActionCount {
+            part: 0,
+            actions: 1
+        })
+    );
+    let mut unsigned = tx.clone();
+    unsigned.parts[1].spend_auth_sigs.pop();
+    assert!(matches!(
+        unsigned.verify(vk, &reg),
+        Err(TxError::SignatureCount { part: 1, .. })
+    ));
+    let replayed = Transaction {
+        issuances: vec![],
+        parts: vec![tx.parts[0].clone(), tx.parts[0].clone()],
+    };
+    assert_eq!(replayed.verify(vk, &reg), Err(TxError::DuplicateNullifier));
+    let mut no_notes = n.issuance.clone();
+    no_notes.issuances[0].notes.clear();
+    assert_eq!(
+        no_notes.verify(vk, &reg),
+        Err(TxError::EmptyComponent("issuance"))
+    );
+    // Signing needs the owner's key: another bank's key is refused.
+    let part = leg(&n, &n.a, n.a_bond, 1, n.b.full_viewing_key().address());
+    let d = digest_of(&[], &[part.effects()]);
+    let wrong = n.b.spend_authorizing_key();
+    assert!(matches!(
+        part.authorize(&d, &[&wrong], &mut rng()),
+        Err(BuildError::MissingKey(0))
+    ));
+}

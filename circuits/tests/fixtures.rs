@@ -17,6 +17,11 @@ use sable_circuits::{
     tree::CommitmentTree,
 };
 
+fn vk() -> &'static VerifyingKey {
+    static VK: std::sync::OnceLock<VerifyingKey> = std::sync::OnceLock::new();
+    VK.get_or_init(VerifyingKey::build)
+}
+
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -31,7 +36,7 @@ fn updating() -> bool {
 /// permutation, fixed commitments): a conformance hash of the circuit.
 #[test]
 fn verifying_key_is_pinned() {
-    let pinned = VerifyingKey::build().pinned();
+    let pinned = vk().pinned();
     let hash = blake2b_simd::Params::new()
         .hash_length(32)
         .hash(pinned.as_bytes());
@@ -123,9 +128,9 @@ fn pinned_proof_still_verifies() {
     let (instances, proof) = decode(&std::fs::read(&path).unwrap());
     assert_eq!(instances.len(), 2);
     assert_eq!(proof.as_bytes().len(), Proof::expected_size(2));
-    let vk = VerifyingKey::build();
-    proof.verify(&vk, &instances).unwrap();
+    let vk = vk();
+    proof.verify(vk, &instances).unwrap();
     let mut tampered = instances.clone();
     tampered[1].0[0] += pallas::Base::one();
-    assert!(proof.verify(&vk, &tampered).is_err());
+    assert!(proof.verify(vk, &tampered).is_err());
 }
