@@ -41,9 +41,6 @@ pub enum BuildError {
     /// The spent note is not owned by the spending key.
     #[error("spent note is not owned by the given full viewing key")]
     NotOwner,
-    /// Spend and output are of different assets.
-    #[error("an action must spend and create notes of the same asset")]
-    AssetMismatch,
     /// The note is worth less than the payment.
     #[error("the spent note is worth less than the payment")]
     InsufficientFunds,

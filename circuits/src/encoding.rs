@@ -46,9 +46,6 @@ pub enum DecodeError {
         /// Maximum allowed.
         max: usize,
     },
-    /// A sequence that must not be empty was empty.
-    #[error("{0} must not be empty")]
-    Empty(&'static str),
     /// A field element was not in canonical form.
     #[error("non-canonical field element for {0}")]
     NonCanonicalField(&'static str),
@@ -64,20 +61,9 @@ pub enum DecodeError {
     /// A key that cannot be used.
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),
-    /// A signature encoding was malformed.
-    #[error("invalid signature encoding for {0}")]
-    InvalidSignature(&'static str),
     /// Text that must be UTF-8 was not.
     #[error("{0} is not valid UTF-8")]
     InvalidUtf8(&'static str),
-    /// A tag byte had no meaning.
-    #[error("invalid {what} tag {found}")]
-    InvalidTag {
-        /// What was tagged.
-        what: &'static str,
-        /// Tag found.
-        found: u8,
-    },
 }
 
 /// Decodes a compressed point that must be on the curve and not the identity.
