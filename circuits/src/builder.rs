@@ -175,15 +175,12 @@ impl ActionInfo {
         regulator: &RegulatorPublicKey,
     ) -> (ActionWitness, Instance, RegulatorCiphertext) {
         let rk = self.spend.fvk.ak().randomize(&self.alpha);
-        let rk_bytes: [u8; 32] = rk.into();
-        let rk_point = crate::encoding::decode_non_identity_point(&rk_bytes, "rk")
-            .expect("a randomised validating key is a valid point");
         let reg_ct = RegulatorCiphertext::encrypt(regulator, self.esk, &self.regulator_plaintext());
         let instance = Instance::new(
             anchor.inner(),
             root.inner(),
             self.nullifier().inner(),
-            rk_point,
+            &rk,
             self.cv_net().to_affine(),
             self.output.commitment().inner(),
             regulator.to_affine(),

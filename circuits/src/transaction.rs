@@ -224,14 +224,11 @@ impl Action {
         root: RegistryRoot,
         regulator: &RegulatorPublicKey,
     ) -> Instance {
-        let rk: [u8; 32] = self.rk.into();
-        let rk = crate::encoding::decode_non_identity_point(&rk, "rk")
-            .expect("a parsed verification key is a valid point");
         Instance::new(
             anchor.inner(),
             root.inner(),
             self.nf.inner(),
-            rk,
+            &self.rk,
             self.cv_net.to_affine(),
             self.cm_new.inner(),
             regulator.to_affine(),

@@ -41,7 +41,6 @@ pub fn circuits_of(actions: &[ActionWitness]) -> Vec<Circuit> {
         .collect()
 }
 
-use ff::PrimeField;
 use halo2_gadgets::{
     ecc::{
         chip::{CircuitVersion, EccChip, EccConfig},
@@ -56,7 +55,10 @@ use halo2_proofs::{
 };
 use pasta_curves::{arithmetic::CurveAffine, pallas};
 
-use crate::constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN};
+use crate::{
+    constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN},
+    value::ValueSum,
+};
 use gadgets::{
     poseidon_hash, range_check_64, ActionGateConfig, ActionGateWitness, AddConfig, Cell,
     MerkleConfig, PathBits, PoseidonChip,
@@ -214,7 +216,7 @@ impl Instance {
         anchor: pallas::Base,
         registry_root: pallas::Base,
         nf: pallas::Base,
-        rk: pallas::Affine,
+        rk: &reddsa::VerificationKey<reddsa::orchard::SpendAuth>,
         cv_net: pallas::Affine,
         cm_new: pallas::Base,
         regulator_pk: pallas::Affine,
@@ -230,6 +232,9 @@ impl Instance {
         out[ANCHOR] = anchor;
         out[REGISTRY_ROOT] = registry_root;
         out[NF] = nf;
+        let rk: [u8; 32] = (*rk).into();
+        let rk = crate::encoding::decode_non_identity_point(&rk, "rk")
+            .expect("a verification key is a valid non-identity point");
         (out[RK_X], out[RK_Y]) = xy(rk);
         (out[CV_X], out[CV_Y]) = xy(cv_net);
         out[CM_NEW] = cm_new;
@@ -314,28 +319,20 @@ impl ActionWitness {
                 layouter.namespace(|| "note position"),
                 self.note_pos,
             )?;
+        // (|v_net|, sign) exactly as the native value commitment defines them.
         let v_net = self
             .v_old
             .zip(self.v_new)
             .zip(self.split)
-            .map(|((o, n), s)| {
-                let counted = if s { 0 } else { i128::from(o) };
-                counted - i128::from(n)
-            });
+            .map(|((o, n), s)| ValueSum::net(if s { 0 } else { o }, n).magnitude_sign());
         let gate = c.action.assign(
             layouter.namespace(|| "action gate"),
             ActionGateWitness {
                 v_old: base(self.v_old),
                 v_new: base(self.v_new),
                 split: self.split.map(|s| pallas::Base::from(u64::from(s))),
-                magnitude: v_net.map(|v| pallas::Base::from_u128(v.unsigned_abs())),
-                sign: v_net.map(|v| {
-                    if v < 0 {
-                        -pallas::Base::one()
-                    } else {
-                        pallas::Base::one()
-                    }
-                }),
+                magnitude: v_net.map(|(mag, _)| pallas::Base::from(mag)),
+                sign: v_net.map(|(_, sign)| sign),
                 salt: self.salt,
             },
             &note_pos,

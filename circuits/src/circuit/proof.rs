@@ -82,6 +82,16 @@ fn halo2_instances(instances: &[Instance]) -> Option<Vec<Vec<Vec<pallas::Base>>>
     )
 }
 
+/// Lends `owned` instances in the nested-slice shape the halo2 prover and verifier take.
+fn with_refs<R>(owned: &[Vec<Vec<pallas::Base>>], f: impl FnOnce(&[&[&[pallas::Base]]]) -> R) -> R {
+    let columns: Vec<Vec<&[pallas::Base]>> = owned
+        .iter()
+        .map(|i| i.iter().map(|c| &c[..]).collect())
+        .collect();
+    let refs: Vec<&[&[pallas::Base]]> = columns.iter().map(|i| &i[..]).collect();
+    f(&refs)
+}
+
 impl Proof {
     /// Wraps proof bytes (validity is checked only by verification).
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
@@ -103,34 +113,28 @@ impl Proof {
         let owned = halo2_instances(instances)
             .filter(|o| o.len() == circuits.len())
             .ok_or(plonk::Error::InvalidInstances)?;
-        let columns: Vec<Vec<&[pallas::Base]>> = owned
-            .iter()
-            .map(|i| i.iter().map(|c| &c[..]).collect())
-            .collect();
-        let refs: Vec<&[&[pallas::Base]]> = columns.iter().map(|i| &i[..]).collect();
         let mut transcript = Blake2bWrite::<_, vesta::Affine, _>::init(vec![]);
-        plonk::create_proof(
-            &pk.params,
-            &pk.pk,
-            circuits,
-            &refs,
-            &mut rng,
-            &mut transcript,
-        )?;
+        with_refs(&owned, |refs| {
+            plonk::create_proof(
+                &pk.params,
+                &pk.pk,
+                circuits,
+                refs,
+                &mut rng,
+                &mut transcript,
+            )
+        })?;
         Ok(Proof(transcript.finalize()))
     }
 
     /// Verifies this proof against `instances`.
     pub fn verify(&self, vk: &VerifyingKey, instances: &[Instance]) -> Result<(), plonk::Error> {
         let owned = halo2_instances(instances).ok_or(plonk::Error::InvalidInstances)?;
-        let columns: Vec<Vec<&[pallas::Base]>> = owned
-            .iter()
-            .map(|i| i.iter().map(|c| &c[..]).collect())
-            .collect();
-        let refs: Vec<&[&[pallas::Base]]> = columns.iter().map(|i| &i[..]).collect();
         let strategy = SingleVerifier::new(&vk.params);
         let mut transcript = Blake2bRead::init(&self.0[..]);
-        plonk::verify_proof(&vk.params, &vk.vk, strategy, &refs, &mut transcript)
+        with_refs(&owned, |refs| {
+            plonk::verify_proof(&vk.params, &vk.vk, strategy, refs, &mut transcript)
+        })
     }
 
     /// Size in bytes of a proof for `num_actions` actions (an even number):
