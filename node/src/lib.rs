@@ -1,10 +1,23 @@
 //! # sable-node — the permissioned validator and observer daemon
 //!
-//! Will own: the gRPC API over mutual TLS, the mempool and admission checks, BFT
-//! consensus (commonware simplex), RocksDB state applied one atomic batch per finalized
-//! block, Ethereum settlement, and telemetry.
+//! Owns: the gRPC API over mutual TLS ([`rpc`]), identities and the development PKI
+//! ([`pki`]), operator commands ([`admin`]), the block format ([`block`]), admission
+//! ([`mempool`]), execution of finalized blocks ([`execution`]) into RocksDB
+//! ([`storage`], one atomic write batch per block), BFT ordering with commonware simplex
+//! ([`consensus`]), the compliance hook ([`compliance`]) and telemetry.
 //!
 //! Must never: see amounts, asset types or counterparties (it handles only commitments,
-//! nullifiers, ciphertexts and proofs), or apply half a block.
+//! nullifiers, ciphertexts, proofs and public issuances), apply half a block, serve a
+//! request without an authenticated certificate, or panic on input from the network.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod block;
+pub mod compliance;
+pub mod execution;
+pub mod mempool;
+pub mod pki;
+pub mod storage;
+pub mod telemetry;
+pub mod verifier;

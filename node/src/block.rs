@@ -1,0 +1,294 @@
+//! Blocks: what consensus orders.
+//!
+//! A block carries transactions and operator commands as opaque canonical bytes; the
+//! proposer does not execute them first, so a block holds no post-state. Every
+//! validator executes finalized blocks in order ([`crate::execution`]) and reaches the
+//! same [`BlockHeader`] roots, which is what settlement signs.
+//!
+//! # Format
+//! ```text
+//! block = version:u8(=1) || height:u64 || parent:32 || timestamp_ms:u64
+//!         || ntx:u32 || (len:u32 || tx)* || nadmin:u32 || (len:u32 || admin)*
+//! hash  = SHA-256(block)
+//! ```
+
+use sable_circuits::encoding::{DecodeError, Reader, Writer};
+
+/// Block encoding version.
+pub const BLOCK_VERSION: u8 = 1;
+/// Most transactions in one block.
+pub const MAX_BLOCK_TXS: usize = 1024;
+/// Most operator commands in one block.
+pub const MAX_BLOCK_ADMIN: usize = 64;
+/// Largest encoded transaction the node accepts.
+pub const MAX_TX_BYTES: usize = 256 * 1024;
+/// Largest encoded operator command.
+pub const MAX_ADMIN_BYTES: usize = 4096;
+/// Largest encoded block (bounds p2p messages and storage reads).
+pub const MAX_BLOCK_BYTES: usize = 16 * 1024 * 1024;
+
+/// A 32-byte hash naming a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct BlockHash(pub [u8; 32]);
+
+/// A 32-byte hash naming a transaction: BLAKE2b-256 of its canonical encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxId(pub [u8; 32]);
+
+impl TxId {
+    /// The id of an encoded transaction (or operator command).
+    pub fn of(bytes: &[u8]) -> Self {
+        TxId(hash32(b"Sable_Tx_Id_____", bytes))
+    }
+}
+
+impl std::fmt::Display for TxId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Display for BlockHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+pub(crate) fn hash32(personal: &[u8; 16], data: &[u8]) -> [u8; 32] {
+    let h = blake2b_simd::Params::new()
+        .hash_length(32)
+        .personal(personal)
+        .hash(data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(h.as_bytes());
+    out
+}
+
+/// An ordered block of commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Height (genesis is 0 and holds nothing).
+    pub height: u64,
+    /// Hash of the parent block.
+    pub parent: BlockHash,
+    /// Proposer's clock, milliseconds since the Unix epoch (informational).
+    pub timestamp_ms: u64,
+    /// Encoded transactions, in execution order.
+    pub transactions: Vec<Vec<u8>>,
+    /// Encoded signed operator commands, executed before the transactions.
+    pub admin: Vec<Vec<u8>>,
+}
+
+impl Block {
+    /// The genesis block every validator starts from.
+    pub fn genesis() -> Self {
+        Block {
+            height: 0,
+            parent: BlockHash::default(),
+            timestamp_ms: 0,
+            transactions: Vec::new(),
+            admin: Vec::new(),
+        }
+    }
+
+    /// Canonical encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(BLOCK_VERSION)
+            .u64(self.height)
+            .bytes(&self.parent.0)
+            .u64(self.timestamp_ms)
+            .count(self.transactions.len());
+        for tx in &self.transactions {
+            w.var_bytes(tx);
+        }
+        w.count(self.admin.len());
+        for a in &self.admin {
+            w.var_bytes(a);
+        }
+        w.into_bytes()
+    }
+
+    /// Decodes a canonical encoding, enforcing every size limit before allocating.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_BLOCK_BYTES {
+            return Err(DecodeError::TooMany {
+                what: "block bytes",
+                found: bytes.len() as u64,
+                max: MAX_BLOCK_BYTES,
+            });
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8("block version")?;
+        if version != BLOCK_VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                what: "block",
+                found: version,
+                expected: BLOCK_VERSION,
+            });
+        }
+        let height = r.u64("block height")?;
+        let parent = BlockHash(r.array("parent hash")?);
+        let timestamp_ms = r.u64("block timestamp")?;
+        let ntx = r.count("block transactions", MAX_BLOCK_TXS)?;
+        let transactions = (0..ntx)
+            .map(|_| r.var_bytes("transaction", MAX_TX_BYTES).map(<[u8]>::to_vec))
+            .collect::<Result<_, _>>()?;
+        let nadmin = r.count("block admin commands", MAX_BLOCK_ADMIN)?;
+        let admin = (0..nadmin)
+            .map(|_| {
+                r.var_bytes("admin command", MAX_ADMIN_BYTES)
+                    .map(<[u8]>::to_vec)
+            })
+            .collect::<Result<_, _>>()?;
+        r.finish()?;
+        Ok(Block {
+            height,
+            parent,
+            timestamp_ms,
+            transactions,
+            admin,
+        })
+    }
+
+    /// The block's hash (SHA-256, the digest consensus votes on).
+    pub fn hash(&self) -> BlockHash {
+        use sha2::Digest;
+        BlockHash(sha2::Sha256::digest(self.to_bytes()).into())
+    }
+}
+
+/// What a validator records after executing a block: the block's identity and the
+/// state roots it produced. Equal headers at a height mean equal state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockHeader {
+    /// Height.
+    pub height: u64,
+    /// Block hash.
+    pub hash: BlockHash,
+    /// Parent hash.
+    pub parent: BlockHash,
+    /// Proposer's timestamp.
+    pub timestamp_ms: u64,
+    /// Note commitment tree root after the block.
+    pub anchor: [u8; 32],
+    /// Commitments in the tree after the block.
+    pub tree_size: u64,
+    /// Registry root after the block.
+    pub registry_root: [u8; 32],
+    /// Nullifier-set accumulator after the block.
+    pub nullifier_root: [u8; 32],
+    /// Transactions in the block (applied or not).
+    pub tx_count: u32,
+}
+
+impl BlockHeader {
+    /// Canonical encoding (storage).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u64(self.height)
+            .bytes(&self.hash.0)
+            .bytes(&self.parent.0)
+            .u64(self.timestamp_ms)
+            .bytes(&self.anchor)
+            .u64(self.tree_size)
+            .bytes(&self.registry_root)
+            .bytes(&self.nullifier_root)
+            .u32(self.tx_count);
+        w.into_bytes()
+    }
+
+    /// Decodes [`BlockHeader::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let h = BlockHeader {
+            height: r.u64("height")?,
+            hash: BlockHash(r.array("hash")?),
+            parent: BlockHash(r.array("parent")?),
+            timestamp_ms: r.u64("timestamp")?,
+            anchor: r.array("anchor")?,
+            tree_size: r.u64("tree size")?,
+            registry_root: r.array("registry root")?,
+            nullifier_root: r.array("nullifier root")?,
+            tx_count: r.u32("tx count")?,
+        };
+        r.finish()?;
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sample() -> Block {
+        Block {
+            height: 7,
+            parent: BlockHash([3; 32]),
+            timestamp_ms: 1_700_000_000_000,
+            transactions: vec![vec![1, 2, 3], vec![]],
+            admin: vec![vec![9; 10]],
+        }
+    }
+
+    #[test]
+    fn blocks_round_trip_and_reject_every_truncation() {
+        let b = sample();
+        let bytes = b.to_bytes();
+        assert_eq!(Block::from_bytes(&bytes).unwrap(), b);
+        for n in 0..bytes.len() {
+            assert!(Block::from_bytes(&bytes[..n]).is_err(), "prefix {n}");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(Block::from_bytes(&long), Err(DecodeError::TrailingBytes(1)));
+        let mut v2 = bytes;
+        v2[0] = 2;
+        assert!(matches!(
+            Block::from_bytes(&v2),
+            Err(DecodeError::UnsupportedVersion { .. })
+        ));
+    }
+
+    #[test]
+    fn oversized_counts_are_refused_before_allocation() {
+        let mut w = Writer::new();
+        w.u8(BLOCK_VERSION)
+            .u64(1)
+            .bytes(&[0; 32])
+            .u64(0)
+            .u32(u32::MAX);
+        assert!(matches!(
+            Block::from_bytes(&w.into_bytes()),
+            Err(DecodeError::TooMany { .. })
+        ));
+    }
+
+    #[test]
+    fn the_hash_commits_to_every_field() {
+        let b = sample();
+        let mut c = b.clone();
+        c.timestamp_ms += 1;
+        assert_ne!(b.hash(), c.hash());
+        let mut d = b.clone();
+        d.admin.clear();
+        assert_ne!(b.hash(), d.hash());
+    }
+
+    #[test]
+    fn headers_round_trip() {
+        let h = BlockHeader {
+            height: 1,
+            hash: BlockHash([1; 32]),
+            parent: BlockHash([2; 32]),
+            timestamp_ms: 3,
+            anchor: [4; 32],
+            tree_size: 5,
+            registry_root: [6; 32],
+            nullifier_root: [7; 32],
+            tx_count: 8,
+        };
+        assert_eq!(BlockHeader::from_bytes(&h.to_bytes()).unwrap(), h);
+    }
+}

@@ -1,0 +1,719 @@
+//! Executing finalized blocks against the state, and the stateful transaction checks
+//! that admission shares with execution.
+//!
+//! Consensus has already checked every transaction statelessly (encoding, signatures,
+//! proofs) before a quorum finalized the block. Execution applies what is still valid
+//! against the state in block order: a transaction whose anchor is unknown, whose
+//! nullifier is already spent, whose registry root is stale, whose issuer is not
+//! authorised or which the compliance policy refuses is skipped and recorded as
+//! rejected, identically on every validator. Then the whole block is committed in one
+//! write batch.
+
+use std::sync::Arc;
+
+use prost::Message;
+use sable_circuits::{encoding::Writer, keys::RegulatorPublicKey, transaction::Transaction};
+
+use crate::{
+    admin::{AdminOp, SignedAdminCommand},
+    block::{hash32, Block, BlockHash, BlockHeader, TxId},
+    compliance::{CompliancePolicy, TxContext},
+    pki::CertificateAuthority,
+    storage::{
+        height_key, meta, u64_le, Cf, ReprBytes, Staged, StorageError, Store, NOTE_TREE,
+        REGISTRY_TREE,
+    },
+};
+
+/// Why a transaction (or operator command) was refused or skipped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Malformed encoding or structure.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// Larger than the node accepts.
+    #[error("transaction of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    /// A signature does not verify.
+    #[error("invalid signature: {0}")]
+    InvalidSignature(String),
+    /// A proof does not verify.
+    #[error("invalid proof: {0}")]
+    InvalidProof(String),
+    /// The anchor is not a historic root of the note commitment tree.
+    #[error("unknown anchor")]
+    UnknownAnchor,
+    /// A nullifier is already spent.
+    #[error("nullifier already spent")]
+    SpentNullifier,
+    /// The registry root is neither current nor recent enough.
+    #[error("stale registry root")]
+    StaleRegistryRoot,
+    /// A nullifier collides with another pending transaction.
+    #[error("nullifier already used by a pending transaction")]
+    DuplicateNullifier,
+    /// The compliance policy refused it.
+    #[error("refused by compliance policy {policy}: {reason}")]
+    Compliance {
+        /// Policy name.
+        policy: String,
+        /// Its reason.
+        reason: String,
+    },
+    /// The mempool is full.
+    #[error("mempool is full")]
+    MempoolFull,
+    /// An issuance by a key the operator has not authorised.
+    #[error("issuer is not authorised")]
+    UnauthorizedIssuer,
+    /// Already known (pending, finalized or applied).
+    #[error("already known")]
+    Duplicate,
+    /// An operator command that cannot apply (bad certificate, not registered, …).
+    #[error("admin command refused: {0}")]
+    Admin(String),
+}
+
+impl Rejection {
+    /// A stable one-byte code (storage; the gRPC enum mirrors it).
+    pub fn code(&self) -> u8 {
+        match self {
+            Rejection::Malformed(_) => 1,
+            Rejection::TooLarge(_) => 2,
+            Rejection::InvalidSignature(_) => 3,
+            Rejection::InvalidProof(_) => 4,
+            Rejection::UnknownAnchor => 5,
+            Rejection::SpentNullifier => 6,
+            Rejection::StaleRegistryRoot => 7,
+            Rejection::DuplicateNullifier => 8,
+            Rejection::Compliance { .. } => 9,
+            Rejection::MempoolFull => 10,
+            Rejection::UnauthorizedIssuer => 11,
+            Rejection::Duplicate => 12,
+            Rejection::Admin(_) => 13,
+        }
+    }
+
+    /// A label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Rejection::Malformed(_) => "malformed",
+            Rejection::TooLarge(_) => "too_large",
+            Rejection::InvalidSignature(_) => "invalid_signature",
+            Rejection::InvalidProof(_) => "invalid_proof",
+            Rejection::UnknownAnchor => "unknown_anchor",
+            Rejection::SpentNullifier => "spent_nullifier",
+            Rejection::StaleRegistryRoot => "stale_registry_root",
+            Rejection::DuplicateNullifier => "duplicate_nullifier",
+            Rejection::Compliance { .. } => "compliance",
+            Rejection::MempoolFull => "mempool_full",
+            Rejection::UnauthorizedIssuer => "unauthorized_issuer",
+            Rejection::Duplicate => "duplicate",
+            Rejection::Admin(_) => "admin",
+        }
+    }
+}
+
+/// Chain-wide parameters every validator shares.
+#[derive(Clone)]
+pub struct ChainParams {
+    /// The network's regulator key (a public input of every proof).
+    pub regulator: RegulatorPublicKey,
+    /// The consortium CA.
+    pub ca: CertificateAuthority,
+    /// How many blocks a superseded registry root stays acceptable (until a removal).
+    pub registry_root_window: u64,
+}
+
+impl std::fmt::Debug for ChainParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainParams")
+            .field("registry_root_window", &self.registry_root_window)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How one command of a block ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Its id.
+    pub id: TxId,
+    /// Position in the block (transactions after operator commands).
+    pub index: u32,
+    /// `None` if applied.
+    pub rejection: Option<Rejection>,
+}
+
+/// Where a transaction ended up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Index in the block.
+    pub index: u32,
+    /// Applied, or skipped with this rejection code.
+    pub rejection_code: Option<u8>,
+}
+
+impl TxLocation {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u64(self.height)
+            .u32(self.index)
+            .u8(self.rejection_code.unwrap_or(0));
+        w.into_bytes()
+    }
+
+    fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
+        if b.len() != 13 {
+            return Err(StorageError::Corrupt("tx location"));
+        }
+        let code = b[12];
+        Ok(TxLocation {
+            height: u64_le(&b[..8], "tx location")?,
+            index: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+            rejection_code: (code != 0).then_some(code),
+        })
+    }
+}
+
+/// Reads of the committed state that RPCs and admission need.
+pub trait StateReads {
+    /// The location of a finalized transaction or command.
+    fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StorageError>;
+}
+
+impl StateReads for Store {
+    fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StorageError> {
+        Staged::new(self)
+            .get(Cf::TxIndex, &id.0)?
+            .map(|b| TxLocation::from_bytes(&b))
+            .transpose()
+    }
+}
+
+/// Stateful checks of a transaction against `view` (the tip for admission, the state
+/// so far in the block for execution). Nullifier conflicts with other pending
+/// transactions are the mempool's concern.
+pub fn check_state(
+    view: &Staged<'_>,
+    params: &ChainParams,
+    tx: &Transaction,
+) -> Result<(), Rejection> {
+    let db = |e: StorageError| Rejection::Malformed(format!("state unavailable: {e}"));
+    let tip = tip_height(view).map_err(db)?;
+    let last_removal = view
+        .get(Cf::Meta, meta::LAST_REMOVAL)
+        .map_err(db)?
+        .map(|b| u64_le(&b, "last removal"))
+        .transpose()
+        .map_err(db)?
+        .unwrap_or(0);
+    for iss in &tx.issuances {
+        let key: [u8; 32] = iss.issuer.into();
+        if !view.contains(Cf::Issuers, &key).map_err(db)? {
+            return Err(Rejection::UnauthorizedIssuer);
+        }
+    }
+    for part in &tx.parts {
+        let e = &part.effects;
+        if !view
+            .contains(Cf::Anchors, &e.anchor.to_bytes())
+            .map_err(db)?
+        {
+            return Err(Rejection::UnknownAnchor);
+        }
+        match view
+            .get(Cf::RegistryRoots, &e.registry_root.to_bytes())
+            .map_err(db)?
+        {
+            None => return Err(Rejection::StaleRegistryRoot),
+            Some(b) => {
+                let last_current = u64_le(&b, "registry root").map_err(db)?;
+                let acceptable = last_current == u64::MAX
+                    || (last_current + 1 > last_removal
+                        && tip.saturating_sub(last_current) <= params.registry_root_window);
+                if !acceptable {
+                    return Err(Rejection::StaleRegistryRoot);
+                }
+            }
+        }
+        for a in &e.actions {
+            if view
+                .contains(Cf::Nullifiers, &a.nf.to_bytes())
+                .map_err(db)?
+            {
+                return Err(Rejection::SpentNullifier);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tip_height(view: &Staged<'_>) -> Result<u64, StorageError> {
+    Ok(view
+        .get(Cf::Meta, meta::TIP)?
+        .map(|b| BlockHeader::from_bytes(&b).map_err(|_| StorageError::Corrupt("tip")))
+        .transpose()?
+        .map_or(0, |h| h.height))
+}
+
+/// Where a crash may be injected while applying a block (tests of atomicity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyStep {
+    /// Operator commands staged.
+    Admin,
+    /// Transactions staged.
+    Transactions,
+    /// Trees staged.
+    Trees,
+    /// Everything staged, nothing written.
+    BeforeCommit,
+    /// Written, not yet reported to consensus.
+    AfterCommit,
+}
+
+impl ApplyStep {
+    /// Parses a step name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "admin" => ApplyStep::Admin,
+            "transactions" => ApplyStep::Transactions,
+            "trees" => ApplyStep::Trees,
+            "before-commit" => ApplyStep::BeforeCommit,
+            "after-commit" => ApplyStep::AfterCommit,
+            _ => return None,
+        })
+    }
+}
+
+/// A crash to inject: abort the process at `step` of the block at `height`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailPoint {
+    /// Block height.
+    pub height: u64,
+    /// Step.
+    pub step: ApplyStep,
+}
+
+impl FailPoint {
+    /// Reads `SABLE_FAILPOINT=<height>:<step>` (tests only; absent in production).
+    pub fn from_env() -> Option<Self> {
+        let v = std::env::var("SABLE_FAILPOINT").ok()?;
+        let (h, s) = v.split_once(':')?;
+        Some(FailPoint {
+            height: h.parse().ok()?,
+            step: ApplyStep::parse(s)?,
+        })
+    }
+}
+
+/// Execution errors (the state is unchanged when one is returned).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The block is not the tip's child.
+    #[error("block {height} has parent {parent} but the tip at {tip_height} is {tip}")]
+    Fork {
+        /// Block height.
+        height: u64,
+        /// Its parent.
+        parent: BlockHash,
+        /// Tip height.
+        tip_height: u64,
+        /// Tip hash.
+        tip: BlockHash,
+    },
+}
+
+/// The result of applying a block.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// The header recorded.
+    pub header: BlockHeader,
+    /// Per-command outcomes (operator commands first).
+    pub outcomes: Vec<Outcome>,
+    /// `false` if the block had been applied before (a replay after restart).
+    pub fresh: bool,
+}
+
+/// Applies finalized blocks to the store.
+pub struct Executor {
+    params: Arc<ChainParams>,
+    policy: Arc<dyn CompliancePolicy>,
+    failpoint: Option<FailPoint>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Executor(policy {})", self.policy.name())
+    }
+}
+
+fn nullifier_root_step(prev: &[u8; 32], height: u64, nfs: &[[u8; 32]]) -> [u8; 32] {
+    let mut data = Vec::with_capacity(40 + 32 * nfs.len());
+    data.extend_from_slice(prev);
+    data.extend_from_slice(&height.to_le_bytes());
+    for nf in nfs {
+        data.extend_from_slice(nf);
+    }
+    hash32(b"Sable_Nf_Accum__", &data)
+}
+
+impl Executor {
+    /// An executor with `policy`.
+    pub fn new(params: Arc<ChainParams>, policy: Arc<dyn CompliancePolicy>) -> Self {
+        Executor {
+            params,
+            policy,
+            failpoint: FailPoint::from_env(),
+        }
+    }
+
+    fn maybe_crash(&self, height: u64, step: ApplyStep) {
+        if self.failpoint == Some(FailPoint { height, step }) {
+            tracing::error!(height, ?step, "failpoint reached: aborting");
+            std::process::abort();
+        }
+    }
+
+    /// Writes the genesis state if the store is empty; returns the tip header.
+    pub fn init_genesis(&self, store: &Store) -> Result<BlockHeader, ExecError> {
+        if let Some(tip) = store.tip()? {
+            return Ok(tip);
+        }
+        let genesis = Block::genesis();
+        let mut s = Staged::new(store);
+        let anchor = NOTE_TREE.root(&s)?.to_repr_bytes();
+        let registry_root = REGISTRY_TREE.root(&s)?.to_repr_bytes();
+        s.put(Cf::Anchors, anchor.to_vec(), height_key(0).to_vec());
+        s.put(
+            Cf::RegistryRoots,
+            registry_root.to_vec(),
+            u64::MAX.to_le_bytes().to_vec(),
+        );
+        let header = BlockHeader {
+            height: 0,
+            hash: genesis.hash(),
+            parent: BlockHash::default(),
+            timestamp_ms: 0,
+            anchor,
+            tree_size: 0,
+            registry_root,
+            nullifier_root: [0; 32],
+            tx_count: 0,
+        };
+        self.stage_block_records(&mut s, &genesis, &header);
+        store.commit(s)?;
+        Ok(header)
+    }
+
+    fn stage_block_records(&self, s: &mut Staged<'_>, block: &Block, header: &BlockHeader) {
+        let hk = height_key(block.height).to_vec();
+        s.put(Cf::Blocks, hk.clone(), block.to_bytes());
+        s.put(Cf::Headers, hk.clone(), header.to_bytes());
+        s.put(Cf::BlockHashes, header.hash.0.to_vec(), hk);
+        s.put(Cf::Meta, meta::TIP.to_vec(), header.to_bytes());
+    }
+
+    /// Applies `block` (the tip's child) in one atomic commit. A block already applied
+    /// (same height and hash) is reported again without writing, so replays after a
+    /// restart are harmless.
+    pub fn apply(&self, store: &Store, block: &Block) -> Result<Applied, ExecError> {
+        let tip = self.init_genesis(store)?;
+        let hash = block.hash();
+        if block.height <= tip.height {
+            if let Some(h) = store.header(block.height)? {
+                if h.hash == hash {
+                    return Ok(Applied {
+                        header: h,
+                        outcomes: Vec::new(),
+                        fresh: false,
+                    });
+                }
+            }
+        }
+        if block.height != tip.height + 1 || block.parent != tip.hash {
+            return Err(ExecError::Fork {
+                height: block.height,
+                parent: block.parent,
+                tip_height: tip.height,
+                tip: tip.hash,
+            });
+        }
+        let height = block.height;
+        let mut s = Staged::new(store);
+        let mut outcomes = Vec::new();
+        let registry_before = REGISTRY_TREE.root(&s)?.to_repr_bytes();
+
+        // Operator commands first, so a removal in this block binds its transactions.
+        for (i, raw) in block.admin.iter().enumerate() {
+            let (id, rejection) = match SignedAdminCommand::from_bytes(raw) {
+                Err(e) => (TxId::of(raw), Some(Rejection::Malformed(e.to_string()))),
+                Ok(signed) => {
+                    let id = signed.id();
+                    let r = self
+                        .apply_admin(&mut s, height, block.timestamp_ms, &signed)
+                        .err();
+                    (id, r)
+                }
+            };
+            self.record(&mut s, id, height, i as u32, &rejection);
+            outcomes.push(Outcome {
+                id,
+                index: i as u32,
+                rejection,
+            });
+        }
+        self.maybe_crash(height, ApplyStep::Admin);
+
+        let mut tree_size = tip.tree_size;
+        let mut leaves = Vec::new();
+        let mut nfs = Vec::new();
+        let mut compact = sable_proto::v1::CompactBlock {
+            height,
+            hash: hash.0.to_vec(),
+            txs: Vec::new(),
+        };
+        let base = block.admin.len() as u32;
+        for (i, raw) in block.transactions.iter().enumerate() {
+            let index = base + i as u32;
+            let id = TxId::of(raw);
+            let rejection = match Transaction::from_bytes(raw) {
+                Err(e) => Some(Rejection::Malformed(e.to_string())),
+                Ok(tx) => {
+                    let ctx = TxContext {
+                        height,
+                        tx_id: &id,
+                        submitter: None,
+                    };
+                    let verdict = if s.contains(Cf::TxIndex, &id.0)? {
+                        Err(Rejection::Duplicate)
+                    } else {
+                        check_state(&s, &self.params, &tx).and_then(|()| {
+                            self.policy.on_execution(&tx, &ctx).map_err(|reason| {
+                                Rejection::Compliance {
+                                    policy: self.policy.name().to_string(),
+                                    reason,
+                                }
+                            })
+                        })
+                    };
+                    match verdict {
+                        Err(r) => Some(r),
+                        Ok(()) => {
+                            let mut ctx = sable_proto::v1::CompactTx {
+                                tx_id: Some(sable_proto::v1::TxId { id: id.0.to_vec() }),
+                                nullifiers: Vec::new(),
+                                notes: Vec::new(),
+                            };
+                            for nf in tx.nullifiers() {
+                                let nf = nf.to_bytes();
+                                s.put(Cf::Nullifiers, nf.to_vec(), height_key(height).to_vec());
+                                nfs.push(nf);
+                                ctx.nullifiers.push(nf.to_vec());
+                            }
+                            let ciphertexts = tx
+                                .issuances
+                                .iter()
+                                .flat_map(|i| i.notes.iter().map(|_| Vec::new()))
+                                .chain(tx.parts.iter().flat_map(|p| {
+                                    p.effects.actions.iter().map(|a| {
+                                        let mut w = Writer::new();
+                                        a.encrypted_note.write(&mut w);
+                                        w.into_bytes()
+                                    })
+                                }));
+                            for (cm, ciphertext) in tx.commitments().into_iter().zip(ciphertexts) {
+                                if tree_size >= NOTE_TREE.capacity() {
+                                    return Err(
+                                        StorageError::Invariant("note tree full".into()).into()
+                                    );
+                                }
+                                leaves.push((tree_size, cm.inner()));
+                                ctx.notes.push(sable_proto::v1::CompactNote {
+                                    commitment: cm.to_bytes().to_vec(),
+                                    position: tree_size,
+                                    ciphertext,
+                                });
+                                tree_size += 1;
+                            }
+                            compact.txs.push(ctx);
+                            None
+                        }
+                    }
+                }
+            };
+            self.record(&mut s, id, height, index, &rejection);
+            outcomes.push(Outcome {
+                id,
+                index,
+                rejection,
+            });
+        }
+        self.maybe_crash(height, ApplyStep::Transactions);
+
+        NOTE_TREE.set_leaves(&mut s, &leaves)?;
+        let anchor = NOTE_TREE.root(&s)?.to_repr_bytes();
+        if !s.contains(Cf::Anchors, &anchor)? {
+            s.put(Cf::Anchors, anchor.to_vec(), height_key(height).to_vec());
+        }
+        let registry_root = REGISTRY_TREE.root(&s)?.to_repr_bytes();
+        if registry_root != registry_before {
+            s.put(
+                Cf::RegistryRoots,
+                registry_before.to_vec(),
+                (height - 1).to_le_bytes().to_vec(),
+            );
+            s.put(
+                Cf::RegistryRoots,
+                registry_root.to_vec(),
+                u64::MAX.to_le_bytes().to_vec(),
+            );
+        }
+        s.put(
+            Cf::Compact,
+            height_key(height).to_vec(),
+            compact.encode_to_vec(),
+        );
+        self.maybe_crash(height, ApplyStep::Trees);
+
+        let header = BlockHeader {
+            height,
+            hash,
+            parent: block.parent,
+            timestamp_ms: block.timestamp_ms,
+            anchor,
+            tree_size,
+            registry_root,
+            nullifier_root: nullifier_root_step(&tip.nullifier_root, height, &nfs),
+            tx_count: block.transactions.len() as u32,
+        };
+        self.stage_block_records(&mut s, block, &header);
+        self.maybe_crash(height, ApplyStep::BeforeCommit);
+        store.commit(s)?;
+        self.maybe_crash(height, ApplyStep::AfterCommit);
+        Ok(Applied {
+            header,
+            outcomes,
+            fresh: true,
+        })
+    }
+
+    fn record(&self, s: &mut Staged<'_>, id: TxId, height: u64, index: u32, r: &Option<Rejection>) {
+        // A duplicate keeps the original's record.
+        if matches!(r, Some(Rejection::Duplicate)) {
+            return;
+        }
+        let loc = TxLocation {
+            height,
+            index,
+            rejection_code: r.as_ref().map(Rejection::code),
+        };
+        s.put(Cf::TxIndex, id.0.to_vec(), loc.to_bytes());
+    }
+
+    fn apply_admin(
+        &self,
+        s: &mut Staged<'_>,
+        height: u64,
+        block_timestamp_ms: u64,
+        signed: &SignedAdminCommand,
+    ) -> Result<(), Rejection> {
+        let db = |e: StorageError| Rejection::Admin(format!("state unavailable: {e}"));
+        if s.contains(Cf::TxIndex, &signed.id().0).map_err(db)? {
+            return Err(Rejection::Duplicate);
+        }
+        let revoked = |fp: &[u8; 32]| s.contains(Cf::Revocations, fp).unwrap_or(true);
+        let at = (block_timestamp_ms / 1000) as i64;
+        let (_who, cmd) = signed
+            .verify(&self.params.ca, at, revoked)
+            .map_err(|e| Rejection::Admin(e.to_string()))?;
+        match cmd.op {
+            AdminOp::AddParticipant { address, label } => {
+                let key = address.to_bytes();
+                if s.contains(Cf::Registry, &key).map_err(db)? {
+                    return Err(Rejection::Admin("participant already registered".into()));
+                }
+                let slot = self
+                    .allocate_slot(s)
+                    .map_err(db)?
+                    .ok_or_else(|| Rejection::Admin("participant registry is full".into()))?;
+                let mut v = slot.to_le_bytes().to_vec();
+                v.extend_from_slice(label.as_bytes());
+                s.put(Cf::Registry, key.to_vec(), v);
+                REGISTRY_TREE
+                    .set_leaves(s, &[(slot, address.registry_leaf())])
+                    .map_err(db)?;
+            }
+            AdminOp::RemoveParticipant { address } => {
+                let key = address.to_bytes();
+                let v = s
+                    .get(Cf::Registry, &key)
+                    .map_err(db)?
+                    .ok_or_else(|| Rejection::Admin("participant is not registered".into()))?;
+                let slot = u64_le(&v, "registry slot").map_err(db)?;
+                s.delete(Cf::Registry, key.to_vec());
+                REGISTRY_TREE
+                    .set_leaves(s, &[(slot, pasta_curves::pallas::Base::zero())])
+                    .map_err(db)?;
+                let mut free = s
+                    .get(Cf::Meta, meta::REGISTRY_FREE)
+                    .map_err(db)?
+                    .unwrap_or_default();
+                free.extend_from_slice(&slot.to_le_bytes());
+                s.put(Cf::Meta, meta::REGISTRY_FREE.to_vec(), free);
+                s.put(
+                    Cf::Meta,
+                    meta::LAST_REMOVAL.to_vec(),
+                    height.to_le_bytes().to_vec(),
+                );
+            }
+            AdminOp::AuthorizeIssuer { issuer_key, label } => {
+                s.put(Cf::Issuers, issuer_key.to_vec(), label.into_bytes());
+            }
+            AdminOp::RevokeIssuer { issuer_key } => {
+                if !s.contains(Cf::Issuers, &issuer_key).map_err(db)? {
+                    return Err(Rejection::Admin("issuer is not authorised".into()));
+                }
+                s.delete(Cf::Issuers, issuer_key.to_vec());
+            }
+            AdminOp::RevokeCertificate {
+                fingerprint,
+                reason,
+            } => {
+                let mut v = height.to_le_bytes().to_vec();
+                v.extend_from_slice(reason.as_bytes());
+                s.put(Cf::Revocations, fingerprint.to_vec(), v);
+            }
+        }
+        Ok(())
+    }
+
+    fn allocate_slot(&self, s: &mut Staged<'_>) -> Result<Option<u64>, StorageError> {
+        let mut free = s.get(Cf::Meta, meta::REGISTRY_FREE)?.unwrap_or_default();
+        if free.len() >= 8 {
+            let at = free.len() - 8;
+            let slot = u64_le(&free[at..], "registry free list")?;
+            free.truncate(at);
+            s.put(Cf::Meta, meta::REGISTRY_FREE.to_vec(), free);
+            return Ok(Some(slot));
+        }
+        let next = s
+            .get(Cf::Meta, meta::REGISTRY_NEXT)?
+            .map(|b| u64_le(&b, "registry next"))
+            .transpose()?
+            .unwrap_or(0);
+        if next >= REGISTRY_TREE.capacity() {
+            return Ok(None);
+        }
+        s.put(
+            Cf::Meta,
+            meta::REGISTRY_NEXT.to_vec(),
+            (next + 1).to_le_bytes().to_vec(),
+        );
+        Ok(Some(next))
+    }
+}

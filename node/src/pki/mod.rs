@@ -1,0 +1,62 @@
+//! Identities of the consortium: who a certificate says its holder is, and the
+//! development PKI that issues them.
+//!
+//! Every party holds an Ed25519 key and an X.509 certificate issued by the consortium CA.
+//! The certificate names the holder's [`Role`] and participant id in one subject
+//! alternative name URI, `urn:sable:<role>:<participant-id>`; nothing else in the
+//! certificate confers authority. Validators' certificate keys are also their consensus
+//! keys, so the p2p transport and the gRPC API authenticate the same identity.
+//!
+//! # Format
+//! Keys are PKCS#8 v1 (`-----BEGIN PRIVATE KEY-----`) over a 32-byte Ed25519 seed;
+//! certificates are PEM. A certificate is identified on revocation lists by the SHA-256
+//! of its DER ([`fingerprint`]).
+
+mod dev;
+mod identity;
+
+pub use dev::{generate_dev_pki, DevPki, DevPkiSpec, IssuedIdentity};
+pub use identity::{
+    fingerprint, load_certificate_pem, load_key_seed, public_key_of_seed, sign, verify_signature,
+    CertificateAuthority, Fingerprint, Identity, Role,
+};
+
+/// PKI errors.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    /// Certificate generation failed.
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A PEM document is malformed or of the wrong kind.
+    #[error("{0}: not a PEM {1}")]
+    Pem(String, &'static str),
+    /// The key is not an Ed25519 PKCS#8 key.
+    #[error("{0}: not an Ed25519 PKCS#8 private key")]
+    KeyFormat(String),
+    /// The certificate cannot be parsed.
+    #[error("malformed certificate: {0}")]
+    Certificate(String),
+    /// The certificate was not issued by the consortium CA (or its signature is bad).
+    #[error("certificate not issued by the consortium CA")]
+    ForeignIssuer,
+    /// The certificate is outside its validity period.
+    #[error("certificate expired or not yet valid")]
+    Validity,
+    /// The certificate names no Sable role, or an unknown one.
+    #[error("certificate carries no valid sable role (expected a SAN URI urn:sable:<role>:<id>)")]
+    NoRole,
+    /// The certificate key is not Ed25519.
+    #[error("certificate key is not Ed25519")]
+    KeyAlgorithm,
+    /// A participant id is empty or has characters outside `[A-Za-z0-9._-]`.
+    #[error("invalid participant id {0:?}")]
+    ParticipantId(String),
+}

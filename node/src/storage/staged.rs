@@ -1,0 +1,74 @@
+//! A write overlay over the committed state: reads see staged writes first.
+
+use std::collections::BTreeMap;
+
+use super::{Cf, StorageError, Store};
+
+/// Writes staged for one atomic commit.
+pub struct Staged<'s> {
+    store: &'s Store,
+    writes: BTreeMap<(CfKey, Vec<u8>), Option<Vec<u8>>>,
+}
+
+/// Orderable column-family key for the overlay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CfKey(u8);
+
+fn cf_key(cf: Cf) -> CfKey {
+    CfKey(Cf::ALL.iter().position(|c| *c == cf).unwrap_or(0) as u8)
+}
+
+impl<'s> Staged<'s> {
+    /// An empty overlay over `store`.
+    pub fn new(store: &'s Store) -> Self {
+        Staged {
+            store,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    /// The committed store underneath.
+    pub fn store(&self) -> &'s Store {
+        self.store
+    }
+
+    /// Reads through the overlay.
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.writes.get(&(cf_key(cf), key.to_vec())) {
+            Some(v) => Ok(v.clone()),
+            None => self.store.get(cf, key),
+        }
+    }
+
+    /// Whether `key` exists (through the overlay).
+    pub fn contains(&self, cf: Cf, key: &[u8]) -> Result<bool, StorageError> {
+        Ok(self.get(cf, key)?.is_some())
+    }
+
+    /// Stages a write.
+    pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.writes
+            .insert((cf_key(cf), key.into()), Some(value.into()));
+    }
+
+    /// Stages a deletion.
+    pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
+        self.writes.insert((cf_key(cf), key.into()), None);
+    }
+
+    /// Number of staged writes.
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Whether nothing is staged.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    pub(super) fn into_writes(self) -> impl Iterator<Item = ((Cf, Vec<u8>), Option<Vec<u8>>)> {
+        self.writes
+            .into_iter()
+            .map(|((c, k), v)| ((Cf::ALL[c.0 as usize], k), v))
+    }
+}

@@ -1,0 +1,241 @@
+//! Telemetry: `tracing` logs and spans, OpenTelemetry OTLP export when an endpoint is
+//! configured (off by default; an unreachable collector only costs dropped spans), and
+//! Prometheus metrics served on a local port.
+//!
+//! Spans follow a transaction: `submit` → `admit` → `propose` → `finalize` → `apply`.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use prometheus_client::{
+    encoding::{text::encode, EncodeLabelSet},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+/// Label of the rejection counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Rejection reason.
+    pub reason: String,
+}
+
+/// The node's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Transactions admitted to the mempool.
+    pub admitted: Counter,
+    /// Transactions refused at admission or skipped at execution, by reason.
+    pub rejected: Family<ReasonLabel, Counter>,
+    /// Pending transactions.
+    pub mempool_size: Gauge,
+    /// Height of the last applied block.
+    pub height: Gauge,
+    /// Seconds from admission to finalized execution.
+    pub finality_latency: Histogram,
+    /// Seconds per batch proof verification.
+    pub proof_verification: Histogram,
+    /// Actions verified.
+    pub verified_actions: Counter,
+    /// Transactions applied.
+    pub applied: Counter,
+}
+
+fn buckets() -> impl Iterator<Item = f64> {
+    [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+    ]
+    .into_iter()
+}
+
+impl Metrics {
+    fn new(registry: &mut Registry) -> Self {
+        let m = Metrics {
+            admitted: Counter::default(),
+            rejected: Family::default(),
+            mempool_size: Gauge::default(),
+            height: Gauge::default(),
+            finality_latency: Histogram::new(buckets()),
+            proof_verification: Histogram::new(buckets()),
+            verified_actions: Counter::default(),
+            applied: Counter::default(),
+        };
+        registry.register(
+            "sable_admitted",
+            "Transactions admitted",
+            m.admitted.clone(),
+        );
+        registry.register(
+            "sable_rejected",
+            "Transactions rejected, by reason",
+            m.rejected.clone(),
+        );
+        registry.register(
+            "sable_mempool_size",
+            "Pending transactions",
+            m.mempool_size.clone(),
+        );
+        registry.register(
+            "sable_height",
+            "Height of the last applied block",
+            m.height.clone(),
+        );
+        registry.register(
+            "sable_finality_latency_seconds",
+            "Admission to finalized execution",
+            m.finality_latency.clone(),
+        );
+        registry.register(
+            "sable_proof_verification_seconds",
+            "Batch proof and signature verification time",
+            m.proof_verification.clone(),
+        );
+        registry.register(
+            "sable_verified_actions",
+            "Actions verified",
+            m.verified_actions.clone(),
+        );
+        registry.register("sable_applied", "Transactions applied", m.applied.clone());
+        m
+    }
+}
+
+struct Global {
+    registry: parking_lot::Mutex<Registry>,
+    metrics: Metrics,
+}
+
+fn global() -> &'static Global {
+    static G: OnceLock<Global> = OnceLock::new();
+    G.get_or_init(|| {
+        let mut registry = Registry::default();
+        let metrics = Metrics::new(&mut registry);
+        Global {
+            registry: parking_lot::Mutex::new(registry),
+            metrics,
+        }
+    })
+}
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    &global().metrics
+}
+
+/// Records one batch verification.
+pub fn record_verification(actions: usize, took: Duration) {
+    let m = metrics();
+    m.verified_actions.inc_by(actions as u64);
+    m.proof_verification.observe(took.as_secs_f64());
+}
+
+/// The Prometheus text exposition of the node's metrics, followed by `extra`
+/// (the consensus engine's own registry).
+pub fn encode_metrics(extra: &str) -> String {
+    let mut out = String::new();
+    if encode(&mut out, &global().registry.lock()).is_err() {
+        out.clear();
+    }
+    // The node registry ends with "# EOF"; the engine's lines go before it.
+    let body = out.trim_end().trim_end_matches("# EOF").to_string();
+    format!("{body}{extra}\n# EOF\n")
+}
+
+/// Serves `GET /metrics` on `addr` until the process ends.
+pub async fn serve_metrics(
+    addr: SocketAddr,
+    extra: Arc<dyn Fn() -> String + Send + Sync>,
+) -> std::io::Result<()> {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let extra = extra.clone();
+            async move { encode_metrics(&extra()) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    axum::serve(listener, app).await
+}
+
+/// Tracing configuration.
+#[derive(Clone, Debug, Default)]
+pub struct TracingConfig {
+    /// Log filter (`RUST_LOG` syntax); default `info`.
+    pub filter: Option<String>,
+    /// OTLP/HTTP endpoint (e.g. `http://127.0.0.1:4318/v1/traces`); `None` disables export.
+    pub otlp_endpoint: Option<String>,
+    /// Service name reported to the collector.
+    pub service_name: String,
+}
+
+/// Installs the global subscriber: formatted logs, plus OTLP export when configured.
+/// Returns the tracer provider to flush at shutdown.
+pub fn init_tracing(
+    cfg: &TracingConfig,
+) -> Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>, String> {
+    use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
+    let filter = || EnvFilter::new(cfg.filter.clone().unwrap_or_else(|| "info".into()));
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_target(true)
+        .with_filter(filter());
+    let (otel, provider) = match &cfg.otlp_endpoint {
+        None => (None, None),
+        Some(endpoint) => {
+            use opentelemetry::trace::TracerProvider as _;
+            use opentelemetry_otlp::WithExportConfig as _;
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_endpoint(endpoint.clone())
+                .with_timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|e| format!("OTLP exporter: {e}"))?;
+            let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(
+                    opentelemetry_sdk::Resource::builder_empty()
+                        .with_service_name(cfg.service_name.clone())
+                        .build(),
+                )
+                .build();
+            let tracer = provider.tracer(cfg.service_name.clone());
+            (
+                Some(
+                    tracing_opentelemetry::layer()
+                        .with_tracer(tracer)
+                        .with_filter(filter()),
+                ),
+                Some(provider),
+            )
+        }
+    };
+    tracing_subscriber::registry()
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .map_err(|e| format!("tracing already initialised: {e}"))?;
+    Ok(provider)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_encode_with_engine_lines() {
+        metrics().admitted.inc();
+        metrics()
+            .rejected
+            .get_or_create(&ReasonLabel {
+                reason: "spent_nullifier".into(),
+            })
+            .inc();
+        let text = encode_metrics("engine_x 1\n");
+        assert!(text.contains("sable_admitted_total"));
+        assert!(text.contains("reason=\"spent_nullifier\""));
+        assert!(text.contains("engine_x 1"));
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+}

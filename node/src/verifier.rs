@@ -1,0 +1,111 @@
+//! Stateless verification of transactions (encoding, signatures, proofs) in batches,
+//! on a dedicated thread whose batch verification fans out over rayon, never on the
+//! async runtime's threads.
+//!
+//! Requests that arrive while a batch is being verified are verified together in the
+//! next batch: all RedPallas signatures in one batch and all Halo2 proofs in one
+//! multi-proof check ([`BatchValidator`]). If a batch fails, its transactions are
+//! re-verified one by one to name the culprits.
+
+use std::{sync::Arc, time::Instant};
+
+use sable_circuits::{
+    circuit::VerifyingKey,
+    keys::RegulatorPublicKey,
+    transaction::{BatchValidator, Transaction, TxError},
+};
+use tokio::sync::oneshot;
+
+use crate::execution::Rejection;
+
+type Job = (
+    Vec<Arc<Transaction>>,
+    oneshot::Sender<Vec<Result<(), Rejection>>>,
+);
+
+/// Handle to the verification thread (cheap to clone).
+#[derive(Clone)]
+pub struct Verifier {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier")
+    }
+}
+
+/// Maps a stateless verification failure to its rejection.
+pub fn rejection_of(e: TxError) -> Rejection {
+    match e {
+        TxError::BadProof(_) => Rejection::InvalidProof(e.to_string()),
+        TxError::BadIssuerSignature(_)
+        | TxError::BadSpendAuth { .. }
+        | TxError::BadBindingSignature(_) => Rejection::InvalidSignature(e.to_string()),
+        other => Rejection::Malformed(other.to_string()),
+    }
+}
+
+fn verify_batch(
+    vk: &VerifyingKey,
+    regulator: &RegulatorPublicKey,
+    txs: &[Arc<Transaction>],
+) -> Vec<Result<(), Rejection>> {
+    let mut batch = BatchValidator::new();
+    let mut results: Vec<Result<(), Rejection>> = txs
+        .iter()
+        .map(|tx| batch.add(tx, regulator).map_err(rejection_of))
+        .collect();
+    let started = Instant::now();
+    let actions = batch.actions();
+    if actions > 0 && !batch.validate(vk, &mut rand::rng()) {
+        for (tx, r) in txs.iter().zip(results.iter_mut()) {
+            if r.is_ok() {
+                *r = tx.verify(vk, regulator).map_err(rejection_of);
+            }
+        }
+    }
+    crate::telemetry::record_verification(actions, started.elapsed());
+    results
+}
+
+impl Verifier {
+    /// Starts the verification thread.
+    pub fn start(vk: Arc<VerifyingKey>, regulator: RegulatorPublicKey) -> Self {
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sable-verifier".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    // Take everything already waiting: one batch for all of it.
+                    let mut pending = vec![first];
+                    while let Ok(more) = rx.try_recv() {
+                        pending.push(more);
+                    }
+                    let all: Vec<Arc<Transaction>> = pending
+                        .iter()
+                        .flat_map(|(t, _)| t.iter().cloned())
+                        .collect();
+                    let mut results = verify_batch(&vk, &regulator, &all).into_iter();
+                    for (txs, reply) in pending {
+                        let mine: Vec<_> = results.by_ref().take(txs.len()).collect();
+                        let _ = reply.send(mine);
+                    }
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!(%e, "cannot start the verifier thread"));
+        Verifier { jobs }
+    }
+
+    /// Verifies `txs`; one result per transaction, in order.
+    pub async fn verify(&self, txs: Vec<Arc<Transaction>>) -> Vec<Result<(), Rejection>> {
+        let n = txs.len();
+        let (tx, rx) = oneshot::channel();
+        let unavailable = || vec![Err(Rejection::Malformed("verifier unavailable".into())); n];
+        if self.jobs.send((txs, tx)).is_err() {
+            return unavailable();
+        }
+        rx.await.unwrap_or_else(|_| unavailable())
+    }
+}
