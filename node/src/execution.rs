@@ -94,6 +94,28 @@ impl Rejection {
         }
     }
 
+    /// The rejection a stored code stands for (details are not stored).
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            2 => Rejection::TooLarge(0),
+            3 => Rejection::InvalidSignature(String::new()),
+            4 => Rejection::InvalidProof(String::new()),
+            5 => Rejection::UnknownAnchor,
+            6 => Rejection::SpentNullifier,
+            7 => Rejection::StaleRegistryRoot,
+            8 => Rejection::DuplicateNullifier,
+            9 => Rejection::Compliance {
+                policy: String::new(),
+                reason: String::new(),
+            },
+            10 => Rejection::MempoolFull,
+            11 => Rejection::UnauthorizedIssuer,
+            12 => Rejection::Duplicate,
+            13 => Rejection::Admin(String::new()),
+            _ => Rejection::Malformed(String::new()),
+        }
+    }
+
     /// A label for metrics.
     pub fn label(&self) -> &'static str {
         match self {

@@ -1,0 +1,349 @@
+//! The node's shared state and the operations the API and consensus call: admission of
+//! transactions and operator commands, status of a transaction, and execution of
+//! finalized blocks.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
+
+use parking_lot::{Mutex, RwLock};
+use sable_circuits::transaction::Transaction;
+use tracing::{info_span, Instrument};
+
+use crate::{
+    admin::SignedAdminCommand,
+    block::{Block, BlockHeader, TxId, MAX_ADMIN_BYTES, MAX_TX_BYTES},
+    compliance::{CompliancePolicy, TxContext},
+    execution::{check_state, Applied, ChainParams, ExecError, Executor, Rejection, StateReads},
+    mempool::{Mempool, MempoolLimits},
+    pki::Fingerprint,
+    storage::{Cf, Staged, StorageError, Store},
+    telemetry::{metrics, ReasonLabel},
+    verifier::Verifier,
+};
+
+/// Where a transaction stands, as the API reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// Executed in a finalized block.
+    Finalized {
+        /// Height.
+        height: u64,
+        /// Block hash.
+        block_hash: [u8; 32],
+        /// Index in the block.
+        index: u32,
+    },
+    /// Refused at admission or skipped at execution.
+    Rejected(Rejection),
+    /// Never seen (or a rejection long forgotten).
+    Unknown,
+}
+
+/// A block applied to the state (sent to stream subscribers).
+#[derive(Clone, Debug)]
+pub struct AppliedEvent {
+    /// The header.
+    pub header: BlockHeader,
+    /// Outcomes of its commands.
+    pub outcomes: Vec<crate::execution::Outcome>,
+}
+
+const RECENT_REJECTIONS: usize = 100_000;
+
+/// The node.
+pub struct Node {
+    /// The database.
+    pub store: Arc<Store>,
+    /// Chain parameters.
+    pub params: Arc<ChainParams>,
+    /// Pending commands.
+    pub mempool: Arc<Mempool>,
+    /// Stateless verification.
+    pub verifier: Verifier,
+    executor: Executor,
+    policy: Arc<dyn CompliancePolicy>,
+    executed: AtomicU64,
+    admitted_at: Mutex<HashMap<TxId, Instant>>,
+    rejected: Mutex<(HashMap<TxId, Rejection>, std::collections::VecDeque<TxId>)>,
+    revoked: RwLock<HashSet<Fingerprint>>,
+    applied: tokio::sync::broadcast::Sender<Arc<AppliedEvent>>,
+    apply_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node(height {})", self.executed_height())
+    }
+}
+
+/// Node start-up errors.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Storage.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Execution.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+}
+
+impl Node {
+    /// Opens the node over `store`, writing genesis if the store is empty.
+    pub fn new(
+        store: Arc<Store>,
+        params: Arc<ChainParams>,
+        policy: Arc<dyn CompliancePolicy>,
+        verifier: Verifier,
+        limits: MempoolLimits,
+    ) -> Result<Arc<Self>, NodeError> {
+        let executor = Executor::new(params.clone(), policy.clone());
+        let tip = executor.init_genesis(&store)?;
+        let revoked = store
+            .scan(Cf::Revocations)?
+            .into_iter()
+            .filter_map(|(k, _)| k.try_into().ok())
+            .collect();
+        metrics().height.set(tip.height as i64);
+        Ok(Arc::new(Node {
+            store,
+            params,
+            mempool: Arc::new(Mempool::new(limits)),
+            verifier,
+            executor,
+            policy,
+            executed: AtomicU64::new(tip.height),
+            admitted_at: Mutex::new(HashMap::new()),
+            rejected: Mutex::new(Default::default()),
+            revoked: RwLock::new(revoked),
+            applied: tokio::sync::broadcast::channel(1024).0,
+            apply_lock: Mutex::new(()),
+        }))
+    }
+
+    /// Height of the last applied block.
+    pub fn executed_height(&self) -> u64 {
+        self.executed.load(Ordering::Acquire)
+    }
+
+    /// Whether a certificate is revoked (as of the last applied block).
+    pub fn is_revoked(&self, fp: &Fingerprint) -> bool {
+        self.revoked.read().contains(fp)
+    }
+
+    /// Subscribes to applied blocks.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<AppliedEvent>> {
+        self.applied.subscribe()
+    }
+
+    fn reject(&self, id: TxId, r: Rejection) -> Rejection {
+        metrics()
+            .rejected
+            .get_or_create(&ReasonLabel {
+                reason: r.label().to_string(),
+            })
+            .inc();
+        let mut g = self.rejected.lock();
+        let (map, order) = &mut *g;
+        if map.insert(id, r.clone()).is_none() {
+            order.push_back(id);
+            if order.len() > RECENT_REJECTIONS {
+                if let Some(old) = order.pop_front() {
+                    map.remove(&old);
+                }
+            }
+        }
+        r
+    }
+
+    /// Admits a transaction: size, decoding, duplicates, stateless verification (batched
+    /// on the verifier thread), state (anchor, nullifiers, registry root, issuers), pool
+    /// conflicts and the compliance policy.
+    pub async fn submit(&self, bytes: Vec<u8>, submitter: Option<&str>) -> Result<TxId, Rejection> {
+        let id = TxId::of(&bytes);
+        let span = info_span!("submit", tx = %id, submitter = submitter.unwrap_or("-"));
+        async {
+            if bytes.len() > MAX_TX_BYTES {
+                return Err(self.reject(id, Rejection::TooLarge(bytes.len())));
+            }
+            if self.mempool.contains(&id) {
+                return Err(Rejection::Duplicate);
+            }
+            if self
+                .store
+                .tx_location(&id)
+                .map_err(|e| Rejection::Malformed(e.to_string()))?
+                .is_some()
+            {
+                return Err(Rejection::Duplicate);
+            }
+            let tx = match Transaction::from_bytes(&bytes) {
+                Ok(tx) => Arc::new(tx),
+                Err(e) => return Err(self.reject(id, Rejection::Malformed(e.to_string()))),
+            };
+            let nullifiers: Vec<[u8; 32]> = tx.nullifiers().map(|n| n.to_bytes()).collect();
+            if let Err(r) = self.mempool.check_conflicts(&nullifiers) {
+                return Err(self.reject(id, r));
+            }
+            let verdict = self
+                .verifier
+                .verify(vec![tx.clone()])
+                .instrument(info_span!("admit"))
+                .await
+                .pop()
+                .unwrap_or(Err(Rejection::Malformed("no verdict".into())));
+            if let Err(r) = verdict {
+                return Err(self.reject(id, r));
+            }
+            let store = self.store.clone();
+            let params = self.params.clone();
+            let tx2 = tx.clone();
+            let state = tokio::task::spawn_blocking(move || {
+                check_state(&Staged::new(&store), &params, &tx2)
+            })
+            .await
+            .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))));
+            if let Err(r) = state {
+                return Err(self.reject(id, r));
+            }
+            let ctx = TxContext {
+                height: self.executed_height(),
+                tx_id: &id,
+                submitter,
+            };
+            if let Err(reason) = self.policy.on_admission(&tx, &ctx) {
+                let r = Rejection::Compliance {
+                    policy: self.policy.name().to_string(),
+                    reason,
+                };
+                return Err(self.reject(id, r));
+            }
+            if let Err(r) = self.mempool.insert(id, bytes, nullifiers) {
+                return Err(self.reject(id, r));
+            }
+            self.admitted_at.lock().insert(id, Instant::now());
+            metrics().admitted.inc();
+            metrics().mempool_size.set(self.mempool.len() as i64);
+            Ok(id)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Admits a signed operator command after checking its certificate and signature.
+    pub fn submit_admin(&self, signed: &SignedAdminCommand) -> Result<TxId, Rejection> {
+        let bytes = signed.to_bytes();
+        let id = signed.id();
+        if bytes.len() > MAX_ADMIN_BYTES {
+            return Err(Rejection::TooLarge(bytes.len()));
+        }
+        if self
+            .store
+            .tx_location(&id)
+            .map_err(|e| Rejection::Admin(e.to_string()))?
+            .is_some()
+        {
+            return Err(Rejection::Duplicate);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        signed
+            .verify(&self.params.ca, now, |fp| self.is_revoked(fp))
+            .map_err(|e| Rejection::Admin(e.to_string()))?;
+        self.mempool.insert_admin(id, bytes)?;
+        Ok(id)
+    }
+
+    /// Where a transaction or command stands.
+    pub fn status(&self, id: &TxId) -> Result<TxStatus, StorageError> {
+        if let Some(loc) = self.store.tx_location(id)? {
+            return Ok(match loc.rejection_code {
+                None => TxStatus::Finalized {
+                    height: loc.height,
+                    block_hash: self.store.header(loc.height)?.map_or([0; 32], |h| h.hash.0),
+                    index: loc.index,
+                },
+                Some(code) => TxStatus::Rejected(
+                    self.rejected
+                        .lock()
+                        .0
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| Rejection::from_code(code)),
+                ),
+            });
+        }
+        if self.mempool.contains(id) {
+            return Ok(TxStatus::Pending);
+        }
+        Ok(match self.rejected.lock().0.get(id) {
+            Some(r) => TxStatus::Rejected(r.clone()),
+            None => TxStatus::Unknown,
+        })
+    }
+
+    /// Applies a finalized block (blocking: call from a blocking thread). Idempotent for
+    /// blocks already applied.
+    pub fn apply_finalized(&self, block: &Block) -> Result<Applied, ExecError> {
+        let _serial = self.apply_lock.lock();
+        let _span = info_span!(
+            "apply",
+            height = block.height,
+            txs = block.transactions.len()
+        )
+        .entered();
+        let applied = self.executor.apply(&self.store, block)?;
+        self.executed
+            .store(applied.header.height, Ordering::Release);
+        if !applied.fresh {
+            return Ok(applied);
+        }
+        // Leave the pool: included commands, and anything the block's spends invalidate.
+        let included: Vec<TxId> = applied.outcomes.iter().map(|o| o.id).collect();
+        let spent: Vec<[u8; 32]> = block
+            .transactions
+            .iter()
+            .filter_map(|raw| Transaction::from_bytes(raw).ok())
+            .flat_map(|tx| tx.nullifiers().map(|n| n.to_bytes()).collect::<Vec<_>>())
+            .collect();
+        self.mempool.finalized(&included, &spent);
+        let m = metrics();
+        {
+            let mut admitted = self.admitted_at.lock();
+            for o in &applied.outcomes {
+                if let Some(t) = admitted.remove(&o.id) {
+                    m.finality_latency.observe(t.elapsed().as_secs_f64());
+                }
+                match &o.rejection {
+                    None => {
+                        m.applied.inc();
+                    }
+                    Some(r) => {
+                        self.reject(o.id, r.clone());
+                    }
+                }
+            }
+        }
+        if let Ok(rows) = self.store.scan(Cf::Revocations) {
+            *self.revoked.write() = rows
+                .into_iter()
+                .filter_map(|(k, _)| k.try_into().ok())
+                .collect();
+        }
+        m.height.set(applied.header.height as i64);
+        m.mempool_size.set(self.mempool.len() as i64);
+        let _ = self.applied.send(Arc::new(AppliedEvent {
+            header: applied.header.clone(),
+            outcomes: applied.outcomes.clone(),
+        }));
+        Ok(applied)
+    }
+}

@@ -1,0 +1,1 @@
+//! The gRPC API over mutual TLS (to be written).
