@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod block;
 pub mod compliance;
+pub mod consensus;
 pub mod execution;
 pub mod mempool;
 pub mod node;

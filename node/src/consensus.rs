@@ -1,0 +1,646 @@
+//! BFT ordering with commonware simplex (pinned `=2026.10.0`), with commonware marshal
+//! for block dissemination, in-order delivery of finalized blocks and catch-up.
+//!
+//! ```text
+//! mempool → SableApp (propose / verify full blocks)
+//!             ↑ wrapped by marshal::standard::Inline = simplex automaton + relay + reporter
+//! simplex::Engine (p2p channels 0–2) → marshal actor (3: block broadcast, 4: backfill)
+//!             → FinalizedSink → Node::apply_finalized (RocksDB, one batch) → ack
+//! ```
+//!
+//! Validators speak over commonware's authenticated p2p transport; each validator's p2p
+//! key is the Ed25519 key of its consortium certificate, so the peers consensus
+//! authenticates are exactly the certified validators. Marshal redelivers every
+//! finalized block after the last acknowledged one on restart, and
+//! [`crate::node::Node::apply_finalized`] is idempotent, so a crash between commit and
+//! acknowledgement loses nothing and applies nothing twice. A lagging or restarted
+//! validator backfills finalized blocks from its peers.
+
+use std::{
+    collections::HashSet,
+    net::SocketAddr,
+    num::NonZeroUsize,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use bytes::BufMut;
+use commonware_actor::Feedback;
+use commonware_broadcast::buffered;
+use commonware_codec::{
+    Buf, DecodeFixed as _, EncodeSize, Error as CodecError, Read, ReadExt as _, Write,
+};
+use commonware_consensus::{
+    marshal::{
+        self,
+        ancestry::Ancestry,
+        core::Actor as MarshalActor,
+        standard::{Inline, Standard},
+        Start, Update,
+    },
+    simplex::{
+        self, elector::RoundRobin, scheme::ed25519::Scheme as Ed25519Scheme,
+        types::Context as SimplexContext,
+    },
+    types::{Epoch, FixedEpocher, Height, ViewDelta},
+    Application, BoundedBlock, Heightable, Reporter,
+};
+use commonware_cryptography::Digested;
+use commonware_cryptography::{
+    certificate::{ConstantProvider, Verifier as _},
+    ed25519, sha256, ChaCha20Poly1305, Digestible, Sha256, Signer as _,
+};
+use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
+use commonware_parallel::Sequential;
+use commonware_runtime::{
+    buffer::paged::{self, CacheRef},
+    tokio as cw_tokio, Quota, Supervisor as _,
+};
+use commonware_storage::archive::immutable;
+use commonware_stream::{
+    cups::{self, Cups},
+    sake::{self, Sake},
+};
+use commonware_utils::{
+    acknowledgement::Exact,
+    ordered::{Map, Set},
+    union, Acknowledgement as _, NZDuration, NZUsize, TryCollect as _, NZU32, NZU64,
+};
+use futures::StreamExt as _;
+use sable_circuits::transaction::Transaction;
+
+use crate::{
+    admin::SignedAdminCommand,
+    block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES, MAX_BLOCK_TXS},
+    node::Node,
+};
+
+/// Digest consensus votes on: the block hash.
+pub type D = sha256::Digest;
+/// Signing scheme of votes and certificates.
+pub type S = Ed25519Scheme;
+/// Validator identity on the p2p network.
+pub type PublicKey = ed25519::PublicKey;
+/// Runtime context.
+pub type Ctx = cw_tokio::Context;
+
+const CH_VOTE: u64 = 0;
+const CH_CERT: u64 = 1;
+const CH_RESOLVER: u64 = 2;
+const CH_BLOCKS: u64 = 3;
+const CH_BACKFILL: u64 = 4;
+
+/// Consensus errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsensusError {
+    /// This node's key is not in the validator set.
+    #[error("this node's key is not among the validators")]
+    NotAValidator,
+    /// Two validators share a key, or the set is empty.
+    #[error("invalid validator set: {0}")]
+    ValidatorSet(String),
+    /// A key is not a valid Ed25519 key.
+    #[error("invalid validator key: {0}")]
+    Key(String),
+    /// A storage archive could not be opened.
+    #[error("consensus storage: {0}")]
+    Storage(String),
+}
+
+/// A validator as the consensus layer sees it.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// Ed25519 public key (the certificate's key).
+    pub public_key: [u8; 32],
+    /// P2P address.
+    pub address: SocketAddr,
+}
+
+/// Consensus configuration.
+#[derive(Clone, Debug)]
+pub struct ConsensusConfig {
+    /// Chain namespace (distinct per network: signatures never replay across chains).
+    pub namespace: Vec<u8>,
+    /// This validator's Ed25519 seed.
+    pub seed: [u8; 32],
+    /// Every validator, this one included.
+    pub validators: Vec<Peer>,
+    /// Address this validator listens on for p2p.
+    pub p2p_listen: SocketAddr,
+    /// How long a leader waits for transactions before proposing an empty block.
+    pub empty_block_interval: Duration,
+    /// Leader timeout (a silent leader's view ends after this).
+    pub leader_timeout: Duration,
+    /// Certification timeout (> leader timeout).
+    pub certification_timeout: Duration,
+}
+
+impl Default for ConsensusConfig {
+    fn default() -> Self {
+        ConsensusConfig {
+            namespace: b"sable-devnet".to_vec(),
+            seed: [0; 32],
+            validators: Vec::new(),
+            p2p_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            empty_block_interval: Duration::from_millis(500),
+            leader_timeout: Duration::from_millis(1000),
+            certification_timeout: Duration::from_millis(2000),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The block as consensus sees it: our canonical encoding, length-prefixed.
+
+/// Codec bound for blocks (no configuration: the limits are protocol constants).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockCodec;
+
+impl Write for Block {
+    fn write(&self, buf: &mut impl BufMut) {
+        let bytes = self.to_bytes();
+        (bytes.len() as u32).write(buf);
+        buf.put_slice(&bytes);
+    }
+}
+
+impl EncodeSize for Block {
+    fn encode_size(&self) -> usize {
+        4 + self.to_bytes().len()
+    }
+}
+
+impl Read for Block {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let len = u32::read(buf)? as usize;
+        if len > MAX_BLOCK_BYTES {
+            return Err(CodecError::Invalid("block", "too large"));
+        }
+        if buf.remaining() < len {
+            return Err(CodecError::EndOfBuffer);
+        }
+        let mut bytes = vec![0u8; len];
+        buf.copy_to_slice(&mut bytes);
+        Block::from_bytes(&bytes).map_err(|_| CodecError::Invalid("block", "malformed"))
+    }
+}
+
+impl Digestible for Block {
+    type Digest = D;
+    fn digest(&self) -> D {
+        sha256::Digest(self.hash().0)
+    }
+}
+
+impl Heightable for Block {
+    fn height(&self) -> Height {
+        Height::new(self.height)
+    }
+}
+
+impl commonware_consensus::Block for Block {
+    fn parent(&self) -> D {
+        sha256::Digest(self.parent.0)
+    }
+}
+
+impl BoundedBlock for Block {
+    fn max_encode_size(_: &()) -> usize {
+        4 + MAX_BLOCK_BYTES
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+// ---------------------------------------------------------------------------------
+// The application: proposing from the mempool, verifying full blocks.
+
+/// Proposes blocks from the mempool and verifies others' blocks.
+#[derive(Clone)]
+pub struct SableApp {
+    node: Arc<Node>,
+    empty_block_interval: Duration,
+}
+
+impl SableApp {
+    /// Ids of commands in `block`.
+    fn ids(block: &Block) -> impl Iterator<Item = TxId> + '_ {
+        block
+            .admin
+            .iter()
+            .filter_map(|a| SignedAdminCommand::from_bytes(a).ok().map(|s| s.id()))
+            .chain(block.transactions.iter().map(|t| TxId::of(t)))
+    }
+
+    /// Stateless validity of a block's contents: every transaction decodes and verifies
+    /// (proofs and signatures, batched on the verifier thread), no nullifier appears twice,
+    /// every operator command decodes. Deterministic: the same block gets the same
+    /// verdict on every honest validator. State-dependent validity is decided at
+    /// execution, identically everywhere.
+    async fn verify_contents(&self, block: &Block) -> bool {
+        let mut txs = Vec::with_capacity(block.transactions.len());
+        let mut seen = HashSet::new();
+        for raw in &block.transactions {
+            let Ok(tx) = Transaction::from_bytes(raw) else {
+                return false;
+            };
+            for nf in tx.nullifiers() {
+                if !seen.insert(nf.to_bytes()) {
+                    return false;
+                }
+            }
+            txs.push(Arc::new(tx));
+        }
+        if block
+            .admin
+            .iter()
+            .any(|a| SignedAdminCommand::from_bytes(a).is_err())
+        {
+            return false;
+        }
+        if txs.is_empty() {
+            return true;
+        }
+        self.node
+            .verifier
+            .verify(txs)
+            .await
+            .iter()
+            .all(Result::is_ok)
+    }
+}
+
+impl Application<Ctx> for SableApp {
+    type SigningScheme = S;
+    type Context = SimplexContext<D, PublicKey>;
+    type Block = Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (_rt, _cx): (Ctx, Self::Context),
+        mut ancestry: impl Ancestry<Block>,
+        _: (),
+    ) -> Option<Digested<Block>> {
+        let parent = ancestry.next().await?;
+        // Wait for work, up to the empty-block interval (the chain's heartbeat).
+        if self.node.mempool.is_empty() {
+            let _ = tokio::time::timeout(
+                self.empty_block_interval,
+                self.node.mempool.arrived.notified(),
+            )
+            .await;
+        }
+        // Leave out what unexecuted ancestors already carry.
+        let executed = self.node.executed_height();
+        let mut exclude = HashSet::new();
+        let mut cur = Some(parent.clone());
+        while let Some(b) = cur {
+            if b.inner().height <= executed {
+                break;
+            }
+            exclude.extend(Self::ids(b.inner()));
+            cur = ancestry.next().await;
+        }
+        let (transactions, admin) = self.node.mempool.select(
+            MAX_BLOCK_TXS,
+            MAX_BLOCK_ADMIN,
+            MAX_BLOCK_BYTES / 2,
+            &exclude,
+        );
+        let p = parent.inner();
+        let block = Block {
+            height: p.height + 1,
+            parent: BlockHash(parent.digest().0),
+            timestamp_ms: now_ms().max(p.timestamp_ms),
+            transactions,
+            admin,
+        };
+        tracing::debug!(
+            height = block.height,
+            txs = block.transactions.len(),
+            "propose"
+        );
+        Some(Digested::compute(block, &Sequential).await)
+    }
+
+    async fn verify(
+        &mut self,
+        (_rt, _cx): (Ctx, Self::Context),
+        mut ancestry: impl Ancestry<Block>,
+    ) -> bool {
+        let Some(block) = ancestry.next().await else {
+            return false;
+        };
+        let Some(parent) = ancestry.next().await else {
+            return false;
+        };
+        if block.inner().timestamp_ms < parent.inner().timestamp_ms {
+            return false;
+        }
+        self.verify_contents(block.inner()).await
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Finalized blocks → execution.
+
+/// Receives finalized blocks from marshal, in height order.
+#[derive(Clone)]
+pub struct FinalizedSink(tokio::sync::mpsc::UnboundedSender<(Digested<Block>, Exact)>);
+
+impl Reporter for FinalizedSink {
+    type Activity = Update<Block>;
+    fn report(&mut self, update: Update<Block>) -> Feedback {
+        match update {
+            Update::Block(block, ack) => {
+                if self.0.send((block, ack)).is_ok() {
+                    Feedback::Ok
+                } else {
+                    Feedback::Closed
+                }
+            }
+            Update::Tip(..) => Feedback::Ok,
+        }
+    }
+}
+
+async fn execute_finalized(
+    node: Arc<Node>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(Digested<Block>, Exact)>,
+) {
+    while let Some((block, ack)) = rx.recv().await {
+        let n = node.clone();
+        let b = block.inner().clone();
+        let height = b.height;
+        let result = tokio::task::spawn_blocking(move || n.apply_finalized(&b)).await;
+        match result {
+            Ok(Ok(applied)) => {
+                if applied.fresh {
+                    tracing::info!(height, txs = applied.header.tx_count, hash = %applied.header.hash, "finalized");
+                }
+                ack.acknowledge();
+            }
+            Ok(Err(e)) => {
+                // Never acknowledge a block we could not apply: marshal redelivers it.
+                tracing::error!(height, %e, "cannot apply a finalized block; stopping execution");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(height, %e, "execution task failed; stopping execution");
+                return;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Wiring.
+
+fn public_key(raw: &[u8; 32]) -> Result<PublicKey, ConsensusError> {
+    PublicKey::decode_fixed(*raw).map_err(|e| ConsensusError::Key(e.to_string()))
+}
+
+/// Handles of the running consensus stack (await any to learn it stopped).
+pub struct Running {
+    /// The simplex engine.
+    pub engine: commonware_runtime::Handle<()>,
+    /// The marshal actor.
+    pub marshal: commonware_runtime::Handle<()>,
+    /// The p2p network.
+    pub network: commonware_runtime::Handle<()>,
+    /// Block broadcast.
+    pub broadcast: commonware_runtime::Handle<()>,
+}
+
+/// Storage layout of one marshal archive.
+fn archive<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: CacheRef,
+    codec_config: C,
+    io_buffer: NonZeroUsize,
+) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{prefix}-{name}-metadata"),
+        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
+        freezer_table_initial_size: 65_536,
+        freezer_table_resize_frequency: 4,
+        freezer_table_resize_chunk_size: 16_384,
+        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
+        freezer_key_page_cache: page_cache,
+        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
+        freezer_value_target_size: 1 << 27,
+        freezer_value_compression: None,
+        ordinal_partition: format!("{prefix}-{name}-ordinal"),
+        items_per_section: NZU64!(4096),
+        codec_config,
+        replay_buffer: io_buffer,
+        freezer_key_write_buffer: io_buffer,
+        freezer_value_write_buffer: io_buffer,
+        ordinal_write_buffer: io_buffer,
+    }
+}
+
+/// Starts p2p, marshal and simplex for `node` inside the commonware runtime `context`.
+pub async fn start(
+    context: Ctx,
+    node: Arc<Node>,
+    cfg: ConsensusConfig,
+) -> Result<Running, ConsensusError> {
+    let signer = ed25519::PrivateKey::decode_fixed(cfg.seed)
+        .map_err(|e| ConsensusError::Key(e.to_string()))?;
+    let me = signer.public_key();
+    let peers: Vec<(PublicKey, SocketAddr)> = cfg
+        .validators
+        .iter()
+        .map(|p| Ok((public_key(&p.public_key)?, p.address)))
+        .collect::<Result<_, ConsensusError>>()?;
+    if peers.is_empty() {
+        return Err(ConsensusError::ValidatorSet("empty".into()));
+    }
+    let participants: Set<PublicKey> = peers
+        .iter()
+        .map(|(k, _)| k.clone())
+        .try_collect()
+        .map_err(|_| ConsensusError::ValidatorSet("duplicate keys".into()))?;
+    let addresses: Map<PublicKey, Address> = peers
+        .iter()
+        .map(|(k, a)| (k.clone(), Address::from(*a)))
+        .try_collect()
+        .map_err(|_| ConsensusError::ValidatorSet("duplicate keys".into()))?;
+    let n = participants.len() as u32;
+    let scheme = S::signer(
+        &union(&cfg.namespace, b"_CONSENSUS"),
+        participants.clone(),
+        signer.clone(),
+    )
+    .ok_or(ConsensusError::NotAValidator)?;
+    let max_message = commonware_p2p::max_message_size(&[
+        simplex::max_payload_size::<S, D>(n),
+        marshal::max_payload_size::<Standard<Block>, S>(n, &()),
+    ]);
+
+    // P2P: fixed addresses, Ed25519-authenticated, encrypted.
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: signer.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let mut p2p = lookup::Config::local(
+        handshake,
+        &union(&cfg.namespace, b"_P2P"),
+        cfg.p2p_listen,
+        NonZeroUsize::new(peers.len()).unwrap_or(NZUsize!(1)),
+        max_message,
+        NZUsize!(4096),
+    );
+    p2p.tracked_peer_sets = NZUsize!(1);
+    let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
+    let _ = oracle.track(0, addresses);
+    let fast = Quota::per_second(NZU32!(4096));
+    let vote_net = network.register(CH_VOTE, fast);
+    let cert_net = network.register(CH_CERT, fast);
+    let resolver_net = network.register(CH_RESOLVER, fast);
+    let block_net = network.register(CH_BLOCKS, fast);
+    let backfill_net = network.register(CH_BACKFILL, fast);
+    let network_handle = network.start();
+
+    let page_cache = CacheRef::new(paged::page_size(4096), NZUsize!(2048));
+    let io_buffer = NZUsize!(64 * 1024);
+    let epocher = FixedEpocher::new(NZU64!(1 << 62));
+    let provider = ConstantProvider::<S, Epoch>::new(scheme.clone());
+    let prefix = "marshal";
+
+    let resolver = marshal::resolver::p2p::init(
+        context.child("marshal_resolver"),
+        marshal::resolver::p2p::Config {
+            public_key: me.clone(),
+            peer_provider: oracle.clone(),
+            blocker: oracle.clone(),
+            mailbox_size: NZUsize!(1024),
+            fetch_timeout: NZDuration!(Duration::from_secs(2)),
+            fetch_retry_delay: Duration::from_millis(100),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        backfill_net,
+    );
+
+    let (broadcast, buffer) = buffered::Engine::<_, PublicKey, Block, _, _>::new(
+        context.child("broadcast"),
+        buffered::Config {
+            public_key: me.clone(),
+            mailbox_size: NZUsize!(1024),
+            deque_size: 16,
+            priority: false,
+            codec_config: (),
+            peer_provider: oracle.clone(),
+            strategy: Sequential,
+        },
+    );
+    let broadcast_handle = broadcast.start(block_net);
+
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations"),
+        archive(
+            prefix,
+            "finalizations",
+            page_cache.clone(),
+            S::certificate_codec_config_unbounded(),
+            io_buffer,
+        ),
+    )
+    .await
+    .map_err(|e| ConsensusError::Storage(e.to_string()))?;
+    let blocks = immutable::Archive::init(
+        context.child("blocks"),
+        archive(prefix, "blocks", page_cache.clone(), (), io_buffer),
+    )
+    .await
+    .map_err(|e| ConsensusError::Storage(e.to_string()))?;
+
+    let genesis = Block::genesis();
+    let genesis_digest = genesis.digest();
+    let (marshal_actor, marshal_mailbox, _floor) =
+        MarshalActor::<_, Standard<Block>, _, _, _, _, _>::init(
+            context.child("marshal"),
+            finalizations,
+            blocks,
+            marshal::Config {
+                provider,
+                epocher: epocher.clone(),
+                start: Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
+                partition_prefix: prefix.to_string(),
+                mailbox_size: NZUsize!(1024),
+                view_retention: ViewDelta::new(64),
+                prunable_items_per_section: NZU64!(256),
+                page_cache: page_cache.clone(),
+                replay_buffer: io_buffer,
+                key_write_buffer: io_buffer,
+                value_write_buffer: io_buffer,
+                block_codec_config: (),
+                max_repair: NZUsize!(64),
+                max_pending_acks: NZUsize!(1),
+                strategy: Sequential,
+            },
+        )
+        .await;
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(execute_finalized(node.clone(), rx));
+    let marshal_handle = marshal_actor.start(FinalizedSink(tx), buffer, resolver);
+
+    let app = SableApp {
+        node,
+        empty_block_interval: cfg.empty_block_interval,
+    };
+    let inline = Inline::new(context.child("inline"), app, marshal_mailbox, epocher);
+    let engine = simplex::Engine::new(
+        context.child("simplex"),
+        simplex::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker: oracle.clone(),
+            automaton: inline.clone(),
+            relay: inline.clone(),
+            reporter: inline,
+            track_historical_votes: false,
+            strategy: Sequential,
+            partition: "simplex-e0".into(),
+            mailbox_size: NZUsize!(1024),
+            epoch: Epoch::zero(),
+            floor: simplex::Floor::Genesis(genesis_digest),
+            replay_buffer: io_buffer,
+            write_buffer: io_buffer,
+            page_cache,
+            leader_timeout: cfg.leader_timeout,
+            certification_timeout: cfg.certification_timeout,
+            timeout_retry: Duration::from_millis(500),
+            view_retention: ViewDelta::new(64),
+            skip: simplex::SkipPolicy::Enabled {
+                timeout: cfg.certification_timeout * 2,
+                budget: simplex::SkipBudget::Participants,
+            },
+            fetch_timeout: NZDuration!(Duration::from_secs(1)),
+            fetch_retry_delay: Duration::from_millis(100),
+            forward: simplex::ForwardPolicy::SilentVoters,
+        },
+    );
+    let engine_handle = engine.start(vote_net, cert_net, resolver_net);
+    Ok(Running {
+        engine: engine_handle,
+        marshal: marshal_handle,
+        network: network_handle,
+        broadcast: broadcast_handle,
+    })
+}
