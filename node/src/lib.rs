@@ -15,7 +15,10 @@
 pub mod admin;
 pub mod block;
 pub mod compliance;
+pub mod config;
 pub mod consensus;
+pub mod daemon;
+mod daemon_rpc;
 pub mod execution;
 pub mod mempool;
 pub mod node;

@@ -1,1 +1,155 @@
-fn main() {}
+//! `sable-node`: the Sable validator daemon and its development tooling.
+//!
+//! ```text
+//! sable-node init   --dir DIR [--validators 4] [--base-port 7100]   dev PKI + configs
+//! sable-node run    --config DIR/validator-0/config.toml             one node
+//! sable-node devnet --dir DIR [--validators 4] [--base-port 7100]   N validators on loopback
+//! ```
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command},
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand};
+use sable_node::{
+    compliance::AllowAll,
+    config::{init_devnet, NodeConfig},
+    daemon,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "sable-node",
+    version,
+    about = "Sable permissioned validator node"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write a development network: CA and certificates, regulator key, one config per validator.
+    Init {
+        /// Output directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Number of validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// First port (RPC base; p2p base+100, metrics base+200).
+        #[arg(long, default_value_t = 7100)]
+        base_port: u16,
+        /// Overwrite an existing directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run one node.
+    Run {
+        /// Configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Start N validators on loopback (initialising DIR if needed) until Ctrl-C.
+    Devnet {
+        /// Network directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Number of validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// First port.
+        #[arg(long, default_value_t = 7100)]
+        base_port: u16,
+    },
+}
+
+fn configs_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("config.toml"))
+        .filter(|p| p.exists())
+        .collect();
+    v.sort();
+    v
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Init {
+            dir,
+            validators,
+            base_port,
+            force,
+        } => {
+            if !configs_in(&dir).is_empty() && !force {
+                bail!(
+                    "{} already holds a network (use --force to replace it)",
+                    dir.display()
+                );
+            }
+            let layout = init_devnet(&dir, validators, base_port)?;
+            println!("PKI:        {}", layout.pki.display());
+            println!("regulator:  {}", layout.regulator_secret.display());
+            for c in &layout.configs {
+                println!("config:     {}", c.display());
+            }
+            Ok(())
+        }
+        Cmd::Run { config } => {
+            let cfg = NodeConfig::load(&config)?;
+            daemon::run(cfg, Arc::new(AllowAll))?;
+            Ok(())
+        }
+        Cmd::Devnet {
+            dir,
+            validators,
+            base_port,
+        } => {
+            let mut configs = configs_in(&dir);
+            if configs.is_empty() {
+                configs = init_devnet(&dir, validators, base_port)?.configs;
+            }
+            let exe = std::env::current_exe().context("locating sable-node")?;
+            let mut children: Vec<Child> = Vec::new();
+            for c in &configs {
+                let log = std::fs::File::create(c.with_file_name("node.log"))?;
+                children.push(
+                    Command::new(&exe)
+                        .args(["run", "--config"])
+                        .arg(c)
+                        .stdout(log.try_clone()?)
+                        .stderr(log)
+                        .spawn()
+                        .with_context(|| format!("starting {}", c.display()))?,
+                );
+                println!(
+                    "started {} (log: {})",
+                    c.display(),
+                    c.with_file_name("node.log").display()
+                );
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let _ = tokio::signal::ctrl_c().await;
+            });
+            for c in &mut children {
+                let _ = c.kill();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            for c in &mut children {
+                let _ = c.wait();
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Node configuration (TOML) and the development network layout `sable-node init` writes.
+//!
+//! # Example
+//! ```toml
+//! [node]
+//! id = "validator-0"
+//! data_dir = "/var/lib/sable/validator-0"
+//!
+//! [tls]
+//! ca = "pki/ca.pem"
+//! cert = "pki/validator-0.pem"
+//! key = "pki/validator-0.key"
+//!
+//! [network]
+//! rpc = "127.0.0.1:7100"
+//! p2p = "127.0.0.1:7200"
+//! metrics = "127.0.0.1:7300"
+//!
+//! [chain]
+//! namespace = "sable-devnet"
+//! regulator_public_key = "…64 hex digits…"
+//! registry_root_window = 16
+//! empty_block_interval_ms = 500
+//!
+//! [[validators]]
+//! id = "validator-0"
+//! cert = "pki/validator-0.pem"
+//! p2p = "127.0.0.1:7200"
+//!
+//! [telemetry]
+//! log = "info"
+//! # otlp_endpoint = "http://127.0.0.1:4318/v1/traces"
+//! ```
+//! Relative paths are resolved against the configuration file's directory.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::pki::{generate_dev_pki, DevPkiSpec, PkiError, Role};
+
+/// Configuration errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or misses a field.
+    #[error("{path}: {source}")]
+    Toml {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: toml::de::Error,
+    },
+    /// A value is invalid.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// PKI generation failed.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+}
+
+/// `[node]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeSection {
+    /// Participant id (must match the certificate).
+    pub id: String,
+    /// RocksDB and consensus storage live under this directory.
+    pub data_dir: PathBuf,
+}
+
+/// `[tls]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TlsSection {
+    /// Consortium CA certificate.
+    pub ca: PathBuf,
+    /// This node's certificate.
+    pub cert: PathBuf,
+    /// This node's key (PKCS#8 Ed25519).
+    pub key: PathBuf,
+}
+
+/// `[network]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NetworkSection {
+    /// gRPC (mutual TLS only).
+    pub rpc: SocketAddr,
+    /// Consensus p2p.
+    pub p2p: SocketAddr,
+    /// Prometheus metrics (plain HTTP; bind to loopback or a monitoring network).
+    pub metrics: SocketAddr,
+}
+
+/// `[chain]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChainSection {
+    /// Chain namespace.
+    pub namespace: String,
+    /// The regulator's public key (hex).
+    pub regulator_public_key: String,
+    /// Blocks a superseded registry root stays acceptable (until a removal).
+    pub registry_root_window: u64,
+    /// Heartbeat: a leader with nothing to propose waits this long, then proposes an
+    /// empty block.
+    pub empty_block_interval_ms: u64,
+}
+
+/// `[[validators]]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ValidatorEntry {
+    /// Participant id.
+    pub id: String,
+    /// Its certificate (its key is its consensus key).
+    pub cert: PathBuf,
+    /// Its p2p address.
+    pub p2p: SocketAddr,
+}
+
+/// `[telemetry]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TelemetrySection {
+    /// Log filter (`RUST_LOG` syntax).
+    pub log: Option<String>,
+    /// OTLP/HTTP traces endpoint; absent: no export.
+    pub otlp_endpoint: Option<String>,
+}
+
+/// A node's configuration file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeConfig {
+    /// `[node]`.
+    pub node: NodeSection,
+    /// `[tls]`.
+    pub tls: TlsSection,
+    /// `[network]`.
+    pub network: NetworkSection,
+    /// `[chain]`.
+    pub chain: ChainSection,
+    /// `[[validators]]`.
+    pub validators: Vec<ValidatorEntry>,
+    /// `[telemetry]`.
+    #[serde(default)]
+    pub telemetry: TelemetrySection,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
+    move |source| ConfigError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl NodeConfig {
+    /// Reads and validates a configuration file; relative paths become absolute.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let mut cfg: NodeConfig = toml::from_str(&text).map_err(|source| ConfigError::Toml {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        abs(&mut cfg.node.data_dir);
+        abs(&mut cfg.tls.ca);
+        abs(&mut cfg.tls.cert);
+        abs(&mut cfg.tls.key);
+        for v in &mut cfg.validators {
+            abs(&mut v.cert);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Writes the configuration as TOML.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        std::fs::write(path, text).map_err(io(path))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.validators.is_empty() {
+            return bad("no [[validators]]".into());
+        }
+        let n = self.validators.len();
+        if n < 4 {
+            tracing::warn!(n, "fewer than 4 validators tolerate no Byzantine fault");
+        }
+        let mut ids: Vec<_> = self.validators.iter().map(|v| &v.id).collect();
+        ids.sort();
+        ids.dedup();
+        if ids.len() != n {
+            return bad("duplicate validator ids".into());
+        }
+        if self.chain.regulator_public_key.len() != 64
+            || hex::decode(&self.chain.regulator_public_key).is_err()
+        {
+            return bad("chain.regulator_public_key must be 64 hex digits".into());
+        }
+        if self.chain.empty_block_interval_ms == 0 {
+            return bad("chain.empty_block_interval_ms must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// Whether this node is one of the validators.
+    pub fn is_validator(&self) -> bool {
+        self.validators.iter().any(|v| v.id == self.node.id)
+    }
+}
+
+/// What `sable-node init` lays out for a development network.
+#[derive(Clone, Debug)]
+pub struct DevnetLayout {
+    /// The PKI directory.
+    pub pki: PathBuf,
+    /// Each validator's configuration file.
+    pub configs: Vec<PathBuf>,
+    /// The regulator's secret key file (hex), for the compliance tooling.
+    pub regulator_secret: PathBuf,
+}
+
+/// Ports a devnet uses: validator `i` gets `base + i` (RPC), `base + 100 + i` (p2p) and
+/// `base + 200 + i` (metrics).
+pub fn devnet_ports(base: u16, i: usize) -> Result<(u16, u16, u16), ConfigError> {
+    let i = u16::try_from(i).map_err(|_| ConfigError::Invalid("too many validators".into()))?;
+    let p = |off: u16| {
+        base.checked_add(off + i)
+            .ok_or_else(|| ConfigError::Invalid("port base too high".into()))
+    };
+    Ok((p(0)?, p(100)?, p(200)?))
+}
+
+/// Writes a fresh development network under `dir`: a dev PKI (validators, two banks, a
+/// regulator, an auditor, an operator), a regulator key pair, and one configuration per
+/// validator on loopback.
+pub fn init_devnet(
+    dir: &Path,
+    validators: usize,
+    base_port: u16,
+) -> Result<DevnetLayout, ConfigError> {
+    if validators == 0 {
+        return Err(ConfigError::Invalid("at least one validator".into()));
+    }
+    let pki_dir = dir.join("pki");
+    let pki = generate_dev_pki(
+        &pki_dir,
+        &DevPkiSpec {
+            validators,
+            ..DevPkiSpec::default()
+        },
+    )?;
+    let regulator = sable_circuits::keys::RegulatorSecretKey::random(&mut rand::rng());
+    let regulator_secret = pki_dir.join("regulator-decryption.key");
+    std::fs::write(&regulator_secret, hex::encode(regulator.to_bytes()))
+        .map_err(io(&regulator_secret))?;
+    let entries: Vec<ValidatorEntry> = pki
+        .with_role(Role::Validator)
+        .enumerate()
+        .map(|(i, id)| {
+            let (_, p2p, _) = devnet_ports(base_port, i)?;
+            Ok(ValidatorEntry {
+                id: id.participant.clone(),
+                cert: id.cert.clone(),
+                p2p: SocketAddr::from(([127, 0, 0, 1], p2p)),
+            })
+        })
+        .collect::<Result<_, ConfigError>>()?;
+    let mut configs = Vec::new();
+    for (i, id) in pki.with_role(Role::Validator).enumerate() {
+        let (rpc, p2p, metrics) = devnet_ports(base_port, i)?;
+        let node_dir = dir.join(&id.participant);
+        std::fs::create_dir_all(&node_dir).map_err(io(&node_dir))?;
+        let cfg = NodeConfig {
+            node: NodeSection {
+                id: id.participant.clone(),
+                data_dir: node_dir.join("data"),
+            },
+            tls: TlsSection {
+                ca: pki.ca_cert.clone(),
+                cert: id.cert.clone(),
+                key: id.key.clone(),
+            },
+            network: NetworkSection {
+                rpc: SocketAddr::from(([127, 0, 0, 1], rpc)),
+                p2p: SocketAddr::from(([127, 0, 0, 1], p2p)),
+                metrics: SocketAddr::from(([127, 0, 0, 1], metrics)),
+            },
+            chain: ChainSection {
+                namespace: "sable-devnet".into(),
+                regulator_public_key: hex::encode(regulator.public_key().to_bytes()),
+                registry_root_window: 16,
+                empty_block_interval_ms: 500,
+            },
+            validators: entries.clone(),
+            telemetry: TelemetrySection::default(),
+        };
+        let path = node_dir.join("config.toml");
+        cfg.save(&path)?;
+        configs.push(path);
+    }
+    Ok(DevnetLayout {
+        pki: pki_dir,
+        configs,
+        regulator_secret,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn init_writes_loadable_configs() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = init_devnet(dir.path(), 4, 17100).unwrap();
+        assert_eq!(layout.configs.len(), 4);
+        for (i, c) in layout.configs.iter().enumerate() {
+            let cfg = NodeConfig::load(c).unwrap();
+            assert!(cfg.is_validator());
+            assert_eq!(cfg.validators.len(), 4);
+            assert_eq!(cfg.network.rpc.port(), 17100 + i as u16);
+            assert!(cfg.tls.cert.is_absolute());
+        }
+    }
+
+    #[test]
+    fn bad_configs_get_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = init_devnet(dir.path(), 1, 18100).unwrap();
+        let path = &layout.configs[0];
+        let text = std::fs::read_to_string(path).unwrap();
+        std::fs::write(
+            path,
+            text.replace("regulator_public_key = \"", "regulator_public_key = \"zz"),
+        )
+        .unwrap();
+        assert!(matches!(
+            NodeConfig::load(path),
+            Err(ConfigError::Invalid(_))
+        ));
+        std::fs::write(path, "[node]\nid = 3").unwrap();
+        assert!(matches!(
+            NodeConfig::load(path),
+            Err(ConfigError::Toml { .. })
+        ));
+        assert!(matches!(
+            NodeConfig::load(&dir.path().join("missing.toml")),
+            Err(ConfigError::Io { .. })
+        ));
+        assert!(devnet_ports(65500, 1).is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! Running a node: open the state, start consensus (validators), the gRPC API and the
+//! metrics endpoint, and stop cleanly on SIGINT/SIGTERM.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use commonware_runtime::{
+    tokio as cw_tokio, Metrics as _, Runner as _, Spawner as _, Supervisor as _,
+};
+use sable_circuits::{circuit::VerifyingKey, keys::RegulatorPublicKey};
+
+use crate::{
+    compliance::CompliancePolicy,
+    config::NodeConfig,
+    consensus::{self, ConsensusConfig, Peer},
+    execution::ChainParams,
+    mempool::MempoolLimits,
+    node::Node,
+    pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role},
+    storage::Store,
+    telemetry,
+    verifier::Verifier,
+};
+
+/// Why a node could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Identity.
+    #[error(transparent)]
+    Pki(#[from] crate::pki::PkiError),
+    /// The certificate does not match the configured role or id.
+    #[error("certificate {cert} names {found}, configuration expects {expected}")]
+    Identity {
+        /// Certificate.
+        cert: PathBuf,
+        /// Found identity.
+        found: String,
+        /// Expected identity.
+        expected: String,
+    },
+    /// State.
+    #[error(transparent)]
+    Node(#[from] crate::node::NodeError),
+    /// Storage.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    /// Consensus.
+    #[error(transparent)]
+    Consensus(#[from] crate::consensus::ConsensusError),
+    /// Bad value.
+    #[error("{0}")]
+    Invalid(String),
+    /// A component stopped unexpectedly.
+    #[error("{0} stopped")]
+    Stopped(&'static str),
+}
+
+/// Validator peers from the configuration: each certificate must be a validator
+/// certificate of the consortium, for the id configured.
+pub fn validator_peers(
+    cfg: &NodeConfig,
+    ca: &CertificateAuthority,
+) -> Result<Vec<Peer>, DaemonError> {
+    cfg.validators
+        .iter()
+        .map(|v| {
+            let who = ca.verify(&load_certificate_pem(&v.cert)?)?;
+            if who.role != Role::Validator || who.participant != v.id {
+                return Err(DaemonError::Identity {
+                    cert: v.cert.clone(),
+                    found: who.to_string(),
+                    expected: format!("validator:{}", v.id),
+                });
+            }
+            Ok(Peer {
+                public_key: who.public_key,
+                address: v.p2p,
+            })
+        })
+        .collect()
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs a node until SIGINT/SIGTERM (blocking; builds its own runtime).
+pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), DaemonError> {
+    let tracer = telemetry::init_tracing(&telemetry::TracingConfig {
+        filter: cfg.telemetry.log.clone(),
+        otlp_endpoint: cfg.telemetry.otlp_endpoint.clone(),
+        service_name: format!("sable-node/{}", cfg.node.id),
+    })
+    .map_err(DaemonError::Invalid)?;
+    let runtime = cw_tokio::Config::new()
+        .with_worker_threads(4)
+        .with_storage_directory(cfg.node.data_dir.join("consensus"));
+    let result = cw_tokio::Runner::new(runtime).start(|context| async move {
+        let ca = CertificateAuthority::load(&cfg.tls.ca)?;
+        let me = ca.verify(&load_certificate_pem(&cfg.tls.cert)?)?;
+        if me.participant != cfg.node.id {
+            return Err(DaemonError::Identity {
+                cert: cfg.tls.cert.clone(),
+                found: me.to_string(),
+                expected: cfg.node.id.clone(),
+            });
+        }
+        let mut reg = [0u8; 32];
+        hex::decode_to_slice(&cfg.chain.regulator_public_key, &mut reg)
+            .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
+        let regulator = RegulatorPublicKey::from_bytes(&reg)
+            .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
+        let params = Arc::new(ChainParams {
+            regulator,
+            ca: ca.clone(),
+            registry_root_window: cfg.chain.registry_root_window,
+        });
+        tracing::info!(node = %me, "building the verifying key");
+        let vk = tokio::task::spawn_blocking(VerifyingKey::build)
+            .await
+            .map_err(|e| DaemonError::Invalid(format!("verifying key: {e}")))?;
+        let store = Arc::new(Store::open(&cfg.node.data_dir.join("state"))?);
+        store.check_invariants()?;
+        let node = Node::new(
+            store,
+            params,
+            policy,
+            Verifier::start(Arc::new(vk), regulator),
+            MempoolLimits::default(),
+        )?;
+        tracing::info!(height = node.executed_height(), "state opened");
+
+        let metrics_ctx = Arc::new(context.child("metrics"));
+        let metrics_addr = cfg.network.metrics;
+        tokio::spawn(async move {
+            let extra = Arc::new(move || metrics_ctx.encode());
+            if let Err(e) = telemetry::serve_metrics(metrics_addr, extra).await {
+                tracing::error!(%e, "metrics endpoint failed");
+            }
+        });
+
+        let consensus = if cfg.is_validator() {
+            let peers = validator_peers(&cfg, &ca)?;
+            let ccfg = ConsensusConfig {
+                namespace: cfg.chain.namespace.as_bytes().to_vec(),
+                seed: load_key_seed(&cfg.tls.key)?,
+                validators: peers,
+                p2p_listen: cfg.network.p2p,
+                empty_block_interval: Duration::from_millis(cfg.chain.empty_block_interval_ms),
+                ..ConsensusConfig::default()
+            };
+            Some(consensus::start(context.child("consensus"), node.clone(), ccfg).await?)
+        } else {
+            None
+        };
+        crate::daemon_rpc::start(&cfg, node.clone(), ca.clone()).await?;
+        tracing::info!(rpc = %cfg.network.rpc, p2p = %cfg.network.p2p, metrics = %cfg.network.metrics, "node running");
+
+        let outcome = match consensus {
+            Some(c) => tokio::select! {
+                _ = shutdown_signal() => Ok(()),
+                _ = c.engine => Err(DaemonError::Stopped("consensus engine")),
+                _ = c.marshal => Err(DaemonError::Stopped("block delivery")),
+                _ = c.network => Err(DaemonError::Stopped("p2p network")),
+                _ = c.broadcast => Err(DaemonError::Stopped("block broadcast")),
+            },
+            None => {
+                shutdown_signal().await;
+                Ok(())
+            }
+        };
+        tracing::info!("shutting down");
+        let _ = context.stop(0, Some(Duration::from_secs(5))).await;
+        outcome
+    });
+    if let Some(provider) = tracer {
+        let _ = provider.shutdown();
+    }
+    result
+}
