@@ -1,0 +1,215 @@
+//! A loopback devnet of real `sable-node` processes for integration tests: fresh dev
+//! PKI and data directories, start/kill/restart, metrics polling, and state inspection
+//! after the processes stop.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::{
+    io::{Read, Write},
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU16, Ordering},
+    time::{Duration, Instant},
+};
+
+use sable_node::{
+    block::BlockHeader,
+    config::{init_devnet, NodeConfig},
+    storage::Store,
+};
+
+static NEXT: AtomicU16 = AtomicU16::new(0);
+
+fn ports_free(base: u16, n: usize) -> bool {
+    (0..n).all(|i| {
+        [0u16, 100, 200].iter().all(|off| {
+            TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], base + off + i as u16))).is_ok()
+        })
+    })
+}
+
+/// A running devnet.
+pub struct Devnet {
+    pub dir: tempfile::TempDir,
+    pub configs: Vec<PathBuf>,
+    pub children: Vec<Option<Child>>,
+}
+
+impl Devnet {
+    /// Writes a fresh network of `n` validators (not started).
+    pub fn new(n: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = (std::process::id() % 97) as u16;
+        let base = loop {
+            let k = NEXT.fetch_add(1, Ordering::SeqCst);
+            let base = 20_000 + ((seed * 13 + k * 7) % 120) * 300;
+            if ports_free(base, n) {
+                break base;
+            }
+        };
+        let layout = init_devnet(dir.path(), n, base).unwrap();
+        Devnet {
+            dir,
+            children: (0..n).map(|_| None).collect(),
+            configs: layout.configs,
+        }
+    }
+
+    pub fn config(&self, i: usize) -> NodeConfig {
+        NodeConfig::load(&self.configs[i]).unwrap()
+    }
+
+    /// Starts validator `i`, with extra environment variables.
+    pub fn start_with(&mut self, i: usize, env: &[(&str, &str)]) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.configs[i].with_file_name("node.log"))
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sable-node"));
+        cmd.args(["run", "--config"])
+            .arg(&self.configs[i])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        self.children[i] = Some(cmd.spawn().unwrap());
+    }
+
+    pub fn start(&mut self, i: usize) {
+        self.start_with(i, &[]);
+    }
+
+    pub fn start_all(&mut self) {
+        for i in 0..self.configs.len() {
+            self.start(i);
+        }
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if c.try_wait().unwrap().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn stop_all(&mut self) {
+        for i in 0..self.children.len() {
+            self.stop(i);
+        }
+    }
+
+    /// Waits for validator `i`'s process to exit on its own; returns whether it did.
+    pub fn wait_exit(&mut self, i: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(c) = self.children[i].as_mut() {
+                if c.try_wait().unwrap().is_some() {
+                    self.children[i] = None;
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// The metric `name` of validator `i`, if it answers.
+    pub fn metric(&self, i: usize, name: &str) -> Option<f64> {
+        let addr = self.config(i).network.metrics;
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(s, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).ok()?;
+        body.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    }
+
+    pub fn height(&self, i: usize) -> Option<u64> {
+        self.metric(i, "sable_height").map(|h| h as u64)
+    }
+
+    /// Waits until validator `i` reaches `height`; panics with the log tail on timeout.
+    pub fn wait_height(&self, i: usize, height: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.height(i).unwrap_or(0) >= height {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "validator {i} did not reach height {height} (at {:?}); log tail:\n{}",
+            self.height(i),
+            self.log_tail(i)
+        );
+    }
+
+    pub fn log_tail(&self, i: usize) -> String {
+        let log =
+            std::fs::read_to_string(self.configs[i].with_file_name("node.log")).unwrap_or_default();
+        let lines: Vec<_> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Opens validator `i`'s state (its process must be stopped).
+    pub fn store(&self, i: usize) -> Store {
+        Store::open(&self.config(i).node.data_dir.join("state")).unwrap()
+    }
+
+    /// Every header of validator `i`'s stopped state, from height 1.
+    pub fn headers(&self, i: usize) -> Vec<BlockHeader> {
+        let store = self.store(i);
+        store.check_invariants().unwrap();
+        let tip = store.height().unwrap();
+        (1..=tip)
+            .map(|h| store.header(h).unwrap().unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// Asserts every pair of validators agrees on every height both reached.
+pub fn assert_agree(net: &Devnet) -> Vec<Vec<BlockHeader>> {
+    let all: Vec<_> = (0..net.configs.len()).map(|i| net.headers(i)).collect();
+    for (i, hs) in all.iter().enumerate().skip(1) {
+        let common = hs.len().min(all[0].len());
+        assert!(common > 0, "validator {i} applied nothing");
+        assert_eq!(
+            hs[..common],
+            all[0][..common],
+            "validator {i} disagrees with validator 0"
+        );
+    }
+    all
+}
