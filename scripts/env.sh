@@ -1,6 +1,5 @@
 # Shared setup for the Quickstart scripts (sourced, not run).
-# Idempotent: installs only what is missing. Nothing here needs a system package yet;
-# later capabilities add theirs here (libclang-dev for RocksDB, npm Foundry).
+# Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Compiled output lives outside the clone so fresh clones (and CI) reuse it.
@@ -9,4 +8,12 @@ mkdir -p "$CARGO_TARGET_DIR"
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: cargo (the Rust toolchain) is required" >&2
   exit 1
+fi
+# RocksDB's bindings need libclang at build time.
+if ! ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q libclang; then
+  echo "installing libclang-dev (needed to build RocksDB)..." >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-dev >/dev/null
 fi

@@ -254,7 +254,11 @@ impl SableApp {
                     return false;
                 }
             }
-            txs.push(Arc::new(tx));
+            // This node verified what its own mempool holds when it admitted it (the
+            // pool keys entries by the hash of these exact bytes).
+            if !self.node.mempool.contains(&TxId::of(raw)) {
+                txs.push(Arc::new(tx));
+            }
         }
         if block
             .admin

@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod block;
+pub mod client;
 pub mod compliance;
 pub mod config;
 pub mod consensus;

@@ -1,0 +1,261 @@
+//! A typed client of the node API for banks, operators and tests: submit and follow
+//! transactions, fetch anchors and Merkle paths, send operator commands.
+//!
+//! The channel must be a mutual-TLS channel (see `rpc::connect`); this module only
+//! turns protobuf messages into protocol types and back, with typed errors.
+
+use std::time::Duration;
+
+use sable_circuits::{
+    encoding::decode_base,
+    keys::Address,
+    registry::{RegistryPath, RegistryRoot},
+    transaction::Transaction,
+    tree::{Anchor, NotePath},
+};
+use sable_proto::v1::{
+    self, admin_client::AdminClient, chain_client::ChainClient,
+    transactions_client::TransactionsClient, tx_status::State,
+};
+use tokio_stream::StreamExt as _;
+use tonic::transport::Channel;
+
+use crate::{admin::SignedAdminCommand, block::TxId};
+
+/// Client errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node answered with an error status.
+    #[error("node refused the call: {0}")]
+    Rpc(#[from] tonic::Status),
+    /// The node's answer does not decode.
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+    /// The transaction did not reach a final state in time.
+    #[error("timed out waiting for {0}")]
+    Timeout(TxId),
+}
+
+/// A transaction's status as the client sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// In the mempool.
+    Pending,
+    /// Executed at this height.
+    Finalized {
+        /// Height.
+        height: u64,
+    },
+    /// Refused or skipped.
+    Rejected {
+        /// Reason code (`sable.v1.RejectReason`).
+        reason: i32,
+        /// Human detail.
+        detail: String,
+    },
+    /// Unknown to the node.
+    Unknown,
+}
+
+impl Status {
+    /// Whether the status can no longer change.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Status::Finalized { .. } | Status::Rejected { .. })
+    }
+}
+
+fn status_of(s: v1::TxStatus) -> Status {
+    match s.state {
+        Some(State::Pending(_)) => Status::Pending,
+        Some(State::Finalized(f)) => Status::Finalized { height: f.height },
+        Some(State::Rejected(r)) => Status::Rejected {
+            reason: r.reason,
+            detail: r.detail,
+        },
+        Some(State::Unknown(_)) | None => Status::Unknown,
+    }
+}
+
+fn field(bytes: &[u8], what: &'static str) -> Result<sable_circuits::pallas::Base, ClientError> {
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| ClientError::Malformed(format!("{what}: {} bytes", bytes.len())))?;
+    decode_base(&arr, what).map_err(|e| ClientError::Malformed(e.to_string()))
+}
+
+fn siblings<const D: usize>(
+    raw: &[Vec<u8>],
+) -> Result<[sable_circuits::pallas::Base; D], ClientError> {
+    let v = raw
+        .iter()
+        .map(|s| field(s, "sibling"))
+        .collect::<Result<Vec<_>, _>>()?;
+    v.try_into()
+        .map_err(|v: Vec<_>| ClientError::Malformed(format!("path of depth {}", v.len())))
+}
+
+/// A connection to one node.
+#[derive(Clone, Debug)]
+pub struct NodeClient {
+    txs: TransactionsClient<Channel>,
+    chain: ChainClient<Channel>,
+    admin: AdminClient<Channel>,
+}
+
+impl NodeClient {
+    /// A client over an established channel.
+    pub fn new(channel: Channel) -> Self {
+        NodeClient {
+            txs: TransactionsClient::new(channel.clone()).max_decoding_message_size(64 << 20),
+            chain: ChainClient::new(channel.clone()).max_decoding_message_size(64 << 20),
+            admin: AdminClient::new(channel),
+        }
+    }
+
+    /// Submits a transaction; returns its id and admission status.
+    pub async fn submit(&mut self, tx: &Transaction) -> Result<(TxId, Status), ClientError> {
+        self.submit_bytes(tx.to_bytes()).await
+    }
+
+    /// Submits encoded transaction bytes.
+    pub async fn submit_bytes(&mut self, bytes: Vec<u8>) -> Result<(TxId, Status), ClientError> {
+        let id = TxId::of(&bytes);
+        let s = self
+            .txs
+            .submit(v1::SubmitRequest { transaction: bytes })
+            .await?
+            .into_inner();
+        Ok((id, status_of(s)))
+    }
+
+    /// The status of a transaction or operator command.
+    pub async fn status(&mut self, id: &TxId) -> Result<Status, ClientError> {
+        let s = self
+            .txs
+            .get_status(v1::TxId { id: id.0.to_vec() })
+            .await?
+            .into_inner();
+        Ok(status_of(s))
+    }
+
+    /// Follows a transaction until it is finalized or rejected.
+    pub async fn wait_final(
+        &mut self,
+        id: &TxId,
+        timeout: Duration,
+    ) -> Result<Status, ClientError> {
+        let mut stream = self
+            .txs
+            .watch_status(v1::TxId { id: id.0.to_vec() })
+            .await?
+            .into_inner();
+        let run = async {
+            while let Some(s) = stream.next().await {
+                let s = status_of(s?);
+                if s.is_final() {
+                    return Ok(s);
+                }
+            }
+            Err(ClientError::Malformed("status stream ended early".into()))
+        };
+        tokio::time::timeout(timeout, run)
+            .await
+            .map_err(|_| ClientError::Timeout(*id))?
+    }
+
+    /// The latest anchor, its height and the tree size.
+    pub async fn anchor(&mut self) -> Result<(Anchor, u64, u64), ClientError> {
+        let a = self
+            .chain
+            .get_anchor(v1::GetAnchorRequest {})
+            .await?
+            .into_inner();
+        let anchor = Anchor::from_bytes(
+            &a.anchor
+                .as_slice()
+                .try_into()
+                .map_err(|_| ClientError::Malformed("anchor length".into()))?,
+        )
+        .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        Ok((anchor, a.height, a.tree_size))
+    }
+
+    /// The path of the note at `position` to the latest anchor, and that anchor.
+    pub async fn note_path(&mut self, position: u64) -> Result<(NotePath, Anchor), ClientError> {
+        let p = self
+            .chain
+            .get_merkle_path(v1::GetMerklePathRequest {
+                position,
+                at_height: 0,
+            })
+            .await?
+            .into_inner();
+        let anchor = Anchor::from_bytes(
+            &p.anchor
+                .as_slice()
+                .try_into()
+                .map_err(|_| ClientError::Malformed("anchor length".into()))?,
+        )
+        .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        Ok((
+            NotePath {
+                position,
+                siblings: siblings(&p.siblings)?,
+            },
+            anchor,
+        ))
+    }
+
+    /// The registry path of `address` and the current registry root.
+    pub async fn registry_path(
+        &mut self,
+        address: &Address,
+    ) -> Result<(RegistryPath, RegistryRoot), ClientError> {
+        let p = self
+            .chain
+            .get_registry_path(v1::GetRegistryPathRequest {
+                address: address.to_bytes().to_vec(),
+            })
+            .await?
+            .into_inner();
+        let root = RegistryRoot::from_bytes(
+            &p.root
+                .as_slice()
+                .try_into()
+                .map_err(|_| ClientError::Malformed("root length".into()))?,
+        )
+        .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        Ok((
+            RegistryPath {
+                position: p.slot,
+                siblings: siblings(&p.siblings)?,
+            },
+            root,
+        ))
+    }
+
+    /// Height of the node's last applied block.
+    pub async fn height(&mut self) -> Result<u64, ClientError> {
+        Ok(self
+            .chain
+            .get_status(v1::GetStatusRequest {})
+            .await?
+            .into_inner()
+            .height)
+    }
+
+    /// Sends a signed operator command; returns its id and status.
+    pub async fn admin(&mut self, cmd: &SignedAdminCommand) -> Result<(TxId, Status), ClientError> {
+        let r = self
+            .admin
+            .submit(v1::SignedAdminCommand {
+                command: cmd.command.clone(),
+                operator_certificate: cmd.certificate.clone(),
+                signature: cmd.signature.to_vec(),
+            })
+            .await?
+            .into_inner();
+        let status = r.status.map(status_of).unwrap_or(Status::Unknown);
+        Ok((cmd.id(), status))
+    }
+}
