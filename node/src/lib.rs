@@ -27,4 +27,6 @@ pub mod pki;
 pub mod rpc;
 pub mod storage;
 pub mod telemetry;
+#[cfg(feature = "test-utils")]
+pub mod testkit;
 pub mod verifier;

@@ -2,17 +2,19 @@
 //! validator catching up, and crashes injected between block-application steps.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
 
-use support::{assert_agree, Devnet};
+use sable_node::testkit::{assert_agree, Devnet};
+
+fn devnet(n: usize) -> Devnet {
+    Devnet::new(env!("CARGO_BIN_EXE_sable-node"), n)
+}
 
 const T: Duration = Duration::from_secs(90);
 
 #[test]
 fn four_validators_finalize_and_agree_and_a_killed_one_catches_up() {
-    let mut net = Devnet::new(4);
+    let mut net = devnet(4);
     net.start_all();
     net.wait_height(0, 5, T);
 
@@ -35,7 +37,7 @@ fn four_validators_finalize_and_agree_and_a_killed_one_catches_up() {
 
 #[test]
 fn a_crash_between_application_steps_never_leaves_half_a_block() {
-    let mut net = Devnet::new(4);
+    let mut net = devnet(4);
     net.start_all();
     net.wait_height(3, 3, T);
     for step in [
@@ -65,4 +67,115 @@ fn a_crash_between_application_steps_never_leaves_half_a_block() {
     }
     net.stop_all();
     assert_agree(&net);
+}
+
+/// Operator registers the banks and the issuer; the issuer issues to bank A; bank A
+/// spends the same note twice at two different validators at once: exactly one spend
+/// finalizes, the other is rejected, and every validator ends in the same state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
+    use sable_node::testkit::parties::{connect, operator, pay, regulator, Bank, Issuer, FINAL};
+    use sable_node::{admin::AdminOp, client::Status};
+
+    let mut net = devnet(4);
+    net.start_all();
+    net.wait_height(0, 2, T);
+    let cfg0 = net.config(0);
+    let reg = regulator(&cfg0);
+    let (a, b, issuer) = (Bank::new(), Bank::new(), Issuer::new());
+
+    let mut op = connect(&cfg0, "operator-0").await;
+    operator(
+        &cfg0,
+        &mut op,
+        vec![
+            AdminOp::AuthorizeIssuer {
+                issuer_key: issuer.public(),
+                label: "USD treasury".into(),
+            },
+            AdminOp::AddParticipant {
+                address: a.address(),
+                label: "Bank A".into(),
+            },
+            AdminOp::AddParticipant {
+                address: b.address(),
+                label: "Bank B".into(),
+            },
+        ],
+    )
+    .await;
+
+    // Issuance through validator 1.
+    let mut a1 = connect(&net.config(1), "bank-a").await;
+    let (_, _, size_before) = a1.anchor().await.unwrap();
+    let (issuance, notes) = issuer.issue("USD", a.address(), &[1_000, 2_000]);
+    let (id, s) = a1.submit(&issuance).await.unwrap();
+    assert_eq!(s, Status::Pending);
+    assert!(matches!(
+        a1.wait_final(&id, FINAL).await.unwrap(),
+        Status::Finalized { .. }
+    ));
+
+    // Two spends of the same note, built against the same state, sent to two validators.
+    let mut a0 = connect(&cfg0, "bank-a").await;
+    let mut a2 = connect(&net.config(2), "bank-a").await;
+    let spend1 = pay(&mut a0, reg, &a, notes[0], size_before, b.address(), 400).await;
+    let spend2 = pay(&mut a2, reg, &a, notes[0], size_before, b.address(), 900).await;
+    let ((id1, s1), (id2, s2)) = tokio::join!(async { a0.submit(&spend1).await.unwrap() }, async {
+        a2.submit(&spend2).await.unwrap()
+    });
+    assert_eq!((s1, s2), (Status::Pending, Status::Pending));
+    let f1 = a0.wait_final(&id1, FINAL).await.unwrap();
+    let f2 = a2.wait_final(&id2, FINAL).await.unwrap();
+    let finalized = [&f1, &f2]
+        .iter()
+        .filter(|s| matches!(s, Status::Finalized { .. }))
+        .count();
+    assert_eq!(finalized, 1, "exactly one spend finalizes: {f1:?} {f2:?}");
+    let rejected = if matches!(f1, Status::Finalized { .. }) {
+        &f2
+    } else {
+        &f1
+    };
+    assert!(
+        matches!(rejected, Status::Rejected { reason: 6, .. }),
+        "the other is rejected as spent: {rejected:?}"
+    );
+
+    // A third attempt at admission is refused at once (the nullifier is spent).
+    let (_, s3) = a0.submit(&spend1).await.unwrap();
+    assert!(
+        matches!(s3, Status::Rejected { .. }),
+        "resubmission: {s3:?}"
+    );
+
+    // The second issued note is still spendable.
+    let spend = pay(
+        &mut a0,
+        reg,
+        &a,
+        notes[1],
+        size_before + 1,
+        b.address(),
+        2_000,
+    )
+    .await;
+    let (id, _) = a0.submit(&spend).await.unwrap();
+    assert!(matches!(
+        a0.wait_final(&id, FINAL).await.unwrap(),
+        Status::Finalized { .. }
+    ));
+
+    let h = net.height(0).unwrap();
+    for i in 1..4 {
+        net.wait_height(i, h, T);
+    }
+    net.stop_all();
+    let all = assert_agree(&net);
+    let last = all[0].last().unwrap();
+    assert_eq!(
+        last.tree_size,
+        size_before + 2 + 2 + 2,
+        "two issued notes, two 2-action spends"
+    );
 }

@@ -157,6 +157,9 @@ pub(crate) fn u64_le(v: &[u8], what: &'static str) -> Result<u64, StorageError> 
         .ok_or(StorageError::Corrupt(what))
 }
 
+/// A stored `(key, value)` pair.
+pub type Row = (Vec<u8>, Vec<u8>);
+
 /// The node's database.
 pub struct Store {
     db: DB,
@@ -190,7 +193,7 @@ impl Store {
 
     /// Every `(key, value)` of a column family in key order (small families only:
     /// registry, issuers, revocations).
-    pub fn scan(&self, cf: Cf) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    pub fn scan(&self, cf: Cf) -> Result<Vec<Row>, StorageError> {
         let handle = self
             .db
             .cf_handle(cf.name())

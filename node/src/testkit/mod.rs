@@ -1,7 +1,11 @@
-//! A loopback devnet of real `sable-node` processes for integration tests: fresh dev
-//! PKI and data directories, start/kill/restart, metrics polling, and state inspection
-//! after the processes stop.
-#![allow(clippy::unwrap_used, dead_code)]
+//! Test utilities (feature `test-utils`): a loopback devnet of real `sable-node`
+//! processes (fresh dev PKI and data directories, start/kill/restart, metrics polling,
+//! state inspection after the processes stop) and the parties that use it.
+//!
+//! For tests and benchmarks only: these helpers panic with a clear message on failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+pub mod parties;
 
 use std::{
     io::{Read, Write},
@@ -12,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sable_node::{
+use crate::{
     block::BlockHeader,
     config::{init_devnet, NodeConfig},
     storage::Store,
@@ -30,14 +34,16 @@ fn ports_free(base: u16, n: usize) -> bool {
 
 /// A running devnet.
 pub struct Devnet {
+    pub exe: PathBuf,
     pub dir: tempfile::TempDir,
     pub configs: Vec<PathBuf>,
     pub children: Vec<Option<Child>>,
 }
 
 impl Devnet {
-    /// Writes a fresh network of `n` validators (not started).
-    pub fn new(n: usize) -> Self {
+    /// Writes a fresh network of `n` validators (not started), run with the `sable-node`
+    /// binary at `exe`.
+    pub fn new(exe: impl Into<PathBuf>, n: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let seed = (std::process::id() % 97) as u16;
         let base = loop {
@@ -49,6 +55,7 @@ impl Devnet {
         };
         let layout = init_devnet(dir.path(), n, base).unwrap();
         Devnet {
+            exe: exe.into(),
             dir,
             children: (0..n).map(|_| None).collect(),
             configs: layout.configs,
@@ -66,7 +73,7 @@ impl Devnet {
             .append(true)
             .open(self.configs[i].with_file_name("node.log"))
             .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sable-node"));
+        let mut cmd = Command::new(&self.exe);
         cmd.args(["run", "--config"])
             .arg(&self.configs[i])
             .env("RUST_LOG", "info")
@@ -77,6 +84,11 @@ impl Devnet {
             cmd.env(k, v);
         }
         self.children[i] = Some(cmd.spawn().unwrap());
+    }
+
+    /// The process id of validator `i`, if running.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.children[i].as_ref().map(Child::id)
     }
 
     pub fn start(&mut self, i: usize) {

@@ -1,0 +1,191 @@
+//! Parties on a devnet: an operator that registers participants and issuers, an
+//! issuer, and banks that build real shielded transactions from node data.
+
+use std::{sync::OnceLock, time::Duration};
+
+use crate::{
+    admin::{AdminCommand, AdminOp},
+    client::{NodeClient, Status},
+    config::NodeConfig,
+    pki::{load_certificate_pem, load_key_seed},
+};
+use ff::Field;
+use rand::{rand_core::UnwrapErr, rngs::SysRng};
+use reddsa::orchard::SpendAuth;
+use sable_circuits::{
+    builder::{OutputInfo, PartBuilder, SpendInfo},
+    circuit::ProvingKey,
+    keys::{Address, RegulatorPublicKey, SpendingKey},
+    note::{Note, NoteValue},
+    pallas,
+    transaction::{digest_of, Issuance, IssuedNote, Transaction},
+};
+
+pub const FINAL: Duration = Duration::from_secs(60);
+
+pub fn rng() -> UnwrapErr<SysRng> {
+    UnwrapErr(SysRng)
+}
+
+pub fn proving_key() -> &'static ProvingKey {
+    static K: OnceLock<ProvingKey> = OnceLock::new();
+    K.get_or_init(ProvingKey::build)
+}
+
+/// A client of validator `node` authenticated as `participant` (from the devnet PKI).
+pub async fn connect(cfg: &NodeConfig, participant: &str) -> NodeClient {
+    let pki = cfg.tls.ca.parent().unwrap();
+    let channel = crate::rpc::connect(
+        cfg.network.rpc,
+        &cfg.tls.ca,
+        &pki.join(format!("{participant}.pem")),
+        &pki.join(format!("{participant}.key")),
+    )
+    .await
+    .unwrap();
+    NodeClient::new(channel)
+}
+
+pub fn regulator(cfg: &NodeConfig) -> RegulatorPublicKey {
+    let mut b = [0u8; 32];
+    hex::decode_to_slice(&cfg.chain.regulator_public_key, &mut b).unwrap();
+    RegulatorPublicKey::from_bytes(&b).unwrap()
+}
+
+/// Signs and sends operator commands as `operator-0`, waiting for each to finalize.
+pub async fn operator(cfg: &NodeConfig, client: &mut NodeClient, ops: Vec<AdminOp>) {
+    let pki = cfg.tls.ca.parent().unwrap();
+    let seed = load_key_seed(&pki.join("operator-0.key")).unwrap();
+    let cert = load_certificate_pem(&pki.join("operator-0.pem")).unwrap();
+    let mut ids = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        let cmd = AdminCommand {
+            nonce: rand::random::<u64>().wrapping_add(i as u64),
+            op,
+        }
+        .sign(&seed, cert.clone());
+        let (id, status) = client.admin(&cmd).await.unwrap();
+        assert_eq!(status, Status::Pending, "admin command refused");
+        ids.push(id);
+    }
+    for id in ids {
+        let s = client.wait_final(&id, FINAL).await.unwrap();
+        assert!(
+            matches!(s, Status::Finalized { .. }),
+            "admin command: {s:?}"
+        );
+    }
+}
+
+/// A bank's keys.
+pub struct Bank {
+    pub sk: SpendingKey,
+}
+
+impl Bank {
+    pub fn new() -> Self {
+        Bank {
+            sk: SpendingKey::random(&mut rng()),
+        }
+    }
+    pub fn address(&self) -> Address {
+        self.sk.full_viewing_key().address()
+    }
+}
+
+/// An issuer key.
+pub struct Issuer {
+    pub key: reddsa::SigningKey<SpendAuth>,
+}
+
+impl Issuer {
+    pub fn new() -> Self {
+        Issuer {
+            key: reddsa::SigningKey::<SpendAuth>::new(rng()),
+        }
+    }
+
+    pub fn public(&self) -> [u8; 32] {
+        reddsa::VerificationKey::from(&self.key).into()
+    }
+
+    /// A signed issuance of `values` of asset `name` to `owner`.
+    pub fn issue(&self, name: &str, owner: Address, values: &[u64]) -> (Transaction, Vec<Note>) {
+        let mut iss = Issuance {
+            issuer: reddsa::VerificationKey::from(&self.key),
+            name: name.into(),
+            notes: values
+                .iter()
+                .map(|v| IssuedNote {
+                    value: *v,
+                    owner,
+                    rcm: pallas::Base::random(&mut rng()),
+                })
+                .collect(),
+            signature: self.key.sign(rng(), &[]),
+        };
+        let d = digest_of(&[&iss], &[]);
+        iss.signature = self.key.sign(rng(), d.as_bytes());
+        let notes = iss.full_notes().collect();
+        (
+            Transaction {
+                issuances: vec![iss],
+                parts: vec![],
+            },
+            notes,
+        )
+    }
+}
+
+/// A payment of `amount` from `from`'s `note` (at `position`) to `to`, proven against
+/// the node's current anchor and registry root.
+pub async fn pay(
+    client: &mut NodeClient,
+    regulator: RegulatorPublicKey,
+    from: &Bank,
+    note: Note,
+    position: u64,
+    to: Address,
+    amount: u64,
+) -> Transaction {
+    let (path, anchor) = client.note_path(position).await.unwrap();
+    let (from_path, root) = client.registry_path(&from.address()).await.unwrap();
+    let (to_path, root2) = client.registry_path(&to).await.unwrap();
+    assert_eq!(root, root2);
+    tokio::task::spawn_blocking({
+        let sk = from.sk.clone();
+        move || {
+            let mut r = rng();
+            let spend = SpendInfo {
+                fvk: sk.full_viewing_key(),
+                note,
+                path,
+                registry_path: from_path,
+                split: false,
+            };
+            let out = OutputInfo {
+                recipient: to,
+                value: NoteValue(amount),
+                registry_path: to_path,
+                memo: [0; 64],
+            };
+            let mut b = PartBuilder::new(anchor, root, regulator);
+            b.add_payment(spend, out, &mut r).unwrap();
+            let proven = b
+                .build(&mut r)
+                .unwrap()
+                .prove(proving_key(), &mut r)
+                .unwrap();
+            let d = digest_of(&[], &[proven.effects()]);
+            let part = proven
+                .authorize(&d, &[&sk.spend_authorizing_key()], &mut r)
+                .unwrap();
+            Transaction {
+                issuances: vec![],
+                parts: vec![part],
+            }
+        }
+    })
+    .await
+    .unwrap()
+}
