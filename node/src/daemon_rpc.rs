@@ -2,14 +2,31 @@
 
 use std::sync::Arc;
 
-use crate::{config::NodeConfig, daemon::DaemonError, node::Node, pki::CertificateAuthority};
+use crate::{
+    config::NodeConfig,
+    daemon::DaemonError,
+    node::Node,
+    pki::CertificateAuthority,
+    rpc::{self, RpcConfig, StaticStatus},
+};
 
-/// Starts serving the API on `cfg.network.rpc` in the background.
-pub async fn start(
-    _cfg: &NodeConfig,
-    _node: Arc<Node>,
-    _ca: CertificateAuthority,
-) -> Result<(), DaemonError> {
-    tracing::warn!("the gRPC API is not wired in yet");
+/// Binds `cfg.network.rpc` (failing at once if it cannot) and serves the API in the
+/// background for the life of the process.
+pub async fn start(cfg: &NodeConfig, node: Arc<Node>, ca: CertificateAuthority) -> Result<(), DaemonError> {
+    let listener = tokio::net::TcpListener::bind(cfg.network.rpc)
+        .await
+        .map_err(|e| DaemonError::Invalid(format!("cannot listen on {}: {e}", cfg.network.rpc)))?;
+    let rpc_cfg = RpcConfig {
+        status: Arc::new(StaticStatus {
+            validators: cfg.validators.len() as u32,
+            connected_peers: 0,
+        }),
+        ..RpcConfig::new(cfg.network.rpc, cfg.tls.cert.clone(), cfg.tls.key.clone(), ca)
+    };
+    tokio::spawn(async move {
+        if let Err(e) = rpc::serve_on(node, rpc_cfg, listener, std::future::pending()).await {
+            tracing::error!(%e, "gRPC API stopped");
+        }
+    });
     Ok(())
 }

@@ -13,7 +13,7 @@ use ff::Field;
 use rand::{rand_core::UnwrapErr, rngs::SysRng};
 use reddsa::orchard::SpendAuth;
 use sable_circuits::{
-    builder::{OutputInfo, PartBuilder, SpendInfo},
+    builder::{OutputInfo, PartBuilder, ProvenPart, SpendInfo},
     circuit::ProvingKey,
     keys::{Address, RegulatorPublicKey, SpendingKey},
     note::{Note, NoteValue},
@@ -36,7 +36,7 @@ pub fn proving_key() -> &'static ProvingKey {
 pub async fn connect(cfg: &NodeConfig, participant: &str) -> NodeClient {
     let pki = cfg.tls.ca.parent().unwrap();
     let channel = crate::rpc::connect(
-        cfg.network.rpc,
+        &cfg.network.rpc.to_string(),
         &cfg.tls.ca,
         &pki.join(format!("{participant}.pem")),
         &pki.join(format!("{participant}.key")),
@@ -137,8 +137,63 @@ impl Issuer {
     }
 }
 
-/// A payment of `amount` from `from`'s `note` (at `position`) to `to`, proven against
-/// the node's current anchor and registry root.
+/// One bank's leg: `from` pays `amount` of `note` (at `position`) to `to`, proven
+/// against the node's current anchor and registry root.
+pub async fn leg(
+    client: &mut NodeClient,
+    regulator: RegulatorPublicKey,
+    from: &Bank,
+    note: Note,
+    position: u64,
+    to: Address,
+    amount: u64,
+) -> ProvenPart {
+    let (path, anchor) = client.note_path(position).await.unwrap();
+    let (from_path, root) = client.registry_path(&from.address()).await.unwrap();
+    let (to_path, root2) = client.registry_path(&to).await.unwrap();
+    assert_eq!(root, root2);
+    let fvk = from.sk.full_viewing_key();
+    tokio::task::spawn_blocking(move || {
+        let mut r = rng();
+        let spend = SpendInfo {
+            fvk,
+            note,
+            path,
+            registry_path: from_path,
+            split: false,
+        };
+        let out = OutputInfo {
+            recipient: to,
+            value: NoteValue(amount),
+            registry_path: to_path,
+            memo: [0; 64],
+        };
+        let mut b = PartBuilder::new(anchor, root, regulator);
+        b.add_payment(spend, out, &mut r).unwrap();
+        b.build(&mut r).unwrap().prove(proving_key(), &mut r).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// A transaction of the given legs, each signed by its bank over the digest of the
+/// whole (an atomic DvP when there are two).
+pub fn assemble(legs: Vec<(ProvenPart, &Bank)>) -> Transaction {
+    let d = digest_of(&[], &legs.iter().map(|(p, _)| p.effects()).collect::<Vec<_>>());
+    let parts = legs
+        .into_iter()
+        .map(|(p, bank)| {
+            p.authorize(&d, &[&bank.sk.spend_authorizing_key()], &mut rng())
+                .unwrap()
+        })
+        .collect();
+    Transaction {
+        issuances: vec![],
+        parts,
+    }
+}
+
+/// A single-leg payment (see [`leg`]).
 pub async fn pay(
     client: &mut NodeClient,
     regulator: RegulatorPublicKey,
@@ -148,44 +203,6 @@ pub async fn pay(
     to: Address,
     amount: u64,
 ) -> Transaction {
-    let (path, anchor) = client.note_path(position).await.unwrap();
-    let (from_path, root) = client.registry_path(&from.address()).await.unwrap();
-    let (to_path, root2) = client.registry_path(&to).await.unwrap();
-    assert_eq!(root, root2);
-    tokio::task::spawn_blocking({
-        let sk = from.sk.clone();
-        move || {
-            let mut r = rng();
-            let spend = SpendInfo {
-                fvk: sk.full_viewing_key(),
-                note,
-                path,
-                registry_path: from_path,
-                split: false,
-            };
-            let out = OutputInfo {
-                recipient: to,
-                value: NoteValue(amount),
-                registry_path: to_path,
-                memo: [0; 64],
-            };
-            let mut b = PartBuilder::new(anchor, root, regulator);
-            b.add_payment(spend, out, &mut r).unwrap();
-            let proven = b
-                .build(&mut r)
-                .unwrap()
-                .prove(proving_key(), &mut r)
-                .unwrap();
-            let d = digest_of(&[], &[proven.effects()]);
-            let part = proven
-                .authorize(&d, &[&sk.spend_authorizing_key()], &mut r)
-                .unwrap();
-            Transaction {
-                issuances: vec![],
-                parts: vec![part],
-            }
-        }
-    })
-    .await
-    .unwrap()
+    let part = leg(client, regulator, from, note, position, to, amount).await;
+    assemble(vec![(part, from)])
 }
