@@ -1,0 +1,142 @@
+//! `sable.v1.Admin`: operators submit signed commands and read the registry, the
+//! authorised issuers and the revocation list.
+//!
+//! The caller's operator certificate opens the service, but a command's authority is
+//! its own signature and certificate: the node checks them at admission and every
+//! validator again at execution, so a command relayed by another operator is as good
+//! as one sent by its signer.
+
+use std::sync::Arc;
+
+use sable_proto::v1::{self as pb, admin_server::Admin};
+use tonic::{Request, Response, Status};
+
+use super::{auth::caller, convert};
+use crate::{
+    admin::SignedAdminCommand,
+    node::{Node, TxStatus},
+    storage::{u64_le, Cf, StorageError, Store},
+};
+
+/// The `Admin` service.
+#[derive(Debug, Clone)]
+pub struct AdminService {
+    node: Arc<Node>,
+}
+
+impl AdminService {
+    /// The service over `node`.
+    pub(super) fn new(node: Arc<Node>) -> Self {
+        AdminService { node }
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Rows of a small column family, off the async threads.
+async fn rows<T, F>(store: Arc<Store>, cf: Cf, row: F) -> Result<Vec<T>, Status>
+where
+    F: Fn(Vec<u8>, Vec<u8>) -> Result<T, StorageError> + Send + 'static,
+    T: Send + 'static,
+{
+    convert::blocking(move || {
+        store
+            .scan(cf)
+            .and_then(|rows| rows.into_iter().map(|(k, v)| row(k, v)).collect())
+            .map_err(convert::storage)
+    })
+    .await
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn submit(
+        &self,
+        request: Request<pb::SignedAdminCommand>,
+    ) -> Result<Response<pb::AdminReceipt>, Status> {
+        let relayed_by = caller(&request)?.to_string();
+        let m = request.into_inner();
+        let signature: [u8; 64] = m.signature.as_slice().try_into().map_err(|_| {
+            Status::invalid_argument(format!(
+                "signature must be 64 bytes, got {}",
+                m.signature.len()
+            ))
+        })?;
+        let signed = SignedAdminCommand {
+            command: m.command,
+            certificate: m.operator_certificate,
+            signature,
+        };
+        let id = signed.id();
+        let status = match self.node.submit_admin(&signed) {
+            Ok(_) => {
+                tracing::info!(command = %id, relayed_by, "operator command admitted");
+                TxStatus::Pending
+            }
+            Err(r) => {
+                tracing::warn!(command = %id, relayed_by, reason = %r, "operator command refused");
+                TxStatus::Rejected(r)
+            }
+        };
+        Ok(Response::new(pb::AdminReceipt {
+            command_id: Some(pb::TxId { id: id.0.to_vec() }),
+            status: Some(convert::tx_status(&id, &status)),
+        }))
+    }
+
+    async fn list_participants(
+        &self,
+        request: Request<pb::ListRequest>,
+    ) -> Result<Response<pb::ParticipantList>, Status> {
+        caller(&request)?;
+        // registry: address → slot:u64 LE || label
+        let participants = rows(self.node.store.clone(), Cf::Registry, |address, v| {
+            Ok(pb::Participant {
+                address,
+                slot: u64_le(&v, "registry entry")?,
+                label: text(v.get(8..).unwrap_or_default()),
+            })
+        })
+        .await?;
+        Ok(Response::new(pb::ParticipantList { participants }))
+    }
+
+    async fn list_issuers(
+        &self,
+        request: Request<pb::ListRequest>,
+    ) -> Result<Response<pb::IssuerList>, Status> {
+        caller(&request)?;
+        // issuers: issuer key → label
+        let issuers = rows(self.node.store.clone(), Cf::Issuers, |issuer_key, label| {
+            Ok(pb::Issuer {
+                issuer_key,
+                label: text(&label),
+            })
+        })
+        .await?;
+        Ok(Response::new(pb::IssuerList { issuers }))
+    }
+
+    async fn list_revocations(
+        &self,
+        request: Request<pb::ListRequest>,
+    ) -> Result<Response<pb::RevocationList>, Status> {
+        caller(&request)?;
+        // revocations: fingerprint → height:u64 LE || reason
+        let revocations = rows(
+            self.node.store.clone(),
+            Cf::Revocations,
+            |certificate_fingerprint, v| {
+                Ok(pb::Revocation {
+                    certificate_fingerprint,
+                    height: u64_le(&v, "revocation")?,
+                    reason: text(v.get(8..).unwrap_or_default()),
+                })
+            },
+        )
+        .await?;
+        Ok(Response::new(pb::RevocationList { revocations }))
+    }
+}

@@ -1,0 +1,191 @@
+//! Between the node's types and the wire messages of `sable.v1`, and from internal
+//! failures to gRPC statuses.
+
+use std::sync::Arc;
+
+use sable_proto::v1 as pb;
+use tokio::sync::{
+    broadcast::{error::RecvError, Receiver},
+    watch,
+};
+use tonic::Status;
+
+use crate::{
+    block::{Block, BlockHeader, TxId},
+    execution::Rejection,
+    node::{AppliedEvent, TxStatus},
+    storage::StorageError,
+};
+
+/// Fires when the server shuts down, so open streams end and the server can drain.
+#[derive(Clone, Debug)]
+pub(super) struct Stop(watch::Receiver<bool>);
+
+impl Stop {
+    /// The signal and its trigger.
+    pub(super) fn new() -> (watch::Sender<bool>, Stop) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Stop(rx))
+    }
+
+    async fn stopped(&mut self) {
+        // A dropped trigger means the server is gone: stop as well.
+        let _ = self.0.wait_for(|stopping| *stopping).await;
+    }
+}
+
+/// What woke a stream waiting for the chain to move.
+pub(super) enum Wake {
+    /// A block was applied (or several were, and the receiver lagged behind).
+    Applied,
+    /// The server is shutting down (or the node stopped applying blocks).
+    Stopping,
+}
+
+/// Waits for the next applied block or the shutdown of the server.
+pub(super) async fn wake(applied: &mut Receiver<Arc<AppliedEvent>>, stop: &mut Stop) -> Wake {
+    tokio::select! {
+        r = applied.recv() => match r {
+            Ok(_) | Err(RecvError::Lagged(_)) => Wake::Applied,
+            Err(RecvError::Closed) => Wake::Stopping,
+        },
+        () = stop.stopped() => Wake::Stopping,
+    }
+}
+
+/// What a stream's client receives when the server shuts down under it.
+pub(super) fn shutting_down() -> Status {
+    Status::unavailable("the node is shutting down")
+}
+
+/// A 32-byte field of a request, or `INVALID_ARGUMENT` naming the field.
+pub(super) fn bytes32(field: &str, bytes: &[u8]) -> Result<[u8; 32], Status> {
+    bytes.try_into().map_err(|_| {
+        Status::invalid_argument(format!("{field} must be 32 bytes, got {}", bytes.len()))
+    })
+}
+
+/// The id in a `TxId` message.
+pub(super) fn tx_id(id: &pb::TxId) -> Result<TxId, Status> {
+    bytes32("tx id", &id.id).map(TxId)
+}
+
+/// A storage failure: logged here with its cause; the caller sees only that the state
+/// is unavailable.
+pub(super) fn storage(e: StorageError) -> Status {
+    tracing::error!(error = %e, "state read failed while serving a request");
+    Status::internal("node state unavailable")
+}
+
+/// Runs a blocking state read off the async threads.
+pub(super) async fn blocking<T, F>(f: F) -> Result<T, Status>
+where
+    F: FnOnce() -> Result<T, Status> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "state read task failed");
+        Status::internal("node state unavailable")
+    })?
+}
+
+/// The wire reason of a rejection: the codes mirror [`Rejection::code`]; a rejection with
+/// no wire counterpart (an operator command refused at execution) is `UNSPECIFIED`, its
+/// detail says why.
+pub(super) fn reject_reason(r: &Rejection) -> pb::RejectReason {
+    pb::RejectReason::try_from(i32::from(r.code())).unwrap_or(pb::RejectReason::Unspecified)
+}
+
+pub(super) fn tx_status(id: &TxId, status: &TxStatus) -> pb::TxStatus {
+    use pb::tx_status::State;
+    let state = match status {
+        TxStatus::Pending => State::Pending(pb::Pending {}),
+        TxStatus::Finalized {
+            height,
+            block_hash,
+            index,
+        } => State::Finalized(pb::Finalized {
+            height: *height,
+            block_hash: block_hash.to_vec(),
+            index: *index,
+        }),
+        TxStatus::Rejected(r) => State::Rejected(pb::Rejected {
+            reason: reject_reason(r) as i32,
+            detail: r.to_string(),
+        }),
+        TxStatus::Unknown => State::Unknown(pb::Unknown {}),
+    };
+    pb::TxStatus {
+        tx_id: Some(pb::TxId { id: id.0.to_vec() }),
+        state: Some(state),
+    }
+}
+
+pub(super) fn header(h: &BlockHeader) -> pb::BlockHeader {
+    pb::BlockHeader {
+        height: h.height,
+        hash: h.hash.0.to_vec(),
+        parent_hash: h.parent.0.to_vec(),
+        timestamp_ms: h.timestamp_ms,
+        anchor: h.anchor.to_vec(),
+        registry_root: h.registry_root.to_vec(),
+        nullifier_root: h.nullifier_root.to_vec(),
+        tree_size: h.tree_size,
+        tx_count: h.tx_count,
+    }
+}
+
+pub(super) fn block(b: Block, h: &BlockHeader) -> pb::Block {
+    pb::Block {
+        header: Some(header(h)),
+        transactions: b.transactions,
+        admin_commands: b.admin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn reject_reasons_mirror_the_storage_codes() {
+        let all = [
+            Rejection::Malformed(String::new()),
+            Rejection::TooLarge(0),
+            Rejection::InvalidSignature(String::new()),
+            Rejection::InvalidProof(String::new()),
+            Rejection::UnknownAnchor,
+            Rejection::SpentNullifier,
+            Rejection::StaleRegistryRoot,
+            Rejection::DuplicateNullifier,
+            Rejection::Compliance {
+                policy: String::new(),
+                reason: String::new(),
+            },
+            Rejection::MempoolFull,
+            Rejection::UnauthorizedIssuer,
+            Rejection::Duplicate,
+        ];
+        for r in &all {
+            assert_eq!(reject_reason(r) as i32, i32::from(r.code()), "{r:?}");
+        }
+        assert_eq!(
+            reject_reason(&Rejection::TooLarge(1)),
+            pb::RejectReason::TooLarge
+        );
+        assert_eq!(
+            reject_reason(&Rejection::Admin("x".into())),
+            pb::RejectReason::Unspecified
+        );
+    }
+
+    #[test]
+    fn ids_must_be_32_bytes() {
+        assert!(tx_id(&pb::TxId { id: vec![0; 32] }).is_ok());
+        for n in [0, 31, 33] {
+            let e = tx_id(&pb::TxId { id: vec![0; n] }).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        }
+    }
+}

@@ -1,0 +1,626 @@
+//! The gRPC API over real mutual TLS on 127.0.0.1 with a real RocksDB: who may call
+//! what, and that bad input gets typed answers while the node keeps serving.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use futures::StreamExt;
+use sable_circuits::{
+    circuit::VerifyingKey,
+    keys::{RegulatorSecretKey, SpendingKey},
+};
+use sable_node::{
+    admin::{AdminCommand, AdminOp},
+    block::{Block, MAX_TX_BYTES},
+    compliance::AllowAll,
+    execution::ChainParams,
+    mempool::MempoolLimits,
+    node::Node,
+    pki::{
+        fingerprint, generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority,
+        DevPki, DevPkiSpec,
+    },
+    rpc::{self, RpcConfig, RpcError, StaticStatus},
+    storage::Store,
+    verifier::Verifier,
+};
+use sable_proto::v1::{
+    self as pb, admin_client::AdminClient, chain_client::ChainClient, get_block_request::At,
+    transactions_client::TransactionsClient, tx_status::State,
+};
+use tempfile::TempDir;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::{transport::Channel, Code, Status};
+
+/// Building the verifying key takes seconds: once per test binary.
+fn verifying_key() -> Arc<VerifyingKey> {
+    static VK: OnceLock<Arc<VerifyingKey>> = OnceLock::new();
+    VK.get_or_init(|| Arc::new(VerifyingKey::build())).clone()
+}
+
+/// A node without consensus serving the API on an ephemeral port.
+struct TestNode {
+    pki: DevPki,
+    foreign: DevPki,
+    node: Arc<Node>,
+    addr: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<Result<(), RpcError>>,
+    _dirs: [TempDir; 3],
+}
+
+impl TestNode {
+    async fn start() -> Self {
+        let (pki_dir, foreign_dir, db) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let pki = generate_dev_pki(pki_dir.path(), &DevPkiSpec::default()).unwrap();
+        let foreign = generate_dev_pki(foreign_dir.path(), &DevPkiSpec::default()).unwrap();
+        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
+        let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
+        let vk = tokio::task::spawn_blocking(verifying_key).await.unwrap();
+        let node = Node::new(
+            Arc::new(Store::open(db.path()).unwrap()),
+            Arc::new(ChainParams {
+                regulator,
+                ca: ca.clone(),
+                registry_root_window: 16,
+            }),
+            Arc::new(AllowAll),
+            Verifier::start(vk, regulator),
+            MempoolLimits::default(),
+        )
+        .unwrap();
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let me = pki.identity("validator-0").unwrap();
+        let mut cfg = RpcConfig::new(local, me.cert.clone(), me.key.clone(), ca);
+        cfg.status = Arc::new(StaticStatus {
+            validators: 4,
+            connected_peers: 3,
+        });
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(rpc::serve_on(node.clone(), cfg, listener, async {
+            let _ = rx.await;
+        }));
+        TestNode {
+            pki,
+            foreign,
+            node,
+            addr: local.to_string(),
+            shutdown: Some(tx),
+            server,
+            _dirs: [pki_dir, foreign_dir, db],
+        }
+    }
+
+    /// A channel authenticated as `participant` of this node's consortium.
+    async fn client(&self, participant: &str) -> Channel {
+        let id = self.pki.identity(participant).unwrap();
+        rpc::connect(&self.addr, &self.pki.ca_cert, &id.cert, &id.key)
+            .await
+            .unwrap()
+    }
+
+    /// A channel with a certificate from another consortium's CA.
+    async fn foreign_client(&self) -> Channel {
+        let id = self.foreign.identity("bank-a").unwrap();
+        rpc::connect(&self.addr, &self.pki.ca_cert, &id.cert, &id.key)
+            .await
+            .unwrap()
+    }
+
+    async fn anonymous_client(&self) -> Channel {
+        rpc::connect_without_identity(&self.addr, &self.pki.ca_cert)
+            .await
+            .unwrap()
+    }
+
+    /// Applies a block holding `admin` commands on the tip, as consensus would.
+    async fn apply_admin_block(&self, admin: Vec<Vec<u8>>) -> u64 {
+        let tip = self.node.store.tip().unwrap().unwrap();
+        let block = Block {
+            height: tip.height + 1,
+            parent: tip.hash,
+            timestamp_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64,
+            transactions: vec![],
+            admin,
+        };
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || node.apply_finalized(&block))
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .height
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), &mut self.server)
+            .await
+            .expect("the server stops on shutdown")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn code<T>(r: Result<T, Status>) -> Code {
+    r.map_or_else(|s| s.code(), |_| Code::Ok)
+}
+
+/// The code of one call to each service: [Transactions, Chain, Admin].
+async fn codes(ch: &Channel) -> [Code; 3] {
+    let t = TransactionsClient::new(ch.clone())
+        .get_status(pb::TxId { id: vec![0; 32] })
+        .await;
+    let c = ChainClient::new(ch.clone())
+        .get_status(pb::GetStatusRequest {})
+        .await;
+    let a = AdminClient::new(ch.clone())
+        .list_participants(pb::ListRequest {})
+        .await;
+    [code(t), code(c), code(a)]
+}
+
+async fn health(ch: &Channel, service: &str) -> Result<i32, Status> {
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+    HealthClient::new(ch.clone())
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .map(|r| r.into_inner().status)
+}
+
+async fn reflected_services(ch: &Channel) -> Result<Vec<String>, Status> {
+    use tonic_reflection::pb::v1::{
+        server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+        ServerReflectionRequest,
+    };
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = ServerReflectionClient::new(ch.clone())
+        .server_reflection_info(futures::stream::iter([request]))
+        .await?
+        .into_inner();
+    match replies.message().await?.and_then(|r| r.message_response) {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            Ok(list.service.into_iter().map(|s| s.name).collect())
+        }
+        other => panic!("unexpected reflection reply {other:?}"),
+    }
+}
+
+fn state(s: &pb::TxStatus) -> &State {
+    s.state.as_ref().unwrap()
+}
+
+fn rejected_reason(s: &pb::TxStatus) -> pb::RejectReason {
+    match state(s) {
+        State::Rejected(r) => pb::RejectReason::try_from(r.reason).unwrap(),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_without_a_consortium_certificate_are_refused_everywhere() {
+    let net = TestNode::start().await;
+    for ch in [net.anonymous_client().await, net.foreign_client().await] {
+        assert_eq!(codes(&ch).await, [Code::Unauthenticated; 3]);
+        assert_eq!(
+            health(&ch, "").await.unwrap_err().code(),
+            Code::Unauthenticated
+        );
+        assert_eq!(
+            reflected_services(&ch).await.unwrap_err().code(),
+            Code::Unauthenticated
+        );
+    }
+    let none = ChainClient::new(net.anonymous_client().await)
+        .get_anchor(pb::GetAnchorRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(none.message(), "client certificate required");
+    let foreign = ChainClient::new(net.foreign_client().await)
+        .get_anchor(pb::GetAnchorRequest {})
+        .await
+        .unwrap_err();
+    assert!(
+        foreign
+            .message()
+            .starts_with("certificate not issued by the consortium CA"),
+        "{}",
+        foreign.message()
+    );
+
+    // There is no plaintext port: the client helpers refuse one, and a plaintext
+    // HTTP/2 client on the TLS port gets no answer.
+    assert!(matches!(
+        rpc::connect_without_identity(&format!("http://{}", net.addr), &net.pki.ca_cert).await,
+        Err(RpcError::Endpoint(_))
+    ));
+    let plaintext = tonic::transport::Endpoint::from_shared(format!("http://{}", net.addr))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5));
+    if let Ok(ch) = plaintext.connect().await {
+        assert_ne!(
+            code(
+                ChainClient::new(ch)
+                    .get_status(pb::GetStatusRequest {})
+                    .await
+            ),
+            Code::Ok
+        );
+    }
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_reaches_exactly_its_services() {
+    let net = TestNode::start().await;
+    use Code::{Ok as Yes, PermissionDenied as No};
+    for (who, expected) in [
+        ("bank-a", [Yes, Yes, No]),
+        ("operator-0", [No, Yes, Yes]),
+        ("auditor-0", [No, Yes, No]),
+        ("regulator-0", [No, Yes, No]),
+        ("validator-1", [No, Yes, No]),
+    ] {
+        let ch = net.client(who).await;
+        assert_eq!(codes(&ch).await, expected, "{who}");
+        // Health and reflection are open to every role.
+        assert_eq!(health(&ch, "").await.unwrap(), 1, "{who}");
+    }
+
+    let bank = net.client("bank-a").await;
+    let denied = AdminClient::new(bank)
+        .list_revocations(pb::ListRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(denied.message(), "role bank may not call sable.v1.Admin");
+    let auditor = net.client("auditor-0").await;
+    let submit = TransactionsClient::new(auditor)
+        .submit(pb::SubmitRequest {
+            transaction: vec![1, 2, 3],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(submit.code(), Code::PermissionDenied);
+    assert_eq!(
+        submit.message(),
+        "role auditor may not call sable.v1.Transactions"
+    );
+
+    let regulator = net.client("regulator-0").await;
+    let status = ChainClient::new(regulator.clone())
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.node_id, "validator-0");
+    assert_eq!(
+        (status.height, status.validators, status.connected_peers),
+        (0, 4, 3)
+    );
+    let anchor = ChainClient::new(regulator)
+        .get_anchor(pb::GetAnchorRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((anchor.height, anchor.tree_size), (0, 0));
+    assert_eq!(anchor.anchor, status.anchor);
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_certificates_are_refused_even_on_open_connections() {
+    let net = TestNode::start().await;
+    let bank = net.pki.identity("bank-a").unwrap();
+    let op = net.pki.identity("operator-0").unwrap();
+    let fp = fingerprint(&load_certificate_pem(&bank.cert).unwrap());
+    let bank_ch = net.client("bank-a").await;
+    assert_eq!(
+        codes(&bank_ch).await,
+        [Code::Ok, Code::Ok, Code::PermissionDenied]
+    );
+
+    let signed = AdminCommand {
+        nonce: 1,
+        op: AdminOp::RevokeCertificate {
+            fingerprint: fp,
+            reason: "key compromise".into(),
+        },
+    }
+    .sign(
+        &load_key_seed(&op.key).unwrap(),
+        load_certificate_pem(&op.cert).unwrap(),
+    );
+
+    // The operator submits it through the API; another bank watches it; an auditor
+    // follows the chain.
+    let operator = net.client("operator-0").await;
+    let receipt = AdminClient::new(operator.clone())
+        .submit(pb::SignedAdminCommand {
+            command: signed.command.clone(),
+            operator_certificate: signed.certificate.clone(),
+            signature: signed.signature.to_vec(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = receipt.command_id.unwrap();
+    assert_eq!(id.id, signed.id().0.to_vec());
+    assert!(matches!(state(&receipt.status.unwrap()), State::Pending(_)));
+    let mut watch = TransactionsClient::new(net.client("bank-b").await)
+        .watch_status(id.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(matches!(
+        state(&watch.message().await.unwrap().unwrap()),
+        State::Pending(_)
+    ));
+    let mut blocks = ChainClient::new(net.client("auditor-0").await)
+        .stream_blocks(pb::StreamRequest { from_height: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let genesis = blocks.message().await.unwrap().unwrap();
+    assert_eq!(genesis.header.unwrap().height, 0);
+
+    let height = net.apply_admin_block(vec![signed.to_bytes()]).await;
+    assert!(net.node.is_revoked(&fp));
+
+    let live = tokio::time::timeout(Duration::from_secs(10), blocks.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.header.unwrap().height, height);
+    assert_eq!(live.admin_commands, vec![signed.to_bytes()]);
+    let finalized = tokio::time::timeout(Duration::from_secs(10), watch.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(state(&finalized), State::Finalized(f) if f.height == height));
+    assert!(watch.message().await.unwrap().is_none(), "the watch ends");
+    let compact: Vec<_> = ChainClient::new(operator.clone())
+        .stream_compact_blocks(pb::StreamRequest { from_height: 0 })
+        .await
+        .unwrap()
+        .into_inner()
+        .take(2)
+        .collect()
+        .await;
+    let compact: Vec<_> = compact.into_iter().map(|c| c.unwrap().height).collect();
+    assert_eq!(compact, vec![0, height]);
+
+    // Refused on the connection opened before the revocation, and on a new one.
+    for ch in [bank_ch, net.client("bank-a").await] {
+        assert_eq!(codes(&ch).await, [Code::PermissionDenied; 3]);
+        let e = ChainClient::new(ch)
+            .get_anchor(pb::GetAnchorRequest {})
+            .await
+            .unwrap_err();
+        assert_eq!(e.message(), "certificate revoked");
+    }
+    // The other bank is unaffected, and the list shows the revocation.
+    assert_eq!(
+        codes(&net.client("bank-b").await).await,
+        [Code::Ok, Code::Ok, Code::PermissionDenied]
+    );
+    let list = AdminClient::new(operator)
+        .list_revocations(pb::ListRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .revocations;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].certificate_fingerprint, fp.to_vec());
+    assert_eq!(
+        (list[0].height, list[0].reason.as_str()),
+        (height, "key compromise")
+    );
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_typed_answers_and_the_node_keeps_serving() {
+    let net = TestNode::start().await;
+    let bank = net.client("bank-a").await;
+    let mut txs = TransactionsClient::new(bank.clone());
+    let mut chain = ChainClient::new(bank.clone());
+    let mut admin = AdminClient::new(net.client("operator-0").await);
+
+    // A refused transaction is an answer with a reason.
+    let garbage: Vec<u8> = (0..1000).map(|_| rand::random::<u8>()).collect();
+    let status = txs
+        .submit(pb::SubmitRequest {
+            transaction: garbage,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rejected_reason(&status), pb::RejectReason::Malformed);
+    let id = status.tx_id.clone().unwrap();
+    let again = txs.get_status(id).await.unwrap().into_inner();
+    assert_eq!(rejected_reason(&again), pb::RejectReason::Malformed);
+
+    // Just over the node's limit: refused at admission. Far over: cut off by the
+    // decoder before it is read.
+    let status = txs
+        .submit(pb::SubmitRequest {
+            transaction: vec![0; MAX_TX_BYTES + 1],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rejected_reason(&status), pb::RejectReason::TooLarge);
+    let huge = txs
+        .submit(pb::SubmitRequest {
+            transaction: vec![0; 2 * MAX_TX_BYTES],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(huge.code(), Code::OutOfRange, "{huge:?}");
+
+    let short_id = txs
+        .get_status(pb::TxId { id: vec![1; 5] })
+        .await
+        .unwrap_err();
+    assert_eq!(short_id.code(), Code::InvalidArgument);
+    let unknown = txs
+        .watch_status(pb::TxId { id: vec![7; 32] })
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(
+        unknown.len(),
+        1,
+        "an unknown transaction's watch ends at once"
+    );
+    assert!(matches!(
+        state(unknown[0].as_ref().unwrap()),
+        State::Unknown(_)
+    ));
+
+    let path = |position, at_height| pb::GetMerklePathRequest {
+        position,
+        at_height,
+    };
+    for (req, expected) in [
+        (path(0, 0), Code::OutOfRange),
+        (path(u64::MAX, 0), Code::OutOfRange),
+        (path(0, 99), Code::OutOfRange),
+    ] {
+        assert_eq!(code(chain.get_merkle_path(req).await), expected);
+    }
+    let block = |at| pb::GetBlockRequest { at };
+    for (req, expected) in [
+        (block(Some(At::Height(99))), Code::NotFound),
+        (block(Some(At::Height(u64::MAX))), Code::NotFound),
+        (block(Some(At::Hash(vec![3; 32]))), Code::NotFound),
+        (block(Some(At::Hash(vec![3; 31]))), Code::InvalidArgument),
+        (block(None), Code::InvalidArgument),
+        (block(Some(At::Height(0))), Code::Ok),
+    ] {
+        assert_eq!(code(chain.get_block(req).await), expected);
+    }
+    let missing = chain
+        .get_block(block(Some(At::Height(99))))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.message(), "no block at height 99");
+    assert_eq!(
+        code(chain.get_transaction(pb::TxId { id: vec![9; 32] }).await),
+        Code::NotFound
+    );
+    let registry = |address| pb::GetRegistryPathRequest { address };
+    let unregistered = SpendingKey::random(&mut rand::rng())
+        .full_viewing_key()
+        .address()
+        .to_bytes()
+        .to_vec();
+    for (req, expected) in [
+        (registry(vec![1, 2, 3]), Code::InvalidArgument),
+        (registry(unregistered), Code::NotFound),
+    ] {
+        assert_eq!(code(chain.get_registry_path(req).await), expected);
+    }
+    let roots = chain
+        .get_registry_root(pb::GetRegistryRootRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(roots.accepted_roots, vec![roots.root.clone()]);
+    let far = chain
+        .stream_blocks(pb::StreamRequest { from_height: 100 })
+        .await
+        .unwrap_err();
+    assert_eq!(far.code(), Code::OutOfRange);
+
+    let bad_signature = admin
+        .submit(pb::SignedAdminCommand {
+            command: vec![1],
+            operator_certificate: vec![2],
+            signature: vec![3; 3],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_signature.code(), Code::InvalidArgument);
+    let refused = admin
+        .submit(pb::SignedAdminCommand {
+            command: vec![1],
+            operator_certificate: vec![2],
+            signature: vec![3; 64],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(matches!(
+        state(&receipt_status(refused)),
+        State::Rejected(r) if r.detail.starts_with("admin command refused")
+    ));
+
+    // Still serving.
+    let status = chain
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.height, 0);
+    assert_eq!(status.mempool_size, 0);
+    net.stop().await;
+}
+
+fn receipt_status(r: pb::AdminReceipt) -> pb::TxStatus {
+    r.status.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_reflection_answer_authenticated_clients() {
+    let net = TestNode::start().await;
+    let ch = net.client("auditor-0").await;
+    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    for service in [
+        "",
+        "sable.v1.Transactions",
+        "sable.v1.Chain",
+        "sable.v1.Admin",
+    ] {
+        assert_eq!(health(&ch, service).await.unwrap(), serving, "{service}");
+    }
+    assert_eq!(
+        health(&ch, "sable.v1.Nope").await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let services = reflected_services(&ch).await.unwrap();
+    for s in [
+        "sable.v1.Transactions",
+        "sable.v1.Chain",
+        "sable.v1.Admin",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(services.iter().any(|n| n == s), "{s} in {services:?}");
+    }
+    net.stop().await;
+}
