@@ -577,7 +577,7 @@ async fn bad_input_gets_typed_answers_and_the_node_keeps_serving() {
         .unwrap()
         .into_inner();
     assert!(matches!(
-        state(&receipt_status(refused)),
+        state(&refused.status.unwrap()),
         State::Rejected(r) if r.detail.starts_with("admin command refused")
     ));
 
@@ -590,10 +590,6 @@ async fn bad_input_gets_typed_answers_and_the_node_keeps_serving() {
     assert_eq!(status.height, 0);
     assert_eq!(status.mempool_size, 0);
     net.stop().await;
-}
-
-fn receipt_status(r: pb::AdminReceipt) -> pb::TxStatus {
-    r.status.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -250,6 +250,8 @@ impl Chain for ChainService {
         Ok(Response::new(block))
     }
 
+    /// A transaction skipped at execution is still in its block and found here;
+    /// `Transactions.GetStatus` says whether it applied.
     async fn get_transaction(
         &self,
         request: Request<pb::TxId>,
