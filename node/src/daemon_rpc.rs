@@ -12,7 +12,11 @@ use crate::{
 
 /// Binds `cfg.network.rpc` (failing at once if it cannot) and serves the API in the
 /// background for the life of the process.
-pub async fn start(cfg: &NodeConfig, node: Arc<Node>, ca: CertificateAuthority) -> Result<(), DaemonError> {
+pub async fn start(
+    cfg: &NodeConfig,
+    node: Arc<Node>,
+    ca: CertificateAuthority,
+) -> Result<(), DaemonError> {
     let listener = tokio::net::TcpListener::bind(cfg.network.rpc)
         .await
         .map_err(|e| DaemonError::Invalid(format!("cannot listen on {}: {e}", cfg.network.rpc)))?;
@@ -21,7 +25,12 @@ pub async fn start(cfg: &NodeConfig, node: Arc<Node>, ca: CertificateAuthority) 
             validators: cfg.validators.len() as u32,
             connected_peers: 0,
         }),
-        ..RpcConfig::new(cfg.network.rpc, cfg.tls.cert.clone(), cfg.tls.key.clone(), ca)
+        ..RpcConfig::new(
+            cfg.network.rpc,
+            cfg.tls.cert.clone(),
+            cfg.tls.key.clone(),
+            ca,
+        )
     };
     tokio::spawn(async move {
         if let Err(e) = rpc::serve_on(node, rpc_cfg, listener, std::future::pending()).await {

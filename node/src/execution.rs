@@ -224,13 +224,7 @@ pub fn check_state(
 ) -> Result<(), Rejection> {
     let db = |e: StorageError| Rejection::Malformed(format!("state unavailable: {e}"));
     let tip = tip_height(view).map_err(db)?;
-    let last_removal = view
-        .get(Cf::Meta, meta::LAST_REMOVAL)
-        .map_err(db)?
-        .map(|b| u64_le(&b, "last removal"))
-        .transpose()
-        .map_err(db)?
-        .unwrap_or(0);
+    let last_removal = last_removal(view).map_err(db)?;
     for iss in &tx.issuances {
         let key: [u8; 32] = iss.issuer.into();
         if !view.contains(Cf::Issuers, &key).map_err(db)? {
@@ -252,10 +246,12 @@ pub fn check_state(
             None => return Err(Rejection::StaleRegistryRoot),
             Some(b) => {
                 let last_current = u64_le(&b, "registry root").map_err(db)?;
-                let acceptable = last_current == u64::MAX
-                    || (last_current + 1 > last_removal
-                        && tip.saturating_sub(last_current) <= params.registry_root_window);
-                if !acceptable {
+                if !registry_root_acceptable(
+                    last_current,
+                    tip,
+                    last_removal,
+                    params.registry_root_window,
+                ) {
                     return Err(Rejection::StaleRegistryRoot);
                 }
             }
@@ -270,6 +266,28 @@ pub fn check_state(
         }
     }
     Ok(())
+}
+
+/// Height of the last block that removed a participant (0 if none).
+pub fn last_removal(view: &Staged<'_>) -> Result<u64, StorageError> {
+    Ok(view
+        .get(Cf::Meta, meta::LAST_REMOVAL)?
+        .map(|b| u64_le(&b, "last removal"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// Whether a registry root may still be proven against at `tip`: the current root
+/// (`last_current == u64::MAX`), or one superseded at most `window` blocks ago by
+/// something other than a removal (a removal binds from the next block).
+pub fn registry_root_acceptable(
+    last_current: u64,
+    tip: u64,
+    last_removal: u64,
+    window: u64,
+) -> bool {
+    last_current == u64::MAX
+        || (last_current + 1 > last_removal && tip.saturating_sub(last_current) <= window)
 }
 
 fn tip_height(view: &Staged<'_>) -> Result<u64, StorageError> {

@@ -314,7 +314,10 @@ impl Node {
             .filter_map(|raw| Transaction::from_bytes(raw).ok())
             .flat_map(|tx| tx.nullifiers().map(|n| n.to_bytes()).collect::<Vec<_>>())
             .collect();
-        self.mempool.finalized(&included, &spent);
+        for evicted in self.mempool.finalized(&included, &spent) {
+            // Another validator's block spent its note first.
+            self.reject(evicted, Rejection::SpentNullifier);
+        }
         let m = metrics();
         {
             let mut admitted = self.admitted_at.lock();

@@ -25,11 +25,10 @@ use super::{
 };
 use crate::{
     block::BlockHeader,
-    execution::StateReads,
+    execution::{self, StateReads},
     node::{AppliedEvent, Node},
     storage::{
-        height_key, meta, u64_le, Cf, PersistentTree, ReprBytes, Staged, Store, NOTE_TREE,
-        REGISTRY_TREE,
+        height_key, u64_le, Cf, PersistentTree, ReprBytes, Staged, Store, NOTE_TREE, REGISTRY_TREE,
     },
 };
 
@@ -393,22 +392,17 @@ impl Chain for ChainService {
         let window = self.node.params.registry_root_window;
         let response = convert::blocking(move || {
             let tip = tip(&store)?;
-            let last_removal = store
-                .get(Cf::Meta, meta::LAST_REMOVAL)
-                .map_err(convert::storage)?
-                .map(|b| u64_le(&b, "last removal"))
-                .transpose()
-                .map_err(convert::storage)?
-                .unwrap_or(0);
+            let last_removal =
+                execution::last_removal(&Staged::new(&store)).map_err(convert::storage)?;
             let mut accepted = Vec::new();
             for (root, v) in store.scan(Cf::RegistryRoots).map_err(convert::storage)? {
                 let last_current = u64_le(&v, "registry root").map_err(convert::storage)?;
-                // The acceptance rule of `execution::check_state`: the current root, or
-                // a recent one superseded after the last removal.
-                let acceptable = last_current == u64::MAX
-                    || (last_current + 1 > last_removal
-                        && tip.height.saturating_sub(last_current) <= window);
-                if acceptable {
+                if execution::registry_root_acceptable(
+                    last_current,
+                    tip.height,
+                    last_removal,
+                    window,
+                ) {
                     accepted.push(root);
                 }
             }

@@ -89,9 +89,8 @@ where
     })?
 }
 
-/// The wire reason of a rejection: the codes mirror [`Rejection::code`]; a rejection with
-/// no wire counterpart (an operator command refused at execution) is `UNSPECIFIED`, its
-/// detail says why.
+/// The wire reason of a rejection: the codes mirror [`Rejection::code`] (a code the
+/// wire does not know would be `UNSPECIFIED`, with the detail saying why).
 pub(super) fn reject_reason(r: &Rejection) -> pb::RejectReason {
     pb::RejectReason::try_from(i32::from(r.code())).unwrap_or(pb::RejectReason::Unspecified)
 }
@@ -166,6 +165,7 @@ mod tests {
             Rejection::MempoolFull,
             Rejection::UnauthorizedIssuer,
             Rejection::Duplicate,
+            Rejection::Admin(String::new()),
         ];
         for r in &all {
             assert_eq!(reject_reason(r) as i32, i32::from(r.code()), "{r:?}");
@@ -176,7 +176,7 @@ mod tests {
         );
         assert_eq!(
             reject_reason(&Rejection::Admin("x".into())),
-            pb::RejectReason::Unspecified
+            pb::RejectReason::Admin
         );
     }
 

@@ -82,6 +82,12 @@ pub struct Bank {
     pub sk: SpendingKey,
 }
 
+impl Default for Bank {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Bank {
     pub fn new() -> Self {
         Bank {
@@ -96,6 +102,12 @@ impl Bank {
 /// An issuer key.
 pub struct Issuer {
     pub key: reddsa::SigningKey<SpendAuth>,
+}
+
+impl Default for Issuer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Issuer {
@@ -170,7 +182,10 @@ pub async fn leg(
         };
         let mut b = PartBuilder::new(anchor, root, regulator);
         b.add_payment(spend, out, &mut r).unwrap();
-        b.build(&mut r).unwrap().prove(proving_key(), &mut r).unwrap()
+        b.build(&mut r)
+            .unwrap()
+            .prove(proving_key(), &mut r)
+            .unwrap()
     })
     .await
     .unwrap()
@@ -179,7 +194,10 @@ pub async fn leg(
 /// A transaction of the given legs, each signed by its bank over the digest of the
 /// whole (an atomic DvP when there are two).
 pub fn assemble(legs: Vec<(ProvenPart, &Bank)>) -> Transaction {
-    let d = digest_of(&[], &legs.iter().map(|(p, _)| p.effects()).collect::<Vec<_>>());
+    let d = digest_of(
+        &[],
+        &legs.iter().map(|(p, _)| p.effects()).collect::<Vec<_>>(),
+    );
     let parts = legs
         .into_iter()
         .map(|(p, bank)| {
