@@ -244,6 +244,35 @@ impl NodeClient {
             .height)
     }
 
+    /// The status of an operator command (operator role).
+    pub async fn admin_status(&mut self, id: &TxId) -> Result<Status, ClientError> {
+        let s = self
+            .admin
+            .get_command_status(v1::TxId { id: id.0.to_vec() })
+            .await?
+            .into_inner();
+        Ok(status_of(s))
+    }
+
+    /// Polls an operator command until it is finalized or rejected.
+    pub async fn wait_admin_final(
+        &mut self,
+        id: &TxId,
+        timeout: Duration,
+    ) -> Result<Status, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let s = self.admin_status(id).await?;
+            if s.is_final() {
+                return Ok(s);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClientError::Timeout(*id));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Sends a signed operator command; returns its id and status.
     pub async fn admin(&mut self, cmd: &SignedAdminCommand) -> Result<(TxId, Status), ClientError> {
         let r = self

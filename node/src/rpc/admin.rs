@@ -52,6 +52,16 @@ where
 
 #[tonic::async_trait]
 impl Admin for AdminService {
+    async fn get_command_status(
+        &self,
+        request: Request<pb::TxId>,
+    ) -> Result<Response<pb::TxStatus>, Status> {
+        caller(&request)?;
+        let id = convert::tx_id(request.get_ref())?;
+        let status = self.node.status(&id).map_err(convert::storage)?;
+        Ok(Response::new(convert::tx_status(&id, &status)))
+    }
+
     async fn submit(
         &self,
         request: Request<pb::SignedAdminCommand>,

@@ -69,7 +69,7 @@ pub async fn operator(cfg: &NodeConfig, client: &mut NodeClient, ops: Vec<AdminO
         ids.push(id);
     }
     for id in ids {
-        let s = client.wait_final(&id, FINAL).await.unwrap();
+        let s = client.wait_admin_final(&id, FINAL).await.unwrap();
         assert!(
             matches!(s, Status::Finalized { .. }),
             "admin command: {s:?}"
