@@ -318,6 +318,7 @@ impl Application<Ctx> for SableApp {
             &exclude,
         );
         let p = parent.inner();
+        let span = tracing::info_span!("propose", height = p.height + 1, txs = transactions.len());
         let block = Block {
             height: p.height + 1,
             parent: BlockHash(parent.digest().0),
@@ -325,12 +326,8 @@ impl Application<Ctx> for SableApp {
             transactions,
             admin,
         };
-        tracing::debug!(
-            height = block.height,
-            txs = block.transactions.len(),
-            "propose"
-        );
-        Some(Digested::compute(block, &Sequential).await)
+        tracing::debug!(parent: &span, "proposing");
+        Some(tracing::Instrument::instrument(Digested::compute(block, &Sequential), span).await)
     }
 
     async fn verify(
@@ -382,7 +379,9 @@ async fn execute_finalized(
         let n = node.clone();
         let b = block.inner().clone();
         let height = b.height;
-        let result = tokio::task::spawn_blocking(move || n.apply_finalized(&b)).await;
+        let span = tracing::info_span!("finalize", height, txs = b.transactions.len());
+        let result =
+            tokio::task::spawn_blocking(move || span.in_scope(|| n.apply_finalized(&b))).await;
         match result {
             Ok(Ok(applied)) => {
                 if applied.fresh {
