@@ -91,6 +91,12 @@ impl Block {
         }
     }
 
+    /// Length of [`Block::to_bytes`], without encoding.
+    pub fn encoded_len(&self) -> usize {
+        let var = |items: &[Vec<u8>]| 4 + items.iter().map(|b| 4 + b.len()).sum::<usize>();
+        1 + 8 + 32 + 8 + var(&self.transactions) + var(&self.admin)
+    }
+
     /// Canonical encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
@@ -236,6 +242,7 @@ mod tests {
     fn blocks_round_trip_and_reject_every_truncation() {
         let b = sample();
         let bytes = b.to_bytes();
+        assert_eq!(bytes.len(), b.encoded_len());
         assert_eq!(Block::from_bytes(&bytes).unwrap(), b);
         for n in 0..bytes.len() {
             assert!(Block::from_bytes(&bytes[..n]).is_err(), "prefix {n}");

@@ -76,11 +76,18 @@ fn status_of(s: v1::TxStatus) -> Status {
     }
 }
 
-fn field(bytes: &[u8], what: &'static str) -> Result<sable_circuits::pallas::Base, ClientError> {
-    let arr: [u8; 32] = bytes
+fn bytes32(bytes: &[u8], what: &'static str) -> Result<[u8; 32], ClientError> {
+    bytes
         .try_into()
-        .map_err(|_| ClientError::Malformed(format!("{what}: {} bytes", bytes.len())))?;
-    decode_base(&arr, what).map_err(|e| ClientError::Malformed(e.to_string()))
+        .map_err(|_| ClientError::Malformed(format!("{what}: {} bytes", bytes.len())))
+}
+
+fn malformed(e: sable_circuits::encoding::DecodeError) -> ClientError {
+    ClientError::Malformed(e.to_string())
+}
+
+fn field(bytes: &[u8], what: &'static str) -> Result<sable_circuits::pallas::Base, ClientError> {
+    decode_base(&bytes32(bytes, what)?, what).map_err(malformed)
 }
 
 fn siblings<const D: usize>(
@@ -170,13 +177,7 @@ impl NodeClient {
             .get_anchor(v1::GetAnchorRequest {})
             .await?
             .into_inner();
-        let anchor = Anchor::from_bytes(
-            &a.anchor
-                .as_slice()
-                .try_into()
-                .map_err(|_| ClientError::Malformed("anchor length".into()))?,
-        )
-        .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let anchor = Anchor::from_bytes(&bytes32(&a.anchor, "anchor")?).map_err(malformed)?;
         Ok((anchor, a.height, a.tree_size))
     }
 
@@ -190,13 +191,7 @@ impl NodeClient {
             })
             .await?
             .into_inner();
-        let anchor = Anchor::from_bytes(
-            &p.anchor
-                .as_slice()
-                .try_into()
-                .map_err(|_| ClientError::Malformed("anchor length".into()))?,
-        )
-        .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let anchor = Anchor::from_bytes(&bytes32(&p.anchor, "anchor")?).map_err(malformed)?;
         Ok((
             NotePath {
                 position,
@@ -218,13 +213,7 @@ impl NodeClient {
             })
             .await?
             .into_inner();
-        let root = RegistryRoot::from_bytes(
-            &p.root
-                .as_slice()
-                .try_into()
-                .map_err(|_| ClientError::Malformed("root length".into()))?,
-        )
-        .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let root = RegistryRoot::from_bytes(&bytes32(&p.root, "root")?).map_err(malformed)?;
         Ok((
             RegistryPath {
                 position: p.slot,

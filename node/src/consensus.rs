@@ -166,7 +166,7 @@ impl Write for Block {
 
 impl EncodeSize for Block {
     fn encode_size(&self) -> usize {
-        4 + self.to_bytes().len()
+        4 + self.encoded_len()
     }
 }
 

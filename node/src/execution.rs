@@ -375,6 +375,8 @@ pub struct Applied {
     pub header: BlockHeader,
     /// Per-command outcomes (operator commands first).
     pub outcomes: Vec<Outcome>,
+    /// Nullifiers the block spent.
+    pub spent: Vec<[u8; 32]>,
     /// `false` if the block had been applied before (a replay after restart).
     pub fresh: bool,
 }
@@ -470,6 +472,7 @@ impl Executor {
                     return Ok(Applied {
                         header: h,
                         outcomes: Vec::new(),
+                        spent: Vec::new(),
                         fresh: false,
                     });
                 }
@@ -638,6 +641,7 @@ impl Executor {
         Ok(Applied {
             header,
             outcomes,
+            spent: nfs,
             fresh: true,
         })
     }

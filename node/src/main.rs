@@ -32,19 +32,26 @@ struct Cli {
     command: Cmd,
 }
 
+/// Where a development network lives and how it is laid out.
+#[derive(clap::Args)]
+struct NetworkArgs {
+    /// Network directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Number of validators.
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// First port (RPC base; p2p base+100, metrics base+200).
+    #[arg(long, default_value_t = 7100)]
+    base_port: u16,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Write a development network: CA and certificates, regulator key, one config per validator.
     Init {
-        /// Output directory.
-        #[arg(long)]
-        dir: PathBuf,
-        /// Number of validators.
-        #[arg(long, default_value_t = 4)]
-        validators: usize,
-        /// First port (RPC base; p2p base+100, metrics base+200).
-        #[arg(long, default_value_t = 7100)]
-        base_port: u16,
+        #[command(flatten)]
+        net: NetworkArgs,
         /// Overwrite an existing directory.
         #[arg(long)]
         force: bool,
@@ -57,15 +64,8 @@ enum Cmd {
     },
     /// Start N validators on loopback (initialising DIR if needed) until Ctrl-C.
     Devnet {
-        /// Network directory.
-        #[arg(long)]
-        dir: PathBuf,
-        /// Number of validators.
-        #[arg(long, default_value_t = 4)]
-        validators: usize,
-        /// First port.
-        #[arg(long, default_value_t = 7100)]
-        base_port: u16,
+        #[command(flatten)]
+        net: NetworkArgs,
     },
 }
 
@@ -84,9 +84,12 @@ fn configs_in(dir: &Path) -> Vec<PathBuf> {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Init {
-            dir,
-            validators,
-            base_port,
+            net:
+                NetworkArgs {
+                    dir,
+                    validators,
+                    base_port,
+                },
             force,
         } => {
             if !configs_in(&dir).is_empty() && !force {
@@ -109,9 +112,12 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Devnet {
-            dir,
-            validators,
-            base_port,
+            net:
+                NetworkArgs {
+                    dir,
+                    validators,
+                    base_port,
+                },
         } => {
             let mut configs = configs_in(&dir);
             if configs.is_empty() {

@@ -58,6 +58,14 @@ pub struct AppliedEvent {
 
 const RECENT_REJECTIONS: usize = 100_000;
 
+fn revocations(store: &Store) -> Result<HashSet<Fingerprint>, StorageError> {
+    Ok(store
+        .scan(Cf::Revocations)?
+        .into_iter()
+        .filter_map(|(k, _)| k.try_into().ok())
+        .collect())
+}
+
 /// The node.
 pub struct Node {
     /// The database.
@@ -106,11 +114,7 @@ impl Node {
     ) -> Result<Arc<Self>, NodeError> {
         let executor = Executor::new(params.clone(), policy.clone());
         let tip = executor.init_genesis(&store)?;
-        let revoked = store
-            .scan(Cf::Revocations)?
-            .into_iter()
-            .filter_map(|(k, _)| k.try_into().ok())
-            .collect();
+        let revoked = revocations(&store)?;
         metrics().height.set(tip.height as i64);
         Ok(Arc::new(Node {
             store,
@@ -163,6 +167,14 @@ impl Node {
         r
     }
 
+    /// Whether a finalized block already carried `id` (applied or rejected).
+    fn already_executed(&self, id: &TxId) -> Result<bool, Rejection> {
+        self.store
+            .tx_location(id)
+            .map(|loc| loc.is_some())
+            .map_err(|e| Rejection::Malformed(format!("state unavailable: {e}")))
+    }
+
     /// Admits a transaction: size, decoding, duplicates, stateless verification (batched
     /// on the verifier thread), state (anchor, nullifiers, registry root, issuers), pool
     /// conflicts and the compliance policy.
@@ -176,12 +188,7 @@ impl Node {
             if self.mempool.contains(&id) {
                 return Err(Rejection::Duplicate);
             }
-            if self
-                .store
-                .tx_location(&id)
-                .map_err(|e| Rejection::Malformed(e.to_string()))?
-                .is_some()
-            {
+            if self.already_executed(&id)? {
                 return Err(Rejection::Duplicate);
             }
             let tx = match Transaction::from_bytes(&bytes) {
@@ -244,12 +251,7 @@ impl Node {
         if bytes.len() > MAX_ADMIN_BYTES {
             return Err(Rejection::TooLarge(bytes.len()));
         }
-        if self
-            .store
-            .tx_location(&id)
-            .map_err(|e| Rejection::Admin(e.to_string()))?
-            .is_some()
-        {
+        if self.already_executed(&id)? {
             return Err(Rejection::Duplicate);
         }
         let now = std::time::SystemTime::now()
@@ -308,13 +310,7 @@ impl Node {
         }
         // Leave the pool: included commands, and anything the block's spends invalidate.
         let included: Vec<TxId> = applied.outcomes.iter().map(|o| o.id).collect();
-        let spent: Vec<[u8; 32]> = block
-            .transactions
-            .iter()
-            .filter_map(|raw| Transaction::from_bytes(raw).ok())
-            .flat_map(|tx| tx.nullifiers().map(|n| n.to_bytes()).collect::<Vec<_>>())
-            .collect();
-        for evicted in self.mempool.finalized(&included, &spent) {
+        for evicted in self.mempool.finalized(&included, &applied.spent) {
             // Another validator's block spent its note first.
             self.reject(evicted, Rejection::SpentNullifier);
         }
@@ -335,11 +331,11 @@ impl Node {
                 }
             }
         }
-        if let Ok(rows) = self.store.scan(Cf::Revocations) {
-            *self.revoked.write() = rows
-                .into_iter()
-                .filter_map(|(k, _)| k.try_into().ok())
-                .collect();
+        // Only operator commands change the revocation list.
+        if !block.admin.is_empty() {
+            if let Ok(revoked) = revocations(&self.store) {
+                *self.revoked.write() = revoked;
+            }
         }
         m.height.set(applied.header.height as i64);
         m.mempool_size.set(self.mempool.len() as i64);

@@ -74,8 +74,8 @@ fn a_crash_between_application_steps_never_leaves_half_a_block() {
 /// finalizes, the other is rejected, and every validator ends in the same state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
-    use sable_node::testkit::parties::{connect, operator, pay, regulator, Bank, Issuer, FINAL};
-    use sable_node::{admin::AdminOp, client::Status};
+    use sable_node::client::Status;
+    use sable_node::testkit::parties::{connect, onboard, pay, regulator, Bank, Issuer, FINAL};
 
     let mut net = devnet(4);
     net.start_all();
@@ -84,26 +84,7 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     let reg = regulator(&cfg0);
     let (a, b, issuer) = (Bank::new(), Bank::new(), Issuer::new());
 
-    let mut op = connect(&cfg0, "operator-0").await;
-    operator(
-        &cfg0,
-        &mut op,
-        vec![
-            AdminOp::AuthorizeIssuer {
-                issuer_key: issuer.public(),
-                label: "USD treasury".into(),
-            },
-            AdminOp::AddParticipant {
-                address: a.address(),
-                label: "Bank A".into(),
-            },
-            AdminOp::AddParticipant {
-                address: b.address(),
-                label: "Bank B".into(),
-            },
-        ],
-    )
-    .await;
+    onboard(&cfg0, &issuer, &[(&a, "Bank A"), (&b, "Bank B")]).await;
 
     // Issuance through validator 1.
     let mut a1 = connect(&net.config(1), "bank-a").await;

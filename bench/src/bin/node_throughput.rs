@@ -22,10 +22,9 @@ use sable_circuits::{
     transaction::{BatchValidator, Transaction},
 };
 use sable_node::{
-    admin::AdminOp,
     client::Status,
     testkit::{
-        parties::{connect, operator, pay, regulator, Bank, Issuer, FINAL},
+        parties::{connect, onboard, pay, regulator, Bank, Issuer, FINAL},
         Devnet,
     },
 };
@@ -70,44 +69,11 @@ async fn main() -> Result<()> {
     }
     let mut net = Devnet::new(&exe, validators);
     net.start_all();
-    tokio::task::spawn_blocking({
-        let cfg = net.config(0);
-        move || {
-            // Wait for the first blocks through the metrics endpoint.
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while Instant::now() < deadline {
-                if std::net::TcpStream::connect(cfg.network.metrics).is_ok() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
-    })
-    .await?;
     net.wait_height(0, 2, Duration::from_secs(120));
     let cfg0 = net.config(0);
     let reg = regulator(&cfg0);
     let (a, b, issuer) = (Bank::new(), Bank::new(), Issuer::new());
-    let mut op = connect(&cfg0, "operator-0").await;
-    operator(
-        &cfg0,
-        &mut op,
-        vec![
-            AdminOp::AuthorizeIssuer {
-                issuer_key: issuer.public(),
-                label: "bench".into(),
-            },
-            AdminOp::AddParticipant {
-                address: a.address(),
-                label: "A".into(),
-            },
-            AdminOp::AddParticipant {
-                address: b.address(),
-                label: "B".into(),
-            },
-        ],
-    )
-    .await;
+    onboard(&cfg0, &issuer, &[(&a, "A"), (&b, "B")]).await;
     let mut client = connect(&cfg0, "bank-a").await;
     let (_, _, base) = client.anchor().await?;
     let (issuance, notes) = issuer.issue("USD", a.address(), &vec![100; n]);

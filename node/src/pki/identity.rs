@@ -202,44 +202,12 @@ fn role_of(cert: &X509Certificate<'_>) -> Result<(Role, String), PkiError> {
     found.ok_or(PkiError::NoRole)
 }
 
-fn read(path: &Path) -> Result<String, PkiError> {
-    std::fs::read_to_string(path).map_err(|source| PkiError::Io {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-pub(super) fn pem_body(path: &Path, label: &'static str) -> Result<Vec<u8>, PkiError> {
-    let text = read(path)?;
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let err = || PkiError::Pem(path.display().to_string(), label);
-    let start = text.find(&begin).ok_or_else(err)? + begin.len();
-    let stop = text[start..].find(&end).ok_or_else(err)? + start;
-    let b64: String = text[start..stop].split_whitespace().collect();
-    base64_decode(&b64).ok_or_else(err)
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
 /// Reads the first certificate of a PEM file (DER).
 pub fn load_certificate_pem(path: &Path) -> Result<Vec<u8>, PkiError> {
-    pem_body(path, "CERTIFICATE")
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    CertificateDer::from_pem_file(path)
+        .map(|c| c.as_ref().to_vec())
+        .map_err(|_| PkiError::Pem(path.display().to_string(), "CERTIFICATE"))
 }
 
 /// DER prefix of a PKCS#8 v1 Ed25519 private key (RFC 8410 §7); the 32-byte seed follows.
@@ -249,13 +217,13 @@ pub(crate) const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
 
 /// Reads the 32-byte Ed25519 seed of a PKCS#8 PEM key file.
 pub fn load_key_seed(path: &Path) -> Result<[u8; 32], PkiError> {
-    let der = pem_body(path, "PRIVATE KEY")?;
-    match der.strip_prefix(&ED25519_PKCS8_V1_PREFIX[..]) {
-        Some(seed) => seed
-            .try_into()
-            .map_err(|_| PkiError::KeyFormat(path.display().to_string())),
-        None => Err(PkiError::KeyFormat(path.display().to_string())),
-    }
+    use rustls::pki_types::{pem::PemObject, PrivatePkcs8KeyDer};
+    let der = PrivatePkcs8KeyDer::from_pem_file(path)
+        .map_err(|_| PkiError::Pem(path.display().to_string(), "PRIVATE KEY"))?;
+    der.secret_pkcs8_der()
+        .strip_prefix(&ED25519_PKCS8_V1_PREFIX[..])
+        .and_then(|seed| seed.try_into().ok())
+        .ok_or_else(|| PkiError::KeyFormat(path.display().to_string()))
 }
 
 /// The Ed25519 public key of a 32-byte seed.
@@ -295,14 +263,6 @@ fn domain_separated(domain: &[u8], message: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_round_trips_known_vectors() {
-        assert_eq!(base64_decode("").unwrap(), b"");
-        assert_eq!(base64_decode("Zg==").unwrap(), b"f");
-        assert_eq!(base64_decode("Zm9vYmFy").unwrap(), b"foobar");
-        assert!(base64_decode("Zm9v!").is_none());
-    }
 
     #[test]
     fn signatures_bind_key_domain_and_message() {

@@ -56,10 +56,7 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::TxId>,
     ) -> Result<Response<pb::TxStatus>, Status> {
-        caller(&request)?;
-        let id = convert::tx_id(request.get_ref())?;
-        let status = self.node.status(&id).map_err(convert::storage)?;
-        Ok(Response::new(convert::tx_status(&id, &status)))
+        convert::status_reply(&self.node, &request).await
     }
 
     async fn submit(

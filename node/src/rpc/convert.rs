@@ -95,6 +95,19 @@ pub(super) fn reject_reason(r: &Rejection) -> pb::RejectReason {
     pb::RejectReason::try_from(i32::from(r.code())).unwrap_or(pb::RejectReason::Unspecified)
 }
 
+/// The answer to a status query (`Transactions.GetStatus`, `Admin.GetCommandStatus`),
+/// read off the async runtime.
+pub(super) async fn status_reply(
+    node: &std::sync::Arc<crate::node::Node>,
+    request: &tonic::Request<pb::TxId>,
+) -> Result<tonic::Response<pb::TxStatus>, Status> {
+    super::auth::caller(request)?;
+    let id = tx_id(request.get_ref())?;
+    let node = node.clone();
+    let status = blocking(move || node.status(&id).map_err(storage)).await?;
+    Ok(tonic::Response::new(tx_status(&id, &status)))
+}
+
 pub(super) fn tx_status(id: &TxId, status: &TxStatus) -> pb::TxStatus {
     use pb::tx_status::State;
     let state = match status {

@@ -240,7 +240,7 @@ pub async fn serve_on(
 ) -> Result<(), RpcError> {
     let ca = Arc::new(cfg.ca.clone());
     let server_config = tls::server_config(&cfg.cert, &cfg.key, &ca)?;
-    let own = ca.verify(&tls::first_certificate(&cfg.cert)?)?;
+    let own = ca.verify(&crate::pki::load_certificate_pem(&cfg.cert)?)?;
     let local = listener.local_addr().ok();
     let incoming = tls::incoming(listener, server_config, ca);
 

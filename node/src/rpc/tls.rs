@@ -229,11 +229,6 @@ pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Rp
     Ok(certs)
 }
 
-/// The first certificate of a PEM file (DER).
-pub fn first_certificate(path: &Path) -> Result<Vec<u8>, RpcError> {
-    Ok(load_certificates(path)?.swap_remove(0).as_ref().to_vec())
-}
-
 /// The server's rustls configuration: its certificate and key, TLS 1.3 only, HTTP/2
 /// ALPN, and optional client certificates checked for possession only.
 pub fn server_config(

@@ -192,13 +192,23 @@ impl Devnet {
         Store::open(&self.config(i).node.data_dir.join("state")).unwrap()
     }
 
-    /// Every header of validator `i`'s stopped state, from height 1.
+    /// Every header of validator `i`'s stopped state, from height 1; panics unless the
+    /// invariants hold and every height up to the tip has its block and header.
     pub fn headers(&self, i: usize) -> Vec<BlockHeader> {
         let store = self.store(i);
         store.check_invariants().unwrap();
         let tip = store.height().unwrap();
         (1..=tip)
-            .map(|h| store.header(h).unwrap().unwrap())
+            .map(|h| {
+                assert!(
+                    store.block(h).unwrap().is_some(),
+                    "validator {i}: no block {h}"
+                );
+                store
+                    .header(h)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("validator {i}: no header {h}"))
+            })
             .collect()
     }
 }

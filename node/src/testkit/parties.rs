@@ -5,7 +5,7 @@ use std::{sync::OnceLock, time::Duration};
 
 use crate::{
     admin::{AdminCommand, AdminOp},
-    client::{NodeClient, Status},
+    client::{ClientError, NodeClient, Status},
     config::NodeConfig,
     pki::{load_certificate_pem, load_key_seed},
 };
@@ -75,6 +75,21 @@ pub async fn operator(cfg: &NodeConfig, client: &mut NodeClient, ops: Vec<AdminO
             "admin command: {s:?}"
         );
     }
+}
+
+/// As `operator-0` through validator `cfg`: authorises `issuer` and registers each
+/// `(bank, label)`, waiting until all of it is finalized.
+pub async fn onboard(cfg: &NodeConfig, issuer: &Issuer, banks: &[(&Bank, &str)]) {
+    let mut op = connect(cfg, "operator-0").await;
+    let mut ops = vec![AdminOp::AuthorizeIssuer {
+        issuer_key: issuer.public(),
+        label: "issuer".into(),
+    }];
+    ops.extend(banks.iter().map(|(bank, label)| AdminOp::AddParticipant {
+        address: bank.address(),
+        label: (*label).into(),
+    }));
+    operator(cfg, &mut op, ops).await;
 }
 
 /// A bank's keys.
@@ -149,6 +164,28 @@ impl Issuer {
     }
 }
 
+/// Retries `query` while the node answers that it does not have the data yet
+/// (`OUT_OF_RANGE`, `NOT_FOUND`), up to [`FINAL`].
+async fn until_applied<T, F, Fut>(mut query: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let deadline = tokio::time::Instant::now() + FINAL;
+    loop {
+        match query().await {
+            Ok(v) => return v,
+            Err(ClientError::Rpc(s))
+                if matches!(s.code(), tonic::Code::OutOfRange | tonic::Code::NotFound)
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("node query failed: {e}"),
+        }
+    }
+}
+
 /// One bank's leg: `from` pays `amount` of `note` (at `position`) to `to`, proven
 /// against the node's current anchor and registry root.
 pub async fn leg(
@@ -160,9 +197,24 @@ pub async fn leg(
     to: Address,
     amount: u64,
 ) -> ProvenPart {
-    let (path, anchor) = client.note_path(position).await.unwrap();
-    let (from_path, root) = client.registry_path(&from.address()).await.unwrap();
-    let (to_path, root2) = client.registry_path(&to).await.unwrap();
+    // The node asked may not have applied the block that created the note or
+    // registered the parties yet: wait for it, as a wallet would.
+    let from_address = from.address();
+    let (path, anchor) = until_applied(|| {
+        let mut c = client.clone();
+        async move { c.note_path(position).await }
+    })
+    .await;
+    let (from_path, root) = until_applied(|| {
+        let mut c = client.clone();
+        async move { c.registry_path(&from_address).await }
+    })
+    .await;
+    let (to_path, root2) = until_applied(|| {
+        let mut c = client.clone();
+        async move { c.registry_path(&to).await }
+    })
+    .await;
     assert_eq!(root, root2);
     let fvk = from.sk.full_viewing_key();
     tokio::task::spawn_blocking(move || {
