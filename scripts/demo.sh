@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Quickstart, main job: two banks, two issuers and a regulator settle a transfer and an
-# atomic DvP on shielded notes, then print what each party can see and the timings.
+# Quickstart, main job: a 4-validator devnet (the `sable-node devnet` launcher) where two
+# banks, two issuers and a regulator settle a transfer and an atomic DvP on shielded
+# notes through the nodes' mutual-TLS API, then print what each party can see and timings.
 source "$(dirname "$0")/env.sh"
-cargo run --quiet --release -p sable-demo
+cargo build --quiet --release -p sable-node -p sable-demo
+exec "$CARGO_TARGET_DIR/release/sable-demo"

@@ -1,282 +1,292 @@
-//! The Quickstart demo: two banks, two issuers and a regulator on one in-memory ledger.
+//! The Quickstart demo, on a real network: the `sable-node devnet` launcher starts four
+//! validator processes on loopback (fresh dev PKI, RocksDB data directories, BFT
+//! consensus, gRPC over mutual TLS), and the parties act through the API only.
 //!
-//! Bank B receives USD deposit tokens and Bank A receives bonds by public issuance; Bank B
-//! pays Bank A; then the two banks settle an atomic delivery-versus-payment (bonds against
-//! cash) in one transaction in which each bank proves and signs only its own leg. The
-//! demo prints what each bank's viewing keys and the regulator's key reveal, and timings.
+//! The operator registers Bank A and Bank B and authorises two issuers; Bank B receives
+//! USD deposit tokens and Bank A bonds by public issuance; Bank B pays Bank A; the banks
+//! settle an atomic delivery-versus-payment (bonds against cash) in one transaction in
+//! which each bank proves and signs only its own leg. Each bank's wallet finds its notes
+//! by scanning finalized blocks with its viewing key. The demo then prints what each
+//! bank, the regulator and the validators can see, and timings.
 
-use std::collections::{HashMap, HashSet};
-use std::time::Instant;
-
-use anyhow::{bail, ensure, Context, Result};
-use sable_circuits::{
-    asset::AssetId,
-    builder::{OutputInfo, PartBuilder, ProvenPart, SpendInfo},
-    circuit::{ProvingKey, VerifyingKey},
-    keys::{Address, RegulatorPublicKey, RegulatorSecretKey, SpendingKey},
-    note::{Note, NoteValue},
-    note_encryption::{try_decrypt_incoming, try_decrypt_outgoing},
-    pallas,
-    registry::ParticipantRegistry,
-    transaction::{digest_of, Issuance, IssuedNote, Transaction},
-    tree::CommitmentTree,
+use std::{
+    collections::HashMap,
+    net::{SocketAddr, TcpListener},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
 };
 
-type Rng = rand::rand_core::UnwrapErr<rand::rngs::SysRng>;
+use anyhow::{bail, ensure, Context as _, Result};
+use sable_circuits::{
+    asset::AssetId,
+    circuit::ProvingKey,
+    keys::{Address, RegulatorPublicKey, RegulatorSecretKey},
+    note_encryption::{try_decrypt_incoming, try_decrypt_outgoing},
+    pallas,
+    transaction::Transaction,
+};
+use sable_node::{
+    admin::AdminOp,
+    client::{NodeClient, Status},
+    config::{devnet_ports, init_devnet, DevnetLayout, NodeConfig},
+    pki::{load_certificate_pem, load_key_seed},
+    rpc,
+    wallet::{self, ChainTx, Issuer, Wallet},
+};
 
-/// The shared state every validator would keep (the node owns this for real).
-struct Ledger {
-    tree: CommitmentTree,
-    nullifiers: HashSet<[u8; 32]>,
-    registry: ParticipantRegistry,
-    regulator: RegulatorPublicKey,
-    vk: VerifyingKey,
-    transactions: Vec<Transaction>,
+const VALIDATORS: usize = 4;
+
+/// The devnet launcher process; stopped (and its validators with it) when dropped.
+struct Devnet {
+    launcher: Child,
+    layout: DevnetLayout,
+    _dir: tempfile::TempDir,
 }
 
-impl Ledger {
-    fn apply(&mut self, tx: Transaction) -> Result<Vec<u64>> {
-        let bytes = tx.to_bytes();
-        let tx = Transaction::from_bytes(&bytes).context("decode")?;
-        let t = Instant::now();
-        tx.verify(&self.vk, &self.regulator)?;
-        for p in &tx.parts {
-            ensure!(p.effects.anchor == self.tree.anchor(), "unknown anchor");
-            ensure!(
-                p.effects.registry_root == self.registry.root(),
-                "stale registry root"
-            );
-        }
-        for nf in tx.nullifiers() {
-            ensure!(!self.nullifiers.contains(&nf.to_bytes()), "double spend");
-        }
-        for nf in tx.nullifiers() {
-            self.nullifiers.insert(nf.to_bytes());
-        }
-        let positions = tx
-            .commitments()
-            .into_iter()
-            .map(|cm| self.tree.append(cm))
-            .collect::<Result<Vec<_>, _>>()?;
-        println!(
-            "  ledger: verified and applied tx {} ({} bytes, {} actions) in {:.0} ms",
-            hex(&tx.digest().0[..6]),
-            bytes.len(),
-            tx.nullifiers().count(),
-            t.elapsed().as_secs_f64() * 1e3
-        );
-        self.transactions.push(tx);
-        Ok(positions)
-    }
-}
-
-struct Bank {
-    name: &'static str,
-    sk: SpendingKey,
-    notes: Vec<(Note, u64)>,
-}
-
-impl Bank {
-    fn new(name: &'static str, rng: &mut Rng) -> Self {
-        Bank {
-            name,
-            sk: SpendingKey::random(rng),
-            notes: vec![],
-        }
-    }
-    fn address(&self) -> Address {
-        self.sk.full_viewing_key().address()
-    }
-    fn take_note(&mut self, asset: AssetId) -> Result<(Note, u64)> {
-        let i = self
-            .notes
-            .iter()
-            .position(|(n, _)| n.asset() == asset)
-            .with_context(|| format!("{} holds no note of that asset", self.name))?;
-        Ok(self.notes.remove(i))
-    }
-    /// Scans the ledger with the incoming viewing key and keeps unspent notes.
-    fn scan(&mut self, ledger: &Ledger) {
-        let ivk = self.sk.full_viewing_key().incoming_viewing_key();
-        let nk = *self.sk.full_viewing_key().nk();
-        let mut pos = 0u64;
-        self.notes.clear();
-        for tx in &ledger.transactions {
-            for note in tx.issuances.iter().flat_map(|i| i.full_notes()) {
-                if note.owner() == self.address() {
-                    self.notes.push((note, pos));
-                }
-                pos += 1;
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.launcher.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.launcher.try_wait() {
+                return;
             }
-            for a in tx.parts.iter().flat_map(|p| &p.effects.actions) {
-                if let Some((note, _)) = try_decrypt_incoming(&ivk, &a.encrypted_note, &a.cm_new) {
-                    self.notes.push((note, pos));
-                }
-                pos += 1;
-            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        self.notes
-            .retain(|(n, p)| !ledger.nullifiers.contains(&n.nullifier(&nk, *p).to_bytes()));
+        let _ = self.launcher.kill();
+        let _ = self.launcher.wait();
     }
 }
 
-/// Builds and proves one bank's leg: pay `amount` of `asset` to `to`, change back.
-fn leg(
-    bank: &mut Bank,
-    ledger: &Ledger,
-    pk: &ProvingKey,
-    asset: AssetId,
-    amount: u64,
-    to: Address,
-    rng: &mut Rng,
-) -> Result<ProvenPart> {
-    let (note, pos) = bank.take_note(asset)?;
-    let fvk = bank.sk.full_viewing_key();
-    let spend = SpendInfo {
-        fvk: fvk.clone(),
-        note,
-        path: ledger.tree.path(pos)?,
-        registry_path: ledger.registry.path(&fvk.address())?,
-        split: false,
-    };
-    let payment = OutputInfo {
-        recipient: to,
-        value: NoteValue(amount),
-        registry_path: ledger.registry.path(&to)?,
-        memo: [0; 64],
-    };
-    let mut b = PartBuilder::new(
-        ledger.tree.anchor(),
-        ledger.registry.root(),
-        ledger.regulator,
+fn ports_free(base: u16) -> bool {
+    (0..VALIDATORS).all(|i| {
+        devnet_ports(base, i).is_ok_and(|(a, b, c)| {
+            [a, b, c]
+                .iter()
+                .all(|p| TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], *p))).is_ok())
+        })
+    })
+}
+
+fn start_devnet() -> Result<Devnet> {
+    let exe = std::env::current_exe()?
+        .parent()
+        .context("executable directory")?
+        .join("sable-node");
+    ensure!(
+        exe.exists(),
+        "{} not found: build it with `cargo build --release -p sable-node`",
+        exe.display()
     );
-    b.add_payment(spend, payment, rng)?;
-    let t = Instant::now();
-    let proven = b.build(rng)?.prove(pk, rng)?;
+    let base = (0..40)
+        .map(|k| 7100 + k * 300)
+        .find(|b| ports_free(*b))
+        .context("no free loopback ports for the devnet")?;
+    let dir = tempfile::tempdir()?;
+    let layout = init_devnet(dir.path(), VALIDATORS, base)?;
+    let launcher = Command::new(&exe)
+        .args(["devnet", "--dir"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting the devnet launcher")?;
     println!(
-        "  {}: proved its leg (2 actions) in {:.2} s",
-        bank.name,
-        t.elapsed().as_secs_f64()
+        "devnet: {VALIDATORS} validators on 127.0.0.1:{base}..{} (gRPC, mutual TLS), logs in {}",
+        base as usize + VALIDATORS - 1,
+        dir.path().display()
     );
-    Ok(proven)
+    Ok(Devnet {
+        launcher,
+        layout,
+        _dir: dir,
+    })
+}
+
+/// A mutual-TLS client of validator `i`, as dev-PKI participant `who`; retries while
+/// the validator starts.
+async fn client(net: &Devnet, i: usize, who: &str) -> Result<NodeClient> {
+    let cfg = NodeConfig::load(&net.layout.configs[i])?;
+    let pki = &net.layout.pki;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let attempt = async {
+            let channel = rpc::connect(
+                &cfg.network.rpc.to_string(),
+                &cfg.tls.ca,
+                &pki.join(format!("{who}.pem")),
+                &pki.join(format!("{who}.key")),
+            )
+            .await?;
+            let mut c = NodeClient::new(channel);
+            c.height().await?;
+            anyhow::Ok(c)
+        };
+        match attempt.await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() > deadline => {
+                bail!("validator {i} did not come up: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+fn regulator_key(path: &Path) -> Result<RegulatorSecretKey> {
+    let mut b = [0u8; 32];
+    hex::decode_to_slice(std::fs::read_to_string(path)?.trim(), &mut b)?;
+    Ok(RegulatorSecretKey::from_bytes(&b)?)
 }
 
 fn key(f: pallas::Base) -> [u8; 32] {
     ff::PrimeField::to_repr(&f)
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+fn short(b: &[u8]) -> String {
+    hex::encode(&b[..6.min(b.len())])
 }
 
-fn main() -> Result<()> {
-    let mut rng: Rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
-    println!("Sable demo: shielded multi-asset settlement with built-in compliance\n");
+/// Submits `tx`, follows it to finality and reports the latency.
+async fn settle(c: &mut NodeClient, what: &str, tx: &Transaction) -> Result<u64> {
     let t = Instant::now();
-    let (pk, vk) = (ProvingKey::build(), VerifyingKey::build());
+    let (id, height) = wallet::settle(c, tx).await?;
     println!(
-        "circuit keys built in {:.2} s (no trusted setup)",
+        "  {what}: tx {} finalized at height {height} in {:.2} s",
+        short(&id.0),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(height)
+}
+
+/// Proves one leg and reports the time.
+async fn leg(
+    c: &mut NodeClient,
+    pk: &'static ProvingKey,
+    reg: RegulatorPublicKey,
+    from: &Wallet,
+    asset: AssetId,
+    amount: u64,
+    to: Address,
+) -> Result<sable_circuits::builder::ProvenPart> {
+    let note = from
+        .note_for(asset, amount)
+        .with_context(|| format!("{} holds no note for {amount}", from.name))?;
+    let t = Instant::now();
+    let part = wallet::prove_leg(c, pk, reg, from.spending_key(), note, to, amount).await?;
+    println!(
+        "  {}: proved its leg (2 actions) in {:.2} s",
+        from.name,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(part)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let started = Instant::now();
+    println!("Sable demo: shielded multi-asset settlement with built-in compliance\n");
+    let net = start_devnet()?;
+    let pk: &'static ProvingKey = Box::leak(Box::new(
+        tokio::task::spawn_blocking(ProvingKey::build).await?,
+    ));
+    let mut op = client(&net, 0, "operator-0").await?;
+    let mut bank_a = client(&net, 0, "bank-a").await?;
+    let mut bank_b = client(&net, 1, "bank-b").await?;
+    let cfg0 = NodeConfig::load(&net.layout.configs[0])?;
+    let mut reg_bytes = [0u8; 32];
+    hex::decode_to_slice(&cfg0.chain.regulator_public_key, &mut reg_bytes)?;
+    let reg = RegulatorPublicKey::from_bytes(&reg_bytes)?;
+    println!(
+        "proving key built and {VALIDATORS} validators up in {:.1} s\n",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut a = Wallet::random("Bank A");
+    let mut b = Wallet::random("Bank B");
+    let (usd_issuer, bond_issuer) = (Issuer::random(), Issuer::random());
+    let (usd, bond) = (
+        usd_issuer.asset("USD deposit token"),
+        bond_issuer.asset("ISIN:XS0000000001"),
+    );
+
+    println!("0. Operator (signed commands, checked by every validator)");
+    let t = Instant::now();
+    let seed = load_key_seed(&net.layout.pki.join("operator-0.key"))?;
+    let cert = load_certificate_pem(&net.layout.pki.join("operator-0.pem"))?;
+    wallet::operate(
+        &mut op,
+        &seed,
+        &cert,
+        vec![
+            AdminOp::AuthorizeIssuer {
+                issuer_key: usd_issuer.public(),
+                label: "USD issuer".into(),
+            },
+            AdminOp::AuthorizeIssuer {
+                issuer_key: bond_issuer.public(),
+                label: "bond issuer".into(),
+            },
+            AdminOp::AddParticipant {
+                address: a.address(),
+                label: "Bank A".into(),
+            },
+            AdminOp::AddParticipant {
+                address: b.address(),
+                label: "Bank B".into(),
+            },
+        ],
+    )
+    .await?;
+    println!(
+        "  two issuers authorised, Bank A and Bank B registered: finalized in {:.2} s",
         t.elapsed().as_secs_f64()
     );
 
-    let regulator_sk = RegulatorSecretKey::random(&mut rng);
-    let mut a = Bank::new("Bank A", &mut rng);
-    let mut b = Bank::new("Bank B", &mut rng);
-    let usd_issuer = reddsa::SigningKey::<reddsa::orchard::SpendAuth>::new(rng);
-    let bond_issuer = reddsa::SigningKey::<reddsa::orchard::SpendAuth>::new(rng);
-
-    let mut ledger = Ledger {
-        tree: CommitmentTree::new(),
-        nullifiers: HashSet::new(),
-        registry: ParticipantRegistry::new(),
-        regulator: regulator_sk.public_key(),
-        vk,
-        transactions: vec![],
-    };
-    ledger.registry.add(&a.address())?;
-    ledger.registry.add(&b.address())?;
-    println!(
-        "registry: Bank A and Bank B registered (root {})",
-        hex(&ledger.registry.root().to_bytes()[..6])
-    );
-
-    // 1. Public issuance.
     println!("\n1. Issuance: USD deposit tokens to Bank B, bonds to Bank A");
-    let issue = |key: &reddsa::SigningKey<reddsa::orchard::SpendAuth>,
-                 name: &str,
-                 to: Address,
-                 v: u64,
-                 rng: &mut Rng| Issuance {
-        issuer: reddsa::VerificationKey::from(key),
-        name: name.to_owned(),
-        notes: vec![IssuedNote {
-            value: v,
-            owner: to,
-            rcm: ff::Field::random(&mut *rng),
-        }],
-        signature: key.sign(*rng, &[]),
-    };
-    let mut issuances = vec![
-        issue(
+    let (issuance, _) = wallet::issue(&[
+        (
             &usd_issuer,
             "USD deposit token",
-            b.address(),
-            1_000_000,
-            &mut rng,
+            &[(b.address(), 1_000_000)],
         ),
-        issue(&bond_issuer, "ISIN:XS0000000001", a.address(), 10, &mut rng),
-    ];
-    let digest = digest_of(&issuances.iter().collect::<Vec<_>>(), &[]);
-    issuances[0].signature = usd_issuer.sign(rng, digest.as_bytes());
-    issuances[1].signature = bond_issuer.sign(rng, digest.as_bytes());
-    let usd = issuances[0].asset();
-    let bond = issuances[1].asset();
-    ledger.apply(Transaction {
-        issuances,
-        parts: vec![],
-    })?;
-    a.scan(&ledger);
-    b.scan(&ledger);
+        (&bond_issuer, "ISIN:XS0000000001", &[(a.address(), 10)]),
+    ]);
+    settle(&mut bank_b, "issuance", &issuance).await?;
+    a.sync(&mut bank_a).await?;
+    b.sync(&mut bank_b).await?;
 
-    // 2. Transfer: Bank B pays Bank A 250,000 USD.
-    println!("\n2. Transfer: Bank B pays Bank A 250,000 USD");
-    let part = leg(&mut b, &ledger, &pk, usd, 250_000, a.address(), &mut rng)?;
-    let digest = digest_of(&[], &[part.effects()]);
-    let ask = b.sk.spend_authorizing_key();
-    let tx = Transaction {
-        issuances: vec![],
-        parts: vec![part.authorize(&digest, &[&ask], &mut rng)?],
-    };
-    ledger.apply(tx)?;
-    a.scan(&ledger);
-    b.scan(&ledger);
+    println!("\n2. Transfer: Bank B pays Bank A 250,000 USD (through validator 1)");
+    let part = leg(&mut bank_b, pk, reg, &b, usd, 250_000, a.address()).await?;
+    let tx = wallet::assemble(vec![(part, b.spending_key())])?;
+    settle(&mut bank_b, "transfer", &tx).await?;
+    a.sync(&mut bank_a).await?;
+    b.sync(&mut bank_b).await?;
 
-    // 3. Atomic DvP: 4 bonds from A against 400,000 USD from B.
     println!("\n3. DvP: Bank A delivers 4 bonds, Bank B pays 400,000 USD, atomically");
-    let leg_a = leg(&mut a, &ledger, &pk, bond, 4, b.address(), &mut rng)?;
-    let leg_b = leg(&mut b, &ledger, &pk, usd, 400_000, a.address(), &mut rng)?;
-    // The banks exchange only their legs' public effects, then each signs its own leg
-    // over the digest of the whole transaction.
-    let digest = digest_of(&[], &[leg_a.effects(), leg_b.effects()]);
-    let (ask_a, ask_b) = (a.sk.spend_authorizing_key(), b.sk.spend_authorizing_key());
-    let part_a = leg_a.authorize(&digest, &[&ask_a], &mut rng)?;
-    let part_b = leg_b.authorize(&digest, &[&ask_b], &mut rng)?;
+    let leg_a = leg(&mut bank_a, pk, reg, &a, bond, 4, b.address()).await?;
+    let leg_b = leg(&mut bank_b, pk, reg, &b, usd, 400_000, a.address()).await?;
+    // The banks exchange only their legs' public effects; each signs its own leg over
+    // the digest of the whole transaction.
+    let dvp = wallet::assemble(vec![(leg_a, a.spending_key()), (leg_b, b.spending_key())])?;
     let stripped = Transaction {
         issuances: vec![],
-        parts: vec![part_a.clone()],
+        parts: vec![dvp.parts[0].clone()],
     };
-    match stripped.verify(&ledger.vk, &ledger.regulator) {
-        Ok(()) => bail!("a stripped DvP leg must not verify"),
-        Err(e) => println!("  Bank A's leg alone is rejected: {e}"),
+    let (id, _) = bank_a.submit(&stripped).await?;
+    match bank_a.wait_final(&id, wallet::APPLY_WAIT).await? {
+        Status::Rejected { detail, .. } => {
+            println!("  Bank A's leg alone is rejected by the validators: {detail}")
+        }
+        s => bail!("a stripped DvP leg must be rejected, got {s:?}"),
     }
-    ledger.apply(Transaction {
-        issuances: vec![],
-        parts: vec![part_a, part_b],
-    })?;
-    a.scan(&ledger);
-    b.scan(&ledger);
+    settle(&mut bank_a, "DvP", &dvp).await?;
+    a.sync(&mut bank_a).await?;
+    b.sync(&mut bank_b).await?;
 
-    // 4. Who sees what.
+    // 4. Who sees what, from the chain as any node serves it.
+    let chain = wallet::scan(&mut bank_a, 1).await?;
     let names: HashMap<_, _> = [
         (key(usd.base().coordinates().0), "USD"),
         (key(bond.base().coordinates().0), "BOND"),
@@ -289,84 +299,129 @@ fn main() -> Result<()> {
     ]
     .into_iter()
     .collect();
-    let asset_name = |id: AssetId| {
-        if id == usd {
-            "USD"
-        } else if id == bond {
-            "BOND"
-        } else {
-            "?"
-        }
-    };
+    let asset_name = |id: AssetId| names.get(&key(id.base().coordinates().0)).copied();
     println!("\n4. What each party can see");
-    for bank in [&a, &b] {
-        let fvk = bank.sk.full_viewing_key();
-        let (ivk, ovk) = (fvk.incoming_viewing_key(), fvk.outgoing_viewing_key());
-        println!("  {} (incoming / outgoing viewing keys):", bank.name);
-        for (ti, tx) in ledger.transactions.iter().enumerate() {
-            for act in tx.parts.iter().flat_map(|p| &p.effects.actions) {
-                if let Some((n, _)) = try_decrypt_incoming(&ivk, &act.encrypted_note, &act.cm_new) {
-                    println!(
-                        "    tx{ti} received {:>9} {}",
-                        n.value().inner(),
-                        asset_name(n.asset())
-                    );
-                } else if let Some((n, _)) =
-                    try_decrypt_outgoing(&ovk, &act.encrypted_note, &act.cv_net, &act.cm_new)
-                {
-                    let to = parties
-                        .get(&key(n.owner().coordinates().0))
-                        .copied()
-                        .unwrap_or("?");
-                    println!(
-                        "    tx{ti} sent     {:>9} {} to {to}",
-                        n.value().inner(),
-                        asset_name(n.asset())
-                    );
-                } else {
-                    println!("    tx{ti} an action it cannot read");
-                }
+    for w in [&a, &b] {
+        print_bank_view(w, &chain, &parties, &asset_name);
+    }
+    print_regulator_view(
+        &regulator_key(&net.layout.regulator_secret)?,
+        &chain,
+        &names,
+        &parties,
+    );
+    let (nfs, notes): (usize, usize) = chain.iter().fold((0, 0), |(n, c), t| {
+        (n + t.tx.nullifiers().count(), c + t.tx.commitments().len())
+    });
+    println!(
+        "  Validators: {} transactions with {nfs} nullifiers, {notes} note commitments, \
+         ciphertexts and proofs; no amounts, assets or parties.",
+        chain.len()
+    );
+
+    // 5. Every validator holds the same state.
+    let mut anchors = Vec::new();
+    for i in 0..VALIDATORS {
+        let mut c = client(&net, i, "bank-a").await?;
+        let tip = chain.last().map_or(0, |t| t.height);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while c.height().await? < tip && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let path = c.note_path(0).await?;
+        anchors.push(path.1);
+    }
+    ensure!(
+        anchors.windows(2).all(|w| w[0] == w[1]),
+        "validators disagree on the anchor"
+    );
+    println!(
+        "\n5. All {VALIDATORS} validators agree on the note-tree anchor {}",
+        short(&anchors[0].to_bytes())
+    );
+    ensure!(a.balance(usd) == 650_000 && a.balance(bond) == 6);
+    ensure!(b.balance(usd) == 350_000 && b.balance(bond) == 4);
+    println!("\ntotal time {:.1} s", started.elapsed().as_secs_f64());
+    drop(net);
+    Ok(())
+}
+
+fn print_bank_view(
+    w: &Wallet,
+    chain: &[ChainTx],
+    parties: &HashMap<[u8; 32], &str>,
+    asset_name: &dyn Fn(AssetId) -> Option<&'static str>,
+) {
+    let fvk = w.spending_key().full_viewing_key();
+    let (ivk, ovk) = (fvk.incoming_viewing_key(), fvk.outgoing_viewing_key());
+    println!("  {} (incoming / outgoing viewing keys):", w.name);
+    for (ti, t) in chain.iter().enumerate() {
+        for iss in &t.tx.issuances {
+            for n in iss.full_notes().filter(|n| n.owner() == fvk.address()) {
+                println!(
+                    "    tx{ti} issued   {:>9} {}",
+                    n.value().inner(),
+                    asset_name(n.asset()).unwrap_or("?")
+                );
             }
         }
-        let bal = |id| {
-            bank.notes
-                .iter()
-                .filter(|(n, _)| n.asset() == id)
-                .map(|(n, _)| n.value().inner())
-                .sum::<u64>()
-        };
-        println!("    balance: {} USD, {} BOND", bal(usd), bal(bond));
+        for act in t.tx.parts.iter().flat_map(|p| &p.effects.actions) {
+            if let Some((n, _)) = try_decrypt_incoming(&ivk, &act.encrypted_note, &act.cm_new) {
+                println!(
+                    "    tx{ti} received {:>9} {}",
+                    n.value().inner(),
+                    asset_name(n.asset()).unwrap_or("?")
+                );
+            } else if let Some((n, _)) =
+                try_decrypt_outgoing(&ovk, &act.encrypted_note, &act.cv_net, &act.cm_new)
+            {
+                let to = parties
+                    .get(&key(n.owner().coordinates().0))
+                    .copied()
+                    .unwrap_or("?");
+                println!(
+                    "    tx{ti} sent     {:>9} {} to {to}",
+                    n.value().inner(),
+                    asset_name(n.asset()).unwrap_or("?")
+                );
+            } else {
+                println!("    tx{ti} an action it cannot read");
+            }
+        }
     }
+    let balance = |name: &str| {
+        w.notes()
+            .iter()
+            .filter(|o| asset_name(o.note.asset()) == Some(name))
+            .map(|o| o.note.value().inner())
+            .sum::<u64>()
+    };
+    println!(
+        "    balance: {} USD, {} BOND",
+        balance("USD"),
+        balance("BOND")
+    );
+}
+
+fn print_regulator_view(
+    sk: &RegulatorSecretKey,
+    chain: &[ChainTx],
+    names: &HashMap<[u8; 32], &str>,
+    parties: &HashMap<[u8; 32], &str>,
+) {
     println!("  Regulator (regulator key, every action of every transaction):");
-    for (ti, tx) in ledger.transactions.iter().enumerate() {
-        for act in tx.parts.iter().flat_map(|p| &p.effects.actions) {
-            let pt = act.regulator_ciphertext.decrypt(&regulator_sk);
-            let v = |f: pallas::Base| {
-                u64::from_le_bytes(
-                    ff::PrimeField::to_repr(&f)[..8]
-                        .try_into()
-                        .unwrap_or_default(),
-                )
-            };
+    let v = |f: pallas::Base| u64::from_le_bytes(key(f)[..8].try_into().unwrap_or_default());
+    for (ti, t) in chain.iter().enumerate() {
+        for act in t.tx.parts.iter().flat_map(|p| &p.effects.actions) {
+            let pt = act.regulator_ciphertext.decrypt(sk);
             println!(
                 "    tx{ti} {:>9} {:<4} to {:<6} (consumes {:>9} from note {})",
                 v(pt.value),
                 names.get(&key(pt.asset_x)).copied().unwrap_or("?"),
                 parties.get(&key(pt.owner_x)).copied().unwrap_or("?"),
                 v(pt.spent_value),
-                hex(&ff::PrimeField::to_repr(&pt.spent_cm)[..4]),
+                hex::encode(&key(pt.spent_cm)[..4]),
             );
         }
     }
-    println!("  Validators see only nullifiers, commitments, ciphertexts and proofs.");
-    ensure!(
-        a.notes
-            .iter()
-            .filter(|(n, _)| n.asset() == usd)
-            .map(|(n, _)| n.value().inner())
-            .sum::<u64>()
-            == 650_000
-    );
-    println!("\ntotal time {:.1} s", t.elapsed().as_secs_f64());
-    Ok(())
 }

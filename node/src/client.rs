@@ -233,6 +233,45 @@ impl NodeClient {
             .height)
     }
 
+    /// Compact records of finalized blocks `from..=to` (applied transactions only, with
+    /// their nullifiers and new notes at their tree positions).
+    pub async fn compact_blocks(
+        &mut self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<v1::CompactBlock>, ClientError> {
+        let mut out = Vec::new();
+        if from > to {
+            return Ok(out);
+        }
+        let mut stream = self
+            .chain
+            .stream_compact_blocks(v1::StreamRequest { from_height: from })
+            .await?
+            .into_inner();
+        while let Some(b) = stream.next().await {
+            let b = b?;
+            let height = b.height;
+            out.push(b);
+            if height >= to {
+                return Ok(out);
+            }
+        }
+        Err(ClientError::Malformed(
+            "compact block stream ended early".into(),
+        ))
+    }
+
+    /// A finalized transaction by id.
+    pub async fn transaction(&mut self, id: &TxId) -> Result<Transaction, ClientError> {
+        let r = self
+            .chain
+            .get_transaction(v1::TxId { id: id.0.to_vec() })
+            .await?
+            .into_inner();
+        Transaction::from_bytes(&r.transaction).map_err(|e| ClientError::Malformed(e.to_string()))
+    }
+
     /// The status of an operator command (operator role).
     pub async fn admin_status(&mut self, id: &TxId) -> Result<Status, ClientError> {
         let s = self

@@ -71,8 +71,10 @@ use sable_circuits::transaction::Transaction;
 
 use crate::{
     admin::SignedAdminCommand,
-    block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES, MAX_BLOCK_TXS},
+    block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES},
+    gossip::{self, PeerLiveness},
     node::Node,
+    pki::Fingerprint,
 };
 
 /// Digest consensus votes on: the block hash.
@@ -83,6 +85,12 @@ pub type S = Ed25519Scheme;
 pub type PublicKey = ed25519::PublicKey;
 /// Runtime context.
 pub type Ctx = cw_tokio::Context;
+
+/// Most transactions a leader puts in one proposal (the protocol allows
+/// [`crate::block::MAX_BLOCK_TXS`]): the leader and then every voter verify the block's proofs before
+/// voting, so this keeps a full block's verification well inside the leader and
+/// certification timeouts on modest hardware.
+pub const PROPOSAL_TXS: usize = 64;
 
 const CH_VOTE: u64 = 0;
 const CH_CERT: u64 = 1;
@@ -112,6 +120,8 @@ pub enum ConsensusError {
 pub struct Peer {
     /// Ed25519 public key (the certificate's key).
     pub public_key: [u8; 32],
+    /// Fingerprint of its certificate (a revoked certificate disconnects the peer).
+    pub fingerprint: Fingerprint,
     /// P2P address.
     pub address: SocketAddr,
 }
@@ -243,6 +253,7 @@ impl SableApp {
     /// verdict on every honest validator. State-dependent validity is decided at
     /// execution, identically everywhere.
     async fn verify_contents(&self, block: &Block) -> bool {
+        let mut ids = Vec::new();
         let mut txs = Vec::with_capacity(block.transactions.len());
         let mut seen = HashSet::new();
         for raw in &block.transactions {
@@ -254,9 +265,11 @@ impl SableApp {
                     return false;
                 }
             }
-            // This node verified what its own mempool holds when it admitted it (the
-            // pool keys entries by the hash of these exact bytes).
-            if !self.node.mempool.contains(&TxId::of(raw)) {
+            // This node has verified some of its pool already (the pool keys entries by
+            // the hash of these exact bytes).
+            let id = TxId::of(raw);
+            if !self.node.mempool.is_verified(&id) {
+                ids.push(id);
                 txs.push(Arc::new(tx));
             }
         }
@@ -270,12 +283,19 @@ impl SableApp {
         if txs.is_empty() {
             return true;
         }
-        self.node
+        if !self
+            .node
             .verifier
             .verify(txs)
             .await
             .iter()
             .all(Result::is_ok)
+        {
+            return false;
+        }
+        // Not verified again when this node proposes them.
+        self.node.mempool.mark_verified(&ids);
+        true
     }
 }
 
@@ -311,12 +331,27 @@ impl Application<Ctx> for SableApp {
             exclude.extend(Self::ids(b.inner()));
             cur = ancestry.next().await;
         }
-        let (transactions, admin) = self.node.mempool.select(
-            MAX_BLOCK_TXS,
-            MAX_BLOCK_ADMIN,
-            MAX_BLOCK_BYTES / 2,
-            &exclude,
-        );
+        let (selected, admin) =
+            self.node
+                .mempool
+                .select(PROPOSAL_TXS, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES / 2, &exclude);
+        // Verify what this node has not verified yet, as one batch; propose only what
+        // passes (the rest leaves the pool, rejected).
+        let failed = self
+            .node
+            .verify_pending(
+                selected
+                    .iter()
+                    .filter(|s| !s.verified)
+                    .map(|s| (s.id, s.bytes.as_slice()))
+                    .collect(),
+            )
+            .await;
+        let transactions: Vec<Vec<u8>> = selected
+            .into_iter()
+            .filter(|s| !failed.contains(&s.id))
+            .map(|s| s.bytes)
+            .collect();
         let p = parent.inner();
         let span = tracing::info_span!("propose", height = p.height + 1, txs = transactions.len());
         let block = Block {
@@ -419,6 +454,8 @@ pub struct Running {
     pub network: commonware_runtime::Handle<()>,
     /// Block broadcast.
     pub broadcast: commonware_runtime::Handle<()>,
+    /// Validators heard from recently (mempool gossip heartbeats).
+    pub liveness: Arc<PeerLiveness>,
 }
 
 /// Storage layout of one marshal archive.
@@ -459,22 +496,23 @@ pub async fn start(
     let signer = ed25519::PrivateKey::decode_fixed(cfg.seed)
         .map_err(|e| ConsensusError::Key(e.to_string()))?;
     let me = signer.public_key();
-    let peers: Vec<(PublicKey, SocketAddr)> = cfg
+    let peers: Vec<(PublicKey, Address, Fingerprint)> = cfg
         .validators
         .iter()
-        .map(|p| Ok((public_key(&p.public_key)?, p.address)))
+        .map(|p| {
+            Ok((
+                public_key(&p.public_key)?,
+                Address::from(p.address),
+                p.fingerprint,
+            ))
+        })
         .collect::<Result<_, ConsensusError>>()?;
     if peers.is_empty() {
         return Err(ConsensusError::ValidatorSet("empty".into()));
     }
     let participants: Set<PublicKey> = peers
         .iter()
-        .map(|(k, _)| k.clone())
-        .try_collect()
-        .map_err(|_| ConsensusError::ValidatorSet("duplicate keys".into()))?;
-    let addresses: Map<PublicKey, Address> = peers
-        .iter()
-        .map(|(k, a)| (k.clone(), Address::from(*a)))
+        .map(|(k, _, _)| k.clone())
         .try_collect()
         .map_err(|_| ConsensusError::ValidatorSet("duplicate keys".into()))?;
     let n = participants.len() as u32;
@@ -508,15 +546,17 @@ pub async fn start(
         NZUsize!(4096),
     );
     p2p.tracked_peer_sets = NZUsize!(1);
-    let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-    let _ = oracle.track(0, addresses);
+    let (mut network, oracle) = lookup::Network::new(context.child("network"), p2p);
     let fast = Quota::per_second(NZU32!(4096));
     let vote_net = network.register(CH_VOTE, fast);
     let cert_net = network.register(CH_CERT, fast);
     let resolver_net = network.register(CH_RESOLVER, fast);
     let block_net = network.register(CH_BLOCKS, fast);
     let backfill_net = network.register(CH_BACKFILL, fast);
+    let (gossip_send, gossip_recv) = network.register(gossip::CHANNEL, fast);
     let network_handle = network.start();
+    tokio::spawn(track_unrevoked(node.clone(), oracle.clone(), peers));
+    let liveness = gossip::start(node.clone(), gossip_send, gossip_recv, n);
 
     let page_cache = CacheRef::new(paged::page_size(4096), NZUsize!(2048));
     let io_buffer = NZUsize!(64 * 1024);
@@ -645,5 +685,47 @@ pub async fn start(
         marshal: marshal_handle,
         network: network_handle,
         broadcast: broadcast_handle,
+        liveness,
     })
+}
+
+/// Keeps the p2p peer set to the validators whose certificates are not revoked: at
+/// start, and after every applied block that changes the revocation list. A revoked
+/// validator is disconnected and refused from then on (its votes no longer reach this
+/// node; with one revoked of four, the other three still form a quorum).
+async fn track_unrevoked(
+    node: Arc<Node>,
+    mut oracle: lookup::Oracle<PublicKey>,
+    validators: Vec<(PublicKey, Address, Fingerprint)>,
+) {
+    let mut applied = node.subscribe();
+    let mut index = 0u64;
+    let mut current: Option<Vec<PublicKey>> = None;
+    loop {
+        let allowed: Vec<(PublicKey, Address)> = validators
+            .iter()
+            .filter(|(_, _, fp)| !node.is_revoked(fp))
+            .map(|(k, a, _)| (k.clone(), a.clone()))
+            .collect();
+        let keys: Vec<PublicKey> = allowed.iter().map(|(k, _)| k.clone()).collect();
+        if current.as_ref() != Some(&keys) {
+            if current.is_some() {
+                tracing::warn!(
+                    allowed = keys.len(),
+                    of = validators.len(),
+                    "validator certificate revoked; p2p peer set updated"
+                );
+            }
+            // Keys are distinct (checked at start), so this cannot fail.
+            if let Ok(addresses) = allowed.into_iter().try_collect::<Map<_, _>>() {
+                let _ = oracle.track(index, addresses);
+                index += 1;
+            }
+            current = Some(keys);
+        }
+        match applied.recv().await {
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }

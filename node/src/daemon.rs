@@ -76,6 +76,7 @@ pub fn validator_peers(
             }
             Ok(Peer {
                 public_key: who.public_key,
+                fingerprint: who.fingerprint,
                 address: v.p2p,
             })
         })
@@ -170,7 +171,10 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
         } else {
             None
         };
-        crate::daemon_rpc::start(&cfg, node.clone(), ca.clone()).await?;
+        let status = consensus
+            .as_ref()
+            .map(|c| c.liveness.clone() as Arc<dyn crate::rpc::StatusSource>);
+        crate::daemon_rpc::start(&cfg, node.clone(), ca.clone(), status).await?;
         tracing::info!(rpc = %cfg.network.rpc, p2p = %cfg.network.p2p, metrics = %cfg.network.metrics, "node running");
 
         let outcome = match consensus {

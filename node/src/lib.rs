@@ -4,7 +4,9 @@
 //! ([`pki`]), operator commands ([`admin`]), the block format ([`block`]), admission
 //! ([`mempool`]), execution of finalized blocks ([`execution`]) into RocksDB
 //! ([`storage`], one atomic write batch per block), BFT ordering with commonware simplex
-//! ([`consensus`]), the compliance hook ([`compliance`]) and telemetry.
+//! ([`consensus`]), mempool gossip between validators ([`gossip`]), the compliance hook
+//! ([`compliance`]), telemetry, and the participants' side of the API ([`client`],
+//! [`wallet`]).
 //!
 //! Must never: see amounts, asset types or counterparties (it handles only commitments,
 //! nullifiers, ciphertexts, proofs and public issuances), apply half a block, serve a
@@ -21,6 +23,7 @@ pub mod consensus;
 pub mod daemon;
 mod daemon_rpc;
 pub mod execution;
+pub mod gossip;
 pub mod mempool;
 pub mod node;
 pub mod pki;
@@ -30,3 +33,4 @@ pub mod telemetry;
 #[cfg(feature = "test-utils")]
 pub mod testkit;
 pub mod verifier;
+pub mod wallet;

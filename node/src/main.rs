@@ -146,13 +146,24 @@ fn main() -> Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(async {
-                let _ = tokio::signal::ctrl_c().await;
-            });
-            for c in &mut children {
-                let _ = c.kill();
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
+                }
+                anyhow::Ok(())
+            })?;
+            // Stop the validators cleanly (SIGTERM), then force any that linger.
+            for c in &children {
+                let _ = Command::new("kill").arg(c.id().to_string()).status();
             }
-            std::thread::sleep(Duration::from_millis(200));
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
             for c in &mut children {
+                while std::time::Instant::now() < deadline && matches!(c.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let _ = c.kill();
                 let _ = c.wait();
             }
             Ok(())

@@ -1,10 +1,12 @@
 //! The mempool: admitted transactions and operator commands waiting for a block.
 //!
-//! Admission ([`crate::node::Node::submit`]) checks a transaction fully (stateless in
-//! batches, then against the tip state and this pool) before [`Mempool::insert`]. The
-//! pool guarantees no two pending transactions reveal the same nullifier. Entries leave
-//! when a finalized block includes them, or when a finalized block spends one of their
-//! nullifiers (they can no longer apply).
+//! Admission ([`crate::node::Node::submit`]) checks a transaction's encoding and its
+//! state (anchor, nullifiers, registry root, policy) before [`Mempool::insert`]; its
+//! proofs and signatures are verified later, in block-sized batches, and the pool
+//! records which entries passed ([`Mempool::mark_verified`]). The pool guarantees no
+//! two pending transactions reveal the same nullifier. Entries leave when a finalized
+//! block includes them, when a finalized block spends one of their nullifiers (they
+//! can no longer apply), or when their proofs fail ([`Mempool::remove`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -17,6 +19,18 @@ use crate::{block::TxId, execution::Rejection};
 struct Entry {
     bytes: Vec<u8>,
     nullifiers: Vec<[u8; 32]>,
+    verified: bool,
+}
+
+/// A transaction selected for a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selected {
+    /// Its id.
+    pub id: TxId,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Whether its proofs and signatures already passed on this node.
+    pub verified: bool,
 }
 
 #[derive(Default, Debug)]
@@ -91,7 +105,36 @@ impl Mempool {
         Ok(())
     }
 
-    /// Adds a fully checked transaction. Re-checks duplicates and nullifier conflicts
+    /// Whether `id` is pending and its proofs and signatures passed on this node.
+    pub fn is_verified(&self, id: &TxId) -> bool {
+        self.inner.lock().txs.get(id).is_some_and(|e| e.verified)
+    }
+
+    /// Records that the proofs and signatures of `ids` passed.
+    pub fn mark_verified(&self, ids: &[TxId]) {
+        let mut g = self.inner.lock();
+        for id in ids {
+            if let Some(e) = g.txs.get_mut(id) {
+                e.verified = true;
+            }
+        }
+    }
+
+    /// Removes a pending transaction (its proofs failed); returns whether it was here.
+    pub fn remove(&self, id: &TxId) -> bool {
+        let mut g = self.inner.lock();
+        let Some(e) = g.txs.remove(id) else {
+            return false;
+        };
+        g.bytes -= e.bytes.len();
+        for nf in &e.nullifiers {
+            g.spends.remove(nf);
+        }
+        g.order.retain(|o| o != id);
+        true
+    }
+
+    /// Adds a checked transaction (proofs not yet verified). Re-checks duplicates and nullifier conflicts
     /// under the lock, so two concurrent submissions of the same note cannot both enter.
     pub fn insert(
         &self,
@@ -114,7 +157,14 @@ impl Mempool {
         }
         g.bytes += bytes.len();
         g.order.push_back(id);
-        g.txs.insert(id, Entry { bytes, nullifiers });
+        g.txs.insert(
+            id,
+            Entry {
+                bytes,
+                nullifiers,
+                verified: false,
+            },
+        );
         drop(g);
         self.arrived.notify_waiters();
         Ok(())
@@ -141,7 +191,7 @@ impl Mempool {
         max_admin: usize,
         max_bytes: usize,
         exclude: &HashSet<TxId>,
-    ) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    ) -> (Vec<Selected>, Vec<Vec<u8>>) {
         let g = self.inner.lock();
         let admin = g
             .admin
@@ -164,7 +214,11 @@ impl Mempool {
                     break;
                 }
                 total += e.bytes.len();
-                txs.push(e.bytes.clone());
+                txs.push(Selected {
+                    id: *id,
+                    bytes: e.bytes.clone(),
+                    verified: e.verified,
+                });
             }
         }
         (txs, admin)
@@ -254,15 +308,36 @@ mod tests {
         m.insert(id(1), vec![1], vec![[1; 32]]).unwrap();
         m.insert(id(2), vec![2], vec![[2; 32]]).unwrap();
         m.insert(id(3), vec![3], vec![[3; 32]]).unwrap();
+        let bytes = |sel: Vec<Selected>| sel.into_iter().map(|s| s.bytes).collect::<Vec<_>>();
         let (txs, _) = m.select(10, 0, 1 << 20, &[id(2)].into_iter().collect());
-        assert_eq!(txs, vec![vec![1], vec![3]]);
+        assert_eq!(bytes(txs), vec![vec![1], vec![3]]);
         let (txs, _) = m.select(1, 0, 1 << 20, &HashSet::new());
-        assert_eq!(txs, vec![vec![1]]);
+        assert_eq!(bytes(txs), vec![vec![1]]);
         // Block includes tx 1 and (from another validator) spends tx 3's nullifier.
         let evicted = m.finalized(&[id(1)], &[[1; 32], [3; 32]]);
         assert_eq!(evicted, vec![id(3)]);
         assert_eq!(m.len(), 1);
         assert!(m.contains(&id(2)));
         m.insert(id(4), vec![4], vec![[1; 32]]).unwrap();
+    }
+
+    #[test]
+    fn verification_is_recorded_and_failed_entries_leave() {
+        let m = Mempool::new(MempoolLimits::default());
+        m.insert(id(1), vec![1], vec![[1; 32]]).unwrap();
+        m.insert(id(2), vec![2], vec![[2; 32]]).unwrap();
+        assert!(!m.is_verified(&id(1)), "admitted entries start unverified");
+        m.mark_verified(&[id(1), id(9)]);
+        assert!(m.is_verified(&id(1)) && !m.is_verified(&id(2)));
+        let (sel, _) = m.select(10, 0, 1 << 20, &HashSet::new());
+        assert_eq!(
+            sel.iter().map(|s| s.verified).collect::<Vec<_>>(),
+            vec![true, false]
+        );
+        assert!(m.remove(&id(2)));
+        assert!(!m.remove(&id(2)));
+        assert_eq!(m.len(), 1);
+        // Its nullifier is free again.
+        m.insert(id(3), vec![3], vec![[2; 32]]).unwrap();
     }
 }

@@ -6,7 +6,7 @@ use std::{
     collections::{HashMap, HashSet},
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, OnceLock,
     },
     time::Instant,
 };
@@ -58,6 +58,28 @@ pub struct AppliedEvent {
 
 const RECENT_REJECTIONS: usize = 100_000;
 
+/// Where a command reaches this node from.
+#[derive(Clone, Copy, Debug)]
+pub enum Origin<'a> {
+    /// A client of the API (the participant id from its certificate, if known). The
+    /// node records the outcome for status queries and announces admitted commands to
+    /// the other validators.
+    Client(Option<&'a str>),
+    /// Another validator's gossip. Outcomes are not recorded (a refusal here says
+    /// nothing about the command at the validator that admitted it) and nothing is
+    /// announced again.
+    Peer,
+}
+
+/// A command this node admitted from a client, for the other validators' pools.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Announcement {
+    /// A transaction's bytes.
+    Tx(Vec<u8>),
+    /// A signed operator command's bytes.
+    Admin(Vec<u8>),
+}
+
 fn revocations(store: &Store) -> Result<HashSet<Fingerprint>, StorageError> {
     Ok(store
         .scan(Cf::Revocations)?
@@ -84,6 +106,7 @@ pub struct Node {
     revoked: RwLock<HashSet<Fingerprint>>,
     applied: tokio::sync::broadcast::Sender<Arc<AppliedEvent>>,
     apply_lock: Mutex<()>,
+    announcer: OnceLock<tokio::sync::mpsc::Sender<Announcement>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -129,6 +152,7 @@ impl Node {
             revoked: RwLock::new(revoked),
             applied: tokio::sync::broadcast::channel(1024).0,
             apply_lock: Mutex::new(()),
+            announcer: OnceLock::new(),
         }))
     }
 
@@ -140,6 +164,19 @@ impl Node {
     /// Whether a certificate is revoked (as of the last applied block).
     pub fn is_revoked(&self, fp: &Fingerprint) -> bool {
         self.revoked.read().contains(fp)
+    }
+
+    /// Where commands admitted from clients are announced (set once, by the gossip
+    /// layer). Announcing is best effort: when the queue is full the command stays in
+    /// this pool and reaches a block when this validator leads.
+    pub fn set_announcer(&self, tx: tokio::sync::mpsc::Sender<Announcement>) {
+        let _ = self.announcer.set(tx);
+    }
+
+    fn announce(&self, a: Announcement) {
+        if let Some(tx) = self.announcer.get() {
+            let _ = tx.try_send(a);
+        }
     }
 
     /// Subscribes to applied blocks.
@@ -175,77 +212,136 @@ impl Node {
             .map_err(|e| Rejection::Malformed(format!("state unavailable: {e}")))
     }
 
-    /// Admits a transaction: size, decoding, duplicates, stateless verification (batched
-    /// on the verifier thread), state (anchor, nullifiers, registry root, issuers), pool
-    /// conflicts and the compliance policy.
+    /// Admits a transaction: size, decoding, duplicates, state (anchor, nullifiers,
+    /// registry root, issuers), pool conflicts and the compliance policy. Proofs and
+    /// signatures are verified in block-sized batches ([`Node::verify_pending`]), where
+    /// one fixed cost serves the whole batch; a transaction that fails them leaves the
+    /// pool and its status turns to rejected.
     pub async fn submit(&self, bytes: Vec<u8>, submitter: Option<&str>) -> Result<TxId, Rejection> {
+        self.admit(bytes, Origin::Client(submitter)).await
+    }
+
+    /// Admits a transaction from `origin` (see [`Node::submit`] for the checks).
+    pub async fn admit(&self, bytes: Vec<u8>, origin: Origin<'_>) -> Result<TxId, Rejection> {
         let id = TxId::of(&bytes);
-        let span = info_span!("submit", tx = %id, submitter = submitter.unwrap_or("-"));
-        async {
-            if bytes.len() > MAX_TX_BYTES {
-                return Err(self.reject(id, Rejection::TooLarge(bytes.len())));
+        let (submitter, who) = match origin {
+            Origin::Client(s) => (s, s.unwrap_or("-")),
+            Origin::Peer => (None, "peer"),
+        };
+        let span = info_span!("submit", tx = %id, submitter = who);
+        let announced = matches!(origin, Origin::Client(_)).then(|| bytes.clone());
+        let result = self
+            .check_and_insert(id, bytes, submitter)
+            .instrument(info_span!(parent: &span, "admit"))
+            .await;
+        match (result, announced) {
+            (Ok(()), Some(bytes)) => {
+                self.admitted_at.lock().insert(id, Instant::now());
+                metrics().admitted.inc();
+                self.announce(Announcement::Tx(bytes));
+                Ok(id)
             }
-            if self.mempool.contains(&id) {
-                return Err(Rejection::Duplicate);
+            (Ok(()), None) => {
+                metrics().gossip_admitted.inc();
+                Ok(id)
             }
-            if self.already_executed(&id)? {
-                return Err(Rejection::Duplicate);
-            }
-            let tx = match Transaction::from_bytes(&bytes) {
-                Ok(tx) => Arc::new(tx),
-                Err(e) => return Err(self.reject(id, Rejection::Malformed(e.to_string()))),
-            };
-            let nullifiers: Vec<[u8; 32]> = tx.nullifiers().map(|n| n.to_bytes()).collect();
-            if let Err(r) = self.mempool.check_conflicts(&nullifiers) {
-                return Err(self.reject(id, r));
-            }
-            let verdict = self
-                .verifier
-                .verify(vec![tx.clone()])
-                .instrument(info_span!("admit"))
-                .await
-                .pop()
-                .unwrap_or(Err(Rejection::Malformed("no verdict".into())));
-            if let Err(r) = verdict {
-                return Err(self.reject(id, r));
-            }
-            let store = self.store.clone();
-            let params = self.params.clone();
-            let tx2 = tx.clone();
-            let state = tokio::task::spawn_blocking(move || {
-                check_state(&Staged::new(&store), &params, &tx2)
-            })
-            .await
-            .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))));
-            if let Err(r) = state {
-                return Err(self.reject(id, r));
-            }
-            let ctx = TxContext {
-                height: self.executed_height(),
-                tx_id: &id,
-                submitter,
-            };
-            if let Err(reason) = self.policy.on_admission(&tx, &ctx) {
-                let r = Rejection::Compliance {
-                    policy: self.policy.name().to_string(),
-                    reason,
-                };
-                return Err(self.reject(id, r));
-            }
-            if let Err(r) = self.mempool.insert(id, bytes, nullifiers) {
-                return Err(self.reject(id, r));
-            }
-            self.admitted_at.lock().insert(id, Instant::now());
-            metrics().admitted.inc();
-            metrics().mempool_size.set(self.mempool.len() as i64);
-            Ok(id)
+            (Err(Rejection::Duplicate), _) => Err(Rejection::Duplicate),
+            (Err(r), Some(_)) => Err(self.reject(id, r)),
+            (Err(r), None) => Err(r),
         }
-        .instrument(span)
-        .await
+    }
+
+    async fn check_and_insert(
+        &self,
+        id: TxId,
+        bytes: Vec<u8>,
+        submitter: Option<&str>,
+    ) -> Result<(), Rejection> {
+        if bytes.len() > MAX_TX_BYTES {
+            return Err(Rejection::TooLarge(bytes.len()));
+        }
+        if self.mempool.contains(&id) || self.already_executed(&id)? {
+            return Err(Rejection::Duplicate);
+        }
+        let tx = Arc::new(
+            Transaction::from_bytes(&bytes).map_err(|e| Rejection::Malformed(e.to_string()))?,
+        );
+        let nullifiers: Vec<[u8; 32]> = tx.nullifiers().map(|n| n.to_bytes()).collect();
+        self.mempool.check_conflicts(&nullifiers)?;
+        let store = self.store.clone();
+        let params = self.params.clone();
+        let tx2 = tx.clone();
+        tokio::task::spawn_blocking(move || check_state(&Staged::new(&store), &params, &tx2))
+            .await
+            .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))))?;
+        let ctx = TxContext {
+            height: self.executed_height(),
+            tx_id: &id,
+            submitter,
+        };
+        self.policy
+            .on_admission(&tx, &ctx)
+            .map_err(|reason| Rejection::Compliance {
+                policy: self.policy.name().to_string(),
+                reason,
+            })?;
+        self.mempool.insert(id, bytes, nullifiers)?;
+        metrics().mempool_size.set(self.mempool.len() as i64);
+        Ok(())
+    }
+
+    /// Verifies, in one batch on the verifier thread, the proofs and signatures of
+    /// pending transactions `(id, bytes)` not yet verified here. Those that pass are
+    /// marked verified; those that fail leave the pool and are recorded as rejected.
+    /// Returns the ids that failed.
+    pub async fn verify_pending(&self, pending: Vec<(TxId, &[u8])>) -> HashSet<TxId> {
+        let mut failed = HashSet::new();
+        let mut ids = Vec::with_capacity(pending.len());
+        let mut txs = Vec::with_capacity(pending.len());
+        for (id, bytes) in pending {
+            match Transaction::from_bytes(bytes) {
+                Ok(tx) => {
+                    ids.push(id);
+                    txs.push(Arc::new(tx));
+                }
+                Err(e) => {
+                    self.mempool.remove(&id);
+                    self.reject(id, Rejection::Malformed(e.to_string()));
+                    failed.insert(id);
+                }
+            }
+        }
+        if txs.is_empty() {
+            return failed;
+        }
+        let verdicts = self.verifier.verify(txs).await;
+        let mut passed = Vec::with_capacity(ids.len());
+        for (id, verdict) in ids.into_iter().zip(verdicts) {
+            match verdict {
+                Ok(()) => passed.push(id),
+                Err(r) => {
+                    self.mempool.remove(&id);
+                    self.reject(id, r);
+                    failed.insert(id);
+                }
+            }
+        }
+        self.mempool.mark_verified(&passed);
+        metrics().mempool_size.set(self.mempool.len() as i64);
+        failed
     }
 
     /// Admits a signed operator command after checking its certificate and signature.
     pub fn submit_admin(&self, signed: &SignedAdminCommand) -> Result<TxId, Rejection> {
+        self.admit_admin(signed, Origin::Client(None))
+    }
+
+    /// Admits a signed operator command from `origin`.
+    pub fn admit_admin(
+        &self,
+        signed: &SignedAdminCommand,
+        origin: Origin<'_>,
+    ) -> Result<TxId, Rejection> {
         let bytes = signed.to_bytes();
         let id = signed.id();
         if bytes.len() > MAX_ADMIN_BYTES {
@@ -260,7 +356,11 @@ impl Node {
         signed
             .verify(&self.params.ca, now, |fp| self.is_revoked(fp))
             .map_err(|e| Rejection::Admin(e.to_string()))?;
+        let announced = matches!(origin, Origin::Client(_)).then(|| bytes.clone());
         self.mempool.insert_admin(id, bytes)?;
+        if let Some(bytes) = announced {
+            self.announce(Announcement::Admin(bytes));
+        }
         Ok(id)
     }
 

@@ -42,6 +42,10 @@ pub struct Metrics {
     pub verified_actions: Counter,
     /// Transactions applied.
     pub applied: Counter,
+    /// Transactions admitted from other validators' gossip.
+    pub gossip_admitted: Counter,
+    /// Validators heard from recently (see `gossip`).
+    pub connected_peers: Gauge,
 }
 
 fn buckets() -> impl Iterator<Item = f64> {
@@ -62,6 +66,8 @@ impl Metrics {
             proof_verification: Histogram::new(buckets()),
             verified_actions: Counter::default(),
             applied: Counter::default(),
+            gossip_admitted: Counter::default(),
+            connected_peers: Gauge::default(),
         };
         registry.register(
             "sable_admitted",
@@ -99,6 +105,16 @@ impl Metrics {
             m.verified_actions.clone(),
         );
         registry.register("sable_applied", "Transactions applied", m.applied.clone());
+        registry.register(
+            "sable_gossip_admitted",
+            "Transactions admitted from other validators' gossip",
+            m.gossip_admitted.clone(),
+        );
+        registry.register(
+            "sable_connected_peers",
+            "Validators heard from in the last few seconds",
+            m.connected_peers.clone(),
+        );
         m
     }
 }

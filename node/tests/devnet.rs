@@ -12,27 +12,136 @@ fn devnet(n: usize) -> Devnet {
 
 const T: Duration = Duration::from_secs(90);
 
-#[test]
-fn four_validators_finalize_and_agree_and_a_killed_one_catches_up() {
+/// A steady stream of shielded payments to validators 0–2; validator 3 is SIGKILLed in
+/// the middle of it. Every payment still finalizes (the other three are 2f+1), the
+/// restarted validator catches up from its peers, and every validator's state holds
+/// every finalized payment at the height its client was told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
+    use sable_node::client::Status;
+    use sable_node::execution::StateReads as _;
+    use sable_node::testkit::parties::{connect, onboard, pay, regulator, Bank, Issuer, FINAL};
+
+    const PAYMENTS: usize = 8;
     let mut net = devnet(4);
     net.start_all();
-    net.wait_height(0, 5, T);
+    net.wait_height(0, 2, T);
+    let cfg0 = net.config(0);
+    let reg = regulator(&cfg0);
+    let (a, b, issuer) = (Bank::new(), Bank::new(), Issuer::new());
+    onboard(&cfg0, &issuer, &[(&a, "Bank A"), (&b, "Bank B")]).await;
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        clients.push(connect(&net.config(i), "bank-a").await);
+    }
+    let (_, _, base) = clients[0].anchor().await.unwrap();
+    let (issuance, notes) = issuer.issue("USD", a.address(), &[10; PAYMENTS]);
+    let (id, _) = clients[0].submit(&issuance).await.unwrap();
+    assert!(matches!(
+        clients[0].wait_final(&id, FINAL).await.unwrap(),
+        Status::Finalized { .. }
+    ));
+    let mut payments = Vec::new();
+    for (i, note) in notes.iter().enumerate() {
+        payments.push(
+            pay(
+                &mut clients[0],
+                reg,
+                &a,
+                *note,
+                base + i as u64,
+                b.address(),
+                10,
+            )
+            .await,
+        );
+    }
 
-    // Kill one under way: the other three (2f+1) keep finalizing.
-    net.kill(3);
-    let h = net.height(0).unwrap();
-    net.wait_height(0, h + 5, T);
-    net.wait_height(1, h + 5, T);
+    let mut pending = Vec::new();
+    for (i, tx) in payments.iter().enumerate() {
+        if i == PAYMENTS / 2 {
+            net.kill(3);
+        }
+        let c = &mut clients[i % 3];
+        let (id, s) = c.submit(tx).await.unwrap();
+        assert_eq!(s, Status::Pending, "payment {i}");
+        pending.push((i % 3, id));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let mut finalized = Vec::new();
+    for (c, id) in pending {
+        match clients[c].wait_final(&id, FINAL).await.unwrap() {
+            Status::Finalized { height, .. } => finalized.push((id, height)),
+            s => panic!("payment {id} did not finalize with a validator down: {s:?}"),
+        }
+    }
     assert!(net.height(3).is_none(), "killed validator still answers");
 
     // Restarted, it catches up from its peers.
     net.start(3);
-    let target = net.height(0).unwrap() + 3;
+    let target = net.height(0).unwrap();
     net.wait_height(3, target, T);
-
     net.stop_all();
-    let all = assert_agree(&net);
-    assert!(all.iter().all(|hs| hs.len() as u64 >= target - 3));
+    assert_agree(&net);
+    for i in 0..4 {
+        let store = net.store(i);
+        for (id, height) in &finalized {
+            let loc = store.tx_location(id).unwrap();
+            assert!(
+                matches!(&loc, Some(l) if l.height == *height && l.rejection_code.is_none()),
+                "validator {i} lost payment {id} finalized at {height}: {loc:?}"
+            );
+        }
+    }
+}
+
+/// The operator revokes validator 3's certificate: the other validators drop it from
+/// their p2p peer set and keep finalizing as three (2f+1); validator 3, refused by all,
+/// stops advancing and hears from no one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_validator_is_cut_off_from_consensus() {
+    use sable_node::admin::AdminOp;
+    use sable_node::pki::{fingerprint, load_certificate_pem};
+    use sable_node::testkit::parties::{connect, operator};
+
+    let mut net = devnet(4);
+    net.start_all();
+    net.wait_height(0, 2, T);
+    let peers = |i: usize| net.metric(i, "sable_connected_peers");
+    net.wait_until(T, "validator 0 hears all three peers", || {
+        peers(0) == Some(3.0)
+    });
+
+    let cfg0 = net.config(0);
+    let der = load_certificate_pem(&net.config(3).tls.cert).unwrap();
+    let mut op = connect(&cfg0, "operator-0").await;
+    operator(
+        &cfg0,
+        &mut op,
+        vec![AdminOp::RevokeCertificate {
+            fingerprint: fingerprint(&der),
+            reason: "key compromise".into(),
+        }],
+    )
+    .await;
+
+    net.wait_until(T, "validator 0 drops the revoked peer", || {
+        peers(0) == Some(2.0)
+    });
+    net.wait_until(T, "the revoked validator hears no one", || {
+        peers(3) == Some(0.0)
+    });
+    let h3 = net.height(3).unwrap();
+    let h0 = net.height(0).unwrap();
+    net.wait_height(0, h0 + 5, T);
+    net.wait_height(1, h0 + 5, T);
+    assert!(
+        net.height(3).unwrap() <= h3 + 1,
+        "the revoked validator kept finalizing: {h3} → {:?}",
+        net.height(3)
+    );
+    net.stop_all();
+    assert_agree(&net);
 }
 
 #[test]
@@ -128,6 +237,20 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     assert!(
         matches!(s3, Status::Rejected { .. }),
         "resubmission: {s3:?}"
+    );
+
+    // A payment with a tampered proof passes the cheap admission checks, then fails
+    // batch verification before any block carries it: it leaves the pools, rejected.
+    let mut forged = pay(&mut a0, reg, &a, notes[1], size_before + 1, b.address(), 5).await;
+    let mut proof = forged.parts[0].proof.as_bytes().to_vec();
+    proof[100] ^= 1;
+    forged.parts[0].proof = sable_circuits::circuit::Proof::from_bytes(proof);
+    let (idf, sf) = a0.submit(&forged).await.unwrap();
+    assert_eq!(sf, Status::Pending);
+    let ff = a0.wait_final(&idf, FINAL).await.unwrap();
+    assert!(
+        matches!(ff, Status::Rejected { reason: 4, .. }),
+        "a tampered proof is rejected as an invalid proof: {ff:?}"
     );
 
     // The second issued note is still spendable.

@@ -19,10 +19,11 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use sable_circuits::{
     circuit::VerifyingKey,
+    constants::MAX_ISSUED_NOTES,
     transaction::{BatchValidator, Transaction},
 };
 use sable_node::{
-    client::Status,
+    client::{NodeClient, Status},
     testkit::{
         parties::{connect, onboard, pay, regulator, Bank, Issuer, FINAL},
         Devnet,
@@ -36,6 +37,83 @@ fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn arg_f64(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What one phase measured.
+struct Phase {
+    n: usize,
+    /// Submission to finality, seconds, sorted.
+    latencies: Vec<f64>,
+    /// Transactions finalized after the first finalizing block, over the time from it to
+    /// the last one: the chain's sustained rate, free of the first block's latency.
+    throughput: f64,
+    blocks: usize,
+}
+
+/// Submits `txs` (all at once, or paced at `rate` per second) round-robin to `clients`
+/// and follows each to finality.
+async fn run_phase(
+    clients: &[NodeClient],
+    txs: Vec<Arc<Transaction>>,
+    rate: Option<f64>,
+) -> Result<Phase> {
+    let n = txs.len();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, tx) in txs.into_iter().enumerate() {
+        if let Some(r) = rate {
+            tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / r)).into()).await;
+        }
+        let mut c = clients[i % clients.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let (id, s) = c.submit(&tx).await?;
+            if s != Status::Pending {
+                bail!("admission: {s:?}");
+            }
+            match c.wait_final(&id, Duration::from_secs(300)).await? {
+                Status::Finalized { height, .. } => Ok((sent, Instant::now(), height)),
+                s => bail!("not finalized: {s:?}"),
+            }
+        }));
+    }
+    let mut done = Vec::with_capacity(n);
+    for t in tasks {
+        done.push(t.await??);
+    }
+    let mut latencies: Vec<f64> = done
+        .iter()
+        .map(|(s, f, _)| (*f - *s).as_secs_f64())
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    // A block's finality time: when its first transaction was seen final.
+    let mut blocks: std::collections::BTreeMap<u64, (Instant, usize)> = Default::default();
+    for (_, f, h) in &done {
+        let e = blocks.entry(*h).or_insert((*f, 0));
+        e.0 = e.0.min(*f);
+        e.1 += 1;
+    }
+    let first = blocks.values().next().copied();
+    let last = blocks.values().map(|(t, _)| *t).max();
+    let throughput = match (first, last) {
+        (Some((t0, k0)), Some(t1)) if t1 > t0 => (n - k0) as f64 / (t1 - t0).as_secs_f64(),
+        _ => f64::NAN,
+    };
+    Ok(Phase {
+        n,
+        latencies,
+        throughput,
+        blocks: blocks.len(),
+    })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -75,32 +153,31 @@ async fn main() -> Result<()> {
     let (a, b, issuer) = (Bank::new(), Bank::new(), Issuer::new());
     onboard(&cfg0, &issuer, &[(&a, "A"), (&b, "B")]).await;
     let mut client = connect(&cfg0, "bank-a").await;
-    let (_, _, base) = client.anchor().await?;
-    let (issuance, notes) = issuer.issue("USD", a.address(), &vec![100; n]);
-    let (id, _) = client.submit(&issuance).await?;
-    if !matches!(
-        client.wait_final(&id, FINAL).await?,
-        Status::Finalized { .. }
-    ) {
-        bail!("issuance did not finalize");
+    // Issue one note per transaction, in issuances of at most MAX_ISSUED_NOTES, each
+    // finalized before the next so the notes' tree positions are known.
+    let mut notes = Vec::with_capacity(n);
+    while notes.len() < n {
+        let (_, _, base) = client.anchor().await?;
+        let count = (n - notes.len()).min(MAX_ISSUED_NOTES);
+        let (issuance, issued) = issuer.issue("USD", a.address(), &vec![100; count]);
+        let (id, _) = client.submit(&issuance).await?;
+        let s = client.wait_final(&id, FINAL).await?;
+        if !matches!(s, Status::Finalized { .. }) {
+            bail!("issuance did not finalize: {s:?}");
+        }
+        notes.extend(
+            issued
+                .into_iter()
+                .enumerate()
+                .map(|(i, note)| (note, base + i as u64)),
+        );
     }
 
     eprintln!("proving {n} transactions (2 actions each)...");
     let t = Instant::now();
     let mut pool = Vec::with_capacity(n);
-    for (i, note) in notes.iter().enumerate() {
-        pool.push(
-            pay(
-                &mut client,
-                reg,
-                &a,
-                *note,
-                base + i as u64,
-                b.address(),
-                60,
-            )
-            .await,
-        );
+    for (note, position) in notes {
+        pool.push(pay(&mut client, reg, &a, note, position, b.address(), 60).await);
     }
     eprintln!("proved in {:.1} s", t.elapsed().as_secs_f64());
 
@@ -119,39 +196,18 @@ async fn main() -> Result<()> {
     let bound_single = n as f64 / verify_s;
     let bound_devnet = bound_single / validators as f64;
 
-    // Submit everything round-robin across the validators; follow each to finality.
+    // Submit round-robin across the validators, each to a validator's own client, and
+    // follow each to finality. Phase 1 offers half the pool at once (saturation);
+    // phase 2 offers the other half at a steady rate (by default 80% of the bound).
     let mut clients = Vec::new();
     for i in 0..validators {
         clients.push(connect(&net.config(i), "bank-a").await);
     }
-    let pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for (i, tx) in pool.iter().enumerate() {
-        let mut c = clients[i % validators].clone();
-        let tx = tx.clone();
-        tasks.push(tokio::spawn(async move {
-            let sent = Instant::now();
-            let (id, s) = c.submit(&tx).await?;
-            if s != Status::Pending {
-                bail!("admission: {s:?}");
-            }
-            let s = c.wait_final(&id, Duration::from_secs(300)).await?;
-            if !matches!(s, Status::Finalized { .. }) {
-                bail!("not finalized: {s:?}");
-            }
-            Ok((sent.elapsed().as_secs_f64(), start.elapsed().as_secs_f64()))
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut last = 0.0f64;
-    for t in tasks {
-        let (lat, at) = t.await??;
-        latencies.push(lat);
-        last = last.max(at);
-    }
-    latencies.sort_by(f64::total_cmp);
-    let throughput = n as f64 / last;
+    let rate = arg_f64("--rate", 0.8 * bound_devnet);
+    let mut pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
+    let paced = pool.split_off(n / 2);
+    let burst = run_phase(&clients, pool, None).await?;
+    let steady = run_phase(&clients, paced, Some(rate)).await?;
     let rss: Vec<f64> = (0..validators)
         .filter_map(|i| net.pid(i).and_then(peak_rss_mib))
         .collect();
@@ -167,19 +223,25 @@ async fn main() -> Result<()> {
     );
     println!("| verification bound, one verifier | {bound_single:.1} tx/s |");
     println!("| verification bound, {validators} validators sharing this machine | {bound_devnet:.1} tx/s |");
-    println!("| devnet throughput | {throughput:.1} tx/s |");
-    println!(
-        "| throughput / devnet bound | {:.2} |",
-        throughput / bound_devnet
-    );
-    println!(
-        "| finality latency p50 | {:.3} s |",
-        percentile(&latencies, 0.5)
-    );
-    println!(
-        "| finality latency p99 | {:.3} s |",
-        percentile(&latencies, 0.99)
-    );
+    for (name, p) in [
+        (format!("saturation: {} submitted at once", burst.n), &burst),
+        (
+            format!("steady: {} offered at {rate:.1} tx/s", steady.n),
+            &steady,
+        ),
+    ] {
+        println!(
+            "| {name}: throughput | {:.1} tx/s ({:.2} of the devnet bound) |",
+            p.throughput,
+            p.throughput / bound_devnet
+        );
+        println!(
+            "| {name}: finality latency p50 / p99 | {:.3} s / {:.3} s |",
+            percentile(&p.latencies, 0.5),
+            percentile(&p.latencies, 0.99)
+        );
+        println!("| {name}: blocks | {} |", p.blocks);
+    }
     println!(
         "| peak memory per node (VmHWM) | {} MiB |",
         rss.iter()

@@ -164,6 +164,18 @@ impl Devnet {
         self.metric(i, "sable_height").map(|h| h as u64)
     }
 
+    /// Waits until `cond` holds; panics naming `what` on timeout.
+    pub fn wait_until(&self, timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if cond() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting until {what}");
+    }
+
     /// Waits until validator `i` reaches `height`; panics with the log tail on timeout.
     pub fn wait_height(&self, i: usize, height: u64, timeout: Duration) {
         let deadline = Instant::now() + timeout;
