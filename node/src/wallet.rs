@@ -78,6 +78,14 @@ pub struct ChainTx {
 
 /// The transactions applied in finalized blocks `from..=` the node's tip, in chain order.
 pub async fn scan(client: &mut NodeClient, from: u64) -> Result<Vec<ChainTx>, WalletError> {
+    Ok(scan_to_tip(client, from).await?.0)
+}
+
+/// [`scan`], and the tip it scanned to.
+async fn scan_to_tip(
+    client: &mut NodeClient,
+    from: u64,
+) -> Result<(Vec<ChainTx>, u64), WalletError> {
     let tip = client.height().await?;
     let mut out = Vec::new();
     for block in client.compact_blocks(from.max(1), tip).await? {
@@ -104,7 +112,7 @@ pub async fn scan(client: &mut NodeClient, from: u64) -> Result<Vec<ChainTx>, Wa
             });
         }
     }
-    Ok(out)
+    Ok((out, tip))
 }
 
 /// A note this wallet owns and where it is in the tree.
@@ -155,11 +163,9 @@ impl Wallet {
 
     /// Reads the blocks finalized since the last sync from `client`.
     pub async fn sync(&mut self, client: &mut NodeClient) -> Result<(), WalletError> {
-        let txs = scan(client, self.next_height).await?;
+        let (txs, tip) = scan_to_tip(client, self.next_height).await?;
         self.absorb(&txs);
-        if let Some(last) = txs.last() {
-            self.next_height = last.height + 1;
-        }
+        self.next_height = self.next_height.max(tip + 1);
         Ok(())
     }
 

@@ -98,6 +98,9 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
 /// The operator revokes validator 3's certificate: the other validators drop it from
 /// their p2p peer set and keep finalizing as three (2f+1); validator 3, refused by all,
 /// stops advancing and hears from no one.
+///
+/// The validators also export spans over OTLP to an endpoint where no collector listens:
+/// export failures cost nothing but dropped spans.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_revoked_validator_is_cut_off_from_consensus() {
     use sable_node::admin::AdminOp;
@@ -105,6 +108,14 @@ async fn a_revoked_validator_is_cut_off_from_consensus() {
     use sable_node::testkit::parties::{connect, operator};
 
     let mut net = devnet(4);
+    let absent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/v1/traces", absent.local_addr().unwrap());
+    drop(absent);
+    for i in 0..4 {
+        let mut cfg = net.config(i);
+        cfg.telemetry.otlp_endpoint = Some(endpoint.clone());
+        cfg.save(&net.configs[i]).unwrap();
+    }
     net.start_all();
     net.wait_height(0, 2, T);
     let peers = |i: usize| net.metric(i, "sable_connected_peers");
@@ -185,6 +196,7 @@ fn a_crash_between_application_steps_never_leaves_half_a_block() {
 async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     use sable_node::client::Status;
     use sable_node::testkit::parties::{connect, onboard, pay, regulator, Bank, Issuer, FINAL};
+    use sable_node::wallet::Wallet;
 
     let mut net = devnet(4);
     net.start_all();
@@ -269,6 +281,35 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
         a0.wait_final(&id, FINAL).await.unwrap(),
         Status::Finalized { .. }
     ));
+
+    // The banks' wallets, scanning the chain with their viewing keys, find exactly the
+    // applied payments (not the rejected double spend or the forged one).
+    let usd = issuer.0.asset("USD");
+    let paid = if matches!(f1, Status::Finalized { .. }) {
+        400
+    } else {
+        900
+    };
+    let mut wallet_a = Wallet::new("Bank A", a.sk.clone());
+    let mut wallet_b = Wallet::new("Bank B", b.sk.clone());
+    wallet_a.sync(&mut a0).await.unwrap();
+    wallet_b.sync(&mut a0).await.unwrap();
+    assert_eq!(
+        wallet_a.balance(usd),
+        1_000 - paid,
+        "Bank A keeps the change"
+    );
+    assert_eq!(
+        wallet_b.balance(usd),
+        paid + 2_000,
+        "Bank B received both payments"
+    );
+    wallet_b.sync(&mut a0).await.unwrap();
+    assert_eq!(
+        wallet_b.balance(usd),
+        paid + 2_000,
+        "a second sync adds nothing"
+    );
 
     let h = net.height(0).unwrap();
     for i in 1..4 {
