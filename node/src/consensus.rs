@@ -87,9 +87,9 @@ pub type PublicKey = ed25519::PublicKey;
 pub type Ctx = cw_tokio::Context;
 
 /// Most transactions a leader puts in one proposal (the protocol allows
-/// [`crate::block::MAX_BLOCK_TXS`]): the leader and then every voter verify the block's proofs before
-/// voting, so this keeps a full block's verification well inside the leader and
-/// certification timeouts on modest hardware.
+/// [`crate::block::MAX_BLOCK_TXS`]): the leader and then every voter verify the block's
+/// proofs before voting, so this keeps a full block's verification well inside the
+/// leader and certification timeouts on modest hardware.
 pub const PROPOSAL_TXS: usize = 64;
 
 const CH_VOTE: u64 = 0;
