@@ -22,10 +22,13 @@ fn vk() -> &'static VerifyingKey {
     VK.get_or_init(VerifyingKey::build)
 }
 
+/// Fixture files of this checkout. The directory is read when the test runs (cargo sets
+/// it), not baked in at compile time: fresh clones share one target directory, and a
+/// test binary built in another clone must not read (or update) that clone's files.
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    dir.join("tests/fixtures").join(name)
 }
 
 fn updating() -> bool {

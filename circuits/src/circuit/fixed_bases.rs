@@ -238,10 +238,10 @@ mod tests {
             }
             out.push_str("];\n");
         }
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/src/circuit/fixed_bases/z_values.rs"
-        );
-        std::fs::write(path, out).unwrap();
+        // This checkout's source (read at run time: test binaries may be shared between
+        // clones through one target directory).
+        let dir = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        std::fs::write(format!("{dir}/src/circuit/fixed_bases/z_values.rs"), out).unwrap();
     }
 }
