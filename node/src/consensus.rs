@@ -343,7 +343,7 @@ impl Application<Ctx> for SableApp {
                 selected
                     .iter()
                     .filter(|s| !s.verified)
-                    .map(|s| (s.id, s.bytes.as_slice()))
+                    .map(|s| (s.id, s.bytes.clone()))
                     .collect(),
             )
             .await;

@@ -294,12 +294,28 @@ impl Node {
     /// pending transactions `(id, bytes)` not yet verified here. Those that pass are
     /// marked verified; those that fail leave the pool and are recorded as rejected.
     /// Returns the ids that failed.
-    pub async fn verify_pending(&self, pending: Vec<(TxId, &[u8])>) -> HashSet<TxId> {
+    pub async fn verify_pending(&self, pending: Vec<(TxId, Vec<u8>)>) -> HashSet<TxId> {
         let mut failed = HashSet::new();
-        let mut ids = Vec::with_capacity(pending.len());
-        let mut txs = Vec::with_capacity(pending.len());
-        for (id, bytes) in pending {
-            match Transaction::from_bytes(bytes) {
+        if pending.is_empty() {
+            return failed;
+        }
+        // Decoding decompresses curve points: a blocking thread's work, not the runtime's.
+        let all: Vec<TxId> = pending.iter().map(|(id, _)| *id).collect();
+        let Ok(decoded) = tokio::task::spawn_blocking(move || {
+            pending
+                .into_iter()
+                .map(|(id, bytes)| (id, Transaction::from_bytes(&bytes)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        else {
+            // Nothing was checked: none of them may be proposed now.
+            return all.into_iter().collect();
+        };
+        let mut ids = Vec::with_capacity(decoded.len());
+        let mut txs = Vec::with_capacity(decoded.len());
+        for (id, tx) in decoded {
+            match tx {
                 Ok(tx) => {
                     ids.push(id);
                     txs.push(Arc::new(tx));

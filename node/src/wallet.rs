@@ -97,10 +97,14 @@ async fn scan_to_tip(
                 .ok_or_else(|| WalletError::Inconsistent("compact tx without an id".into()))?;
             let tx = client.transaction(&id).await?;
             let first_position = ctx.notes.first().map_or(0, |n| n.position);
-            if tx.commitments().len() != ctx.notes.len() {
+            let notes = tx.issuances.iter().map(|i| i.notes.len()).sum::<usize>()
+                + tx.parts
+                    .iter()
+                    .map(|p| p.effects.actions.len())
+                    .sum::<usize>();
+            if notes != ctx.notes.len() {
                 return Err(WalletError::Inconsistent(format!(
-                    "transaction {id} has {} notes, its compact record {}",
-                    tx.commitments().len(),
+                    "transaction {id} has {notes} notes, its compact record {}",
                     ctx.notes.len()
                 )));
             }

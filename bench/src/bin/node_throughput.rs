@@ -25,21 +25,14 @@ use sable_circuits::{
 use sable_node::{
     client::{NodeClient, Status},
     testkit::{
-        parties::{connect, onboard, pay, regulator, Bank, Issuer, FINAL},
+        parties::{connect, pay, two_banks, TwoBanks},
         Devnet,
     },
+    wallet,
 };
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn arg_f64(name: &str, default: f64) -> f64 {
+/// The value after `name` on the command line, or `default`.
+fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)
@@ -133,7 +126,7 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> Result<()> {
-    let n = arg("--txs", 64);
+    let n: usize = arg("--txs", 64);
     let validators = 4;
     let exe = std::env::current_exe()?
         .parent()
@@ -149,9 +142,12 @@ async fn main() -> Result<()> {
     net.start_all();
     net.wait_height(0, 2, Duration::from_secs(120));
     let cfg0 = net.config(0);
-    let reg = regulator(&cfg0);
-    let (a, b, issuer) = (Bank::new(), Bank::new(), Issuer::new());
-    onboard(&cfg0, &issuer, &[(&a, "A"), (&b, "B")]).await;
+    let TwoBanks {
+        regulator: reg,
+        a,
+        b,
+        issuer,
+    } = two_banks(&cfg0).await;
     let mut client = connect(&cfg0, "bank-a").await;
     // Issue one note per transaction, in issuances of at most MAX_ISSUED_NOTES, each
     // finalized before the next so the notes' tree positions are known.
@@ -160,11 +156,7 @@ async fn main() -> Result<()> {
         let (_, _, base) = client.anchor().await?;
         let count = (n - notes.len()).min(MAX_ISSUED_NOTES);
         let (issuance, issued) = issuer.issue("USD", a.address(), &vec![100; count]);
-        let (id, _) = client.submit(&issuance).await?;
-        let s = client.wait_final(&id, FINAL).await?;
-        if !matches!(s, Status::Finalized { .. }) {
-            bail!("issuance did not finalize: {s:?}");
-        }
+        wallet::settle(&mut client, &issuance).await?;
         notes.extend(
             issued
                 .into_iter()
@@ -203,7 +195,7 @@ async fn main() -> Result<()> {
     for i in 0..validators {
         clients.push(connect(&net.config(i), "bank-a").await);
     }
-    let rate = arg_f64("--rate", 0.8 * bound_devnet);
+    let rate: f64 = arg("--rate", 0.8 * bound_devnet);
     let mut pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
     let paced = pool.split_off(n / 2);
     let burst = run_phase(&clients, pool, None).await?;

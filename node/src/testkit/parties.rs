@@ -73,6 +73,27 @@ pub async fn onboard(cfg: &NodeConfig, issuer: &Issuer, banks: &[(&Bank, &str)])
     operator(cfg, &mut op, ops).await;
 }
 
+/// The parties most scenarios need: the network's regulator key, Bank A and Bank B
+/// registered, and an authorised issuer.
+pub struct TwoBanks {
+    pub regulator: RegulatorPublicKey,
+    pub a: Bank,
+    pub b: Bank,
+    pub issuer: Issuer,
+}
+
+/// Creates [`TwoBanks`] and onboards them through validator `cfg` (see [`onboard`]).
+pub async fn two_banks(cfg: &NodeConfig) -> TwoBanks {
+    let (a, b, issuer) = (Bank::new(), Bank::new(), Issuer::new());
+    onboard(cfg, &issuer, &[(&a, "Bank A"), (&b, "Bank B")]).await;
+    TwoBanks {
+        regulator: regulator(cfg),
+        a,
+        b,
+        issuer,
+    }
+}
+
 /// A bank's keys.
 pub struct Bank {
     pub sk: SpendingKey,
