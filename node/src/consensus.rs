@@ -251,28 +251,10 @@ impl SableApp {
     /// (proofs and signatures, batched on the verifier thread), no nullifier appears twice,
     /// every operator command decodes. Deterministic: the same block gets the same
     /// verdict on every honest validator. State-dependent validity is decided at
-    /// execution, identically everywhere.
+    /// execution, identically everywhere. Transactions in this node's pool are neither
+    /// decoded nor verified again (the pool keys entries by the hash of these exact
+    /// bytes); the rest are decoded on a blocking thread.
     async fn verify_contents(&self, block: &Block) -> bool {
-        let mut ids = Vec::new();
-        let mut txs = Vec::with_capacity(block.transactions.len());
-        let mut seen = HashSet::new();
-        for raw in &block.transactions {
-            let Ok(tx) = Transaction::from_bytes(raw) else {
-                return false;
-            };
-            for nf in tx.nullifiers() {
-                if !seen.insert(nf.to_bytes()) {
-                    return false;
-                }
-            }
-            // This node has verified some of its pool already (the pool keys entries by
-            // the hash of these exact bytes).
-            let id = TxId::of(raw);
-            if !self.node.mempool.is_verified(&id) {
-                ids.push(id);
-                txs.push(Arc::new(tx));
-            }
-        }
         if block
             .admin
             .iter()
@@ -280,22 +262,46 @@ impl SableApp {
         {
             return false;
         }
-        if txs.is_empty() {
-            return true;
+        let mut txs = Vec::with_capacity(block.transactions.len());
+        let mut unknown = Vec::new();
+        for (i, raw) in block.transactions.iter().enumerate() {
+            let id = TxId::of(raw);
+            match self.node.mempool.get(&id) {
+                Some((tx, _)) => txs.push(Some((id, tx))),
+                None => {
+                    txs.push(None);
+                    unknown.push((i, id, raw.clone()));
+                }
+            }
         }
-        if !self
-            .node
-            .verifier
-            .verify(txs)
+        if !unknown.is_empty() {
+            let Ok(decoded) = tokio::task::spawn_blocking(move || {
+                unknown
+                    .into_iter()
+                    .map(|(i, id, raw)| (i, id, Transaction::from_bytes(&raw)))
+                    .collect::<Vec<_>>()
+            })
             .await
-            .iter()
-            .all(Result::is_ok)
-        {
-            return false;
+            else {
+                return false;
+            };
+            for (i, id, tx) in decoded {
+                let Ok(tx) = tx else {
+                    return false;
+                };
+                txs[i] = Some((id, Arc::new(tx)));
+            }
         }
-        // Not verified again when this node proposes them.
-        self.node.mempool.mark_verified(&ids);
-        true
+        let txs: Vec<(TxId, Arc<Transaction>)> = txs.into_iter().flatten().collect();
+        let mut seen = HashSet::new();
+        for (_, tx) in &txs {
+            for nf in tx.nullifiers() {
+                if !seen.insert(nf.to_bytes()) {
+                    return false;
+                }
+            }
+        }
+        self.node.verify_txs(txs).await.iter().all(Result::is_ok)
     }
 }
 
@@ -312,14 +318,6 @@ impl Application<Ctx> for SableApp {
         _: (),
     ) -> Option<Digested<Block>> {
         let parent = ancestry.next().await?;
-        // Wait for work, up to the empty-block interval (the chain's heartbeat).
-        if self.node.mempool.is_empty() {
-            let _ = tokio::time::timeout(
-                self.empty_block_interval,
-                self.node.mempool.arrived.notified(),
-            )
-            .await;
-        }
         // Leave out what unexecuted ancestors already carry.
         let executed = self.node.executed_height();
         let mut exclude = HashSet::new();
@@ -331,26 +329,42 @@ impl Application<Ctx> for SableApp {
             exclude.extend(Self::ids(b.inner()));
             cur = ancestry.next().await;
         }
-        let (selected, admin) =
-            self.node
-                .mempool
-                .select(PROPOSAL_TXS, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES / 2, &exclude);
-        // Verify what this node has not verified yet, as one batch; propose only what
-        // passes (the rest leaves the pool, rejected).
-        let failed = self
-            .node
-            .verify_pending(
-                selected
-                    .iter()
-                    .filter(|s| !s.verified)
-                    .map(|s| (s.id, s.bytes.clone()))
-                    .collect(),
+        // Wait for something proposable (verified in the background), up to the
+        // empty-block interval (the chain's heartbeat). Normally only what passed
+        // verification goes in. When nothing has by then (no background verification
+        // running, or it is behind), the selection is verified here as one batch and
+        // what passes is proposed (the rest leaves the pool, rejected).
+        let select = |verified_only| {
+            self.node.mempool.select(
+                PROPOSAL_TXS,
+                MAX_BLOCK_ADMIN,
+                MAX_BLOCK_BYTES / 2,
+                &exclude,
+                verified_only,
             )
+        };
+        let deadline = tokio::time::Instant::now() + self.empty_block_interval;
+        let (selected, admin) = loop {
+            let wake = self.node.mempool.ready.notified();
+            tokio::pin!(wake);
+            wake.as_mut().enable();
+            let (selected, admin) = select(true);
+            if !selected.is_empty() || !admin.is_empty() {
+                break (selected, admin);
+            }
+            if tokio::time::timeout_at(deadline, wake).await.is_err() {
+                break select(false);
+            }
+        };
+        let verdicts = self
+            .node
+            .verify_txs(selected.iter().map(|s| (s.id, s.decoded.clone())).collect())
             .await;
         let transactions: Vec<Vec<u8>> = selected
             .into_iter()
-            .filter(|s| !failed.contains(&s.id))
-            .map(|s| s.bytes)
+            .zip(verdicts)
+            .filter(|(_, v)| v.is_ok())
+            .map(|(s, _)| s.bytes)
             .collect();
         let p = parent.inner();
         let span = tracing::info_span!("propose", height = p.height + 1, txs = transactions.len());

@@ -146,6 +146,7 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             Verifier::start(Arc::new(vk), regulator),
             MempoolLimits::default(),
         )?;
+        node.start_preverifier();
         tracing::info!(height = node.executed_height(), "state opened");
 
         let metrics_ctx = Arc::new(context.child("metrics"));

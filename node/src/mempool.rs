@@ -2,41 +2,50 @@
 //!
 //! Admission ([`crate::node::Node::submit`]) checks a transaction's encoding and its
 //! state (anchor, nullifiers, registry root, policy) before [`Mempool::insert`]; its
-//! proofs and signatures are verified later, in block-sized batches, and the pool
-//! records which entries passed ([`Mempool::mark_verified`]). The pool guarantees no
+//! proofs and signatures are verified in the background, in batches, and the pool
+//! records which entries passed ([`Mempool::mark_verified`]). Proposers take only
+//! verified entries. Each entry keeps its decoded form (`P`), so nothing is decoded
+//! twice. The pool guarantees no
 //! two pending transactions reveal the same nullifier. Entries leave when a finalized
 //! block includes them, when a finalized block spends one of their nullifiers (they
 //! can no longer apply), or when their proofs fail ([`Mempool::remove`]).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::Arc,
+};
 
 use parking_lot::Mutex;
+use sable_circuits::transaction::Transaction;
 
 use crate::{block::TxId, execution::Rejection};
 
 /// A pending transaction.
 #[derive(Clone, Debug)]
-struct Entry {
+struct Entry<P> {
     bytes: Vec<u8>,
+    decoded: P,
     nullifiers: Vec<[u8; 32]>,
     verified: bool,
 }
 
 /// A transaction selected for a block.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selected {
+pub struct Selected<P = Arc<Transaction>> {
     /// Its id.
     pub id: TxId,
     /// Its bytes.
     pub bytes: Vec<u8>,
+    /// Its decoded form.
+    pub decoded: P,
     /// Whether its proofs and signatures already passed on this node.
     pub verified: bool,
 }
 
-#[derive(Default, Debug)]
-struct Inner {
+#[derive(Debug)]
+struct Inner<P> {
     order: VecDeque<TxId>,
-    txs: HashMap<TxId, Entry>,
+    txs: HashMap<TxId, Entry<P>>,
     spends: HashMap<[u8; 32], TxId>,
     admin: VecDeque<(TxId, Vec<u8>)>,
     bytes: usize,
@@ -60,22 +69,29 @@ impl Default for MempoolLimits {
     }
 }
 
-/// The pool.
+/// The pool of pending transactions, each kept with its decoded form `P`.
 #[derive(Debug)]
-pub struct Mempool {
-    inner: Mutex<Inner>,
+pub struct Mempool<P = Arc<Transaction>> {
+    inner: Mutex<Inner<P>>,
     limits: MempoolLimits,
-    /// Signalled when something is inserted (a waiting proposer wakes up).
-    pub arrived: tokio::sync::Notify,
+    /// Signalled when something becomes proposable: an operator command arrives or a
+    /// transaction passes verification (a waiting proposer wakes up).
+    pub ready: tokio::sync::Notify,
 }
 
-impl Mempool {
+impl<P: Clone> Mempool<P> {
     /// An empty pool.
     pub fn new(limits: MempoolLimits) -> Self {
         Mempool {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                order: VecDeque::new(),
+                txs: HashMap::new(),
+                spends: HashMap::new(),
+                admin: VecDeque::new(),
+                bytes: 0,
+            }),
             limits,
-            arrived: tokio::sync::Notify::new(),
+            ready: tokio::sync::Notify::new(),
         }
     }
 
@@ -88,6 +104,22 @@ impl Mempool {
     pub fn is_empty(&self) -> bool {
         let g = self.inner.lock();
         g.txs.is_empty() && g.admin.is_empty()
+    }
+
+    /// Whether something can be proposed now: an operator command, or a transaction
+    /// whose proofs and signatures passed.
+    pub fn has_ready(&self) -> bool {
+        let g = self.inner.lock();
+        !g.admin.is_empty() || g.txs.values().any(|e| e.verified)
+    }
+
+    /// The decoded form of pending `id`, and whether it passed verification.
+    pub fn get(&self, id: &TxId) -> Option<(P, bool)> {
+        self.inner
+            .lock()
+            .txs
+            .get(id)
+            .map(|e| (e.decoded.clone(), e.verified))
     }
 
     /// Whether `id` is pending.
@@ -113,10 +145,16 @@ impl Mempool {
     /// Records that the proofs and signatures of `ids` passed.
     pub fn mark_verified(&self, ids: &[TxId]) {
         let mut g = self.inner.lock();
+        let mut any = false;
         for id in ids {
             if let Some(e) = g.txs.get_mut(id) {
                 e.verified = true;
+                any = true;
             }
+        }
+        drop(g);
+        if any {
+            self.ready.notify_waiters();
         }
     }
 
@@ -140,6 +178,7 @@ impl Mempool {
         &self,
         id: TxId,
         bytes: Vec<u8>,
+        decoded: P,
         nullifiers: Vec<[u8; 32]>,
     ) -> Result<(), Rejection> {
         let mut g = self.inner.lock();
@@ -161,12 +200,11 @@ impl Mempool {
             id,
             Entry {
                 bytes,
+                decoded,
                 nullifiers,
                 verified: false,
             },
         );
-        drop(g);
-        self.arrived.notify_waiters();
         Ok(())
     }
 
@@ -178,20 +216,22 @@ impl Mempool {
         }
         g.admin.push_back((id, bytes));
         drop(g);
-        self.arrived.notify_waiters();
+        self.ready.notify_waiters();
         Ok(())
     }
 
     /// Up to `max_txs` transactions (and `max_admin` commands) in admission order, at
-    /// most `max_bytes` in all, skipping `exclude` (those already in unexecuted ancestors).
-    /// Nothing is removed: entries leave only when a finalized block includes them.
+    /// most `max_bytes` in all, skipping `exclude` (those already in unexecuted ancestors)
+    /// and, when `verified_only`, those not yet verified. Nothing is removed: entries
+    /// leave only when a finalized block includes them.
     pub fn select(
         &self,
         max_txs: usize,
         max_admin: usize,
         max_bytes: usize,
         exclude: &HashSet<TxId>,
-    ) -> (Vec<Selected>, Vec<Vec<u8>>) {
+        verified_only: bool,
+    ) -> (Vec<Selected<P>>, Vec<Vec<u8>>) {
         let g = self.inner.lock();
         let admin = g
             .admin
@@ -210,6 +250,9 @@ impl Mempool {
                 continue;
             }
             if let Some(e) = g.txs.get(id) {
+                if verified_only && !e.verified {
+                    continue;
+                }
                 if total + e.bytes.len() > max_bytes {
                     break;
                 }
@@ -217,6 +260,7 @@ impl Mempool {
                 txs.push(Selected {
                     id: *id,
                     bytes: e.bytes.clone(),
+                    decoded: e.decoded.clone(),
                     verified: e.verified,
                 });
             }
@@ -265,79 +309,89 @@ mod tests {
 
     #[test]
     fn conflicting_nullifiers_and_duplicates_are_refused() {
-        let m = Mempool::new(MempoolLimits::default());
-        m.insert(id(1), vec![1], vec![[7; 32]]).unwrap();
-        assert_eq!(m.insert(id(1), vec![1], vec![]), Err(Rejection::Duplicate));
+        let m = Mempool::<()>::new(MempoolLimits::default());
+        m.insert(id(1), vec![1], (), vec![[7; 32]]).unwrap();
         assert_eq!(
-            m.insert(id(2), vec![2], vec![[7; 32]]),
+            m.insert(id(1), vec![1], (), vec![]),
+            Err(Rejection::Duplicate)
+        );
+        assert_eq!(
+            m.insert(id(2), vec![2], (), vec![[7; 32]]),
             Err(Rejection::DuplicateNullifier)
         );
         assert_eq!(
             m.check_conflicts(&[[7; 32]]),
             Err(Rejection::DuplicateNullifier)
         );
-        m.insert(id(3), vec![3], vec![[8; 32]]).unwrap();
+        m.insert(id(3), vec![3], (), vec![[8; 32]]).unwrap();
         assert_eq!(m.len(), 2);
     }
 
     #[test]
     fn limits_are_enforced() {
-        let m = Mempool::new(MempoolLimits {
+        let m = Mempool::<()>::new(MempoolLimits {
             max_txs: 1,
             max_bytes: 10,
         });
-        m.insert(id(1), vec![0; 5], vec![]).unwrap();
+        m.insert(id(1), vec![0; 5], (), vec![]).unwrap();
         assert_eq!(
-            m.insert(id(2), vec![0; 1], vec![]),
+            m.insert(id(2), vec![0; 1], (), vec![]),
             Err(Rejection::MempoolFull)
         );
-        let m = Mempool::new(MempoolLimits {
+        let m = Mempool::<()>::new(MempoolLimits {
             max_txs: 10,
             max_bytes: 10,
         });
-        m.insert(id(1), vec![0; 6], vec![]).unwrap();
+        m.insert(id(1), vec![0; 6], (), vec![]).unwrap();
         assert_eq!(
-            m.insert(id(2), vec![0; 6], vec![]),
+            m.insert(id(2), vec![0; 6], (), vec![]),
             Err(Rejection::MempoolFull)
         );
     }
 
     #[test]
     fn selection_keeps_order_skips_excluded_and_finalization_evicts_conflicts() {
-        let m = Mempool::new(MempoolLimits::default());
-        m.insert(id(1), vec![1], vec![[1; 32]]).unwrap();
-        m.insert(id(2), vec![2], vec![[2; 32]]).unwrap();
-        m.insert(id(3), vec![3], vec![[3; 32]]).unwrap();
-        let bytes = |sel: Vec<Selected>| sel.into_iter().map(|s| s.bytes).collect::<Vec<_>>();
-        let (txs, _) = m.select(10, 0, 1 << 20, &[id(2)].into_iter().collect());
+        let m = Mempool::<()>::new(MempoolLimits::default());
+        m.insert(id(1), vec![1], (), vec![[1; 32]]).unwrap();
+        m.insert(id(2), vec![2], (), vec![[2; 32]]).unwrap();
+        m.insert(id(3), vec![3], (), vec![[3; 32]]).unwrap();
+        let bytes = |sel: Vec<Selected<()>>| sel.into_iter().map(|s| s.bytes).collect::<Vec<_>>();
+        let (txs, _) = m.select(10, 0, 1 << 20, &[id(2)].into_iter().collect(), false);
         assert_eq!(bytes(txs), vec![vec![1], vec![3]]);
-        let (txs, _) = m.select(1, 0, 1 << 20, &HashSet::new());
+        let (txs, _) = m.select(1, 0, 1 << 20, &HashSet::new(), false);
         assert_eq!(bytes(txs), vec![vec![1]]);
         // Block includes tx 1 and (from another validator) spends tx 3's nullifier.
         let evicted = m.finalized(&[id(1)], &[[1; 32], [3; 32]]);
         assert_eq!(evicted, vec![id(3)]);
         assert_eq!(m.len(), 1);
         assert!(m.contains(&id(2)));
-        m.insert(id(4), vec![4], vec![[1; 32]]).unwrap();
+        m.insert(id(4), vec![4], (), vec![[1; 32]]).unwrap();
     }
 
     #[test]
     fn verification_is_recorded_and_failed_entries_leave() {
-        let m = Mempool::new(MempoolLimits::default());
-        m.insert(id(1), vec![1], vec![[1; 32]]).unwrap();
-        m.insert(id(2), vec![2], vec![[2; 32]]).unwrap();
+        let m = Mempool::<()>::new(MempoolLimits::default());
+        m.insert(id(1), vec![1], (), vec![[1; 32]]).unwrap();
+        m.insert(id(2), vec![2], (), vec![[2; 32]]).unwrap();
         assert!(!m.is_verified(&id(1)), "admitted entries start unverified");
+        assert!(!m.has_ready(), "nothing verified, nothing to propose");
+        assert!(m.select(10, 0, 1 << 20, &HashSet::new(), true).0.is_empty());
         m.mark_verified(&[id(1), id(9)]);
         assert!(m.is_verified(&id(1)) && !m.is_verified(&id(2)));
-        let (sel, _) = m.select(10, 0, 1 << 20, &HashSet::new());
+        assert!(m.has_ready());
+        assert_eq!(m.get(&id(1)), Some(((), true)));
+        assert_eq!(m.get(&id(9)), None);
+        let (sel, _) = m.select(10, 0, 1 << 20, &HashSet::new(), false);
         assert_eq!(
             sel.iter().map(|s| s.verified).collect::<Vec<_>>(),
             vec![true, false]
         );
+        let (sel, _) = m.select(10, 0, 1 << 20, &HashSet::new(), true);
+        assert_eq!(sel.iter().map(|s| s.id).collect::<Vec<_>>(), vec![id(1)]);
         assert!(m.remove(&id(2)));
         assert!(!m.remove(&id(2)));
         assert_eq!(m.len(), 1);
         // Its nullifier is free again.
-        m.insert(id(3), vec![3], vec![[2; 32]]).unwrap();
+        m.insert(id(3), vec![3], (), vec![[2; 32]]).unwrap();
     }
 }

@@ -11,6 +11,7 @@ use std::{
     time::Instant,
 };
 
+use futures::FutureExt as _;
 use parking_lot::{Mutex, RwLock};
 use sable_circuits::transaction::Transaction;
 use tracing::{info_span, Instrument};
@@ -107,6 +108,15 @@ pub struct Node {
     applied: tokio::sync::broadcast::Sender<Arc<AppliedEvent>>,
     apply_lock: Mutex<()>,
     announcer: OnceLock<tokio::sync::mpsc::Sender<Announcement>>,
+    preverify: OnceLock<tokio::sync::mpsc::UnboundedSender<(TxId, Arc<Transaction>)>>,
+    inflight: Mutex<HashMap<TxId, Verdict>>,
+}
+
+/// A verification in progress, awaited by everyone who needs its verdict.
+type Verdict = futures::future::Shared<futures::future::BoxFuture<'static, Result<(), Rejection>>>;
+
+fn unavailable() -> Rejection {
+    Rejection::Malformed("verifier unavailable".into())
 }
 
 impl std::fmt::Debug for Node {
@@ -153,6 +163,8 @@ impl Node {
             applied: tokio::sync::broadcast::channel(1024).0,
             apply_lock: Mutex::new(()),
             announcer: OnceLock::new(),
+            preverify: OnceLock::new(),
+            inflight: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -214,9 +226,9 @@ impl Node {
 
     /// Admits a transaction: size, decoding, duplicates, state (anchor, nullifiers,
     /// registry root, issuers), pool conflicts and the compliance policy. Proofs and
-    /// signatures are verified in block-sized batches ([`Node::verify_pending`]), where
-    /// one fixed cost serves the whole batch; a transaction that fails them leaves the
-    /// pool and its status turns to rejected.
+    /// signatures are verified afterwards, in batches ([`Node::start_preverifier`],
+    /// [`Node::verify_txs`]), where one fixed cost serves the whole batch; a transaction
+    /// that fails them leaves the pool and its status turns to rejected.
     pub async fn submit(&self, bytes: Vec<u8>, submitter: Option<&str>) -> Result<TxId, Rejection> {
         self.admit(bytes, Origin::Client(submitter)).await
     }
@@ -285,66 +297,106 @@ impl Node {
                 policy: self.policy.name().to_string(),
                 reason,
             })?;
-        self.mempool.insert(id, bytes, nullifiers)?;
+        self.mempool.insert(id, bytes, tx.clone(), nullifiers)?;
         metrics().mempool_size.set(self.mempool.len() as i64);
+        if let Some(q) = self.preverify.get() {
+            let _ = q.send((id, tx));
+        }
         Ok(())
     }
 
-    /// Verifies, in one batch on the verifier thread, the proofs and signatures of
-    /// pending transactions `(id, bytes)` not yet verified here. Those that pass are
-    /// marked verified; those that fail leave the pool and are recorded as rejected.
-    /// Returns the ids that failed.
-    pub async fn verify_pending(&self, pending: Vec<(TxId, Vec<u8>)>) -> HashSet<TxId> {
-        let mut failed = HashSet::new();
-        if pending.is_empty() {
-            return failed;
+    /// Starts verifying admitted transactions in the background, so proposals and
+    /// votes find their proofs already checked. What arrives while a batch is being
+    /// verified goes in the next batch (one fixed cost for all of it); a transaction
+    /// that fails leaves the pool and its status turns to rejected. Without this, a
+    /// proposer verifies what it selects itself.
+    pub fn start_preverifier(self: &Arc<Self>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(TxId, Arc<Transaction>)>();
+        if self.preverify.set(tx).is_err() {
+            return;
         }
-        // Decoding decompresses curve points: a blocking thread's work, not the runtime's.
-        let all: Vec<TxId> = pending.iter().map(|(id, _)| *id).collect();
-        let Ok(decoded) = tokio::task::spawn_blocking(move || {
-            pending
-                .into_iter()
-                .map(|(id, bytes)| (id, Transaction::from_bytes(&bytes)))
-                .collect::<Vec<_>>()
-        })
-        .await
-        else {
-            // Nothing was checked: none of them may be proposed now.
-            return all.into_iter().collect();
-        };
-        let mut ids = Vec::with_capacity(decoded.len());
-        let mut txs = Vec::with_capacity(decoded.len());
-        for (id, tx) in decoded {
-            match tx {
-                Ok(tx) => {
-                    ids.push(id);
-                    txs.push(Arc::new(tx));
+        let node = self.clone();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
                 }
-                Err(e) => {
-                    self.mempool.remove(&id);
-                    self.reject(id, Rejection::Malformed(e.to_string()));
-                    failed.insert(id);
+                batch.retain(|(id, _)| node.mempool.get(id).is_some_and(|(_, v)| !v));
+                if !batch.is_empty() {
+                    node.verify_txs(batch)
+                        .instrument(info_span!("preverify"))
+                        .await;
+                }
+            }
+        });
+    }
+
+    /// Verifies the proofs and signatures of `txs`, each at most once at a time on this
+    /// node: pool entries already verified pass at once, those being verified are
+    /// awaited, and the rest go to the verifier thread as one batch. Pool entries that
+    /// pass are marked verified; those that fail leave the pool, rejected. One verdict
+    /// per transaction, in order. The verification runs on its own task, so a caller
+    /// that gives up (a view that ends) wastes nothing.
+    pub async fn verify_txs(
+        self: &Arc<Self>,
+        txs: Vec<(TxId, Arc<Transaction>)>,
+    ) -> Vec<Result<(), Rejection>> {
+        let mut waits = Vec::with_capacity(txs.len());
+        let mut fresh = Vec::new();
+        {
+            let mut inflight = self.inflight.lock();
+            for (id, tx) in txs {
+                if self.mempool.is_verified(&id) {
+                    waits.push(None);
+                } else if let Some(w) = inflight.get(&id) {
+                    waits.push(Some(w.clone()));
+                } else {
+                    let (send, recv) = tokio::sync::oneshot::channel();
+                    let w = recv
+                        .map(|r| r.unwrap_or_else(|_| Err(unavailable())))
+                        .boxed()
+                        .shared();
+                    inflight.insert(id, w.clone());
+                    waits.push(Some(w));
+                    fresh.push((id, tx, send));
                 }
             }
         }
-        if txs.is_empty() {
-            return failed;
-        }
-        let verdicts = self.verifier.verify(txs).await;
-        let mut passed = Vec::with_capacity(ids.len());
-        for (id, verdict) in ids.into_iter().zip(verdicts) {
-            match verdict {
-                Ok(()) => passed.push(id),
-                Err(r) => {
-                    self.mempool.remove(&id);
-                    self.reject(id, r);
-                    failed.insert(id);
+        if !fresh.is_empty() {
+            let node = self.clone();
+            tokio::spawn(async move {
+                let batch = fresh.iter().map(|(_, tx, _)| tx.clone()).collect();
+                let verdicts = node.verifier.verify(batch).await;
+                let mut passed = Vec::with_capacity(fresh.len());
+                for ((id, _, _), verdict) in fresh.iter().zip(&verdicts) {
+                    match verdict {
+                        Ok(()) => passed.push(*id),
+                        Err(r) => {
+                            if node.mempool.remove(id) {
+                                node.reject(*id, r.clone());
+                            }
+                        }
+                    }
                 }
-            }
+                // Marked before the in-flight entries go, so a caller sees one or the other.
+                node.mempool.mark_verified(&passed);
+                metrics().mempool_size.set(node.mempool.len() as i64);
+                let mut inflight = node.inflight.lock();
+                for ((id, _, send), verdict) in fresh.into_iter().zip(verdicts) {
+                    inflight.remove(&id);
+                    let _ = send.send(verdict);
+                }
+            });
         }
-        self.mempool.mark_verified(&passed);
-        metrics().mempool_size.set(self.mempool.len() as i64);
-        failed
+        let mut out = Vec::with_capacity(waits.len());
+        for w in waits {
+            out.push(match w {
+                None => Ok(()),
+                Some(w) => w.await,
+            });
+        }
+        out
     }
 
     /// Admits a signed operator command after checking its certificate and signature.

@@ -7,7 +7,13 @@
 //! multi-proof check ([`BatchValidator`]). If a batch fails, its transactions are
 //! re-verified one by one to name the culprits.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
 
 use sable_circuits::{
     circuit::VerifyingKey,
@@ -27,6 +33,7 @@ type Job = (
 #[derive(Clone)]
 pub struct Verifier {
     jobs: std::sync::mpsc::Sender<Job>,
+    checked: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -58,7 +65,9 @@ fn verify_batch(
         .collect();
     let started = Instant::now();
     let actions = batch.actions();
-    if actions > 0 && !batch.validate(vk, &mut rand::rng()) {
+    // Every batch with anything queued is validated: a batch of issuances alone has no
+    // proofs but still has signatures to check.
+    if results.iter().any(Result::is_ok) && !batch.validate(vk, &mut rand::rng()) {
         for (tx, r) in txs.iter().zip(results.iter_mut()) {
             if r.is_ok() {
                 *r = tx.verify(vk, regulator).map_err(rejection_of);
@@ -73,6 +82,8 @@ impl Verifier {
     /// Starts the verification thread.
     pub fn start(vk: Arc<VerifyingKey>, regulator: RegulatorPublicKey) -> Self {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let checked = Arc::new(AtomicU64::new(0));
+        let counter = checked.clone();
         std::thread::Builder::new()
             .name("sable-verifier".into())
             .spawn(move || {
@@ -86,6 +97,7 @@ impl Verifier {
                         .iter()
                         .flat_map(|(t, _)| t.iter().cloned())
                         .collect();
+                    counter.fetch_add(all.len() as u64, Ordering::Relaxed);
                     let mut results = verify_batch(&vk, &regulator, &all).into_iter();
                     for (txs, reply) in pending {
                         let mine: Vec<_> = results.by_ref().take(txs.len()).collect();
@@ -95,7 +107,12 @@ impl Verifier {
             })
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!(%e, "cannot start the verifier thread"));
-        Verifier { jobs }
+        Verifier { jobs, checked }
+    }
+
+    /// Transactions this verifier has checked since it started (each check counts).
+    pub fn transactions_checked(&self) -> u64 {
+        self.checked.load(Ordering::Relaxed)
     }
 
     /// Verifies `txs`; one result per transaction, in order.

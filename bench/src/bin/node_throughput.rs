@@ -3,13 +3,19 @@
 //! the same run with the bound set by batch proof verification on this machine.
 //!
 //! ```text
-//! cargo build --release -p sable-node
-//! cargo run --release -p sable-bench --bin node_throughput -- --txs 64
+//! cargo build --release -p sable-node -p sable-bench
+//! $CARGO_TARGET_DIR/release/node_throughput --saturation 128 --per-load 48 --loads 0.25,0.5,0.8
 //! ```
 //!
-//! Every validator verifies every transaction once (at admission or when it votes on
-//! the block), and all four share this machine's cores, so the devnet's bound is the
-//! single-verifier batch rate divided by the number of validators. Both are printed.
+//! Every validator verifies every transaction once (in the background after admission,
+//! or when it votes on a block), and all four share this machine's cores, so the
+//! devnet's bound is the single-verifier batch rate divided by the number of
+//! validators. Both are printed.
+//!
+//! Phases, in order, each on fresh transactions from the pool: saturation (the first
+//! `--saturation` transactions submitted at once: the sustained throughput), then for
+//! each fraction in `--loads`, `--per-load` transactions offered at that fraction of
+//! the bound (finality latency under that load).
 
 use std::{
     sync::Arc,
@@ -43,11 +49,10 @@ fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// What one phase measured.
 struct Phase {
-    n: usize,
     /// Submission to finality, seconds, sorted.
     latencies: Vec<f64>,
-    /// Transactions finalized after the first finalizing block, over the time from it to
-    /// the last one: the chain's sustained rate, free of the first block's latency.
+    /// Transactions finalized over the time from the first submission to the last
+    /// finality.
     throughput: f64,
     blocks: usize,
 }
@@ -88,24 +93,18 @@ async fn run_phase(
         .map(|(s, f, _)| (*f - *s).as_secs_f64())
         .collect();
     latencies.sort_by(f64::total_cmp);
-    // A block's finality time: when its first transaction was seen final.
-    let mut blocks: std::collections::BTreeMap<u64, (Instant, usize)> = Default::default();
-    for (_, f, h) in &done {
-        let e = blocks.entry(*h).or_insert((*f, 0));
-        e.0 = e.0.min(*f);
-        e.1 += 1;
-    }
-    let first = blocks.values().next().copied();
-    let last = blocks.values().map(|(t, _)| *t).max();
-    let throughput = match (first, last) {
-        (Some((t0, k0)), Some(t1)) if t1 > t0 => (n - k0) as f64 / (t1 - t0).as_secs_f64(),
-        _ => f64::NAN,
-    };
+    let heights: std::collections::BTreeSet<u64> = done.iter().map(|(_, _, h)| *h).collect();
+    // Everything from the first submission to the last finality: the fill and drain of
+    // the pipeline count against the rate.
+    let throughput = done
+        .iter()
+        .map(|(_, f, _)| *f)
+        .max()
+        .map_or(f64::NAN, |last| n as f64 / (last - start).as_secs_f64());
     Ok(Phase {
-        n,
         latencies,
         throughput,
-        blocks: blocks.len(),
+        blocks: heights.len(),
     })
 }
 
@@ -126,7 +125,14 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> Result<()> {
-    let n: usize = arg("--txs", 64);
+    let saturation: usize = arg("--saturation", 128);
+    let per_load: usize = arg("--per-load", 48);
+    let loads: Vec<f64> = arg("--loads", "0.25,0.5,0.8".to_string())
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .context("--loads: comma-separated fractions of the bound")?;
+    let n = saturation + per_load * loads.len();
     let validators = 4;
     let exe = std::env::current_exe()?
         .parent()
@@ -139,7 +145,11 @@ async fn main() -> Result<()> {
         );
     }
     let mut net = Devnet::new(&exe, validators);
-    net.start_all();
+    // `SABLE_NODE_LOG` sets the validators' log filter; `--logs DIR` keeps their logs.
+    let filter = std::env::var("SABLE_NODE_LOG").unwrap_or_else(|_| "info".into());
+    for i in 0..validators {
+        net.start_with(i, &[("RUST_LOG", &filter)]);
+    }
     net.wait_height(0, 2, Duration::from_secs(120));
     let cfg0 = net.config(0);
     let TwoBanks {
@@ -189,21 +199,40 @@ async fn main() -> Result<()> {
     let bound_devnet = bound_single / validators as f64;
 
     // Submit round-robin across the validators, each to a validator's own client, and
-    // follow each to finality. Phase 1 offers half the pool at once (saturation);
-    // phase 2 offers the other half at a steady rate (by default 80% of the bound).
+    // follow each to finality.
     let mut clients = Vec::new();
     for i in 0..validators {
         clients.push(connect(&net.config(i), "bank-a").await);
     }
-    let rate: f64 = arg("--rate", 0.8 * bound_devnet);
     let mut pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
-    let paced = pool.split_off(n / 2);
-    let burst = run_phase(&clients, pool, None).await?;
-    let steady = run_phase(&clients, paced, Some(rate)).await?;
+    let mut phases = Vec::new();
+    let rest = pool.split_off(saturation);
+    phases.push((
+        format!("saturation: {saturation} submitted at once"),
+        run_phase(&clients, pool, None).await?,
+    ));
+    let mut pool = rest;
+    for load in &loads {
+        let rest = pool.split_off(per_load);
+        let rate = load * bound_devnet;
+        phases.push((
+            format!("{per_load} offered at {rate:.1} tx/s ({load:.2} of the bound)"),
+            run_phase(&clients, pool, Some(rate)).await?,
+        ));
+        pool = rest;
+    }
     let rss: Vec<f64> = (0..validators)
         .filter_map(|i| net.pid(i).and_then(peak_rss_mib))
         .collect();
     net.stop_all();
+    let logs: String = arg("--logs", String::new());
+    if !logs.is_empty() {
+        std::fs::create_dir_all(&logs)?;
+        for i in 0..validators {
+            let from = net.configs[i].with_file_name("node.log");
+            std::fs::copy(&from, format!("{logs}/validator-{i}.log"))?;
+        }
+    }
 
     println!("| metric | value |");
     println!("|---|---:|");
@@ -215,13 +244,7 @@ async fn main() -> Result<()> {
     );
     println!("| verification bound, one verifier | {bound_single:.1} tx/s |");
     println!("| verification bound, {validators} validators sharing this machine | {bound_devnet:.1} tx/s |");
-    for (name, p) in [
-        (format!("saturation: {} submitted at once", burst.n), &burst),
-        (
-            format!("steady: {} offered at {rate:.1} tx/s", steady.n),
-            &steady,
-        ),
-    ] {
+    for (name, p) in &phases {
         println!(
             "| {name}: throughput | {:.1} tx/s ({:.2} of the devnet bound) |",
             p.throughput,

@@ -1,0 +1,171 @@
+//! Background verification of admitted transactions, on a node without consensus over a
+//! real RocksDB: proofs and signatures are checked after admission with no block
+//! proposed, each transaction is checked once however many callers need the verdict,
+//! and a transaction that fails leaves the pool with a typed rejection.
+#![allow(clippy::unwrap_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use sable_circuits::{circuit::VerifyingKey, keys::RegulatorSecretKey, transaction::Transaction};
+use sable_node::{
+    admin::{AdminCommand, AdminOp},
+    block::{Block, TxId},
+    compliance::AllowAll,
+    execution::{ChainParams, Rejection},
+    mempool::MempoolLimits,
+    node::{Node, TxStatus},
+    pki::{
+        generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
+    },
+    storage::Store,
+    testkit::parties::Bank,
+    verifier::Verifier,
+    wallet::{issue, Issuer},
+};
+
+/// An issuance of `value` to `to` by `issuer` (signatures only: no proof to build).
+fn issuance(issuer: &Issuer, to: &Bank, value: u64) -> Transaction {
+    issue(&[(issuer, "USD", &[(to.address(), value)])]).0
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admitted_transactions_are_verified_in_the_background_once_each() {
+    let (pki_dir, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pki = generate_dev_pki(pki_dir.path(), &DevPkiSpec::default()).unwrap();
+    let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
+    let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
+    let vk = tokio::task::spawn_blocking(VerifyingKey::build)
+        .await
+        .unwrap();
+    let verifier = Verifier::start(Arc::new(vk), regulator);
+    let node = Node::new(
+        Arc::new(Store::open(db.path()).unwrap()),
+        Arc::new(ChainParams {
+            regulator,
+            ca,
+            registry_root_window: 16,
+        }),
+        Arc::new(AllowAll),
+        verifier.clone(),
+        MempoolLimits::default(),
+    )
+    .unwrap();
+    node.start_preverifier();
+
+    // Block 1 (applied directly: no consensus here) registers a bank and authorises an
+    // issuer, so issuances pass admission's state checks.
+    let (issuer, bank) = (Issuer::random(), Bank::new());
+    let op = pki.identity("operator-0").unwrap();
+    let (seed, cert) = (
+        load_key_seed(&op.key).unwrap(),
+        load_certificate_pem(&op.cert).unwrap(),
+    );
+    let admin = [
+        AdminOp::AuthorizeIssuer {
+            issuer_key: issuer.public(),
+            label: "issuer".into(),
+        },
+        AdminOp::AddParticipant {
+            address: bank.address(),
+            label: "bank".into(),
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(nonce, op)| {
+        AdminCommand {
+            nonce: nonce as u64,
+            op,
+        }
+        .sign(&seed, cert.clone())
+        .to_bytes()
+    })
+    .collect();
+    let genesis = node.store.header(0).unwrap().unwrap();
+    let block = Block {
+        height: 1,
+        parent: genesis.hash,
+        // Certificates are checked against the block's time.
+        timestamp_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+        transactions: vec![],
+        admin,
+    };
+    let n = node.clone();
+    let applied = tokio::task::spawn_blocking(move || n.apply_finalized(&block))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        applied.outcomes.iter().all(|o| o.rejection.is_none()),
+        "{:?}",
+        applied.outcomes
+    );
+
+    // A valid issuance, and one whose issuer signature is another key's.
+    let good = issuance(&issuer, &bank, 100);
+    let mut bad = issuance(&issuer, &bank, 5);
+    bad.issuances[0].signature = issuance(&Issuer::random(), &bank, 5).issuances[0].signature;
+    let before = verifier.transactions_checked();
+    let good_id = node.submit(good.to_bytes(), Some("bank")).await.unwrap();
+    let bad_id = node.submit(bad.to_bytes(), Some("bank")).await.unwrap();
+    assert_eq!(node.status(&bad_id).unwrap(), TxStatus::Pending);
+
+    // Without any block: the good one is verified and stays; the bad one leaves the
+    // pool, rejected for its signature.
+    wait_for("background verification", || {
+        node.mempool.is_verified(&good_id) && !node.mempool.contains(&bad_id)
+    })
+    .await;
+    assert_eq!(node.status(&good_id).unwrap(), TxStatus::Pending);
+    assert!(
+        matches!(
+            node.status(&bad_id).unwrap(),
+            TxStatus::Rejected(Rejection::InvalidSignature(_))
+        ),
+        "{:?}",
+        node.status(&bad_id)
+    );
+    assert_eq!(verifier.transactions_checked() - before, 2);
+
+    // What the pool already verified is not checked again (a vote on a block with it).
+    let verdicts = node
+        .verify_txs(vec![(good_id, Arc::new(good.clone()))])
+        .await;
+    assert_eq!(verdicts, vec![Ok(())]);
+    assert_eq!(verifier.transactions_checked() - before, 2);
+
+    // Two callers needing the same verdict at once (the background verifier and a
+    // vote) share one check.
+    let other = Arc::new(issuance(&issuer, &bank, 7));
+    let id = TxId::of(&other.to_bytes());
+    let (x, y) = tokio::join!(
+        node.verify_txs(vec![(id, other.clone())]),
+        node.verify_txs(vec![(id, other.clone())])
+    );
+    assert_eq!((x, y), (vec![Ok(())], vec![Ok(())]));
+    assert_eq!(verifier.transactions_checked() - before, 3);
+
+    // A bad one outside the pool gets its verdict; nothing is recorded for it.
+    let mut forged = issuance(&issuer, &bank, 9);
+    forged.issuances[0].signature = bad.issuances[0].signature;
+    let forged_id = TxId::of(&forged.to_bytes());
+    let v = node.verify_txs(vec![(forged_id, Arc::new(forged))]).await;
+    assert!(
+        matches!(v[..], [Err(Rejection::InvalidSignature(_))]),
+        "{v:?}"
+    );
+    assert_eq!(node.status(&forged_id).unwrap(), TxStatus::Unknown);
+}
