@@ -5,6 +5,8 @@
 //! [node]
 //! id = "validator-0"
 //! data_dir = "/var/lib/sable/validator-0"
+//! # threads for proof verification; 0 or absent: one per core
+//! verifier_threads = 0
 //!
 //! [tls]
 //! ca = "pki/ca.pem"
@@ -76,6 +78,10 @@ pub struct NodeSection {
     pub id: String,
     /// RocksDB and consensus storage live under this directory.
     pub data_dir: PathBuf,
+    /// Threads for proof verification (0: one per core). `init` gives validators that
+    /// share a machine an equal share of its cores.
+    #[serde(default)]
+    pub verifier_threads: usize,
 }
 
 /// `[tls]`.
@@ -244,9 +250,16 @@ pub fn devnet_ports(base: u16, i: usize) -> Result<(u16, u16, u16), ConfigError>
     Ok((p(0)?, p(100)?, p(200)?))
 }
 
+/// Each of `n` processes' equal share of this machine's cores (at least one).
+fn share_of_cores(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (cores / n.max(1)).max(1)
+}
+
 /// Writes a fresh development network under `dir`: a dev PKI (validators, two banks, a
 /// regulator, an auditor, an operator), a regulator key pair, and one configuration per
-/// validator on loopback.
+/// validator on loopback (each with an equal share of this machine's cores for
+/// verification).
 pub fn init_devnet(
     dir: &Path,
     validators: usize,
@@ -288,6 +301,7 @@ pub fn init_devnet(
             node: NodeSection {
                 id: id.participant.clone(),
                 data_dir: node_dir.join("data"),
+                verifier_threads: share_of_cores(validators),
             },
             tls: TlsSection {
                 ca: pki.ca_cert.clone(),
@@ -335,7 +349,26 @@ mod tests {
             assert_eq!(cfg.validators.len(), 4);
             assert_eq!(cfg.network.rpc.port(), 17100 + i as u16);
             assert!(cfg.tls.cert.is_absolute());
+            // Four validators on one machine share its cores for verification.
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            assert_eq!(cfg.node.verifier_threads, (cores / 4).max(1));
         }
+        // A configuration without the setting uses every core (0).
+        let text = std::fs::read_to_string(&layout.configs[0]).unwrap();
+        let without: String = text
+            .lines()
+            .filter(|l| !l.starts_with("verifier_threads"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(without, text, "init writes the setting");
+        std::fs::write(&layout.configs[0], without).unwrap();
+        assert_eq!(
+            NodeConfig::load(&layout.configs[0])
+                .unwrap()
+                .node
+                .verifier_threads,
+            0
+        );
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             store,
             params,
             policy,
-            Verifier::start(Arc::new(vk), regulator),
+            Verifier::start(Arc::new(vk), regulator, cfg.node.verifier_threads),
             MempoolLimits::default(),
         )?;
         node.start_preverifier();

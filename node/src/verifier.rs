@@ -79,9 +79,22 @@ fn verify_batch(
 }
 
 impl Verifier {
-    /// Starts the verification thread.
-    pub fn start(vk: Arc<VerifyingKey>, regulator: RegulatorPublicKey) -> Self {
+    /// Starts the verification thread. Its batches fan out over `threads` threads of
+    /// their own (0: rayon's global pool, one thread per core). Validators sharing a
+    /// machine each take a share of the cores: more threads than cores between them
+    /// only adds switching.
+    pub fn start(vk: Arc<VerifyingKey>, regulator: RegulatorPublicKey, threads: usize) -> Self {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let pool = (threads > 0)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("sable-verify-{i}"))
+                    .build()
+                    .map_err(|e| tracing::error!(%e, "cannot start verification threads; using the global pool"))
+                    .ok()
+            })
+            .flatten();
         let checked = Arc::new(AtomicU64::new(0));
         let counter = checked.clone();
         std::thread::Builder::new()
@@ -98,7 +111,12 @@ impl Verifier {
                         .flat_map(|(t, _)| t.iter().cloned())
                         .collect();
                     counter.fetch_add(all.len() as u64, Ordering::Relaxed);
-                    let mut results = verify_batch(&vk, &regulator, &all).into_iter();
+                    let run = || verify_batch(&vk, &regulator, &all);
+                    let mut results = match &pool {
+                        Some(p) => p.install(run),
+                        None => run(),
+                    }
+                    .into_iter();
                     for (txs, reply) in pending {
                         let mine: Vec<_> = results.by_ref().take(txs.len()).collect();
                         let _ = reply.send(mine);

@@ -72,7 +72,7 @@ impl TestNode {
                 registry_root_window: 16,
             }),
             Arc::new(AllowAll),
-            Verifier::start(vk, regulator),
+            Verifier::start(vk, regulator, 0),
             MempoolLimits::default(),
         )
         .unwrap();

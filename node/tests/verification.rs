@@ -47,7 +47,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     let vk = tokio::task::spawn_blocking(VerifyingKey::build)
         .await
         .unwrap();
-    let verifier = Verifier::start(Arc::new(vk), regulator);
+    let verifier = Verifier::start(Arc::new(vk), regulator, 0);
     let node = Node::new(
         Arc::new(Store::open(db.path()).unwrap()),
         Arc::new(ChainParams {

@@ -145,11 +145,8 @@ async fn main() -> Result<()> {
         );
     }
     let mut net = Devnet::new(&exe, validators);
-    // `SABLE_NODE_LOG` sets the validators' log filter; `--logs DIR` keeps their logs.
-    let filter = std::env::var("SABLE_NODE_LOG").unwrap_or_else(|_| "info".into());
-    for i in 0..validators {
-        net.start_with(i, &[("RUST_LOG", &filter)]);
-    }
+    // `--logs DIR` keeps the validators' logs.
+    net.start_all();
     net.wait_height(0, 2, Duration::from_secs(120));
     let cfg0 = net.config(0);
     let TwoBanks {
