@@ -14,7 +14,7 @@ use sable_circuits::{
 };
 use sable_node::{
     admin::{AdminCommand, AdminOp},
-    block::{Block, MAX_TX_BYTES},
+    block::MAX_TX_BYTES,
     compliance::AllowAll,
     execution::ChainParams,
     mempool::MempoolLimits,
@@ -124,22 +124,8 @@ impl TestNode {
 
     /// Applies a block holding `admin` commands on the tip, as consensus would.
     async fn apply_admin_block(&self, admin: Vec<Vec<u8>>) -> u64 {
-        let tip = self.node.store.tip().unwrap().unwrap();
-        let block = Block {
-            height: tip.height + 1,
-            parent: tip.hash,
-            timestamp_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as u64,
-            transactions: vec![],
-            admin,
-        };
-        let node = self.node.clone();
-        tokio::task::spawn_blocking(move || node.apply_finalized(&block))
+        sable_node::testkit::apply_admin_block(&self.node, admin)
             .await
-            .unwrap()
-            .unwrap()
             .header
             .height
     }

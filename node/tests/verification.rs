@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use sable_circuits::{circuit::VerifyingKey, keys::RegulatorSecretKey, transaction::Transaction};
 use sable_node::{
     admin::{AdminCommand, AdminOp},
-    block::{Block, TxId},
+    block::TxId,
     compliance::AllowAll,
     execution::{ChainParams, Rejection},
     mempool::MempoolLimits,
@@ -18,7 +18,7 @@ use sable_node::{
         generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
     },
     storage::Store,
-    testkit::parties::Bank,
+    testkit::{apply_admin_block, parties::Bank},
     verifier::Verifier,
     wallet::{issue, Issuer},
 };
@@ -91,23 +91,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         .to_bytes()
     })
     .collect();
-    let genesis = node.store.header(0).unwrap().unwrap();
-    let block = Block {
-        height: 1,
-        parent: genesis.hash,
-        // Certificates are checked against the block's time.
-        timestamp_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
-        transactions: vec![],
-        admin,
-    };
-    let n = node.clone();
-    let applied = tokio::task::spawn_blocking(move || n.apply_finalized(&block))
-        .await
-        .unwrap()
-        .unwrap();
+    let applied = apply_admin_block(&node, admin).await;
     assert!(
         applied.outcomes.iter().all(|o| o.rejection.is_none()),
         "{:?}",

@@ -17,8 +17,10 @@ use std::{
 };
 
 use crate::{
-    block::BlockHeader,
+    block::{Block, BlockHeader},
     config::{init_devnet, NodeConfig},
+    execution::Applied,
+    node::Node,
     storage::Store,
 };
 
@@ -246,4 +248,25 @@ pub fn assert_agree(net: &Devnet) -> Vec<Vec<BlockHeader>> {
         );
     }
     all
+}
+
+/// Applies a block holding operator commands `admin` on `node`'s tip, as consensus would
+/// (stamped now: certificates are checked against the block's time).
+pub async fn apply_admin_block(node: &std::sync::Arc<Node>, admin: Vec<Vec<u8>>) -> Applied {
+    let tip = node.store.tip().unwrap().unwrap();
+    let block = Block {
+        height: tip.height + 1,
+        parent: tip.hash,
+        timestamp_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+        transactions: vec![],
+        admin,
+    };
+    let node = node.clone();
+    tokio::task::spawn_blocking(move || node.apply_finalized(&block))
+        .await
+        .unwrap()
+        .unwrap()
 }
