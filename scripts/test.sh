@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Quickstart, whole test suite: formatting, lints (warnings are errors), then every test
-# of every crate in release mode (Halo2 proving is tens of times slower unoptimised).
+# Quickstart, whole test suite: formatting, lints (warnings are errors), the contracts'
+# forge tests (fuzzing included), then every test of every crate in release mode (Halo2
+# proving is tens of times slower unoptimised).
 source "$(dirname "$0")/env.sh"
 cargo fmt --all -- --check
+(cd contracts && "$SABLE_FORGE" fmt --check && "$SABLE_FORGE" test)
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --release --workspace --all-targets -- -D warnings
 else

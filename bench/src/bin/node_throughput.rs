@@ -4,38 +4,49 @@
 //!
 //! ```text
 //! cargo build --release -p sable-node -p sable-bench
-//! $CARGO_TARGET_DIR/release/node_throughput --saturation 128 --per-load 48 --loads 0.25,0.5,0.8
+//! $CARGO_TARGET_DIR/release/node_throughput --pool 1200 --saturation 400 --loads 0.25,0.5,0.8 --seconds 4
 //! ```
 //!
 //! Every validator verifies every transaction once (in the background after admission,
 //! or when it votes on a block), and all four share this machine's cores, so the
-//! devnet's bound is the single-verifier batch rate divided by the number of
-//! validators. Both are printed.
+//! devnet's bound is this machine's batch verification rate divided by the number of
+//! validators. That rate is measured in the same run, as the faster of one verifier on
+//! all cores and one single-threaded verifier per core running at the same time.
+//!
+//! The pool of `--pool` proven transactions (about 2.4 s of proving each) is made once:
+//! a devnet is onboarded and funded, the pool proven against it, and the stopped devnet
+//! kept with the pool under `--state DIR` (default `$HOME/.cache/sable/bench/node_throughput`).
+//! Every run restores that snapshot, restarts the devnet from it and spends the pool.
+//! `--prepare-only` stops after making the pool.
 //!
 //! Phases, in order, each on fresh transactions from the pool: saturation (the first
 //! `--saturation` transactions submitted at once: the sustained throughput), then for
-//! each fraction in `--loads`, `--per-load` transactions offered at that fraction of
-//! the bound (finality latency under that load).
+//! each fraction in `--loads`, transactions offered at that fraction of the bound for
+//! `--seconds` (finality latency under that steady load).
 
 use std::{
+    path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, ensure, Context as _, Result};
 use sable_circuits::{
     circuit::VerifyingKey,
     constants::MAX_ISSUED_NOTES,
+    keys::RegulatorPublicKey,
     transaction::{BatchValidator, Transaction},
 };
 use sable_node::{
     client::{NodeClient, Status},
     testkit::{
-        parties::{connect, pay, two_banks, TwoBanks},
+        parties::{connect, pay, regulator, two_banks, TwoBanks},
         Devnet,
     },
     wallet,
 };
+
+const VALIDATORS: usize = 4;
 
 /// The value after `name` on the command line, or `default`.
 fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -123,29 +134,63 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
-async fn main() -> Result<()> {
-    let saturation: usize = arg("--saturation", 128);
-    let per_load: usize = arg("--per-load", 48);
-    let loads: Vec<f64> = arg("--loads", "0.25,0.5,0.8".to_string())
-        .split(',')
-        .map(str::parse)
-        .collect::<Result<_, _>>()
-        .context("--loads: comma-separated fractions of the bound")?;
-    let n = saturation + per_load * loads.len();
-    let validators = 4;
-    let exe = std::env::current_exe()?
-        .parent()
-        .context("executable directory")?
-        .join("sable-node");
-    if !exe.exists() {
-        bail!(
-            "{} not found: run `cargo build --release -p sable-node` first",
-            exe.display()
-        );
+/// Copies the directory tree `from` to `to` (created).
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
     }
-    let mut net = Devnet::new(&exe, validators);
-    // `--logs DIR` keeps the validators' logs.
+    Ok(())
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Transactions as length-prefixed canonical encodings.
+fn write_pool(path: &Path, pool: &[Transaction]) -> Result<()> {
+    let mut out = Vec::new();
+    for tx in pool {
+        let bytes = tx.to_bytes();
+        out.extend_from_slice(&u32::try_from(bytes.len())?.to_le_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+fn read_pool(path: &Path) -> Result<Vec<Transaction>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rest = bytes.as_slice();
+    let mut pool = Vec::new();
+    while !rest.is_empty() {
+        ensure!(rest.len() >= 4, "{}: truncated", path.display());
+        let (len, tail) = rest.split_at(4);
+        let len = u32::from_le_bytes(len.try_into()?) as usize;
+        ensure!(tail.len() >= len, "{}: truncated", path.display());
+        let (tx, tail) = tail.split_at(len);
+        pool.push(Transaction::from_bytes(tx).with_context(|| path.display().to_string())?);
+        rest = tail;
+    }
+    Ok(pool)
+}
+
+/// Starts a devnet in `work`, funds a bank with one note per transaction, proves `n`
+/// payments, stops the devnet and keeps it, with the pool, in `snapshot`.
+async fn prepare(exe: &Path, work: &Path, snapshot: &Path, n: usize) -> Result<()> {
+    remove_dir(work)?;
+    let mut net = Devnet::at(exe, work, VALIDATORS);
     net.start_all();
     net.wait_height(0, 2, Duration::from_secs(120));
     let cfg0 = net.config(0);
@@ -171,25 +216,42 @@ async fn main() -> Result<()> {
                 .map(|(i, note)| (note, base + i as u64)),
         );
     }
-
-    eprintln!("proving {n} transactions (2 actions each)...");
+    eprintln!("proving {n} transactions (2 actions each), once for this --state...");
     let t = Instant::now();
     let mut pool = Vec::with_capacity(n);
-    for (note, position) in notes {
+    for (i, (note, position)) in notes.into_iter().enumerate() {
         pool.push(pay(&mut client, reg, &a, note, position, b.address(), 60).await);
+        if (i + 1) % 100 == 0 {
+            eprintln!("  {} proved, {:.0} s", i + 1, t.elapsed().as_secs_f64());
+        }
     }
     eprintln!("proved in {:.1} s", t.elapsed().as_secs_f64());
+    net.stop_all();
+    remove_dir(snapshot)?;
+    copy_dir(work, &snapshot.join("net"))?;
+    write_pool(&snapshot.join("pool.bin"), &pool)?;
+    std::fs::write(snapshot.join("ready"), b"")?;
+    Ok(())
+}
 
-    // The verification bound, measured now on this machine.
+/// This machine's batch verification rate, tx/s: one verifier on all cores, one
+/// thread alone, and one single-threaded verifier per core at the same time.
+struct Bound {
+    all_cores: f64,
+    one_thread: f64,
+    per_core: f64,
+    cores: usize,
+    ms_per_action: f64,
+}
+
+fn measure_bound(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey) -> Result<Bound> {
     let vk = VerifyingKey::build();
-    // Two ways to spend this machine's cores on one batch of the whole pool: one
-    // verifier on all of them, or one thread per core each verifying its own batches
-    // (as co-located validators do). The bound is the faster of the two.
-    let verify_all = || -> Result<(f64, usize)> {
+    let n = pool.len() as f64;
+    let verify = || -> Result<(f64, usize)> {
         let t = Instant::now();
         let mut batch = BatchValidator::new();
-        for tx in &pool {
-            batch.add(tx, &reg)?;
+        for tx in pool {
+            batch.add(tx, reg)?;
         }
         let actions = batch.actions();
         if !batch.validate(&vk, &mut rand::rng()) {
@@ -197,46 +259,128 @@ async fn main() -> Result<()> {
         }
         Ok((t.elapsed().as_secs_f64(), actions))
     };
-    let (verify_s, actions) = verify_all()?;
-    let (one_thread_s, _) = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()?
-        .install(verify_all)?;
+    let single = || {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()?
+            .install(verify)
+    };
+    let (all_s, actions) = verify()?;
+    let (one_s, _) = single()?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let bound_single = (n as f64 / verify_s).max(cores as f64 * n as f64 / one_thread_s);
-    let bound_devnet = bound_single / validators as f64;
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        let running: Vec<_> = (0..cores).map(|_| s.spawn(single)).collect();
+        running.into_iter().try_for_each(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("verifier panicked"))?
+                .map(drop)
+        })
+    })?;
+    let concurrent_s = t.elapsed().as_secs_f64();
+    Ok(Bound {
+        all_cores: n / all_s,
+        one_thread: n / one_s,
+        per_core: cores as f64 * n / concurrent_s,
+        cores,
+        ms_per_action: 1e3 * all_s / actions as f64,
+    })
+}
 
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() -> Result<()> {
+    let pool_size: usize = arg("--pool", 1200);
+    let saturation: usize = arg("--saturation", 400);
+    let seconds: f64 = arg("--seconds", 4.0);
+    let loads: Vec<f64> = arg("--loads", "0.25,0.5,0.8".to_string())
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .context("--loads: comma-separated fractions of the bound")?;
+    ensure!(
+        saturation <= pool_size,
+        "--saturation is larger than --pool"
+    );
+    let exe = std::env::current_exe()?
+        .parent()
+        .context("executable directory")?
+        .join("sable-node");
+    if !exe.exists() {
+        bail!(
+            "{} not found: run `cargo build --release -p sable-node` first",
+            exe.display()
+        );
+    }
+    let state: PathBuf = match arg("--state", String::new()) {
+        s if !s.is_empty() => s.into(),
+        _ => PathBuf::from(std::env::var("HOME").context("HOME")?)
+            .join(".cache/sable/bench/node_throughput"),
+    };
+    let work = state.join("net");
+    let snapshot = state.join(format!("pool-{pool_size}"));
+    if !snapshot.join("ready").exists() {
+        prepare(&exe, &work, &snapshot, pool_size).await?;
+    }
+    // `--prepare-only`: make the pool (on a busy machine, say) and measure later.
+    if std::env::args().any(|a| a == "--prepare-only") {
+        return Ok(());
+    }
+    remove_dir(&work)?;
+    copy_dir(&snapshot.join("net"), &work)?;
+    let pool = read_pool(&snapshot.join("pool.bin"))?;
+    ensure!(
+        pool.len() == pool_size,
+        "{}: wrong pool size",
+        snapshot.display()
+    );
+    let pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
+
+    let mut net = Devnet::at(&exe, &work, VALIDATORS);
+    let reg = regulator(&net.config(0));
+    let bound = measure_bound(&pool, &reg)?;
+    let bound_machine = bound.all_cores.max(bound.per_core);
+    let bound_devnet = bound_machine / VALIDATORS as f64;
+
+    // The restored chain's tip, read from the stopped validator's store; every validator
+    // finalizes past it before the first submission.
+    let tip = net.store(0).height()?;
+    net.start_all();
+    for i in 0..VALIDATORS {
+        net.wait_height(i, tip + 2, Duration::from_secs(120));
+    }
     // Submit round-robin across the validators, each to a validator's own client, and
     // follow each to finality.
     let mut clients = Vec::new();
-    for i in 0..validators {
+    for i in 0..VALIDATORS {
         clients.push(connect(&net.config(i), "bank-a").await);
     }
-    let mut pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
+    let mut pool = pool.into_iter();
     let mut phases = Vec::new();
-    let rest = pool.split_off(saturation);
     phases.push((
         format!("saturation: {saturation} submitted at once"),
-        run_phase(&clients, pool, None).await?,
+        run_phase(&clients, pool.by_ref().take(saturation).collect(), None).await?,
     ));
-    let mut pool = rest;
     for load in &loads {
-        let rest = pool.split_off(per_load);
         let rate = load * bound_devnet;
+        let count = (rate * seconds).ceil() as usize;
+        let txs: Vec<_> = pool.by_ref().take(count).collect();
+        ensure!(
+            txs.len() == count,
+            "the pool ran out: {count} needed at {load} of the bound; raise --pool"
+        );
         phases.push((
-            format!("{per_load} offered at {rate:.1} tx/s ({load:.2} of the bound)"),
-            run_phase(&clients, pool, Some(rate)).await?,
+            format!("{count} offered at {rate:.1} tx/s ({load:.2} of the bound)"),
+            run_phase(&clients, txs, Some(rate)).await?,
         ));
-        pool = rest;
     }
-    let rss: Vec<f64> = (0..validators)
+    let rss: Vec<f64> = (0..VALIDATORS)
         .filter_map(|i| net.pid(i).and_then(peak_rss_mib))
         .collect();
     net.stop_all();
     let logs: String = arg("--logs", String::new());
     if !logs.is_empty() {
         std::fs::create_dir_all(&logs)?;
-        for i in 0..validators {
+        for i in 0..VALIDATORS {
             let from = net.configs[i].with_file_name("node.log");
             std::fs::copy(&from, format!("{logs}/validator-{i}.log"))?;
         }
@@ -244,19 +388,25 @@ async fn main() -> Result<()> {
 
     println!("| metric | value |");
     println!("|---|---:|");
-    println!("| transactions (2 actions each) | {n} |");
+    println!("| transactions (2 actions each) | {pool_size} |");
     println!(
-        "| batch verification, one verifier, all cores | {:.2} ms/tx ({:.2} ms/action) |",
-        1e3 * verify_s / n as f64,
-        1e3 * verify_s / actions as f64
+        "| batch verification, one verifier on all {} cores | {:.2} ms/tx ({:.2} ms/action) = {:.1} tx/s |",
+        bound.cores,
+        1e3 / bound.all_cores,
+        bound.ms_per_action,
+        bound.all_cores
     );
     println!(
-        "| batch verification, one thread | {:.2} ms/tx (× {cores} cores: {:.1} tx/s) |",
-        1e3 * one_thread_s / n as f64,
-        cores as f64 * n as f64 / one_thread_s
+        "| batch verification, one thread alone | {:.2} ms/tx = {:.1} tx/s |",
+        1e3 / bound.one_thread,
+        bound.one_thread
     );
-    println!("| verification bound, this machine | {bound_single:.1} tx/s |");
-    println!("| verification bound, {validators} validators sharing this machine | {bound_devnet:.1} tx/s |");
+    println!(
+        "| batch verification, {} single-threaded verifiers at once | {:.1} tx/s together |",
+        bound.cores, bound.per_core
+    );
+    println!("| verification bound, this machine (the faster way) | {bound_machine:.1} tx/s |");
+    println!("| verification bound, {VALIDATORS} validators sharing this machine | {bound_devnet:.1} tx/s |");
     for (name, p) in &phases {
         println!(
             "| {name}: throughput | {:.1} tx/s ({:.2} of the devnet bound) |",

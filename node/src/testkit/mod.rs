@@ -10,7 +10,7 @@ pub mod parties;
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicU16, Ordering},
     time::{Duration, Instant},
@@ -37,9 +37,26 @@ fn ports_free(base: u16, n: usize) -> bool {
 /// A running devnet.
 pub struct Devnet {
     pub exe: PathBuf,
-    pub dir: tempfile::TempDir,
+    /// Removed on drop when temporary; kept when the devnet was opened [`Devnet::at`] a
+    /// directory.
+    _temp: Option<tempfile::TempDir>,
     pub configs: Vec<PathBuf>,
     pub children: Vec<Option<Child>>,
+}
+
+/// The file listing a kept devnet's configuration files, one per line.
+const CONFIGS_LIST: &str = "configs.txt";
+
+/// A port base whose devnet ports are all free.
+fn free_base(n: usize) -> u16 {
+    let seed = (std::process::id() % 97) as u16;
+    loop {
+        let k = NEXT.fetch_add(1, Ordering::SeqCst);
+        let base = 20_000 + ((seed * 13 + k * 7) % 120) * 300;
+        if ports_free(base, n) {
+            return base;
+        }
+    }
 }
 
 impl Devnet {
@@ -47,21 +64,56 @@ impl Devnet {
     /// binary at `exe`.
     pub fn new(exe: impl Into<PathBuf>, n: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let seed = (std::process::id() % 97) as u16;
-        let base = loop {
-            let k = NEXT.fetch_add(1, Ordering::SeqCst);
-            let base = 20_000 + ((seed * 13 + k * 7) % 120) * 300;
-            if ports_free(base, n) {
-                break base;
-            }
-        };
-        let layout = init_devnet(dir.path(), n, base).unwrap();
+        let layout = init_devnet(dir.path(), n, free_base(n)).unwrap();
         Devnet {
             exe: exe.into(),
-            dir,
+            _temp: Some(dir),
             children: (0..n).map(|_| None).collect(),
             configs: layout.configs,
         }
+    }
+
+    /// A devnet of `n` validators kept in `dir` (not started, not removed on drop):
+    /// reopened with its state when `dir` holds one, written fresh otherwise. A reopened
+    /// devnet keeps its ports, which must be free.
+    pub fn at(exe: impl Into<PathBuf>, dir: &Path, n: usize) -> Self {
+        let list = dir.join(CONFIGS_LIST);
+        let configs: Vec<PathBuf> = if list.exists() {
+            std::fs::read_to_string(&list)
+                .unwrap()
+                .lines()
+                .map(PathBuf::from)
+                .collect()
+        } else {
+            std::fs::create_dir_all(dir).unwrap();
+            let configs = init_devnet(dir, n, free_base(n)).unwrap().configs;
+            let text: Vec<String> = configs.iter().map(|c| c.display().to_string()).collect();
+            std::fs::write(&list, text.join("\n")).unwrap();
+            configs
+        };
+        assert_eq!(
+            configs.len(),
+            n,
+            "{} lists another devnet size",
+            list.display()
+        );
+        let net = Devnet {
+            exe: exe.into(),
+            _temp: None,
+            children: (0..n).map(|_| None).collect(),
+            configs,
+        };
+        for i in 0..n {
+            let cfg = net.config(i);
+            for addr in [cfg.network.rpc, cfg.network.p2p, cfg.network.metrics] {
+                assert!(
+                    TcpListener::bind(addr).is_ok(),
+                    "port {addr} of the devnet in {} is taken",
+                    dir.display()
+                );
+            }
+        }
+        net
     }
 
     pub fn config(&self, i: usize) -> NodeConfig {
