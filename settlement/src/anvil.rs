@@ -1,0 +1,85 @@
+//! An anvil process on loopback for tests and benchmarks (feature `test-utils`):
+//! started on a free port, stopped on drop. The binary is `$SABLE_ANVIL` (set by
+//! `scripts/env.sh` to the npm-installed one) or `anvil` on the path.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::{
+    net::{SocketAddr, TcpListener, TcpStream},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Anvil's well-known development keys (from its public default mnemonic): never
+/// anything but local test funds.
+pub const DEV_KEYS: [&str; 4] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+
+pub struct Anvil {
+    child: Option<Child>,
+    pub port: u16,
+    extra: Vec<String>,
+}
+
+impl Anvil {
+    /// Starts anvil on a free loopback port with `extra` arguments (e.g. `--block-time`).
+    pub fn start(extra: &[&str]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut anvil = Anvil {
+            child: None,
+            port,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        anvil.spawn();
+        anvil
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let exe = std::env::var("SABLE_ANVIL").unwrap_or_else(|_| "anvil".into());
+        let child = Command::new(&exe)
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {exe}: {e} (run scripts/env.sh first)"));
+        self.child = Some(child);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(Instant::now() < deadline, "anvil did not start on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills anvil (its chain is gone) and starts a fresh one on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,243 @@
+//! The L1 client: reads the settlement contract's state, publishes a batch's data and
+//! settles it under a gas-price limit, waits for confirmations, and turns the
+//! contracts' custom errors into typed rejections.
+
+use alloy::{
+    contract::{CallBuilder, CallDecoder},
+    network::EthereumWallet,
+    primitives::{Address, Bytes, TxHash, B256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+};
+
+use crate::{
+    batch::{Domain, SettlementKey},
+    bindings::{Batch, SableBridge, SableSettlement, Withdrawal},
+    SettlementError,
+};
+
+type Result<T> = std::result::Result<T, SettlementError>;
+
+/// The largest calldata chunk one transaction publishes (below common 128 KiB
+/// transaction-pool limits).
+pub const DEFAULT_CHUNK: usize = 96 * 1024;
+
+/// The settlement contract's view of the chain: the source of truth on restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettledState {
+    /// The current validator set.
+    pub validator_set_id: u64,
+    /// The last settled batch (0 before the first).
+    pub last_batch: u64,
+    /// The last settled Sable block.
+    pub last_block: u64,
+    /// Bridge deposits minted on Sable up to the last batch.
+    pub deposits_consumed: u64,
+    /// The last batch's hash (the genesis hash before the first).
+    pub last_batch_hash: B256,
+    /// The commitment-tree root after the last settled block.
+    pub commitment_root: B256,
+    /// The nullifier-set root after the last settled block.
+    pub nullifier_root: B256,
+}
+
+/// A connection to an Ethereum JSON-RPC endpoint, sending as one key, with the Sable
+/// contracts' addresses.
+#[derive(Clone)]
+pub struct L1Client {
+    provider: DynProvider,
+    /// The settlement contract.
+    pub settlement: Address,
+    /// The bridge contract.
+    pub bridge: Address,
+    /// The sending account.
+    pub from: Address,
+    /// Refuse to send while the node's gas price is above this (wei).
+    pub max_gas_price: Option<u128>,
+    /// Blocks on top of a transaction's before it counts as done.
+    pub confirmations: u64,
+    /// The largest calldata chunk per transaction.
+    pub chunk_size: usize,
+}
+
+impl L1Client {
+    /// A client of the endpoint at `url` sending as `key`.
+    pub fn connect(
+        url: &str,
+        key: &SettlementKey,
+        settlement: Address,
+        bridge: Address,
+    ) -> Result<Self> {
+        // reqwest's rustls takes the process's provider: ring, as everywhere in Sable.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let parsed = url
+            .parse::<reqwest::Url>()
+            .map_err(|e| SettlementError::Url {
+                url: url.into(),
+                reason: e.to_string(),
+            })?;
+        // The nonce comes from the endpoint for every transaction: a call refused at gas
+        // estimation must not leave a cached nonce behind (a gap would stall every later
+        // transaction), and a restarted submitter picks up where the chain is.
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(EthereumWallet::from(key.signer().clone()))
+            .connect_http(parsed)
+            .erased();
+        Ok(L1Client {
+            provider,
+            settlement,
+            bridge,
+            from: key.address(),
+            max_gas_price: None,
+            confirmations: 1,
+            chunk_size: DEFAULT_CHUNK,
+        })
+    }
+
+    /// The underlying provider (signing as `from`).
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// The settlement contract, to call directly.
+    pub fn settlement_contract(&self) -> SableSettlement::SableSettlementInstance<DynProvider> {
+        SableSettlement::new(self.settlement, self.provider.clone())
+    }
+
+    /// The bridge contract, to call directly.
+    pub fn bridge_contract(&self) -> SableBridge::SableBridgeInstance<DynProvider> {
+        SableBridge::new(self.bridge, self.provider.clone())
+    }
+
+    /// The EIP-712 domain of this chain's settlement contract.
+    pub async fn domain(&self) -> Result<Domain> {
+        let chain_id = self.provider.get_chain_id().await.map_err(rpc)?;
+        Ok(Domain {
+            chain_id,
+            contract: self.settlement,
+        })
+    }
+
+    /// The contract's state, read now.
+    pub async fn state(&self) -> Result<SettledState> {
+        let c = self.settlement_contract();
+        Ok(SettledState {
+            validator_set_id: c.validatorSetId().call().await.map_err(rpc)?,
+            last_batch: c.lastBatch().call().await.map_err(rpc)?,
+            last_block: c.lastBlock().call().await.map_err(rpc)?,
+            deposits_consumed: c.depositsConsumed().call().await.map_err(rpc)?,
+            last_batch_hash: c.lastBatchHash().call().await.map_err(rpc)?,
+            commitment_root: c.commitmentRoot().call().await.map_err(rpc)?,
+            nullifier_root: c.nullifierRoot().call().await.map_err(rpc)?,
+        })
+    }
+
+    /// The current validator set (ascending).
+    pub async fn validators(&self) -> Result<Vec<Address>> {
+        self.settlement_contract()
+            .getValidators()
+            .call()
+            .await
+            .map_err(rpc)
+    }
+
+    /// Publishes `data` (in chunks of `chunk_size`, all but the last ahead of the batch,
+    /// the last with it) and settles `batch` with `signatures` (packed, signers
+    /// ascending). Returns the settling transaction. A batch the contract already holds
+    /// is refused before anything is sent: the contract is the source of truth.
+    pub async fn submit(
+        &self,
+        batch: &Batch,
+        withdrawals: &[Withdrawal],
+        data: &[u8],
+        signatures: Bytes,
+    ) -> Result<TxHash> {
+        let c = self.settlement_contract();
+        let last = c.lastBatch().call().await.map_err(rpc)?;
+        if batch.number <= last {
+            return Err(SettlementError::AlreadySettled {
+                number: batch.number,
+            });
+        }
+        let chunks: Vec<&[u8]> = if data.is_empty() {
+            vec![&[]]
+        } else {
+            data.chunks(self.chunk_size.max(1)).collect()
+        };
+        let (last, ahead) = chunks.split_last().unwrap_or((&(&[] as &[u8]), &[]));
+        let stale = c
+            .published(self.from, batch.number)
+            .call()
+            .await
+            .map_err(rpc)?;
+        if ahead.is_empty() && stale != B256::ZERO {
+            // An earlier attempt's chunks are folded under our address: discard them.
+            self.send("publish", c.publish(batch.number, true, Bytes::new()))
+                .await?;
+        }
+        for (i, chunk) in ahead.iter().enumerate() {
+            let call = c.publish(batch.number, i == 0, Bytes::copy_from_slice(chunk));
+            self.send("publish", call).await?;
+        }
+        let call = c.submitBatch(
+            batch.clone(),
+            withdrawals.to_vec(),
+            Bytes::copy_from_slice(last),
+            signatures,
+        );
+        self.send("submitBatch", call).await
+    }
+
+    /// Sends `call` under the gas-price limit and waits for its confirmations.
+    pub async fn send<D: CallDecoder>(
+        &self,
+        name: &'static str,
+        call: CallBuilder<&DynProvider, D>,
+    ) -> Result<TxHash> {
+        let mut call = call;
+        if let Some(limit) = self.max_gas_price {
+            let price = self.provider.get_gas_price().await.map_err(rpc)?;
+            if price > limit {
+                return Err(SettlementError::GasPriceTooHigh { price, limit });
+            }
+            call = call.max_fee_per_gas(limit);
+        }
+        let pending = call.send().await.map_err(|e| rejected(name, e))?;
+        let receipt = pending
+            .with_required_confirmations(self.confirmations)
+            .get_receipt()
+            .await
+            .map_err(rpc)?;
+        if !receipt.status() {
+            return Err(SettlementError::Reverted {
+                call: name,
+                tx: receipt.transaction_hash.to_string(),
+            });
+        }
+        Ok(receipt.transaction_hash)
+    }
+}
+
+pub(crate) fn rpc(e: impl std::fmt::Display) -> SettlementError {
+    SettlementError::Rpc(e.to_string())
+}
+
+/// The contract's custom error when `e` carries one, else the RPC failure.
+pub(crate) fn rejected(call: &'static str, e: alloy::contract::Error) -> SettlementError {
+    if let Some(err) = e.as_decoded_interface_error::<SableSettlement::SableSettlementErrors>() {
+        return SettlementError::Rejected {
+            call,
+            error: format!("{err:?}"),
+        };
+    }
+    if let Some(err) = e.as_decoded_interface_error::<SableBridge::SableBridgeErrors>() {
+        return SettlementError::Rejected {
+            call,
+            error: format!("{err:?}"),
+        };
+    }
+    rpc(e)
+}

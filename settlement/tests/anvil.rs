@@ -1,0 +1,196 @@
+//! The settlement contract on a real anvil: batches built and signed here settle there,
+//! the EIP-712 digest and data fold agree with the contract's, and every rejection
+//! comes back typed with the contract state unchanged.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alloy::{
+    primitives::{Address, Bytes, B256},
+    providers::Provider,
+};
+use sable_settlement::{
+    anvil::{Anvil, DEV_KEYS},
+    batch_hash,
+    deploy::{default_artifacts, deploy},
+    withdrawals_hash, Batch, DataFold, L1Client, Quorum, SettlementError, SettlementKey,
+};
+
+struct Net {
+    _anvil: Anvil,
+    client: L1Client,
+    validators: Vec<SettlementKey>,
+}
+
+async fn setup() -> Net {
+    let anvil = Anvil::start(&[]);
+    let sender = SettlementKey::from_hex(DEV_KEYS[0]).unwrap();
+    let mut validators: Vec<SettlementKey> = (0..4).map(|_| SettlementKey::random()).collect();
+    validators.sort_by_key(SettlementKey::address);
+    let boot = L1Client::connect(&anvil.url(), &sender, Address::ZERO, Address::ZERO).unwrap();
+    let d = deploy(
+        boot.provider(),
+        &default_artifacts(),
+        B256::repeat_byte(0x5a),
+        validators.iter().map(SettlementKey::address).collect(),
+    )
+    .await
+    .unwrap();
+    let client = L1Client::connect(&anvil.url(), &sender, d.settlement, d.bridge).unwrap();
+    Net {
+        _anvil: anvil,
+        client,
+        validators,
+    }
+}
+
+/// The next batch on top of the contract's state, publishing `data`.
+async fn next(client: &L1Client, data: &[u8], chunk: usize) -> Batch {
+    let s = client.state().await.unwrap();
+    Batch {
+        number: s.last_batch + 1,
+        parent: s.last_batch_hash,
+        firstBlock: s.last_block + 1,
+        lastBlock: s.last_block + 10,
+        commitmentRoot: B256::repeat_byte(1),
+        nullifierRoot: B256::repeat_byte(2),
+        dataHash: DataFold::of_chunks(data.chunks(chunk)).0,
+        withdrawalsHash: withdrawals_hash(&[]),
+        depositsConsumed: s.deposits_consumed,
+        validatorSetId: s.validator_set_id,
+    }
+}
+
+async fn sign(client: &L1Client, batch: &Batch, keys: &[&SettlementKey]) -> Bytes {
+    let digest = client.domain().await.unwrap().batch_digest(batch);
+    let mut q = Quorum::new(digest);
+    for k in keys {
+        q.add(k.address(), &k.sign(digest).unwrap()).unwrap();
+    }
+    q.packed()
+}
+
+fn rejected(r: Result<impl std::fmt::Debug, SettlementError>, what: &str) {
+    match r {
+        Err(SettlementError::Rejected { error, .. }) => {
+            assert!(error.contains(what), "expected {what}, got {error}")
+        }
+        other => panic!("expected the contract to reject with {what}, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_settle_and_rejections_are_typed() {
+    let net = setup().await;
+    let c = &net.client;
+    let v: Vec<&SettlementKey> = net.validators.iter().collect();
+
+    // The contract hashes and folds exactly as this crate does.
+    let data = vec![7u8; 100 * 1024];
+    let b1 = next(c, &data, c.chunk_size).await;
+    let contract = c.settlement_contract();
+    assert_eq!(
+        contract.hashBatch(b1.clone()).call().await.unwrap(),
+        batch_hash(&b1)
+    );
+    let domain = c.domain().await.unwrap();
+    assert_eq!(
+        contract.digest(batch_hash(&b1)).call().await.unwrap(),
+        domain.batch_digest(&b1)
+    );
+    let folded = contract
+        .fold(B256::ZERO, Bytes::from(vec![1u8, 2, 3]))
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(folded._0, DataFold::default().chunk(&[1, 2, 3]).0);
+
+    // 100 KiB of data: one chunk published ahead, the last with the batch.
+    c.submit(&b1, &[], &data, sign(c, &b1, &v[..3]).await)
+        .await
+        .unwrap();
+    let s = c.state().await.unwrap();
+    assert_eq!((s.last_batch, s.last_block), (1, 10));
+    assert_eq!(s.last_batch_hash, batch_hash(&b1));
+    assert_eq!(s.commitment_root, b1.commitmentRoot);
+
+    // Rejections, each typed, none changing the state.
+    let b2 = next(c, b"two", c.chunk_size).await;
+    rejected(
+        c.submit(&b2, &[], b"two", sign(c, &b2, &v[..2]).await)
+            .await,
+        "NoQuorum",
+    );
+    let foreign = SettlementKey::random();
+    let mut signers = vec![v[0], v[1], &foreign];
+    signers.sort_by_key(|k| k.address());
+    rejected(
+        c.submit(&b2, &[], b"two", sign(c, &b2, &signers).await)
+            .await,
+        "NotValidator",
+    );
+    // A settled batch is not sent again (checked against the contract first, so no
+    // data is published for it either).
+    let blocks = c.provider().get_block_number().await.unwrap();
+    assert!(matches!(
+        c.submit(&b1, &[], &data, sign(c, &b1, &v[..3]).await).await,
+        Err(SettlementError::AlreadySettled { number: 1 })
+    ));
+    assert_eq!(c.provider().get_block_number().await.unwrap(), blocks);
+    let mut gap = b2.clone();
+    gap.number = 3;
+    rejected(
+        c.submit(&gap, &[], b"two", sign(c, &gap, &v[..3]).await)
+            .await,
+        "BatchGap",
+    );
+    let mut fork = b2.clone();
+    fork.parent = B256::repeat_byte(9);
+    rejected(
+        c.submit(&fork, &[], b"two", sign(c, &fork, &v[..3]).await)
+            .await,
+        "ParentMismatch",
+    );
+    rejected(
+        c.submit(&b2, &[], b"not two", sign(c, &b2, &v[..3]).await)
+            .await,
+        "DataMismatch",
+    );
+    assert_eq!(c.state().await.unwrap(), s, "nothing changed");
+
+    // A gas price over the limit sends nothing.
+    let mut capped = c.clone();
+    capped.max_gas_price = Some(1);
+    match capped
+        .submit(&b2, &[], b"two", sign(c, &b2, &v[..3]).await)
+        .await
+    {
+        Err(SettlementError::GasPriceTooHigh { limit: 1, .. }) => {}
+        other => panic!("expected GasPriceTooHigh, got {other:?}"),
+    }
+    assert_eq!(c.state().await.unwrap(), s);
+
+    // All four signing settles too.
+    c.submit(&b2, &[], b"two", sign(c, &b2, &v).await)
+        .await
+        .unwrap();
+    assert_eq!(c.state().await.unwrap().last_batch, 2);
+}
+
+#[test]
+fn quorum_refuses_a_signature_from_someone_else() {
+    let (a, b) = (SettlementKey::random(), SettlementKey::random());
+    let digest = B256::repeat_byte(3);
+    let mut q = Quorum::new(digest);
+    assert!(matches!(
+        q.add(a.address(), &b.sign(digest).unwrap()),
+        Err(SettlementError::BadSignature(_))
+    ));
+    assert!(matches!(
+        q.add(a.address(), &[0u8; 64]),
+        Err(SettlementError::BadSignature(_))
+    ));
+    q.add(a.address(), &a.sign(digest).unwrap()).unwrap();
+    q.add(a.address(), &a.sign(digest).unwrap()).unwrap();
+    assert_eq!(q.len(), 1, "one signature per signer");
+    assert_eq!(sable_settlement::quorum_size(4), 3);
+    assert_eq!(sable_settlement::quorum_size(7), 5);
+}
