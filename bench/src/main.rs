@@ -8,15 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
+use sable_bench::Transfer;
 use sable_circuits::{
-    asset::AssetId,
-    builder::{OutputInfo, PartBuilder, SpendInfo},
     circuit::{Proof, ProvingKey, VerifyingKey},
-    keys::{RegulatorSecretKey, SpendingKey},
-    note::{Note, NoteValue},
-    registry::ParticipantRegistry,
-    transaction::{digest_of, BatchValidator, Transaction},
-    tree::CommitmentTree,
+    transaction::BatchValidator,
 };
 
 const BATCH_PROOFS: usize = 32; // 32 two-action proofs = 64 actions
@@ -58,52 +53,14 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 fn sable(reps: usize) -> Result<Figures> {
     let mut rng = UnwrapErr(SysRng);
     let ((pk, vk), keygen) = time(|| (ProvingKey::build(), VerifyingKey::build()));
-    let regulator = RegulatorSecretKey::random(&mut rng).public_key();
-    let alice = SpendingKey::random(&mut rng);
-    let bob = SpendingKey::random(&mut rng);
-    let (a_fvk, b_addr) = (alice.full_viewing_key(), bob.full_viewing_key().address());
-    let mut registry = ParticipantRegistry::new();
-    registry.add(&a_fvk.address())?;
-    registry.add(&b_addr)?;
-    let mut tree = CommitmentTree::new();
-    let note = Note::new(
-        AssetId::from_name("USD"),
-        NoteValue(100),
-        a_fvk.address(),
-        &mut rng,
-    );
-    let pos = tree.append(note.commitment())?;
-    let build = |rng: &mut UnwrapErr<SysRng>| -> Result<_> {
-        // A 2-action transfer: pay 60 to Bob, 40 change to Alice (split spend).
-        let mut b = PartBuilder::new(tree.anchor(), registry.root(), regulator);
-        let spend = SpendInfo {
-            fvk: a_fvk.clone(),
-            note,
-            path: tree.path(pos)?,
-            registry_path: registry.path(&a_fvk.address())?,
-            split: false,
-        };
-        let pay = OutputInfo {
-            recipient: b_addr,
-            value: NoteValue(60),
-            registry_path: registry.path(&b_addr)?,
-            memo: [0; 64],
-        };
-        b.add_payment(spend, pay, rng)?;
-        Ok(b.build(rng)?)
-    };
-    let part = build(&mut rng)?;
+    let fixture = Transfer::new(&mut rng)?;
+    let regulator = fixture.regulator;
+    let part = fixture.part(&mut rng)?;
     let (circuits, instances) = part.circuits();
     let (proof, prove) = repeat(reps, || Proof::create(&pk, &circuits, instances, rng))?;
     let ((), verify) = repeat(reps, || proof.verify(&vk, instances))?;
     // Full transactions (proof and signatures) through the batch validator.
-    let proven = build(&mut rng)?.prove(&pk, &mut rng)?;
-    let digest = digest_of(&[], &[proven.effects()]);
-    let ask = alice.spend_authorizing_key();
-    let tx = Transaction {
-        issuances: vec![],
-        parts: vec![proven.authorize(&digest, &[&ask], &mut rng)?],
-    };
+    let tx = fixture.transaction(&pk, &mut rng)?;
     tx.verify(&vk, &regulator)?;
     let mut batch = BatchValidator::new();
     for _ in 0..BATCH_PROOFS {

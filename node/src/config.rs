@@ -7,6 +7,8 @@
 //! data_dir = "/var/lib/sable/validator-0"
 //! # threads for proof verification; 0 or absent: one per core
 //! verifier_threads = 0
+//! # admitted transactions gather this long before background verification (ms)
+//! verify_window_ms = 200
 //!
 //! [tls]
 //! ca = "pki/ca.pem"
@@ -82,6 +84,15 @@ pub struct NodeSection {
     /// share a machine an equal share of its cores.
     #[serde(default)]
     pub verifier_threads: usize,
+    /// How long admitted transactions gather before background verification checks
+    /// them as one batch, milliseconds: each batch has a fixed cost, so a longer window
+    /// saves CPU at low load for a little latency.
+    #[serde(default = "default_verify_window_ms")]
+    pub verify_window_ms: u64,
+}
+
+fn default_verify_window_ms() -> u64 {
+    200
 }
 
 /// `[tls]`.
@@ -302,6 +313,7 @@ pub fn init_devnet(
                 id: id.participant.clone(),
                 data_dir: node_dir.join("data"),
                 verifier_threads: share_of_cores(validators),
+                verify_window_ms: default_verify_window_ms(),
             },
             tls: TlsSection {
                 ca: pki.ca_cert.clone(),
@@ -353,22 +365,24 @@ mod tests {
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             assert_eq!(cfg.node.verifier_threads, (cores / 4).max(1));
         }
-        // A configuration without the setting uses every core (0).
+        // A configuration without the settings uses every core (0) and the default
+        // verification window.
         let text = std::fs::read_to_string(&layout.configs[0]).unwrap();
         let without: String = text
             .lines()
-            .filter(|l| !l.starts_with("verifier_threads"))
+            .filter(|l| !l.starts_with("verifier_threads") && !l.starts_with("verify_window_ms"))
             .map(|l| format!("{l}\n"))
             .collect();
-        assert_ne!(without, text, "init writes the setting");
+        for key in ["verifier_threads", "verify_window_ms"] {
+            assert!(
+                text.lines().any(|l| l.starts_with(key)),
+                "init writes {key}"
+            );
+        }
         std::fs::write(&layout.configs[0], without).unwrap();
-        assert_eq!(
-            NodeConfig::load(&layout.configs[0])
-                .unwrap()
-                .node
-                .verifier_threads,
-            0
-        );
+        let node = NodeConfig::load(&layout.configs[0]).unwrap().node;
+        assert_eq!(node.verifier_threads, 0);
+        assert_eq!(node.verify_window_ms, default_verify_window_ms());
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             Verifier::start(Arc::new(vk), regulator, cfg.node.verifier_threads),
             MempoolLimits::default(),
         )?;
-        node.start_preverifier();
+        node.start_preverifier(std::time::Duration::from_millis(cfg.node.verify_window_ms));
         tracing::info!(height = node.executed_height(), "state opened");
 
         let metrics_ctx = Arc::new(context.child("metrics"));

@@ -8,6 +8,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, OnceLock,
     },
+    time::Duration,
     time::Instant,
 };
 
@@ -306,11 +307,12 @@ impl Node {
     }
 
     /// Starts verifying admitted transactions in the background, so proposals and
-    /// votes find their proofs already checked. What arrives while a batch is being
-    /// verified goes in the next batch (one fixed cost for all of it); a transaction
+    /// votes find their proofs already checked. A batch gathers for `window` after its
+    /// first transaction, and what arrives while it is verified goes in the next (one
+    /// fixed cost for all of it); a transaction
     /// that fails leaves the pool and its status turns to rejected. Without this, a
     /// proposer verifies what it selects itself.
-    pub fn start_preverifier(self: &Arc<Self>) {
+    pub fn start_preverifier(self: &Arc<Self>, window: Duration) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(TxId, Arc<Transaction>)>();
         if self.preverify.set(tx).is_err() {
             return;
@@ -319,6 +321,12 @@ impl Node {
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
+                // What arrives within the window joins this batch: each batch has a
+                // fixed cost (its final multi-scalar multiplication), which one-by-one
+                // batches at low load pay per transaction.
+                if !window.is_zero() {
+                    tokio::time::sleep(window).await;
+                }
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
                 }

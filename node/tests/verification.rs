@@ -60,7 +60,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         MempoolLimits::default(),
     )
     .unwrap();
-    node.start_preverifier();
+    node.start_preverifier(std::time::Duration::from_millis(20));
 
     // Block 1 (applied directly: no consensus here) registers a bank and authorises an
     // issuer, so issuances pass admission's state checks.

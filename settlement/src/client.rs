@@ -146,7 +146,7 @@ impl L1Client {
 
     /// Publishes `data` (in chunks of `chunk_size`, all but the last ahead of the batch,
     /// the last with it) and settles `batch` with `signatures` (packed, signers
-    /// ascending). Returns the settling transaction. A batch the contract already holds
+    /// ascending). Returns every transaction sent, in order, the settling one last. A batch the contract already holds
     /// is refused before anything is sent: the contract is the source of truth.
     pub async fn submit(
         &self,
@@ -154,7 +154,7 @@ impl L1Client {
         withdrawals: &[Withdrawal],
         data: &[u8],
         signatures: Bytes,
-    ) -> Result<TxHash> {
+    ) -> Result<Vec<TxHash>> {
         let c = self.settlement_contract();
         let last = c.lastBatch().call().await.map_err(rpc)?;
         if batch.number <= last {
@@ -173,14 +173,15 @@ impl L1Client {
             .call()
             .await
             .map_err(rpc)?;
+        let mut sent = Vec::new();
         if ahead.is_empty() && stale != B256::ZERO {
             // An earlier attempt's chunks are folded under our address: discard them.
-            self.send("publish", c.publish(batch.number, true, Bytes::new()))
-                .await?;
+            let call = c.publish(batch.number, true, Bytes::new());
+            sent.push(self.send("publish", call).await?);
         }
         for (i, chunk) in ahead.iter().enumerate() {
             let call = c.publish(batch.number, i == 0, Bytes::copy_from_slice(chunk));
-            self.send("publish", call).await?;
+            sent.push(self.send("publish", call).await?);
         }
         let call = c.submitBatch(
             batch.clone(),
@@ -188,7 +189,8 @@ impl L1Client {
             Bytes::copy_from_slice(last),
             signatures,
         );
-        self.send("submitBatch", call).await
+        sent.push(self.send("submitBatch", call).await?);
+        Ok(sent)
     }
 
     /// Sends `call` under the gas-price limit and waits for its confirmations.

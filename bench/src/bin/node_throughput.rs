@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p sable-node -p sable-bench
-//! $CARGO_TARGET_DIR/release/node_throughput --pool 1200 --saturation 400 --loads 0.25,0.5,0.8 --seconds 4
+//! $CARGO_TARGET_DIR/release/node_throughput --pool 1200 --saturation 360 --loads 0.25,0.5,0.8 --seconds 2.8
 //! ```
 //!
 //! Every validator verifies every transaction once (in the background after admission,
@@ -125,6 +125,26 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
+}
+
+/// CPU time (user + system) of process `pid` ("self" for this one), seconds.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and
+    // 15th fields of the whole line, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds so far: the validators together, and this benchmark (its clients).
+fn cpu_split(net: &Devnet) -> (f64, f64) {
+    let validators = (0..VALIDATORS)
+        .filter_map(|i| net.pid(i))
+        .filter_map(|p| cpu_seconds(&p.to_string()))
+        .sum();
+    (validators, cpu_seconds("self").unwrap_or(f64::NAN))
 }
 
 fn peak_rss_mib(pid: u32) -> Option<f64> {
@@ -290,8 +310,8 @@ fn measure_bound(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey) -> Result<
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> Result<()> {
     let pool_size: usize = arg("--pool", 1200);
-    let saturation: usize = arg("--saturation", 400);
-    let seconds: f64 = arg("--seconds", 4.0);
+    let saturation: usize = arg("--saturation", 360);
+    let seconds: f64 = arg("--seconds", 2.8);
     let loads: Vec<f64> = arg("--loads", "0.25,0.5,0.8".to_string())
         .split(',')
         .map(str::parse)
@@ -340,6 +360,17 @@ async fn main() -> Result<()> {
     let bound = measure_bound(&pool, &reg)?;
     let bound_machine = bound.all_cores.max(bound.per_core);
     let bound_devnet = bound_machine / VALIDATORS as f64;
+    // Each paced phase offers `load × bound` per second for `--seconds`: check the pool
+    // covers every phase before starting any.
+    let counts: Vec<usize> = loads
+        .iter()
+        .map(|load| (load * bound_devnet * seconds).ceil() as usize)
+        .collect();
+    let needed = saturation + counts.iter().sum::<usize>();
+    ensure!(
+        needed <= pool_size,
+        "these phases need {needed} transactions at a bound of {bound_devnet:.1} tx/s; raise --pool or lower --saturation/--seconds"
+    );
 
     // The restored chain's tip, read from the stopped validator's store; every validator
     // finalizes past it before the first submission.
@@ -356,22 +387,20 @@ async fn main() -> Result<()> {
     }
     let mut pool = pool.into_iter();
     let mut phases = Vec::new();
+    let mut cpu = vec![(cpu_split(&net), Instant::now())];
     phases.push((
         format!("saturation: {saturation} submitted at once"),
         run_phase(&clients, pool.by_ref().take(saturation).collect(), None).await?,
     ));
-    for load in &loads {
+    cpu.push((cpu_split(&net), Instant::now()));
+    for (load, &count) in loads.iter().zip(&counts) {
         let rate = load * bound_devnet;
-        let count = (rate * seconds).ceil() as usize;
         let txs: Vec<_> = pool.by_ref().take(count).collect();
-        ensure!(
-            txs.len() == count,
-            "the pool ran out: {count} needed at {load} of the bound; raise --pool"
-        );
         phases.push((
             format!("{count} offered at {rate:.1} tx/s ({load:.2} of the bound)"),
             run_phase(&clients, txs, Some(rate)).await?,
         ));
+        cpu.push((cpu_split(&net), Instant::now()));
     }
     let rss: Vec<f64> = (0..VALIDATORS)
         .filter_map(|i| net.pid(i).and_then(peak_rss_mib))
@@ -407,7 +436,14 @@ async fn main() -> Result<()> {
     );
     println!("| verification bound, this machine (the faster way) | {bound_machine:.1} tx/s |");
     println!("| verification bound, {VALIDATORS} validators sharing this machine | {bound_devnet:.1} tx/s |");
-    for (name, p) in &phases {
+    for ((name, p), w) in phases.iter().zip(cpu.windows(2)) {
+        let (((v0, b0), t0), ((v1, b1), t1)) = (w[0], w[1]);
+        let machine = (t1 - t0).as_secs_f64() * bound.cores as f64;
+        println!(
+            "| {name}: CPU of the machine used by the validators / by this benchmark's clients | {:.0}% / {:.0}% |",
+            100.0 * (v1 - v0) / machine,
+            100.0 * (b1 - b0) / machine
+        );
         println!(
             "| {name}: throughput | {:.1} tx/s ({:.2} of the devnet bound) |",
             p.throughput,

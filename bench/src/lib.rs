@@ -1,0 +1,92 @@
+//! Shared pieces of Sable's benchmarks: a one-note world in which Alice pays Bob, to
+//! prove and time the action circuit or to get real transaction bytes.
+
+use anyhow::Result;
+use rand::{rand_core::UnwrapErr, rngs::SysRng};
+use sable_circuits::{
+    asset::AssetId,
+    builder::{OutputInfo, PartBuilder, SpendInfo},
+    circuit::ProvingKey,
+    keys::{RegulatorPublicKey, RegulatorSecretKey, SpendingKey},
+    note::{Note, NoteValue},
+    registry::ParticipantRegistry,
+    transaction::{digest_of, Transaction},
+    tree::CommitmentTree,
+};
+
+/// The benchmarks' randomness.
+pub type Rng = UnwrapErr<SysRng>;
+
+/// Alice holds one 100 USD note; Alice and Bob are registered.
+pub struct Transfer {
+    /// The network regulator the transfer encrypts to.
+    pub regulator: RegulatorPublicKey,
+    alice: SpendingKey,
+    bob: SpendingKey,
+    registry: ParticipantRegistry,
+    tree: CommitmentTree,
+    note: Note,
+    position: u64,
+}
+
+impl Transfer {
+    /// A fresh world (keys, registry, tree).
+    pub fn new(rng: &mut Rng) -> Result<Self> {
+        let regulator = RegulatorSecretKey::random(rng).public_key();
+        let alice = SpendingKey::random(rng);
+        let bob = SpendingKey::random(rng);
+        let mut registry = ParticipantRegistry::new();
+        registry.add(&alice.full_viewing_key().address())?;
+        registry.add(&bob.full_viewing_key().address())?;
+        let mut tree = CommitmentTree::new();
+        let note = Note::new(
+            AssetId::from_name("USD"),
+            NoteValue(100),
+            alice.full_viewing_key().address(),
+            rng,
+        );
+        let position = tree.append(note.commitment())?;
+        Ok(Transfer {
+            regulator,
+            alice,
+            bob,
+            registry,
+            tree,
+            note,
+            position,
+        })
+    }
+
+    /// The unproven 2-action part: pay 60 to Bob, 40 change to Alice.
+    pub fn part(&self, rng: &mut Rng) -> Result<sable_circuits::builder::UnprovenPart> {
+        let a_fvk = self.alice.full_viewing_key();
+        let b_addr = self.bob.full_viewing_key().address();
+        let mut b = PartBuilder::new(self.tree.anchor(), self.registry.root(), self.regulator);
+        let spend = SpendInfo {
+            fvk: a_fvk.clone(),
+            note: self.note,
+            path: self.tree.path(self.position)?,
+            registry_path: self.registry.path(&a_fvk.address())?,
+            split: false,
+        };
+        let pay = OutputInfo {
+            recipient: b_addr,
+            value: NoteValue(60),
+            registry_path: self.registry.path(&b_addr)?,
+            memo: [0; 64],
+        };
+        b.add_payment(spend, pay, rng)?;
+        Ok(b.build(rng)?)
+    }
+
+    /// The whole transaction: proven and signed.
+    pub fn transaction(&self, pk: &ProvingKey, rng: &mut Rng) -> Result<Transaction> {
+        let proven = self.part(rng)?.prove(pk, rng)?;
+        let digest = digest_of(&[], &[proven.effects()]);
+        let ask = self.alice.spend_authorizing_key();
+        Ok(Transaction {
+            issuances: vec![],
+            parts: vec![proven.authorize(&digest, &[&ask], rng)?],
+        })
+    }
+}
