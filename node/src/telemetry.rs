@@ -193,6 +193,9 @@ pub fn init_tracing(
     cfg: &TracingConfig,
 ) -> Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>, String> {
     use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
+    // The OTLP exporter's HTTP client (reqwest's rustls, built without a provider of its
+    // own) takes the process's default provider: ring, the only one Sable builds.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let filter = || EnvFilter::new(cfg.filter.clone().unwrap_or_else(|| "info".into()));
     let fmt = tracing_subscriber::fmt::layer()
         .with_target(true)

@@ -173,6 +173,24 @@ async fn batches_settle_and_rejections_are_typed() {
         .await
         .unwrap();
     assert_eq!(c.state().await.unwrap().last_batch, 2);
+
+    // A submitter that crashed mid-publication left a chunk of batch 3 folded under its
+    // address; the next attempt discards it and settles.
+    contract
+        .publish(3, true, Bytes::from_static(b"half of an earlier attempt"))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let b3 = next(c, b"three", c.chunk_size).await;
+    let sent = c
+        .submit(&b3, &[], b"three", sign(c, &b3, &v[..3]).await)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 2, "a restart publication, then the batch");
+    assert_eq!(c.state().await.unwrap().last_batch, 3);
 }
 
 #[test]
