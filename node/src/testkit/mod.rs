@@ -37,8 +37,8 @@ fn ports_free(base: u16, n: usize) -> bool {
 /// A running devnet.
 pub struct Devnet {
     pub exe: PathBuf,
-    /// Removed on drop when temporary; kept when the devnet was opened [`Devnet::at`] a
-    /// directory.
+    /// The temporary directory, removed on drop; `None` for a devnet kept in a
+    /// directory of the caller's ([`Devnet::at`]).
     _temp: Option<tempfile::TempDir>,
     pub configs: Vec<PathBuf>,
     pub children: Vec<Option<Child>>,
