@@ -4,6 +4,10 @@
 
 use alloy::{
     contract::{CallBuilder, CallDecoder},
+    eips::eip4844::{
+        builder::{SidecarBuilder, SimpleCoder},
+        BlobTransactionSidecar,
+    },
     network::EthereumWallet,
     primitives::{Address, Bytes, TxHash, B256},
     providers::{DynProvider, Provider, ProviderBuilder},
@@ -20,6 +24,48 @@ type Result<T> = std::result::Result<T, SettlementError>;
 /// The largest calldata chunk one transaction publishes (below common 128 KiB
 /// transaction-pool limits).
 pub const DEFAULT_CHUNK: usize = 96 * 1024;
+
+/// Blobs per publishing transaction (the per-transaction limit since Fusaka; Prague
+/// allows a block's nine).
+pub const BLOBS_PER_TX: usize = 6;
+
+/// A batch's public data as EIP-4844 blobs (`SimpleCoder`: 31 data bytes per field
+/// element), split into sidecars of at most [`BLOBS_PER_TX`]; every validator derives
+/// the same blobs, and so the same versioned hashes and fold, from the same data.
+#[derive(Clone, Debug)]
+pub struct BlobData {
+    /// One sidecar per publishing transaction, in order.
+    pub sidecars: Vec<BlobTransactionSidecar>,
+    /// The fold of every blob's versioned hash, in order: the batch's `dataHash`.
+    pub fold: crate::DataFold,
+}
+
+impl BlobData {
+    /// Encodes `data` into blobs.
+    pub fn new(data: &[u8]) -> Result<Self> {
+        if data.is_empty() {
+            return Err(SettlementError::Blob("no data to publish".into()));
+        }
+        let all: BlobTransactionSidecar = SidecarBuilder::<SimpleCoder>::from_slice(data)
+            .build_4844()
+            .map_err(|e| SettlementError::Blob(e.to_string()))?;
+        let fold = all
+            .versioned_hashes()
+            .fold(crate::DataFold::default(), |f, h| f.blob(h));
+        let sidecars = (0..all.blobs.len())
+            .step_by(BLOBS_PER_TX)
+            .map(|i| {
+                let j = (i + BLOBS_PER_TX).min(all.blobs.len());
+                BlobTransactionSidecar {
+                    blobs: all.blobs[i..j].to_vec(),
+                    commitments: all.commitments[i..j].to_vec(),
+                    proofs: all.proofs[i..j].to_vec(),
+                }
+            })
+            .collect();
+        Ok(BlobData { sidecars, fold })
+    }
+}
 
 /// The settlement contract's view of the chain: the source of truth on restart.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,6 +233,42 @@ impl L1Client {
             batch.clone(),
             withdrawals.to_vec(),
             Bytes::copy_from_slice(last),
+            signatures,
+        );
+        sent.push(self.send("submitBatch", call).await?);
+        Ok(sent)
+    }
+
+    /// Publishes `blobs` (one transaction per sidecar, the first restarting this
+    /// sender's fold for the batch) and settles `batch`, whose `dataHash` is
+    /// `blobs.fold`. Returns every transaction sent, the settling one last.
+    pub async fn submit_blobs(
+        &self,
+        batch: &Batch,
+        withdrawals: &[Withdrawal],
+        blobs: &BlobData,
+        signatures: Bytes,
+    ) -> Result<Vec<TxHash>> {
+        let c = self.settlement_contract();
+        let last = c.lastBatch().call().await.map_err(rpc)?;
+        if batch.number <= last {
+            return Err(SettlementError::AlreadySettled {
+                number: batch.number,
+            });
+        }
+        let mut sent = Vec::new();
+        for (i, sidecar) in blobs.sidecars.iter().enumerate() {
+            let fee = self.provider.get_blob_base_fee().await.map_err(rpc)?;
+            let call = c
+                .publish(batch.number, i == 0, Bytes::new())
+                .sidecar(sidecar.clone())
+                .max_fee_per_blob_gas(fee.saturating_mul(2).max(1));
+            sent.push(self.send("publish", call).await?);
+        }
+        let call = c.submitBatch(
+            batch.clone(),
+            withdrawals.to_vec(),
+            Bytes::new(),
             signatures,
         );
         sent.push(self.send("submitBatch", call).await?);

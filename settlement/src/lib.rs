@@ -23,7 +23,7 @@ pub use batch::{
     batch_hash, quorum_size, withdrawals_hash, DataFold, Domain, Quorum, SettlementKey,
 };
 pub use bindings::{Batch, Withdrawal};
-pub use client::{L1Client, SettledState};
+pub use client::{BlobData, L1Client, SettledState};
 
 /// What can go wrong on the Ethereum side.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +75,9 @@ pub enum SettlementError {
         /// The configured limit.
         limit: u128,
     },
+    /// The batch data cannot be encoded as blobs.
+    #[error("blob encoding: {0}")]
+    Blob(String),
     /// A forge build artifact is missing or malformed.
     #[error("contract artifact {path}: {reason}")]
     Artifact {

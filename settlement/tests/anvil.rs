@@ -11,7 +11,7 @@ use sable_settlement::{
     anvil::{Anvil, DEV_KEYS},
     batch_hash,
     deploy::{default_artifacts, deploy},
-    withdrawals_hash, Batch, DataFold, L1Client, Quorum, SettlementError, SettlementKey,
+    withdrawals_hash, Batch, BlobData, DataFold, L1Client, Quorum, SettlementError, SettlementKey,
 };
 
 struct Net {
@@ -21,7 +21,11 @@ struct Net {
 }
 
 async fn setup() -> Net {
-    let anvil = Anvil::start(&[]);
+    setup_with(&[]).await
+}
+
+async fn setup_with(anvil_args: &[&str]) -> Net {
+    let anvil = Anvil::start(anvil_args);
     let sender = SettlementKey::from_hex(DEV_KEYS[0]).unwrap();
     let mut validators: Vec<SettlementKey> = (0..4).map(|_| SettlementKey::random()).collect();
     validators.sort_by_key(SettlementKey::address);
@@ -191,6 +195,39 @@ async fn batches_settle_and_rejections_are_typed() {
         .unwrap();
     assert_eq!(sent.len(), 2, "a restart publication, then the batch");
     assert_eq!(c.state().await.unwrap().last_batch, 3);
+}
+
+/// Batches published as blobs: one sidecar, then one too large for a single
+/// transaction (two publishing transactions); the contract's fold of the versioned
+/// hashes matches the one signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blob_published_batches_settle() {
+    let net = setup_with(&["--hardfork", "prague"]).await;
+    let c = &net.client;
+    let v: Vec<&SettlementKey> = net.validators.iter().collect();
+    for (size, txs) in [(300 * 1024, 2), (900 * 1024, 3)] {
+        let data: Vec<u8> = (0..size).map(|i| (i * 7 + size) as u8).collect();
+        let blobs = BlobData::new(&data).unwrap();
+        let mut b = next(c, &data, c.chunk_size).await;
+        b.dataHash = blobs.fold.0;
+        let sent = c
+            .submit_blobs(&b, &[], &blobs, sign(c, &b, &v[..3]).await)
+            .await
+            .unwrap();
+        assert_eq!(sent.len(), txs, "{size} bytes");
+        assert_eq!(c.state().await.unwrap().last_batch_hash, batch_hash(&b));
+    }
+    // Blobs that are not the signed ones do not settle.
+    let data = vec![1u8; 1000];
+    let mut b = next(c, &data, c.chunk_size).await;
+    b.dataHash = BlobData::new(&data).unwrap().fold.0;
+    let other = BlobData::new(&[2u8; 1000]).unwrap();
+    rejected(
+        c.submit_blobs(&b, &[], &other, sign(c, &b, &v[..3]).await)
+            .await,
+        "DataMismatch",
+    );
+    assert!(matches!(BlobData::new(&[]), Err(SettlementError::Blob(_))));
 }
 
 #[test]
