@@ -201,13 +201,8 @@ impl L1Client {
         data: &[u8],
         signatures: Bytes,
     ) -> Result<Vec<TxHash>> {
+        self.ensure_unsettled(batch.number).await?;
         let c = self.settlement_contract();
-        let last = c.lastBatch().call().await.map_err(rpc)?;
-        if batch.number <= last {
-            return Err(SettlementError::AlreadySettled {
-                number: batch.number,
-            });
-        }
         let chunks: Vec<&[u8]> = if data.is_empty() {
             vec![&[]]
         } else {
@@ -249,13 +244,8 @@ impl L1Client {
         blobs: &BlobData,
         signatures: Bytes,
     ) -> Result<Vec<TxHash>> {
+        self.ensure_unsettled(batch.number).await?;
         let c = self.settlement_contract();
-        let last = c.lastBatch().call().await.map_err(rpc)?;
-        if batch.number <= last {
-            return Err(SettlementError::AlreadySettled {
-                number: batch.number,
-            });
-        }
         let mut sent = Vec::new();
         for (i, sidecar) in blobs.sidecars.iter().enumerate() {
             let fee = self.provider.get_blob_base_fee().await.map_err(rpc)?;
@@ -273,6 +263,21 @@ impl L1Client {
         );
         sent.push(self.send("submitBatch", call).await?);
         Ok(sent)
+    }
+
+    /// Refuses a batch the contract already holds, before anything is sent: the
+    /// contract, not this process's memory, says what is settled.
+    async fn ensure_unsettled(&self, number: u64) -> Result<()> {
+        let last = self
+            .settlement_contract()
+            .lastBatch()
+            .call()
+            .await
+            .map_err(rpc)?;
+        if number <= last {
+            return Err(SettlementError::AlreadySettled { number });
+        }
+        Ok(())
     }
 
     /// Sends `call` under the gas-price limit and waits for its confirmations.
