@@ -8,6 +8,7 @@ use alloy::{
         builder::{SidecarBuilder, SimpleCoder},
         BlobTransactionSidecar,
     },
+    eips::BlockId,
     network::EthereumWallet,
     primitives::{Address, Bytes, TxHash, B256},
     providers::{DynProvider, Provider, ProviderBuilder},
@@ -167,17 +168,18 @@ impl L1Client {
         })
     }
 
-    /// The contract's state, read now.
+    /// The contract's state, every field read at the same L1 block (the latest).
     pub async fn state(&self) -> Result<SettledState> {
         let c = self.settlement_contract();
+        let at = BlockId::number(self.provider.get_block_number().await.map_err(rpc)?);
         Ok(SettledState {
-            validator_set_id: c.validatorSetId().call().await.map_err(rpc)?,
-            last_batch: c.lastBatch().call().await.map_err(rpc)?,
-            last_block: c.lastBlock().call().await.map_err(rpc)?,
-            deposits_consumed: c.depositsConsumed().call().await.map_err(rpc)?,
-            last_batch_hash: c.lastBatchHash().call().await.map_err(rpc)?,
-            commitment_root: c.commitmentRoot().call().await.map_err(rpc)?,
-            nullifier_root: c.nullifierRoot().call().await.map_err(rpc)?,
+            validator_set_id: c.validatorSetId().block(at).call().await.map_err(rpc)?,
+            last_batch: c.lastBatch().block(at).call().await.map_err(rpc)?,
+            last_block: c.lastBlock().block(at).call().await.map_err(rpc)?,
+            deposits_consumed: c.depositsConsumed().block(at).call().await.map_err(rpc)?,
+            last_batch_hash: c.lastBatchHash().block(at).call().await.map_err(rpc)?,
+            commitment_root: c.commitmentRoot().block(at).call().await.map_err(rpc)?,
+            nullifier_root: c.nullifierRoot().block(at).call().await.map_err(rpc)?,
         })
     }
 
@@ -192,8 +194,9 @@ impl L1Client {
 
     /// Publishes `data` (in chunks of `chunk_size`, all but the last ahead of the batch,
     /// the last with it) and settles `batch` with `signatures` (packed, signers
-    /// ascending). Returns every transaction sent, in order, the settling one last. A batch the contract already holds
-    /// is refused before anything is sent: the contract is the source of truth.
+    /// ascending). Returns every transaction sent, in order, the settling one last. A
+    /// batch the contract already holds is refused before anything is sent: the
+    /// contract is the source of truth.
     pub async fn submit(
         &self,
         batch: &Batch,
