@@ -42,35 +42,6 @@ contract SableBridge is ISableBridge, ReentrancyGuardTransient {
     /// Every withdrawal id ever released (a burn is released once).
     mapping(bytes32 id => bool) public released;
 
-    event AssetListed(address indexed token, bytes32 indexed assetId, uint256 unit);
-    event Deposited(
-        uint64 indexed index,
-        address indexed depositor,
-        address indexed token,
-        bytes32 assetId,
-        uint256 amount,
-        uint64 value,
-        uint256 noteCommitment
-    );
-    event WithdrawalReleased(
-        uint64 indexed batch, bytes32 indexed id, address token, address recipient, uint256 amount
-    );
-    event WithdrawalPaid(bytes32 indexed id, address indexed recipient, address token, uint256 amount);
-    event PausedSet(bool paused, uint64 nonce);
-
-    error NotSettlement();
-    error BridgePaused();
-    error TokenNotListed(address token);
-    error AlreadyListed(address token);
-    error BadUnit();
-    error ZeroAmount();
-    error AmountNotMultipleOfUnit(uint256 amount, uint256 unit);
-    error ValueTooLarge(uint256 value);
-    error NonCanonicalCommitment(uint256 noteCommitment);
-    error TransferShortfall(uint256 received, uint256 amount);
-    error WithdrawalAlreadyReleased(bytes32 id);
-    error NotClaimable(bytes32 id);
-
     modifier whenNotPaused() {
         if (paused) revert BridgePaused();
         _;

@@ -48,30 +48,6 @@ contract SableSettlement is EIP712, ISableSettlement {
     /// validatorSetId + 1 of the set an address last joined (0: never a validator).
     mapping(address validator => uint64 setPlusOne) private memberOf;
 
-    event ValidatorSetRotated(uint64 indexed validatorSetId, address[] validators, uint256 quorum);
-    event BridgeBound(address indexed bridge);
-    event DataPublished(uint64 indexed number, address indexed publisher, bytes32 fold, uint256 blobs);
-    event BatchSettled(uint64 indexed number, bytes32 indexed hash, Batch batch, uint256 withdrawals);
-
-    error EmptyValidatorSet();
-    error ValidatorsNotAscending(uint256 index);
-    error NotDeployer();
-    error BridgeAlreadyBound();
-    error BridgeNotBound();
-    error StaleValidatorSet(uint64 signed, uint64 current);
-    error BatchAlreadySettled(uint64 number);
-    error BatchGap(uint64 number, uint64 expected);
-    error ParentMismatch(bytes32 parent, bytes32 expected);
-    error BadBlockRange(uint64 firstBlock, uint64 lastBlock, uint64 expectedFirst);
-    error BadDepositsConsumed(uint64 consumed, uint64 previous, uint64 deposits);
-    error WithdrawalsMismatch();
-    error DataMismatch(bytes32 dataHash, bytes32 published);
-    error BadSignatureLength(uint256 length);
-    error InvalidSignature(uint256 index);
-    error SignersNotAscending(uint256 index);
-    error NotValidator(address signer);
-    error NoQuorum(uint256 signers, uint256 quorum);
-
     constructor(bytes32 genesis_, address[] memory validators_) EIP712("Sable Settlement", "1") {
         genesis = genesis_;
         deployer = msg.sender;

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {SableSettlement} from "../src/SableSettlement.sol";
 import {SableBridge} from "../src/SableBridge.sol";
-import {Batch, Withdrawal} from "../src/SableTypes.sol";
+import {Batch, Withdrawal, ISableBridge, ISableSettlement} from "../src/SableTypes.sol";
 import {Fixture} from "./utils/Fixture.sol";
 import {FeeToken, IReenter, ReentrantToken, TestToken} from "./utils/TestToken.sol";
 
@@ -48,11 +48,11 @@ contract SableBridgeTest is Fixture, IReenter {
     function test_depositRejections() public {
         TestToken other = new TestToken("OTHER");
         vm.startPrank(ALICE);
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.TokenNotListed.selector, address(other)));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.TokenNotListed.selector, address(other)));
         bridge.deposit(address(other), 1, NOTE);
-        vm.expectRevert(SableBridge.ZeroAmount.selector);
+        vm.expectRevert(ISableBridge.ZeroAmount.selector);
         bridge.deposit(address(usd), 0, NOTE);
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.NonCanonicalCommitment.selector, PALLAS_P));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.NonCanonicalCommitment.selector, PALLAS_P));
         bridge.deposit(address(usd), 1, PALLAS_P);
         vm.stopPrank();
         vm.assertEq(bridge.depositCount(), 0, "nothing queued");
@@ -64,10 +64,10 @@ contract SableBridgeTest is Fixture, IReenter {
         eth.mint(ALICE, type(uint256).max);
         vm.startPrank(ALICE);
         eth.approve(address(bridge), type(uint256).max);
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.AmountNotMultipleOfUnit.selector, 1e12 + 1, 1e12));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.AmountNotMultipleOfUnit.selector, 1e12 + 1, 1e12));
         bridge.deposit(address(eth), 1e12 + 1, NOTE);
         uint256 tooMuch = (uint256(type(uint64).max) + 1) * 1e12;
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.ValueTooLarge.selector, uint256(type(uint64).max) + 1));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.ValueTooLarge.selector, uint256(type(uint64).max) + 1));
         bridge.deposit(address(eth), tooMuch, NOTE);
         bridge.deposit(address(eth), 5e12, NOTE);
         vm.stopPrank();
@@ -81,7 +81,7 @@ contract SableBridgeTest is Fixture, IReenter {
         vm.prank(ALICE);
         fee.approve(address(bridge), 1000);
         vm.prank(ALICE);
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.TransferShortfall.selector, 990, 1000));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.TransferShortfall.selector, 990, 1000));
         bridge.deposit(address(fee), 1000, NOTE);
     }
 
@@ -93,30 +93,30 @@ contract SableBridgeTest is Fixture, IReenter {
             )
         );
         bytes memory two = sign(take(keys, 2), h);
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.NoQuorum.selector, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NoQuorum.selector, 2, 3));
         bridge.listAsset(address(other), bytes32("o"), 1, two);
         bytes memory three = quorumSign(h);
         bridge.listAsset(address(other), bytes32("o"), 1, three);
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.AlreadyListed.selector, address(other)));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.AlreadyListed.selector, address(other)));
         bridge.listAsset(address(other), bytes32("o"), 1, three);
     }
 
     function test_withdrawalPaidOnlyAfterRelease() public {
         depositAs(ALICE, address(usd), 1000);
         Withdrawal[] memory w = one(keccak256("burn 1"), BOB, 400);
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.NotClaimable.selector, w[0].id));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.NotClaimable.selector, w[0].id));
         bridge.claim(w[0]);
 
         settleReleasing(w);
         vm.assertEq(settlement.depositsConsumed(), 1, "deposit consumed");
         // A tampered claim (more than released) is refused; the released one pays once.
         Withdrawal memory more = Withdrawal(w[0].id, w[0].token, w[0].recipient, 401);
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.NotClaimable.selector, w[0].id));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.NotClaimable.selector, w[0].id));
         bridge.claim(more);
         bridge.claim(w[0]);
         vm.assertEq(usd.balanceOf(BOB), 400, "recipient paid");
         vm.assertEq(usd.balanceOf(address(bridge)), 600, "rest locked");
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.NotClaimable.selector, w[0].id));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.NotClaimable.selector, w[0].id));
         bridge.claim(w[0]);
     }
 
@@ -126,33 +126,33 @@ contract SableBridgeTest is Fixture, IReenter {
         settleReleasing(w);
         Batch memory b = nextBatch(1, "", w);
         bytes memory sigs = quorumSign(hashBatch(b));
-        vm.expectRevert(abi.encodeWithSelector(SableBridge.WithdrawalAlreadyReleased.selector, w[0].id));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.WithdrawalAlreadyReleased.selector, w[0].id));
         settlement.submitBatch(b, w, "", sigs);
         vm.assertEq(settlement.lastBatch(), 1, "the batch did not settle");
     }
 
     function test_onlySettlementReleases() public {
         Withdrawal[] memory w = one(keccak256("burn"), BOB, 1);
-        vm.expectRevert(SableBridge.NotSettlement.selector);
+        vm.expectRevert(ISableBridge.NotSettlement.selector);
         bridge.release(1, w);
     }
 
     function test_pauseByQuorum() public {
         bytes32 h = keccak256(abi.encode(bridge.PAUSE_TYPEHASH(), address(bridge), true, bridge.governanceNonce()));
         bytes memory two = sign(take(keys, 2), h);
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.NoQuorum.selector, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NoQuorum.selector, 2, 3));
         bridge.setPaused(true, two);
         bytes memory sigs = quorumSign(h);
         bridge.setPaused(true, sigs);
         vm.assertTrue(bridge.paused(), "paused");
 
         vm.prank(ALICE);
-        vm.expectRevert(SableBridge.BridgePaused.selector);
+        vm.expectRevert(ISableBridge.BridgePaused.selector);
         bridge.deposit(address(usd), 1, NOTE);
         // Settlement goes on while paused; payouts wait.
         Withdrawal[] memory w = one(keccak256("burn"), BOB, 0);
         settleReleasing(w);
-        vm.expectRevert(SableBridge.BridgePaused.selector);
+        vm.expectRevert(ISableBridge.BridgePaused.selector);
         bridge.claim(w[0]);
 
         // The pause signatures cannot be replayed (the nonce moved on).
@@ -197,7 +197,7 @@ contract SableBridgeTest is Fixture, IReenter {
     function testFuzz_commitmentCanonical(uint256 cm) public {
         vm.prank(ALICE);
         if (cm >= PALLAS_P) {
-            vm.expectRevert(abi.encodeWithSelector(SableBridge.NonCanonicalCommitment.selector, cm));
+            vm.expectRevert(abi.encodeWithSelector(ISableBridge.NonCanonicalCommitment.selector, cm));
         }
         bridge.deposit(address(usd), 1, cm);
     }

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {SableSettlement} from "../src/SableSettlement.sol";
 import {SableBridge} from "../src/SableBridge.sol";
-import {Batch, Withdrawal} from "../src/SableTypes.sol";
+import {Batch, Withdrawal, ISableBridge, ISableSettlement} from "../src/SableTypes.sol";
 import {Fixture} from "./utils/Fixture.sol";
 
 contract SableSettlementTest is Fixture {
@@ -40,9 +40,9 @@ contract SableSettlementTest is Fixture {
     function test_rejectsBatchWithoutQuorum() public {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         bytes memory two = sign(take(keys, 2), hashBatch(b));
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.NoQuorum.selector, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NoQuorum.selector, 2, 3));
         settlement.submitBatch(b, noWithdrawals(), DATA, two);
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.NoQuorum.selector, 0, 3));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NoQuorum.selector, 0, 3));
         settlement.submitBatch(b, noWithdrawals(), DATA, "");
     }
 
@@ -52,7 +52,7 @@ contract SableSettlementTest is Fixture {
         signers[2] = 0xBAD;
         // Keep the signers ascending so the membership check is what refuses it.
         signers = sortByAddress(signers);
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.NotValidator.selector, vm.addr(0xBAD)));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NotValidator.selector, vm.addr(0xBAD)));
         settlement.submitBatch(b, noWithdrawals(), DATA, sign(signers, hashBatch(b)));
     }
 
@@ -60,23 +60,23 @@ contract SableSettlementTest is Fixture {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         bytes32 h = hashBatch(b);
         bytes memory dup = bytes.concat(sig(keys[0], h), sig(keys[1], h), sig(keys[1], h));
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.SignersNotAscending.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.SignersNotAscending.selector, 2));
         settlement.submitBatch(b, noWithdrawals(), DATA, dup);
         bytes memory unordered = bytes.concat(sig(keys[1], h), sig(keys[0], h), sig(keys[2], h));
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.SignersNotAscending.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.SignersNotAscending.selector, 1));
         settlement.submitBatch(b, noWithdrawals(), DATA, unordered);
     }
 
     function test_rejectsMalformedSignatures() public {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         bytes memory sigs = quorumSign(hashBatch(b));
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.BadSignatureLength.selector, 196));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.BadSignatureLength.selector, 196));
         settlement.submitBatch(b, noWithdrawals(), DATA, bytes.concat(sigs, hex"00"));
         // The same signature with the high-s twin (malleable) is refused.
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(keys[0], settlement.digest(hashBatch(b)));
         uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
         bytes memory twin = abi.encodePacked(r, bytes32(n - uint256(s)), v == 27 ? uint8(28) : uint8(27));
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.InvalidSignature.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.InvalidSignature.selector, 0));
         settlement.submitBatch(b, noWithdrawals(), DATA, bytes.concat(twin, sig(keys[1], hashBatch(b))));
     }
 
@@ -84,14 +84,14 @@ contract SableSettlementTest is Fixture {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         settle(b, noWithdrawals(), DATA);
         bytes memory sigs = quorumSign(hashBatch(b));
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.BatchAlreadySettled.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.BatchAlreadySettled.selector, 1));
         settlement.submitBatch(b, noWithdrawals(), DATA, sigs);
     }
 
     function test_rejectsGapAndOutOfOrder() public {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         b.number = 2;
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.BatchGap.selector, 2, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.BatchGap.selector, 2, 1));
         settle(b, noWithdrawals(), DATA);
     }
 
@@ -100,36 +100,36 @@ contract SableSettlementTest is Fixture {
         settle(b1, noWithdrawals(), DATA);
         Batch memory fork = nextBatch(1, DATA, noWithdrawals());
         fork.parent = keccak256("another batch 1");
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.ParentMismatch.selector, fork.parent, hashBatch(b1)));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.ParentMismatch.selector, fork.parent, hashBatch(b1)));
         settle(fork, noWithdrawals(), DATA);
     }
 
     function test_rejectsBadBlockRanges() public {
         Batch memory b = nextBatch(3, DATA, noWithdrawals());
         b.firstBlock = 2; // skips block 1
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.BadBlockRange.selector, 2, 3, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.BadBlockRange.selector, 2, 3, 1));
         settle(b, noWithdrawals(), DATA);
         b = nextBatch(3, DATA, noWithdrawals());
         b.lastBlock = 0; // empty range
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.BadBlockRange.selector, 1, 0, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.BadBlockRange.selector, 1, 0, 1));
         settle(b, noWithdrawals(), DATA);
     }
 
     function test_rejectsDepositsConsumedOutOfBounds() public {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         b.depositsConsumed = 1; // nothing deposited yet
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.BadDepositsConsumed.selector, 1, 0, 0));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.BadDepositsConsumed.selector, 1, 0, 0));
         settle(b, noWithdrawals(), DATA);
     }
 
     function test_rejectsDataOrWithdrawalsNotAsSigned() public {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         bytes memory sigs = quorumSign(hashBatch(b));
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.DataMismatch.selector, b.dataHash, foldData(hex"00")));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.DataMismatch.selector, b.dataHash, foldData(hex"00")));
         settlement.submitBatch(b, noWithdrawals(), hex"00", sigs);
         Withdrawal[] memory w = new Withdrawal[](1);
         w[0] = Withdrawal(bytes32(uint256(1)), address(usd), address(0xB0B), 1);
-        vm.expectRevert(SableSettlement.WithdrawalsMismatch.selector);
+        vm.expectRevert(ISableSettlement.WithdrawalsMismatch.selector);
         settlement.submitBatch(b, w, DATA, sigs);
     }
 
@@ -163,14 +163,14 @@ contract SableSettlementTest is Fixture {
         b.dataHash = foldData("all of it");
         vm.prank(address(0xE11E));
         settlement.publish(1, true, "all of it");
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.DataMismatch.selector, b.dataHash, bytes32(0)));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.DataMismatch.selector, b.dataHash, bytes32(0)));
         settle(b, noWithdrawals(), "");
     }
 
     function test_rotationByQuorum() public {
         uint256[] memory next = sortedKeys(5, 0xB0B);
         bytes32 h = rotationHash(1, addrs(next));
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.NoQuorum.selector, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NoQuorum.selector, 2, 3));
         settlement.rotateValidators(addrs(next), sign(take(keys, 2), h));
         settlement.rotateValidators(addrs(next), quorumSign(h));
         vm.assertEq(settlement.validatorSetId(), 1, "set id");
@@ -183,9 +183,9 @@ contract SableSettlementTest is Fixture {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         Batch memory stale = nextBatch(1, DATA, noWithdrawals());
         stale.validatorSetId = 0;
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.StaleValidatorSet.selector, 0, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.StaleValidatorSet.selector, 0, 1));
         settle(stale, noWithdrawals(), DATA);
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.NotValidator.selector, vm.addr(keys[0])));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NotValidator.selector, vm.addr(keys[0])));
         settle(b, noWithdrawals(), DATA);
         settlement.submitBatch(b, noWithdrawals(), DATA, sign(take(next, 4), hashBatch(b)));
         vm.assertEq(settlement.lastBatch(), 1, "settled by the new set");
@@ -197,15 +197,15 @@ contract SableSettlementTest is Fixture {
 
     function test_rotationRefusesBadSets() public {
         address[] memory empty;
-        vm.expectRevert(SableSettlement.EmptyValidatorSet.selector);
+        vm.expectRevert(ISableSettlement.EmptyValidatorSet.selector);
         settlement.rotateValidators(empty, quorumSign(rotationHash(1, empty)));
         address[] memory dup = new address[](2);
         dup[0] = address(0x1);
         dup[1] = address(0x1);
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.ValidatorsNotAscending.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.ValidatorsNotAscending.selector, 1));
         settlement.rotateValidators(dup, quorumSign(rotationHash(1, dup)));
         address[] memory zero = new address[](1);
-        vm.expectRevert(abi.encodeWithSelector(SableSettlement.ValidatorsNotAscending.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(ISableSettlement.ValidatorsNotAscending.selector, 0));
         settlement.rotateValidators(zero, quorumSign(rotationHash(1, zero)));
     }
 
@@ -227,14 +227,14 @@ contract SableSettlementTest is Fixture {
     }
 
     function test_bridgeBindsOnceByDeployer() public {
-        vm.expectRevert(SableSettlement.BridgeAlreadyBound.selector);
+        vm.expectRevert(ISableSettlement.BridgeAlreadyBound.selector);
         settlement.bindBridge(bridge);
         SableSettlement fresh = new SableSettlement(GENESIS, addrs(keys));
         vm.prank(address(0xE11E));
-        vm.expectRevert(SableSettlement.NotDeployer.selector);
+        vm.expectRevert(ISableSettlement.NotDeployer.selector);
         fresh.bindBridge(bridge);
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
-        vm.expectRevert(SableSettlement.BridgeNotBound.selector);
+        vm.expectRevert(ISableSettlement.BridgeNotBound.selector);
         fresh.submitBatch(b, noWithdrawals(), DATA, "");
     }
 
@@ -253,7 +253,7 @@ contract SableSettlementTest is Fixture {
         Batch memory b = nextBatch(1, DATA, noWithdrawals());
         bytes memory sigs = sign(signers, hashBatch(b));
         if (count < 3) {
-            vm.expectRevert(abi.encodeWithSelector(SableSettlement.NoQuorum.selector, count, 3));
+            vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NoQuorum.selector, count, 3));
         }
         settlement.submitBatch(b, noWithdrawals(), DATA, sigs);
         vm.assertEq(settlement.lastBatch(), count >= 3 ? 1 : 0, "settled iff quorum");

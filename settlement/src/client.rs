@@ -16,7 +16,7 @@ use alloy::{
 
 use crate::{
     batch::{Domain, SettlementKey},
-    bindings::{Batch, SableBridge, SableSettlement, Withdrawal},
+    bindings::{Batch, ISableBridge, ISableSettlement, Withdrawal},
     SettlementError,
 };
 
@@ -87,6 +87,27 @@ pub struct SettledState {
     pub nullifier_root: B256,
 }
 
+impl SettledState {
+    /// The batch after the last settled one, settling the blocks up to `last_block`
+    /// with published data folding to `data_hash`. Number, parent, first block, consumed
+    /// deposits and validator set follow from this state; the roots are zero and the
+    /// withdrawals none until the caller sets them.
+    pub fn next_batch(&self, last_block: u64, data_hash: B256) -> Batch {
+        Batch {
+            number: self.last_batch + 1,
+            parent: self.last_batch_hash,
+            firstBlock: self.last_block + 1,
+            lastBlock: last_block,
+            commitmentRoot: B256::ZERO,
+            nullifierRoot: B256::ZERO,
+            dataHash: data_hash,
+            withdrawalsHash: crate::withdrawals_hash(&[]),
+            depositsConsumed: self.deposits_consumed,
+            validatorSetId: self.validator_set_id,
+        }
+    }
+}
+
 /// A connection to an Ethereum JSON-RPC endpoint, sending as one key, with the Sable
 /// contracts' addresses.
 #[derive(Clone)]
@@ -150,13 +171,13 @@ impl L1Client {
     }
 
     /// The settlement contract, to call directly.
-    pub fn settlement_contract(&self) -> SableSettlement::SableSettlementInstance<DynProvider> {
-        SableSettlement::new(self.settlement, self.provider.clone())
+    pub fn settlement_contract(&self) -> ISableSettlement::ISableSettlementInstance<DynProvider> {
+        ISableSettlement::new(self.settlement, self.provider.clone())
     }
 
     /// The bridge contract, to call directly.
-    pub fn bridge_contract(&self) -> SableBridge::SableBridgeInstance<DynProvider> {
-        SableBridge::new(self.bridge, self.provider.clone())
+    pub fn bridge_contract(&self) -> ISableBridge::ISableBridgeInstance<DynProvider> {
+        ISableBridge::new(self.bridge, self.provider.clone())
     }
 
     /// The EIP-712 domain of this chain's settlement contract.
@@ -319,13 +340,13 @@ pub(crate) fn rpc(e: impl std::fmt::Display) -> SettlementError {
 
 /// The contract's custom error when `e` carries one, else the RPC failure.
 pub(crate) fn rejected(call: &'static str, e: alloy::contract::Error) -> SettlementError {
-    if let Some(err) = e.as_decoded_interface_error::<SableSettlement::SableSettlementErrors>() {
+    if let Some(err) = e.as_decoded_interface_error::<ISableSettlement::ISableSettlementErrors>() {
         return SettlementError::Rejected {
             call,
             error: format!("{err:?}"),
         };
     }
-    if let Some(err) = e.as_decoded_interface_error::<SableBridge::SableBridgeErrors>() {
+    if let Some(err) = e.as_decoded_interface_error::<ISableBridge::ISableBridgeErrors>() {
         return SettlementError::Rejected {
             call,
             error: format!("{err:?}"),

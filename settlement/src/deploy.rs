@@ -8,11 +8,11 @@ use alloy::{
     primitives::{Address, Bytes, B256},
     providers::{DynProvider, Provider},
     rpc::types::TransactionRequest,
-    sol_types::SolConstructor,
+    sol_types::SolValue,
 };
 
 use crate::{
-    bindings::{SableBridge, SableSettlement},
+    bindings::ISableSettlement,
     client::{rejected, rpc},
     SettlementError,
 };
@@ -77,23 +77,12 @@ pub async fn deploy(
     validators: Vec<Address>,
 ) -> Result<Deployment, SettlementError> {
     let mut code = bytecode(out, "SableSettlement")?.to_vec();
-    code.extend(
-        SableSettlement::constructorCall {
-            genesis_: genesis,
-            validators_: validators,
-        }
-        .abi_encode(),
-    );
+    code.extend((genesis, validators).abi_encode_params());
     let settlement = deploy_code(provider, code.into()).await?;
     let mut code = bytecode(out, "SableBridge")?.to_vec();
-    code.extend(
-        SableBridge::constructorCall {
-            settlement_: settlement,
-        }
-        .abi_encode(),
-    );
+    code.extend((settlement,).abi_encode_params());
     let bridge = deploy_code(provider, code.into()).await?;
-    let receipt = SableSettlement::new(settlement, provider)
+    let receipt = ISableSettlement::new(settlement, provider)
         .bindBridge(bridge)
         .send()
         .await

@@ -11,7 +11,7 @@ use sable_settlement::{
     anvil::{Anvil, DEV_KEYS},
     batch_hash,
     deploy::{default_artifacts, deploy},
-    withdrawals_hash, Batch, BlobData, DataFold, L1Client, Quorum, SettlementError, SettlementKey,
+    Batch, BlobData, DataFold, L1Client, Quorum, SettlementError, SettlementKey,
 };
 
 struct Net {
@@ -50,16 +50,9 @@ async fn setup_with(anvil_args: &[&str]) -> Net {
 async fn next(client: &L1Client, data: &[u8], chunk: usize) -> Batch {
     let s = client.state().await.unwrap();
     Batch {
-        number: s.last_batch + 1,
-        parent: s.last_batch_hash,
-        firstBlock: s.last_block + 1,
-        lastBlock: s.last_block + 10,
         commitmentRoot: B256::repeat_byte(1),
         nullifierRoot: B256::repeat_byte(2),
-        dataHash: DataFold::of_chunks(data.chunks(chunk)).0,
-        withdrawalsHash: withdrawals_hash(&[]),
-        depositsConsumed: s.deposits_consumed,
-        validatorSetId: s.validator_set_id,
+        ..s.next_batch(s.last_block + 10, DataFold::of_chunks(data.chunks(chunk)).0)
     }
 }
 

@@ -20,7 +20,7 @@ use sable_node::block::{Block, BlockHash};
 use sable_settlement::{
     anvil::{Anvil, DEV_KEYS},
     deploy::{default_artifacts, deploy},
-    withdrawals_hash, Batch, BlobData, DataFold, L1Client, Quorum, SettlementKey,
+    Batch, BlobData, DataFold, L1Client, Quorum, SettlementKey,
 };
 
 fn sizes() -> Result<Vec<usize>> {
@@ -83,20 +83,14 @@ async fn main() -> Result<()> {
                 None
             };
             let s = client.state().await?;
+            let data_hash = match &blob_data {
+                Some(b) => b.fold.0,
+                None => DataFold::of_chunks(data.chunks(client.chunk_size)).0,
+            };
             let batch = Batch {
-                number: s.last_batch + 1,
-                parent: s.last_batch_hash,
-                firstBlock: s.last_block + 1,
-                lastBlock: s.last_block + 1,
                 commitmentRoot: B256::repeat_byte(1),
                 nullifierRoot: B256::repeat_byte(2),
-                dataHash: match &blob_data {
-                    Some(b) => b.fold.0,
-                    None => DataFold::of_chunks(data.chunks(client.chunk_size)).0,
-                },
-                withdrawalsHash: withdrawals_hash(&[]),
-                depositsConsumed: s.deposits_consumed,
-                validatorSetId: s.validator_set_id,
+                ..s.next_batch(s.last_block + 1, data_hash)
             };
             let digest = domain.batch_digest(&batch);
             let mut quorum = Quorum::new(digest);
