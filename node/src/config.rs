@@ -151,6 +151,108 @@ pub struct TelemetrySection {
     pub otlp_endpoint: Option<String>,
 }
 
+/// How a batch's public data goes to L1 (`[settlement] publish`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Publication {
+    /// EIP-4844 blobs (the cheap way; the endpoint must accept blob transactions).
+    #[default]
+    Blobs,
+    /// Calldata chunks.
+    Calldata,
+}
+
+/// `[settlement]`: settling the chain to Ethereum (absent: this node does not settle).
+///
+/// `batch_blocks`, `batch_interval_ms` and `publish` decide what every batch holds,
+/// so they must be equal at every validator: validators that disagree sign different
+/// digests and no quorum forms.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SettlementSection {
+    /// The Ethereum JSON-RPC endpoint (`http://` or `https://`).
+    pub rpc: String,
+    /// The settlement contract's address (`0x…`).
+    pub contract: String,
+    /// This validator's settlement key: a file holding a 32-byte secp256k1 secret in
+    /// hex. Its address must be in the contract's validator set, and hold ETH for gas
+    /// when this validator submits.
+    pub key: PathBuf,
+    /// A batch closes after this many blocks...
+    #[serde(default = "default_batch_blocks")]
+    pub batch_blocks: u64,
+    /// ...or once its last block is this much later than its first (block
+    /// timestamps, milliseconds), whichever comes first.
+    #[serde(default = "default_batch_interval_ms")]
+    pub batch_interval_ms: u64,
+    /// How the batch data is published.
+    #[serde(default)]
+    pub publish: Publication,
+    /// L1 blocks on top of a settlement transaction before it counts as done.
+    #[serde(default = "default_confirmations")]
+    pub confirmations: u64,
+    /// Nothing is sent while L1 gas costs more than this (gwei); absent: no limit.
+    #[serde(default)]
+    pub max_gas_price_gwei: Option<u64>,
+    /// Each validator in turn after the batch's designated submitter waits this much
+    /// longer (milliseconds) before submitting a batch that is still unsettled.
+    #[serde(default = "default_takeover_ms")]
+    pub takeover_ms: u64,
+    /// How often the contract is read (milliseconds).
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+}
+
+fn default_batch_blocks() -> u64 {
+    64
+}
+fn default_batch_interval_ms() -> u64 {
+    10_000
+}
+fn default_confirmations() -> u64 {
+    1
+}
+fn default_takeover_ms() -> u64 {
+    4_000
+}
+fn default_poll_ms() -> u64 {
+    500
+}
+
+impl SettlementSection {
+    /// A section for `rpc` and `contract` with the key at `key` and every default.
+    pub fn new(rpc: &str, contract: &str, key: PathBuf) -> Self {
+        SettlementSection {
+            rpc: rpc.into(),
+            contract: contract.into(),
+            key,
+            batch_blocks: default_batch_blocks(),
+            batch_interval_ms: default_batch_interval_ms(),
+            publish: Publication::default(),
+            confirmations: default_confirmations(),
+            max_gas_price_gwei: None,
+            takeover_ms: default_takeover_ms(),
+            poll_ms: default_poll_ms(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(format!("settlement.{m}")));
+        if self.contract.parse::<alloy::primitives::Address>().is_err() {
+            return bad("contract must be a 0x-prefixed 20-byte hex address");
+        }
+        if !(self.rpc.starts_with("http://") || self.rpc.starts_with("https://")) {
+            return bad("rpc must be an http:// or https:// URL");
+        }
+        if self.batch_blocks == 0 || self.batch_interval_ms == 0 {
+            return bad("batch_blocks and batch_interval_ms must be positive");
+        }
+        if self.confirmations == 0 || self.poll_ms == 0 {
+            return bad("confirmations and poll_ms must be positive");
+        }
+        Ok(())
+    }
+}
+
 /// A node's configuration file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NodeConfig {
@@ -167,6 +269,9 @@ pub struct NodeConfig {
     /// `[telemetry]`.
     #[serde(default)]
     pub telemetry: TelemetrySection,
+    /// `[settlement]` (validators only; absent: no settlement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<SettlementSection>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
@@ -196,6 +301,9 @@ impl NodeConfig {
         abs(&mut cfg.tls.key);
         for v in &mut cfg.validators {
             abs(&mut v.cert);
+        }
+        if let Some(s) = &mut cfg.settlement {
+            abs(&mut s.key);
         }
         cfg.validate()?;
         Ok(cfg)
@@ -230,6 +338,9 @@ impl NodeConfig {
         if self.chain.empty_block_interval_ms == 0 {
             return bad("chain.empty_block_interval_ms must be positive".into());
         }
+        if let Some(s) = &self.settlement {
+            s.validate()?;
+        }
         Ok(())
     }
 
@@ -238,6 +349,9 @@ impl NodeConfig {
         self.validators.iter().any(|v| v.id == self.node.id)
     }
 }
+
+/// The settlement key file `init` writes beside each validator's configuration.
+pub const SETTLEMENT_KEY_FILE: &str = "settlement.key";
 
 /// What `sable-node init` lays out for a development network.
 #[derive(Clone, Debug)]
@@ -333,7 +447,12 @@ pub fn init_devnet(
             },
             validators: entries.clone(),
             telemetry: TelemetrySection::default(),
+            settlement: None,
         };
+        // A settlement key for each validator, used once `[settlement]` is configured.
+        let key = node_dir.join(SETTLEMENT_KEY_FILE);
+        std::fs::write(&key, sable_settlement::SettlementKey::random().to_hex())
+            .map_err(io(&key))?;
         let path = node_dir.join("config.toml");
         cfg.save(&path)?;
         configs.push(path);

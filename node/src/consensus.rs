@@ -470,6 +470,8 @@ pub struct Running {
     pub broadcast: commonware_runtime::Handle<()>,
     /// Validators heard from recently (mempool gossip heartbeats).
     pub liveness: Arc<PeerLiveness>,
+    /// The settlement service, when this validator settles to Ethereum.
+    pub settlement: Option<crate::settlement::SettlementHandle>,
 }
 
 /// Storage layout of one marshal archive.
@@ -501,11 +503,13 @@ fn archive<C>(
     }
 }
 
-/// Starts p2p, marshal and simplex for `node` inside the commonware runtime `context`.
+/// Starts p2p, marshal and simplex for `node` inside the commonware runtime `context`,
+/// and `settler` on its own p2p channel.
 pub async fn start(
     context: Ctx,
     node: Arc<Node>,
     cfg: ConsensusConfig,
+    settler: Option<crate::settlement::Settler>,
 ) -> Result<Running, ConsensusError> {
     let signer = ed25519::PrivateKey::decode_fixed(cfg.seed)
         .map_err(|e| ConsensusError::Key(e.to_string()))?;
@@ -568,9 +572,15 @@ pub async fn start(
     let block_net = network.register(CH_BLOCKS, fast);
     let backfill_net = network.register(CH_BACKFILL, fast);
     let (gossip_send, gossip_recv) = network.register(gossip::CHANNEL, fast);
+    let settlement_net = settler
+        .as_ref()
+        .map(|_| network.register(crate::settlement::exchange::CHANNEL, fast));
     let network_handle = network.start();
     tokio::spawn(track_unrevoked(node.clone(), oracle.clone(), peers));
     let liveness = gossip::start(node.clone(), gossip_send, gossip_recv, n);
+    let settlement = settler
+        .zip(settlement_net)
+        .map(|(settler, (send, recv))| settler.spawn(send, recv));
 
     let page_cache = CacheRef::new(paged::page_size(4096), NZUsize!(2048));
     let io_buffer = NZUsize!(64 * 1024);
@@ -700,6 +710,7 @@ pub async fn start(
         network: network_handle,
         broadcast: broadcast_handle,
         liveness,
+        settlement,
     })
 }
 

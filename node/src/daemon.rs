@@ -16,6 +16,7 @@ use crate::{
     mempool::MempoolLimits,
     node::Node,
     pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role},
+    settlement::{SettlementHandle, Settler},
     storage::Store,
     telemetry,
     verifier::Verifier,
@@ -49,6 +50,9 @@ pub enum DaemonError {
     /// Consensus.
     #[error(transparent)]
     Consensus(#[from] crate::consensus::ConsensusError),
+    /// Settlement.
+    #[error(transparent)]
+    Settlement(#[from] crate::settlement::SettleError),
     /// Bad value.
     #[error("{0}")]
     Invalid(String),
@@ -99,6 +103,19 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Resolves when the settlement service stops (never, when there is none).
+async fn settlement_stopped(handle: &mut Option<SettlementHandle>) {
+    match handle {
+        Some(h) => {
+            tokio::select! {
+                _ = &mut h.task => {},
+                _ = &mut h.receiver => {},
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -158,6 +175,11 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             }
         });
 
+        if cfg.settlement.is_some() && !cfg.is_validator() {
+            return Err(DaemonError::Invalid(
+                "[settlement] is for validators only".into(),
+            ));
+        }
         let consensus = if cfg.is_validator() {
             let peers = validator_peers(&cfg, &ca)?;
             let ccfg = ConsensusConfig {
@@ -168,7 +190,12 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
                 empty_block_interval: Duration::from_millis(cfg.chain.empty_block_interval_ms),
                 ..ConsensusConfig::default()
             };
-            Some(consensus::start(context.child("consensus"), node.clone(), ccfg).await?)
+            let settler = cfg
+                .settlement
+                .as_ref()
+                .map(|s| Settler::new(node.clone(), s, &cfg.chain.namespace))
+                .transpose()?;
+            Some(consensus::start(context.child("consensus"), node.clone(), ccfg, settler).await?)
         } else {
             None
         };
@@ -179,7 +206,8 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
         tracing::info!(rpc = %cfg.network.rpc, p2p = %cfg.network.p2p, metrics = %cfg.network.metrics, "node running");
 
         let outcome = match consensus {
-            Some(c) => tokio::select! {
+            Some(mut c) => tokio::select! {
+                _ = settlement_stopped(&mut c.settlement) => Err(DaemonError::Stopped("settlement service")),
                 _ = shutdown_signal() => Ok(()),
                 _ = c.engine => Err(DaemonError::Stopped("consensus engine")),
                 _ = c.marshal => Err(DaemonError::Stopped("block delivery")),

@@ -5,7 +5,7 @@
 //! ([`mempool`]), execution of finalized blocks ([`execution`]) into RocksDB
 //! ([`storage`], one atomic write batch per block), BFT ordering with commonware simplex
 //! ([`consensus`]), mempool gossip between validators ([`gossip`]), the compliance hook
-//! ([`compliance`]), telemetry, and the participants' side of the API ([`client`],
+//! ([`compliance`]), settlement to Ethereum ([`settlement`]), telemetry, and the participants' side of the API ([`client`],
 //! [`wallet`]).
 //!
 //! Must never: see amounts, asset types or counterparties (it handles only commitments,
@@ -28,6 +28,7 @@ pub mod mempool;
 pub mod node;
 pub mod pki;
 pub mod rpc;
+pub mod settlement;
 pub mod storage;
 pub mod telemetry;
 #[cfg(feature = "test-utils")]

@@ -46,6 +46,15 @@ pub struct Metrics {
     pub gossip_admitted: Counter,
     /// Validators heard from recently (see `gossip`).
     pub connected_peers: Gauge,
+    /// The last batch the settlement contract holds, as last read.
+    pub settled_batch: Gauge,
+    /// Batches this validator submitted and saw included.
+    pub settlement_submitted: Counter,
+    /// Settlement rounds that failed (L1 unreachable, a rejection, a divergence).
+    pub settlement_errors: Counter,
+    /// Seconds from the timestamp of a batch's last block to its inclusion on L1 (at
+    /// the submitter).
+    pub settlement_inclusion: Histogram,
 }
 
 fn buckets() -> impl Iterator<Item = f64> {
@@ -68,6 +77,12 @@ impl Metrics {
             applied: Counter::default(),
             gossip_admitted: Counter::default(),
             connected_peers: Gauge::default(),
+            settled_batch: Gauge::default(),
+            settlement_submitted: Counter::default(),
+            settlement_errors: Counter::default(),
+            settlement_inclusion: Histogram::new([
+                0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0,
+            ]),
         };
         registry.register(
             "sable_admitted",
@@ -114,6 +129,26 @@ impl Metrics {
             "sable_connected_peers",
             "Validators heard from in the last few seconds",
             m.connected_peers.clone(),
+        );
+        registry.register(
+            "sable_settled_batch",
+            "The last batch the settlement contract holds",
+            m.settled_batch.clone(),
+        );
+        registry.register(
+            "sable_settlement_submitted",
+            "Batches this validator submitted to L1",
+            m.settlement_submitted.clone(),
+        );
+        registry.register(
+            "sable_settlement_errors",
+            "Settlement rounds that failed",
+            m.settlement_errors.clone(),
+        );
+        registry.register(
+            "sable_settlement_inclusion_seconds",
+            "Last block's timestamp to the batch's L1 inclusion",
+            m.settlement_inclusion.clone(),
         );
         m
     }

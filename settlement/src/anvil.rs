@@ -70,6 +70,27 @@ impl Anvil {
         self.spawn();
     }
 
+    /// Stops anvil with SIGINT, so that one started with `--state FILE` writes its
+    /// chain there, and starts it again on the same port with the same arguments (it
+    /// loads the chain back).
+    pub fn restart_keeping_state(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while c.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        self.spawn();
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

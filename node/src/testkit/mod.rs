@@ -5,6 +5,7 @@
 //! For tests and benchmarks only: these helpers panic with a clear message on failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod l1;
 pub mod parties;
 
 use std::{

@@ -1,0 +1,66 @@
+//! The settlement service: validators settle the chain to Ethereum.
+//!
+//! Every validator builds the next batch on top of the settlement contract's state from
+//! its own finalized blocks ([`plan`]), signs its EIP-712 digest with its settlement key
+//! and exchanges signatures with the other validators over p2p ([`exchange`]). Once a
+//! quorum has signed, the batch's designated submitter (validators take turns by batch
+//! number) publishes its data and submits it; if the batch is still unsettled after
+//! [`crate::config::SettlementSection::takeover_ms`], the next validator in turn does
+//! ([`service`]).
+//!
+//! Must never: keep its own record of what is settled (the contract is the source of
+//! truth: every round re-reads it, so a restart, a lost transaction or an L1 reorg is
+//! handled by submitting whatever is next), sign a batch built on a contract state its
+//! own chain disagrees with, or sign for anything but its own view of the chain.
+
+pub mod exchange;
+pub mod plan;
+pub mod service;
+
+use alloy::primitives::{keccak256, B256};
+use sable_settlement::SettlementError;
+
+use crate::{block::Block, storage::StorageError};
+
+pub use service::{SettlementHandle, Settler};
+
+/// What can go wrong while settling.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// Ethereum: the endpoint, the contract, a key.
+    #[error(transparent)]
+    L1(#[from] SettlementError),
+    /// This validator's state.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A finalized block this validator should have is missing.
+    #[error("finalized block {0} is missing from this validator's store")]
+    MissingBlock(u64),
+    /// The contract holds a state this validator's chain disagrees with: it signs
+    /// nothing on top of it.
+    #[error("L1 and this validator disagree: {0}")]
+    Diverged(String),
+    /// A bad configuration value (the key file, the contract address).
+    #[error("settlement configuration: {0}")]
+    Config(String),
+}
+
+/// The hash a settlement contract for the chain `namespace` starts from (its
+/// `lastBatchHash` before the first batch): binds the contract to one Sable chain.
+pub fn genesis_hash(namespace: &str) -> B256 {
+    let mut pre = b"Sable settlement genesis".to_vec();
+    pre.extend_from_slice(&Block::genesis().hash().0);
+    pre.extend_from_slice(namespace.as_bytes());
+    keccak256(pre)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_genesis_hash_is_per_chain() {
+        assert_eq!(genesis_hash("a"), genesis_hash("a"));
+        assert_ne!(genesis_hash("a"), genesis_hash("b"));
+    }
+}

@@ -1,0 +1,248 @@
+//! What a batch holds, decided from finalized blocks alone so that every validator
+//! reaches the same batch and signs the same digest: where it ends ([`BatchRule`]), the
+//! public data it publishes ([`PublishedData`]), and the batch itself ([`plan`]).
+//!
+//! # Published data
+//! ```text
+//! data = version:u8(=1) || count:u32 || (len:u32 || block)*      (blocks first..=last)
+//! ```
+//! Each block is its canonical encoding (`crate::block`), transactions and proofs
+//! included, so anyone holding the data can re-execute and re-verify the batch.
+
+use alloy::primitives::B256;
+use sable_circuits::encoding::{DecodeError, Reader, Writer};
+use sable_settlement::{client::DEFAULT_CHUNK, BlobData, DataFold, Domain, SettledState};
+
+use super::SettleError;
+use crate::{
+    block::{Block, BlockHeader, MAX_BLOCK_BYTES},
+    config::Publication,
+    storage::Store,
+};
+
+/// Published-data encoding version.
+pub const DATA_VERSION: u8 = 1;
+/// Most blocks in one batch.
+pub const MAX_BATCH_BLOCKS: usize = 4096;
+
+/// Where batches end: after `max_blocks` blocks, or at the first block whose timestamp
+/// is `max_interval_ms` past the batch's first, whichever comes first. Block timestamps
+/// are part of the finalized blocks, so every validator finds the same boundaries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchRule {
+    /// Blocks per batch at most.
+    pub max_blocks: u64,
+    /// Block-timestamp span that closes a batch, milliseconds.
+    pub max_interval_ms: u64,
+}
+
+impl BatchRule {
+    /// The last block of the batch starting at `first`, once the chain up to `tip`
+    /// holds it; `None` while the batch is still open.
+    pub fn last_block(
+        &self,
+        store: &Store,
+        first: u64,
+        tip: u64,
+    ) -> Result<Option<u64>, SettleError> {
+        let max_blocks = self.max_blocks.clamp(1, MAX_BATCH_BLOCKS as u64);
+        if first == 0 || first > tip {
+            return Ok(None);
+        }
+        let start = header(store, first)?.timestamp_ms;
+        let end = tip.min(first + max_blocks - 1);
+        for h in first..=end {
+            let ts = if h == first {
+                start
+            } else {
+                header(store, h)?.timestamp_ms
+            };
+            if h - first + 1 >= max_blocks || ts.saturating_sub(start) >= self.max_interval_ms {
+                return Ok(Some(h));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn header(store: &Store, h: u64) -> Result<BlockHeader, SettleError> {
+    store.header(h)?.ok_or(SettleError::MissingBlock(h))
+}
+
+/// A batch's public data: its blocks, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedData(pub Vec<Block>);
+
+impl PublishedData {
+    /// The canonical encoding published on L1.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(DATA_VERSION).count(self.0.len());
+        for b in &self.0 {
+            w.var_bytes(&b.to_bytes());
+        }
+        w.into_bytes()
+    }
+
+    /// Decodes published data, enforcing every limit before allocating.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8("published data version")?;
+        if version != DATA_VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                what: "published data",
+                found: version,
+                expected: DATA_VERSION,
+            });
+        }
+        let n = r.count("published blocks", MAX_BATCH_BLOCKS)?;
+        let blocks = (0..n)
+            .map(|_| Block::from_bytes(r.var_bytes("published block", MAX_BLOCK_BYTES)?))
+            .collect::<Result<_, _>>()?;
+        r.finish()?;
+        Ok(PublishedData(blocks))
+    }
+}
+
+/// How the data goes out, with what it folds to (the batch's `dataHash`).
+#[derive(Clone, Debug)]
+pub enum Encoded {
+    /// Calldata chunks of [`DEFAULT_CHUNK`] bytes.
+    Calldata(Vec<u8>),
+    /// Blob sidecars.
+    Blobs(BlobData),
+}
+
+impl Encoded {
+    /// Encodes `data` for `publication`.
+    pub fn new(data: Vec<u8>, publication: Publication) -> Result<Self, SettleError> {
+        Ok(match publication {
+            Publication::Calldata => Encoded::Calldata(data),
+            Publication::Blobs => Encoded::Blobs(BlobData::new(&data)?),
+        })
+    }
+
+    /// The fold the contract will compute of it.
+    pub fn fold(&self) -> B256 {
+        match self {
+            Encoded::Calldata(d) => DataFold::of_chunks(d.chunks(DEFAULT_CHUNK)).0,
+            Encoded::Blobs(b) => b.fold.0,
+        }
+    }
+}
+
+/// A batch ready to sign: the next one on top of the contract's state.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The batch.
+    pub batch: sable_settlement::Batch,
+    /// What validators sign.
+    pub digest: B256,
+    /// Its data, encoded for publication.
+    pub data: Encoded,
+    /// The timestamp of its last block (for the finality-to-inclusion metric).
+    pub last_timestamp_ms: u64,
+}
+
+/// The batch after `state`'s, from this validator's finalized blocks up to `tip`:
+/// `None` while it is still open. Refuses to build on a contract state this validator's
+/// chain disagrees with (the roots of the last settled block, or the genesis hash).
+pub fn plan(
+    store: &Store,
+    rule: BatchRule,
+    publication: Publication,
+    state: &SettledState,
+    domain: &Domain,
+    genesis: B256,
+    tip: u64,
+) -> Result<Option<Plan>, SettleError> {
+    if state.last_batch == 0 {
+        if state.last_batch_hash != genesis {
+            return Err(SettleError::Diverged(format!(
+                "the contract's genesis hash {} is not this chain's {genesis}",
+                state.last_batch_hash
+            )));
+        }
+    } else if state.last_block <= tip {
+        let h = header(store, state.last_block)?;
+        if B256::from(h.anchor) != state.commitment_root
+            || B256::from(h.nullifier_root) != state.nullifier_root
+        {
+            return Err(SettleError::Diverged(format!(
+                "batch {} settled roots for block {} that this validator's state does not have",
+                state.last_batch, state.last_block
+            )));
+        }
+    }
+    let first = state.last_block + 1;
+    let Some(last) = rule.last_block(store, first, tip)? else {
+        return Ok(None);
+    };
+    let blocks = (first..=last)
+        .map(|h| store.block(h)?.ok_or(SettleError::MissingBlock(h)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let end = header(store, last)?;
+    let data = Encoded::new(PublishedData(blocks).to_bytes(), publication)?;
+    let batch = sable_settlement::Batch {
+        commitmentRoot: end.anchor.into(),
+        nullifierRoot: end.nullifier_root.into(),
+        ..state.next_batch(last, data.fold())
+    };
+    Ok(Some(Plan {
+        digest: domain.batch_digest(&batch),
+        batch,
+        data,
+        last_timestamp_ms: end.timestamp_ms,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::block::BlockHash;
+
+    fn block(h: u64) -> Block {
+        Block {
+            height: h,
+            parent: BlockHash([h as u8; 32]),
+            timestamp_ms: 1000 * h,
+            transactions: vec![vec![h as u8; 40]],
+            admin: vec![],
+        }
+    }
+
+    #[test]
+    fn published_data_round_trips_and_rejects_truncation() {
+        let d = PublishedData(vec![block(1), block(2)]);
+        let bytes = d.to_bytes();
+        assert_eq!(PublishedData::from_bytes(&bytes).unwrap(), d);
+        for n in 0..bytes.len() {
+            assert!(
+                PublishedData::from_bytes(&bytes[..n]).is_err(),
+                "prefix {n}"
+            );
+        }
+        let mut v2 = bytes.clone();
+        v2[0] = 2;
+        assert!(matches!(
+            PublishedData::from_bytes(&v2),
+            Err(DecodeError::UnsupportedVersion { .. })
+        ));
+        let mut long = bytes;
+        long.push(0);
+        assert!(PublishedData::from_bytes(&long).is_err());
+    }
+
+    #[test]
+    fn calldata_and_blob_folds_differ_and_are_deterministic() {
+        let data = PublishedData(vec![block(1)]).to_bytes();
+        let a = Encoded::new(data.clone(), Publication::Calldata).unwrap();
+        let b = Encoded::new(data.clone(), Publication::Blobs).unwrap();
+        assert_ne!(a.fold(), b.fold());
+        assert_eq!(
+            Encoded::new(data, Publication::Blobs).unwrap().fold(),
+            b.fold()
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! The settlement loop: read the contract, build the next batch, sign it, gather a
+//! quorum, and submit it when it is this validator's turn.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use alloy::primitives::{Address, B256};
+use commonware_p2p::{Receiver, Sender};
+use sable_settlement::{
+    quorum_size, Domain, L1Client, Quorum, SettledState, SettlementError, SettlementKey,
+};
+
+use super::{
+    exchange::{receive_loop, Announcer, BatchSignature, SignatureBook},
+    genesis_hash,
+    plan::{plan, BatchRule, Encoded, Plan},
+    SettleError,
+};
+use crate::{
+    config::{Publication, SettlementSection},
+    node::Node,
+    telemetry::metrics,
+};
+
+/// The environment variable that injects a crash: `before_submit` aborts the process
+/// when this validator is about to submit a batch it holds a quorum for (tests).
+pub const FAILPOINT_ENV: &str = "SABLE_SETTLEMENT_FAILPOINT";
+/// The longest wait between rounds after repeated failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The settlement service of one validator, configured and not yet running.
+pub struct Settler {
+    node: Arc<Node>,
+    client: L1Client,
+    key: SettlementKey,
+    rule: BatchRule,
+    publication: Publication,
+    takeover: Duration,
+    poll: Duration,
+    genesis: B256,
+    crash_before_submit: bool,
+}
+
+/// The running service.
+pub struct SettlementHandle {
+    /// The settlement loop.
+    pub task: tokio::task::JoinHandle<()>,
+    /// The signature receiver.
+    pub receiver: tokio::task::JoinHandle<()>,
+}
+
+impl Settler {
+    /// Loads the settlement key and prepares the L1 client (nothing is contacted yet:
+    /// an unreachable endpoint is retried by the running service).
+    pub fn new(
+        node: Arc<Node>,
+        section: &SettlementSection,
+        namespace: &str,
+    ) -> Result<Self, SettleError> {
+        let text = std::fs::read_to_string(&section.key)
+            .map_err(|e| SettleError::Config(format!("key file {}: {e}", section.key.display())))?;
+        let key = SettlementKey::from_hex(&text)
+            .map_err(|e| SettleError::Config(format!("key file {}: {e}", section.key.display())))?;
+        let contract: Address = section
+            .contract
+            .parse()
+            .map_err(|e| SettleError::Config(format!("contract address: {e}")))?;
+        let mut client = L1Client::connect(&section.rpc, &key, contract, Address::ZERO)?;
+        client.confirmations = section.confirmations;
+        client.max_gas_price = section
+            .max_gas_price_gwei
+            .map(|g| u128::from(g) * 1_000_000_000);
+        Ok(Settler {
+            node,
+            client,
+            key,
+            rule: BatchRule {
+                max_blocks: section.batch_blocks,
+                max_interval_ms: section.batch_interval_ms,
+            },
+            publication: section.publish,
+            takeover: Duration::from_millis(section.takeover_ms),
+            poll: Duration::from_millis(section.poll_ms),
+            genesis: genesis_hash(namespace),
+            crash_before_submit: std::env::var(FAILPOINT_ENV).as_deref() == Ok("before_submit"),
+        })
+    }
+
+    /// This validator's settlement address.
+    pub fn address(&self) -> Address {
+        self.key.address()
+    }
+
+    /// Starts the service, exchanging signatures over a registered p2p channel.
+    pub fn spawn<S, R>(self, sender: S, receiver: R) -> SettlementHandle
+    where
+        S: Sender + 'static,
+        R: Receiver + 'static,
+    {
+        let book = Arc::new(SignatureBook::default());
+        let receiver = tokio::spawn(receive_loop(book.clone(), receiver));
+        tracing::info!(address = %self.address(), contract = %self.client.settlement, "settlement service starting");
+        let service = Service {
+            s: self,
+            book,
+            announcer: Announcer(sender),
+            domain: None,
+            cached: None,
+            ready_since: None,
+            not_member_logged: false,
+        };
+        SettlementHandle {
+            task: tokio::spawn(service.run()),
+            receiver,
+        }
+    }
+}
+
+/// What a cached plan was built on: the contract state it extends.
+type PlanKey = (u64, B256, u64, u64);
+
+fn plan_key(s: &SettledState) -> PlanKey {
+    (
+        s.last_batch,
+        s.last_batch_hash,
+        s.validator_set_id,
+        s.deposits_consumed,
+    )
+}
+
+struct Service<S: Sender> {
+    s: Settler,
+    book: Arc<SignatureBook>,
+    announcer: Announcer<S>,
+    domain: Option<Domain>,
+    cached: Option<(PlanKey, Arc<Plan>)>,
+    ready_since: Option<(B256, Instant)>,
+    not_member_logged: bool,
+}
+
+impl<S: Sender> Service<S> {
+    async fn run(mut self) {
+        let mut failures = 0u32;
+        loop {
+            let wait = match self.round().await {
+                Ok(()) => {
+                    failures = 0;
+                    self.s.poll
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    metrics().settlement_errors.inc();
+                    tracing::warn!(%e, failures, "settlement round failed");
+                    (self.s.poll * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn domain(&mut self) -> Result<Domain, SettleError> {
+        if let Some(d) = self.domain {
+            return Ok(d);
+        }
+        let d = self.s.client.domain().await?;
+        self.domain = Some(d);
+        Ok(d)
+    }
+
+    /// The next batch on top of `state`, once this validator's chain closes it.
+    async fn plan(
+        &mut self,
+        state: &SettledState,
+        domain: Domain,
+    ) -> Result<Option<Arc<Plan>>, SettleError> {
+        let key = plan_key(state);
+        if let Some((k, p)) = &self.cached {
+            if *k == key {
+                return Ok(Some(p.clone()));
+            }
+        }
+        let (store, rule, publication, genesis) = (
+            self.s.node.store.clone(),
+            self.s.rule,
+            self.s.publication,
+            self.s.genesis,
+        );
+        let tip = self.s.node.executed_height();
+        let state = state.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            plan(&store, rule, publication, &state, &domain, genesis, tip)
+        })
+        .await
+        .map_err(|e| SettleError::Config(format!("planning task: {e}")))??;
+        Ok(built.map(|p| {
+            let p = Arc::new(p);
+            self.cached = Some((key, p.clone()));
+            p
+        }))
+    }
+
+    async fn round(&mut self) -> Result<(), SettleError> {
+        let domain = self.domain().await?;
+        let state = self.s.client.state().await?;
+        metrics().settled_batch.set(state.last_batch as i64);
+        let validators = self.s.client.validators().await?;
+        self.book.update(&validators, state.last_batch);
+        let me = self.s.key.address();
+        let Some(position) = validators.iter().position(|a| *a == me) else {
+            if !self.not_member_logged {
+                tracing::warn!(address = %me, "this settlement key is not in the contract's validator set: not signing");
+                self.not_member_logged = true;
+            }
+            return Ok(());
+        };
+        let Some(plan) = self.plan(&state, domain).await? else {
+            return Ok(());
+        };
+        let (number, digest) = (plan.batch.number, plan.digest);
+        let own = BatchSignature {
+            number,
+            digest,
+            signature: self.s.key.sign(digest)?,
+        };
+        // Our own signature counts like a peer's; peers get it again every round until
+        // the batch settles (a restarted or reconnected peer needs it too).
+        self.book
+            .add(&own)
+            .map_err(|e| SettleError::Config(format!("own signature refused: {e}")))?;
+        self.announcer.announce(&own);
+
+        let signatures = self.book.signatures(number, &digest);
+        let needed = quorum_size(validators.len());
+        if signatures.len() < needed {
+            let dissent = self.book.dissenters(number, &digest);
+            if !dissent.is_empty() {
+                tracing::warn!(number, ?dissent, "validators signed a different batch");
+            }
+            return Ok(());
+        }
+        let since = match self.ready_since {
+            Some((d, t)) if d == digest => t,
+            _ => {
+                let now = Instant::now();
+                self.ready_since = Some((digest, now));
+                now
+            }
+        };
+        let n = validators.len();
+        let designated = ((number - 1) % n as u64) as usize;
+        let turn = (position + n - designated) % n;
+        if since.elapsed() < self.s.takeover * turn as u32 {
+            return Ok(());
+        }
+        if self.s.crash_before_submit {
+            tracing::error!(number, "failpoint before_submit reached: aborting");
+            std::process::abort();
+        }
+        let mut quorum = Quorum::new(digest);
+        for (signer, sig) in &signatures {
+            quorum.add(*signer, sig)?;
+        }
+        let sent = match &plan.data {
+            Encoded::Calldata(d) => {
+                self.s
+                    .client
+                    .submit(&plan.batch, &[], d, quorum.packed())
+                    .await
+            }
+            Encoded::Blobs(b) => {
+                self.s
+                    .client
+                    .submit_blobs(&plan.batch, &[], b, quorum.packed())
+                    .await
+            }
+        };
+        match sent {
+            Ok(txs) => {
+                let latency = now_ms().saturating_sub(plan.last_timestamp_ms) as f64 / 1000.0;
+                metrics().settlement_submitted.inc();
+                metrics().settlement_inclusion.observe(latency);
+                tracing::info!(
+                    number,
+                    first_block = plan.batch.firstBlock,
+                    last_block = plan.batch.lastBlock,
+                    signers = signatures.len(),
+                    turn,
+                    l1_transactions = txs.len(),
+                    inclusion_s = latency,
+                    "batch settled"
+                );
+                Ok(())
+            }
+            // Someone else's submission landed first: the contract says so.
+            Err(SettlementError::AlreadySettled { .. }) => Ok(()),
+            Err(SettlementError::Rejected { error, .. })
+                if error.contains("BatchAlreadySettled") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,150 @@
+//! A devnet that settles to a real anvil: the contracts deployed for the devnet's
+//! validator settlement keys, those keys funded, and `[settlement]` written into every
+//! validator's configuration.
+
+use std::path::PathBuf;
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::Provider,
+};
+use sable_settlement::{
+    anvil::{Anvil, DEV_KEYS},
+    bindings::ISableSettlement::BatchSettled,
+    deploy::{default_artifacts, deploy, Deployment},
+    Batch, L1Client, SettlementKey,
+};
+
+use super::Devnet;
+use crate::{
+    config::{SettlementSection, SETTLEMENT_KEY_FILE},
+    settlement::genesis_hash,
+};
+
+/// The L1 side of a settling devnet.
+pub struct L1 {
+    pub anvil: Anvil,
+    pub deployment: Deployment,
+    /// A client sending as anvil's first development key (the deployer).
+    pub client: L1Client,
+}
+
+impl L1 {
+    /// Starts anvil with `anvil_args`, deploys the contracts for `net`'s validators,
+    /// funds their settlement keys and configures every validator to settle there
+    /// (`tweak` adjusts the section). The devnet must not be running yet.
+    pub async fn for_devnet(
+        net: &Devnet,
+        anvil_args: &[&str],
+        tweak: impl Fn(&mut SettlementSection),
+    ) -> L1 {
+        let anvil = Anvil::start(anvil_args);
+        let deployer = SettlementKey::from_hex(DEV_KEYS[0]).unwrap();
+        let boot =
+            L1Client::connect(&anvil.url(), &deployer, Address::ZERO, Address::ZERO).unwrap();
+        let mut validators: Vec<Address> = (0..net.configs.len())
+            .map(|i| net.settlement_key(i).address())
+            .collect();
+        validators.sort();
+        let namespace = net.config(0).chain.namespace;
+        let deployment = deploy(
+            boot.provider(),
+            &default_artifacts(),
+            genesis_hash(&namespace),
+            validators.clone(),
+        )
+        .await
+        .unwrap();
+        for v in &validators {
+            let _: () = boot
+                .provider()
+                .raw_request("anvil_setBalance".into(), (v, U256::from(10u128.pow(20))))
+                .await
+                .unwrap();
+        }
+        for (i, path) in net.configs.iter().enumerate() {
+            let mut cfg = net.config(i);
+            let mut section = SettlementSection::new(
+                &anvil.url(),
+                &deployment.settlement.to_string(),
+                net.settlement_key_path(i),
+            );
+            tweak(&mut section);
+            cfg.settlement = Some(section);
+            cfg.save(path).unwrap();
+        }
+        let client = L1Client::connect(
+            &anvil.url(),
+            &deployer,
+            deployment.settlement,
+            deployment.bridge,
+        )
+        .unwrap();
+        L1 {
+            anvil,
+            deployment,
+            client,
+        }
+    }
+
+    /// The last settled batch, when the endpoint answers.
+    pub async fn last_batch(&self) -> Option<u64> {
+        self.client.state().await.ok().map(|s| s.last_batch)
+    }
+
+    /// Waits until the contract holds batch `number`; panics on timeout.
+    pub async fn wait_batch(&self, number: u64, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if self.last_batch().await.unwrap_or(0) >= number {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "batch {number} not settled in {timeout:?} (at {:?})",
+            self.last_batch().await
+        );
+    }
+
+    /// Waits until the contract has settled Sable block `height`; panics on timeout.
+    pub async fn wait_block(&self, height: u64, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(s) = self.client.state().await {
+                if s.last_block >= height {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("block {height} not settled in {timeout:?}");
+    }
+
+    /// Every `BatchSettled` event of the canonical chain, in order.
+    pub async fn settled(&self) -> Vec<Batch> {
+        self.client
+            .settlement_contract()
+            .BatchSettled_filter()
+            .from_block(0)
+            .query()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(e, _): (BatchSettled, _)| e.batch)
+            .collect()
+    }
+}
+
+impl Devnet {
+    /// Where validator `i`'s settlement key is (written by `init`).
+    pub fn settlement_key_path(&self, i: usize) -> PathBuf {
+        self.configs[i].with_file_name(SETTLEMENT_KEY_FILE)
+    }
+
+    /// Validator `i`'s settlement key.
+    pub fn settlement_key(&self, i: usize) -> SettlementKey {
+        SettlementKey::from_hex(&std::fs::read_to_string(self.settlement_key_path(i)).unwrap())
+            .unwrap()
+    }
+}

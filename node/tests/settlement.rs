@@ -1,0 +1,166 @@
+//! Four validator processes settling to a real anvil (started and stopped here, on
+//! loopback): batches carrying real shielded transactions settle under a quorum, the
+//! submitter crashing between signing and submitting costs nothing but a takeover,
+//! and neither an L1 reorg nor an anvil restart makes anything settle twice or stop.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use alloy::{primitives::B256, providers::Provider};
+use sable_node::{
+    config::{Publication, SettlementSection},
+    settlement::{
+        plan::{Encoded, PublishedData},
+        service::FAILPOINT_ENV,
+    },
+    testkit::{assert_agree, l1::L1, Devnet},
+};
+
+const T: Duration = Duration::from_secs(90);
+
+fn small_batches(s: &mut SettlementSection) {
+    s.batch_blocks = 4;
+    s.batch_interval_ms = 1_500;
+    s.takeover_ms = 1_500;
+    s.poll_ms = 200;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart() {
+    use sable_node::client::Status;
+    use sable_node::testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("anvil-state.json");
+    let state = state.to_str().unwrap();
+    let mut net = Devnet::new(env!("CARGO_BIN_EXE_sable-node"), 4);
+    let mut l1 = L1::for_devnet(
+        &net,
+        &[
+            "--hardfork",
+            "prague",
+            "--state",
+            state,
+            "--state-interval",
+            "1",
+        ],
+        small_batches,
+    )
+    .await;
+
+    // Validator 0 crashes the first time it is about to submit, after signing.
+    net.start_with(0, &[(FAILPOINT_ENV, "before_submit")]);
+    for i in 1..4 {
+        net.start(i);
+    }
+    net.wait_height(1, 2, T);
+
+    // Real shielded transactions, so batches carry proofs and move the roots.
+    let cfg = net.config(1);
+    let TwoBanks {
+        regulator: reg,
+        a,
+        b,
+        issuer,
+    } = two_banks(&cfg).await;
+    let mut client = connect(&cfg, "bank-a").await;
+    let (_, _, base) = client.anchor().await.unwrap();
+    let (issuance, notes) = issuer.issue("USD", a.address(), &[500]);
+    let (id, _) = client.submit(&issuance).await.unwrap();
+    assert!(matches!(
+        client.wait_final(&id, FINAL).await.unwrap(),
+        Status::Finalized { .. }
+    ));
+    let payment = pay(&mut client, reg, &a, notes[0], base, b.address(), 500).await;
+    let (id, _) = client.submit(&payment).await.unwrap();
+    let paid_at = match client.wait_final(&id, FINAL).await.unwrap() {
+        Status::Finalized { height, .. } => height,
+        other => panic!("payment: {other:?}"),
+    };
+
+    // The crash: validator 0 signed and held a quorum, then died before sending.
+    let exited = tokio::task::block_in_place(|| net.wait_exit(0, T));
+    assert!(exited, "validator 0 never reached its turn");
+    let at_crash = l1.last_batch().await.unwrap();
+    // The batch it was to submit settles anyway (the next validator takes over), and
+    // settlement goes on with three of four.
+    l1.wait_batch(at_crash + 2, T).await;
+    net.start(0);
+    let deadline = std::time::Instant::now() + T;
+    while net
+        .metric(0, "sable_settlement_submitted_total")
+        .unwrap_or(0.0)
+        < 1.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restarted validator 0 submitted no batch; log tail:\n{}",
+            net.log_tail(0)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    l1.wait_block(paid_at, T).await;
+
+    // An L1 reorg drops the last settlements: the validators settle them again.
+    let provider = l1.client.provider().clone();
+    let before = l1.last_batch().await.unwrap();
+    let fork_point = provider.get_block_number().await.unwrap();
+    l1.wait_batch(before + 2, T).await;
+    let depth = provider.get_block_number().await.unwrap() - fork_point;
+    let _: () = provider
+        .raw_request("anvil_reorg".into(), (depth, Vec::<()>::new()))
+        .await
+        .unwrap();
+    let after_reorg = l1.last_batch().await.unwrap();
+    assert!(
+        after_reorg < before + 2,
+        "the reorg removed settlements ({after_reorg} ≥ {})",
+        before + 2
+    );
+    l1.wait_batch(before + 4, T).await;
+
+    // anvil stops and comes back with its saved chain: settlement resumes.
+    let before = l1.last_batch().await.unwrap();
+    tokio::task::block_in_place(|| l1.anvil.restart_keeping_state());
+    l1.wait_batch(before + 2, T).await;
+
+    let settled = l1.settled().await;
+    let last = l1.last_batch().await.unwrap();
+    tokio::task::block_in_place(|| net.stop_all());
+    let headers = assert_agree(&net);
+    let headers = &headers[1];
+    let store = net.store(1);
+
+    // Exactly one settlement per batch number on the canonical chain, contiguous, each
+    // with the roots and the published data of the validators' own chain.
+    assert_eq!(settled.len() as u64, last, "one event per settled batch");
+    let mut txs = 0;
+    for (i, batch) in settled.iter().enumerate() {
+        assert_eq!(batch.number, i as u64 + 1, "batch numbers are consecutive");
+        let first = if i == 0 {
+            1
+        } else {
+            settled[i - 1].lastBlock + 1
+        };
+        assert_eq!(
+            batch.firstBlock, first,
+            "batch {} is contiguous",
+            batch.number
+        );
+        let end = &headers[batch.lastBlock as usize - 1];
+        assert_eq!(batch.commitmentRoot, B256::from(end.anchor));
+        assert_eq!(batch.nullifierRoot, B256::from(end.nullifier_root));
+        let blocks = (batch.firstBlock..=batch.lastBlock)
+            .map(|h| store.block(h).unwrap().unwrap())
+            .collect();
+        let data = Encoded::new(PublishedData(blocks).to_bytes(), Publication::Blobs).unwrap();
+        assert_eq!(batch.dataHash, data.fold(), "batch {} data", batch.number);
+        txs += (batch.firstBlock..=batch.lastBlock)
+            .map(|h| headers[h as usize - 1].tx_count)
+            .sum::<u32>();
+    }
+    assert!(
+        txs >= 2,
+        "the settled batches carry the issuance and the payment"
+    );
+}
