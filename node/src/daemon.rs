@@ -53,6 +53,9 @@ pub enum DaemonError {
     /// Settlement.
     #[error(transparent)]
     Settlement(#[from] crate::settlement::SettleError),
+    /// A settled batch that does not check out (`verify-l1`).
+    #[error(transparent)]
+    Verify(#[from] crate::settlement::verify::VerifyError),
     /// Bad value.
     #[error("{0}")]
     Invalid(String),
@@ -106,6 +109,60 @@ async fn shutdown_signal() {
     }
 }
 
+/// The chain's public parameters from a node configuration.
+pub fn chain_params(
+    cfg: &NodeConfig,
+    ca: &CertificateAuthority,
+) -> Result<Arc<ChainParams>, DaemonError> {
+    let mut reg = [0u8; 32];
+    hex::decode_to_slice(&cfg.chain.regulator_public_key, &mut reg)
+        .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
+    let regulator = RegulatorPublicKey::from_bytes(&reg)
+        .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
+    Ok(Arc::new(ChainParams {
+        regulator,
+        ca: ca.clone(),
+        registry_root_window: cfg.chain.registry_root_window,
+    }))
+}
+
+/// `verify-l1`: rebuilds every batch the settlement contract at `contract` on `rpc`
+/// holds from L1 data alone and checks it against the chain `cfg` describes (its
+/// genesis, CA and regulator key), on a scratch store in a fresh temporary directory.
+pub fn verify_l1(
+    cfg: &NodeConfig,
+    rpc: &str,
+    contract: &str,
+    policy: Arc<dyn CompliancePolicy>,
+) -> Result<crate::settlement::verify::VerifyReport, DaemonError> {
+    let ca = CertificateAuthority::load(&cfg.tls.ca)?;
+    let params = chain_params(cfg, &ca)?;
+    let contract: alloy::primitives::Address = contract
+        .parse()
+        .map_err(|e| DaemonError::Invalid(format!("contract address: {e}")))?;
+    let key = sable_settlement::SettlementKey::random();
+    let client = sable_settlement::L1Client::connect(rpc, &key, contract, Default::default())
+        .map_err(crate::settlement::SettleError::from)?;
+    let scratch = std::env::temp_dir().join(format!("sable-verify-l1-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DaemonError::Invalid(format!("runtime: {e}")))?;
+    let genesis = crate::settlement::genesis_hash(&cfg.chain.namespace);
+    let result = runtime.block_on(async {
+        let vk = tokio::task::spawn_blocking(VerifyingKey::build)
+            .await
+            .map_err(|e| DaemonError::Invalid(format!("verifying key: {e}")))?;
+        let verifier = Verifier::start(Arc::new(vk), params.regulator, 0);
+        crate::settlement::verify::verify_l1(&client, params, policy, &verifier, genesis, &scratch)
+            .await
+            .map_err(DaemonError::from)
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
 /// Resolves when the settlement service stops (never, when there is none).
 async fn settlement_stopped(handle: &mut Option<SettlementHandle>) {
     match handle {
@@ -140,16 +197,8 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
                 expected: cfg.node.id.clone(),
             });
         }
-        let mut reg = [0u8; 32];
-        hex::decode_to_slice(&cfg.chain.regulator_public_key, &mut reg)
-            .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
-        let regulator = RegulatorPublicKey::from_bytes(&reg)
-            .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
-        let params = Arc::new(ChainParams {
-            regulator,
-            ca: ca.clone(),
-            registry_root_window: cfg.chain.registry_root_window,
-        });
+        let params = chain_params(&cfg, &ca)?;
+        let regulator = params.regulator;
         tracing::info!(node = %me, "building the verifying key");
         let vk = tokio::task::spawn_blocking(VerifyingKey::build)
             .await

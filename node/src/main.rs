@@ -4,6 +4,7 @@
 //! sable-node init   --dir DIR [--validators 4] [--base-port 7100]   dev PKI + configs
 //! sable-node run    --config DIR/validator-0/config.toml             one node
 //! sable-node devnet --dir DIR [--validators 4] [--base-port 7100]   N validators on loopback
+//! sable-node verify-l1 --rpc URL --contract ADDR --config FILE     re-verify the chain from L1
 //! ```
 
 use std::{
@@ -19,6 +20,7 @@ use sable_node::{
     compliance::AllowAll,
     config::{init_devnet, NodeConfig},
     daemon,
+    settlement::verify::VerifyError,
 };
 
 #[derive(Parser)]
@@ -67,6 +69,20 @@ enum Cmd {
         #[command(flatten)]
         net: NetworkArgs,
     },
+    /// Rebuild every settled batch from L1 data alone, re-verify every proof and root,
+    /// and report the first mismatch (exit status 1; 2 when L1 cannot be read).
+    #[command(name = "verify-l1")]
+    VerifyL1 {
+        /// The Ethereum JSON-RPC endpoint.
+        #[arg(long)]
+        rpc: String,
+        /// The settlement contract.
+        #[arg(long)]
+        contract: String,
+        /// A node configuration of the chain (its namespace, CA and regulator key).
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 fn configs_in(dir: &Path) -> Vec<PathBuf> {
@@ -105,6 +121,30 @@ fn main() -> Result<()> {
                 println!("config:     {}", c.display());
             }
             Ok(())
+        }
+        Cmd::VerifyL1 {
+            rpc,
+            contract,
+            config,
+        } => {
+            let cfg = NodeConfig::load(&config)?;
+            match daemon::verify_l1(&cfg, &rpc, &contract, Arc::new(AllowAll)) {
+                Ok(r) => {
+                    println!(
+                        "verified {} batches from L1 alone: blocks 1..={}, {} transactions, every proof and root checks out",
+                        r.batches, r.last_block, r.transactions
+                    );
+                    Ok(())
+                }
+                Err(daemon::DaemonError::Verify(VerifyError::Mismatch { number, what })) => {
+                    println!("MISMATCH at batch {number}: {what}");
+                    std::process::exit(1);
+                }
+                Err(e) => {
+                    eprintln!("verify-l1 could not finish: {e}");
+                    std::process::exit(2);
+                }
+            }
         }
         Cmd::Run { config } => {
             let cfg = NodeConfig::load(&config)?;

@@ -1,7 +1,8 @@
 //! Four validator processes settling to a real anvil (started and stopped here, on
 //! loopback): batches carrying real shielded transactions settle under a quorum, the
 //! submitter crashing between signing and submitting costs nothing but a takeover,
-//! and neither an L1 reorg nor an anvil restart makes anything settle twice or stop.
+//! neither an L1 reorg nor an anvil restart makes anything settle twice or stop, and
+//! `verify-l1` passes the honest chain and names a batch a quorum signed with a false root.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -26,7 +27,8 @@ fn small_batches(s: &mut SettlementSection) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart() {
+async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart_and_verify_from_l1(
+) {
     use sable_node::client::Status;
     use sable_node::testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
 
@@ -124,9 +126,9 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
     tokio::task::block_in_place(|| l1.anvil.restart_keeping_state());
     l1.wait_batch(before + 2, T).await;
 
+    tokio::task::block_in_place(|| net.stop_all());
     let settled = l1.settled().await;
     let last = l1.last_batch().await.unwrap();
-    tokio::task::block_in_place(|| net.stop_all());
     let headers = assert_agree(&net);
     let headers = &headers[1];
     let store = net.store(1);
@@ -163,4 +165,66 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
         txs >= 2,
         "the settled batches carry the issuance and the payment"
     );
+
+    // verify-l1 rebuilds the chain from L1 alone (blobs included) and finds it honest.
+    let out = verify_l1(&net, &l1);
+    assert!(
+        out.status.success(),
+        "verify-l1 on the honest chain: {out:?}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("verified {last} batches")),
+        "{stdout}"
+    );
+
+    // A quorum of validator keys signs a batch whose data is the chain's next blocks
+    // but whose commitment root is not what they produce; the contract cannot tell.
+    // verify-l1 names that batch.
+    let state = l1.client.state().await.unwrap();
+    let blocks: Vec<_> = (state.last_block + 1..=state.last_block + 2)
+        .map(|h| store.block(h).unwrap().unwrap())
+        .collect();
+    let data = PublishedData(blocks).to_bytes();
+    let fold = Encoded::new(data.clone(), Publication::Calldata)
+        .unwrap()
+        .fold();
+    let forged = sable_settlement::Batch {
+        commitmentRoot: B256::repeat_byte(7),
+        nullifierRoot: B256::from(headers[state.last_block as usize + 1].nullifier_root),
+        ..state.next_batch(state.last_block + 2, fold)
+    };
+    let digest = l1.client.domain().await.unwrap().batch_digest(&forged);
+    let mut quorum = sable_settlement::Quorum::new(digest);
+    for i in 0..3 {
+        let key = net.settlement_key(i);
+        quorum
+            .add(key.address(), &key.sign(digest).unwrap())
+            .unwrap();
+    }
+    l1.client
+        .submit(&forged, &[], &data, quorum.packed())
+        .await
+        .unwrap();
+    let out = verify_l1(&net, &l1);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "verify-l1 on a tampered chain: {out:?}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("MISMATCH at batch {}: commitment root", last + 1)),
+        "{stdout}"
+    );
+}
+
+fn verify_l1(net: &Devnet, l1: &L1) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sable-node"))
+        .args(["verify-l1", "--rpc", &l1.anvil.url(), "--contract"])
+        .arg(l1.deployment.settlement.to_string())
+        .arg("--config")
+        .arg(&net.configs[1])
+        .output()
+        .unwrap()
 }

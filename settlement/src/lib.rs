@@ -3,7 +3,8 @@
 //! Owns: the settlement and bridge contracts' ABI ([`bindings`]), settlement batches and
 //! their EIP-712 digests, validator settlement keys and quorum signatures ([`batch`]),
 //! the L1 client that publishes a batch's data and settles it, reads the contract
-//! state back and decodes the contracts' rejections ([`client`]), and contract
+//! state back and decodes the contracts' rejections ([`client`]), settled batches and
+//! their data read back from L1 alone ([`history`]), and contract
 //! deployment from forge's artifacts ([`deploy`]). With `test-utils`, an anvil process
 //! on loopback for tests and benchmarks ([`anvil`]).
 //!
@@ -15,6 +16,7 @@ pub mod batch;
 pub mod bindings;
 pub mod client;
 pub mod deploy;
+pub mod history;
 
 #[cfg(feature = "test-utils")]
 pub mod anvil;
@@ -24,6 +26,7 @@ pub use batch::{
 };
 pub use bindings::{Batch, Withdrawal};
 pub use client::{BlobData, L1Client, SettledState};
+pub use history::SettledBatch;
 
 /// What can go wrong on the Ethereum side.
 #[derive(Debug, thiserror::Error)]

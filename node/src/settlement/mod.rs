@@ -6,7 +6,7 @@
 //! quorum has signed, the batch's designated submitter (validators take turns by batch
 //! number) publishes its data and submits it; if the batch is still unsettled after
 //! [`crate::config::SettlementSection::takeover_ms`], the next validator in turn does
-//! ([`service`]).
+//! ([`service`]). [`verify`] rebuilds and checks the whole chain from L1 alone.
 //!
 //! Must never: keep its own record of what is settled (the contract is the source of
 //! truth: every round re-reads it, so a restart, a lost transaction or an L1 reorg is
@@ -16,6 +16,7 @@
 pub mod exchange;
 pub mod plan;
 pub mod service;
+pub mod verify;
 
 use alloy::primitives::{keccak256, B256};
 use sable_settlement::SettlementError;
