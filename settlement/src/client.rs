@@ -42,6 +42,12 @@ pub struct BlobData {
 }
 
 impl BlobData {
+    /// Loads the KZG trusted setup now (it takes seconds the first time), so that the
+    /// first batch does not wait for it.
+    pub fn warm_up() {
+        let _ = alloy::eips::eip4844::env_settings::EnvKzgSettings::Default.get();
+    }
+
     /// Encodes `data` into blobs.
     pub fn new(data: &[u8]) -> Result<Self> {
         if data.is_empty() {

@@ -31,6 +31,7 @@ use std::{
 };
 
 use anyhow::{bail, ensure, Context as _, Result};
+use sable_bench::{arg, percentile};
 use sable_circuits::{
     circuit::VerifyingKey,
     constants::MAX_ISSUED_NOTES,
@@ -47,16 +48,6 @@ use sable_node::{
 };
 
 const VALIDATORS: usize = 4;
-
-/// The value after `name` on the command line, or `default`.
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// What one phase measured.
 struct Phase {
@@ -117,14 +108,6 @@ async fn run_phase(
         throughput,
         blocks: heights.len(),
     })
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
 }
 
 /// CPU time (user + system) of process `pid` ("self" for this one), seconds.

@@ -101,7 +101,7 @@ struct Book {
 
 /// The signatures collected for the batches not yet settled.
 #[derive(Debug, Default)]
-pub struct SignatureBook(Mutex<Book>);
+pub struct SignatureBook(Mutex<Book>, tokio::sync::Notify);
 
 impl SignatureBook {
     /// Sets the contract's state this book checks against: its validator set and last
@@ -131,11 +131,21 @@ impl SignatureBook {
         if !digests.contains_key(&sig.digest) && digests.len() >= DIGESTS_PER_BATCH {
             return Err(Refused::TooManyDigests(sig.number));
         }
-        digests
+        let new = digests
             .entry(sig.digest)
             .or_default()
-            .insert(signer, sig.signature);
+            .insert(signer, sig.signature)
+            .is_none();
+        drop(b);
+        if new {
+            self.1.notify_one();
+        }
         Ok(signer)
+    }
+
+    /// Resolves after a signature not seen before was kept.
+    pub async fn added(&self) {
+        self.1.notified().await
     }
 
     /// The signatures over `digest` for batch `number`, by signer.

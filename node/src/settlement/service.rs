@@ -9,7 +9,7 @@ use std::{
 use alloy::primitives::{Address, B256};
 use commonware_p2p::{Receiver, Sender};
 use sable_settlement::{
-    quorum_size, Domain, L1Client, Quorum, SettledState, SettlementError, SettlementKey,
+    quorum_size, BlobData, Domain, L1Client, Quorum, SettledState, SettlementError, SettlementKey,
 };
 
 use super::{
@@ -110,6 +110,7 @@ impl Settler {
             cached: None,
             ready_since: None,
             not_member_logged: false,
+            l1: None,
         };
         SettlementHandle {
             task: tokio::spawn(service.run()),
@@ -138,13 +139,23 @@ struct Service<S: Sender> {
     cached: Option<(PlanKey, Arc<Plan>)>,
     ready_since: Option<(B256, Instant)>,
     not_member_logged: bool,
+    l1: Option<(SettledState, Vec<Address>, Instant)>,
 }
 
 impl<S: Sender> Service<S> {
+    /// Rounds run every `poll`, and also at once when a block is applied or a new
+    /// signature arrives (reusing the contract state read within the last `poll`), so a
+    /// closed batch is signed and submitted without waiting for the timer.
     async fn run(mut self) {
+        if self.s.publication == Publication::Blobs {
+            let _ = tokio::task::spawn_blocking(BlobData::warm_up).await;
+        }
+        let mut applied = self.s.node.subscribe();
+        let book = self.book.clone();
         let mut failures = 0u32;
+        let mut read_l1 = true;
         loop {
-            let wait = match self.round().await {
+            let wait = match self.round(read_l1).await {
                 Ok(()) => {
                     failures = 0;
                     self.s.poll
@@ -156,7 +167,22 @@ impl<S: Sender> Service<S> {
                     (self.s.poll * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
                 }
             };
-            tokio::time::sleep(wait).await;
+            let timer = tokio::time::sleep(wait);
+            read_l1 = if failures > 0 {
+                timer.await;
+                true
+            } else {
+                tokio::select! {
+                    _ = timer => true,
+                    r = applied.recv() => {
+                        if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                            applied = self.s.node.subscribe();
+                        }
+                        false
+                    }
+                    _ = book.added() => false,
+                }
+            };
         }
     }
 
@@ -201,12 +227,25 @@ impl<S: Sender> Service<S> {
         }))
     }
 
-    async fn round(&mut self) -> Result<(), SettleError> {
-        let domain = self.domain().await?;
+    /// The contract's state and validator set: read from L1 when `read` or when the
+    /// last read is older than `poll`, else the last read.
+    async fn l1_state(&mut self, read: bool) -> Result<(SettledState, Vec<Address>), SettleError> {
+        if let Some((state, validators, at)) = &self.l1 {
+            if !read && at.elapsed() < self.s.poll {
+                return Ok((state.clone(), validators.clone()));
+            }
+        }
         let state = self.s.client.state().await?;
-        metrics().settled_batch.set(state.last_batch as i64);
         let validators = self.s.client.validators().await?;
+        metrics().settled_batch.set(state.last_batch as i64);
         self.book.update(&validators, state.last_batch);
+        self.l1 = Some((state.clone(), validators.clone(), Instant::now()));
+        Ok((state, validators))
+    }
+
+    async fn round(&mut self, read_l1: bool) -> Result<(), SettleError> {
+        let domain = self.domain().await?;
+        let (state, validators) = self.l1_state(read_l1).await?;
         let me = self.s.key.address();
         let Some(position) = validators.iter().position(|a| *a == me) else {
             if !self.not_member_logged {
@@ -276,6 +315,8 @@ impl<S: Sender> Service<S> {
                     .await
             }
         };
+        // Whatever happened, the next round reads the contract again.
+        self.l1 = None;
         match sent {
             Ok(txs) => {
                 let latency = now_ms().saturating_sub(plan.last_timestamp_ms) as f64 / 1000.0;
