@@ -530,4 +530,55 @@ mod tests {
         ));
         assert!(devnet_ports(65500, 1).is_err());
     }
+
+    #[test]
+    fn settlement_sections_round_trip_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = init_devnet(dir.path(), 1, 18400).unwrap();
+        let path = &layout.configs[0];
+        let key = path.with_file_name(SETTLEMENT_KEY_FILE);
+        assert!(
+            sable_settlement::SettlementKey::from_hex(&std::fs::read_to_string(&key).unwrap())
+                .is_ok(),
+            "init writes a settlement key"
+        );
+        let mut cfg = NodeConfig::load(path).unwrap();
+        assert!(cfg.settlement.is_none(), "settlement is off by default");
+        let good = SettlementSection::new(
+            "http://127.0.0.1:8545",
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            PathBuf::from(SETTLEMENT_KEY_FILE),
+        );
+        cfg.settlement = Some(good.clone());
+        cfg.save(path).unwrap();
+        let back = NodeConfig::load(path).unwrap().settlement.unwrap();
+        assert_eq!(back.key, key, "the key path resolves beside the file");
+        assert_eq!(back.publish, Publication::Blobs);
+        let bad = [
+            SettlementSection {
+                contract: "0x1234".into(),
+                ..good.clone()
+            },
+            SettlementSection {
+                rpc: "ws://127.0.0.1:8545".into(),
+                ..good.clone()
+            },
+            SettlementSection {
+                batch_blocks: 0,
+                ..good.clone()
+            },
+            SettlementSection {
+                poll_ms: 0,
+                ..good.clone()
+            },
+        ];
+        for section in bad {
+            cfg.settlement = Some(section.clone());
+            cfg.save(path).unwrap();
+            assert!(
+                matches!(NodeConfig::load(path), Err(ConfigError::Invalid(_))),
+                "{section:?}"
+            );
+        }
+    }
 }

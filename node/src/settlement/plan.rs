@@ -234,6 +234,128 @@ mod tests {
         assert!(PublishedData::from_bytes(&long).is_err());
     }
 
+    /// A store holding blocks 1..=6 (timestamps in ms below), each with its own roots.
+    fn chain(dir: &std::path::Path) -> Store {
+        use crate::storage::{height_key, Staged};
+        let store = Store::open(dir).unwrap();
+        let mut s = Staged::new(&store);
+        for (h, ts) in [
+            (1u64, 1000u64),
+            (2, 1500),
+            (3, 2000),
+            (4, 2500),
+            (5, 3000),
+            (6, 6000),
+        ] {
+            let mut b = block(h);
+            b.timestamp_ms = ts;
+            let header = BlockHeader {
+                height: h,
+                hash: b.hash(),
+                parent: b.parent,
+                timestamp_ms: ts,
+                anchor: [h as u8; 32],
+                tree_size: h,
+                registry_root: [0; 32],
+                nullifier_root: [100 + h as u8; 32],
+                tx_count: 1,
+            };
+            s.put(
+                crate::storage::Cf::Blocks,
+                height_key(h).to_vec(),
+                b.to_bytes(),
+            );
+            s.put(
+                crate::storage::Cf::Headers,
+                height_key(h).to_vec(),
+                header.to_bytes(),
+            );
+        }
+        store.commit(s).unwrap();
+        store
+    }
+
+    #[test]
+    fn batches_close_on_block_count_or_timestamp_span_and_not_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = chain(dir.path());
+        let by_count = BatchRule {
+            max_blocks: 4,
+            max_interval_ms: 100_000,
+        };
+        assert_eq!(
+            by_count.last_block(&store, 1, 3).unwrap(),
+            None,
+            "still open"
+        );
+        assert_eq!(by_count.last_block(&store, 1, 6).unwrap(), Some(4));
+        assert_eq!(by_count.last_block(&store, 5, 6).unwrap(), None);
+        assert_eq!(by_count.last_block(&store, 7, 6).unwrap(), None);
+        let by_time = |ms| BatchRule {
+            max_blocks: 100,
+            max_interval_ms: ms,
+        };
+        assert_eq!(by_time(1000).last_block(&store, 1, 6).unwrap(), Some(3));
+        assert_eq!(by_time(2500).last_block(&store, 1, 6).unwrap(), Some(6));
+        assert_eq!(by_time(2500).last_block(&store, 1, 5).unwrap(), None);
+        // A tip the store does not hold is a typed error, not a panic.
+        assert!(matches!(
+            by_count.last_block(&store, 5, 9),
+            Err(SettleError::MissingBlock(7))
+        ));
+    }
+
+    #[test]
+    fn plans_extend_only_a_contract_state_this_chain_agrees_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = chain(dir.path());
+        let rule = BatchRule {
+            max_blocks: 4,
+            max_interval_ms: 100_000,
+        };
+        let domain = Domain {
+            chain_id: 31337,
+            contract: alloy::primitives::Address::repeat_byte(1),
+        };
+        let genesis = B256::repeat_byte(9);
+        let mut state = SettledState {
+            validator_set_id: 1,
+            last_batch: 0,
+            last_block: 0,
+            deposits_consumed: 0,
+            last_batch_hash: genesis,
+            commitment_root: B256::ZERO,
+            nullifier_root: B256::ZERO,
+        };
+        let go =
+            |s: &SettledState, g: B256| plan(&store, rule, Publication::Calldata, s, &domain, g, 6);
+        let p = go(&state, genesis).unwrap().unwrap();
+        assert_eq!(
+            (p.batch.number, p.batch.firstBlock, p.batch.lastBlock),
+            (1, 1, 4)
+        );
+        assert_eq!(p.batch.parent, genesis);
+        assert_eq!(p.batch.commitmentRoot, B256::repeat_byte(4));
+        assert_eq!(p.batch.nullifierRoot, B256::repeat_byte(104));
+        assert_eq!(p.digest, domain.batch_digest(&p.batch));
+        assert!(matches!(
+            go(&state, B256::ZERO),
+            Err(SettleError::Diverged(_))
+        ));
+
+        state.last_batch = 1;
+        state.last_block = 4;
+        state.last_batch_hash = sable_settlement::batch_hash(&p.batch);
+        state.commitment_root = B256::repeat_byte(4);
+        state.nullifier_root = B256::repeat_byte(104);
+        assert!(
+            go(&state, genesis).unwrap().is_none(),
+            "blocks 5..=6 are still open"
+        );
+        state.nullifier_root = B256::repeat_byte(77);
+        assert!(matches!(go(&state, genesis), Err(SettleError::Diverged(_))));
+    }
+
     #[test]
     fn calldata_and_blob_folds_differ_and_are_deterministic() {
         let data = PublishedData(vec![block(1)]).to_bytes();
