@@ -1,10 +1,11 @@
 //! An anvil process on loopback for tests and benchmarks (feature `test-utils`):
-//! started on a free port, stopped on drop. The binary is `$SABLE_ANVIL` (set by
+//! started on a port of its own choosing, stopped on drop. The binary is `$SABLE_ANVIL` (set by
 //! `scripts/env.sh` to the npm-installed one) or `anvil` on the path.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::{
-    net::{SocketAddr, TcpListener, TcpStream},
+    io::{BufRead, BufReader},
+    net::{SocketAddr, TcpStream},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -25,16 +26,12 @@ pub struct Anvil {
 }
 
 impl Anvil {
-    /// Starts anvil on a free loopback port with `extra` arguments (e.g. `--block-time`).
+    /// Starts anvil on a loopback port of its own choosing (`--port 0`, read back from
+    /// its output, so parallel tests never race for one) with `extra` arguments.
     pub fn start(extra: &[&str]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut anvil = Anvil {
             child: None,
-            port,
+            port: 0,
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         anvil.spawn();
@@ -45,18 +42,38 @@ impl Anvil {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Starts anvil on `self.port` (0: any free port, then remembered) and waits until it
+    /// listens.
     fn spawn(&mut self) {
         let exe = std::env::var("SABLE_ANVIL").unwrap_or_else(|_| "anvil".into());
-        let child = Command::new(&exe)
+        let mut child = Command::new(&exe)
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .args(&self.extra)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {exe}: {e} (run scripts/env.sh first)"));
+        // anvil says where it listens; the rest of its output is drained and dropped.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(addr) = line.strip_prefix("Listening on ") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr.trim().to_string());
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{exe} did not report a listening address"));
+        let addr: SocketAddr = addr.parse().unwrap();
+        self.port = addr.port();
         self.child = Some(child);
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             assert!(Instant::now() < deadline, "anvil did not start on {addr}");
