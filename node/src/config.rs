@@ -34,6 +34,12 @@
 //! [telemetry]
 //! log = "info"
 //! # otlp_endpoint = "http://127.0.0.1:4318/v1/traces"
+//!
+//! # optional: settle to Ethereum (see `SettlementSection` for every field)
+//! [settlement]
+//! rpc = "http://127.0.0.1:8545"
+//! contract = "0x…"
+//! key = "settlement.key"
 //! ```
 //! Relative paths are resolved against the configuration file's directory.
 
