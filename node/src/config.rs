@@ -168,6 +168,18 @@ pub enum Publication {
     Calldata,
 }
 
+/// The blob sidecar format the submitter sends (`[settlement] blob_sidecars`). The
+/// blobs, and so the signed fold, are the same either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobSidecars {
+    /// EIP-7594 cell proofs: Ethereum since Fusaka.
+    #[default]
+    Eip7594,
+    /// EIP-4844 blob proofs: networks before Fusaka (Cancun, Prague).
+    Eip4844,
+}
+
 /// `[settlement]`: settling the chain to Ethereum (absent: this node does not settle).
 ///
 /// `batch_blocks`, `batch_interval_ms` and `publish` decide what every batch holds,
@@ -193,6 +205,9 @@ pub struct SettlementSection {
     /// How the batch data is published.
     #[serde(default)]
     pub publish: Publication,
+    /// The blob sidecar format, for the network's fork (blobs only).
+    #[serde(default)]
+    pub blob_sidecars: BlobSidecars,
     /// L1 blocks on top of a settlement transaction before it counts as done.
     #[serde(default = "default_confirmations")]
     pub confirmations: u64,
@@ -234,6 +249,7 @@ impl SettlementSection {
             batch_blocks: default_batch_blocks(),
             batch_interval_ms: default_batch_interval_ms(),
             publish: Publication::default(),
+            blob_sidecars: BlobSidecars::default(),
             confirmations: default_confirmations(),
             max_gas_price_gwei: None,
             takeover_ms: default_takeover_ms(),

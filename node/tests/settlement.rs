@@ -38,14 +38,7 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
     let mut net = Devnet::new(env!("CARGO_BIN_EXE_sable-node"), 4);
     let mut l1 = L1::for_devnet(
         &net,
-        &[
-            "--hardfork",
-            "prague",
-            "--state",
-            state,
-            "--state-interval",
-            "1",
-        ],
+        &["--state", state, "--state-interval", "1"],
         small_batches,
     )
     .await;

@@ -14,6 +14,8 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
 };
 
+use alloy::eips::eip7594::BlobTransactionSidecarVariant;
+
 use crate::{
     batch::{Domain, SettlementKey},
     bindings::{Batch, ISableBridge, ISableSettlement, Withdrawal},
@@ -35,8 +37,9 @@ pub const BLOBS_PER_TX: usize = 6;
 /// the same blobs, and so the same versioned hashes and fold, from the same data.
 #[derive(Clone, Debug)]
 pub struct BlobData {
-    /// One sidecar per publishing transaction, in order.
-    pub sidecars: Vec<BlobTransactionSidecar>,
+    /// One sidecar per publishing transaction, in order: EIP-4844 (blob proofs) from
+    /// [`BlobData::new`], EIP-7594 (cell proofs) after [`BlobData::to_eip7594`].
+    pub sidecars: Vec<BlobTransactionSidecarVariant>,
     /// The fold of every blob's versioned hash, in order: the batch's `dataHash`.
     pub fold: crate::DataFold,
 }
@@ -63,14 +66,38 @@ impl BlobData {
             .step_by(BLOBS_PER_TX)
             .map(|i| {
                 let j = (i + BLOBS_PER_TX).min(all.blobs.len());
-                BlobTransactionSidecar {
+                BlobTransactionSidecarVariant::Eip4844(BlobTransactionSidecar {
                     blobs: all.blobs[i..j].to_vec(),
                     commitments: all.commitments[i..j].to_vec(),
                     proofs: all.proofs[i..j].to_vec(),
-                }
+                })
             })
             .collect();
         Ok(BlobData { sidecars, fold })
+    }
+
+    /// The same blobs with EIP-7594 cell proofs, as networks past Fusaka require:
+    /// the commitments, and so the versioned hashes and the fold, are unchanged. Only
+    /// the submitter needs this (128 cell proofs per blob take a while).
+    pub fn to_eip7594(&self) -> Result<Self> {
+        let sidecars = self
+            .sidecars
+            .iter()
+            .map(|s| {
+                s.clone()
+                    .try_convert_into_eip7594()
+                    .map_err(|e| SettlementError::Blob(e.to_string()))
+            })
+            .collect::<Result<_>>()?;
+        Ok(BlobData {
+            sidecars,
+            fold: self.fold,
+        })
+    }
+
+    /// Blobs in all.
+    pub fn blob_count(&self) -> usize {
+        self.sidecars.iter().map(|s| s.blobs().len()).sum()
     }
 }
 
@@ -279,10 +306,12 @@ impl L1Client {
         let mut sent = Vec::new();
         for (i, sidecar) in blobs.sidecars.iter().enumerate() {
             let fee = self.provider.get_blob_base_fee().await.map_err(rpc)?;
-            let call = c
-                .publish(batch.number, i == 0, Bytes::new())
-                .sidecar(sidecar.clone())
-                .max_fee_per_blob_gas(fee.saturating_mul(2).max(1));
+            let call = c.publish(batch.number, i == 0, Bytes::new());
+            let call = match sidecar {
+                BlobTransactionSidecarVariant::Eip4844(s) => call.sidecar(s.clone()),
+                BlobTransactionSidecarVariant::Eip7594(s) => call.sidecar_7594(s.clone()),
+            }
+            .max_fee_per_blob_gas(fee.saturating_mul(2).max(1));
             sent.push(self.send("publish", call).await?);
         }
         let call = c.submitBatch(

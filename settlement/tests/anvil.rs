@@ -223,6 +223,27 @@ async fn blob_published_batches_settle() {
     assert!(matches!(BlobData::new(&[]), Err(SettlementError::Blob(_))));
 }
 
+/// Past Fusaka (anvil's default hardfork) blob transactions carry EIP-7594 cell
+/// proofs: the same blobs with cell proofs have the same versioned hashes and fold, and
+/// settle the batch signed over the EIP-4844 encoding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eip7594_sidecars_settle_past_fusaka() {
+    let net = setup_with(&[]).await;
+    let c = &net.client;
+    let v: Vec<&SettlementKey> = net.validators.iter().collect();
+    let data: Vec<u8> = (0..200 * 1024).map(|i| (i * 13) as u8).collect();
+    let blobs = BlobData::new(&data).unwrap();
+    let cells = blobs.to_eip7594().unwrap();
+    assert_eq!(cells.fold, blobs.fold);
+    assert_eq!(cells.blob_count(), blobs.blob_count());
+    let mut b = next(c, &data, c.chunk_size).await;
+    b.dataHash = blobs.fold.0;
+    let signatures = sign(c, &b, &v[..3]).await;
+    assert!(cells.sidecars.iter().all(|s| s.as_eip7594().is_some()));
+    c.submit_blobs(&b, &[], &cells, signatures).await.unwrap();
+    assert_eq!(c.state().await.unwrap().last_batch_hash, batch_hash(&b));
+}
+
 #[test]
 fn quorum_refuses_a_signature_from_someone_else() {
     let (a, b) = (SettlementKey::random(), SettlementKey::random());

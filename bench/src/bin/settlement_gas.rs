@@ -114,9 +114,7 @@ async fn main() -> Result<()> {
             let (settle, publish) = gas.split_last().context("no transactions")?;
             let publish: u64 = publish.iter().sum();
             let total = publish + settle;
-            let blob_count: usize = blob_data
-                .as_ref()
-                .map_or(0, |b| b.sidecars.iter().map(|s| s.blobs.len()).sum());
+            let blob_count: usize = blob_data.as_ref().map_or(0, BlobData::blob_count);
             println!(
                 "| {} | {n} | {} | {} | {blob_count} | {publish} | {settle} | {total} | {:.0} | {blob_gas} |",
                 if blobs { "blobs" } else { "calldata" },

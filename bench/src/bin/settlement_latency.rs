@@ -4,7 +4,7 @@
 //! ```text
 //! source scripts/env.sh && (cd contracts && "$SABLE_FORGE" build)
 //! cargo build --release -p sable-node -p sable-bench
-//! $CARGO_TARGET_DIR/release/settlement_latency [--batches 10] [--batch-blocks 8] [--poll-ms 500] [--publish blobs]
+//! $CARGO_TARGET_DIR/release/settlement_latency [--batches 10] [--batch-blocks 8] [--poll-ms 500] [--publish blobs] [--sidecars eip7594|eip4844]
 //! ```
 //!
 //! A client polls validator 0's height every 10 ms (the moment it first sees a block
@@ -23,7 +23,7 @@ use std::{
 use anyhow::{ensure, Context as _, Result};
 use sable_bench::{arg, percentile};
 use sable_node::{
-    config::Publication,
+    config::{BlobSidecars, Publication},
     testkit::{l1::L1, parties::connect, Devnet},
 };
 
@@ -36,6 +36,13 @@ async fn main() -> Result<()> {
         "calldata" => Publication::Calldata,
         _ => Publication::Blobs,
     };
+    // EIP-7594 cell proofs under anvil's default (Osaka) rules, or EIP-4844 blob proofs
+    // under Prague.
+    let (sidecars, anvil_args): (_, &[&str]) =
+        match arg("--sidecars", "eip7594".to_string()).as_str() {
+            "eip4844" => (BlobSidecars::Eip4844, &["--hardfork", "prague"]),
+            _ => (BlobSidecars::Eip7594, &[]),
+        };
     let exe = std::env::current_exe()?
         .parent()
         .context("no binary directory")?
@@ -43,7 +50,8 @@ async fn main() -> Result<()> {
     ensure!(exe.exists(), "build sable-node first: {}", exe.display());
 
     let mut net = Devnet::new(exe, 4);
-    let l1 = L1::for_devnet(&net, &["--hardfork", "prague"], |s| {
+    let l1 = L1::for_devnet(&net, anvil_args, |s| {
+        s.blob_sidecars = sidecars;
         s.batch_blocks = batch_blocks;
         s.batch_interval_ms = 600_000;
         s.poll_ms = poll_ms;
@@ -86,7 +94,7 @@ async fn main() -> Result<()> {
     let mut secs: Vec<f64> = samples.iter().map(|s| s.2).collect();
     secs.sort_by(f64::total_cmp);
     println!(
-        "finality -> L1 inclusion, {} batches of {batch_blocks} blocks, data as {publish:?}, poll {poll_ms} ms, 4 validators, anvil (instant mining):",
+        "finality -> L1 inclusion, {} batches of {batch_blocks} blocks, data as {publish:?} ({sidecars:?} sidecars), poll {poll_ms} ms, 4 validators, anvil (instant mining):",
         samples.len()
     );
     for (n, last, s) in &samples {

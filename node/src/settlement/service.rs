@@ -19,7 +19,7 @@ use super::{
     SettleError,
 };
 use crate::{
-    config::{Publication, SettlementSection},
+    config::{BlobSidecars, Publication, SettlementSection},
     node::Node,
     telemetry::metrics,
 };
@@ -37,6 +37,7 @@ pub struct Settler {
     key: SettlementKey,
     rule: BatchRule,
     publication: Publication,
+    sidecars: BlobSidecars,
     takeover: Duration,
     poll: Duration,
     genesis: B256,
@@ -81,6 +82,7 @@ impl Settler {
                 max_interval_ms: section.batch_interval_ms,
             },
             publication: section.publish,
+            sidecars: section.blob_sidecars,
             takeover: Duration::from_millis(section.takeover_ms),
             poll: Duration::from_millis(section.poll_ms),
             genesis: genesis_hash(namespace),
@@ -309,6 +311,17 @@ impl<S: Sender> Service<S> {
                     .await
             }
             Encoded::Blobs(b) => {
+                let cells;
+                let b = match self.s.sidecars {
+                    BlobSidecars::Eip4844 => b,
+                    BlobSidecars::Eip7594 => {
+                        let b = b.clone();
+                        cells = tokio::task::spawn_blocking(move || b.to_eip7594())
+                            .await
+                            .map_err(|e| SettleError::Config(format!("cell proofs task: {e}")))??;
+                        &cells
+                    }
+                };
                 self.s
                     .client
                     .submit_blobs(&plan.batch, &[], b, quorum.packed())
