@@ -211,8 +211,18 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
         issuer,
     } = two_banks(&cfg0).await;
 
-    // Issuance through validator 1.
+    // Issuance through validator 1, once it has applied the onboarding that validator 0
+    // reported final (until then it rightly refuses the issuer as unknown).
     let mut a1 = connect(&net.config(1), "bank-a").await;
+    let onboarded = connect(&cfg0, "bank-a").await.height().await.unwrap();
+    let deadline = std::time::Instant::now() + T;
+    while a1.height().await.unwrap() < onboarded {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "validator 1 never applied the onboarding"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (_, _, size_before) = a1.anchor().await.unwrap();
     let (issuance, notes) = issuer.issue("USD", a.address(), &[1_000, 2_000]);
     let (id, s) = a1.submit(&issuance).await.unwrap();
