@@ -376,6 +376,11 @@ pub(crate) fn rpc(e: impl std::fmt::Display) -> SettlementError {
 /// The contract's custom error when `e` carries one, else the RPC failure.
 pub(crate) fn rejected(call: &'static str, e: alloy::contract::Error) -> SettlementError {
     if let Some(err) = e.as_decoded_interface_error::<ISableSettlement::ISableSettlementErrors>() {
+        // Another submitter's transaction landed first: the same outcome as the check
+        // before sending, so the same error.
+        if let ISableSettlement::ISableSettlementErrors::BatchAlreadySettled(a) = err {
+            return SettlementError::AlreadySettled { number: a.number };
+        }
         return SettlementError::Rejected {
             call,
             error: format!("{err:?}"),

@@ -192,10 +192,16 @@ impl L1Client {
             })?;
             // The endpoint is not trusted: the blobs must commit to the hashes the
             // transaction carried (and the contract folded).
-            let fetched = BlobTransactionSidecar::try_from_blobs_with_settings(
-                blobs.clone(),
-                EnvKzgSettings::Default.get(),
-            )
+            // KZG commitments take a while: off the async runtime's threads.
+            let copy = blobs.clone();
+            let fetched = tokio::task::spawn_blocking(move || {
+                BlobTransactionSidecar::try_from_blobs_with_settings(
+                    copy,
+                    EnvKzgSettings::Default.get(),
+                )
+            })
+            .await
+            .map_err(|e| SettlementError::Blob(format!("transaction {hash}: {e}")))?
             .map_err(|e| SettlementError::Blob(format!("transaction {hash}: {e}")))?;
             if !fetched.versioned_hashes().eq(blob_hashes.iter().copied()) {
                 return Err(SettlementError::Blob(format!(

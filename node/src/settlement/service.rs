@@ -347,13 +347,9 @@ impl<S: Sender> Service<S> {
                 );
                 Ok(())
             }
-            // Someone else's submission landed first: the contract says so.
+            // Someone else's submission landed first (seen before sending, or when
+            // the contract refused ours): the contract says so.
             Err(SettlementError::AlreadySettled { .. }) => Ok(()),
-            Err(SettlementError::Rejected { error, .. })
-                if error.contains("BatchAlreadySettled") =>
-            {
-                Ok(())
-            }
             Err(e) => Err(e.into()),
         }
     }

@@ -12,7 +12,7 @@ use sable_settlement::{
     anvil::{Anvil, DEV_KEYS},
     bindings::ISableSettlement::BatchSettled,
     deploy::{default_artifacts, deploy, Deployment},
-    Batch, L1Client, SettlementKey,
+    Batch, L1Client, SettledState, SettlementKey,
 };
 
 use super::Devnet;
@@ -94,31 +94,38 @@ impl L1 {
 
     /// Waits until the contract holds batch `number`; panics on timeout.
     pub async fn wait_batch(&self, number: u64, timeout: std::time::Duration) {
-        let deadline = std::time::Instant::now() + timeout;
-        while std::time::Instant::now() < deadline {
-            if self.last_batch().await.unwrap_or(0) >= number {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!(
-            "batch {number} not settled in {timeout:?} (at {:?})",
-            self.last_batch().await
-        );
+        self.wait_state(timeout, &format!("batch {number} settled"), |s| {
+            s.last_batch >= number
+        })
+        .await
     }
 
     /// Waits until the contract has settled Sable block `height`; panics on timeout.
     pub async fn wait_block(&self, height: u64, timeout: std::time::Duration) {
+        self.wait_state(timeout, &format!("block {height} settled"), |s| {
+            s.last_block >= height
+        })
+        .await
+    }
+
+    async fn wait_state(
+        &self,
+        timeout: std::time::Duration,
+        what: &str,
+        cond: impl Fn(&SettledState) -> bool,
+    ) {
         let deadline = std::time::Instant::now() + timeout;
+        let mut last = None;
         while std::time::Instant::now() < deadline {
             if let Ok(s) = self.client.state().await {
-                if s.last_block >= height {
+                if cond(&s) {
                     return;
                 }
+                last = Some(s);
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("block {height} not settled in {timeout:?}");
+        panic!("not {what} in {timeout:?} (contract state: {last:?})");
     }
 
     /// Every `BatchSettled` event of the canonical chain, in order.
