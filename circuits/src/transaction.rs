@@ -619,6 +619,6 @@ impl BatchValidator {
 
     /// `true` only if every queued signature and proof is valid.
     pub fn validate(self, vk: &VerifyingKey, rng: &mut impl CryptoRng) -> bool {
-        self.signatures.verify(&mut *rng).is_ok() && self.proofs.finalize(vk)
+        self.signatures.verify(&mut *rng).is_ok() && self.proofs.finalize(vk, rng)
     }
 }

@@ -11,7 +11,7 @@ use reddsa::orchard::SpendAuth;
 use sable_circuits::{
     asset::AssetId,
     builder::{BuildError, OutputInfo, PartBuilder, ProvenPart, SpendInfo},
-    circuit::{Proof, ProvingKey, VerifyingKey},
+    circuit::{Instance, Proof, ProofBatch, ProvingKey, VerifyingKey},
     encoding::DecodeError,
     keys::{Address, RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
@@ -259,6 +259,88 @@ fn dvp_settles_and_each_party_sees_exactly_its_own() {
     batch.add(&tx, &reg).unwrap();
     batch.add(&bad, &reg).unwrap();
     assert!(!batch.validate(vk, &mut rng()));
+}
+
+/// The batch verifier (generators on precomputed tables) against halo2's own, on honest
+/// proofs and on every kind of tampering, including the opening's `c` and `f` scalars
+/// that the batch verifier reads back from the transcript.
+#[test]
+fn the_batch_verifier_agrees_with_halo2s_batch_verifier() {
+    let n = net();
+    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let tx = dvp(&n);
+    let proofs: Vec<(Proof, Vec<_>)> = tx
+        .parts
+        .iter()
+        .map(|p| (p.proof.clone(), p.effects.instances(&reg)))
+        .collect();
+    let flip = |p: &Proof, at: usize| {
+        let mut b = p.as_bytes().to_vec();
+        b[at] ^= 1;
+        Proof::from_bytes(b)
+    };
+    let len = proofs[0].0.as_bytes().len();
+    let (p0, i0) = (&proofs[0].0, &proofs[0].1);
+    let (p1, i1) = (&proofs[1].0, &proofs[1].1);
+    let mut trailing = p0.as_bytes().to_vec();
+    trailing.extend_from_slice(&[0; 32]);
+    type Case<'a> = (&'a str, Vec<(Proof, &'a [Instance])>, bool);
+    let cases: Vec<Case> = vec![
+        ("empty", vec![], true),
+        ("honest", vec![(p0.clone(), i0), (p1.clone(), i1)], true),
+        (
+            "the same proof twice",
+            vec![(p0.clone(), i0), (p0.clone(), i0)],
+            true,
+        ),
+        (
+            "a commitment",
+            vec![(flip(p0, 40), i0), (p1.clone(), i1)],
+            false,
+        ),
+        (
+            "an evaluation",
+            vec![(p0.clone(), i0), (flip(p1, len / 2), i1)],
+            false,
+        ),
+        (
+            "the opening's c",
+            vec![(p0.clone(), i0), (flip(p1, len - 64), i1)],
+            false,
+        ),
+        (
+            "the opening's f",
+            vec![(flip(p0, len - 32), i0), (p1.clone(), i1)],
+            false,
+        ),
+        (
+            "swapped instances",
+            vec![(p0.clone(), i1), (p1.clone(), i0)],
+            false,
+        ),
+        (
+            "truncated",
+            vec![(Proof::from_bytes(p0.as_bytes()[..len - 1].to_vec()), i0)],
+            false,
+        ),
+        (
+            "trailing bytes (ignored by halo2)",
+            vec![(Proof::from_bytes(trailing), i0)],
+            true,
+        ),
+        ("one action short", vec![(p0.clone(), &i0[1..])], false),
+    ];
+    for (what, items, valid) in cases {
+        let batch = || {
+            let mut b = ProofBatch::new();
+            for (p, i) in &items {
+                b.add(p, i);
+            }
+            b
+        };
+        assert_eq!(batch().finalize_reference(vk), valid, "halo2: {what}");
+        assert_eq!(batch().finalize(vk, &mut rng()), valid, "ours: {what}");
+    }
 }
 
 #[test]

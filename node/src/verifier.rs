@@ -100,6 +100,8 @@ impl Verifier {
         std::thread::Builder::new()
             .name("sable-verifier".into())
             .spawn(move || {
+                // The batch verifier's tables, before the first batch needs them.
+                vk.warm_up();
                 while let Ok(first) = rx.recv() {
                     // Take everything already waiting: one batch for all of it.
                     let mut pending = vec![first];

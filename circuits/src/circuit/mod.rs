@@ -23,12 +23,15 @@
 //!    `(V.x, v_new, pk_new.x, cm_old, (1 − split) v_old)` to the public regulator key
 //!    (see [`crate::regulator`]).
 
+mod batch;
 mod fixed_bases;
 mod gadgets;
+mod generators;
 mod proof;
 
+pub use batch::ProofBatch;
 pub use fixed_bases::{FullWidthBase, KeyAgreementG, SableFixedBases};
-pub use proof::{Proof, ProofBatch, ProvingKey, VerifyingKey, K};
+pub use proof::{Proof, ProvingKey, VerifyingKey, K};
 
 /// Pairs action witnesses into circuits (the count must be a multiple of
 /// [`ACTIONS_PER_INSTANCE`]; the builder pads parts to ensure it).

@@ -4,14 +4,15 @@
 //! action), so each bank proves only its own leg of a DvP.
 
 use halo2_proofs::{
-    plonk::{self, BatchVerifier, SingleVerifier},
+    plonk::{self, SingleVerifier},
     poly::commitment::Params,
     transcript::{Blake2bRead, Blake2bWrite},
 };
 use pasta_curves::{pallas, vesta};
 use rand_core::CryptoRng;
+use std::sync::OnceLock;
 
-use super::{Circuit, Instance, ACTIONS_PER_INSTANCE};
+use super::{generators::GeneratorTable, Circuit, Instance, ACTIONS_PER_INSTANCE};
 
 /// `log2` of the number of rows of the circuit: two actions in 4,096 rows (two hashing
 /// lanes, one beside the ECC chip, fit each action in the height of an Orchard action).
@@ -22,6 +23,8 @@ pub const K: u32 = 12;
 pub struct VerifyingKey {
     pub(crate) params: Params<vesta::Affine>,
     pub(crate) vk: plonk::VerifyingKey<vesta::Affine>,
+    /// Precomputed multiples of the IPA generators, built by the first batch.
+    generators: OnceLock<GeneratorTable>,
 }
 
 impl VerifyingKey {
@@ -30,7 +33,23 @@ impl VerifyingKey {
         let params = Params::new(K);
         let vk = plonk::keygen_vk(&params, &Circuit::default())
             .expect("the action circuit fits in 2^K rows");
-        VerifyingKey { params, vk }
+        VerifyingKey {
+            params,
+            vk,
+            generators: OnceLock::new(),
+        }
+    }
+
+    /// Builds the batch verifier's generator table now rather than in the first
+    /// batch (a validator calls this at start, so its first batch is not slower).
+    pub fn warm_up(&self) {
+        self.generators();
+    }
+
+    /// The generator table batch verification uses (built on first use, then kept).
+    pub(super) fn generators(&self) -> &GeneratorTable {
+        self.generators
+            .get_or_init(|| GeneratorTable::new(&self.params.get_g()))
     }
 
     /// The verifying key's pinned debug representation (compared against a fixture).
@@ -70,7 +89,7 @@ impl std::fmt::Debug for Proof {
 
 /// One instance column per circuit, holding the public inputs of its actions in order.
 /// `None` if the actions do not fill whole circuits.
-fn halo2_instances(instances: &[Instance]) -> Option<Vec<Vec<Vec<pallas::Base>>>> {
+pub(super) fn halo2_instances(instances: &[Instance]) -> Option<Vec<Vec<Vec<pallas::Base>>>> {
     if instances.is_empty() || !instances.len().is_multiple_of(ACTIONS_PER_INSTANCE) {
         return None;
     }
@@ -83,7 +102,10 @@ fn halo2_instances(instances: &[Instance]) -> Option<Vec<Vec<Vec<pallas::Base>>>
 }
 
 /// Lends `owned` instances in the nested-slice shape the halo2 prover and verifier take.
-fn with_refs<R>(owned: &[Vec<Vec<pallas::Base>>], f: impl FnOnce(&[&[&[pallas::Base]]]) -> R) -> R {
+pub(super) fn with_refs<R>(
+    owned: &[Vec<Vec<pallas::Base>>],
+    f: impl FnOnce(&[&[&[pallas::Base]]]) -> R,
+) -> R {
     let columns: Vec<Vec<&[pallas::Base]>> = owned
         .iter()
         .map(|i| i.iter().map(|c| &c[..]).collect())
@@ -151,47 +173,3 @@ impl Proof {
 pub const PROOF_SIZE_BASE: usize = 2_976;
 /// The growth of a proof per circuit instance (two actions).
 pub const PROOF_SIZE_PER_INSTANCE: usize = 2_272;
-
-/// Accumulates action proofs for verification as one batch.
-#[derive(Debug, Default)]
-pub struct ProofBatch {
-    inner: BatchVerifier<vesta::Affine>,
-    len: usize,
-    malformed: bool,
-}
-
-impl ProofBatch {
-    /// An empty batch.
-    pub fn new() -> Self {
-        ProofBatch {
-            inner: BatchVerifier::new(),
-            len: 0,
-            malformed: false,
-        }
-    }
-
-    /// Queues `proof` with its instances; a batch holding an instance set that does not
-    /// fill whole circuits never validates.
-    pub fn add(&mut self, proof: &Proof, instances: &[Instance]) {
-        match halo2_instances(instances) {
-            Some(owned) => self.inner.add_proof(owned, proof.0.clone()),
-            None => self.malformed = true,
-        }
-        self.len += 1;
-    }
-
-    /// Number of queued proofs.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the batch is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Verifies every queued proof; `true` only if all are valid.
-    pub fn finalize(self, vk: &VerifyingKey) -> bool {
-        !self.malformed && self.inner.finalize(&vk.params, &vk.vk)
-    }
-}
