@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p sable-node -p sable-bench
-//! $CARGO_TARGET_DIR/release/node_throughput --pool 1200 --saturation 360 --loads 0.25,0.5,0.8 --seconds 2.8
+//! $CARGO_TARGET_DIR/release/node_throughput --pool 1200 --saturation 360 --loads 0.25,0.5,0.8 --seconds 2
 //! ```
 //!
 //! Every validator verifies every transaction once (in the background after admission,
@@ -294,7 +294,7 @@ fn measure_bound(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey) -> Result<
 async fn main() -> Result<()> {
     let pool_size: usize = arg("--pool", 1200);
     let saturation: usize = arg("--saturation", 360);
-    let seconds: f64 = arg("--seconds", 2.8);
+    let seconds: f64 = arg("--seconds", 2.0);
     let loads: Vec<f64> = arg("--loads", "0.25,0.5,0.8".to_string())
         .split(',')
         .map(str::parse)
