@@ -96,6 +96,10 @@ pub const EPK_Y: usize = 11;
 pub const REG_C: usize = 12;
 /// Number of public inputs per action.
 pub const NUM_PUBLIC_INPUTS: usize = REG_C + REGULATOR_PLAINTEXT_LEN;
+// The regulator's public inputs are contiguous (see `encrypt_to_regulator`).
+const _: () = assert!(
+    REG_PK_Y == REG_PK_X + 1 && EPK_X == REG_PK_X + 2 && EPK_Y == REG_PK_X + 3 && REG_C == REG_PK_X + 4
+);
 
 /// Column and chip configuration of the action circuit.
 #[derive(Clone, Debug)]
@@ -259,6 +263,117 @@ fn constrain_point(
     layouter.constrain_instance(y.cell(), primary, offsets.1)
 }
 
+/// Constrains `pk` to be a leaf of the participant registry whose root is public
+/// input `root_offset`: `Poseidon(pk.x, pk.y)` at `pos` under `path`.
+fn registered(
+    c: &Config,
+    layouter: &mut impl Layouter<pallas::Base>,
+    who: &str,
+    (x, y): (Cell, Cell),
+    pos: Value<u64>,
+    path: &[Value<pallas::Base>; REGISTRY_DEPTH],
+    root_offset: usize,
+) -> Result<(), plonk::Error> {
+    let leaf = poseidon_hash(
+        &c.poseidon_b,
+        layouter.namespace(|| format!("{who} registry leaf")),
+        [x, y],
+    )?;
+    let root = c.merkle_b.root(
+        &c.poseidon_b,
+        layouter.namespace(|| format!("{who} registry path")),
+        leaf,
+        PathBits::Position(pos),
+        path,
+    )?;
+    layouter.constrain_instance(root.cell(), c.primary, root_offset)
+}
+
+/// Constrains the public regulator key and ciphertext, whose public inputs start at
+/// `offset` (`pk.x, pk.y, epk.x, epk.y, c_0 …`), to encrypt `plaintext` under
+/// `esk` (see [`crate::regulator`]).
+fn encrypt_to_regulator(
+    c: &Config,
+    ecc: &EccChip<SableFixedBases>,
+    layouter: &mut impl Layouter<pallas::Base>,
+    regulator_pk: Value<pallas::Affine>,
+    esk: Cell,
+    plaintext: [Cell; REGULATOR_PLAINTEXT_LEN],
+    offset: usize,
+) -> Result<(), plonk::Error> {
+    let reg_pk = NonIdentityPoint::new(
+        ecc.clone(),
+        layouter.namespace(|| "regulator pk"),
+        regulator_pk,
+    )?;
+    constrain_point(
+        layouter,
+        c.primary,
+        reg_pk.inner().x(),
+        reg_pk.inner().y(),
+        (offset, offset + 1),
+    )?;
+    let epk = FixedPointBaseField::from_inner(ecc.clone(), KeyAgreementG)
+        .mul(layouter.namespace(|| "epk = [esk] G_ka"), esk.clone())?;
+    constrain_point(
+        layouter,
+        c.primary,
+        epk.inner().x(),
+        epk.inner().y(),
+        (offset + 2, offset + 3),
+    )?;
+    let esk_var = ScalarVar::from_base(ecc.clone(), layouter.namespace(|| "esk"), &esk)?;
+    let (shared, _) = reg_pk.mul(layouter.namespace(|| "S = [esk] pk_reg"), esk_var)?;
+    let k = poseidon_hash(
+        &c.poseidon_b,
+        layouter.namespace(|| "k = H(S)"),
+        [shared.inner().x(), shared.inner().y()],
+    )?;
+    for (i, m) in plaintext.iter().enumerate() {
+        let idx = c.add.constant(
+            layouter.namespace(|| "pad index"),
+            pallas::Base::from(i as u64),
+        )?;
+        // Alternate the pads between the two instances to balance their rows.
+        let chip = if i % 2 == 0 {
+            &c.poseidon_a
+        } else {
+            &c.poseidon_b
+        };
+        let pad = poseidon_hash(
+            chip,
+            layouter.namespace(|| format!("pad {i}")),
+            [k.clone(), idx],
+        )?;
+        let ct = c
+            .add
+            .add(layouter.namespace(|| format!("c_{i}")), m, &pad)?;
+        layouter.constrain_instance(ct.cell(), c.primary, offset + 4 + i)?;
+    }
+    Ok(())
+}
+
+/// Lays out the lookup table of 10-bit values the range checks use.
+fn assign_range_table(
+    c: &Config,
+    layouter: &mut impl Layouter<pallas::Base>,
+) -> Result<(), plonk::Error> {
+    layouter.assign_table(
+        || "10-bit range table",
+        |mut table| {
+            for i in 0..(1 << 10) {
+                table.assign_cell(
+                    || "table_idx",
+                    c.table_idx,
+                    i,
+                    || Value::known(pallas::Base::from(i as u64)),
+                )?;
+            }
+            Ok(())
+        },
+    )
+}
+
 impl plonk::Circuit<pallas::Base> for Circuit {
     type Config = Config;
     type FloorPlanner = floor_planner::V1;
@@ -277,20 +392,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
         mut layouter: impl Layouter<pallas::Base>,
     ) -> Result<(), plonk::Error> {
         let c = &config;
-        layouter.assign_table(
-            || "10-bit range table",
-            |mut table| {
-                for i in 0..(1 << 10) {
-                    table.assign_cell(
-                        || "table_idx",
-                        c.table_idx,
-                        i,
-                        || Value::known(pallas::Base::from(i as u64)),
-                    )?;
-                }
-                Ok(())
-            },
-        )?;
+        assign_range_table(c, &mut layouter)?;
         let ecc = EccChip::construct(c.ecc.clone(), CircuitVersion::AnchoredBase);
         for (i, action) in self.actions.iter().enumerate() {
             action.synthesize(
@@ -426,19 +528,7 @@ impl ActionWitness {
                 &self.reg_path_new,
             ),
         ] {
-            let leaf = poseidon_hash(
-                &c.poseidon_b,
-                layouter.namespace(|| format!("{who} registry leaf")),
-                [x, y],
-            )?;
-            let root = c.merkle_b.root(
-                &c.poseidon_b,
-                layouter.namespace(|| format!("{who} registry path")),
-                leaf,
-                PathBits::Position(pos),
-                path,
-            )?;
-            layouter.constrain_instance(root.cell(), c.primary, offset + REGISTRY_ROOT)?;
+            registered(c, &mut layouter, who, (x, y), pos, path, offset + REGISTRY_ROOT)?;
         }
 
         // New note.
@@ -477,56 +567,16 @@ impl ActionWitness {
         )?;
 
         // Regulator ciphertext.
-        let reg_pk = NonIdentityPoint::new(
-            ecc.clone(),
-            layouter.namespace(|| "regulator pk"),
-            self.regulator_pk,
-        )?;
-        constrain_point(
-            &mut layouter,
-            c.primary,
-            reg_pk.inner().x(),
-            reg_pk.inner().y(),
-            (offset + REG_PK_X, offset + REG_PK_Y),
-        )?;
-        let epk = FixedPointBaseField::from_inner(ecc.clone(), KeyAgreementG)
-            .mul(layouter.namespace(|| "epk = [esk] G_ka"), esk.clone())?;
-        constrain_point(
-            &mut layouter,
-            c.primary,
-            epk.inner().x(),
-            epk.inner().y(),
-            (offset + EPK_X, offset + EPK_Y),
-        )?;
-        let esk_var = ScalarVar::from_base(ecc.clone(), layouter.namespace(|| "esk"), &esk)?;
-        let (shared, _) = reg_pk.mul(layouter.namespace(|| "S = [esk] pk_reg"), esk_var)?;
-        let k = poseidon_hash(
-            &c.poseidon_b,
-            layouter.namespace(|| "k = H(S)"),
-            [shared.inner().x(), shared.inner().y()],
-        )?;
         let plaintext = [ax, gate.v_new, pk_new_x, cm_old, gate.spent_value];
-        for (i, m) in plaintext.iter().enumerate() {
-            let idx = c.add.constant(
-                layouter.namespace(|| "pad index"),
-                pallas::Base::from(i as u64),
-            )?;
-            // Alternate the pads between the two instances to balance their rows.
-            let chip = if i % 2 == 0 {
-                &c.poseidon_a
-            } else {
-                &c.poseidon_b
-            };
-            let pad = poseidon_hash(
-                chip,
-                layouter.namespace(|| format!("pad {i}")),
-                [k.clone(), idx],
-            )?;
-            let ct = c
-                .add
-                .add(layouter.namespace(|| format!("c_{i}")), m, &pad)?;
-            layouter.constrain_instance(ct.cell(), c.primary, offset + REG_C + i)?;
-        }
+        encrypt_to_regulator(
+            c,
+            ecc,
+            &mut layouter,
+            self.regulator_pk,
+            esk,
+            plaintext,
+            offset + REG_PK_X,
+        )?;
         Ok(())
     }
 }
