@@ -87,6 +87,7 @@ impl Transfer {
         Ok(Transaction {
             issuances: vec![],
             parts: vec![proven.authorize(&digest, &[&ask], rng)?],
+            deposits: vec![],
         })
     }
 }

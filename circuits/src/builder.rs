@@ -358,8 +358,7 @@ impl PartBuilder {
             let encrypted_note = encrypt_note(
                 info.output_note(),
                 &info.output_memo,
-                Some(&info.spend.fvk.outgoing_viewing_key()),
-                &cv_net,
+                Some((&info.spend.fvk.outgoing_viewing_key(), &cv_net)),
                 &mut *rng,
             );
             actions.push(Action {

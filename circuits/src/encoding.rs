@@ -46,6 +46,14 @@ pub enum DecodeError {
         /// Maximum allowed.
         max: usize,
     },
+    /// A count below the minimum the encoding allows.
+    #[error("too few {what} (minimum {min})")]
+    TooFew {
+        /// What was counted.
+        what: &'static str,
+        /// Minimum allowed.
+        min: usize,
+    },
     /// A field element was not in canonical form.
     #[error("non-canonical field element for {0}")]
     NonCanonicalField(&'static str),

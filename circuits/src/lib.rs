@@ -5,9 +5,9 @@
 //! types and homomorphic value commitments ([`asset`], [`value`]), the note commitment
 //! tree ([`tree`]) and the participant registry ([`registry`]), the in-circuit-verifiable
 //! encryption of every new note to the regulator ([`regulator`]), note encryption to
-//! recipients ([`note_encryption`]), the Halo2 action circuit ([`circuit`]), and the
-//! transaction format with its binding signatures and canonical encoding
-//! ([`transaction`], [`builder`]).
+//! recipients ([`note_encryption`]), the Halo2 action and deposit circuits
+//! ([`circuit`]), bridge deposits ([`deposit`]), and the transaction format with its
+//! binding signatures and canonical encoding ([`transaction`], [`builder`]).
 //!
 //! The native functions in this crate are the *specification*: the circuit is tested
 //! against them, and validators, wallets and compliance tools all call them.
@@ -23,6 +23,7 @@ pub mod asset;
 pub mod builder;
 pub mod circuit;
 pub mod constants;
+pub mod deposit;
 pub mod encoding;
 pub mod keys;
 pub mod note;

@@ -226,8 +226,7 @@ fn recover_note(
 pub fn encrypt_note(
     note: &Note,
     memo: &[u8; MEMO_SIZE],
-    ovk: Option<&OutgoingViewingKey>,
-    cv: &ValueCommitment,
+    ovk: Option<(&OutgoingViewingKey, &ValueCommitment)>,
     rng: &mut impl CryptoRng,
 ) -> EncryptedNote {
     let esk = loop {
@@ -249,7 +248,7 @@ pub fn encrypt_note(
     enc_ciphertext[NOTE_PLAINTEXT_SIZE..].copy_from_slice(&enc_tag);
 
     let ock = match ovk {
-        Some(ovk) => derive_ock(ovk, cv, &note.commitment(), &epk),
+        Some((ovk, cv)) => derive_ock(ovk, cv, &note.commitment(), &epk),
         None => {
             let mut ock = [0u8; 32];
             rng.fill_bytes(&mut ock);
@@ -363,8 +362,7 @@ mod tests {
         encrypt_note(
             &f.note,
             &f.memo,
-            with_ovk.then_some(&ovk),
-            &f.cv,
+            with_ovk.then_some((&ovk, &f.cv)),
             &mut rand::rng(),
         )
     }

@@ -8,14 +8,20 @@
 //! transaction: no part can be stripped, swapped into another transaction or replayed.
 //! That is what makes a two-bank delivery-versus-payment atomic.
 //!
-//! # Format (version 1)
+//! A bridge deposit ([`Deposit`]) travels in a transaction of its own: one with
+//! deposits has no issuances or parts, and no signatures (each deposit's proof is its
+//! authorisation; the L1 deposit is the node's check).
+//!
+//! # Format (version 1; version 2 when there are deposits)
 //! ```text
-//! tx        = version:u8 || count || issuance* || count || part*
+//! tx        = 1:u8 || count || issuance* || count || part*
+//!           | 2:u8 || count || issuance* || count || part* || count(≥1) || deposit*
 //! issuance  = issuer:32 || name:var(≤64) || count || (value:u64 || owner:32 || rcm:32)* || sig:64
 //! part      = anchor:32 || registry_root:32 || count || action* || count || burn*
 //!             || proof:var || spend_auth_sig:64 * n_actions || binding_sig:64
 //! action    = nf:32 || rk:32 || cv_net:32 || cm_new:32 || regulator_ct:192 || encrypted_note:264
 //! burn      = asset:32 || value:u64
+//! deposit   = see crate::deposit
 //! ```
 //! The digest (and transaction id) is BLAKE2b-256 over the same encoding with proofs
 //! and signatures left out.
@@ -34,6 +40,7 @@ use crate::{
         MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART, MAX_ISSUED_NOTES, MAX_PARTS,
         TX_DIGEST_PERSONALIZATION,
     },
+    deposit::Deposit,
     encoding::{DecodeError, Reader, Writer},
     keys::{Address, RegulatorPublicKey},
     note::{Note, NoteCommitment, NoteValue, Nullifier},
@@ -44,8 +51,12 @@ use crate::{
     value::ValueCommitment,
 };
 
-/// The encoding version this software writes and reads.
+/// The encoding version of transactions without deposits.
 pub const TX_VERSION: u8 = 1;
+/// The encoding version of transactions with deposits.
+pub const DEPOSIT_TX_VERSION: u8 = 2;
+/// Most deposits in one transaction.
+pub const MAX_DEPOSITS: usize = 16;
 /// Longest asset name in an issuance.
 pub const MAX_ASSET_NAME: usize = 64;
 /// Largest proof accepted (a 64-action part is far below it).
@@ -161,6 +172,8 @@ pub struct Transaction {
     pub issuances: Vec<Issuance>,
     /// Shielded parts.
     pub parts: Vec<Part>,
+    /// Bridge deposits (only in a transaction without issuances and parts).
+    pub deposits: Vec<Deposit>,
 }
 
 /// Why a transaction is invalid (stateless checks; the node checks anchors, registry
@@ -171,8 +184,17 @@ pub enum TxError {
     #[error("malformed transaction: {0}")]
     Decode(#[from] DecodeError),
     /// Nothing in it.
-    #[error("transaction has neither issuances nor parts")]
+    #[error("transaction has neither issuances, parts nor deposits")]
     Empty,
+    /// Deposits together with issuances or parts.
+    #[error("deposits travel in a transaction of their own")]
+    MixedDeposits,
+    /// Two deposits claim the same L1 deposit.
+    #[error("duplicate deposit index {0} within the transaction")]
+    DuplicateDeposit(u64),
+    /// A deposit's proof is invalid.
+    #[error("deposit {0}: invalid proof")]
+    BadDepositProof(usize),
     /// A part without actions, an issuance without notes or name.
     #[error("empty {0}")]
     EmptyComponent(&'static str),
@@ -370,14 +392,37 @@ impl Issuance {
 
 /// Digest of the effects of a transaction-to-be: what every party signs.
 pub fn digest_of(issuances: &[&Issuance], parts: &[&PartEffects]) -> TxDigest {
+    digest_with_deposits(issuances, parts, &[])
+}
+
+/// The version a transaction is encoded with.
+fn version(deposits: usize) -> u8 {
+    if deposits == 0 {
+        TX_VERSION
+    } else {
+        DEPOSIT_TX_VERSION
+    }
+}
+
+fn digest_with_deposits(
+    issuances: &[&Issuance],
+    parts: &[&PartEffects],
+    deposits: &[Deposit],
+) -> TxDigest {
     let mut w = Writer::new();
-    w.u8(TX_VERSION).count(issuances.len());
+    w.u8(version(deposits.len())).count(issuances.len());
     for i in issuances {
         i.write_effects(&mut w);
     }
     w.count(parts.len());
     for p in parts {
         p.write(&mut w);
+    }
+    if !deposits.is_empty() {
+        w.count(deposits.len());
+        for d in deposits {
+            d.write_effects(&mut w);
+        }
     }
     let h = Params::new()
         .hash_length(32)
@@ -393,13 +438,14 @@ impl Transaction {
     pub fn digest(&self) -> TxDigest {
         let issuances: Vec<_> = self.issuances.iter().collect();
         let parts: Vec<_> = self.parts.iter().map(|p| &p.effects).collect();
-        digest_of(&issuances, &parts)
+        digest_with_deposits(&issuances, &parts, &self.deposits)
     }
 
     /// Canonical encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(TX_VERSION).count(self.issuances.len());
+        w.u8(version(self.deposits.len()))
+            .count(self.issuances.len());
         for i in &self.issuances {
             i.write_effects(&mut w);
             write_sig(&mut w, &i.signature);
@@ -413,6 +459,12 @@ impl Transaction {
             }
             write_sig(&mut w, &p.binding_sig);
         }
+        if !self.deposits.is_empty() {
+            w.count(self.deposits.len());
+            for d in &self.deposits {
+                d.write(&mut w);
+            }
+        }
         w.into_bytes()
     }
 
@@ -420,7 +472,7 @@ impl Transaction {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
-        if version != TX_VERSION {
+        if version != TX_VERSION && version != DEPOSIT_TX_VERSION {
             return Err(DecodeError::UnsupportedVersion {
                 what: "transaction",
                 found: version,
@@ -448,8 +500,27 @@ impl Transaction {
                 })
             })
             .collect::<Result<_, DecodeError>>()?;
+        let deposits = if version == DEPOSIT_TX_VERSION {
+            // Version 2 carries at least one deposit (without, the encoding is version 1).
+            let n = r.count("deposits", MAX_DEPOSITS)?;
+            if n == 0 {
+                return Err(DecodeError::TooFew {
+                    what: "deposits in a version 2 transaction",
+                    min: 1,
+                });
+            }
+            (0..n)
+                .map(|_| Deposit::read(&mut r))
+                .collect::<Result<_, _>>()?
+        } else {
+            vec![]
+        };
         r.finish()?;
-        Ok(Transaction { issuances, parts })
+        Ok(Transaction {
+            issuances,
+            parts,
+            deposits,
+        })
     }
 
     /// Every nullifier the transaction reveals.
@@ -460,7 +531,7 @@ impl Transaction {
     }
 
     /// Every note commitment the transaction appends to the tree, in order: issued notes
-    /// first, then each part's actions.
+    /// first, then each part's actions, then deposits.
     pub fn commitments(&self) -> Vec<NoteCommitment> {
         self.issuances
             .iter()
@@ -470,12 +541,23 @@ impl Transaction {
                     .iter()
                     .flat_map(|p| p.effects.actions.iter().map(|a| a.cm_new)),
             )
+            .chain(self.deposits.iter().map(|d| d.cm))
             .collect()
     }
 
     fn check_structure(&self) -> Result<(), TxError> {
-        if self.issuances.is_empty() && self.parts.is_empty() {
+        if self.issuances.is_empty() && self.parts.is_empty() && self.deposits.is_empty() {
             return Err(TxError::Empty);
+        }
+        let mixed = !self.issuances.is_empty() || !self.parts.is_empty();
+        if mixed && !self.deposits.is_empty() {
+            return Err(TxError::MixedDeposits);
+        }
+        let mut indices = HashSet::new();
+        for d in &self.deposits {
+            if !indices.insert(d.index) {
+                return Err(TxError::DuplicateDeposit(d.index));
+            }
         }
         for i in &self.issuances {
             if i.notes.is_empty() || i.name.is_empty() {
@@ -536,6 +618,10 @@ impl Transaction {
             p.proof
                 .verify(vk, &p.effects.instances(regulator))
                 .map_err(|_| TxError::BadProof(pi))?;
+        }
+        for (i, d) in self.deposits.iter().enumerate() {
+            d.verify(vk, regulator)
+                .map_err(|_| TxError::BadDepositProof(i))?;
         }
         Ok(())
     }
@@ -608,6 +694,9 @@ impl BatchValidator {
             ));
             self.proofs.add(&p.proof, &p.effects.instances(regulator));
             self.actions += p.effects.actions.len();
+        }
+        for d in &tx.deposits {
+            self.proofs.add_deposit(&d.proof, &d.instance(regulator));
         }
         Ok(())
     }

@@ -79,6 +79,7 @@ fn net() -> Net {
     let tx = Transaction {
         issuances,
         parts: vec![],
+        deposits: vec![],
     };
     tx.verify(&keys().1, &regulator.public_key()).unwrap();
     let mut tree = CommitmentTree::new();
@@ -152,6 +153,7 @@ fn dvp(n: &Net) -> Transaction {
             leg_a.authorize(&d, &[&ka], &mut r).unwrap(),
             leg_b.authorize(&d, &[&kb], &mut r).unwrap(),
         ],
+        deposits: vec![],
     }
 }
 
@@ -170,6 +172,7 @@ fn dvp_settles_and_each_party_sees_exactly_its_own() {
         let stripped = Transaction {
             issuances: vec![],
             parts: vec![tx.parts[keep].clone()],
+            deposits: vec![],
         };
         assert!(matches!(
             stripped.verify(vk, &reg),
@@ -413,6 +416,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     let mut tx = Transaction {
         issuances: vec![],
         parts: vec![part.authorize(&d, &[&k], &mut r).unwrap()],
+        deposits: vec![],
     };
     tx.verify(&keys().1, &n.regulator.public_key()).unwrap();
     assert_eq!(tx.parts[0].proof.as_bytes().len(), Proof::expected_size(1));
@@ -540,6 +544,7 @@ fn structural_rejections_are_typed() {
     let empty = Transaction {
         issuances: vec![],
         parts: vec![],
+        deposits: vec![],
     };
     assert_eq!(empty.verify(vk, &reg), Err(TxError::Empty));
     let mut odd = tx.clone();
@@ -561,6 +566,7 @@ fn structural_rejections_are_typed() {
     let replayed = Transaction {
         issuances: vec![],
         parts: vec![tx.parts[0].clone(), tx.parts[0].clone()],
+        deposits: vec![],
     };
     assert_eq!(replayed.verify(vk, &reg), Err(TxError::DuplicateNullifier));
     let mut no_notes = n.issuance.clone();

@@ -9,7 +9,7 @@ use ff::PrimeField;
 use sable_circuits::{
     asset::AssetId,
     builder::{OutputInfo, PartBuilder, SpendInfo},
-    circuit::{Instance, Proof, ProvingKey, VerifyingKey, NUM_PUBLIC_INPUTS},
+    circuit::{Instance, Proof, ProvingKey, Statement, VerifyingKey, NUM_PUBLIC_INPUTS},
     keys::{RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
     pallas,
@@ -35,25 +35,30 @@ fn updating() -> bool {
     std::env::var("SABLE_UPDATE_FIXTURES").is_ok_and(|v| v == "1")
 }
 
-/// BLAKE2b-256 of the verifying key's pinned debug representation (gates, columns,
-/// permutation, fixed commitments): a conformance hash of the circuit.
+/// BLAKE2b-256 of each verifying key's pinned debug representation (gates, columns,
+/// permutation, fixed commitments): a conformance hash of each circuit.
 #[test]
-fn verifying_key_is_pinned() {
-    let pinned = vk().pinned();
-    let hash = blake2b_simd::Params::new()
-        .hash_length(32)
-        .hash(pinned.as_bytes());
-    let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    let path = fixture("vk_pinned.blake2b");
-    if updating() {
-        std::fs::write(&path, format!("{hex}\n")).unwrap();
+fn verifying_keys_are_pinned() {
+    for (statement, file) in [
+        (Statement::Actions, "vk_pinned.blake2b"),
+        (Statement::Deposit, "deposit_vk_pinned.blake2b"),
+    ] {
+        let pinned = vk().pinned(statement);
+        let hash = blake2b_simd::Params::new()
+            .hash_length(32)
+            .hash(pinned.as_bytes());
+        let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let path = fixture(file);
+        if updating() {
+            std::fs::write(&path, format!("{hex}\n")).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            hex,
+            expected.trim(),
+            "the {statement:?} verifying key changed: regenerate fixtures on purpose"
+        );
     }
-    let expected = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(
-        hex,
-        expected.trim(),
-        "the verifying key changed: regenerate fixtures on purpose"
-    );
 }
 
 fn encode(instances: &[Instance], proof: &Proof) -> Vec<u8> {

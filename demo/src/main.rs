@@ -273,6 +273,7 @@ async fn main() -> Result<()> {
     let stripped = Transaction {
         issuances: vec![],
         parts: vec![dvp.parts[0].clone()],
+        deposits: vec![],
     };
     let (id, _) = bank_a.submit(&stripped).await?;
     match bank_a.wait_final(&id, wallet::APPLY_WAIT).await? {

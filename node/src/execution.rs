@@ -12,7 +12,9 @@
 use std::sync::Arc;
 
 use prost::Message;
-use sable_circuits::{encoding::Writer, keys::RegulatorPublicKey, transaction::Transaction};
+use sable_circuits::{
+    encoding::Writer, keys::RegulatorPublicKey, registry::RegistryRoot, transaction::Transaction,
+};
 
 use crate::{
     admin::{AdminOp, SignedAdminCommand},
@@ -72,6 +74,9 @@ pub enum Rejection {
     /// An operator command that cannot apply (bad certificate, not registered, …).
     #[error("admin command refused: {0}")]
     Admin(String),
+    /// A deposit that no confirmed, unconsumed L1 bridge deposit matches.
+    #[error("no confirmed L1 deposit {0} matches")]
+    UnconfirmedDeposit(u64),
 }
 
 impl Rejection {
@@ -91,6 +96,7 @@ impl Rejection {
             Rejection::UnauthorizedIssuer => 11,
             Rejection::Duplicate => 12,
             Rejection::Admin(_) => 13,
+            Rejection::UnconfirmedDeposit(_) => 14,
         }
     }
 
@@ -112,6 +118,7 @@ impl Rejection {
             11 => Rejection::UnauthorizedIssuer,
             12 => Rejection::Duplicate,
             13 => Rejection::Admin(String::new()),
+            14 => Rejection::UnconfirmedDeposit(0),
             _ => Rejection::Malformed(String::new()),
         }
     }
@@ -132,6 +139,7 @@ impl Rejection {
             Rejection::UnauthorizedIssuer => "unauthorized_issuer",
             Rejection::Duplicate => "duplicate",
             Rejection::Admin(_) => "admin",
+            Rejection::UnconfirmedDeposit(_) => "unconfirmed_deposit",
         }
     }
 }
@@ -231,6 +239,24 @@ pub fn check_state(
             return Err(Rejection::UnauthorizedIssuer);
         }
     }
+    let registry_root_ok = |root: &RegistryRoot| -> Result<(), Rejection> {
+        match view.get(Cf::RegistryRoots, &root.to_bytes()).map_err(db)? {
+            None => Err(Rejection::StaleRegistryRoot),
+            Some(b) => {
+                let last_current = u64_le(&b, "registry root").map_err(db)?;
+                if registry_root_acceptable(
+                    last_current,
+                    tip,
+                    last_removal,
+                    params.registry_root_window,
+                ) {
+                    Ok(())
+                } else {
+                    Err(Rejection::StaleRegistryRoot)
+                }
+            }
+        }
+    };
     for part in &tx.parts {
         let e = &part.effects;
         if !view
@@ -239,23 +265,7 @@ pub fn check_state(
         {
             return Err(Rejection::UnknownAnchor);
         }
-        match view
-            .get(Cf::RegistryRoots, &e.registry_root.to_bytes())
-            .map_err(db)?
-        {
-            None => return Err(Rejection::StaleRegistryRoot),
-            Some(b) => {
-                let last_current = u64_le(&b, "registry root").map_err(db)?;
-                if !registry_root_acceptable(
-                    last_current,
-                    tip,
-                    last_removal,
-                    params.registry_root_window,
-                ) {
-                    return Err(Rejection::StaleRegistryRoot);
-                }
-            }
-        }
+        registry_root_ok(&e.registry_root)?;
         for a in &e.actions {
             if view
                 .contains(Cf::Nullifiers, &a.nf.to_bytes())
@@ -264,6 +274,14 @@ pub fn check_state(
                 return Err(Rejection::SpentNullifier);
             }
         }
+    }
+    for d in &tx.deposits {
+        registry_root_ok(&d.registry_root)?;
+    }
+    // This node does not watch the L1 bridge yet, so no deposit is confirmed: a
+    // deposit is never minted (at admission, in a proposal or in execution).
+    if let Some(d) = tx.deposits.first() {
+        return Err(Rejection::UnconfirmedDeposit(d.index));
     }
     Ok(())
 }

@@ -45,7 +45,9 @@ impl std::fmt::Debug for Verifier {
 /// Maps a stateless verification failure to its rejection.
 pub fn rejection_of(e: TxError) -> Rejection {
     match e {
-        TxError::BadProof(_) => Rejection::InvalidProof(e.to_string()),
+        TxError::BadProof(_) | TxError::BadDepositProof(_) => {
+            Rejection::InvalidProof(e.to_string())
+        }
         TxError::BadIssuerSignature(_)
         | TxError::BadSpendAuth { .. }
         | TxError::BadBindingSignature(_) => Rejection::InvalidSignature(e.to_string()),

@@ -325,6 +325,7 @@ pub fn assemble(legs: Vec<(ProvenPart, &SpendingKey)>) -> Result<Transaction, Wa
     Ok(Transaction {
         issuances: vec![],
         parts,
+        deposits: vec![],
     })
 }
 
@@ -394,6 +395,7 @@ pub fn issue(issuances: &[IssuanceOrder<'_>]) -> (Transaction, Vec<Note>) {
         Transaction {
             issuances: unsigned,
             parts: vec![],
+            deposits: vec![],
         },
         notes,
     )

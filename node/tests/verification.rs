@@ -6,7 +6,18 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sable_circuits::{circuit::VerifyingKey, keys::RegulatorSecretKey, transaction::Transaction};
+use sable_circuits::{
+    asset::AssetId,
+    circuit::{Proof, VerifyingKey},
+    deposit::Deposit,
+    keys::RegulatorSecretKey,
+    note::{Note, NoteValue},
+    note_encryption::encrypt_note,
+    pallas,
+    registry::ParticipantRegistry,
+    regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
+    transaction::Transaction,
+};
 use sable_node::{
     admin::{AdminCommand, AdminOp},
     block::TxId,
@@ -152,4 +163,58 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         "{v:?}"
     );
     assert_eq!(node.status(&forged_id).unwrap(), TxStatus::Unknown);
+
+    // A deposit: this node watches no L1 bridge, so no deposit is confirmed and every
+    // deposit is refused at admission (after the registry root check), whatever its
+    // proof; nothing enters the pool.
+    let mut registry = ParticipantRegistry::new();
+    registry.add(&bank.address()).unwrap();
+    let deposit = |root| {
+        let mut rng = rand::rng();
+        let note = Note::new(
+            AssetId::from_name("USD"),
+            NoteValue(5),
+            bank.address(),
+            &mut rng,
+        );
+        let plaintext = RegulatorPlaintext {
+            asset_x: note.asset().base().coordinates().0,
+            value: note.value().to_base(),
+            owner_x: note.owner().coordinates().0,
+            spent_cm: pallas::Base::zero(),
+            spent_value: pallas::Base::zero(),
+        };
+        Transaction {
+            issuances: vec![],
+            parts: vec![],
+            deposits: vec![Deposit {
+                index: 0,
+                asset: note.asset(),
+                value: 5,
+                cm: note.commitment(),
+                registry_root: root,
+                regulator_ciphertext: RegulatorCiphertext::encrypt(
+                    &regulator,
+                    random_esk(&mut rng),
+                    &plaintext,
+                ),
+                encrypted_note: encrypt_note(&note, &[0; 64], None, &mut rng),
+                proof: Proof::from_bytes(vec![0; 100]),
+            }],
+        }
+    };
+    let pool = node.mempool.len();
+    assert_eq!(
+        node.submit(deposit(registry.root()).to_bytes(), Some("bank"))
+            .await,
+        Err(Rejection::UnconfirmedDeposit(0))
+    );
+    let mut never = ParticipantRegistry::new();
+    never.add(&Bank::new().address()).unwrap();
+    assert_eq!(
+        node.submit(deposit(never.root()).to_bytes(), Some("bank"))
+            .await,
+        Err(Rejection::StaleRegistryRoot)
+    );
+    assert_eq!(node.mempool.len(), pool);
 }

@@ -28,7 +28,8 @@ use group::Curve;
 use group::CurveAffine as _;
 
 use super::{
-    proof::{halo2_instances, with_refs, Proof, VerifyingKey},
+    deposit::DepositInstance,
+    proof::{halo2_instances, with_refs, Proof, Statement, VerifyingKey},
     Instance,
 };
 
@@ -115,6 +116,7 @@ fn add_s(
 
 #[derive(Debug)]
 struct Item {
+    statement: Statement,
     instances: Vec<Vec<Vec<vesta::Scalar>>>,
     proof: Vec<u8>,
 }
@@ -145,7 +147,13 @@ impl<'p> Partial<'p> {
             msm: vk.params.empty_msm(),
         };
         let verified = with_refs(&item.instances, |refs| {
-            plonk::verify_proof(&vk.params, &vk.vk, strategy, refs, &mut transcript)
+            plonk::verify_proof(
+                &vk.params,
+                vk.of(item.statement),
+                strategy,
+                refs,
+                &mut transcript,
+            )
         });
         let Ok((mut msm, u)) = verified else {
             return false;
@@ -166,7 +174,7 @@ impl<'p> Partial<'p> {
     }
 }
 
-/// Accumulates action proofs for verification as one batch.
+/// Accumulates action and deposit proofs for verification as one batch.
 #[derive(Debug, Default)]
 pub struct ProofBatch {
     items: Vec<Item>,
@@ -184,11 +192,21 @@ impl ProofBatch {
     pub fn add(&mut self, proof: &Proof, instances: &[Instance]) {
         match halo2_instances(instances) {
             Some(instances) => self.items.push(Item {
+                statement: Statement::Actions,
                 instances,
                 proof: proof.as_bytes().to_vec(),
             }),
             None => self.malformed = true,
         }
+    }
+
+    /// Queues a deposit `proof` with its instance.
+    pub fn add_deposit(&mut self, proof: &Proof, instance: &DepositInstance) {
+        self.items.push(Item {
+            statement: Statement::Deposit,
+            instances: vec![vec![instance.0.to_vec()]],
+            proof: proof.as_bytes().to_vec(),
+        });
     }
 
     /// Number of queued proofs.
@@ -233,16 +251,20 @@ impl ProofBatch {
     }
 
     /// Verifies the batch with halo2's own `BatchVerifier` (the generators inside its
-    /// one MSM): the reference [`finalize`](Self::finalize) is tested and benchmarked
-    /// against.
+    /// one MSM, one batch per statement): the reference [`finalize`](Self::finalize)
+    /// is tested and benchmarked against.
     pub fn finalize_reference(self, vk: &VerifyingKey) -> bool {
         if self.malformed {
             return false;
         }
-        let mut batch = BatchVerifier::new();
-        for item in self.items {
-            batch.add_proof(item.instances, item.proof);
-        }
-        batch.finalize(&vk.params, &vk.vk)
+        [Statement::Actions, Statement::Deposit]
+            .into_iter()
+            .all(|statement| {
+                let mut batch = BatchVerifier::new();
+                for item in self.items.iter().filter(|i| i.statement == statement) {
+                    batch.add_proof(item.instances.clone(), item.proof.clone());
+                }
+                batch.finalize(&vk.params, vk.of(statement))
+            })
     }
 }

@@ -24,6 +24,7 @@
 //!    (see [`crate::regulator`]).
 
 mod batch;
+pub mod deposit;
 mod fixed_bases;
 mod gadgets;
 mod generators;
@@ -31,7 +32,7 @@ mod proof;
 
 pub use batch::ProofBatch;
 pub use fixed_bases::{FullWidthBase, KeyAgreementG, SableFixedBases};
-pub use proof::{Proof, ProvingKey, VerifyingKey, K};
+pub use proof::{DepositProvingKey, Proof, ProvingKey, Statement, VerifyingKey, K};
 
 /// Pairs action witnesses into circuits (the count must be a multiple of
 /// [`ACTIONS_PER_INSTANCE`]; the builder pads parts to ensure it).
@@ -98,7 +99,10 @@ pub const REG_C: usize = 12;
 pub const NUM_PUBLIC_INPUTS: usize = REG_C + REGULATOR_PLAINTEXT_LEN;
 // The regulator's public inputs are contiguous (see `encrypt_to_regulator`).
 const _: () = assert!(
-    REG_PK_Y == REG_PK_X + 1 && EPK_X == REG_PK_X + 2 && EPK_Y == REG_PK_X + 3 && REG_C == REG_PK_X + 4
+    REG_PK_Y == REG_PK_X + 1
+        && EPK_X == REG_PK_X + 2
+        && EPK_Y == REG_PK_X + 3
+        && REG_C == REG_PK_X + 4
 );
 
 /// Column and chip configuration of the action circuit.
@@ -528,7 +532,15 @@ impl ActionWitness {
                 &self.reg_path_new,
             ),
         ] {
-            registered(c, &mut layouter, who, (x, y), pos, path, offset + REGISTRY_ROOT)?;
+            registered(
+                c,
+                &mut layouter,
+                who,
+                (x, y),
+                pos,
+                path,
+                offset + REGISTRY_ROOT,
+            )?;
         }
 
         // New note.

@@ -1,7 +1,9 @@
-//! Proving and verifying keys, proofs, and batch verification of action proofs.
+//! Proving and verifying keys and proofs of Sable's two statements: actions and
+//! deposits.
 //!
 //! One proof covers all the actions of a transaction part (one circuit instance per
-//! action), so each bank proves only its own leg of a DvP.
+//! two actions), so each bank proves only its own leg of a DvP. A deposit has a proof
+//! of its own.
 
 use halo2_proofs::{
     plonk::{self, SingleVerifier},
@@ -12,31 +14,57 @@ use pasta_curves::{pallas, vesta};
 use rand_core::CryptoRng;
 use std::sync::OnceLock;
 
-use super::{generators::GeneratorTable, Circuit, Instance, ACTIONS_PER_INSTANCE};
+use super::{
+    deposit::{DepositInstance, DepositWitness},
+    generators::GeneratorTable,
+    Circuit, Instance, ACTIONS_PER_INSTANCE,
+};
 
 /// `log2` of the number of rows of the circuit: two actions in 4,096 rows (two hashing
 /// lanes, one beside the ECC chip, fit each action in the height of an Orchard action).
 pub const K: u32 = 12;
 
-/// The verifying key of the action circuit (with its IPA parameters).
+/// Which circuit a proof is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Statement {
+    /// The action circuit (spends and outputs of a part).
+    Actions,
+    /// The deposit circuit.
+    Deposit,
+}
+
+/// The verifying keys of the action and deposit circuits (with their shared IPA
+/// parameters): everything a validator needs to verify transactions.
 #[derive(Debug)]
 pub struct VerifyingKey {
     pub(crate) params: Params<vesta::Affine>,
     pub(crate) vk: plonk::VerifyingKey<vesta::Affine>,
+    pub(crate) deposit_vk: plonk::VerifyingKey<vesta::Affine>,
     /// Precomputed multiples of the IPA generators, built by the first batch.
     generators: OnceLock<GeneratorTable>,
 }
 
 impl VerifyingKey {
-    /// Builds the verifying key (deterministic: no trusted setup).
+    /// Builds the verifying keys (deterministic: no trusted setup).
     pub fn build() -> Self {
         let params = Params::new(K);
         let vk = plonk::keygen_vk(&params, &Circuit::default())
             .expect("the action circuit fits in 2^K rows");
+        let deposit_vk = plonk::keygen_vk(&params, &DepositWitness::default())
+            .expect("the deposit circuit fits in 2^K rows");
         VerifyingKey {
             params,
             vk,
+            deposit_vk,
             generators: OnceLock::new(),
+        }
+    }
+
+    /// The verifying key of `statement`.
+    pub(crate) fn of(&self, statement: Statement) -> &plonk::VerifyingKey<vesta::Affine> {
+        match statement {
+            Statement::Actions => &self.vk,
+            Statement::Deposit => &self.deposit_vk,
         }
     }
 
@@ -52,9 +80,10 @@ impl VerifyingKey {
             .get_or_init(|| GeneratorTable::new(&self.params.get_g()))
     }
 
-    /// The verifying key's pinned debug representation (compared against a fixture).
-    pub fn pinned(&self) -> String {
-        format!("{:#?}", self.vk.pinned())
+    /// The pinned debug representation of `statement`'s verifying key (compared
+    /// against a fixture).
+    pub fn pinned(&self, statement: Statement) -> String {
+        format!("{:#?}", self.of(statement).pinned())
     }
 }
 
@@ -77,7 +106,26 @@ impl ProvingKey {
     }
 }
 
-/// A Halo2 proof for the actions of one transaction part.
+/// The proving key of the deposit circuit (what a depositor needs).
+#[derive(Debug)]
+pub struct DepositProvingKey {
+    params: Params<vesta::Affine>,
+    pk: plonk::ProvingKey<vesta::Affine>,
+}
+
+impl DepositProvingKey {
+    /// Builds the proving key (deterministic: no trusted setup).
+    pub fn build() -> Self {
+        let params = Params::new(K);
+        let circuit = DepositWitness::default();
+        let vk = plonk::keygen_vk(&params, &circuit).expect("the deposit circuit fits in 2^K rows");
+        let pk =
+            plonk::keygen_pk(&params, vk, &circuit).expect("the deposit circuit fits in 2^K rows");
+        DepositProvingKey { params, pk }
+    }
+}
+
+/// A Halo2 proof: of the actions of one transaction part, or of one deposit.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proof(Vec<u8>);
 
@@ -157,6 +205,42 @@ impl Proof {
         with_refs(&owned, |refs| {
             plonk::verify_proof(&vk.params, &vk.vk, strategy, refs, &mut transcript)
         })
+    }
+
+    /// Proves the deposit `witness` with public inputs `instance`.
+    pub fn create_deposit(
+        pk: &DepositProvingKey,
+        witness: &DepositWitness,
+        instance: &DepositInstance,
+        mut rng: impl CryptoRng,
+    ) -> Result<Self, plonk::Error> {
+        let mut transcript = Blake2bWrite::<_, vesta::Affine, _>::init(vec![]);
+        plonk::create_proof(
+            &pk.params,
+            &pk.pk,
+            std::slice::from_ref(witness),
+            &[&[&instance.0[..]]],
+            &mut rng,
+            &mut transcript,
+        )?;
+        Ok(Proof(transcript.finalize()))
+    }
+
+    /// Verifies this deposit proof against `instance`.
+    pub fn verify_deposit(
+        &self,
+        vk: &VerifyingKey,
+        instance: &DepositInstance,
+    ) -> Result<(), plonk::Error> {
+        let strategy = SingleVerifier::new(&vk.params);
+        let mut transcript = Blake2bRead::init(&self.0[..]);
+        plonk::verify_proof(
+            &vk.params,
+            &vk.deposit_vk,
+            strategy,
+            &[&[&instance.0[..]]],
+            &mut transcript,
+        )
     }
 
     /// Size in bytes of a proof for `num_actions` actions (an even number):

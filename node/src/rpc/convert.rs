@@ -179,6 +179,7 @@ mod tests {
             Rejection::UnauthorizedIssuer,
             Rejection::Duplicate,
             Rejection::Admin(String::new()),
+            Rejection::UnconfirmedDeposit(0),
         ];
         for r in &all {
             assert_eq!(reject_reason(r) as i32, i32::from(r.code()), "{r:?}");

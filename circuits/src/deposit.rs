@@ -1,0 +1,187 @@
+//! Bridge deposits: tokens locked on Ethereum become a shielded note on Sable.
+//!
+//! The depositor picks the note (asset and value fixed by the token and amount, owner
+//! and randomness private), gives its commitment to the L1 bridge, and then submits a
+//! [`Deposit`] to Sable: the bridge's deposit index, the public asset, value and
+//! commitment, the regulator ciphertext and the note encrypted to its owner, and a
+//! proof of the deposit circuit ([`crate::circuit::deposit`]). Validators mint it only
+//! if the L1 deposit at that index is confirmed with the same asset, value and
+//! commitment; nothing here reads L1.
+//!
+//! ```text
+//! deposit = index:u64 || asset:32 || value:u64 || cm:32 || registry_root:32
+//!           || regulator_ciphertext || encrypted_note || proof:var
+//! ```
+
+use halo2_proofs::circuit::Value;
+use pasta_curves::pallas;
+use rand_core::CryptoRng;
+
+use crate::{
+    asset::AssetId,
+    builder::BuildError,
+    circuit::{
+        deposit::{DepositInstance, DepositWitness},
+        DepositProvingKey, Proof, VerifyingKey,
+    },
+    encoding::{DecodeError, Reader, Writer},
+    keys::RegulatorPublicKey,
+    note::{Note, NoteCommitment},
+    note_encryption::{encrypt_note, EncryptedNote, MEMO_SIZE},
+    registry::{RegistryPath, RegistryRoot},
+    regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
+    transaction::MAX_PROOF_SIZE,
+};
+
+/// A claim that mints one L1 bridge deposit as a shielded note.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deposit {
+    /// The bridge's index of the deposit on Ethereum.
+    pub index: u64,
+    /// The deposited asset (the bridge's asset id for the token).
+    pub asset: AssetId,
+    /// The deposited value, in Sable units of the asset.
+    pub value: u64,
+    /// The new note's commitment, as given to the bridge.
+    pub cm: NoteCommitment,
+    /// The registry root the owner is proven a member under.
+    pub registry_root: RegistryRoot,
+    /// The note's asset, value and owner, encrypted to the regulator.
+    pub regulator_ciphertext: RegulatorCiphertext,
+    /// The note, encrypted to its owner.
+    pub encrypted_note: EncryptedNote,
+    /// The deposit circuit's proof.
+    pub proof: Proof,
+}
+
+impl Deposit {
+    /// Proves that `note` (whose commitment the depositor gave the bridge as deposit
+    /// `index`) opens to its public asset and value, that its owner is registered
+    /// under `registry_root` (by `registry_path`), and encrypts it to the regulator.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prove(
+        pk: &DepositProvingKey,
+        index: u64,
+        note: &Note,
+        registry_path: &RegistryPath,
+        registry_root: RegistryRoot,
+        regulator: &RegulatorPublicKey,
+        memo: &[u8; MEMO_SIZE],
+        rng: &mut impl CryptoRng,
+    ) -> Result<Self, BuildError> {
+        if registry_path.root(note.owner().registry_leaf()) != registry_root.inner() {
+            return Err(BuildError::NotRegistered("owner"));
+        }
+        let esk = random_esk(&mut *rng);
+        let (witness, instance, regulator_ciphertext) =
+            statement(note, registry_path, registry_root, regulator, esk);
+        let proof = Proof::create_deposit(pk, &witness, &instance, &mut *rng)
+            .map_err(|e| BuildError::Proving(e.to_string()))?;
+        Ok(Deposit {
+            index,
+            asset: note.asset(),
+            value: note.value().inner(),
+            cm: note.commitment(),
+            registry_root,
+            regulator_ciphertext,
+            encrypted_note: encrypt_note(note, memo, None, &mut *rng),
+            proof,
+        })
+    }
+
+    /// The deposit circuit's public inputs for this claim under `regulator`.
+    pub fn instance(&self, regulator: &RegulatorPublicKey) -> DepositInstance {
+        DepositInstance::new(
+            self.asset.base().to_affine(),
+            self.value,
+            self.cm.inner(),
+            self.registry_root.inner(),
+            regulator.to_affine(),
+            self.regulator_ciphertext.epk,
+            self.regulator_ciphertext.c,
+        )
+    }
+
+    /// Verifies the proof (stateless: whether L1 holds this deposit is the node's check).
+    pub fn verify(
+        &self,
+        vk: &VerifyingKey,
+        regulator: &RegulatorPublicKey,
+    ) -> Result<(), halo2_proofs::plonk::Error> {
+        self.proof.verify_deposit(vk, &self.instance(regulator))
+    }
+
+    /// Appends the canonical encoding (see the module's layout).
+    pub(crate) fn write(&self, w: &mut Writer) {
+        self.write_effects(w);
+        w.var_bytes(self.proof.as_bytes());
+    }
+
+    /// Appends the encoding without the proof (what the transaction digest covers).
+    pub(crate) fn write_effects(&self, w: &mut Writer) {
+        w.u64(self.index)
+            .bytes(&self.asset.0)
+            .u64(self.value)
+            .bytes(&self.cm.to_bytes())
+            .bytes(&self.registry_root.to_bytes());
+        self.regulator_ciphertext.write(w);
+        self.encrypted_note.write(w);
+    }
+
+    /// Parses one deposit (see the module's layout).
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Deposit {
+            index: r.u64("deposit index")?,
+            asset: AssetId(r.array("deposit asset")?),
+            value: r.u64("deposit value")?,
+            cm: NoteCommitment::from_bytes(&r.array("deposit cm")?)?,
+            registry_root: RegistryRoot::from_bytes(&r.array("registry root")?)?,
+            regulator_ciphertext: RegulatorCiphertext::read(r)?,
+            encrypted_note: EncryptedNote::read(r)?,
+            proof: Proof::from_bytes(r.var_bytes("deposit proof", MAX_PROOF_SIZE)?.to_vec()),
+        })
+    }
+}
+
+/// The deposit circuit's witness and public inputs for `note`, with the regulator
+/// ciphertext under `esk`.
+pub(crate) fn statement(
+    note: &Note,
+    registry_path: &RegistryPath,
+    registry_root: RegistryRoot,
+    regulator: &RegulatorPublicKey,
+    esk: pallas::Base,
+) -> (DepositWitness, DepositInstance, RegulatorCiphertext) {
+    let ct = RegulatorCiphertext::encrypt(regulator, esk, &plaintext(note));
+    let instance = DepositInstance::new(
+        note.asset().base().to_affine(),
+        note.value().inner(),
+        note.commitment().inner(),
+        registry_root.inner(),
+        regulator.to_affine(),
+        ct.epk,
+        ct.c,
+    );
+    let witness = DepositWitness {
+        asset: Value::known(note.asset().base().to_affine()),
+        value: Value::known(note.value().inner()),
+        pk: Value::known(note.owner().to_affine()),
+        rcm: Value::known(note.rcm()),
+        reg_pos: Value::known(registry_path.position),
+        reg_path: registry_path.siblings.map(Value::known),
+        esk: Value::known(esk),
+        regulator_pk: Value::known(regulator.to_affine()),
+    };
+    (witness, instance, ct)
+}
+
+/// What the regulator learns of a deposit: its asset, value and owner (no spent note).
+fn plaintext(note: &Note) -> RegulatorPlaintext {
+    RegulatorPlaintext {
+        asset_x: note.asset().base().coordinates().0,
+        value: note.value().to_base(),
+        owner_x: note.owner().coordinates().0,
+        spent_cm: pallas::Base::zero(),
+        spent_value: pallas::Base::zero(),
+    }
+}

@@ -1,0 +1,298 @@
+//! Bridge deposits with real proofs: proving, what the owner and the regulator see,
+//! the deposit transaction's encoding, and every rejection.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::OnceLock;
+
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+use sable_circuits::{
+    asset::AssetId,
+    builder::BuildError,
+    circuit::{DepositProvingKey, ProofBatch, VerifyingKey},
+    deposit::Deposit,
+    encoding::DecodeError,
+    keys::{RegulatorSecretKey, SpendingKey},
+    note::{Note, NoteValue},
+    note_encryption::try_decrypt_incoming,
+    pallas,
+    registry::ParticipantRegistry,
+    transaction::{BatchValidator, Issuance, IssuedNote, Transaction, TxError},
+};
+
+type Rng = UnwrapErr<SysRng>;
+fn rng() -> Rng {
+    UnwrapErr(SysRng)
+}
+
+fn keys() -> &'static (DepositProvingKey, VerifyingKey) {
+    static K: OnceLock<(DepositProvingKey, VerifyingKey)> = OnceLock::new();
+    K.get_or_init(|| (DepositProvingKey::build(), VerifyingKey::build()))
+}
+
+struct World {
+    regulator: RegulatorSecretKey,
+    bob: SpendingKey,
+    outsider: SpendingKey,
+    registry: ParticipantRegistry,
+}
+
+fn world() -> World {
+    let mut r = rng();
+    let bob = SpendingKey::random(&mut r);
+    let mut registry = ParticipantRegistry::new();
+    registry.add(&bob.full_viewing_key().address()).unwrap();
+    World {
+        regulator: RegulatorSecretKey::random(&mut r),
+        bob,
+        outsider: SpendingKey::random(&mut r),
+        registry,
+    }
+}
+
+/// Bob deposits `value` USD as L1 deposit `index`.
+fn deposit(w: &World, index: u64, value: u64) -> (Note, Deposit) {
+    let mut r = rng();
+    let owner = w.bob.full_viewing_key().address();
+    let note = Note::new(AssetId::from_name("USD"), NoteValue(value), owner, &mut r);
+    let d = Deposit::prove(
+        &keys().0,
+        index,
+        &note,
+        &w.registry.path(&owner).unwrap(),
+        w.registry.root(),
+        &w.regulator.public_key(),
+        &[7; 64],
+        &mut r,
+    )
+    .unwrap();
+    (note, d)
+}
+
+fn deposit_tx(deposits: Vec<Deposit>) -> Transaction {
+    Transaction {
+        issuances: vec![],
+        parts: vec![],
+        deposits,
+    }
+}
+
+#[test]
+fn a_deposit_proves_and_its_owner_and_the_regulator_see_it() {
+    let w = world();
+    let (vk, reg) = (&keys().1, w.regulator.public_key());
+    let (note, d) = deposit(&w, 3, 250);
+    assert_eq!(
+        (d.index, d.value, d.asset),
+        (3, 250, AssetId::from_name("USD"))
+    );
+    assert_eq!(d.cm, note.commitment());
+    d.verify(vk, &reg).unwrap();
+
+    // Encoded as a version 2 transaction, canonically.
+    let tx = deposit_tx(vec![d.clone()]);
+    let bytes = tx.to_bytes();
+    assert_eq!(bytes[0], 2);
+    let back = Transaction::from_bytes(&bytes).unwrap();
+    assert_eq!(back, tx);
+    assert_eq!(back.to_bytes(), bytes);
+    back.verify(vk, &reg).unwrap();
+    assert_eq!(back.commitments(), vec![note.commitment()]);
+    assert_eq!(back.nullifiers().count(), 0);
+
+    // The owner finds the note; the regulator learns asset, value and owner.
+    let ivk = w.bob.full_viewing_key().incoming_viewing_key();
+    let (found, memo) = try_decrypt_incoming(&ivk, &d.encrypted_note, &d.cm).unwrap();
+    assert_eq!((found, memo), (note, [7; 64]));
+    let outsider_ivk = w.outsider.full_viewing_key().incoming_viewing_key();
+    assert!(try_decrypt_incoming(&outsider_ivk, &d.encrypted_note, &d.cm).is_none());
+    let pt = d.regulator_ciphertext.decrypt(&w.regulator);
+    assert_eq!(pt.asset_x, note.asset().base().coordinates().0);
+    assert_eq!(pt.value, pallas::Base::from(250));
+    assert_eq!(pt.owner_x, note.owner().coordinates().0);
+    assert_eq!(
+        (pt.spent_cm, pt.spent_value),
+        (pallas::Base::zero(), pallas::Base::zero())
+    );
+}
+
+#[test]
+fn a_deposit_claiming_anything_else_fails_verification() {
+    let w = world();
+    let (vk, reg) = (&keys().1, w.regulator.public_key());
+    let (_, d) = deposit(&w, 0, 250);
+    let (_, other) = deposit(&w, 1, 250);
+    let tampered: Vec<(&str, Deposit)> = vec![
+        (
+            "more value",
+            Deposit {
+                value: 251,
+                ..d.clone()
+            },
+        ),
+        (
+            "another asset",
+            Deposit {
+                asset: AssetId::from_name("BOND"),
+                ..d.clone()
+            },
+        ),
+        (
+            "another commitment",
+            Deposit {
+                cm: other.cm,
+                ..d.clone()
+            },
+        ),
+        (
+            "another registry root",
+            Deposit {
+                registry_root: ParticipantRegistry::new().root(),
+                ..d.clone()
+            },
+        ),
+        (
+            "another regulator ciphertext",
+            Deposit {
+                regulator_ciphertext: other.regulator_ciphertext,
+                ..d.clone()
+            },
+        ),
+        (
+            "another deposit's proof",
+            Deposit {
+                proof: other.proof.clone(),
+                ..d.clone()
+            },
+        ),
+    ];
+    for (what, bad) in tampered {
+        assert!(bad.verify(vk, &reg).is_err(), "{what}");
+        assert_eq!(
+            deposit_tx(vec![other.clone(), bad.clone()]).verify(vk, &reg),
+            Err(TxError::BadDepositProof(1)),
+            "{what}"
+        );
+        let mut batch = BatchValidator::new();
+        batch.add(&deposit_tx(vec![bad]), &reg).unwrap();
+        assert!(!batch.validate(vk, &mut rng()), "{what}");
+    }
+    // A foreign regulator key: the ciphertext is bound to the network's.
+    let foreign = RegulatorSecretKey::random(&mut rng()).public_key();
+    assert!(d.verify(vk, &foreign).is_err());
+    // The index is not in the proof: the node matches it against L1.
+    assert!(Deposit { index: 9, ..d }.verify(vk, &reg).is_ok());
+}
+
+#[test]
+fn deposits_batch_with_each_other_and_agree_with_halo2() {
+    let w = world();
+    let (vk, reg) = (&keys().1, w.regulator.public_key());
+    let (_, a) = deposit(&w, 0, 10);
+    let (_, b) = deposit(&w, 1, 20);
+    let mut batch = BatchValidator::new();
+    batch.add(&deposit_tx(vec![a.clone()]), &reg).unwrap();
+    batch.add(&deposit_tx(vec![b.clone()]), &reg).unwrap();
+    assert!(batch.validate(vk, &mut rng()));
+    for (items, valid) in [
+        (vec![a.clone(), b.clone()], true),
+        (
+            vec![
+                a.clone(),
+                Deposit {
+                    value: 21,
+                    ..b.clone()
+                },
+            ],
+            false,
+        ),
+    ] {
+        let proofs = || {
+            let mut p = ProofBatch::new();
+            for d in &items {
+                p.add_deposit(&d.proof, &d.instance(&reg));
+            }
+            p
+        };
+        assert_eq!(proofs().finalize(vk, &mut rng()), valid);
+        assert_eq!(proofs().finalize_reference(vk), valid);
+    }
+}
+
+#[test]
+fn deposit_transactions_refuse_bad_shapes() {
+    let w = world();
+    let (vk, reg) = (&keys().1, w.regulator.public_key());
+    let (_, d) = deposit(&w, 4, 250);
+
+    // Deposits with an issuance, or twice the same L1 deposit.
+    let issuer = reddsa::SigningKey::<reddsa::orchard::SpendAuth>::new(rng());
+    let mixed = Transaction {
+        issuances: vec![Issuance {
+            issuer: reddsa::VerificationKey::from(&issuer),
+            name: "USD".into(),
+            notes: vec![IssuedNote {
+                value: 1,
+                owner: w.bob.full_viewing_key().address(),
+                rcm: pallas::Base::one(),
+            }],
+            signature: issuer.sign(rng(), &[]),
+        }],
+        parts: vec![],
+        deposits: vec![d.clone()],
+    };
+    assert_eq!(mixed.verify(vk, &reg), Err(TxError::MixedDeposits));
+    assert!(BatchValidator::new().add(&mixed, &reg).is_err());
+    assert_eq!(
+        deposit_tx(vec![d.clone(), d.clone()]).verify(vk, &reg),
+        Err(TxError::DuplicateDeposit(4))
+    );
+
+    // Version 2 needs at least one deposit; unknown versions are refused.
+    let mut empty_v2 = deposit_tx(vec![]).to_bytes();
+    assert_eq!(empty_v2[0], 1);
+    empty_v2[0] = 2;
+    empty_v2.extend_from_slice(&0u32.to_le_bytes());
+    assert!(matches!(
+        Transaction::from_bytes(&empty_v2),
+        Err(DecodeError::TooFew { .. })
+    ));
+    let mut v3 = deposit_tx(vec![d.clone()]).to_bytes();
+    v3[0] = 3;
+    assert!(matches!(
+        Transaction::from_bytes(&v3),
+        Err(DecodeError::UnsupportedVersion { found: 3, .. })
+    ));
+    // Every truncation of a deposit transaction is a typed error.
+    let bytes = deposit_tx(vec![d]).to_bytes();
+    for cut in [1, 9, 40, 80, 200, bytes.len() - 1] {
+        assert!(
+            Transaction::from_bytes(&bytes[..cut]).is_err(),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn an_unregistered_owner_cannot_prove_a_deposit() {
+    let w = world();
+    let owner = w.outsider.full_viewing_key().address();
+    let note = Note::new(AssetId::from_name("USD"), NoteValue(5), owner, &mut rng());
+    // Bob's path, presented for the outsider's note.
+    let path = w
+        .registry
+        .path(&w.bob.full_viewing_key().address())
+        .unwrap();
+    let err = Deposit::prove(
+        &keys().0,
+        0,
+        &note,
+        &path,
+        w.registry.root(),
+        &w.regulator.public_key(),
+        &[0; 64],
+        &mut rng(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, BuildError::NotRegistered("owner")), "{err}");
+}
