@@ -72,9 +72,11 @@ use sable_circuits::transaction::Transaction;
 use crate::{
     admin::SignedAdminCommand,
     block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES},
+    execution::check_l1_deposits,
     gossip::{self, PeerLiveness},
-    node::Node,
+    node::{conflict_keys, Node},
     pki::Fingerprint,
+    storage::Staged,
 };
 
 /// Digest consensus votes on: the block hash.
@@ -248,9 +250,10 @@ impl SableApp {
     }
 
     /// Stateless validity of a block's contents: every transaction decodes and verifies
-    /// (proofs and signatures, batched on the verifier thread), no nullifier appears twice,
-    /// every operator command decodes. Deterministic: the same block gets the same
-    /// verdict on every honest validator. State-dependent validity is decided at
+    /// (proofs and signatures, batched on the verifier thread), no nullifier or L1
+    /// deposit appears twice, every operator command decodes. Deterministic (the same
+    /// block gets the same verdict on every honest validator) except that deposits must
+    /// match this node's view of confirmed L1 deposits. State-dependent validity is decided at
     /// execution, identically everywhere. Transactions in this node's pool are neither
     /// decoded nor verified again (the pool keys entries by the hash of these exact
     /// bytes); the rest are decoded on a blocking thread.
@@ -295,10 +298,31 @@ impl SableApp {
         let txs: Vec<(TxId, Arc<Transaction>)> = txs.into_iter().flatten().collect();
         let mut seen = HashSet::new();
         for (_, tx) in &txs {
-            for nf in tx.nullifiers() {
-                if !seen.insert(nf.to_bytes()) {
+            for key in conflict_keys(tx) {
+                if !seen.insert(key) {
                     return false;
                 }
+            }
+        }
+        // Deposits must match L1 as this node's watcher sees it (the one check here
+        // that is not deterministic: a validator whose watcher lags votes no, and the
+        // view times out).
+        let minting: Vec<Arc<Transaction>> = txs
+            .iter()
+            .filter(|(_, tx)| !tx.deposits.is_empty())
+            .map(|(_, tx)| tx.clone())
+            .collect();
+        if !minting.is_empty() {
+            let store = self.node.store.clone();
+            let confirmed = tokio::task::spawn_blocking(move || {
+                let view = Staged::new(&store);
+                minting
+                    .iter()
+                    .all(|tx| check_l1_deposits(&view, tx).is_ok())
+            })
+            .await;
+            if !matches!(confirmed, Ok(true)) {
+                return false;
             }
         }
         self.node.verify_txs(txs).await.iter().all(Result::is_ok)

@@ -74,9 +74,12 @@ pub enum Rejection {
     /// An operator command that cannot apply (bad certificate, not registered, …).
     #[error("admin command refused: {0}")]
     Admin(String),
-    /// A deposit that no confirmed, unconsumed L1 bridge deposit matches.
+    /// A deposit that no confirmed L1 bridge deposit matches (this node's view of L1).
     #[error("no confirmed L1 deposit {0} matches")]
     UnconfirmedDeposit(u64),
+    /// A deposit already minted.
+    #[error("L1 deposit {0} is already minted")]
+    DepositConsumed(u64),
 }
 
 impl Rejection {
@@ -97,6 +100,7 @@ impl Rejection {
             Rejection::Duplicate => 12,
             Rejection::Admin(_) => 13,
             Rejection::UnconfirmedDeposit(_) => 14,
+            Rejection::DepositConsumed(_) => 15,
         }
     }
 
@@ -119,6 +123,7 @@ impl Rejection {
             12 => Rejection::Duplicate,
             13 => Rejection::Admin(String::new()),
             14 => Rejection::UnconfirmedDeposit(0),
+            15 => Rejection::DepositConsumed(0),
             _ => Rejection::Malformed(String::new()),
         }
     }
@@ -140,6 +145,7 @@ impl Rejection {
             Rejection::Duplicate => "duplicate",
             Rejection::Admin(_) => "admin",
             Rejection::UnconfirmedDeposit(_) => "unconfirmed_deposit",
+            Rejection::DepositConsumed(_) => "deposit_consumed",
         }
     }
 }
@@ -277,11 +283,85 @@ pub fn check_state(
     }
     for d in &tx.deposits {
         registry_root_ok(&d.registry_root)?;
+        if view
+            .contains(Cf::Deposits, &d.index.to_be_bytes())
+            .map_err(db)?
+        {
+            return Err(Rejection::DepositConsumed(d.index));
+        }
     }
-    // This node does not watch the L1 bridge yet, so no deposit is confirmed: a
-    // deposit is never minted (at admission, in a proposal or in execution).
-    if let Some(d) = tx.deposits.first() {
-        return Err(Rejection::UnconfirmedDeposit(d.index));
+    Ok(())
+}
+
+/// How many L1 deposits were minted without a gap as of the block at `height` (0
+/// before any; what a settlement batch ending there reports as `depositsConsumed`).
+pub fn deposits_minted_at(view: &Staged<'_>, height: u64) -> Result<u64, StorageError> {
+    Ok(view
+        .get(Cf::Meta, &meta::deposits_prefix_at(height))?
+        .map(|b| u64_le(&b, "deposits prefix"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// A confirmed L1 deposit as this node's watcher stored it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L1DepositRecord {
+    /// The Sable asset id.
+    pub asset: [u8; 32],
+    /// The value in Sable units.
+    pub value: u64,
+    /// The note commitment (little-endian, as Sable encodes it).
+    pub commitment: [u8; 32],
+    /// The L1 block that holds it.
+    pub l1_block: u64,
+}
+
+impl L1DepositRecord {
+    /// The stored encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(80);
+        v.extend_from_slice(&self.asset);
+        v.extend_from_slice(&self.value.to_le_bytes());
+        v.extend_from_slice(&self.commitment);
+        v.extend_from_slice(&self.l1_block.to_le_bytes());
+        v
+    }
+
+    /// Parses the stored encoding.
+    pub fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
+        let bad = || StorageError::Corrupt("l1 deposit");
+        if b.len() != 80 {
+            return Err(bad());
+        }
+        Ok(L1DepositRecord {
+            asset: b[..32].try_into().map_err(|_| bad())?,
+            value: u64_le(&b[32..40], "l1 deposit")?,
+            commitment: b[40..72].try_into().map_err(|_| bad())?,
+            l1_block: u64_le(&b[72..], "l1 deposit")?,
+        })
+    }
+}
+
+/// Whether every deposit in `tx` matches a confirmed L1 deposit that this node's
+/// watcher has seen (same asset, value and commitment). Checked when admitting a
+/// transaction and when voting on a block: this node's view of L1, so never in
+/// execution, which is decided by chain state alone (a block is final only with 2f+1
+/// votes, so f+1 honest validators checked its deposits against L1).
+pub fn check_l1_deposits(view: &Staged<'_>, tx: &Transaction) -> Result<(), Rejection> {
+    let db = |e: StorageError| Rejection::Malformed(format!("state unavailable: {e}"));
+    for d in &tx.deposits {
+        let seen = view
+            .get(Cf::L1Deposits, &d.index.to_be_bytes())
+            .map_err(db)?
+            .map(|b| L1DepositRecord::from_bytes(&b))
+            .transpose()
+            .map_err(db)?;
+        let matches = seen.is_some_and(|l1| {
+            l1.asset == d.asset.0 && l1.value == d.value && l1.commitment == d.cm.to_bytes()
+        });
+        if !matches {
+            return Err(Rejection::UnconfirmedDeposit(d.index));
+        }
     }
     Ok(())
 }
@@ -576,17 +656,30 @@ impl Executor {
                                 nfs.push(nf);
                                 ctx.nullifiers.push(nf.to_vec());
                             }
+                            for d in &tx.deposits {
+                                s.put(
+                                    Cf::Deposits,
+                                    d.index.to_be_bytes().to_vec(),
+                                    height_key(height).to_vec(),
+                                );
+                            }
                             let ciphertexts = tx
                                 .issuances
                                 .iter()
                                 .flat_map(|i| i.notes.iter().map(|_| Vec::new()))
-                                .chain(tx.parts.iter().flat_map(|p| {
-                                    p.effects.actions.iter().map(|a| {
-                                        let mut w = Writer::new();
-                                        a.encrypted_note.write(&mut w);
-                                        w.into_bytes()
-                                    })
-                                }));
+                                .chain(
+                                    tx.parts
+                                        .iter()
+                                        .flat_map(|p| {
+                                            p.effects.actions.iter().map(|a| &a.encrypted_note)
+                                        })
+                                        .chain(tx.deposits.iter().map(|d| &d.encrypted_note))
+                                        .map(|note| {
+                                            let mut w = Writer::new();
+                                            note.write(&mut w);
+                                            w.into_bytes()
+                                        }),
+                                );
                             for (cm, ciphertext) in tx.commitments().into_iter().zip(ciphertexts) {
                                 if tree_size >= NOTE_TREE.capacity() {
                                     return Err(
@@ -614,6 +707,25 @@ impl Executor {
                 rejection,
             });
         }
+        // The deposits minted without a gap, as of this block (what settlement reports).
+        let mut prefix = s
+            .get(Cf::Meta, meta::DEPOSITS_PREFIX)?
+            .map(|b| u64_le(&b, "deposits prefix"))
+            .transpose()?
+            .unwrap_or(0);
+        while s.contains(Cf::Deposits, &prefix.to_be_bytes())? {
+            prefix += 1;
+        }
+        s.put(
+            Cf::Meta,
+            meta::DEPOSITS_PREFIX.to_vec(),
+            prefix.to_le_bytes().to_vec(),
+        );
+        s.put(
+            Cf::Meta,
+            meta::deposits_prefix_at(height).to_vec(),
+            prefix.to_le_bytes().to_vec(),
+        );
         self.maybe_crash(height, ApplyStep::Transactions);
 
         NOTE_TREE.set_leaves(&mut s, &leaves)?;

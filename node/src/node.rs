@@ -21,7 +21,10 @@ use crate::{
     admin::SignedAdminCommand,
     block::{Block, BlockHeader, TxId, MAX_ADMIN_BYTES, MAX_TX_BYTES},
     compliance::{CompliancePolicy, TxContext},
-    execution::{check_state, Applied, ChainParams, ExecError, Executor, Rejection, StateReads},
+    execution::{
+        check_l1_deposits, check_state, Applied, ChainParams, ExecError, Executor, Rejection,
+        StateReads,
+    },
     mempool::{Mempool, MempoolLimits},
     pki::Fingerprint,
     storage::{Cf, Staged, StorageError, Store},
@@ -279,14 +282,17 @@ impl Node {
         let tx = Arc::new(
             Transaction::from_bytes(&bytes).map_err(|e| Rejection::Malformed(e.to_string()))?,
         );
-        let nullifiers: Vec<[u8; 32]> = tx.nullifiers().map(|n| n.to_bytes()).collect();
+        let nullifiers = conflict_keys(&tx);
         self.mempool.check_conflicts(&nullifiers)?;
         let store = self.store.clone();
         let params = self.params.clone();
         let tx2 = tx.clone();
-        tokio::task::spawn_blocking(move || check_state(&Staged::new(&store), &params, &tx2))
-            .await
-            .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))))?;
+        tokio::task::spawn_blocking(move || {
+            let view = Staged::new(&store);
+            check_state(&view, &params, &tx2).and_then(|()| check_l1_deposits(&view, &tx2))
+        })
+        .await
+        .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))))?;
         let ctx = TxContext {
             height: self.executed_height(),
             tx_id: &id,
@@ -521,4 +527,19 @@ impl Node {
         }));
         Ok(applied)
     }
+}
+
+/// What two pending transactions may not share: their nullifiers, and a key per L1
+/// deposit they mint (so two claims of one deposit conflict in the pool like a double
+/// spend).
+pub fn conflict_keys(tx: &Transaction) -> Vec<[u8; 32]> {
+    tx.nullifiers()
+        .map(|n| n.to_bytes())
+        .chain(tx.deposits.iter().map(|d| {
+            let mut k = [0xffu8; 32];
+            k[..8].copy_from_slice(b"deposit/");
+            k[8..16].copy_from_slice(&d.index.to_be_bytes());
+            k
+        }))
+        .collect()
 }

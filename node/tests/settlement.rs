@@ -160,7 +160,7 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
     );
 
     // verify-l1 rebuilds the chain from L1 alone (blobs included) and finds it honest.
-    let out = verify_l1(&net, &l1);
+    let out = l1.verify_l1(&net);
     assert!(
         out.status.success(),
         "verify-l1 on the honest chain: {out:?}"
@@ -199,7 +199,7 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
         .submit(&forged, &[], &data, quorum.packed())
         .await
         .unwrap();
-    let out = verify_l1(&net, &l1);
+    let out = l1.verify_l1(&net);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -210,14 +210,4 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
         stdout.contains(&format!("MISMATCH at batch {}: commitment root", last + 1)),
         "{stdout}"
     );
-}
-
-fn verify_l1(net: &Devnet, l1: &L1) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sable-node"))
-        .args(["verify-l1", "--rpc", &l1.anvil.url(), "--contract"])
-        .arg(l1.deployment.settlement.to_string())
-        .arg("--config")
-        .arg(&net.configs[1])
-        .output()
-        .unwrap()
 }

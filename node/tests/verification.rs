@@ -22,13 +22,13 @@ use sable_node::{
     admin::{AdminCommand, AdminOp},
     block::TxId,
     compliance::AllowAll,
-    execution::{ChainParams, Rejection},
+    execution::{ChainParams, L1DepositRecord, Rejection},
     mempool::MempoolLimits,
     node::{Node, TxStatus},
     pki::{
         generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
     },
-    storage::Store,
+    storage::{Cf, Staged, Store},
     testkit::{apply_admin_block, parties::Bank},
     verifier::Verifier,
     wallet::{issue, Issuer},
@@ -217,4 +217,69 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         Err(Rejection::StaleRegistryRoot)
     );
     assert_eq!(node.mempool.len(), pool);
+
+    // The watcher's record of L1 deposit 0 (stored as the settlement service does): a
+    // claim must match its asset, value and commitment exactly.
+    let claim = deposit(registry.root());
+    let d = &claim.deposits[0];
+    let record = L1DepositRecord {
+        asset: d.asset.0,
+        value: d.value,
+        commitment: d.cm.to_bytes(),
+        l1_block: 7,
+    };
+    let mut staged = Staged::new(&node.store);
+    staged.put(
+        Cf::L1Deposits,
+        0u64.to_be_bytes().to_vec(),
+        record.to_bytes(),
+    );
+    node.store.commit(staged).unwrap();
+    let other = deposit(registry.root()).deposits[0].clone();
+    let tampered = [
+        (
+            "asset",
+            Deposit {
+                asset: AssetId::from_name("EUR"),
+                ..d.clone()
+            },
+        ),
+        (
+            "value",
+            Deposit {
+                value: 6,
+                ..d.clone()
+            },
+        ),
+        (
+            "commitment",
+            Deposit {
+                cm: other.cm,
+                ..d.clone()
+            },
+        ),
+    ];
+    for (what, bad) in tampered {
+        let tx = Transaction {
+            deposits: vec![bad],
+            ..claim.clone()
+        };
+        assert_eq!(
+            node.submit(tx.to_bytes(), Some("bank")).await,
+            Err(Rejection::UnconfirmedDeposit(0)),
+            "another {what}"
+        );
+    }
+    // The matching claim is admitted; its proof (not one here) then fails background
+    // verification and it leaves the pool.
+    let id = node.submit(claim.to_bytes(), Some("bank")).await.unwrap();
+    wait_for("the claim's verification", || !node.mempool.contains(&id)).await;
+    assert!(
+        matches!(
+            node.status(&id).unwrap(),
+            TxStatus::Rejected(Rejection::InvalidProof(_))
+        ),
+        "{:?}",
+        node.status(&id)
+    );
 }

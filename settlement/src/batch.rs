@@ -33,6 +33,16 @@ impl Domain {
         }
     }
 
+    /// The EIP-712 digest of `struct_hash` in this domain (the contract's
+    /// `digest(structHash)`): what a quorum signs for any governance action.
+    pub fn digest(&self, struct_hash: B256) -> B256 {
+        let mut buf = [0u8; 66];
+        buf[..2].copy_from_slice(b"\x19\x01");
+        buf[2..34].copy_from_slice(self.eip712().separator().as_slice());
+        buf[34..].copy_from_slice(struct_hash.as_slice());
+        keccak256(buf)
+    }
+
     /// What validators sign for `batch`.
     pub fn batch_digest(&self, batch: &Batch) -> B256 {
         batch.eip712_signing_hash(&self.eip712())

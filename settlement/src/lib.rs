@@ -4,9 +4,11 @@
 //! their EIP-712 digests, validator settlement keys and quorum signatures ([`batch`]),
 //! the L1 client that publishes a batch's data and settles it, reads the contract
 //! state back and decodes the contracts' rejections ([`client`]), settled batches and
-//! their data read back from L1 alone ([`history`]), and contract
+//! their data read back from L1 alone ([`history`]), confirmed bridge deposits and
+//! the bridge's governance digests ([`bridge`]), and contract
 //! deployment from forge's artifacts ([`deploy`]). With `test-utils`, an anvil process
-//! on loopback for tests and benchmarks ([`anvil`]).
+//! on loopback for tests and benchmarks ([`anvil`]) and a test token driven through
+//! the bridge ([`testing`]).
 //!
 //! Must never: decide what to settle (the node's settlement service does, from
 //! finalized blocks), hold a validator's consensus keys, or treat its own view of L1 as
@@ -14,17 +16,21 @@
 
 pub mod batch;
 pub mod bindings;
+pub mod bridge;
 pub mod client;
 pub mod deploy;
 pub mod history;
 
 #[cfg(feature = "test-utils")]
 pub mod anvil;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 
 pub use batch::{
     batch_hash, quorum_size, withdrawals_hash, DataFold, Domain, Quorum, SettlementKey,
 };
 pub use bindings::{Batch, Withdrawal};
+pub use bridge::{listing_digest, L1Deposit};
 pub use client::{BlobData, L1Client, SettledState};
 pub use history::SettledBatch;
 

@@ -263,3 +263,50 @@ fn quorum_refuses_a_signature_from_someone_else() {
     assert_eq!(sable_settlement::quorum_size(4), 3);
     assert_eq!(sable_settlement::quorum_size(7), 5);
 }
+
+/// Lists a fresh test token on the bridge (a quorum signs the listing) and makes two
+/// deposits of 250 Sable units; the node's view of them is read back with
+/// confirmations, in index order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmed_deposits_are_read_back_in_order() {
+    use alloy::primitives::U256;
+    use sable_settlement::testing::{deploy_test_token, deposit, list_asset};
+
+    let mut net = setup().await;
+    let c = &net.client;
+    let token = deploy_test_token(c, "USDT").await.unwrap();
+    let (asset, unit) = (
+        B256::repeat_byte(0xa5),
+        U256::from(10u64).pow(U256::from(12)),
+    );
+    // Two validators are not a quorum of four; three are.
+    let short = list_asset(c, token, asset, unit, &net.validators[..2]).await;
+    rejected(short, "NoQuorum");
+    list_asset(c, token, asset, unit, &net.validators[1..])
+        .await
+        .unwrap();
+    let amount = unit * U256::from(250);
+    for cm in [11u64, 22] {
+        deposit(c, token, amount, U256::from(cm)).await.unwrap();
+    }
+
+    let all = c.confirmed_deposits(0).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|d| (d.index, d.asset, d.value, d.commitment))
+            .collect::<Vec<_>>(),
+        vec![
+            (0, asset, 250, U256::from(11)),
+            (1, asset, 250, U256::from(22)),
+        ]
+    );
+    assert!(all[0].l1_block < all[1].l1_block);
+    assert_eq!(all[1].commitment_le()[0], 22);
+    assert_eq!(c.confirmed_deposits(1).await.unwrap(), all[1..]);
+    assert!(c.confirmed_deposits(2).await.unwrap().is_empty());
+    // The second deposit is in the head block: with 2 confirmations it waits.
+    net.client.confirmations = 2;
+    assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all[..1]);
+    net.client.confirmations = 100;
+    assert!(net.client.confirmed_deposits(0).await.unwrap().is_empty());
+}

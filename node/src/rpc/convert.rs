@@ -180,6 +180,7 @@ mod tests {
             Rejection::Duplicate,
             Rejection::Admin(String::new()),
             Rejection::UnconfirmedDeposit(0),
+            Rejection::DepositConsumed(0),
         ];
         for r in &all {
             assert_eq!(reject_reason(r) as i32, i32::from(r.code()), "{r:?}");

@@ -17,7 +17,8 @@ use super::SettleError;
 use crate::{
     block::{Block, BlockHeader, MAX_BLOCK_BYTES},
     config::Publication,
-    storage::Store,
+    execution::deposits_minted_at,
+    storage::{Staged, Store},
 };
 
 /// Published-data encoding version.
@@ -182,10 +183,18 @@ pub fn plan(
         .map(|h| store.block(h)?.ok_or(SettleError::MissingBlock(h)))
         .collect::<Result<Vec<_>, _>>()?;
     let end = header(store, last)?;
+    let consumed = deposits_minted_at(&Staged::new(store), last)?;
+    if consumed < state.deposits_consumed {
+        return Err(SettleError::Diverged(format!(
+            "the contract counts {} deposits minted, this validator's chain {consumed} at block {last}",
+            state.deposits_consumed
+        )));
+    }
     let data = Encoded::new(PublishedData(blocks).to_bytes(), publication)?;
     let batch = sable_settlement::Batch {
         commitmentRoot: end.anchor.into(),
         nullifierRoot: end.nullifier_root.into(),
+        depositsConsumed: consumed,
         ..state.next_batch(last, data.fold())
     };
     Ok(Some(Plan {

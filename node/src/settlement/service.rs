@@ -20,7 +20,9 @@ use super::{
 };
 use crate::{
     config::{BlobSidecars, Publication, SettlementSection},
+    execution::L1DepositRecord,
     node::Node,
+    storage::{Cf, Staged},
     telemetry::metrics,
 };
 
@@ -113,6 +115,7 @@ impl Settler {
             ready_since: None,
             not_member_logged: false,
             l1: None,
+            next_deposit: 0,
         };
         SettlementHandle {
             task: tokio::spawn(service.run()),
@@ -142,6 +145,8 @@ struct Service<S: Sender> {
     ready_since: Option<(B256, Instant)>,
     not_member_logged: bool,
     l1: Option<(SettledState, Vec<Address>, Instant)>,
+    /// The next L1 deposit index the watcher looks for.
+    next_deposit: u64,
 }
 
 impl<S: Sender> Service<S> {
@@ -239,10 +244,49 @@ impl<S: Sender> Service<S> {
         }
         let state = self.s.client.state().await?;
         let validators = self.s.client.validators().await?;
+        self.watch_deposits().await?;
         metrics().settled_batch.set(state.last_batch as i64);
         self.book.update(&validators, state.last_batch);
         self.l1 = Some((state.clone(), validators.clone(), Instant::now()));
         Ok((state, validators))
+    }
+
+    /// The deposit watcher: stores the bridge deposits confirmed on L1 (the client's
+    /// `confirmations`) that this node has not stored yet, in index order, where
+    /// admission and votes look them up. Records are never removed: `confirmations`
+    /// must cover the reorgs the L1 can have.
+    async fn watch_deposits(&mut self) -> Result<(), SettleError> {
+        let found = self.s.client.confirmed_deposits(self.next_deposit).await?;
+        let Some(last) = found.last().map(|d| d.index) else {
+            return Ok(());
+        };
+        let store = self.s.node.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut staged = Staged::new(&store);
+            for d in &found {
+                let record = L1DepositRecord {
+                    asset: d.asset.0,
+                    value: d.value,
+                    commitment: d.commitment_le(),
+                    l1_block: d.l1_block,
+                };
+                staged.put(
+                    Cf::L1Deposits,
+                    d.index.to_be_bytes().to_vec(),
+                    record.to_bytes(),
+                );
+            }
+            store.commit(staged)
+        })
+        .await
+        .map_err(|e| SettleError::Config(format!("deposit watcher task: {e}")))??;
+        tracing::info!(
+            from = self.next_deposit,
+            to = last,
+            "confirmed L1 deposits stored"
+        );
+        self.next_deposit = last + 1;
+        Ok(())
     }
 
     async fn round(&mut self, read_l1: bool) -> Result<(), SettleError> {

@@ -5,20 +5,24 @@
 //! from L1, folds to the signed `dataHash` and decodes to exactly its blocks, each
 //! linked to the one before; every transaction's proofs and signatures verify; the
 //! blocks, executed from genesis on a scratch store, reach the commitment-tree and
-//! nullifier roots the batch settled. The first failure is reported with its batch.
+//! nullifier roots the batch settled; every deposit the blocks mint is a bridge deposit
+//! on L1 with the same asset, value and commitment, and the batch's `depositsConsumed`
+//! is what execution minted. The first failure is reported with its batch.
 
-use std::{path::Path, sync::Arc};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use alloy::primitives::B256;
 use sable_circuits::transaction::Transaction;
-use sable_settlement::{batch_hash, withdrawals_hash, L1Client, SettledBatch, SettlementError};
+use sable_settlement::{
+    batch_hash, withdrawals_hash, L1Client, L1Deposit, SettledBatch, SettlementError,
+};
 
 use super::plan::PublishedData;
 use crate::{
     block::Block,
     compliance::CompliancePolicy,
-    execution::{ChainParams, ExecError, Executor},
-    storage::{StorageError, Store},
+    execution::{deposits_minted_at, ChainParams, ExecError, Executor},
+    storage::{Staged, StorageError, Store},
     verifier::Verifier,
 };
 
@@ -70,6 +74,12 @@ pub async fn verify_l1(
     scratch: &Path,
 ) -> Result<VerifyReport, VerifyError> {
     let batches = client.settled_batches(0).await?;
+    let deposits: HashMap<u64, L1Deposit> = client
+        .confirmed_deposits(0)
+        .await?
+        .into_iter()
+        .map(|d| (d.index, d))
+        .collect();
     let store = Arc::new(Store::open(scratch)?);
     let executor = Arc::new(Executor::new(params, policy));
     let tip = executor
@@ -108,12 +118,24 @@ pub async fn verify_l1(
             }
             block_hash = block.hash();
         }
-        transactions += verify_proofs(n, &blocks, verifier).await?;
-        let (store, executor) = (store.clone(), executor.clone());
-        let header = tokio::task::spawn_blocking(move || apply_all(&store, &executor, &blocks))
-            .await
-            .map_err(|e| mismatch(n, format!("execution task: {e}")))?
-            .map_err(|e| mismatch(n, format!("execution: {e}")))?;
+        transactions += verify_proofs(n, &blocks, verifier, &deposits).await?;
+        let (store, executor, last) = (store.clone(), executor.clone(), b.lastBlock);
+        let (header, consumed) = tokio::task::spawn_blocking(move || {
+            let roots = apply_all(&store, &executor, &blocks)?;
+            Ok::<_, ExecError>((roots, deposits_minted_at(&Staged::new(&store), last)?))
+        })
+        .await
+        .map_err(|e| mismatch(n, format!("execution task: {e}")))?
+        .map_err(|e| mismatch(n, format!("execution: {e}")))?;
+        if consumed != b.depositsConsumed {
+            return Err(mismatch(
+                n,
+                format!(
+                    "{} deposits consumed settled, execution minted {consumed}",
+                    b.depositsConsumed
+                ),
+            ));
+        }
         if B256::from(header.0) != b.commitmentRoot {
             return Err(mismatch(
                 n,
@@ -188,11 +210,13 @@ fn check_links(
     Ok(())
 }
 
-/// Verifies every transaction of `blocks` in one batch; returns how many.
+/// Verifies every transaction of `blocks` in one batch, and that each deposit they
+/// carry is the bridge deposit with its index on L1 (`l1`); returns how many.
 async fn verify_proofs(
     number: u64,
     blocks: &[Block],
     verifier: &Verifier,
+    l1: &HashMap<u64, L1Deposit>,
 ) -> Result<u64, VerifyError> {
     let mut txs = Vec::new();
     let mut at = Vec::new();
@@ -207,6 +231,22 @@ async fn verify_proofs(
                     ),
                 )
             })?;
+            for d in &tx.deposits {
+                let matches = l1.get(&d.index).is_some_and(|e| {
+                    e.asset.0 == d.asset.0
+                        && e.value == d.value
+                        && e.commitment_le() == d.cm.to_bytes()
+                });
+                if !matches {
+                    return Err(mismatch(
+                        number,
+                        format!(
+                            "block {} transaction {i} mints deposit {} that L1 does not hold",
+                            block.height, d.index
+                        ),
+                    ));
+                }
+            }
             txs.push(Arc::new(tx));
             at.push((block.height, i));
         }

@@ -71,11 +71,17 @@ pub enum Cf {
     Revocations,
     /// Applied operator command ids.
     AdminIds,
+    /// Bridge deposits minted: L1 deposit index (big-endian) → height. Chain state.
+    Deposits,
+    /// Confirmed L1 bridge deposits this node's watcher has seen: index (big-endian) →
+    /// `asset:32 || value:u64 LE || commitment:32 || l1_block:u64 LE`. Local: read when
+    /// admitting and voting, never in execution.
+    L1Deposits,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 15] = [
+    pub const ALL: [Cf; 17] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -91,6 +97,8 @@ impl Cf {
         Cf::Issuers,
         Cf::Revocations,
         Cf::AdminIds,
+        Cf::Deposits,
+        Cf::L1Deposits,
     ];
 
     /// The column family's name on disk.
@@ -111,6 +119,8 @@ impl Cf {
             Cf::Issuers => "issuers",
             Cf::Revocations => "revocations",
             Cf::AdminIds => "admin_ids",
+            Cf::Deposits => "deposits",
+            Cf::L1Deposits => "l1_deposits",
         }
     }
 }
@@ -143,6 +153,17 @@ pub(crate) mod meta {
     pub const REGISTRY_FREE: &[u8] = b"registry_free";
     pub const REGISTRY_NEXT: &[u8] = b"registry_next";
     pub const LAST_REMOVAL: &[u8] = b"last_removal";
+    /// How many L1 deposits are minted without a gap (the settlement's
+    /// `depositsConsumed`).
+    pub const DEPOSITS_PREFIX: &[u8] = b"deposits_prefix";
+
+    /// `DEPOSITS_PREFIX` as of the block at `height`.
+    pub fn deposits_prefix_at(height: u64) -> [u8; 10] {
+        let mut k = [0u8; 10];
+        k[..2].copy_from_slice(b"dp");
+        k[2..].copy_from_slice(&height.to_be_bytes());
+        k
+    }
 }
 
 /// Height key (big-endian, so iteration is in height order).

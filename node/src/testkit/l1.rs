@@ -128,6 +128,17 @@ impl L1 {
         panic!("not {what} in {timeout:?} (contract state: {last:?})");
     }
 
+    /// Runs `sable-node verify-l1` against this L1 with validator 1's configuration.
+    pub fn verify_l1(&self, net: &Devnet) -> std::process::Output {
+        std::process::Command::new(&net.exe)
+            .args(["verify-l1", "--rpc", &self.anvil.url(), "--contract"])
+            .arg(self.deployment.settlement.to_string())
+            .arg("--config")
+            .arg(&net.configs[1])
+            .output()
+            .unwrap()
+    }
+
     /// Every `BatchSettled` event of the canonical chain, in order.
     pub async fn settled(&self) -> Vec<Batch> {
         self.client
