@@ -52,7 +52,13 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 
 fn sable(reps: usize) -> Result<Figures> {
     let mut rng = UnwrapErr(SysRng);
-    let ((pk, vk), keygen) = time(|| (ProvingKey::build(), VerifyingKey::build()));
+    // Sable's verifying key holds the action and deposit circuits' keys; the batch
+    // verifier's generator tables are built here too, as a validator does at start.
+    let ((pk, vk), keygen) = time(|| {
+        let vk = VerifyingKey::build();
+        vk.warm_up();
+        (ProvingKey::build(), vk)
+    });
     let fixture = Transfer::new(&mut rng)?;
     let regulator = fixture.regulator;
     let part = fixture.part(&mut rng)?;
