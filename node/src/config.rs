@@ -208,7 +208,9 @@ pub struct SettlementSection {
     /// The blob sidecar format, for the network's fork (blobs only).
     #[serde(default)]
     pub blob_sidecars: BlobSidecars,
-    /// L1 blocks on top of a settlement transaction before it counts as done.
+    /// L1 blocks on top of a settlement transaction before it counts as done, and a
+    /// bridge deposit's block needs before this node mints it (deposit records are never
+    /// withdrawn, so this must cover the reorgs the L1 can have).
     #[serde(default = "default_confirmations")]
     pub confirmations: u64,
     /// Nothing is sent while L1 gas costs more than this (gwei); absent: no limit.

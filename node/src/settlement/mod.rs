@@ -6,7 +6,9 @@
 //! quorum has signed, the batch's designated submitter (validators take turns by batch
 //! number) publishes its data and submits it; if the batch is still unsettled after
 //! [`crate::config::SettlementSection::takeover_ms`], the next validator in turn does
-//! ([`service`]). [`verify`] rebuilds and checks the whole chain from L1 alone.
+//! ([`service`]). The service is also the node's deposit watcher: it stores the
+//! bridge deposits confirmed on L1, which deposit claims must match to be admitted or
+//! voted for. [`verify`] rebuilds and checks the whole chain from L1 alone.
 //!
 //! Must never: keep its own record of what is settled (the contract is the source of
 //! truth: every round re-reads it, so a restart, a lost transaction or an L1 reorg is
