@@ -311,12 +311,27 @@ impl PartBuilder {
         Ok((paid, kept))
     }
 
-    /// Adds a public burn (withdrawal) of `value` of `asset`.
+    /// Adds a public burn of `value` of `asset` that leaves the pool on Sable alone.
     pub fn add_burn(&mut self, asset: AssetId, value: u64) -> Result<(), BuildError> {
+        self.add_withdrawal(asset, value, [0; 20])
+    }
+
+    /// Adds a withdrawal: a public burn of `value` of `asset` that the bridge pays to
+    /// the Ethereum address `recipient` once a settled batch releases it.
+    pub fn add_withdrawal(
+        &mut self,
+        asset: AssetId,
+        value: u64,
+        recipient: [u8; 20],
+    ) -> Result<(), BuildError> {
         if self.burns.len() >= MAX_BURNS_PER_PART {
             return Err(BuildError::TooMany("burns"));
         }
-        self.burns.push(Burn { asset, value });
+        self.burns.push(Burn {
+            asset,
+            value,
+            recipient,
+        });
         Ok(())
     }
 

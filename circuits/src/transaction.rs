@@ -20,7 +20,7 @@
 //! part      = anchor:32 || registry_root:32 || count || action* || count || burn*
 //!             || proof:var || spend_auth_sig:64 * n_actions || binding_sig:64
 //! action    = nf:32 || rk:32 || cv_net:32 || cm_new:32 || regulator_ct:192 || encrypted_note:264
-//! burn      = asset:32 || value:u64
+//! burn      = asset:32 || value:u64 || recipient:20 (an Ethereum address; zero: none)
 //! deposit   = see crate::deposit
 //! ```
 //! The digest (and transaction id) is BLAKE2b-256 over the same encoding with proofs
@@ -90,13 +90,25 @@ pub struct Action {
     pub encrypted_note: EncryptedNote,
 }
 
-/// A public burn: value leaving the shielded pool (e.g. a withdrawal to Ethereum).
+/// A public burn: value leaving the shielded pool, to an Ethereum address (a
+/// withdrawal, paid by the bridge once a settled batch releases it) or to none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Burn {
     /// Asset.
     pub asset: AssetId,
     /// Amount.
     pub value: u64,
+    /// The Ethereum address the bridge pays, or all zero: the value leaves the pool on
+    /// Sable alone (an issuer's redemption, say). Every signature of the transaction
+    /// covers it.
+    pub recipient: [u8; 20],
+}
+
+impl Burn {
+    /// Whether the bridge pays this burn out on Ethereum.
+    pub fn is_withdrawal(&self) -> bool {
+        self.recipient != [0; 20]
+    }
 }
 
 /// The public effects of a part: what it spends, creates and burns.
@@ -317,7 +329,7 @@ impl PartEffects {
         }
         w.count(self.burns.len());
         for b in &self.burns {
-            w.bytes(&b.asset.0).u64(b.value);
+            w.bytes(&b.asset.0).u64(b.value).bytes(&b.recipient);
         }
     }
 
@@ -332,6 +344,7 @@ impl PartEffects {
                 Ok(Burn {
                     asset: AssetId(r.array("burn asset")?),
                     value: r.u64("burn value")?,
+                    recipient: r.array("burn recipient")?,
                 })
             })
             .collect::<Result<_, DecodeError>>()?;

@@ -409,7 +409,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
         &mut r,
     )
     .unwrap();
-    b.add_burn(n.bond, 3).unwrap();
+    b.add_withdrawal(n.bond, 3, [0xee; 20]).unwrap();
     let part = b.build(&mut r).unwrap().prove(&keys().0, &mut r).unwrap();
     let d = digest_of(&[], &[part.effects()]);
     let k = n.a.spend_authorizing_key();
@@ -420,6 +420,15 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     };
     tx.verify(&keys().1, &n.regulator.public_key()).unwrap();
     assert_eq!(tx.parts[0].proof.as_bytes().len(), Proof::expected_size(1));
+    assert!(tx.parts[0].effects.burns[0].is_withdrawal());
+    assert_eq!(Transaction::from_bytes(&tx.to_bytes()).unwrap(), tx);
+    // Redirecting the withdrawal to another Ethereum address breaks the signatures.
+    let mut redirected = tx.clone();
+    redirected.parts[0].effects.burns[0].recipient = [0xaa; 20];
+    assert!(matches!(
+        redirected.verify(&keys().1, &n.regulator.public_key()),
+        Err(TxError::BadSpendAuth { .. })
+    ));
     // Claiming a smaller burn (keeping value) breaks the binding signature.
     let d = tx.digest();
     let part = &mut tx.parts[0];
