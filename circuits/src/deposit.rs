@@ -152,7 +152,7 @@ pub(crate) fn statement(
     regulator: &RegulatorPublicKey,
     esk: pallas::Base,
 ) -> (DepositWitness, DepositInstance, RegulatorCiphertext) {
-    let ct = RegulatorCiphertext::encrypt(regulator, esk, &plaintext(note));
+    let ct = RegulatorCiphertext::encrypt(regulator, esk, &RegulatorPlaintext::of_deposit(note));
     let instance = DepositInstance::new(
         note.asset().base().to_affine(),
         note.value().inner(),
@@ -173,15 +173,4 @@ pub(crate) fn statement(
         regulator_pk: Value::known(regulator.to_affine()),
     };
     (witness, instance, ct)
-}
-
-/// What the regulator learns of a deposit: its asset, value and owner (no spent note).
-fn plaintext(note: &Note) -> RegulatorPlaintext {
-    RegulatorPlaintext {
-        asset_x: note.asset().base().coordinates().0,
-        value: note.value().to_base(),
-        owner_x: note.owner().coordinates().0,
-        spent_cm: pallas::Base::zero(),
-        spent_value: pallas::Base::zero(),
-    }
 }

@@ -47,6 +47,18 @@ pub struct RegulatorPlaintext {
 }
 
 impl RegulatorPlaintext {
+    /// What the regulator learns of a bridge deposit: the minted note's asset, value
+    /// and owner; no spent note.
+    pub fn of_deposit(note: &crate::note::Note) -> Self {
+        RegulatorPlaintext {
+            asset_x: note.asset().base().coordinates().0,
+            value: note.value().to_base(),
+            owner_x: note.owner().coordinates().0,
+            spent_cm: pallas::Base::zero(),
+            spent_value: pallas::Base::zero(),
+        }
+    }
+
     /// As field elements, in circuit order.
     pub fn to_fields(&self) -> [pallas::Base; REGULATOR_PLAINTEXT_LEN] {
         [

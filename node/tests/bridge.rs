@@ -199,12 +199,7 @@ async fn a_bridge_deposit_mints_once_spends_and_settles_as_consumed() {
         ..state.next_batch(next, fold)
     };
     let digest = l1.client.domain().await.unwrap().batch_digest(&forged);
-    let mut quorum = Quorum::new(digest);
-    for key in &signers {
-        quorum
-            .add(key.address(), &key.sign(digest).unwrap())
-            .unwrap();
-    }
+    let quorum = Quorum::signed_by(digest, &signers).unwrap();
     l1.client
         .submit(&forged, &[], &data, quorum.packed())
         .await

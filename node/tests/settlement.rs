@@ -188,13 +188,8 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
         ..state.next_batch(state.last_block + 2, fold)
     };
     let digest = l1.client.domain().await.unwrap().batch_digest(&forged);
-    let mut quorum = sable_settlement::Quorum::new(digest);
-    for i in 0..3 {
-        let key = net.settlement_key(i);
-        quorum
-            .add(key.address(), &key.sign(digest).unwrap())
-            .unwrap();
-    }
+    let keys: Vec<_> = (0..3).map(|i| net.settlement_key(i)).collect();
+    let quorum = sable_settlement::Quorum::signed_by(digest, &keys).unwrap();
     l1.client
         .submit(&forged, &[], &data, quorum.packed())
         .await

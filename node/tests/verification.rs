@@ -13,7 +13,6 @@ use sable_circuits::{
     keys::RegulatorSecretKey,
     note::{Note, NoteValue},
     note_encryption::encrypt_note,
-    pallas,
     registry::ParticipantRegistry,
     regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
     transaction::Transaction,
@@ -177,13 +176,6 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
             bank.address(),
             &mut rng,
         );
-        let plaintext = RegulatorPlaintext {
-            asset_x: note.asset().base().coordinates().0,
-            value: note.value().to_base(),
-            owner_x: note.owner().coordinates().0,
-            spent_cm: pallas::Base::zero(),
-            spent_value: pallas::Base::zero(),
-        };
         Transaction {
             issuances: vec![],
             parts: vec![],
@@ -196,7 +188,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
                 regulator_ciphertext: RegulatorCiphertext::encrypt(
                     &regulator,
                     random_esk(&mut rng),
-                    &plaintext,
+                    &RegulatorPlaintext::of_deposit(&note),
                 ),
                 encrypted_note: encrypt_note(&note, &[0; 64], None, &mut rng),
                 proof: Proof::from_bytes(vec![0; 100]),

@@ -160,6 +160,18 @@ impl Quorum {
         }
     }
 
+    /// The signatures of `keys` over `digest` (a validator's own keys, or a test's).
+    pub fn signed_by<'k>(
+        digest: B256,
+        keys: impl IntoIterator<Item = &'k SettlementKey>,
+    ) -> Result<Self, SettlementError> {
+        let mut quorum = Quorum::new(digest);
+        for k in keys {
+            quorum.add(k.address(), &k.sign(digest)?)?;
+        }
+        Ok(quorum)
+    }
+
     /// Adds a signature after checking it recovers to `signer` (a peer's signature is
     /// checked before it counts). A second signature by the same signer is ignored.
     pub fn add(&mut self, signer: Address, signature: &[u8]) -> Result<(), SettlementError> {

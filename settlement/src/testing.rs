@@ -74,10 +74,7 @@ pub async fn list_asset(
         unit,
         nonce,
     );
-    let mut quorum = Quorum::new(digest);
-    for k in signers {
-        quorum.add(k.address(), &k.sign(digest)?)?;
-    }
+    let quorum = Quorum::signed_by(digest, signers)?;
     mined(
         "listAsset",
         bridge

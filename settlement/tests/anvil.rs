@@ -58,11 +58,9 @@ async fn next(client: &L1Client, data: &[u8], chunk: usize) -> Batch {
 
 async fn sign(client: &L1Client, batch: &Batch, keys: &[&SettlementKey]) -> Bytes {
     let digest = client.domain().await.unwrap().batch_digest(batch);
-    let mut q = Quorum::new(digest);
-    for k in keys {
-        q.add(k.address(), &k.sign(digest).unwrap()).unwrap();
-    }
-    q.packed()
+    Quorum::signed_by(digest, keys.iter().copied())
+        .unwrap()
+        .packed()
 }
 
 fn rejected(r: Result<impl std::fmt::Debug, SettlementError>, what: &str) {

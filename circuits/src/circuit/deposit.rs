@@ -21,12 +21,12 @@ use halo2_proofs::{
     circuit::{floor_planner, Layouter, Value},
     plonk::{self, ConstraintSystem},
 };
-use pasta_curves::{arithmetic::CurveAffine, pallas};
+use pasta_curves::pallas;
 
 use super::{
     assign_range_table, constrain_point, encrypt_to_regulator,
     gadgets::{poseidon_hash, range_check_64},
-    registered, Config,
+    registered, set_regulator_inputs, xy, Config,
 };
 use crate::constants::{REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN};
 
@@ -75,19 +75,12 @@ impl DepositInstance {
         epk: pallas::Affine,
         c: [pallas::Base; REGULATOR_PLAINTEXT_LEN],
     ) -> Self {
-        let xy = |p: pallas::Affine| {
-            Option::from(p.coordinates())
-                .map(|c: pasta_curves::arithmetic::Coordinates<_>| (*c.x(), *c.y()))
-                .unwrap_or((pallas::Base::zero(), pallas::Base::zero()))
-        };
         let mut out = [pallas::Base::zero(); NUM_PUBLIC_INPUTS];
         (out[ASSET_X], out[ASSET_Y]) = xy(asset);
         out[VALUE] = pallas::Base::from(value);
         out[CM] = cm;
         out[REGISTRY_ROOT] = registry_root;
-        (out[REG_PK_X], out[REG_PK_X + 1]) = xy(regulator_pk);
-        (out[REG_PK_X + 2], out[REG_PK_X + 3]) = xy(epk);
-        out[REG_PK_X + 4..].copy_from_slice(&c);
+        set_regulator_inputs(&mut out[REG_PK_X..], regulator_pk, epk, &c);
         DepositInstance(out)
     }
 }

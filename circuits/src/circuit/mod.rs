@@ -234,11 +234,6 @@ impl Instance {
         epk: pallas::Affine,
         c: [pallas::Base; REGULATOR_PLAINTEXT_LEN],
     ) -> Self {
-        let xy = |p: pallas::Affine| {
-            Option::from(p.coordinates())
-                .map(|c: pasta_curves::arithmetic::Coordinates<_>| (*c.x(), *c.y()))
-                .unwrap_or((pallas::Base::zero(), pallas::Base::zero()))
-        };
         let mut out = [pallas::Base::zero(); NUM_PUBLIC_INPUTS];
         out[ANCHOR] = anchor;
         out[REGISTRY_ROOT] = registry_root;
@@ -249,11 +244,29 @@ impl Instance {
         (out[RK_X], out[RK_Y]) = xy(rk);
         (out[CV_X], out[CV_Y]) = xy(cv_net);
         out[CM_NEW] = cm_new;
-        (out[REG_PK_X], out[REG_PK_Y]) = xy(regulator_pk);
-        (out[EPK_X], out[EPK_Y]) = xy(epk);
-        out[REG_C..].copy_from_slice(&c);
+        set_regulator_inputs(&mut out[REG_PK_X..], regulator_pk, epk, &c);
         Instance(out)
     }
+}
+
+/// A point's affine coordinates as public inputs (the identity as `(0, 0)`).
+fn xy(p: pallas::Affine) -> (pallas::Base, pallas::Base) {
+    Option::from(p.coordinates())
+        .map(|c: pasta_curves::arithmetic::Coordinates<_>| (*c.x(), *c.y()))
+        .unwrap_or((pallas::Base::zero(), pallas::Base::zero()))
+}
+
+/// Fills the public inputs [`encrypt_to_regulator`] constrains, starting at `out[0]`:
+/// the regulator key, `epk`, and the ciphertext.
+fn set_regulator_inputs(
+    out: &mut [pallas::Base],
+    regulator_pk: pallas::Affine,
+    epk: pallas::Affine,
+    c: &[pallas::Base; REGULATOR_PLAINTEXT_LEN],
+) {
+    (out[0], out[1]) = xy(regulator_pk);
+    (out[2], out[3]) = xy(epk);
+    out[4..4 + REGULATOR_PLAINTEXT_LEN].copy_from_slice(c);
 }
 
 fn constrain_point(

@@ -94,14 +94,22 @@ pub struct ProvingKey {
     pk: plonk::ProvingKey<vesta::Affine>,
 }
 
+/// The parameters and proving key of circuit `C` (deterministic: no trusted setup).
+fn keygen<C: plonk::Circuit<pallas::Base> + Default>(
+    what: &str,
+) -> (Params<vesta::Affine>, plonk::ProvingKey<vesta::Affine>) {
+    let params = Params::new(K);
+    let circuit = C::default();
+    let fits = || format!("the {what} circuit fits in 2^K rows");
+    let vk = plonk::keygen_vk(&params, &circuit).unwrap_or_else(|e| panic!("{}: {e}", fits()));
+    let pk = plonk::keygen_pk(&params, vk, &circuit).unwrap_or_else(|e| panic!("{}: {e}", fits()));
+    (params, pk)
+}
+
 impl ProvingKey {
     /// Builds the proving key (deterministic: no trusted setup).
     pub fn build() -> Self {
-        let params = Params::new(K);
-        let circuit = Circuit::default();
-        let vk = plonk::keygen_vk(&params, &circuit).expect("the action circuit fits in 2^K rows");
-        let pk =
-            plonk::keygen_pk(&params, vk, &circuit).expect("the action circuit fits in 2^K rows");
+        let (params, pk) = keygen::<Circuit>("action");
         ProvingKey { params, pk }
     }
 }
