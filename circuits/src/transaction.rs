@@ -228,6 +228,14 @@ pub enum TxError {
         /// Actions.
         actions: usize,
     },
+    /// A withdrawal of nothing (the bridge would pay zero).
+    #[error("part {part} burn {burn}: a withdrawal of zero")]
+    ZeroWithdrawal {
+        /// Part index.
+        part: usize,
+        /// Burn index within the part.
+        burn: usize,
+    },
     /// Two spends reveal the same nullifier.
     #[error("duplicate nullifier within the transaction")]
     DuplicateNullifier,
@@ -543,6 +551,19 @@ impl Transaction {
             .flat_map(|p| p.effects.actions.iter().map(|a| &a.nf))
     }
 
+    /// Every withdrawal (a burn naming an Ethereum recipient), with its part's and its
+    /// own index within the part: what identifies it within the transaction.
+    pub fn withdrawals(&self) -> impl Iterator<Item = (usize, usize, &Burn)> {
+        self.parts.iter().enumerate().flat_map(|(pi, p)| {
+            p.effects
+                .burns
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.is_withdrawal())
+                .map(move |(bi, b)| (pi, bi, b))
+        })
+    }
+
     /// Every note commitment the transaction appends to the tree, in order: issued notes
     /// first, then each part's actions, then deposits.
     pub fn commitments(&self) -> Vec<NoteCommitment> {
@@ -595,6 +616,9 @@ impl Transaction {
                     actions: p.effects.actions.len(),
                 });
             }
+        }
+        if let Some((part, burn, _)) = self.withdrawals().find(|(_, _, b)| b.value == 0) {
+            return Err(TxError::ZeroWithdrawal { part, burn });
         }
         for nf in self.nullifiers() {
             if !seen.insert(*nf) {

@@ -429,6 +429,19 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
         redirected.verify(&keys().1, &n.regulator.public_key()),
         Err(TxError::BadSpendAuth { .. })
     ));
+    assert_eq!(
+        tx.withdrawals()
+            .map(|(p, b, w)| (p, b, w.value))
+            .collect::<Vec<_>>(),
+        vec![(0, 0, 3)]
+    );
+    // A withdrawal of zero is refused before any signature is checked.
+    let mut zero = tx.clone();
+    zero.parts[0].effects.burns[0].value = 0;
+    assert_eq!(
+        zero.verify(&keys().1, &n.regulator.public_key()),
+        Err(TxError::ZeroWithdrawal { part: 0, burn: 0 })
+    );
     // Claiming a smaller burn (keeping value) breaks the binding signature.
     let d = tx.digest();
     let part = &mut tx.parts[0];

@@ -33,6 +33,8 @@ contract SableBridge is ISableBridge, ReentrancyGuardTransient {
 
     ISableSettlement public immutable settlement;
     mapping(address token => Asset) public assets;
+    /// @inheritdoc ISableBridge
+    mapping(bytes32 assetId => address token) public tokenOf;
     uint64 public depositCount;
     /// Consumed by each quorum-signed governance action (pause, listing).
     uint64 public governanceNonce;
@@ -53,15 +55,20 @@ contract SableBridge is ISableBridge, ReentrancyGuardTransient {
 
     /// Lists `token` as Sable asset `assetId`, `unit` base units per Sable unit, under a
     /// quorum of validator signatures over ListAsset(this, token, assetId, unit, nonce).
+    /// Listings are permanent and one to one (no token twice, no asset id twice), so a
+    /// withdrawal of an asset names exactly one token.
     function listAsset(address token, bytes32 assetId, uint256 unit, bytes calldata signatures) external {
         if (unit == 0) revert BadUnit();
         if (assets[token].unit != 0) revert AlreadyListed(token);
+        address holder = tokenOf[assetId];
+        if (holder != address(0)) revert AssetIdTaken(assetId, holder);
         uint64 nonce = governanceNonce;
         settlement.verifyQuorum(
             keccak256(abi.encode(LIST_TYPEHASH, address(this), token, assetId, unit, nonce)), signatures
         );
         governanceNonce = nonce + 1;
         assets[token] = Asset(assetId, unit);
+        tokenOf[assetId] = token;
         emit AssetListed(token, assetId, unit);
     }
 

@@ -29,7 +29,8 @@ struct Batch {
 
 /// @notice A shielded burn released to an L1 recipient by a settled batch.
 struct Withdrawal {
-    /// Unique per withdrawal: the burn's nullifier on Sable.
+    /// Unique per withdrawal: derived on Sable from the burning transaction's id and
+    /// the burn's place in it.
     bytes32 id;
     address token;
     address recipient;
@@ -124,6 +125,7 @@ interface ISableBridge {
     error BridgePaused();
     error TokenNotListed(address token);
     error AlreadyListed(address token);
+    error AssetIdTaken(bytes32 assetId, address token);
     error BadUnit();
     error ZeroAmount();
     error AmountNotMultipleOfUnit(uint256 amount, uint256 unit);
@@ -140,6 +142,8 @@ interface ISableBridge {
     function release(uint64 batch, Withdrawal[] calldata withdrawals) external;
     function claim(Withdrawal calldata w) external;
     function settlement() external view returns (ISableSettlement);
+    /// The token listed as Sable asset `assetId` (zero if none): a listing is one to one.
+    function tokenOf(bytes32 assetId) external view returns (address);
     /// Deposits made so far (the next deposit's index).
     function depositCount() external view returns (uint64);
     function governanceNonce() external view returns (uint64);

@@ -99,6 +99,16 @@ contract SableBridgeTest is Fixture, IReenter {
         bridge.listAsset(address(other), bytes32("o"), 1, three);
         vm.expectRevert(abi.encodeWithSelector(ISableBridge.AlreadyListed.selector, address(other)));
         bridge.listAsset(address(other), bytes32("o"), 1, three);
+        vm.assertEq(bridge.tokenOf(bytes32("o")), address(other), "one token per asset");
+        // A second token cannot take the same Sable asset, even under a quorum.
+        TestToken third = new TestToken("THIRD");
+        bytes32 h3 = keccak256(
+            abi.encode(
+                bridge.LIST_TYPEHASH(), address(bridge), address(third), bytes32("o"), 1, bridge.governanceNonce()
+            )
+        );
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.AssetIdTaken.selector, bytes32("o"), address(other)));
+        bridge.listAsset(address(third), bytes32("o"), 1, quorumSign(h3));
     }
 
     function test_withdrawalPaidOnlyAfterRelease() public {

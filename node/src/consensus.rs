@@ -72,7 +72,7 @@ use sable_circuits::transaction::Transaction;
 use crate::{
     admin::SignedAdminCommand,
     block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES},
-    execution::check_l1_deposits,
+    bridge::check_l1,
     gossip::{self, PeerLiveness},
     node::{conflict_keys, Node},
     pki::Fingerprint,
@@ -304,21 +304,19 @@ impl SableApp {
                 }
             }
         }
-        // Deposits must match L1 as this node's watcher sees it (the one check here
-        // that is not deterministic: a validator whose watcher lags votes no, and the
-        // view times out).
+        // Deposits and withdrawals must match L1 as this node's watcher sees it (the
+        // one check here that is not deterministic: a validator whose watcher lags
+        // votes no, and the view times out).
         let minting: Vec<Arc<Transaction>> = txs
             .iter()
-            .filter(|(_, tx)| !tx.deposits.is_empty())
+            .filter(|(_, tx)| !tx.deposits.is_empty() || tx.withdrawals().next().is_some())
             .map(|(_, tx)| tx.clone())
             .collect();
         if !minting.is_empty() {
             let store = self.node.store.clone();
             let confirmed = tokio::task::spawn_blocking(move || {
                 let view = Staged::new(&store);
-                minting
-                    .iter()
-                    .all(|tx| check_l1_deposits(&view, tx).is_ok())
+                minting.iter().all(|tx| check_l1(&view, tx).is_ok())
             })
             .await;
             if !matches!(confirmed, Ok(true)) {

@@ -19,6 +19,7 @@ use sable_circuits::{
 use crate::{
     admin::{AdminOp, SignedAdminCommand},
     block::{hash32, Block, BlockHash, BlockHeader, TxId},
+    bridge::{self, WithdrawalRecord},
     compliance::{CompliancePolicy, TxContext},
     pki::CertificateAuthority,
     storage::{
@@ -80,6 +81,10 @@ pub enum Rejection {
     /// A deposit already minted.
     #[error("L1 deposit {0} is already minted")]
     DepositConsumed(u64),
+    /// A withdrawal of an asset no confirmed L1 listing maps to a token (this node's
+    /// view of L1): the bridge could not pay it.
+    #[error("asset {} is not listed on the L1 bridge", hex::encode(.0))]
+    UnlistedAsset([u8; 32]),
 }
 
 impl Rejection {
@@ -101,6 +106,7 @@ impl Rejection {
             Rejection::Admin(_) => 13,
             Rejection::UnconfirmedDeposit(_) => 14,
             Rejection::DepositConsumed(_) => 15,
+            Rejection::UnlistedAsset(_) => 16,
         }
     }
 
@@ -124,6 +130,7 @@ impl Rejection {
             13 => Rejection::Admin(String::new()),
             14 => Rejection::UnconfirmedDeposit(0),
             15 => Rejection::DepositConsumed(0),
+            16 => Rejection::UnlistedAsset([0; 32]),
             _ => Rejection::Malformed(String::new()),
         }
     }
@@ -146,6 +153,7 @@ impl Rejection {
             Rejection::Admin(_) => "admin",
             Rejection::UnconfirmedDeposit(_) => "unconfirmed_deposit",
             Rejection::DepositConsumed(_) => "deposit_consumed",
+            Rejection::UnlistedAsset(_) => "unlisted_asset",
         }
     }
 }
@@ -288,79 +296,6 @@ pub fn check_state(
             .map_err(db)?
         {
             return Err(Rejection::DepositConsumed(d.index));
-        }
-    }
-    Ok(())
-}
-
-/// How many L1 deposits were minted without a gap as of the block at `height` (0
-/// before any; what a settlement batch ending there reports as `depositsConsumed`).
-pub fn deposits_minted_at(view: &Staged<'_>, height: u64) -> Result<u64, StorageError> {
-    Ok(view
-        .get(Cf::Meta, &meta::deposits_prefix_at(height))?
-        .map(|b| u64_le(&b, "deposits prefix"))
-        .transpose()?
-        .unwrap_or(0))
-}
-
-/// A confirmed L1 deposit as this node's watcher stored it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct L1DepositRecord {
-    /// The Sable asset id.
-    pub asset: [u8; 32],
-    /// The value in Sable units.
-    pub value: u64,
-    /// The note commitment (little-endian, as Sable encodes it).
-    pub commitment: [u8; 32],
-    /// The L1 block that holds it.
-    pub l1_block: u64,
-}
-
-impl L1DepositRecord {
-    /// The stored encoding.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(80);
-        v.extend_from_slice(&self.asset);
-        v.extend_from_slice(&self.value.to_le_bytes());
-        v.extend_from_slice(&self.commitment);
-        v.extend_from_slice(&self.l1_block.to_le_bytes());
-        v
-    }
-
-    /// Parses the stored encoding.
-    pub fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
-        let bad = || StorageError::Corrupt("l1 deposit");
-        if b.len() != 80 {
-            return Err(bad());
-        }
-        Ok(L1DepositRecord {
-            asset: b[..32].try_into().map_err(|_| bad())?,
-            value: u64_le(&b[32..40], "l1 deposit")?,
-            commitment: b[40..72].try_into().map_err(|_| bad())?,
-            l1_block: u64_le(&b[72..], "l1 deposit")?,
-        })
-    }
-}
-
-/// Whether every deposit in `tx` matches a confirmed L1 deposit that this node's
-/// watcher has seen (same asset, value and commitment). Checked when admitting a
-/// transaction and when voting on a block: this node's view of L1, so never in
-/// execution, which is decided by chain state alone (a block is final only with 2f+1
-/// votes, so f+1 honest validators checked its deposits against L1).
-pub fn check_l1_deposits(view: &Staged<'_>, tx: &Transaction) -> Result<(), Rejection> {
-    let db = |e: StorageError| Rejection::Malformed(format!("state unavailable: {e}"));
-    for d in &tx.deposits {
-        let seen = view
-            .get(Cf::L1Deposits, &d.index.to_be_bytes())
-            .map_err(db)?
-            .map(|b| L1DepositRecord::from_bytes(&b))
-            .transpose()
-            .map_err(db)?;
-        let matches = seen.is_some_and(|l1| {
-            l1.asset == d.asset.0 && l1.value == d.value && l1.commitment == d.cm.to_bytes()
-        });
-        if !matches {
-            return Err(Rejection::UnconfirmedDeposit(d.index));
         }
     }
     Ok(())
@@ -613,6 +548,7 @@ impl Executor {
         let mut tree_size = tip.tree_size;
         let mut leaves = Vec::new();
         let mut nfs = Vec::new();
+        let mut withdrawals = Vec::new();
         let mut compact = sable_proto::v1::CompactBlock {
             height,
             hash: hash.0.to_vec(),
@@ -656,6 +592,7 @@ impl Executor {
                                 nfs.push(nf);
                                 ctx.nullifiers.push(nf.to_vec());
                             }
+                            withdrawals.extend(WithdrawalRecord::of(&id, &tx));
                             for d in &tx.deposits {
                                 s.put(
                                     Cf::Deposits,
@@ -707,25 +644,10 @@ impl Executor {
                 rejection,
             });
         }
-        // The deposits minted without a gap, as of this block (what settlement reports).
-        let mut prefix = s
-            .get(Cf::Meta, meta::DEPOSITS_PREFIX)?
-            .map(|b| u64_le(&b, "deposits prefix"))
-            .transpose()?
-            .unwrap_or(0);
-        while s.contains(Cf::Deposits, &prefix.to_be_bytes())? {
-            prefix += 1;
-        }
-        s.put(
-            Cf::Meta,
-            meta::DEPOSITS_PREFIX.to_vec(),
-            prefix.to_le_bytes().to_vec(),
-        );
-        s.put(
-            Cf::Meta,
-            meta::deposits_prefix_at(height).to_vec(),
-            prefix.to_le_bytes().to_vec(),
-        );
+        // The deposits minted without a gap, as of this block (what settlement reports),
+        // and the withdrawals the batch settling this block releases.
+        bridge::stage_deposits_prefix(&mut s, height)?;
+        bridge::stage_withdrawals(&mut s, height, &withdrawals);
         self.maybe_crash(height, ApplyStep::Transactions);
 
         NOTE_TREE.set_leaves(&mut s, &leaves)?;

@@ -5,8 +5,9 @@
 //! ([`mempool`]), execution of finalized blocks ([`execution`]) into RocksDB
 //! ([`storage`], one atomic write batch per block), BFT ordering with commonware simplex
 //! ([`consensus`]), mempool gossip between validators ([`gossip`]), the compliance hook
-//! ([`compliance`]), settlement to Ethereum ([`settlement`]), telemetry, and the participants' side of the API ([`client`],
-//! [`wallet`]).
+//! ([`compliance`]), the Ethereum bridge's deposits and withdrawals ([`bridge`]),
+//! settlement to Ethereum ([`settlement`]), telemetry, and the participants' side of
+//! the API ([`client`], [`wallet`]).
 //!
 //! Must never: see amounts, asset types or counterparties (it handles only commitments,
 //! nullifiers, ciphertexts, proofs and public issuances), apply half a block, serve a
@@ -16,6 +17,7 @@
 
 pub mod admin;
 pub mod block;
+pub mod bridge;
 pub mod client;
 pub mod compliance;
 pub mod config;

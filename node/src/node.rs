@@ -20,11 +20,9 @@ use tracing::{info_span, Instrument};
 use crate::{
     admin::SignedAdminCommand,
     block::{Block, BlockHeader, TxId, MAX_ADMIN_BYTES, MAX_TX_BYTES},
+    bridge::check_l1,
     compliance::{CompliancePolicy, TxContext},
-    execution::{
-        check_l1_deposits, check_state, Applied, ChainParams, ExecError, Executor, Rejection,
-        StateReads,
-    },
+    execution::{check_state, Applied, ChainParams, ExecError, Executor, Rejection, StateReads},
     mempool::{Mempool, MempoolLimits},
     pki::Fingerprint,
     storage::{Cf, Staged, StorageError, Store},
@@ -289,7 +287,7 @@ impl Node {
         let tx2 = tx.clone();
         tokio::task::spawn_blocking(move || {
             let view = Staged::new(&store);
-            check_state(&view, &params, &tx2).and_then(|()| check_l1_deposits(&view, &tx2))
+            check_state(&view, &params, &tx2).and_then(|()| check_l1(&view, &tx2))
         })
         .await
         .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))))?;

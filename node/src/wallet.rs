@@ -97,11 +97,7 @@ async fn scan_to_tip(
                 .ok_or_else(|| WalletError::Inconsistent("compact tx without an id".into()))?;
             let tx = client.transaction(&id).await?;
             let first_position = ctx.notes.first().map_or(0, |n| n.position);
-            let notes = tx.issuances.iter().map(|i| i.notes.len()).sum::<usize>()
-                + tx.parts
-                    .iter()
-                    .map(|p| p.effects.actions.len())
-                    .sum::<usize>();
+            let notes = tx.commitments().len();
             if notes != ctx.notes.len() {
                 return Err(WalletError::Inconsistent(format!(
                     "transaction {id} has {notes} notes, its compact record {}",
@@ -181,11 +177,17 @@ impl Wallet {
         for t in txs {
             self.spent.extend(t.tx.nullifiers().map(|nf| nf.to_bytes()));
             let issued = t.tx.issuances.iter().flat_map(|i| i.full_notes().map(Some));
-            let received = t.tx.parts.iter().flat_map(|p| {
-                p.effects.actions.iter().map(|a| {
-                    try_decrypt_incoming(&ivk, &a.encrypted_note, &a.cm_new).map(|(n, _)| n)
-                })
+            // In tree order: issued notes, each part's outputs, then minted deposits.
+            let outputs = t.tx.parts.iter().flat_map(|p| {
+                p.effects
+                    .actions
+                    .iter()
+                    .map(|a| (&a.encrypted_note, &a.cm_new))
             });
+            let minted = t.tx.deposits.iter().map(|d| (&d.encrypted_note, &d.cm));
+            let received = outputs
+                .chain(minted)
+                .map(|(note, cm)| try_decrypt_incoming(&ivk, note, cm).map(|(n, _)| n));
             for (i, note) in issued.chain(received).enumerate() {
                 if let Some(note) = note.filter(|n| n.owner() == me) {
                     self.notes.push(OwnedNote {
@@ -248,6 +250,16 @@ where
     }
 }
 
+/// What a leg goes to: a payment to a registered address, or a withdrawal to an
+/// Ethereum address (the bridge pays it once a settled batch releases it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegTo {
+    /// A shielded payment.
+    Pay(Address),
+    /// A burn naming this Ethereum recipient.
+    Withdraw([u8; 20]),
+}
+
 /// One bank's leg: the owner of `sk` pays `amount` from `note` to `to` (change back to
 /// itself), proven against the node's current anchor and registry root. Waits for the
 /// node to have applied the note and the parties' registrations.
@@ -258,6 +270,20 @@ pub async fn prove_leg(
     sk: &SpendingKey,
     note: OwnedNote,
     to: Address,
+    amount: u64,
+) -> Result<ProvenPart, WalletError> {
+    prove_leg_to(client, pk, regulator, sk, note, LegTo::Pay(to), amount).await
+}
+
+/// One bank's leg to a payee or out through the bridge (see [`LegTo`]): `amount` of
+/// `note` goes, the change comes back to the owner of `sk`.
+pub async fn prove_leg_to(
+    client: &mut NodeClient,
+    pk: &'static ProvingKey,
+    regulator: RegulatorPublicKey,
+    sk: &SpendingKey,
+    note: OwnedNote,
+    to: LegTo,
     amount: u64,
 ) -> Result<ProvenPart, WalletError> {
     let fvk = sk.full_viewing_key();
@@ -272,16 +298,29 @@ pub async fn prove_leg(
         async move { c.registry_path(&from).await }
     })
     .await?;
-    let (to_path, root2) = until_applied("the payee's registration", || {
-        let mut c = client.clone();
-        async move { c.registry_path(&to).await }
-    })
-    .await?;
-    if root != root2 {
-        return Err(WalletError::Inconsistent(
-            "the registry changed between two paths; retry".into(),
-        ));
-    }
+    // A payment's output to the payee; a withdrawal has none (its value leaves as a
+    // public burn naming the Ethereum recipient).
+    let payee = match to {
+        LegTo::Pay(to) => {
+            let (registry_path, root2) = until_applied("the payee's registration", || {
+                let mut c = client.clone();
+                async move { c.registry_path(&to).await }
+            })
+            .await?;
+            if root != root2 {
+                return Err(WalletError::Inconsistent(
+                    "the registry changed between two paths; retry".into(),
+                ));
+            }
+            Ok(OutputInfo {
+                recipient: to,
+                value: NoteValue(amount),
+                registry_path,
+                memo: [0; 64],
+            })
+        }
+        LegTo::Withdraw(recipient) => Err(recipient),
+    };
     tokio::task::spawn_blocking(move || {
         let mut r = rng();
         let spend = SpendInfo {
@@ -291,14 +330,29 @@ pub async fn prove_leg(
             registry_path: from_path,
             split: false,
         };
-        let out = OutputInfo {
-            recipient: to,
-            value: NoteValue(amount),
-            registry_path: to_path,
-            memo: [0; 64],
-        };
         let mut b = PartBuilder::new(anchor, root, regulator);
-        b.add_payment(spend, out, &mut r).map_err(build)?;
+        match payee {
+            Ok(out) => {
+                b.add_payment(spend, out, &mut r).map_err(build)?;
+            }
+            Err(recipient) => {
+                let change = OutputInfo {
+                    recipient: from,
+                    value: NoteValue(
+                        note.note
+                            .value()
+                            .inner()
+                            .checked_sub(amount)
+                            .ok_or_else(|| build("the note holds less than the withdrawal"))?,
+                    ),
+                    registry_path: spend.registry_path.clone(),
+                    memo: [0; 64],
+                };
+                b.add_action(spend, change, &mut r).map_err(build)?;
+                b.add_withdrawal(note.note.asset(), amount, recipient)
+                    .map_err(build)?;
+            }
+        }
         b.build(&mut r)
             .map_err(build)?
             .prove(pk, &mut r)

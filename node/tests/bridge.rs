@@ -1,14 +1,18 @@
-//! A bridge deposit end to end, on four validator processes and a real anvil (started
-//! and stopped here, on loopback): a token listed by a validator quorum is deposited on
-//! L1 for a note of bank A; the validators' watchers see it confirmed, bank A proves the
+//! The bridge's round trip, on four validator processes and a real anvil (started and
+//! stopped here, on loopback): a token listed by a validator quorum is deposited on L1
+//! for a note of bank A; the validators' watchers see it confirmed, bank A proves the
 //! deposit, it is minted once (every other claim of it is refused, and so is a claim
 //! of a deposit L1 does not hold), bank A spends the note to bank B, and the batches
-//! settling it tell L1 the deposit is consumed.
+//! settling it tell L1 the deposit is consumed. Bank B withdraws part of it to an
+//! Ethereum address (a withdrawal of an unlisted asset is refused); the batch settling
+//! it releases it, it is paid once, and the token held on L1 equals the shielded
+//! supply. `verify-l1` passes, then pinpoints a forged deposit count and, from the same
+//! L1 state, a forged withdrawal.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use sable_circuits::{
     asset::AssetId,
     circuit::DepositProvingKey,
@@ -17,19 +21,21 @@ use sable_circuits::{
     transaction::Transaction,
 };
 use sable_node::{
+    bridge::WithdrawalRecord,
     client::Status,
     config::{Publication, SettlementSection},
     settlement::plan::{Encoded, PublishedData},
     testkit::{
         assert_agree,
         l1::L1,
-        parties::{connect, pay, two_banks, TwoBanks, FINAL},
+        parties::{connect, pay, two_banks, withdraw, TwoBanks, FINAL},
         Devnet,
     },
+    wallet::Wallet,
 };
 use sable_settlement::{
-    testing::{deploy_test_token, deposit, list_asset},
-    Quorum,
+    testing::{deploy_test_token, deposit, list_asset, token_balance},
+    withdrawals_hash, Quorum, SettlementError, Withdrawal,
 };
 
 const T: Duration = Duration::from_secs(90);
@@ -38,6 +44,8 @@ const T: Duration = Duration::from_secs(90);
 const DUPLICATE_NULLIFIER: i32 = 8;
 const UNCONFIRMED_DEPOSIT: i32 = 14;
 const DEPOSIT_CONSUMED: i32 = 15;
+/// A withdrawal of an asset the bridge does not list.
+const UNLISTED_ASSET: i32 = 16;
 
 fn small_batches(s: &mut SettlementSection) {
     s.batch_blocks = 4;
@@ -54,7 +62,7 @@ fn deposit_tx(d: Deposit) -> Transaction {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_bridge_deposit_mints_once_spends_and_settles_as_consumed() {
+async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let mut net = Devnet::new(env!("CARGO_BIN_EXE_sable-node"), 4);
     let l1 = L1::for_devnet(&net, &[], small_batches).await;
     net.start_all();
@@ -64,7 +72,7 @@ async fn a_bridge_deposit_mints_once_spends_and_settles_as_consumed() {
         regulator: reg,
         a,
         b,
-        ..
+        issuer,
     } = two_banks(&cfg).await;
     let mut client = connect(&cfg, "bank-a").await;
     let proving_key = tokio::task::spawn_blocking(DepositProvingKey::build);
@@ -154,26 +162,124 @@ async fn a_bridge_deposit_mints_once_spends_and_settles_as_consumed() {
         .expect("the minted note is in the compact stream");
     let payment = pay(&mut client, reg, &a, note, position, b.address(), 250).await;
     let (id, _) = client.submit(&payment).await.unwrap();
-    let paid_at = match client.wait_final(&id, FINAL).await.unwrap() {
+    let paid = client.wait_final(&id, FINAL).await.unwrap();
+    assert!(
+        matches!(paid, Status::Finalized { .. }),
+        "payment of the deposited note: {paid:?}"
+    );
+
+    // Bank B withdraws 100 of the 250 to an Ethereum address, the change back to
+    // itself. An asset the bridge does not list cannot leave that way.
+    let mut wallet_b = Wallet::new("Bank B", b.sk.clone());
+    wallet_b.sync(&mut client).await.unwrap();
+    assert_eq!(wallet_b.balance(asset), 250);
+    let (bond_issue, bonds) = issuer.issue("bond", a.address(), &[10]);
+    let (bond_id, _) = client.submit(&bond_issue).await.unwrap();
+    assert!(matches!(
+        client.wait_final(&bond_id, FINAL).await.unwrap(),
+        Status::Finalized { .. }
+    ));
+    let mut wallet_a = Wallet::new("Bank A", a.sk.clone());
+    wallet_a.sync(&mut client).await.unwrap();
+    let bond = wallet_a.note_for(bonds[0].asset(), 10).unwrap();
+    let recipient = Address::repeat_byte(0x5a);
+    let unlisted = withdraw(
+        &mut client,
+        reg,
+        &a,
+        bond.note,
+        bond.position,
+        recipient.0 .0,
+        10,
+    )
+    .await;
+    let (_, status) = client.submit(&unlisted).await.unwrap();
+    assert!(
+        matches!(status, Status::Rejected { reason, .. } if reason == UNLISTED_ASSET),
+        "{status:?}"
+    );
+    let from_b = wallet_b.note_for(asset, 100).unwrap();
+    let out = withdraw(
+        &mut client,
+        reg,
+        &b,
+        from_b.note,
+        from_b.position,
+        recipient.0 .0,
+        100,
+    )
+    .await;
+    let (out_id, _) = client.submit(&out).await.unwrap();
+    let withdrawn_at = match client.wait_final(&out_id, FINAL).await.unwrap() {
         Status::Finalized { height } => height,
-        other => panic!("payment of the deposited note: {other:?}"),
+        other => panic!("withdrawal: {other:?}"),
+    };
+    let expected = Withdrawal {
+        id: WithdrawalRecord::id_of(&out_id, 0, 0).into(),
+        token,
+        recipient,
+        amount: unit * U256::from(100),
     };
 
-    // L1: batches before the deposit's block consumed nothing; from it on, one.
-    l1.wait_block(paid_at, T).await;
+    // L1: batches before the deposit's block consumed nothing, from it on one; the
+    // batch settling the withdrawal's block releases it, and no other releases any.
+    l1.wait_block(withdrawn_at, T).await;
     for batch in l1.settled().await {
-        let expected = u64::from(batch.lastBlock >= minted_at);
+        let expected_consumed = u64::from(batch.lastBlock >= minted_at);
         assert_eq!(
-            batch.depositsConsumed, expected,
+            batch.depositsConsumed, expected_consumed,
             "batch {} (blocks {}..={})",
             batch.number, batch.firstBlock, batch.lastBlock
         );
+        let releases = (batch.firstBlock..=batch.lastBlock).contains(&withdrawn_at);
+        let released = if releases {
+            withdrawals_hash(std::slice::from_ref(&expected))
+        } else {
+            withdrawals_hash(&[])
+        };
+        assert_eq!(batch.withdrawalsHash, released, "batch {}", batch.number);
     }
     assert_eq!(l1.client.state().await.unwrap().deposits_consumed, 1);
+    let released = l1.client.released_withdrawals().await.unwrap();
+    assert_eq!(released.len(), 1, "{released:?}");
+    assert_eq!(released[0].1, expected);
+
+    // Anyone may pay it out, once; then what the bridge holds is the shielded supply.
+    assert_eq!(
+        token_balance(&l1.client, token, recipient).await.unwrap(),
+        U256::ZERO
+    );
+    l1.client.claim(&expected).await.unwrap();
+    assert_eq!(
+        token_balance(&l1.client, token, recipient).await.unwrap(),
+        unit * U256::from(100)
+    );
+    assert!(matches!(
+        l1.client.claim(&expected).await,
+        Err(SettlementError::Rejected { call: "claim", ref error }) if error.contains("NotClaimable")
+    ));
+    let mut inflated = expected.clone();
+    inflated.amount += U256::from(1);
+    assert!(matches!(
+        l1.client.claim(&inflated).await,
+        Err(SettlementError::Rejected { call: "claim", .. })
+    ));
+    wallet_a.sync(&mut client).await.unwrap();
+    wallet_b.sync(&mut client).await.unwrap();
+    let shielded = wallet_a.balance(asset) + wallet_b.balance(asset);
+    assert_eq!((wallet_a.balance(asset), wallet_b.balance(asset)), (0, 150));
+    assert_eq!(
+        token_balance(&l1.client, token, l1.deployment.bridge)
+            .await
+            .unwrap(),
+        unit * U256::from(shielded),
+        "the bridge holds exactly the shielded supply of its asset"
+    );
+
     net.stop_all();
     let headers = assert_agree(&net);
     let headers = &headers[1];
-    // verify-l1 finds the minted deposit on L1 and the consumed count right.
+    // verify-l1 finds the minted deposit and the released withdrawal right.
     let out = l1.verify_l1(&net);
     assert!(out.status.success(), "verify-l1: {out:?}");
 
@@ -192,25 +298,64 @@ async fn a_bridge_deposit_mints_once_spends_and_settles_as_consumed() {
         .unwrap()
         .fold();
     let end = &headers[next as usize - 1];
-    let forged = sable_settlement::Batch {
+    let honest = sable_settlement::Batch {
         commitmentRoot: B256::from(end.anchor),
         nullifierRoot: B256::from(end.nullifier_root),
-        depositsConsumed: 2,
+        depositsConsumed: 1,
         ..state.next_batch(next, fold)
     };
-    let digest = l1.client.domain().await.unwrap().batch_digest(&forged);
-    let quorum = Quorum::signed_by(digest, &signers).unwrap();
-    l1.client
-        .submit(&forged, &[], &data, quorum.packed())
-        .await
-        .unwrap();
-    let out = l1.verify_l1(&net);
-    assert_eq!(out.status.code(), Some(1), "verify-l1: {out:?}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let domain = l1.client.domain().await.unwrap();
+    let settle_forged = |batch: sable_settlement::Batch, withdrawals: Vec<Withdrawal>| {
+        let (client, data, signers) = (&l1.client, &data, &signers);
+        async move {
+            let batch = sable_settlement::Batch {
+                withdrawalsHash: withdrawals_hash(&withdrawals),
+                ..batch
+            };
+            let quorum = Quorum::signed_by(domain.batch_digest(&batch), signers).unwrap();
+            client
+                .submit(&batch, &withdrawals, data, quorum.packed())
+                .await
+                .unwrap();
+        }
+    };
+    let before = l1.snapshot().await;
+    settle_forged(
+        sable_settlement::Batch {
+            depositsConsumed: 2,
+            ..honest.clone()
+        },
+        vec![],
+    )
+    .await;
+    let mismatch = |out: std::process::Output| {
+        assert_eq!(out.status.code(), Some(1), "verify-l1: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let stdout = mismatch(l1.verify_l1(&net));
+    let n = state.last_batch + 1;
     assert!(
         stdout.contains(&format!(
-            "MISMATCH at batch {}: 2 deposits consumed settled, execution minted 1",
-            state.last_batch + 1
+            "MISMATCH at batch {n}: 2 deposits consumed settled, execution minted 1"
+        )),
+        "{stdout}"
+    );
+
+    // Back to before the forgery: now the quorum's batch releases a withdrawal no
+    // burn made. The contract releases it; verify-l1 names the batch.
+    l1.revert(before).await;
+    let theft = Withdrawal {
+        id: B256::repeat_byte(0xbd),
+        token,
+        recipient: Address::repeat_byte(0xbd),
+        amount: unit * U256::from(150),
+    };
+    settle_forged(honest, vec![theft]).await;
+    let stdout = mismatch(l1.verify_l1(&net));
+    assert!(
+        stdout.contains(&format!(
+            "MISMATCH at batch {n}: 1 withdrawals released ({} base units), execution gives 0 (0)",
+            unit * U256::from(150)
         )),
         "{stdout}"
     );

@@ -20,8 +20,9 @@ use sable_circuits::{
 use sable_node::{
     admin::{AdminCommand, AdminOp},
     block::TxId,
+    bridge::L1DepositRecord,
     compliance::AllowAll,
-    execution::{ChainParams, L1DepositRecord, Rejection},
+    execution::{ChainParams, Rejection},
     mempool::MempoolLimits,
     node::{Node, TxStatus},
     pki::{

@@ -1,13 +1,15 @@
-//! The bridge as the node reads it: confirmed deposits in index order, and the
-//! governance digests validators sign to list assets.
+//! The bridge as the node reads it: confirmed deposits in index order, confirmed
+//! asset listings, and the governance digests validators sign to list assets.
 
 use alloy::{
-    primitives::{keccak256, Address, B256, U256},
+    primitives::{keccak256, Address, TxHash, B256, U256},
     providers::Provider,
     sol_types::SolValue,
 };
 
-use crate::{batch::Domain, client::rpc, L1Client, SettlementError};
+use crate::{
+    batch::Domain, bindings::ISableBridge, client::rpc, L1Client, SettlementError, Withdrawal,
+};
 
 type Result<T> = std::result::Result<T, SettlementError>;
 
@@ -33,32 +35,54 @@ impl L1Deposit {
     }
 }
 
+/// A token the bridge lists: its Sable asset and how many token base units make one
+/// Sable unit. Listings are permanent (the bridge neither relists a token nor reuses
+/// an asset id), so any later view of L1 agrees with an earlier one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L1Listing {
+    /// The ERC-20 token.
+    pub token: Address,
+    /// The Sable asset id it maps to.
+    pub asset: B256,
+    /// Token base units per Sable unit.
+    pub unit: U256,
+    /// The L1 block that holds the listing.
+    pub l1_block: u64,
+}
+
 impl L1Client {
+    /// The last L1 block with the client's `confirmations` (a block b has
+    /// head − b + 1), or `None` while the chain is shorter than that.
+    async fn confirmed_head(&self) -> Result<Option<u64>> {
+        let head = self.provider().get_block_number().await.map_err(rpc)?;
+        Ok((head + 1).checked_sub(self.confirmations.max(1)))
+    }
+
+    /// The client's bridge or, if it was connected without one, the bridge the
+    /// settlement contract is bound to (zero while none is).
+    async fn bridge_address(&self) -> Result<Address> {
+        if !self.bridge.is_zero() {
+            return Ok(self.bridge);
+        }
+        self.settlement_contract()
+            .bridge()
+            .call()
+            .await
+            .map_err(rpc)
+    }
+
     /// The deposits with index `from_index` onwards whose L1 block has the client's
     /// `confirmations`, in index order and without gaps (a deposit whose predecessor is
-    /// not yet confirmed waits with it), from the client's bridge or, if it has none,
-    /// the one the settlement contract is bound to.
+    /// not yet confirmed waits with it).
     pub async fn confirmed_deposits(&self, from_index: u64) -> Result<Vec<L1Deposit>> {
-        let head = self.provider().get_block_number().await.map_err(rpc)?;
-        // A deposit in block b has head − b + 1 confirmations.
-        let Some(last) = (head + 1).checked_sub(self.confirmations.max(1)) else {
+        let (Some(last), bridge) = (self.confirmed_head().await?, self.bridge_address().await?)
+        else {
             return Ok(vec![]);
-        };
-        // A client connected without the bridge's address reads it from the settlement
-        // contract (no bridge bound yet: no deposits).
-        let bridge = if self.bridge.is_zero() {
-            self.settlement_contract()
-                .bridge()
-                .call()
-                .await
-                .map_err(rpc)?
-        } else {
-            self.bridge
         };
         if bridge.is_zero() {
             return Ok(vec![]);
         }
-        let events = crate::bindings::ISableBridge::new(bridge, self.provider().clone())
+        let events = ISableBridge::new(bridge, self.provider().clone())
             .Deposited_filter()
             .from_block(0)
             .to_block(last)
@@ -89,6 +113,69 @@ impl L1Client {
             .count();
         found.truncate(contiguous);
         Ok(found)
+    }
+
+    /// Every withdrawal settled batches have released, with the batch that released
+    /// it, in L1 order (claimed or not: see the bridge's `claimable`).
+    pub async fn released_withdrawals(&self) -> Result<Vec<(u64, Withdrawal)>> {
+        let bridge = self.bridge_address().await?;
+        if bridge.is_zero() {
+            return Ok(vec![]);
+        }
+        Ok(ISableBridge::new(bridge, self.provider().clone())
+            .WithdrawalReleased_filter()
+            .from_block(0)
+            .query()
+            .await
+            .map_err(rpc)?
+            .into_iter()
+            .map(|(e, _)| {
+                let w = Withdrawal {
+                    id: e.id,
+                    token: e.token,
+                    recipient: e.recipient,
+                    amount: e.amount,
+                };
+                (e.batch, w)
+            })
+            .collect())
+    }
+
+    /// Pays the released withdrawal `w` to its recipient (anyone may send this; the
+    /// bridge refuses one that is not released, or already paid, with `NotClaimable`).
+    pub async fn claim(&self, w: &Withdrawal) -> Result<TxHash> {
+        let bridge = ISableBridge::new(self.bridge_address().await?, self.provider().clone());
+        self.send("claim", bridge.claim(w.clone())).await
+    }
+
+    /// Every listing whose L1 block has the client's `confirmations`, in L1 order.
+    pub async fn confirmed_listings(&self) -> Result<Vec<L1Listing>> {
+        let (Some(last), bridge) = (self.confirmed_head().await?, self.bridge_address().await?)
+        else {
+            return Ok(vec![]);
+        };
+        if bridge.is_zero() {
+            return Ok(vec![]);
+        }
+        ISableBridge::new(bridge, self.provider().clone())
+            .AssetListed_filter()
+            .from_block(0)
+            .to_block(last)
+            .query()
+            .await
+            .map_err(rpc)?
+            .into_iter()
+            .map(|(e, log)| {
+                Ok(L1Listing {
+                    token: e.token,
+                    asset: e.assetId,
+                    unit: e.unit,
+                    l1_block: log
+                        .block_number
+                        .ok_or_else(|| rpc("an AssetListed log without its block"))?,
+                })
+            })
+            .collect()
     }
 }
 

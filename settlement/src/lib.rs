@@ -5,7 +5,7 @@
 //! the L1 client that publishes a batch's data and settles it, reads the contract
 //! state back and decodes the contracts' rejections ([`client`]), settled batches and
 //! their data read back from L1 alone ([`history`]), confirmed bridge deposits and
-//! the bridge's governance digests ([`bridge`]), and contract
+//! asset listings and the bridge's governance digests ([`bridge`]), and contract
 //! deployment from forge's artifacts ([`deploy`]). With `test-utils`, an anvil process
 //! on loopback for tests and benchmarks ([`anvil`]) and a test token driven through
 //! the bridge ([`testing`]).
@@ -30,7 +30,7 @@ pub use batch::{
     batch_hash, quorum_size, withdrawals_hash, DataFold, Domain, Quorum, SettlementKey,
 };
 pub use bindings::{Batch, Withdrawal};
-pub use bridge::{listing_digest, L1Deposit};
+pub use bridge::{listing_digest, L1Deposit, L1Listing};
 pub use client::{BlobData, L1Client, SettledState};
 pub use history::SettledBatch;
 

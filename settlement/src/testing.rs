@@ -1,5 +1,5 @@
 //! Driving the bridge from tests (feature `test-utils`): a test token, its listing by a
-//! quorum of validator keys, and deposits.
+//! quorum of validator keys, deposits, and token balances.
 #![allow(missing_docs)]
 
 use alloy::{
@@ -83,6 +83,15 @@ pub async fn list_asset(
             .await,
     )
     .await
+}
+
+/// `who`'s balance of `token`.
+pub async fn token_balance(client: &L1Client, token: Address, who: Address) -> Result<U256> {
+    ITestToken::new(token, client.provider().clone())
+        .balanceOf(who)
+        .call()
+        .await
+        .map_err(rpc)
 }
 
 /// Mints `amount` of `token` to the client's account and deposits it to the bridge for

@@ -181,6 +181,7 @@ mod tests {
             Rejection::Admin(String::new()),
             Rejection::UnconfirmedDeposit(0),
             Rejection::DepositConsumed(0),
+            Rejection::UnlistedAsset([0; 32]),
         ];
         for r in &all {
             assert_eq!(reject_reason(r) as i32, i32::from(r.code()), "{r:?}");

@@ -36,6 +36,10 @@ pub enum SettleError {
     /// This validator's state.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The batch's withdrawals cannot be paid as this validator sees L1 (an asset
+    /// whose listing its watcher has not seen yet).
+    #[error(transparent)]
+    Withdrawals(#[from] crate::bridge::WithdrawalsError),
     /// A finalized block this validator should have is missing.
     #[error("finalized block {0} is missing from this validator's store")]
     MissingBlock(u64),

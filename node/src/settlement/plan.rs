@@ -11,13 +11,17 @@
 
 use alloy::primitives::B256;
 use sable_circuits::encoding::{DecodeError, Reader, Writer};
-use sable_settlement::{client::DEFAULT_CHUNK, BlobData, DataFold, Domain, SettledState};
+use sable_settlement::{
+    client::DEFAULT_CHUNK, withdrawals_hash, BlobData, DataFold, Domain, SettledState, Withdrawal,
+};
 
 use super::SettleError;
 use crate::{
     block::{Block, BlockHeader, MAX_BLOCK_BYTES},
+    bridge::{
+        batch_withdrawals, deposits_minted_at, withdrawals_at, L1AssetRecord, MAX_BATCH_WITHDRAWALS,
+    },
     config::Publication,
-    execution::deposits_minted_at,
     storage::{Staged, Store},
 };
 
@@ -26,9 +30,11 @@ pub const DATA_VERSION: u8 = 1;
 /// Most blocks in one batch.
 pub const MAX_BATCH_BLOCKS: usize = 4096;
 
-/// Where batches end: after `max_blocks` blocks, or at the first block whose timestamp
-/// is `max_interval_ms` past the batch's first, whichever comes first. Block timestamps
-/// are part of the finalized blocks, so every validator finds the same boundaries.
+/// Where batches end: after `max_blocks` blocks, at the first block whose timestamp
+/// is `max_interval_ms` past the batch's first, or at the block that brings the
+/// batch's withdrawals to [`MAX_BATCH_WITHDRAWALS`], whichever comes first. Block
+/// timestamps and withdrawals are chain state, so every validator finds the same
+/// boundaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchRule {
     /// Blocks per batch at most.
@@ -50,15 +56,21 @@ impl BatchRule {
         if first == 0 || first > tip {
             return Ok(None);
         }
+        let view = Staged::new(store);
         let start = header(store, first)?.timestamp_ms;
         let end = tip.min(first + max_blocks - 1);
+        let mut withdrawals = 0usize;
         for h in first..=end {
             let ts = if h == first {
                 start
             } else {
                 header(store, h)?.timestamp_ms
             };
-            if h - first + 1 >= max_blocks || ts.saturating_sub(start) >= self.max_interval_ms {
+            withdrawals += withdrawals_at(&view, h)?.len();
+            if h - first + 1 >= max_blocks
+                || ts.saturating_sub(start) >= self.max_interval_ms
+                || withdrawals >= MAX_BATCH_WITHDRAWALS
+            {
                 return Ok(Some(h));
             }
         }
@@ -141,6 +153,8 @@ pub struct Plan {
     pub digest: B256,
     /// Its data, encoded for publication.
     pub data: Encoded,
+    /// The withdrawals it releases (hashed into the batch's `withdrawalsHash`).
+    pub withdrawals: Vec<Withdrawal>,
     /// The timestamp of its last block (for the finality-to-inclusion metric).
     pub last_timestamp_ms: u64,
 }
@@ -183,24 +197,32 @@ pub fn plan(
         .map(|h| store.block(h)?.ok_or(SettleError::MissingBlock(h)))
         .collect::<Result<Vec<_>, _>>()?;
     let end = header(store, last)?;
-    let consumed = deposits_minted_at(&Staged::new(store), last)?;
+    let view = Staged::new(store);
+    let consumed = deposits_minted_at(&view, last)?;
     if consumed < state.deposits_consumed {
         return Err(SettleError::Diverged(format!(
             "the contract counts {} deposits minted, this validator's chain {consumed} at block {last}",
             state.deposits_consumed
         )));
     }
+    // Each withdrawal is paid in the token this validator's watcher saw listed for its
+    // asset; listings are permanent and one to one, so every watcher that has caught
+    // up maps it alike.
+    let withdrawals =
+        batch_withdrawals(&view, first, last, |asset| L1AssetRecord::get(&view, asset))?;
     let data = Encoded::new(PublishedData(blocks).to_bytes(), publication)?;
     let batch = sable_settlement::Batch {
         commitmentRoot: end.anchor.into(),
         nullifierRoot: end.nullifier_root.into(),
         depositsConsumed: consumed,
+        withdrawalsHash: withdrawals_hash(&withdrawals),
         ..state.next_batch(last, data.fold())
     };
     Ok(Some(Plan {
         digest: domain.batch_digest(&batch),
         batch,
         data,
+        withdrawals,
         last_timestamp_ms: end.timestamp_ms,
     }))
 }

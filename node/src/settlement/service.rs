@@ -19,10 +19,10 @@ use super::{
     SettleError,
 };
 use crate::{
+    bridge::{L1AssetRecord, L1DepositRecord},
     config::{BlobSidecars, Publication, SettlementSection},
-    execution::L1DepositRecord,
     node::Node,
-    storage::{Cf, Staged},
+    storage::{Cf, Staged, StorageError},
     telemetry::metrics,
 };
 
@@ -244,24 +244,24 @@ impl<S: Sender> Service<S> {
         }
         let state = self.s.client.state().await?;
         let validators = self.s.client.validators().await?;
-        self.watch_deposits().await?;
+        self.watch_bridge().await?;
         metrics().settled_batch.set(state.last_batch as i64);
         self.book.update(&validators, state.last_batch);
         self.l1 = Some((state.clone(), validators.clone(), Instant::now()));
         Ok((state, validators))
     }
 
-    /// The deposit watcher: stores the bridge deposits confirmed on L1 (the client's
-    /// `confirmations`) that this node has not stored yet, in index order, where
-    /// admission and votes look them up. Records are never removed: `confirmations`
-    /// must cover the reorgs the L1 can have.
-    async fn watch_deposits(&mut self) -> Result<(), SettleError> {
-        let found = self.s.client.confirmed_deposits(self.next_deposit).await?;
-        let Some(last) = found.last().map(|d| d.index) else {
-            return Ok(());
-        };
+    /// The bridge watcher: stores the bridge deposits confirmed on L1 (the client's
+    /// `confirmations`) that this node has not stored yet, in index order, and the
+    /// confirmed asset listings it has not stored yet, where admission, votes and batch
+    /// plans look them up. Records are never removed: `confirmations` must cover the
+    /// reorgs the L1 can have.
+    async fn watch_bridge(&mut self) -> Result<(), SettleError> {
+        let deposits = self.s.client.confirmed_deposits(self.next_deposit).await?;
+        let listings = self.s.client.confirmed_listings().await?;
         let store = self.s.node.store.clone();
-        tokio::task::spawn_blocking(move || {
+        let found = deposits.clone();
+        let new_listings = tokio::task::spawn_blocking(move || {
             let mut staged = Staged::new(&store);
             for d in &found {
                 let record = L1DepositRecord {
@@ -276,16 +276,36 @@ impl<S: Sender> Service<S> {
                     record.to_bytes(),
                 );
             }
-            store.commit(staged)
+            let mut new_listings = 0usize;
+            for l in &listings {
+                if L1AssetRecord::get(&staged, &l.asset.0)?.is_none() {
+                    let record = L1AssetRecord {
+                        token: l.token,
+                        unit: l.unit,
+                        l1_block: l.l1_block,
+                    };
+                    staged.put(Cf::L1Assets, l.asset.0.to_vec(), record.to_bytes());
+                    new_listings += 1;
+                }
+            }
+            if !found.is_empty() || new_listings > 0 {
+                store.commit(staged)?;
+            }
+            Ok::<_, StorageError>(new_listings)
         })
         .await
-        .map_err(|e| SettleError::Config(format!("deposit watcher task: {e}")))??;
-        tracing::info!(
-            from = self.next_deposit,
-            to = last,
-            "confirmed L1 deposits stored"
-        );
-        self.next_deposit = last + 1;
+        .map_err(|e| SettleError::Config(format!("bridge watcher task: {e}")))??;
+        if new_listings > 0 {
+            tracing::info!(new_listings, "confirmed L1 asset listings stored");
+        }
+        if let Some(last) = deposits.last().map(|d| d.index) {
+            tracing::info!(
+                from = self.next_deposit,
+                to = last,
+                "confirmed L1 deposits stored"
+            );
+            self.next_deposit = last + 1;
+        }
         Ok(())
     }
 
@@ -351,7 +371,7 @@ impl<S: Sender> Service<S> {
             Encoded::Calldata(d) => {
                 self.s
                     .client
-                    .submit(&plan.batch, &[], d, quorum.packed())
+                    .submit(&plan.batch, &plan.withdrawals, d, quorum.packed())
                     .await
             }
             Encoded::Blobs(b) => {
@@ -368,7 +388,7 @@ impl<S: Sender> Service<S> {
                 };
                 self.s
                     .client
-                    .submit_blobs(&plan.batch, &[], b, quorum.packed())
+                    .submit_blobs(&plan.batch, &plan.withdrawals, b, quorum.packed())
                     .await
             }
         };

@@ -7,21 +7,24 @@
 //! blocks, executed from genesis on a scratch store, reach the commitment-tree and
 //! nullifier roots the batch settled; every deposit the blocks mint is a bridge deposit
 //! on L1 with the same asset, value and commitment, and the batch's `depositsConsumed`
-//! is what execution minted. The first failure is reported with its batch.
+//! is what execution minted; the withdrawals it released are exactly the blocks'
+//! withdrawals, each paid in the token L1 lists for its asset. The first failure is
+//! reported with its batch.
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 
-use alloy::primitives::B256;
+use alloy::primitives::{B256, U256};
 use sable_circuits::transaction::Transaction;
 use sable_settlement::{
-    batch_hash, withdrawals_hash, L1Client, L1Deposit, SettledBatch, SettlementError,
+    batch_hash, withdrawals_hash, L1Client, L1Deposit, SettledBatch, SettlementError, Withdrawal,
 };
 
 use super::plan::PublishedData;
 use crate::{
     block::Block,
+    bridge::{batch_withdrawals, deposits_minted_at, L1AssetRecord},
     compliance::CompliancePolicy,
-    execution::{deposits_minted_at, ChainParams, ExecError, Executor},
+    execution::{ChainParams, ExecError, Executor},
     storage::{Staged, StorageError, Store},
     verifier::Verifier,
 };
@@ -80,6 +83,21 @@ pub async fn verify_l1(
         .into_iter()
         .map(|d| (d.index, d))
         .collect();
+    let listings: Arc<HashMap<[u8; 32], L1AssetRecord>> = Arc::new(
+        client
+            .confirmed_listings()
+            .await?
+            .into_iter()
+            .map(|l| {
+                let record = L1AssetRecord {
+                    token: l.token,
+                    unit: l.unit,
+                    l1_block: l.l1_block,
+                };
+                (l.asset.0, record)
+            })
+            .collect(),
+    );
     let store = Arc::new(Store::open(scratch)?);
     let executor = Arc::new(Executor::new(params, policy));
     let tip = executor
@@ -119,14 +137,21 @@ pub async fn verify_l1(
             block_hash = block.hash();
         }
         transactions += verify_proofs(n, &blocks, verifier, &deposits).await?;
-        let (store, executor, last) = (store.clone(), executor.clone(), b.lastBlock);
-        let (header, consumed) = tokio::task::spawn_blocking(move || {
+        let (store, executor, listings) = (store.clone(), executor.clone(), listings.clone());
+        let (first, last) = (b.firstBlock, b.lastBlock);
+        let (header, consumed, withdrawals) = tokio::task::spawn_blocking(move || {
             let roots = apply_all(&store, &executor, &blocks)?;
-            Ok::<_, ExecError>((roots, deposits_minted_at(&Staged::new(&store), last)?))
+            let view = Staged::new(&store);
+            let withdrawals =
+                batch_withdrawals(&view, first, last, |asset| Ok(listings.get(asset).copied()))
+                    .map_err(|e| e.to_string());
+            Ok::<_, ExecError>((roots, deposits_minted_at(&view, last)?, withdrawals))
         })
         .await
         .map_err(|e| mismatch(n, format!("execution task: {e}")))?
         .map_err(|e| mismatch(n, format!("execution: {e}")))?;
+        let withdrawals = withdrawals.map_err(|e| mismatch(n, e))?;
+        check_withdrawals(n, &withdrawals, &settled.withdrawals)?;
         if consumed != b.depositsConsumed {
             return Err(mismatch(
                 n,
@@ -205,6 +230,46 @@ fn check_links(
         return Err(mismatch(
             number,
             "the withdrawals do not match their signed hash",
+        ));
+    }
+    Ok(())
+}
+
+/// The withdrawals a batch released against those its blocks executed.
+fn check_withdrawals(
+    number: u64,
+    executed: &[Withdrawal],
+    released: &[Withdrawal],
+) -> Result<(), VerifyError> {
+    let show = |w: &Withdrawal| {
+        format!(
+            "{} of token {} to {} (id {})",
+            w.amount, w.token, w.recipient, w.id
+        )
+    };
+    for (i, (e, r)) in executed.iter().zip(released).enumerate() {
+        if e != r {
+            return Err(mismatch(
+                number,
+                format!(
+                    "withdrawal {i} released {}, execution gives {}",
+                    show(r),
+                    show(e)
+                ),
+            ));
+        }
+    }
+    if executed.len() != released.len() {
+        let total = |w: &[Withdrawal]| w.iter().fold(U256::ZERO, |a, w| a.saturating_add(w.amount));
+        return Err(mismatch(
+            number,
+            format!(
+                "{} withdrawals released ({} base units), execution gives {} ({})",
+                released.len(),
+                total(released),
+                executed.len(),
+                total(executed)
+            ),
         ));
     }
     Ok(())

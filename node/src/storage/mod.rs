@@ -25,6 +25,10 @@
 //! | `issuers` | issuer key | label |
 //! | `revocations` | fingerprint | height · reason |
 //! | `admin_ids` | command id | height |
+//! | `deposits` | L1 deposit index | height it was minted |
+//! | `withdrawals` | height | the block's withdrawals |
+//! | `l1_deposits` | L1 deposit index | asset · value · commitment · L1 block (local) |
+//! | `l1_assets` | asset id | token · unit · L1 block (local) |
 
 mod merkle;
 mod staged;
@@ -77,11 +81,17 @@ pub enum Cf {
     /// `asset:32 || value:u64 LE || commitment:32 || l1_block:u64 LE`. Local: read when
     /// admitting and voting, never in execution.
     L1Deposits,
+    /// Withdrawals (burns naming an Ethereum recipient) each block executed: height →
+    /// the block's [`crate::bridge::WithdrawalRecord`]s. Chain state.
+    Withdrawals,
+    /// Confirmed L1 asset listings this node's watcher has seen: asset id → token ·
+    /// unit · L1 block. Local: read when admitting, voting and planning a batch.
+    L1Assets,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 17] = [
+    pub const ALL: [Cf; 19] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -99,6 +109,8 @@ impl Cf {
         Cf::AdminIds,
         Cf::Deposits,
         Cf::L1Deposits,
+        Cf::Withdrawals,
+        Cf::L1Assets,
     ];
 
     /// The column family's name on disk.
@@ -121,6 +133,8 @@ impl Cf {
             Cf::AdminIds => "admin_ids",
             Cf::Deposits => "deposits",
             Cf::L1Deposits => "l1_deposits",
+            Cf::Withdrawals => "withdrawals",
+            Cf::L1Assets => "l1_assets",
         }
     }
 }

@@ -139,6 +139,26 @@ impl L1 {
             .unwrap()
     }
 
+    /// Snapshots anvil's state (`evm_snapshot`), for [`L1::revert`].
+    pub async fn snapshot(&self) -> U256 {
+        self.client
+            .provider()
+            .raw_request("evm_snapshot".into(), ())
+            .await
+            .unwrap()
+    }
+
+    /// Returns anvil to `snapshot` (`evm_revert`), as if nothing since had happened.
+    pub async fn revert(&self, snapshot: U256) {
+        let reverted: bool = self
+            .client
+            .provider()
+            .raw_request("evm_revert".into(), (snapshot,))
+            .await
+            .unwrap();
+        assert!(reverted, "anvil refused to revert to snapshot {snapshot}");
+    }
+
     /// Every `BatchSettled` event of the canonical chain, in order.
     pub async fn settled(&self) -> Vec<Batch> {
         self.client
