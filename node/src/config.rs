@@ -223,6 +223,13 @@ pub struct SettlementSection {
     /// How often the contract is read (milliseconds).
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    /// The L1 block the contracts were deployed in: logs are read from there on (0: the
+    /// whole chain).
+    #[serde(default)]
+    pub from_block: u64,
+    /// The most L1 blocks one log query spans (the endpoint's cap on `eth_getLogs`).
+    #[serde(default = "default_log_page_blocks")]
+    pub log_page_blocks: u64,
 }
 
 fn default_batch_blocks() -> u64 {
@@ -240,6 +247,9 @@ fn default_takeover_ms() -> u64 {
 fn default_poll_ms() -> u64 {
     500
 }
+fn default_log_page_blocks() -> u64 {
+    sable_settlement::client::DEFAULT_LOG_PAGE
+}
 
 impl SettlementSection {
     /// A section for `rpc` and `contract` with the key at `key` and every default.
@@ -256,6 +266,8 @@ impl SettlementSection {
             max_gas_price_gwei: None,
             takeover_ms: default_takeover_ms(),
             poll_ms: default_poll_ms(),
+            from_block: 0,
+            log_page_blocks: default_log_page_blocks(),
         }
     }
 
@@ -270,8 +282,8 @@ impl SettlementSection {
         if self.batch_blocks == 0 || self.batch_interval_ms == 0 {
             return bad("batch_blocks and batch_interval_ms must be positive");
         }
-        if self.confirmations == 0 || self.poll_ms == 0 {
-            return bad("confirmations and poll_ms must be positive");
+        if self.confirmations == 0 || self.poll_ms == 0 || self.log_page_blocks == 0 {
+            return bad("confirmations, poll_ms and log_page_blocks must be positive");
         }
         Ok(())
     }

@@ -126,23 +126,42 @@ pub fn chain_params(
     }))
 }
 
-/// `verify-l1`: rebuilds every batch the settlement contract at `contract` on `rpc`
-/// holds from L1 data alone and checks it against the chain `cfg` describes (its
-/// genesis, CA and regulator key), on a scratch store in a fresh temporary directory.
+/// Where `verify-l1` reads L1.
+#[derive(Clone, Debug)]
+pub struct L1Source {
+    /// The Ethereum JSON-RPC endpoint.
+    pub rpc: String,
+    /// The settlement contract (`0x…`).
+    pub contract: String,
+    /// The L1 block the contracts were deployed in (logs are read from there on).
+    pub from_block: u64,
+    /// The most L1 blocks one log query spans.
+    pub log_page: u64,
+}
+
+/// `verify-l1`: rebuilds every batch the settlement contract at `l1` holds from L1 data
+/// alone and checks it against the chain `cfg` describes (its genesis, CA and regulator
+/// key), on a scratch store in a fresh temporary directory.
 pub fn verify_l1(
     cfg: &NodeConfig,
-    rpc: &str,
-    contract: &str,
+    l1: &L1Source,
     policy: Arc<dyn CompliancePolicy>,
 ) -> Result<crate::settlement::verify::VerifyReport, DaemonError> {
     let ca = CertificateAuthority::load(&cfg.tls.ca)?;
     let params = chain_params(cfg, &ca)?;
-    let contract: alloy::primitives::Address = contract
+    let contract: alloy::primitives::Address = l1
+        .contract
         .parse()
         .map_err(|e| DaemonError::Invalid(format!("contract address: {e}")))?;
+    if l1.log_page == 0 {
+        return Err(DaemonError::Invalid("--log-page must be positive".into()));
+    }
     let key = sable_settlement::SettlementKey::random();
-    let client = sable_settlement::L1Client::connect(rpc, &key, contract, Default::default())
-        .map_err(crate::settlement::SettleError::from)?;
+    let mut client =
+        sable_settlement::L1Client::connect(&l1.rpc, &key, contract, Default::default())
+            .map_err(crate::settlement::SettleError::from)?;
+    client.from_block = l1.from_block;
+    client.log_page = l1.log_page;
     let scratch = std::env::temp_dir().join(format!("sable-verify-l1-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     let runtime = tokio::runtime::Builder::new_multi_thread()

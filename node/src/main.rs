@@ -82,6 +82,12 @@ enum Cmd {
         /// A node configuration of the chain (its namespace, CA and regulator key).
         #[arg(long)]
         config: PathBuf,
+        /// The L1 block the contracts were deployed in (logs are read from there on).
+        #[arg(long, default_value_t = 0)]
+        from_block: u64,
+        /// The most L1 blocks one log query spans (the endpoint's `eth_getLogs` cap).
+        #[arg(long, default_value_t = sable_settlement::client::DEFAULT_LOG_PAGE)]
+        log_page: u64,
     },
 }
 
@@ -126,9 +132,17 @@ fn main() -> Result<()> {
             rpc,
             contract,
             config,
+            from_block,
+            log_page,
         } => {
             let cfg = NodeConfig::load(&config)?;
-            match daemon::verify_l1(&cfg, &rpc, &contract, Arc::new(AllowAll)) {
+            let l1 = daemon::L1Source {
+                rpc,
+                contract,
+                from_block,
+                log_page,
+            };
+            match daemon::verify_l1(&cfg, &l1, Arc::new(AllowAll)) {
                 Ok(r) => {
                     println!(
                         "verified {} batches from L1 alone: blocks 1..={}, {} transactions, every proof and root checks out",

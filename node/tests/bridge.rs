@@ -51,6 +51,8 @@ fn small_batches(s: &mut SettlementSection) {
     s.batch_blocks = 4;
     s.batch_interval_ms = 1_500;
     s.poll_ms = 200;
+    // Log queries in pages of a few blocks, as public endpoints require.
+    s.log_page_blocks = 8;
 }
 
 fn deposit_tx(d: Deposit) -> Transaction {

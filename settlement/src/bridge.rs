@@ -3,7 +3,7 @@
 
 use alloy::{
     primitives::{keccak256, Address, TxHash, B256, U256},
-    providers::Provider,
+    rpc::types::Filter,
     sol_types::SolValue,
 };
 
@@ -35,6 +35,26 @@ impl L1Deposit {
     }
 }
 
+/// What the bridge logged in a range of confirmed L1 blocks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BridgeEvents {
+    /// Deposits, in index order.
+    pub deposits: Vec<L1Deposit>,
+    /// Listings, in L1 order.
+    pub listings: Vec<L1Listing>,
+    /// The first L1 block not read.
+    pub next_block: u64,
+}
+
+impl BridgeEvents {
+    fn none(next_block: u64) -> Self {
+        BridgeEvents {
+            next_block,
+            ..Self::default()
+        }
+    }
+}
+
 /// A token the bridge lists: its Sable asset and how many token base units make one
 /// Sable unit. Listings are permanent (the bridge neither relists a token nor reuses
 /// an asset id), so any later view of L1 agrees with an earlier one.
@@ -54,8 +74,7 @@ impl L1Client {
     /// The last L1 block with the client's `confirmations` (a block b has
     /// head − b + 1), or `None` while the chain is shorter than that.
     async fn confirmed_head(&self) -> Result<Option<u64>> {
-        let head = self.provider().get_block_number().await.map_err(rpc)?;
-        Ok((head + 1).checked_sub(self.confirmations.max(1)))
+        Ok((self.head().await? + 1).checked_sub(self.confirmations.max(1)))
     }
 
     /// The client's bridge or, if it was connected without one, the bridge the
@@ -82,28 +101,8 @@ impl L1Client {
         if bridge.is_zero() {
             return Ok(vec![]);
         }
-        let events = ISableBridge::new(bridge, self.provider().clone())
-            .Deposited_filter()
-            .from_block(0)
-            .to_block(last)
-            .query()
-            .await
-            .map_err(rpc)?;
-        let mut found: Vec<L1Deposit> = events
-            .into_iter()
-            .filter(|(e, _)| e.index >= from_index)
-            .map(|(e, log)| {
-                Ok(L1Deposit {
-                    index: e.index,
-                    asset: e.assetId,
-                    value: e.value,
-                    commitment: e.noteCommitment,
-                    l1_block: log
-                        .block_number
-                        .ok_or_else(|| rpc("a Deposited log without its block"))?,
-                })
-            })
-            .collect::<Result<_>>()?;
+        let mut found = self.deposits_in(bridge, 0, last).await?;
+        found.retain(|d| d.index >= from_index);
         found.sort_by_key(|d| d.index);
         found.dedup_by_key(|d| d.index);
         let contiguous = found
@@ -122,12 +121,10 @@ impl L1Client {
         if bridge.is_zero() {
             return Ok(vec![]);
         }
-        Ok(ISableBridge::new(bridge, self.provider().clone())
-            .WithdrawalReleased_filter()
-            .from_block(0)
-            .query()
-            .await
-            .map_err(rpc)?
+        let head = self.head().await?;
+        Ok(self
+            .logs::<ISableBridge::WithdrawalReleased>(Filter::new().address(bridge), 0, head)
+            .await?
             .into_iter()
             .map(|(e, _)| {
                 let w = Withdrawal {
@@ -157,13 +154,53 @@ impl L1Client {
         if bridge.is_zero() {
             return Ok(vec![]);
         }
-        ISableBridge::new(bridge, self.provider().clone())
-            .AssetListed_filter()
-            .from_block(0)
-            .to_block(last)
-            .query()
-            .await
-            .map_err(rpc)?
+        self.listings_in(bridge, 0, last).await
+    }
+
+    /// What the bridge logged in the L1 blocks from `from_block` to the last with the
+    /// client's `confirmations`: deposits in index order and listings, and the block to
+    /// read from next time (confirmed blocks are never read twice). A watcher's
+    /// incremental read; [`L1Client::confirmed_deposits`] reads everything.
+    pub async fn confirmed_bridge_events(&self, from_block: u64) -> Result<BridgeEvents> {
+        let (Some(last), bridge) = (self.confirmed_head().await?, self.bridge_address().await?)
+        else {
+            return Ok(BridgeEvents::none(from_block));
+        };
+        if bridge.is_zero() || last < from_block.max(self.from_block) {
+            return Ok(BridgeEvents::none(from_block));
+        }
+        let mut deposits = self.deposits_in(bridge, from_block, last).await?;
+        deposits.sort_by_key(|d| d.index);
+        Ok(BridgeEvents {
+            deposits,
+            listings: self.listings_in(bridge, from_block, last).await?,
+            next_block: last + 1,
+        })
+    }
+
+    async fn deposits_in(&self, bridge: Address, from: u64, to: u64) -> Result<Vec<L1Deposit>> {
+        let filter = Filter::new().address(bridge);
+        self.logs::<ISableBridge::Deposited>(filter, from, to)
+            .await?
+            .into_iter()
+            .map(|(e, log)| {
+                Ok(L1Deposit {
+                    index: e.index,
+                    asset: e.assetId,
+                    value: e.value,
+                    commitment: e.noteCommitment,
+                    l1_block: log
+                        .block_number
+                        .ok_or_else(|| rpc("a Deposited log without its block"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn listings_in(&self, bridge: Address, from: u64, to: u64) -> Result<Vec<L1Listing>> {
+        let filter = Filter::new().address(bridge);
+        self.logs::<ISableBridge::AssetListed>(filter, from, to)
+            .await?
             .into_iter()
             .map(|(e, log)| {
                 Ok(L1Listing {

@@ -12,6 +12,8 @@ use alloy::{
     network::EthereumWallet,
     primitives::{Address, Bytes, TxHash, B256},
     providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::{Filter, Log},
+    sol_types::SolEvent,
 };
 
 use alloy::eips::eip7594::BlobTransactionSidecarVariant;
@@ -27,6 +29,10 @@ type Result<T> = std::result::Result<T, SettlementError>;
 /// The largest calldata chunk one transaction publishes (below common 128 KiB
 /// transaction-pool limits).
 pub const DEFAULT_CHUNK: usize = 96 * 1024;
+
+/// The most L1 blocks one `eth_getLogs` call spans by default (public endpoints cap the
+/// range of a log query; 10,000 is a common cap).
+pub const DEFAULT_LOG_PAGE: u64 = 10_000;
 
 /// Blobs per publishing transaction (the per-transaction limit since Fusaka; Prague
 /// allows a block's nine).
@@ -158,6 +164,11 @@ pub struct L1Client {
     pub confirmations: u64,
     /// The largest calldata chunk per transaction.
     pub chunk_size: usize,
+    /// The first L1 block whose logs are read: the contracts' deployment block (0 reads
+    /// the whole chain).
+    pub from_block: u64,
+    /// The most L1 blocks one log query spans.
+    pub log_page: u64,
 }
 
 impl L1Client {
@@ -195,7 +206,47 @@ impl L1Client {
             max_gas_price: None,
             confirmations: 1,
             chunk_size: DEFAULT_CHUNK,
+            from_block: 0,
+            log_page: DEFAULT_LOG_PAGE,
         })
+    }
+
+    /// Every `E` log that `filter` (its address and topics) matches in L1 blocks
+    /// `max(from, from_block)..=to`, queried `log_page` blocks at a time, decoded, in
+    /// chain order.
+    pub async fn logs<E: SolEvent>(
+        &self,
+        filter: Filter,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(E, Log)>> {
+        let page = self.log_page.max(1);
+        let mut out = Vec::new();
+        let mut start = from.max(self.from_block);
+        while start <= to {
+            let end = to.min(start.saturating_add(page - 1));
+            let f = filter
+                .clone()
+                .event_signature(E::SIGNATURE_HASH)
+                .from_block(start)
+                .to_block(end);
+            for log in self.provider.get_logs(&f).await.map_err(rpc)? {
+                let decoded = log.log_decode::<E>().map_err(|e| {
+                    rpc(format!("a {} log that does not decode: {e}", E::SIGNATURE))
+                })?;
+                out.push((decoded.inner.data, log));
+            }
+            match end.checked_add(1) {
+                Some(next) => start = next,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest L1 block number.
+    pub async fn head(&self) -> Result<u64> {
+        self.provider.get_block_number().await.map_err(rpc)
     }
 
     /// The underlying provider (signing as `from`).

@@ -16,13 +16,14 @@ use alloy::{
     },
     primitives::{Address, TxHash, B256, U256},
     providers::Provider,
+    rpc::types::Filter,
     sol_types::SolCall,
 };
 
 use crate::{
     bindings::{
         Batch,
-        ISableSettlement::{publishCall, submitBatchCall},
+        ISableSettlement::{publishCall, submitBatchCall, BatchSettled, DataPublished},
         Withdrawal,
     },
     client::rpc,
@@ -62,13 +63,9 @@ impl L1Client {
     /// Every settled batch in order (the canonical chain's `BatchSettled` events from
     /// L1 block `from_block`), each with its data reassembled.
     pub async fn settled_batches(&self, from_block: u64) -> Result<Vec<SettledBatch>> {
-        let events = self
-            .settlement_contract()
-            .BatchSettled_filter()
-            .from_block(from_block)
-            .query()
-            .await
-            .map_err(rpc)?;
+        let head = self.head().await?;
+        let filter = Filter::new().address(self.settlement);
+        let events = self.logs::<BatchSettled>(filter, from_block, head).await?;
         let mut out = Vec::with_capacity(events.len());
         for (event, log) in events {
             let tx_hash = log
@@ -141,16 +138,11 @@ impl L1Client {
         publisher: Address,
         until: u64,
     ) -> Result<Vec<Piece>> {
-        let mut logs = self
-            .settlement_contract()
-            .DataPublished_filter()
+        let filter = Filter::new()
+            .address(self.settlement)
             .topic1(B256::from(U256::from(number)))
-            .topic2(publisher)
-            .from_block(0)
-            .to_block(until)
-            .query()
-            .await
-            .map_err(rpc)?;
+            .topic2(publisher.into_word());
+        let mut logs = self.logs::<DataPublished>(filter, 0, until).await?;
         logs.sort_by_key(|(_, l)| (l.block_number, l.log_index));
         let mut pieces = Vec::new();
         for (_, log) in logs {

@@ -30,7 +30,7 @@ pub use batch::{
     batch_hash, quorum_size, withdrawals_hash, DataFold, Domain, Quorum, SettlementKey,
 };
 pub use bindings::{Batch, Withdrawal};
-pub use bridge::{listing_digest, L1Deposit, L1Listing};
+pub use bridge::{listing_digest, BridgeEvents, L1Deposit, L1Listing};
 pub use client::{BlobData, L1Client, SettledState};
 pub use history::SettledBatch;
 

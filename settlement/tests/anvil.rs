@@ -307,4 +307,53 @@ async fn confirmed_deposits_are_read_back_in_order() {
     assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all[..1]);
     net.client.confirmations = 100;
     assert!(net.client.confirmed_deposits(0).await.unwrap().is_empty());
+    net.client.confirmations = 1;
+
+    // The listing, and a watcher's incremental reads: from a block, up to the confirmed
+    // head, and from there on nothing is read twice.
+    let listings = net.client.confirmed_listings().await.unwrap();
+    assert_eq!(
+        listings
+            .iter()
+            .map(|l| (l.token, l.asset, l.unit))
+            .collect::<Vec<_>>(),
+        vec![(token, asset, unit)]
+    );
+    assert!(listings[0].l1_block < all[0].l1_block);
+    let events = net.client.confirmed_bridge_events(0).await.unwrap();
+    assert_eq!(
+        (events.deposits.clone(), events.listings.clone()),
+        (all.clone(), listings.clone())
+    );
+    let later = net
+        .client
+        .confirmed_bridge_events(all[1].l1_block)
+        .await
+        .unwrap();
+    assert_eq!(later.deposits, all[1..]);
+    assert!(later.listings.is_empty());
+    assert_eq!(later.next_block, events.next_block);
+    let again = net
+        .client
+        .confirmed_bridge_events(events.next_block)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        sable_settlement::BridgeEvents {
+            next_block: events.next_block,
+            ..Default::default()
+        }
+    );
+
+    // Log queries one block at a time, or from the deployment block on, read the same;
+    // from past the deposits, none.
+    net.client.log_page = 1;
+    assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all);
+    assert_eq!(net.client.confirmed_listings().await.unwrap(), listings);
+    net.client.from_block = listings[0].l1_block;
+    assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all);
+    net.client.from_block = all[1].l1_block + 1;
+    assert!(net.client.confirmed_deposits(0).await.unwrap().is_empty());
+    assert!(net.client.confirmed_listings().await.unwrap().is_empty());
 }

@@ -11,8 +11,15 @@
 //! calldata in 96 KiB chunks or as EIP-4844 blobs (at most 6 per transaction), then
 //! settles with three of four validator signatures. Gas is read from the receipts:
 //! data publication and settlement apart, blob gas on its own (a separate fee market).
+//!
+//! A second table prices withdrawals: batches of one empty block (calldata) releasing
+//! 0, 1, 16, 64 and 256 withdrawals of a listed test token, the `submitBatch` gas per
+//! withdrawal over the batch releasing none, and the gas of the first `claim`.
 
-use alloy::{primitives::B256, providers::Provider};
+use alloy::{
+    primitives::{keccak256, Address, B256, U256},
+    providers::Provider,
+};
 use anyhow::{Context as _, Result};
 use sable_bench::{Rng, Transfer};
 use sable_circuits::circuit::ProvingKey;
@@ -20,7 +27,8 @@ use sable_node::block::{Block, BlockHash};
 use sable_settlement::{
     anvil::{Anvil, DEV_KEYS},
     deploy::{default_artifacts, deploy},
-    Batch, BlobData, DataFold, L1Client, Quorum, SettlementKey,
+    testing::{deploy_test_token, deposit, list_asset},
+    withdrawals_hash, Batch, BlobData, DataFold, L1Client, Quorum, SettlementKey, Withdrawal,
 };
 
 fn sizes() -> Result<Vec<usize>> {
@@ -92,11 +100,7 @@ async fn main() -> Result<()> {
                 nullifierRoot: B256::repeat_byte(2),
                 ..s.next_batch(s.last_block + 1, data_hash)
             };
-            let digest = domain.batch_digest(&batch);
-            let mut quorum = Quorum::new(digest);
-            for k in &validators[..3] {
-                quorum.add(k.address(), &k.sign(digest)?)?;
-            }
+            let quorum = Quorum::signed_by(domain.batch_digest(&batch), &validators[..3])?;
             let sent = match &blob_data {
                 Some(b) => client.submit_blobs(&batch, &[], b, quorum.packed()).await?,
                 None => client.submit(&batch, &[], &data, quorum.packed()).await?,
@@ -123,6 +127,76 @@ async fn main() -> Result<()> {
                 total as f64 / n as f64
             );
         }
+    }
+
+    // Withdrawals: a listed token, funded by a deposit, and batches releasing more and
+    // more of them.
+    let token = deploy_test_token(&client, "USD").await?;
+    list_asset(
+        &client,
+        token,
+        B256::repeat_byte(7),
+        U256::from(1),
+        &validators[..3],
+    )
+    .await?;
+    deposit(&client, token, U256::from(1_000_000), U256::from(1)).await?;
+    println!();
+    println!("| withdrawals released | `submitBatch` gas | gas per withdrawal (over none) | first `claim` gas |");
+    println!("|---:|---:|---:|---:|");
+    let mut baseline = None;
+    for k in [0usize, 1, 16, 64, 256] {
+        height += 1;
+        let block = Block {
+            height,
+            parent: BlockHash::default(),
+            timestamp_ms: 0,
+            transactions: vec![],
+            admin: vec![],
+        };
+        let data = block.to_bytes();
+        let withdrawals: Vec<Withdrawal> = (0..k)
+            .map(|i| Withdrawal {
+                id: keccak256([height.to_le_bytes(), (i as u64).to_le_bytes()].concat()),
+                token,
+                recipient: Address::from_word(keccak256(i.to_le_bytes())),
+                amount: U256::from(1),
+            })
+            .collect();
+        let s = client.state().await?;
+        let batch = Batch {
+            commitmentRoot: B256::repeat_byte(1),
+            nullifierRoot: B256::repeat_byte(2),
+            withdrawalsHash: withdrawals_hash(&withdrawals),
+            ..s.next_batch(s.last_block + 1, DataFold::of_chunks([data.as_slice()]).0)
+        };
+        let quorum = Quorum::signed_by(domain.batch_digest(&batch), &validators[..3])?;
+        let sent = client
+            .submit(&batch, &withdrawals, &data, quorum.packed())
+            .await?;
+        let settle = client
+            .provider()
+            .get_transaction_receipt(*sent.last().context("no transactions")?)
+            .await?
+            .context("receipt")?
+            .gas_used;
+        let base = *baseline.get_or_insert(settle);
+        let (per, claim) = match withdrawals.first() {
+            None => ("—".to_string(), "—".to_string()),
+            Some(w) => {
+                let h = client.claim(w).await?;
+                let r = client
+                    .provider()
+                    .get_transaction_receipt(h)
+                    .await?
+                    .context("receipt")?;
+                (
+                    format!("{:.0}", (settle - base) as f64 / k as f64),
+                    r.gas_used.to_string(),
+                )
+            }
+        };
+        println!("| {k} | {settle} | {per} | {claim} |");
     }
     drop(anvil);
     Ok(())

@@ -72,6 +72,8 @@ impl Settler {
             .map_err(|e| SettleError::Config(format!("contract address: {e}")))?;
         let mut client = L1Client::connect(&section.rpc, &key, contract, Address::ZERO)?;
         client.confirmations = section.confirmations;
+        client.from_block = section.from_block;
+        client.log_page = section.log_page_blocks;
         client.max_gas_price = section
             .max_gas_price_gwei
             .map(|g| u128::from(g) * 1_000_000_000);
@@ -116,6 +118,7 @@ impl Settler {
             not_member_logged: false,
             l1: None,
             next_deposit: 0,
+            scan_from: 0,
         };
         SettlementHandle {
             task: tokio::spawn(service.run()),
@@ -147,6 +150,9 @@ struct Service<S: Sender> {
     l1: Option<(SettledState, Vec<Address>, Instant)>,
     /// The next L1 deposit index the watcher looks for.
     next_deposit: u64,
+    /// The first L1 block the watcher has not read (blocks it read were confirmed, so
+    /// are never read again; a restart reads from `from_block` once more).
+    scan_from: u64,
 }
 
 impl<S: Sender> Service<S> {
@@ -257,10 +263,28 @@ impl<S: Sender> Service<S> {
     /// plans look them up. Records are never removed: `confirmations` must cover the
     /// reorgs the L1 can have.
     async fn watch_bridge(&mut self) -> Result<(), SettleError> {
-        let deposits = self.s.client.confirmed_deposits(self.next_deposit).await?;
-        let listings = self.s.client.confirmed_listings().await?;
+        let events = self
+            .s
+            .client
+            .confirmed_bridge_events(self.scan_from)
+            .await?;
+        let mut deposits = events.deposits;
+        deposits.retain(|d| d.index >= self.next_deposit);
+        // Confirmed deposits arrive in index order from the last one stored: a gap means
+        // the endpoint left logs out, and the range is read again next round.
+        if let Some((expected, found)) = deposits
+            .iter()
+            .zip(self.next_deposit..)
+            .find_map(|(d, i)| (d.index != i).then_some((i, d.index)))
+        {
+            return Err(SettleError::L1(SettlementError::Rpc(format!(
+                "the endpoint's logs skip bridge deposit {expected} (found {found} next); reading again"
+            ))));
+        }
+        let listings = events.listings;
         let store = self.s.node.store.clone();
-        let found = deposits.clone();
+        let last_deposit = deposits.last().map(|d| d.index);
+        let found = deposits;
         let new_listings = tokio::task::spawn_blocking(move || {
             let mut staged = Staged::new(&store);
             for d in &found {
@@ -298,7 +322,7 @@ impl<S: Sender> Service<S> {
         if new_listings > 0 {
             tracing::info!(new_listings, "confirmed L1 asset listings stored");
         }
-        if let Some(last) = deposits.last().map(|d| d.index) {
+        if let Some(last) = last_deposit {
             tracing::info!(
                 from = self.next_deposit,
                 to = last,
@@ -306,6 +330,7 @@ impl<S: Sender> Service<S> {
             );
             self.next_deposit = last + 1;
         }
+        self.scan_from = events.next_block;
         Ok(())
     }
 

@@ -341,3 +341,51 @@ fn apply_all(
     }
     Ok(roots)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use alloy::primitives::Address;
+
+    fn w(i: u8, amount: u64) -> Withdrawal {
+        Withdrawal {
+            id: B256::repeat_byte(i),
+            token: Address::repeat_byte(0x70),
+            recipient: Address::repeat_byte(i),
+            amount: U256::from(amount),
+        }
+    }
+
+    fn what(r: Result<(), VerifyError>) -> String {
+        match r {
+            Err(VerifyError::Mismatch { number: 7, what }) => what,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn released_withdrawals_must_be_exactly_those_executed_in_order() {
+        let executed = vec![w(1, 10), w(2, 20)];
+        check_withdrawals(7, &executed, &executed).unwrap();
+        check_withdrawals(7, &[], &[]).unwrap();
+        let mut inflated = executed.clone();
+        inflated[1].amount = U256::from(21);
+        assert!(what(check_withdrawals(7, &executed, &inflated))
+            .starts_with("withdrawal 1 released 21 of token"));
+        let mut redirected = executed.clone();
+        redirected[0].recipient = Address::repeat_byte(0xee);
+        assert!(what(check_withdrawals(7, &executed, &redirected)).starts_with("withdrawal 0 "));
+        let reordered = vec![w(2, 20), w(1, 10)];
+        assert!(what(check_withdrawals(7, &executed, &reordered)).starts_with("withdrawal 0 "));
+        assert_eq!(
+            what(check_withdrawals(7, &executed, &executed[..1])),
+            "1 withdrawals released (10 base units), execution gives 2 (30)"
+        );
+        let extra = vec![w(1, 10), w(2, 20), w(3, 5)];
+        assert_eq!(
+            what(check_withdrawals(7, &executed, &extra)),
+            "3 withdrawals released (35 base units), execution gives 2 (30)"
+        );
+    }
+}

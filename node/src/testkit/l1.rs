@@ -128,10 +128,12 @@ impl L1 {
         panic!("not {what} in {timeout:?} (contract state: {last:?})");
     }
 
-    /// Runs `sable-node verify-l1` against this L1 with validator 1's configuration.
+    /// Runs `sable-node verify-l1` against this L1 with validator 1's configuration,
+    /// reading logs 16 blocks at a time (as a capped public endpoint would make it).
     pub fn verify_l1(&self, net: &Devnet) -> std::process::Output {
         std::process::Command::new(&net.exe)
-            .args(["verify-l1", "--rpc", &self.anvil.url(), "--contract"])
+            .args(["verify-l1", "--rpc", &self.anvil.url(), "--log-page", "16"])
+            .arg("--contract")
             .arg(self.deployment.settlement.to_string())
             .arg("--config")
             .arg(&net.configs[1])
