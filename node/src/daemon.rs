@@ -137,6 +137,8 @@ pub struct L1Source {
     pub from_block: u64,
     /// The most L1 blocks one log query spans.
     pub log_page: u64,
+    /// Where blob contents are read from.
+    pub blobs: sable_settlement::BlobSource,
 }
 
 /// `verify-l1`: rebuilds every batch the settlement contract at `l1` holds from L1 data
@@ -156,12 +158,24 @@ pub fn verify_l1(
     if l1.log_page == 0 {
         return Err(DaemonError::Invalid("--log-page must be positive".into()));
     }
+    if matches!(
+        l1.blobs,
+        sable_settlement::BlobSource::Beacon {
+            seconds_per_slot: 0,
+            ..
+        }
+    ) {
+        return Err(DaemonError::Invalid(
+            "--seconds-per-slot must be positive".into(),
+        ));
+    }
     let key = sable_settlement::SettlementKey::random();
     let mut client =
         sable_settlement::L1Client::connect(&l1.rpc, &key, contract, Default::default())
             .map_err(crate::settlement::SettleError::from)?;
     client.from_block = l1.from_block;
     client.log_page = l1.log_page;
+    client.blobs = l1.blobs.clone();
     let scratch = std::env::temp_dir().join(format!("sable-verify-l1-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     let runtime = tokio::runtime::Builder::new_multi_thread()

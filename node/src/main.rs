@@ -5,6 +5,7 @@
 //! sable-node run    --config DIR/validator-0/config.toml             one node
 //! sable-node devnet --dir DIR [--validators 4] [--base-port 7100]   N validators on loopback
 //! sable-node verify-l1 --rpc URL --contract ADDR --config FILE     re-verify the chain from L1
+//!                      [--from-block N] [--log-page N] [--beacon URL [--seconds-per-slot 12]]
 //! ```
 
 use std::{
@@ -88,6 +89,13 @@ enum Cmd {
         /// The most L1 blocks one log query spans (the endpoint's `eth_getLogs` cap).
         #[arg(long, default_value_t = sable_settlement::client::DEFAULT_LOG_PAGE)]
         log_page: u64,
+        /// A beacon node to read blobs from (public networks); without it, blobs are
+        /// read with `anvil_getBlobsByTransactionHash` from the RPC endpoint.
+        #[arg(long)]
+        beacon: Option<String>,
+        /// The beacon chain's seconds per slot (with `--beacon`).
+        #[arg(long, default_value_t = 12)]
+        seconds_per_slot: u64,
     },
 }
 
@@ -134,13 +142,23 @@ fn main() -> Result<()> {
             config,
             from_block,
             log_page,
+            beacon,
+            seconds_per_slot,
         } => {
             let cfg = NodeConfig::load(&config)?;
+            let blobs = match beacon {
+                Some(url) => sable_settlement::BlobSource::Beacon {
+                    url,
+                    seconds_per_slot,
+                },
+                None => sable_settlement::BlobSource::Anvil,
+            };
             let l1 = daemon::L1Source {
                 rpc,
                 contract,
                 from_block,
                 log_page,
+                blobs,
             };
             match daemon::verify_l1(&cfg, &l1, Arc::new(AllowAll)) {
                 Ok(r) => {

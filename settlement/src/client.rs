@@ -169,6 +169,8 @@ pub struct L1Client {
     pub from_block: u64,
     /// The most L1 blocks one log query spans.
     pub log_page: u64,
+    /// Where blob contents are read from.
+    pub blobs: crate::history::BlobSource,
 }
 
 impl L1Client {
@@ -208,6 +210,7 @@ impl L1Client {
             chunk_size: DEFAULT_CHUNK,
             from_block: 0,
             log_page: DEFAULT_LOG_PAGE,
+            blobs: Default::default(),
         })
     }
 

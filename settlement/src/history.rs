@@ -2,10 +2,13 @@
 //! batch's public data reassembled from the transactions that published it (calldata
 //! chunks, and blobs fetched from the endpoint).
 //!
-//! Blob contents are not part of Ethereum's execution-layer JSON-RPC; this reads them
-//! with `anvil_getBlobsByTransactionHash` (anvil and compatible development nodes).
-//! The data's fold is recomputed here from what was fetched, so the caller checks it
-//! against the batch's signed `dataHash` rather than trusting the endpoint.
+//! Blob contents are not part of Ethereum's execution-layer JSON-RPC: a [`BlobSource`]
+//! says where they come from, a beacon node's blob API (public networks, within its
+//! retention window) or `anvil_getBlobsByTransactionHash` (anvil and compatible
+//! development nodes). Whatever the source, fetched blobs must commit to the versioned
+//! hashes their transaction carried, and the data's fold is recomputed here from them,
+//! so the caller checks it against the batch's signed `dataHash` rather than trusting
+//! any endpoint.
 
 use alloy::{
     consensus::Transaction as _,
@@ -31,6 +34,23 @@ use crate::{
 };
 
 type Result<T> = std::result::Result<T, SettlementError>;
+
+/// Where blob contents are read from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BlobSource {
+    /// `anvil_getBlobsByTransactionHash` on the JSON-RPC endpoint.
+    #[default]
+    Anvil,
+    /// A beacon node's `GET /eth/v1/beacon/blobs/{slot}`. The slot of the L1 block
+    /// holding a transaction is `(timestamp − genesis_time) / seconds_per_slot`, with
+    /// the genesis time from the node's `/eth/v1/beacon/genesis`.
+    Beacon {
+        /// The beacon node's base URL (`http://host:5052`).
+        url: String,
+        /// Seconds per slot (12 on Ethereum's networks).
+        seconds_per_slot: u64,
+    },
+}
 
 /// One settled batch as L1 records it.
 #[derive(Clone, Debug)]
@@ -174,33 +194,31 @@ impl L1Client {
         let blobs = if blob_hashes.is_empty() {
             Vec::new()
         } else {
-            let blobs: Option<Vec<Blob>> = self
-                .provider()
-                .raw_request("anvil_getBlobsByTransactionHash".into(), (hash,))
-                .await
-                .map_err(rpc)?;
-            let blobs = blobs.ok_or_else(|| {
-                SettlementError::Blob(format!("the endpoint has no blobs for transaction {hash}"))
-            })?;
-            // The endpoint is not trusted: the blobs must commit to the hashes the
-            // transaction carried (and the contract folded).
-            // KZG commitments take a while: off the async runtime's threads.
-            let copy = blobs.clone();
-            let fetched = tokio::task::spawn_blocking(move || {
-                BlobTransactionSidecar::try_from_blobs_with_settings(
-                    copy,
-                    EnvKzgSettings::Default.get(),
-                )
-            })
-            .await
-            .map_err(|e| SettlementError::Blob(format!("transaction {hash}: {e}")))?
-            .map_err(|e| SettlementError::Blob(format!("transaction {hash}: {e}")))?;
-            if !fetched.versioned_hashes().eq(blob_hashes.iter().copied()) {
-                return Err(SettlementError::Blob(format!(
-                    "transaction {hash}: the blobs fetched are not the blobs it carried"
-                )));
-            }
-            blobs
+            let fetched = match &self.blobs {
+                BlobSource::Anvil => {
+                    let blobs: Option<Vec<Blob>> = self
+                        .provider()
+                        .raw_request("anvil_getBlobsByTransactionHash".into(), (hash,))
+                        .await
+                        .map_err(rpc)?;
+                    blobs.ok_or_else(|| {
+                        SettlementError::Blob(format!(
+                            "the endpoint has no blobs for transaction {hash}"
+                        ))
+                    })?
+                }
+                BlobSource::Beacon {
+                    url,
+                    seconds_per_slot,
+                } => {
+                    let block = tx.block_number.ok_or_else(|| {
+                        SettlementError::Blob(format!("transaction {hash} is not in a block"))
+                    })?;
+                    self.beacon_blobs(url, *seconds_per_slot, block, &blob_hashes)
+                        .await?
+                }
+            };
+            matching_blobs(hash, fetched, &blob_hashes).await?
         };
         Ok(Piece {
             chunk,
@@ -208,4 +226,103 @@ impl L1Client {
             blobs,
         })
     }
+}
+
+impl L1Client {
+    /// The blobs a beacon node at `url` holds for the slot of L1 block `block`, asking
+    /// for those with `hashes`.
+    async fn beacon_blobs(
+        &self,
+        url: &str,
+        seconds_per_slot: u64,
+        block: u64,
+        hashes: &[B256],
+    ) -> Result<Vec<Blob>> {
+        let base = url.trim_end_matches('/');
+        let genesis = beacon_get(&format!("{base}/eth/v1/beacon/genesis")).await?;
+        let genesis_time = genesis["data"]["genesis_time"]
+            .as_str()
+            .and_then(|t| t.parse::<u64>().ok())
+            .ok_or_else(|| beacon_error(base, "a genesis without genesis_time"))?;
+        let timestamp = self
+            .provider()
+            .get_block_by_number(block.into())
+            .await
+            .map_err(rpc)?
+            .ok_or_else(|| rpc(format!("L1 block {block} not found")))?
+            .header
+            .timestamp;
+        let slot = timestamp
+            .checked_sub(genesis_time)
+            .ok_or_else(|| beacon_error(base, "L1 block before the beacon genesis"))?
+            / seconds_per_slot.max(1);
+        let wanted: Vec<String> = hashes.iter().map(ToString::to_string).collect();
+        let reply = beacon_get(&format!(
+            "{base}/eth/v1/beacon/blobs/{slot}?versioned_hashes={}",
+            wanted.join(",")
+        ))
+        .await?;
+        reply["data"]
+            .as_array()
+            .ok_or_else(|| beacon_error(base, "a blobs reply without data"))?
+            .iter()
+            .map(|b| {
+                let bytes = b
+                    .as_str()
+                    .and_then(|h| alloy::primitives::hex::decode(h).ok())
+                    .ok_or_else(|| beacon_error(base, "a blob that is not hex"))?;
+                Blob::try_from(bytes.as_slice())
+                    .map_err(|_| beacon_error(base, "a blob of the wrong size"))
+            })
+            .collect()
+    }
+}
+
+fn beacon_error(url: &str, what: &str) -> SettlementError {
+    SettlementError::Blob(format!("beacon node {url}: {what}"))
+}
+
+/// GETs `url` and parses its JSON body.
+async fn beacon_get(url: &str) -> Result<serde_json::Value> {
+    let reply = reqwest::get(url)
+        .await
+        .map_err(|e| SettlementError::Blob(format!("GET {url}: {e}")))?;
+    let status = reply.status();
+    let body = reply
+        .bytes()
+        .await
+        .map_err(|e| SettlementError::Blob(format!("GET {url}: {e}")))?;
+    if !status.is_success() {
+        return Err(SettlementError::Blob(format!(
+            "GET {url}: {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        )));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| SettlementError::Blob(format!("GET {url}: not JSON: {e}")))
+}
+
+/// `fetched`, put in the order of the versioned hashes transaction `tx` carried; an
+/// error unless every one of those is there. An endpoint is never trusted: each blob's
+/// KZG commitment is computed here (off the async runtime's threads).
+async fn matching_blobs(tx: TxHash, fetched: Vec<Blob>, hashes: &[B256]) -> Result<Vec<Blob>> {
+    let copy = fetched.clone();
+    let sidecar = tokio::task::spawn_blocking(move || {
+        BlobTransactionSidecar::try_from_blobs_with_settings(copy, EnvKzgSettings::Default.get())
+    })
+    .await
+    .map_err(|e| SettlementError::Blob(format!("transaction {tx}: {e}")))?
+    .map_err(|e| SettlementError::Blob(format!("transaction {tx}: {e}")))?;
+    let by_hash: std::collections::HashMap<B256, Blob> =
+        sidecar.versioned_hashes().zip(fetched).collect();
+    hashes
+        .iter()
+        .map(|h| {
+            by_hash.get(h).copied().ok_or_else(|| {
+                SettlementError::Blob(format!(
+                    "transaction {tx}: the blobs fetched are not the blobs it carried (no {h})"
+                ))
+            })
+        })
+        .collect()
 }

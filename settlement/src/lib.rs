@@ -32,7 +32,7 @@ pub use batch::{
 pub use bindings::{Batch, Withdrawal};
 pub use bridge::{listing_digest, BridgeEvents, L1Deposit, L1Listing};
 pub use client::{BlobData, L1Client, SettledState};
-pub use history::SettledBatch;
+pub use history::{BlobSource, SettledBatch};
 
 /// What can go wrong on the Ethereum side.
 #[derive(Debug, thiserror::Error)]

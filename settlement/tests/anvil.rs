@@ -15,7 +15,7 @@ use sable_settlement::{
 };
 
 struct Net {
-    _anvil: Anvil,
+    anvil: Anvil,
     client: L1Client,
     validators: Vec<SettlementKey>,
 }
@@ -40,7 +40,7 @@ async fn setup_with(anvil_args: &[&str]) -> Net {
     .unwrap();
     let client = L1Client::connect(&anvil.url(), &sender, d.settlement, d.bridge).unwrap();
     Net {
-        _anvil: anvil,
+        anvil,
         client,
         validators,
     }
@@ -240,6 +240,54 @@ async fn eip7594_sidecars_settle_past_fusaka() {
     assert!(cells.sidecars.iter().all(|s| s.as_eip7594().is_some()));
     c.submit_blobs(&b, &[], &cells, signatures).await.unwrap();
     assert_eq!(c.state().await.unwrap().last_batch_hash, batch_hash(&b));
+}
+
+/// A settled batch's blobs read back from a beacon node's blob API (anvil serves one,
+/// and with one block per second its slots are its block numbers) give the data that
+/// was published; a wrong slot clock or an unreachable beacon node is a typed error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_are_read_back_from_a_beacon_node() {
+    use sable_settlement::BlobSource;
+
+    let mut net = setup_with(&["--block-time", "1"]).await;
+    let v: Vec<&SettlementKey> = net.validators.iter().collect();
+    let data: Vec<u8> = (0..300 * 1024).map(|i| (i * 11) as u8).collect();
+    let blobs = BlobData::new(&data).unwrap().to_eip7594().unwrap();
+    let c = &net.client;
+    let mut b = next(c, &data, c.chunk_size).await;
+    b.dataHash = blobs.fold.0;
+    c.submit_blobs(&b, &[], &blobs, sign(c, &b, &v[..3]).await)
+        .await
+        .unwrap();
+    let from_anvil = c.settled_batches(0).await.unwrap();
+    assert_eq!(from_anvil.len(), 1);
+    assert_eq!(from_anvil[0].data, data);
+
+    net.client.blobs = BlobSource::Beacon {
+        url: net.anvil.url(),
+        seconds_per_slot: 1,
+    };
+    let from_beacon = net.client.settled_batches(0).await.unwrap();
+    assert_eq!(from_beacon[0].data, data);
+    assert_eq!(from_beacon[0].fold, b.dataHash);
+
+    // A clock of 2 s per slot asks for another slot: its blobs are not these.
+    net.client.blobs = BlobSource::Beacon {
+        url: net.anvil.url(),
+        seconds_per_slot: 2,
+    };
+    assert!(matches!(
+        net.client.settled_batches(0).await,
+        Err(SettlementError::Blob(_))
+    ));
+    net.client.blobs = BlobSource::Beacon {
+        url: "http://127.0.0.1:9".into(),
+        seconds_per_slot: 1,
+    };
+    assert!(matches!(
+        net.client.settled_batches(0).await,
+        Err(SettlementError::Blob(e)) if e.contains("127.0.0.1:9")
+    ));
 }
 
 #[test]
