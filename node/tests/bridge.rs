@@ -6,8 +6,9 @@
 //! settling it tell L1 the deposit is consumed. Bank B withdraws part of it to an
 //! Ethereum address (a withdrawal of an unlisted asset is refused); the batch settling
 //! it releases it, it is paid once, and the token held on L1 equals the shielded
-//! supply. `verify-l1` passes, then pinpoints a forged deposit count and, from the same
-//! L1 state, a forged withdrawal.
+//! supply. A quorum rotates the contract's validator set and settlement follows it.
+//! `verify-l1` passes, then pinpoints a forged deposit count and, from the same L1
+//! state, a forged withdrawal.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -278,6 +279,28 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         "the bridge holds exactly the shielded supply of its asset"
     );
 
+    // L1: a quorum of the validators hands settlement over to a set without validator
+    // 3's key. The validators follow the contract: later batches carry the new set's id
+    // and are signed by all three of its keys (its quorum).
+    let domain = l1.client.domain().await.unwrap();
+    let before = l1.client.state().await.unwrap();
+    let mut handed_to: Vec<Address> = signers.iter().map(|k| k.address()).collect();
+    handed_to.sort();
+    let rotation = domain.rotation_digest(before.validator_set_id + 1, &handed_to);
+    l1.client
+        .rotate_validators(
+            &handed_to,
+            Quorum::signed_by(rotation, &signers).unwrap().packed(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(l1.client.validators().await.unwrap(), handed_to);
+    let height = client.height().await.unwrap();
+    l1.wait_block(height + 2, T).await;
+    let last = l1.settled().await.pop().unwrap();
+    assert_eq!(last.validatorSetId, before.validator_set_id + 1);
+    assert!(last.number > before.last_batch);
+
     net.stop_all();
     let headers = assert_agree(&net);
     let headers = &headers[1];
@@ -306,7 +329,6 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         depositsConsumed: 1,
         ..state.next_batch(next, fold)
     };
-    let domain = l1.client.domain().await.unwrap();
     let settle_forged = |batch: sable_settlement::Batch, withdrawals: Vec<Withdrawal>| {
         let (client, data, signers) = (&l1.client, &data, &signers);
         async move {

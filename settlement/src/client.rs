@@ -378,6 +378,20 @@ impl L1Client {
         Ok(sent)
     }
 
+    /// Hands settlement over to `validators` (ascending) as the next validator set, under
+    /// `signatures` (packed, signers ascending) from a quorum of the current set over
+    /// [`Domain::rotation_digest`] of the next set id. Batches signed by the old set are
+    /// refused from then on.
+    pub async fn rotate_validators(
+        &self,
+        validators: &[Address],
+        signatures: Bytes,
+    ) -> Result<TxHash> {
+        let c = self.settlement_contract();
+        let call = c.rotateValidators(validators.to_vec(), signatures);
+        self.send("rotateValidators", call).await
+    }
+
     /// Refuses a batch the contract already holds, before anything is sent: the
     /// contract, not this process's memory, says what is settled.
     async fn ensure_unsettled(&self, number: u64) -> Result<()> {
