@@ -27,8 +27,46 @@ use crate::{
 };
 
 /// Most withdrawals one batch releases: the contract pays about 50k gas for each, so
-/// 256 stay well inside an L1 block. A batch closes at the block that reaches it.
+/// 256 stay well inside an L1 block. A batch closes before the block that would take it
+/// past this, or at the block that reaches it.
 pub const MAX_BATCH_WITHDRAWALS: usize = 256;
+
+/// Most withdrawals one block carries (proposers stop there, validators vote against a
+/// block with more), so that every block fits in a batch.
+pub const MAX_BLOCK_WITHDRAWALS: usize = MAX_BATCH_WITHDRAWALS;
+
+// Every transaction fits in a block on its own.
+const _: () = assert!(
+    sable_circuits::constants::MAX_PARTS * sable_circuits::constants::MAX_BURNS_PER_PART
+        <= MAX_BLOCK_WITHDRAWALS
+);
+
+/// What is left of a block's withdrawals while a proposer fills it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WithdrawalBudget(usize);
+
+impl WithdrawalBudget {
+    /// A whole block's: [`MAX_BLOCK_WITHDRAWALS`].
+    pub fn block() -> Self {
+        WithdrawalBudget(MAX_BLOCK_WITHDRAWALS)
+    }
+
+    /// Takes a transaction's `n` withdrawals if they fit (else takes nothing).
+    pub fn take(&mut self, n: usize) -> bool {
+        let fits = n <= self.0;
+        if fits {
+            self.0 -= n;
+        }
+        fits
+    }
+}
+
+/// Whether transactions with these withdrawal counts fit in one block together (a
+/// validator votes against a block that does not).
+pub fn within_block_cap(counts: impl IntoIterator<Item = usize>) -> bool {
+    let mut budget = WithdrawalBudget::block();
+    counts.into_iter().all(|n| budget.take(n))
+}
 
 /// How many L1 deposits were minted without a gap as of the block at `height` (0
 /// before any; what a settlement batch ending there reports as `depositsConsumed`).
@@ -325,6 +363,21 @@ mod tests {
             value: u64::from(i) * 1000,
             recipient: [i + 2; 20],
         }
+    }
+
+    #[test]
+    fn a_block_takes_withdrawals_up_to_its_cap_and_no_further() {
+        let mut b = WithdrawalBudget::block();
+        assert!(b.take(200));
+        assert!(!b.take(57), "past the cap: taken by a later block");
+        assert!(b.take(56));
+        assert!(!b.take(1));
+        assert!(b.take(0), "a transaction without withdrawals always fits");
+        assert!(within_block_cap([0, MAX_BLOCK_WITHDRAWALS, 0]));
+        assert!(within_block_cap([100, 100, 56]));
+        assert!(!within_block_cap([100, 100, 57]));
+        assert!(!within_block_cap([MAX_BLOCK_WITHDRAWALS + 1]));
+        assert!(within_block_cap([]));
     }
 
     #[test]

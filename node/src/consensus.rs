@@ -72,7 +72,7 @@ use sable_circuits::transaction::Transaction;
 use crate::{
     admin::SignedAdminCommand,
     block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES},
-    bridge::check_l1,
+    bridge::{check_l1, within_block_cap, WithdrawalBudget},
     gossip::{self, PeerLiveness},
     node::{conflict_keys, Node},
     pki::Fingerprint,
@@ -296,6 +296,9 @@ impl SableApp {
             }
         }
         let txs: Vec<(TxId, Arc<Transaction>)> = txs.into_iter().flatten().collect();
+        if !within_block_cap(txs.iter().map(|(_, tx)| tx.withdrawals().count())) {
+            return false;
+        }
         let mut seen = HashSet::new();
         for (_, tx) in &txs {
             for key in conflict_keys(tx) {
@@ -382,10 +385,13 @@ impl Application<Ctx> for SableApp {
             .node
             .verify_txs(selected.iter().map(|s| (s.id, s.decoded.clone())).collect())
             .await;
+        // Withdrawals beyond the block's share wait in the pool for a later block.
+        let mut withdrawals = WithdrawalBudget::block();
         let transactions: Vec<Vec<u8>> = selected
             .into_iter()
             .zip(verdicts)
             .filter(|(_, v)| v.is_ok())
+            .filter(|(s, _)| withdrawals.take(s.decoded.withdrawals().count()))
             .map(|(s, _)| s.bytes)
             .collect();
         let p = parent.inner();

@@ -31,10 +31,10 @@ pub const DATA_VERSION: u8 = 1;
 pub const MAX_BATCH_BLOCKS: usize = 4096;
 
 /// Where batches end: after `max_blocks` blocks, at the first block whose timestamp
-/// is `max_interval_ms` past the batch's first, or at the block that brings the
-/// batch's withdrawals to [`MAX_BATCH_WITHDRAWALS`], whichever comes first. Block
-/// timestamps and withdrawals are chain state, so every validator finds the same
-/// boundaries.
+/// is `max_interval_ms` past the batch's first, or where the batch's withdrawals reach
+/// [`MAX_BATCH_WITHDRAWALS`] (before a block that would take them past it),
+/// whichever comes first. Block timestamps and withdrawals are chain state, so every
+/// validator finds the same boundaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchRule {
     /// Blocks per batch at most.
@@ -66,7 +66,11 @@ impl BatchRule {
             } else {
                 header(store, h)?.timestamp_ms
             };
-            withdrawals += withdrawals_at(&view, h)?.len();
+            let in_block = withdrawals_at(&view, h)?.len();
+            if h > first && withdrawals + in_block > MAX_BATCH_WITHDRAWALS {
+                return Ok(Some(h - 1));
+            }
+            withdrawals += in_block;
             if h - first + 1 >= max_blocks
                 || ts.saturating_sub(start) >= self.max_interval_ms
                 || withdrawals >= MAX_BATCH_WITHDRAWALS
@@ -334,6 +338,38 @@ mod tests {
             by_count.last_block(&store, 5, 9),
             Err(SettleError::MissingBlock(7))
         ));
+    }
+
+    #[test]
+    fn batches_close_before_a_block_that_would_take_their_withdrawals_past_the_cap() {
+        use crate::bridge::{stage_withdrawals, WithdrawalRecord};
+        let dir = tempfile::tempdir().unwrap();
+        let store = chain(dir.path());
+        let records = |n: usize| {
+            (0..n)
+                .map(|i| WithdrawalRecord {
+                    id: [i as u8; 32],
+                    asset: [1; 32],
+                    value: 1,
+                    recipient: [2; 20],
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut s = Staged::new(&store);
+        stage_withdrawals(&mut s, 2, &records(200));
+        stage_withdrawals(&mut s, 3, &records(100));
+        stage_withdrawals(&mut s, 5, &records(MAX_BATCH_WITHDRAWALS));
+        store.commit(s).unwrap();
+        let rule = BatchRule {
+            max_blocks: 100,
+            max_interval_ms: 100_000,
+        };
+        // 200 + 100 is past the cap: the batch ends before block 3.
+        assert_eq!(rule.last_block(&store, 1, 6).unwrap(), Some(2));
+        // Block 3's 100 and block 4's none, then block 5 alone reaches the cap.
+        assert_eq!(rule.last_block(&store, 3, 6).unwrap(), Some(4));
+        assert_eq!(rule.last_block(&store, 5, 6).unwrap(), Some(5));
+        assert_eq!(rule.last_block(&store, 6, 6).unwrap(), None);
     }
 
     #[test]
