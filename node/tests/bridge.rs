@@ -226,7 +226,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
 
     // L1: batches before the deposit's block consumed nothing, from it on one; the
     // batch settling the withdrawal's block releases it, and no other releases any.
-    l1.wait_block(withdrawn_at, T).await;
+    l1.wait_block_of(&net, withdrawn_at, T).await;
     for batch in l1.settled().await {
         let expected_consumed = u64::from(batch.lastBlock >= minted_at);
         assert_eq!(
@@ -296,7 +296,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         .unwrap();
     assert_eq!(l1.client.validators().await.unwrap(), handed_to);
     let height = client.height().await.unwrap();
-    l1.wait_block(height + 2, T).await;
+    l1.wait_block_of(&net, height + 2, T).await;
     let last = l1.settled().await.pop().unwrap();
     assert_eq!(last.validatorSetId, before.validator_set_id + 1);
     assert!(last.number > before.last_batch);

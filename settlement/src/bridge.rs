@@ -171,6 +171,7 @@ impl L1Client {
         }
         let mut deposits = self.deposits_in(bridge, from_block, last).await?;
         deposits.sort_by_key(|d| d.index);
+        deposits.dedup_by_key(|d| d.index);
         Ok(BridgeEvents {
             deposits,
             listings: self.listings_in(bridge, from_block, last).await?,

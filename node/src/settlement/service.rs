@@ -271,12 +271,13 @@ impl<S: Sender> Service<S> {
         let mut deposits = events.deposits;
         deposits.retain(|d| d.index >= self.next_deposit);
         // Confirmed deposits arrive in index order from the last one stored: a gap means
-        // the endpoint left logs out, and the range is read again next round.
+        // the endpoint left logs out, and the next round reads from `from_block` again.
         if let Some((expected, found)) = deposits
             .iter()
             .zip(self.next_deposit..)
             .find_map(|(d, i)| (d.index != i).then_some((i, d.index)))
         {
+            self.scan_from = 0;
             return Err(SettleError::L1(SettlementError::Rpc(format!(
                 "the endpoint's logs skip bridge deposit {expected} (found {found} next); reading again"
             ))));

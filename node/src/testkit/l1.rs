@@ -108,24 +108,53 @@ impl L1 {
         .await
     }
 
+    /// [`L1::wait_block`], with every validator's settlement log lines in the panic.
+    pub async fn wait_block_of(&self, net: &Devnet, height: u64, timeout: std::time::Duration) {
+        if let Err(last) = self.poll_state(timeout, |s| s.last_block >= height).await {
+            let logs: Vec<String> = (0..net.configs.len())
+                .map(|i| {
+                    format!(
+                        "validator {i}:\n{}",
+                        net.log_lines(i, &["settle", "WARN", "ERROR"], 20)
+                    )
+                })
+                .collect();
+            panic!(
+                "block {height} not settled in {timeout:?} (contract state: {last:?})\n{}",
+                logs.join("\n")
+            );
+        }
+    }
+
     async fn wait_state(
         &self,
         timeout: std::time::Duration,
         what: &str,
         cond: impl Fn(&SettledState) -> bool,
     ) {
+        if let Err(last) = self.poll_state(timeout, cond).await {
+            panic!("not {what} in {timeout:?} (contract state: {last:?})");
+        }
+    }
+
+    /// Polls the contract until `cond` holds; on timeout, the last state read.
+    async fn poll_state(
+        &self,
+        timeout: std::time::Duration,
+        cond: impl Fn(&SettledState) -> bool,
+    ) -> Result<(), Option<SettledState>> {
         let deadline = std::time::Instant::now() + timeout;
         let mut last = None;
         while std::time::Instant::now() < deadline {
             if let Ok(s) = self.client.state().await {
                 if cond(&s) {
-                    return;
+                    return Ok(());
                 }
                 last = Some(s);
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("not {what} in {timeout:?} (contract state: {last:?})");
+        Err(last)
     }
 
     /// Runs `sable-node verify-l1` against this L1 with validator 1's configuration,

@@ -254,6 +254,17 @@ impl Devnet {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
+    /// The last `n` lines of validator `i`'s log that contain any of `patterns`.
+    pub fn log_lines(&self, i: usize, patterns: &[&str], n: usize) -> String {
+        let log =
+            std::fs::read_to_string(self.configs[i].with_file_name("node.log")).unwrap_or_default();
+        let lines: Vec<_> = log
+            .lines()
+            .filter(|l| patterns.iter().any(|p| l.contains(p)))
+            .collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
     /// Opens validator `i`'s state (its process must be stopped).
     pub fn store(&self, i: usize) -> Store {
         Store::open(&self.config(i).node.data_dir.join("state")).unwrap()
