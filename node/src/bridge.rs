@@ -287,6 +287,16 @@ pub struct L1AssetRecord {
     pub l1_block: u64,
 }
 
+impl From<&sable_settlement::L1Listing> for L1AssetRecord {
+    fn from(l: &sable_settlement::L1Listing) -> Self {
+        L1AssetRecord {
+            token: l.token,
+            unit: l.unit,
+            l1_block: l.l1_block,
+        }
+    }
+}
+
 impl L1AssetRecord {
     /// The stored encoding: token · unit (big-endian) · L1 block.
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -186,32 +186,14 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     wallet_a.sync(&mut client).await.unwrap();
     let bond = wallet_a.note_for(bonds[0].asset(), 10).unwrap();
     let recipient = Address::repeat_byte(0x5a);
-    let unlisted = withdraw(
-        &mut client,
-        reg,
-        &a,
-        bond.note,
-        bond.position,
-        recipient.0 .0,
-        10,
-    )
-    .await;
+    let unlisted = withdraw(&mut client, reg, &a, bond, recipient.0 .0, 10).await;
     let (_, status) = client.submit(&unlisted).await.unwrap();
     assert!(
         matches!(status, Status::Rejected { reason, .. } if reason == UNLISTED_ASSET),
         "{status:?}"
     );
     let from_b = wallet_b.note_for(asset, 100).unwrap();
-    let out = withdraw(
-        &mut client,
-        reg,
-        &b,
-        from_b.note,
-        from_b.position,
-        recipient.0 .0,
-        100,
-    )
-    .await;
+    let out = withdraw(&mut client, reg, &b, from_b, recipient.0 .0, 100).await;
     let (out_id, _) = client.submit(&out).await.unwrap();
     let withdrawn_at = match client.wait_final(&out_id, FINAL).await.unwrap() {
         Status::Finalized { height } => height,

@@ -190,9 +190,7 @@ impl L1Client {
                     asset: e.assetId,
                     value: e.value,
                     commitment: e.noteCommitment,
-                    l1_block: log
-                        .block_number
-                        .ok_or_else(|| rpc("a Deposited log without its block"))?,
+                    l1_block: Self::block_of::<ISableBridge::Deposited>(&log)?,
                 })
             })
             .collect()
@@ -208,9 +206,7 @@ impl L1Client {
                     token: e.token,
                     asset: e.assetId,
                     unit: e.unit,
-                    l1_block: log
-                        .block_number
-                        .ok_or_else(|| rpc("an AssetListed log without its block"))?,
+                    l1_block: Self::block_of::<ISableBridge::AssetListed>(&log)?,
                 })
             })
             .collect()

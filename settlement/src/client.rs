@@ -247,6 +247,12 @@ impl L1Client {
         Ok(out)
     }
 
+    /// The L1 block holding `log`, an `E` log (an error if the endpoint left it out).
+    pub(crate) fn block_of<E: SolEvent>(log: &Log) -> Result<u64> {
+        log.block_number
+            .ok_or_else(|| rpc(format!("a {} log without its block", E::SIGNATURE)))
+    }
+
     /// The latest L1 block number.
     pub async fn head(&self) -> Result<u64> {
         self.provider.get_block_number().await.map_err(rpc)

@@ -91,9 +91,7 @@ impl L1Client {
             let tx_hash = log
                 .transaction_hash
                 .ok_or_else(|| rpc("a BatchSettled log without its transaction"))?;
-            let l1_block = log
-                .block_number
-                .ok_or_else(|| rpc("a BatchSettled log without its block"))?;
+            let l1_block = Self::block_of::<BatchSettled>(&log)?;
             let tx = self.transaction(tx_hash).await?;
             let publisher = tx.inner.signer();
             let call = submitBatchCall::abi_decode(tx.input())

@@ -304,11 +304,7 @@ impl<S: Sender> Service<S> {
             let mut new_listings = 0usize;
             for l in &listings {
                 if L1AssetRecord::get(&staged, &l.asset.0)?.is_none() {
-                    let record = L1AssetRecord {
-                        token: l.token,
-                        unit: l.unit,
-                        l1_block: l.l1_block,
-                    };
+                    let record = L1AssetRecord::from(l);
                     staged.put(Cf::L1Assets, l.asset.0.to_vec(), record.to_bytes());
                     new_listings += 1;
                 }

@@ -88,14 +88,7 @@ pub async fn verify_l1(
             .confirmed_listings()
             .await?
             .into_iter()
-            .map(|l| {
-                let record = L1AssetRecord {
-                    token: l.token,
-                    unit: l.unit,
-                    l1_block: l.l1_block,
-                };
-                (l.asset.0, record)
-            })
+            .map(|l| (l.asset.0, L1AssetRecord::from(&l)))
             .collect(),
     );
     let store = Arc::new(Store::open(scratch)?);

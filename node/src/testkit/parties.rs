@@ -157,18 +157,16 @@ pub fn assemble(legs: Vec<(ProvenPart, &Bank)>) -> Transaction {
     wallet::assemble(legs.into_iter().map(|(p, b)| (p, &b.sk)).collect()).unwrap()
 }
 
-/// A withdrawal of `amount` from `note` to the Ethereum address `recipient`, the
+/// A withdrawal of `amount` from `owned` to the Ethereum address `recipient`, the
 /// change back to `from` (see [`wallet::prove_leg_to`]).
 pub async fn withdraw(
     client: &mut NodeClient,
     regulator: RegulatorPublicKey,
     from: &Bank,
-    note: Note,
-    position: u64,
+    owned: wallet::OwnedNote,
     recipient: [u8; 20],
     amount: u64,
 ) -> Transaction {
-    let owned = wallet::OwnedNote { note, position };
     let to = wallet::LegTo::Withdraw(recipient);
     let part = wallet::prove_leg_to(
         client,
