@@ -159,8 +159,14 @@ impl Block {
 
     /// The block's hash (SHA-256, the digest consensus votes on).
     pub fn hash(&self) -> BlockHash {
+        Self::hash_of_encoding(&self.to_bytes())
+    }
+
+    /// The hash of the block whose canonical encoding is `encoded` (for a caller that
+    /// keeps the encoding: a block's transactions make it large).
+    pub fn hash_of_encoding(encoded: &[u8]) -> BlockHash {
         use sha2::Digest;
-        BlockHash(sha2::Sha256::digest(self.to_bytes()).into())
+        BlockHash(sha2::Sha256::digest(encoded).into())
     }
 }
 

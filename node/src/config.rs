@@ -9,6 +9,8 @@
 //! verifier_threads = 0
 //! # admitted transactions gather this long before background verification (ms)
 //! verify_window_ms = 200
+//! # most transactions verified as one batch (a backlog is verified in such pieces)
+//! verify_batch_max = 256
 //!
 //! [tls]
 //! ca = "pki/ca.pem"
@@ -95,10 +97,19 @@ pub struct NodeSection {
     /// saves CPU at low load for a little latency.
     #[serde(default = "default_verify_window_ms")]
     pub verify_window_ms: u64,
+    /// Most transactions verified as one batch. A backlog is verified in pieces of
+    /// this size, so blocks can be proposed from the first while the rest are checked;
+    /// each piece pays the batch's fixed cost once.
+    #[serde(default = "default_verify_batch_max")]
+    pub verify_batch_max: usize,
 }
 
 fn default_verify_window_ms() -> u64 {
     200
+}
+
+fn default_verify_batch_max() -> usize {
+    256
 }
 
 /// `[tls]`.
@@ -374,6 +385,9 @@ impl NodeConfig {
         if self.chain.empty_block_interval_ms == 0 {
             return bad("chain.empty_block_interval_ms must be positive".into());
         }
+        if self.node.verify_batch_max == 0 {
+            return bad("node.verify_batch_max must be positive".into());
+        }
         if let Some(s) = &self.settlement {
             s.validate()?;
         }
@@ -464,6 +478,7 @@ pub fn init_devnet(
                 data_dir: node_dir.join("data"),
                 verifier_threads: share_of_cores(validators),
                 verify_window_ms: default_verify_window_ms(),
+                verify_batch_max: default_verify_batch_max(),
             },
             tls: TlsSection {
                 ca: pki.ca_cert.clone(),
@@ -525,10 +540,14 @@ mod tests {
         let text = std::fs::read_to_string(&layout.configs[0]).unwrap();
         let without: String = text
             .lines()
-            .filter(|l| !l.starts_with("verifier_threads") && !l.starts_with("verify_window_ms"))
+            .filter(|l| {
+                !["verifier_threads", "verify_window_ms", "verify_batch_max"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
             .map(|l| format!("{l}\n"))
             .collect();
-        for key in ["verifier_threads", "verify_window_ms"] {
+        for key in ["verifier_threads", "verify_window_ms", "verify_batch_max"] {
             assert!(
                 text.lines().any(|l| l.starts_with(key)),
                 "init writes {key}"
@@ -538,6 +557,7 @@ mod tests {
         let node = NodeConfig::load(&layout.configs[0]).unwrap().node;
         assert_eq!(node.verifier_threads, 0);
         assert_eq!(node.verify_window_ms, default_verify_window_ms());
+        assert_eq!(node.verify_batch_max, default_verify_batch_max());
     }
 
     #[test]
@@ -555,6 +575,14 @@ mod tests {
             NodeConfig::load(path),
             Err(ConfigError::Invalid(_))
         ));
+        std::fs::write(
+            path,
+            text.replace("verify_batch_max = 256", "verify_batch_max = 0"),
+        )
+        .unwrap();
+        assert!(
+            matches!(NodeConfig::load(path), Err(ConfigError::Invalid(m)) if m.contains("verify_batch_max"))
+        );
         std::fs::write(path, "[node]\nid = 3").unwrap();
         assert!(matches!(
             NodeConfig::load(path),

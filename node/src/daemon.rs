@@ -187,7 +187,7 @@ pub fn verify_l1(
         let vk = tokio::task::spawn_blocking(VerifyingKey::build)
             .await
             .map_err(|e| DaemonError::Invalid(format!("verifying key: {e}")))?;
-        let verifier = Verifier::start(Arc::new(vk), params.regulator, 0);
+        let verifier = Verifier::start(Arc::new(vk), params.regulator, 0, usize::MAX);
         crate::settlement::verify::verify_l1(&client, params, policy, &verifier, genesis, &scratch)
             .await
             .map_err(DaemonError::from)
@@ -242,10 +242,18 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             store,
             params,
             policy,
-            Verifier::start(Arc::new(vk), regulator, cfg.node.verifier_threads),
+            Verifier::start(
+                Arc::new(vk),
+                regulator,
+                cfg.node.verifier_threads,
+                cfg.node.verify_batch_max,
+            ),
             MempoolLimits::default(),
         )?;
-        node.start_preverifier(std::time::Duration::from_millis(cfg.node.verify_window_ms));
+        node.start_preverifier(
+            std::time::Duration::from_millis(cfg.node.verify_window_ms),
+            cfg.node.verify_batch_max,
+        );
         tracing::info!(height = node.executed_height(), "state opened");
 
         let metrics_ctx = Arc::new(context.child("metrics"));

@@ -480,14 +480,14 @@ impl Executor {
             nullifier_root: [0; 32],
             tx_count: 0,
         };
-        self.stage_block_records(&mut s, &genesis, &header);
+        self.stage_block_records(&mut s, genesis.to_bytes(), &header);
         store.commit(s)?;
         Ok(header)
     }
 
-    fn stage_block_records(&self, s: &mut Staged<'_>, block: &Block, header: &BlockHeader) {
-        let hk = height_key(block.height).to_vec();
-        s.put(Cf::Blocks, hk.clone(), block.to_bytes());
+    fn stage_block_records(&self, s: &mut Staged<'_>, encoded: Vec<u8>, header: &BlockHeader) {
+        let hk = height_key(header.height).to_vec();
+        s.put(Cf::Blocks, hk.clone(), encoded);
         s.put(Cf::Headers, hk.clone(), header.to_bytes());
         s.put(Cf::BlockHashes, header.hash.0.to_vec(), hk);
         s.put(Cf::Meta, meta::TIP.to_vec(), header.to_bytes());
@@ -497,8 +497,21 @@ impl Executor {
     /// (same height and hash) is reported again without writing, so replays after a
     /// restart are harmless.
     pub fn apply(&self, store: &Store, block: &Block) -> Result<Applied, ExecError> {
+        self.apply_with(store, block, |_| None)
+    }
+
+    /// [`Executor::apply`], taking each transaction already decoded from `decoded`
+    /// where it has it (the mempool, keyed by the hash of the exact bytes the block
+    /// carries, so the outcome is the same as decoding them here).
+    pub fn apply_with(
+        &self,
+        store: &Store,
+        block: &Block,
+        decoded: impl Fn(&TxId) -> Option<Arc<Transaction>>,
+    ) -> Result<Applied, ExecError> {
         let tip = self.init_genesis(store)?;
-        let hash = block.hash();
+        let encoded = block.to_bytes();
+        let hash = Block::hash_of_encoding(&encoded);
         if block.height <= tip.height {
             if let Some(h) = store.header(block.height)? {
                 if h.hash == hash {
@@ -558,7 +571,8 @@ impl Executor {
         for (i, raw) in block.transactions.iter().enumerate() {
             let index = base + i as u32;
             let id = TxId::of(raw);
-            let rejection = match Transaction::from_bytes(raw) {
+            let tx = decoded(&id).map_or_else(|| Transaction::from_bytes(raw).map(Arc::new), Ok);
+            let rejection = match tx {
                 Err(e) => Some(Rejection::Malformed(e.to_string())),
                 Ok(tx) => {
                     let ctx = TxContext {
@@ -686,7 +700,7 @@ impl Executor {
             nullifier_root: nullifier_root_step(&tip.nullifier_root, height, &nfs),
             tx_count: block.transactions.len() as u32,
         };
-        self.stage_block_records(&mut s, block, &header);
+        self.stage_block_records(&mut s, encoded, &header);
         self.maybe_crash(height, ApplyStep::BeforeCommit);
         store.commit(s)?;
         self.maybe_crash(height, ApplyStep::AfterCommit);

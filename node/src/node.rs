@@ -312,11 +312,12 @@ impl Node {
 
     /// Starts verifying admitted transactions in the background, so proposals and
     /// votes find their proofs already checked. A batch gathers for `window` after its
-    /// first transaction, and what arrives while it is verified goes in the next (one
-    /// fixed cost for all of it); a transaction
+    /// first transaction (or until `max_batch` are waiting), and what arrives while it
+    /// is verified goes in the next (one fixed cost for all of it), in pieces of at
+    /// most `max_batch` so the first are proposable while the rest are checked; a transaction
     /// that fails leaves the pool and its status turns to rejected. Without this, a
     /// proposer verifies what it selects itself.
-    pub fn start_preverifier(self: &Arc<Self>, window: Duration) {
+    pub fn start_preverifier(self: &Arc<Self>, window: Duration, max_batch: usize) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(TxId, Arc<Transaction>)>();
         if self.preverify.set(tx).is_err() {
             return;
@@ -327,19 +328,27 @@ impl Node {
                 let mut batch = vec![first];
                 // What arrives within the window joins this batch: each batch has a
                 // fixed cost (its final multi-scalar multiplication), which one-by-one
-                // batches at low load pay per transaction.
-                if !window.is_zero() {
-                    tokio::time::sleep(window).await;
+                // batches at low load pay per transaction. A full batch need not wait.
+                let deadline = tokio::time::Instant::now() + window;
+                while batch.len() < max_batch {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(more)) => batch.push(more),
+                        Ok(None) | Err(_) => break,
+                    }
                 }
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
                 }
                 batch.retain(|(id, _)| node.mempool.get(id).is_some_and(|(_, v)| !v));
-                if !batch.is_empty() {
-                    node.verify_txs(batch)
-                        .instrument(info_span!("preverify"))
-                        .await;
+                // All pieces are queued at once: the verifier checks them back to back.
+                let mut pieces = Vec::new();
+                while !batch.is_empty() {
+                    let rest = batch.split_off(batch.len().min(max_batch.max(1)));
+                    pieces.push(node.verify_txs(std::mem::replace(&mut batch, rest)));
                 }
+                futures::future::join_all(pieces)
+                    .instrument(info_span!("preverify"))
+                    .await;
             }
         });
     }
@@ -482,7 +491,9 @@ impl Node {
             txs = block.transactions.len()
         )
         .entered();
-        let applied = self.executor.apply(&self.store, block)?;
+        let applied = self.executor.apply_with(&self.store, block, |id| {
+            self.mempool.get(id).map(|(tx, _)| tx)
+        })?;
         self.executed
             .store(applied.header.height, Ordering::Release);
         if !applied.fresh {

@@ -4,10 +4,13 @@
 //!
 //! Requests that arrive while a batch is being verified are verified together in the
 //! next batch: all RedPallas signatures in one batch and all Halo2 proofs in one
-//! multi-proof check ([`BatchValidator`]). If a batch fails, its transactions are
-//! re-verified one by one to name the culprits.
+//! multi-proof check ([`BatchValidator`]), up to a most transactions per batch. The cap
+//! keeps results flowing under a backlog: a proposer can use the first few hundred
+//! verified transactions while the rest are checked, rather than wait for all of them.
+//! If a batch fails, its transactions are re-verified one by one to name the culprits.
 
 use std::{
+    collections::VecDeque,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -24,16 +27,15 @@ use tokio::sync::oneshot;
 
 use crate::execution::Rejection;
 
-type Job = (
-    Vec<Arc<Transaction>>,
-    oneshot::Sender<Vec<Result<(), Rejection>>>,
-);
+type Reply = oneshot::Sender<Vec<Result<(), Rejection>>>;
+type Job = (Vec<Arc<Transaction>>, Reply);
 
 /// Handle to the verification thread (cheap to clone).
 #[derive(Clone)]
 pub struct Verifier {
     jobs: std::sync::mpsc::Sender<Job>,
     checked: Arc<AtomicU64>,
+    batches: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -80,12 +82,33 @@ fn verify_batch(
     results
 }
 
+/// The requests at the front of `backlog` that make the next batch: at least one, and
+/// then as many as keep it within `max` transactions.
+fn next_batch<T>(backlog: &mut VecDeque<(Vec<T>, Reply)>, max: usize) -> Vec<(Vec<T>, Reply)> {
+    let mut batch = Vec::new();
+    let mut size = 0;
+    while let Some((txs, _)) = backlog.front() {
+        if !batch.is_empty() && size + txs.len() > max {
+            break;
+        }
+        size += txs.len();
+        batch.extend(backlog.pop_front());
+    }
+    batch
+}
+
 impl Verifier {
     /// Starts the verification thread. Its batches fan out over `threads` threads of
     /// their own (0: rayon's global pool, one thread per core). Validators sharing a
     /// machine each take a share of the cores: more threads than cores between them
-    /// only adds switching.
-    pub fn start(vk: Arc<VerifyingKey>, regulator: RegulatorPublicKey, threads: usize) -> Self {
+    /// only adds switching. A batch takes waiting requests whole, in order, up to
+    /// `max_batch` transactions (a larger request is one batch of its own).
+    pub fn start(
+        vk: Arc<VerifyingKey>,
+        regulator: RegulatorPublicKey,
+        threads: usize,
+        max_batch: usize,
+    ) -> Self {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         let pool = (threads > 0)
             .then(|| {
@@ -97,30 +120,42 @@ impl Verifier {
                     .ok()
             })
             .flatten();
-        let checked = Arc::new(AtomicU64::new(0));
-        let counter = checked.clone();
+        let (checked, batches) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (counter, batch_counter) = (checked.clone(), batches.clone());
         std::thread::Builder::new()
             .name("sable-verifier".into())
             .spawn(move || {
                 // The batch verifier's tables, before the first batch needs them.
                 vk.warm_up();
-                while let Ok(first) = rx.recv() {
-                    // Take everything already waiting: one batch for all of it.
-                    let mut pending = vec![first];
-                    while let Ok(more) = rx.try_recv() {
-                        pending.push(more);
+                let mut backlog = VecDeque::new();
+                loop {
+                    if backlog.is_empty() {
+                        match rx.recv() {
+                            Ok(first) => backlog.push_back(first),
+                            Err(_) => return,
+                        }
                     }
+                    backlog.extend(rx.try_iter());
+                    let pending = next_batch(&mut backlog, max_batch);
                     let all: Vec<Arc<Transaction>> = pending
                         .iter()
                         .flat_map(|(t, _)| t.iter().cloned())
                         .collect();
                     counter.fetch_add(all.len() as u64, Ordering::Relaxed);
+                    batch_counter.fetch_add(1, Ordering::Relaxed);
+                    let started = Instant::now();
                     let run = || verify_batch(&vk, &regulator, &all);
                     let mut results = match &pool {
                         Some(p) => p.install(run),
                         None => run(),
                     }
                     .into_iter();
+                    tracing::debug!(
+                        txs = all.len(),
+                        waiting = backlog.iter().map(|(t, _)| t.len()).sum::<usize>(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "verified a batch"
+                    );
                     for (txs, reply) in pending {
                         let mine: Vec<_> = results.by_ref().take(txs.len()).collect();
                         let _ = reply.send(mine);
@@ -129,12 +164,21 @@ impl Verifier {
             })
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!(%e, "cannot start the verifier thread"));
-        Verifier { jobs, checked }
+        Verifier {
+            jobs,
+            checked,
+            batches,
+        }
     }
 
     /// Transactions this verifier has checked since it started (each check counts).
     pub fn transactions_checked(&self) -> u64 {
         self.checked.load(Ordering::Relaxed)
+    }
+
+    /// Batches this verifier has checked since it started.
+    pub fn batches_checked(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 
     /// Verifies `txs`; one result per transaction, in order.
@@ -146,5 +190,33 @@ impl Verifier {
             return unavailable();
         }
         rx.await.unwrap_or_else(|_| unavailable())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backlog(sizes: &[usize]) -> VecDeque<(Vec<()>, Reply)> {
+        sizes
+            .iter()
+            .map(|&n| (vec![(); n], oneshot::channel().0))
+            .collect()
+    }
+
+    fn sizes(batch: &[(Vec<()>, Reply)]) -> Vec<usize> {
+        batch.iter().map(|(t, _)| t.len()).collect()
+    }
+
+    #[test]
+    fn batches_take_waiting_requests_in_order_up_to_the_cap() {
+        let mut b = backlog(&[100, 100, 56, 1, 300, 10]);
+        assert_eq!(sizes(&next_batch(&mut b, 256)), [100, 100, 56]);
+        // The next request would pass the cap: it waits, however small.
+        assert_eq!(sizes(&next_batch(&mut b, 256)), [1]);
+        // A request over the cap is a batch of its own.
+        assert_eq!(sizes(&next_batch(&mut b, 256)), [300]);
+        assert_eq!(sizes(&next_batch(&mut b, 256)), [10]);
+        assert!(next_batch(&mut b, 256).is_empty());
     }
 }

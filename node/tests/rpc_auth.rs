@@ -72,7 +72,7 @@ impl TestNode {
                 registry_root_window: 16,
             }),
             Arc::new(AllowAll),
-            Verifier::start(vk, regulator, 0),
+            Verifier::start(vk, regulator, 0, usize::MAX),
             MempoolLimits::default(),
         )
         .unwrap();

@@ -58,7 +58,8 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     let vk = tokio::task::spawn_blocking(VerifyingKey::build)
         .await
         .unwrap();
-    let verifier = Verifier::start(Arc::new(vk), regulator, 0);
+    // At most 2 transactions per batch, in the verifier and in background verification.
+    let verifier = Verifier::start(Arc::new(vk), regulator, 0, 2);
     let node = Node::new(
         Arc::new(Store::open(db.path()).unwrap()),
         Arc::new(ChainParams {
@@ -71,7 +72,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         MempoolLimits::default(),
     )
     .unwrap();
-    node.start_preverifier(std::time::Duration::from_millis(20));
+    node.start_preverifier(std::time::Duration::from_millis(20), 2);
 
     // Block 1 (applied directly: no consensus here) registers a bank and authorises an
     // issuer, so issuances pass admission's state checks.
@@ -152,6 +153,20 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     );
     assert_eq!((x, y), (vec![Ok(())], vec![Ok(())]));
     assert_eq!(verifier.transactions_checked() - before, 3);
+
+    // A backlog of 5 is verified in batches of at most 2, each transaction once.
+    let (checked, batches) = (verifier.transactions_checked(), verifier.batches_checked());
+    let mut backlog = Vec::new();
+    for value in 20..25 {
+        let tx = issuance(&issuer, &bank, value).to_bytes();
+        backlog.push(node.submit(tx, Some("bank")).await.unwrap());
+    }
+    wait_for("the backlog verified", || {
+        backlog.iter().all(|id| node.mempool.is_verified(id))
+    })
+    .await;
+    assert_eq!(verifier.transactions_checked() - checked, 5);
+    assert!(verifier.batches_checked() - batches >= 3);
 
     // A bad one outside the pool gets its verdict; nothing is recorded for it.
     let mut forged = issuance(&issuer, &bank, 9);

@@ -5,7 +5,7 @@
 //! node is the root of an empty subtree. Updates are applied level by level so a block's
 //! leaves share the work of hashing their common ancestors.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::LazyLock};
 
 use incrementalmerkletree::{Hashable, Level};
 use pasta_curves::pallas;
@@ -22,22 +22,41 @@ use super::{Cf, ReprBytes, Staged, StorageError};
 pub struct PersistentTree {
     cf: Cf,
     depth: usize,
-    empty_leaf: u64,
+    /// Roots of empty subtrees by level (leaf first), hashed once per process.
+    empty: &'static LazyLock<Vec<pallas::Base>>,
 }
+
+static NOTE_EMPTY: LazyLock<Vec<pallas::Base>> = LazyLock::new(|| {
+    empty_roots(
+        sable_circuits::tree::EMPTY_NOTE_LEAF,
+        NOTE_COMMITMENT_TREE_DEPTH,
+    )
+});
+static REGISTRY_EMPTY: LazyLock<Vec<pallas::Base>> =
+    LazyLock::new(|| empty_roots(0, REGISTRY_DEPTH));
 
 /// The note commitment tree.
 pub const NOTE_TREE: PersistentTree = PersistentTree {
     cf: Cf::NoteTree,
     depth: NOTE_COMMITMENT_TREE_DEPTH,
-    empty_leaf: sable_circuits::tree::EMPTY_NOTE_LEAF,
+    empty: &NOTE_EMPTY,
 };
 
 /// The participant registry tree.
 pub const REGISTRY_TREE: PersistentTree = PersistentTree {
     cf: Cf::RegistryTree,
     depth: REGISTRY_DEPTH,
-    empty_leaf: 0,
+    empty: &REGISTRY_EMPTY,
 };
+
+/// Roots of empty subtrees of a tree of `depth` whose empty leaf is `empty_leaf`, by level.
+fn empty_roots(empty_leaf: u64, depth: usize) -> Vec<pallas::Base> {
+    let mut e = vec![pallas::Base::from(empty_leaf)];
+    for l in 0..depth {
+        e.push(combine(e[l], e[l]));
+    }
+    e
+}
 
 fn node_key(level: usize, index: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
@@ -52,12 +71,8 @@ fn combine(a: pallas::Base, b: pallas::Base) -> pallas::Base {
 
 impl PersistentTree {
     /// Roots of empty subtrees by level.
-    fn empty_roots(&self) -> Vec<pallas::Base> {
-        let mut e = vec![pallas::Base::from(self.empty_leaf)];
-        for l in 0..self.depth {
-            e.push(combine(e[l], e[l]));
-        }
-        e
+    fn empty_roots(&self) -> &'static [pallas::Base] {
+        self.empty
     }
 
     /// Maximum number of leaves.
@@ -119,8 +134,8 @@ impl PersistentTree {
                 if parents.contains_key(&p) {
                     continue;
                 }
-                let left = self.node(s, &empty, level, p << 1)?;
-                let right = self.node(s, &empty, level, (p << 1) | 1)?;
+                let left = self.node(s, empty, level, p << 1)?;
+                let right = self.node(s, empty, level, (p << 1) | 1)?;
                 parents.insert(p, combine(left, right));
             }
             dirty = parents;
@@ -130,19 +145,19 @@ impl PersistentTree {
 
     /// The current root.
     pub fn root(&self, s: &Staged<'_>) -> Result<pallas::Base, StorageError> {
-        self.node(s, &self.empty_roots(), self.depth, 0)
+        self.node(s, self.empty_roots(), self.depth, 0)
     }
 
     /// The leaf at `index`.
     pub fn leaf(&self, s: &Staged<'_>, index: u64) -> Result<pallas::Base, StorageError> {
-        self.node(s, &self.empty_roots(), 0, index)
+        self.node(s, self.empty_roots(), 0, index)
     }
 
     /// The siblings of `index` from the leaf level up.
     pub fn siblings(&self, s: &Staged<'_>, index: u64) -> Result<Vec<pallas::Base>, StorageError> {
         let empty = self.empty_roots();
         (0..self.depth)
-            .map(|level| self.node(s, &empty, level, (index >> level) ^ 1))
+            .map(|level| self.node(s, empty, level, (index >> level) ^ 1))
             .collect()
     }
 
