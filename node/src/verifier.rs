@@ -4,7 +4,7 @@
 //!
 //! Requests that arrive while a batch is being verified are verified together in the
 //! next batch: all RedPallas signatures in one batch and all Halo2 proofs in one
-//! multi-proof check ([`BatchValidator`]), up to a most transactions per batch. The cap
+//! multi-proof check ([`BatchValidator`]), up to a cap on transactions per batch. The cap
 //! keeps results flowing under a backlog: a proposer can use the first few hundred
 //! verified transactions while the rest are checked, rather than wait for all of them.
 //! If a batch fails, its transactions are re-verified one by one to name the culprits.
