@@ -368,19 +368,16 @@ async fn main() -> Result<()> {
         let (key, value) = setting
             .split_once('=')
             .context("--node: comma-separated key=value settings")?;
+        let value: toml::Value = value
+            .parse()
+            .with_context(|| format!("--node {key}: {value} is not a TOML value"))?;
         for path in &net.configs {
-            let text = std::fs::read_to_string(path)?;
-            let (head, tail) = text
-                .split_once("[node]\n")
-                .with_context(|| format!("{}: no [node] section", path.display()))?;
-            let kept: Vec<&str> = tail
-                .lines()
-                .filter(|l| l.split('=').next().map(str::trim) != Some(key))
-                .collect();
-            std::fs::write(
-                path,
-                format!("{head}[node]\n{key} = {value}\n{}\n", kept.join("\n")),
-            )?;
+            let mut cfg: toml::Table = std::fs::read_to_string(path)?.parse()?;
+            cfg.get_mut("node")
+                .and_then(toml::Value::as_table_mut)
+                .with_context(|| format!("{}: no [node] section", path.display()))?
+                .insert(key.to_string(), value.clone());
+            std::fs::write(path, toml::to_string(&cfg)?)?;
         }
     }
     let reg = regulator(&net.config(0));
