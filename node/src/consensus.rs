@@ -97,9 +97,9 @@ pub type Ctx = cw_tokio::Context;
 /// stored and executed once.
 pub const PROPOSAL_TXS: usize = 256;
 
-/// Most transactions in a proposal of transactions not yet verified (background
-/// verification is behind): the leader verifies these itself before proposing, inside
-/// the leader timeout.
+/// Most transactions in a proposal of transactions not yet verified (no background
+/// verification runs): the leader verifies these itself before proposing, inside the
+/// leader timeout.
 pub const UNVERIFIED_PROPOSAL_TXS: usize = 64;
 
 const CH_VOTE: u64 = 0;
@@ -369,9 +369,13 @@ impl Application<Ctx> for SableApp {
             cur = ancestry.next().await;
         }
         // Wait for something proposable (verified in the background), up to the
-        // empty-block interval (the chain's heartbeat). Normally only what passed
-        // verification goes in. When nothing has by then (no background verification
-        // running, or it is behind), the selection is verified here as one batch and
+        // empty-block interval (the chain's heartbeat). Only what passed verification
+        // goes in. When nothing has by then but background verification is under way,
+        // the block is empty: every validator verifies a burst in the same order, so
+        // what this node verifies first is verified everywhere at about the same time,
+        // and the leader then proposes it (picking unverified transactions instead would
+        // make this node check them out of that order, and its voters too). With none
+        // under way (nothing runs it), the selection is verified here as one batch and
         // what passes is proposed (the rest leaves the pool, rejected).
         let select = |verified_only| {
             self.node.mempool.select(
@@ -396,6 +400,9 @@ impl Application<Ctx> for SableApp {
                 break (selected, admin);
             }
             if tokio::time::timeout_at(deadline, wake).await.is_err() {
+                if self.node.verification_pending() {
+                    break (Vec::new(), Vec::new());
+                }
                 break select(false);
             }
         };

@@ -5,7 +5,7 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc, OnceLock,
     },
     time::Duration,
@@ -110,8 +110,23 @@ pub struct Node {
     applied: tokio::sync::broadcast::Sender<Arc<AppliedEvent>>,
     apply_lock: Mutex<()>,
     announcer: OnceLock<tokio::sync::mpsc::Sender<Announcement>>,
-    preverify: OnceLock<tokio::sync::mpsc::UnboundedSender<(TxId, Arc<Transaction>)>>,
+    preverify: OnceLock<tokio::sync::mpsc::UnboundedSender<(TxId, Arc<Transaction>, Instant)>>,
+    /// Transactions handed to background verification whose round has not finished.
+    preverifying: AtomicUsize,
     inflight: Mutex<HashMap<TxId, Verdict>>,
+}
+
+/// The pieces a background verification round is checked in: its transactions in the
+/// order of their ids (the same on every validator that received the same ones,
+/// whatever order they arrived in), cut into pieces of at most `max` (at least one).
+fn verification_pieces<T>(mut round: Vec<(TxId, T)>, max: usize) -> Vec<Vec<(TxId, T)>> {
+    round.sort_unstable_by_key(|(id, _)| *id);
+    let mut pieces = Vec::new();
+    while !round.is_empty() {
+        let rest = round.split_off(round.len().min(max.max(1)));
+        pieces.push(std::mem::replace(&mut round, rest));
+    }
+    pieces
 }
 
 /// A verification in progress, awaited by everyone who needs its verdict.
@@ -166,6 +181,7 @@ impl Node {
             apply_lock: Mutex::new(()),
             announcer: OnceLock::new(),
             preverify: OnceLock::new(),
+            preverifying: AtomicUsize::new(0),
             inflight: Mutex::new(HashMap::new()),
         }))
     }
@@ -305,52 +321,66 @@ impl Node {
         self.mempool.insert(id, bytes, tx.clone(), nullifiers)?;
         metrics().mempool_size.set(self.mempool.len() as i64);
         if let Some(q) = self.preverify.get() {
-            let _ = q.send((id, tx));
+            self.preverifying.fetch_add(1, Ordering::AcqRel);
+            if q.send((id, tx, Instant::now())).is_err() {
+                self.preverifying.fetch_sub(1, Ordering::AcqRel);
+            }
         }
         Ok(())
     }
 
     /// Starts verifying admitted transactions in the background, so proposals and
-    /// votes find their proofs already checked. A batch gathers for `window` after its
-    /// first transaction (or until `max_batch` are waiting), and what arrives while it
-    /// is verified goes in the next (one fixed cost for all of it), in pieces of at
-    /// most `max_batch` so the first are proposable while the rest are checked; a transaction
-    /// that fails leaves the pool and its status turns to rejected. Without this, a
-    /// proposer verifies what it selects itself.
+    /// votes find their proofs already checked. A round gathers what is admitted within
+    /// `window` of its first transaction's admission (with a backlog, that has passed,
+    /// and the round takes what waits), then verifies it in pieces of at most
+    /// `max_batch`, queued at once, so the first are proposable while the rest are
+    /// checked, and each piece pays one batch's fixed cost. A transaction that fails
+    /// leaves the pool and its status turns to rejected. Without this, a proposer
+    /// verifies what it selects itself.
+    ///
+    /// A round is verified in the order of transaction ids, not arrival: each validator
+    /// receives a burst in its own order (its clients' first), and verifying it in one
+    /// order everywhere means the first piece is verified on every validator at about
+    /// the same time, so a block of it is voted on at once, with nothing left to check.
     pub fn start_preverifier(self: &Arc<Self>, window: Duration, max_batch: usize) {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(TxId, Arc<Transaction>)>();
+        let (tx, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(TxId, Arc<Transaction>, Instant)>();
         if self.preverify.set(tx).is_err() {
             return;
         }
         let node = self.clone();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                // What arrives within the window joins this batch: each batch has a
-                // fixed cost (its final multi-scalar multiplication), which one-by-one
-                // batches at low load pay per transaction. A full batch need not wait.
-                let deadline = tokio::time::Instant::now() + window;
-                while batch.len() < max_batch {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(more)) => batch.push(more),
-                        Ok(None) | Err(_) => break,
-                    }
+                let deadline = tokio::time::Instant::from_std(first.2) + window;
+                let mut round = vec![first];
+                // What is waiting is taken even after the deadline; then the round
+                // closes.
+                while let Ok(Some(more)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+                    round.push(more);
                 }
                 while let Ok(more) = rx.try_recv() {
-                    batch.push(more);
+                    round.push(more);
                 }
-                batch.retain(|(id, _)| node.mempool.get(id).is_some_and(|(_, v)| !v));
-                // All pieces are queued at once: the verifier checks them back to back.
-                let mut pieces = Vec::new();
-                while !batch.is_empty() {
-                    let rest = batch.split_off(batch.len().min(max_batch.max(1)));
-                    pieces.push(node.verify_txs(std::mem::replace(&mut batch, rest)));
-                }
+                let received = round.len();
+                let unverified = round
+                    .into_iter()
+                    .filter(|(id, ..)| node.mempool.get(id).is_some_and(|(_, v)| !v))
+                    .map(|(id, tx, _)| (id, tx))
+                    .collect();
+                let pieces = verification_pieces(unverified, max_batch)
+                    .into_iter()
+                    .map(|piece| node.verify_txs(piece));
                 futures::future::join_all(pieces)
                     .instrument(info_span!("preverify"))
                     .await;
+                node.preverifying.fetch_sub(received, Ordering::AcqRel);
             }
         });
+    }
+
+    /// Whether some admitted transaction is waiting for, or under, verification.
+    pub fn verification_pending(&self) -> bool {
+        self.preverifying.load(Ordering::Acquire) > 0 || !self.inflight.lock().is_empty()
     }
 
     /// Verifies the proofs and signatures of `txs`, each at most once at a time on this
@@ -385,10 +415,13 @@ impl Node {
             }
         }
         if !fresh.is_empty() {
+            // Queued before this returns: calls are verified in the order they are made.
+            let verdicts = self
+                .verifier
+                .enqueue(fresh.iter().map(|(_, tx, _)| tx.clone()).collect());
             let node = self.clone();
             tokio::spawn(async move {
-                let batch = fresh.iter().map(|(_, tx, _)| tx.clone()).collect();
-                let verdicts = node.verifier.verify(batch).await;
+                let verdicts = verdicts.await;
                 let mut passed = Vec::with_capacity(fresh.len());
                 for ((id, _, _), verdict) in fresh.iter().zip(&verdicts) {
                     match verdict {
@@ -551,4 +584,45 @@ pub fn conflict_keys(tx: &Transaction) -> Vec<[u8; 32]> {
             k
         }))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> TxId {
+        TxId([n; 32])
+    }
+
+    #[test]
+    fn a_round_is_verified_in_id_order_whatever_the_arrival_order() {
+        let arrived_here = vec![
+            (id(5), 'e'),
+            (id(1), 'a'),
+            (id(4), 'd'),
+            (id(2), 'b'),
+            (id(3), 'c'),
+        ];
+        let arrived_there = vec![
+            (id(2), 'b'),
+            (id(3), 'c'),
+            (id(5), 'e'),
+            (id(4), 'd'),
+            (id(1), 'a'),
+        ];
+        let here = verification_pieces(arrived_here, 2);
+        assert_eq!(
+            here.iter()
+                .map(|p| p.iter().map(|(_, c)| *c).collect::<String>())
+                .collect::<Vec<_>>(),
+            ["ab", "cd", "e"]
+        );
+        assert_eq!(here, verification_pieces(arrived_there, 2));
+        // A cap of 0 is taken as 1; an empty round has no pieces.
+        assert_eq!(
+            verification_pieces(vec![(id(2), ()), (id(1), ())], 0).len(),
+            2
+        );
+        assert!(verification_pieces(Vec::<(TxId, ())>::new(), 4).is_empty());
+    }
 }

@@ -183,13 +183,26 @@ impl Verifier {
 
     /// Verifies `txs`; one result per transaction, in order.
     pub async fn verify(&self, txs: Vec<Arc<Transaction>>) -> Vec<Result<(), Rejection>> {
+        self.enqueue(txs).await
+    }
+
+    /// Queues `txs` for verification now, behind what is queued already (requests are
+    /// verified in the order they are queued); the future resolves to one result per
+    /// transaction, in order.
+    pub fn enqueue(
+        &self,
+        txs: Vec<Arc<Transaction>>,
+    ) -> impl std::future::Future<Output = Vec<Result<(), Rejection>>> + Send + 'static {
         let n = txs.len();
         let (tx, rx) = oneshot::channel();
-        let unavailable = || vec![Err(Rejection::Malformed("verifier unavailable".into())); n];
-        if self.jobs.send((txs, tx)).is_err() {
-            return unavailable();
+        let queued = self.jobs.send((txs, tx)).is_ok();
+        async move {
+            let unavailable = || vec![Err(Rejection::Malformed("verifier unavailable".into())); n];
+            if !queued {
+                return unavailable();
+            }
+            rx.await.unwrap_or_else(|_| unavailable())
         }
-        rx.await.unwrap_or_else(|_| unavailable())
     }
 }
 

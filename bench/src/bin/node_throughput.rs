@@ -19,7 +19,9 @@
 //! kept with the pool under `--state DIR` (default `$HOME/.cache/sable/bench/node_throughput`).
 //! Every run restores that snapshot, restarts the devnet from it and spends the pool.
 //! `--prepare-only` stops after making the pool. `--node key=value,...` sets validators'
-//! `[node]` settings for one run (e.g. `verify_batch_max=128`).
+//! `[node]` settings for one run (e.g. `verify_batch_max=128`; `section.key=value` for
+//! another section). `--batch-curve 32,64,...` prints one thread's verification rate
+//! over the pool in batches of each size, and stops.
 //!
 //! Phases, in order, each on fresh transactions from the pool: saturation (the first
 //! `--saturation` transactions submitted at once: the sustained throughput), then for
@@ -312,6 +314,57 @@ fn measure_bound(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey) -> Result<
     })
 }
 
+/// One thread's verification rate over `pool` in batches of each of `sizes`, and with
+/// `--curve-verifiers K`, the rate of K single-threaded verifiers running at once (the
+/// devnet runs one per validator, more than this machine has cores).
+fn batch_curve(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey, sizes: &str) -> Result<()> {
+    let verifiers: usize = arg("--curve-verifiers", 1);
+    ensure!(verifiers > 0, "--curve-verifiers must be positive");
+    let vk = VerifyingKey::build();
+    vk.warm_up();
+    let verify = |size: usize| -> Result<()> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()?
+            .install(|| {
+                for chunk in pool.chunks(size) {
+                    let mut batch = BatchValidator::new();
+                    for tx in chunk {
+                        batch.add(tx, reg)?;
+                    }
+                    ensure!(
+                        batch.validate(&vk, &mut rand::rng()),
+                        "the pool does not verify"
+                    );
+                }
+                Ok(())
+            })
+    };
+    println!("| transactions per batch | tx/s, {verifiers} single-threaded verifier(s) together | ms per transaction and verifier |");
+    println!("|---:|---:|---:|");
+    for size in sizes.split(',') {
+        let size: usize = size
+            .parse()
+            .with_context(|| format!("--batch-curve: {size} is not a batch size"))?;
+        ensure!(size > 0, "--batch-curve: sizes must be positive");
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let running: Vec<_> = (0..verifiers).map(|_| s.spawn(|| verify(size))).collect();
+            running
+                .into_iter()
+                .try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("verifier panicked"))?)
+        })?;
+        let s = t.elapsed().as_secs_f64();
+        let n = (pool.len() * verifiers) as f64;
+        println!(
+            "| {size} | {:.1} | {:.3} |",
+            n / s,
+            1e3 * s / pool.len() as f64
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> Result<()> {
     let pool_size: usize = arg("--pool", 1200);
@@ -362,7 +415,8 @@ async fn main() -> Result<()> {
 
     let mut net = Devnet::at(&exe, &work, VALIDATORS);
     // `--node key=value,...`: settings of every validator's `[node]` section for this
-    // run (e.g. `verify_batch_max=128`), written into the restored configurations.
+    // run (e.g. `verify_batch_max=128`), or of another section as `section.key=value`,
+    // written into the restored configurations.
     let overrides = arg("--node", String::new());
     for setting in overrides.split(',').filter(|s| !s.is_empty()) {
         let (key, value) = setting
@@ -371,16 +425,24 @@ async fn main() -> Result<()> {
         let value: toml::Value = value
             .parse()
             .with_context(|| format!("--node {key}: {value} is not a TOML value"))?;
+        // `section.key` names another section (e.g. `telemetry.log="debug"`).
+        let (section, key) = key.split_once('.').unwrap_or(("node", key));
         for path in &net.configs {
             let mut cfg: toml::Table = std::fs::read_to_string(path)?.parse()?;
-            cfg.get_mut("node")
+            cfg.get_mut(section)
                 .and_then(toml::Value::as_table_mut)
-                .with_context(|| format!("{}: no [node] section", path.display()))?
+                .with_context(|| format!("{}: no [{section}] section", path.display()))?
                 .insert(key.to_string(), value.clone());
             std::fs::write(path, toml::to_string(&cfg)?)?;
         }
     }
     let reg = regulator(&net.config(0));
+    // `--batch-curve 32,64,...`: one thread's verification rate over the whole pool in
+    // batches of each size (what the nodes' batch cap costs), then stop.
+    let curve = arg("--batch-curve", String::new());
+    if !curve.is_empty() {
+        return batch_curve(&pool, &reg, &curve);
+    }
     let bound = measure_bound(&pool, &reg)?;
     // The phases are paced from this measurement; the ratios use the mean of it and a
     // second one after the devnet stops (this machine's speed drifts over a run).
