@@ -113,6 +113,11 @@ impl<P: Clone> Mempool<P> {
         !g.admin.is_empty() || g.txs.values().any(|e| e.verified)
     }
 
+    /// Whether a pending transaction has not passed verification yet.
+    pub fn has_unverified(&self) -> bool {
+        self.inner.lock().txs.values().any(|e| !e.verified)
+    }
+
     /// The decoded form of pending `id`, and whether it passed verification.
     pub fn get(&self, id: &TxId) -> Option<(P, bool)> {
         self.inner
@@ -388,9 +393,11 @@ mod tests {
         );
         let (sel, _) = m.select(10, 0, 1 << 20, &HashSet::new(), true);
         assert_eq!(sel.iter().map(|s| s.id).collect::<Vec<_>>(), vec![id(1)]);
+        assert!(m.has_unverified(), "entry 2 is still to check");
         assert!(m.remove(&id(2)));
         assert!(!m.remove(&id(2)));
         assert_eq!(m.len(), 1);
+        assert!(!m.has_unverified(), "what is left passed");
         // Its nullifier is free again.
         m.insert(id(3), vec![3], (), vec![[2; 32]]).unwrap();
     }

@@ -5,7 +5,7 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU64, Ordering},
         Arc, OnceLock,
     },
     time::Duration,
@@ -27,7 +27,7 @@ use crate::{
     pki::Fingerprint,
     storage::{Cf, Staged, StorageError, Store},
     telemetry::{metrics, ReasonLabel},
-    verifier::Verifier,
+    verifier::{unavailable, Verifier},
 };
 
 /// Where a transaction stands, as the API reports it.
@@ -111,8 +111,6 @@ pub struct Node {
     apply_lock: Mutex<()>,
     announcer: OnceLock<tokio::sync::mpsc::Sender<Announcement>>,
     preverify: OnceLock<tokio::sync::mpsc::UnboundedSender<(TxId, Arc<Transaction>, Instant)>>,
-    /// Transactions handed to background verification whose round has not finished.
-    preverifying: AtomicUsize,
     inflight: Mutex<HashMap<TxId, Verdict>>,
 }
 
@@ -131,10 +129,6 @@ fn verification_pieces<T>(mut round: Vec<(TxId, T)>, max: usize) -> Vec<Vec<(TxI
 
 /// A verification in progress, awaited by everyone who needs its verdict.
 type Verdict = futures::future::Shared<futures::future::BoxFuture<'static, Result<(), Rejection>>>;
-
-fn unavailable() -> Rejection {
-    Rejection::Malformed("verifier unavailable".into())
-}
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -181,7 +175,6 @@ impl Node {
             apply_lock: Mutex::new(()),
             announcer: OnceLock::new(),
             preverify: OnceLock::new(),
-            preverifying: AtomicUsize::new(0),
             inflight: Mutex::new(HashMap::new()),
         }))
     }
@@ -321,10 +314,7 @@ impl Node {
         self.mempool.insert(id, bytes, tx.clone(), nullifiers)?;
         metrics().mempool_size.set(self.mempool.len() as i64);
         if let Some(q) = self.preverify.get() {
-            self.preverifying.fetch_add(1, Ordering::AcqRel);
-            if q.send((id, tx, Instant::now())).is_err() {
-                self.preverifying.fetch_sub(1, Ordering::AcqRel);
-            }
+            let _ = q.send((id, tx, Instant::now()));
         }
         Ok(())
     }
@@ -361,7 +351,6 @@ impl Node {
                 while let Ok(more) = rx.try_recv() {
                     round.push(more);
                 }
-                let received = round.len();
                 let unverified = round
                     .into_iter()
                     .filter(|(id, ..)| node.mempool.get(id).is_some_and(|(_, v)| !v))
@@ -373,14 +362,15 @@ impl Node {
                 futures::future::join_all(pieces)
                     .instrument(info_span!("preverify"))
                     .await;
-                node.preverifying.fetch_sub(received, Ordering::AcqRel);
             }
         });
     }
 
-    /// Whether some admitted transaction is waiting for, or under, verification.
+    /// Whether background verification runs and has admitted transactions still to
+    /// check (every admitted transaction goes to it, and leaves the pool unverified
+    /// only by failing).
     pub fn verification_pending(&self) -> bool {
-        self.preverifying.load(Ordering::Acquire) > 0 || !self.inflight.lock().is_empty()
+        self.preverify.get().is_some() && self.mempool.has_unverified()
     }
 
     /// Verifies the proofs and signatures of `txs`, each at most once at a time on this
@@ -418,7 +408,7 @@ impl Node {
             // Queued before this returns: calls are verified in the order they are made.
             let verdicts = self
                 .verifier
-                .enqueue(fresh.iter().map(|(_, tx, _)| tx.clone()).collect());
+                .verify(fresh.iter().map(|(_, tx, _)| tx.clone()).collect());
             let node = self.clone();
             tokio::spawn(async move {
                 let verdicts = verdicts.await;
@@ -596,28 +586,18 @@ mod tests {
 
     #[test]
     fn a_round_is_verified_in_id_order_whatever_the_arrival_order() {
-        let arrived_here = vec![
-            (id(5), 'e'),
-            (id(1), 'a'),
-            (id(4), 'd'),
-            (id(2), 'b'),
-            (id(3), 'c'),
-        ];
-        let arrived_there = vec![
-            (id(2), 'b'),
-            (id(3), 'c'),
-            (id(5), 'e'),
-            (id(4), 'd'),
-            (id(1), 'a'),
-        ];
-        let here = verification_pieces(arrived_here, 2);
+        // The same five transactions, as two validators received them.
+        let arrived = |order: &str| -> Vec<(TxId, char)> {
+            order.chars().map(|c| (id(c as u8), c)).collect()
+        };
+        let here = verification_pieces(arrived("eadbc"), 2);
         assert_eq!(
             here.iter()
                 .map(|p| p.iter().map(|(_, c)| *c).collect::<String>())
                 .collect::<Vec<_>>(),
             ["ab", "cd", "e"]
         );
-        assert_eq!(here, verification_pieces(arrived_there, 2));
+        assert_eq!(here, verification_pieces(arrived("bceda"), 2));
         // A cap of 0 is taken as 1; an empty round has no pieces.
         assert_eq!(
             verification_pieces(vec![(id(2), ()), (id(1), ())], 0).len(),

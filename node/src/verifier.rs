@@ -181,15 +181,10 @@ impl Verifier {
         self.batches.load(Ordering::Relaxed)
     }
 
-    /// Verifies `txs`; one result per transaction, in order.
-    pub async fn verify(&self, txs: Vec<Arc<Transaction>>) -> Vec<Result<(), Rejection>> {
-        self.enqueue(txs).await
-    }
-
-    /// Queues `txs` for verification now, behind what is queued already (requests are
-    /// verified in the order they are queued); the future resolves to one result per
-    /// transaction, in order.
-    pub fn enqueue(
+    /// Verifies `txs`: they are queued at the call, behind what is queued already
+    /// (requests are verified in the order they are made), and the future resolves to
+    /// one result per transaction, in order.
+    pub fn verify(
         &self,
         txs: Vec<Arc<Transaction>>,
     ) -> impl std::future::Future<Output = Vec<Result<(), Rejection>>> + Send + 'static {
@@ -197,13 +192,15 @@ impl Verifier {
         let (tx, rx) = oneshot::channel();
         let queued = self.jobs.send((txs, tx)).is_ok();
         async move {
-            let unavailable = || vec![Err(Rejection::Malformed("verifier unavailable".into())); n];
-            if !queued {
-                return unavailable();
-            }
-            rx.await.unwrap_or_else(|_| unavailable())
+            let verdicts = if queued { rx.await.ok() } else { None };
+            verdicts.unwrap_or_else(|| vec![Err(unavailable()); n])
         }
     }
+}
+
+/// The verdict for a transaction whose verifier has stopped.
+pub(crate) fn unavailable() -> Rejection {
+    Rejection::Malformed("verifier unavailable".into())
 }
 
 #[cfg(test)]

@@ -271,40 +271,61 @@ impl Bound {
     }
 }
 
+/// Verifies `pool` in batches of `size` on the current rayon pool; the actions checked.
+fn verify_pool(
+    vk: &VerifyingKey,
+    pool: &[Arc<Transaction>],
+    reg: &RegulatorPublicKey,
+    size: usize,
+) -> Result<usize> {
+    let mut actions = 0;
+    for chunk in pool.chunks(size.max(1)) {
+        let mut batch = BatchValidator::new();
+        for tx in chunk {
+            batch.add(tx, reg)?;
+        }
+        actions += batch.actions();
+        ensure!(
+            batch.validate(vk, &mut rand::rng()),
+            "the pool does not verify"
+        );
+    }
+    Ok(actions)
+}
+
+/// Runs `f` on a rayon pool of one thread.
+fn on_one_thread<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()?
+        .install(f)
+}
+
+/// Runs `k` copies of `f` at the same time, each on a thread of its own; the seconds
+/// until the last one ends.
+fn at_once(k: usize, f: impl Fn() -> Result<()> + Sync) -> Result<f64> {
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        let running: Vec<_> = (0..k).map(|_| s.spawn(&f)).collect();
+        running
+            .into_iter()
+            .try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("verifier panicked"))?)
+    })?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
 fn measure_bound(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey) -> Result<Bound> {
     let vk = VerifyingKey::build();
     let n = pool.len() as f64;
-    let verify = || -> Result<(f64, usize)> {
-        let t = Instant::now();
-        let mut batch = BatchValidator::new();
-        for tx in pool {
-            batch.add(tx, reg)?;
-        }
-        let actions = batch.actions();
-        if !batch.validate(&vk, &mut rand::rng()) {
-            bail!("the pool does not verify");
-        }
-        Ok((t.elapsed().as_secs_f64(), actions))
-    };
-    let single = || {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()?
-            .install(verify)
-    };
-    let (all_s, actions) = verify()?;
-    let (one_s, _) = single()?;
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let whole = || verify_pool(&vk, pool, reg, pool.len());
     let t = Instant::now();
-    std::thread::scope(|s| {
-        let running: Vec<_> = (0..cores).map(|_| s.spawn(single)).collect();
-        running.into_iter().try_for_each(|h| {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("verifier panicked"))?
-                .map(drop)
-        })
-    })?;
-    let concurrent_s = t.elapsed().as_secs_f64();
+    let actions = whole()?;
+    let all_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    on_one_thread(whole)?;
+    let one_s = t.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let concurrent_s = at_once(cores, || on_one_thread(whole).map(drop))?;
     Ok(Bound {
         all_cores: n / all_s,
         one_thread: n / one_s,
@@ -322,24 +343,6 @@ fn batch_curve(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey, sizes: &str)
     ensure!(verifiers > 0, "--curve-verifiers must be positive");
     let vk = VerifyingKey::build();
     vk.warm_up();
-    let verify = |size: usize| -> Result<()> {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()?
-            .install(|| {
-                for chunk in pool.chunks(size) {
-                    let mut batch = BatchValidator::new();
-                    for tx in chunk {
-                        batch.add(tx, reg)?;
-                    }
-                    ensure!(
-                        batch.validate(&vk, &mut rand::rng()),
-                        "the pool does not verify"
-                    );
-                }
-                Ok(())
-            })
-    };
     println!("| transactions per batch | tx/s, {verifiers} single-threaded verifier(s) together | ms per transaction and verifier |");
     println!("|---:|---:|---:|");
     for size in sizes.split(',') {
@@ -347,14 +350,9 @@ fn batch_curve(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey, sizes: &str)
             .parse()
             .with_context(|| format!("--batch-curve: {size} is not a batch size"))?;
         ensure!(size > 0, "--batch-curve: sizes must be positive");
-        let t = Instant::now();
-        std::thread::scope(|s| {
-            let running: Vec<_> = (0..verifiers).map(|_| s.spawn(|| verify(size))).collect();
-            running
-                .into_iter()
-                .try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("verifier panicked"))?)
+        let s = at_once(verifiers, || {
+            on_one_thread(|| verify_pool(&vk, pool, reg, size)).map(drop)
         })?;
-        let s = t.elapsed().as_secs_f64();
         let n = (pool.len() * verifiers) as f64;
         println!(
             "| {size} | {:.1} | {:.3} |",
