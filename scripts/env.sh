@@ -10,7 +10,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 # RocksDB's bindings need libclang at build time.
-if ! ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q libclang; then
+# (libclang itself, not libclang-cpp, which some images carry without it).
+if ! ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 \
+  && ! ldconfig -p 2>/dev/null | grep -qE 'libclang(-[0-9.]+)?\.so'; then
   echo "installing libclang-dev (needed to build RocksDB)..." >&2
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
