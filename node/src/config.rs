@@ -7,6 +7,8 @@
 //! data_dir = "/var/lib/sable/validator-0"
 //! # threads for proof verification; 0 or absent: one per core
 //! verifier_threads = 0
+//! # threads for the async runtime (API, consensus, p2p); 0 or absent: one per core
+//! runtime_threads = 0
 //! # admitted transactions gather this long before background verification (ms)
 //! verify_window_ms = 200
 //! # most transactions verified as one batch (a backlog is verified in such pieces)
@@ -92,6 +94,11 @@ pub struct NodeSection {
     /// share a machine an equal share of its cores.
     #[serde(default)]
     pub verifier_threads: usize,
+    /// Worker threads of the async runtime (0: one per core). More than the cores
+    /// only adds switching: blocking work (state reads, execution, verification) runs
+    /// on threads of its own.
+    #[serde(default)]
+    pub runtime_threads: usize,
     /// How long admitted transactions gather before background verification checks
     /// them as one batch, milliseconds: each batch has a fixed cost, so a longer window
     /// saves CPU at low load for a little latency.
@@ -477,6 +484,7 @@ pub fn init_devnet(
                 id: id.participant.clone(),
                 data_dir: node_dir.join("data"),
                 verifier_threads: share_of_cores(validators),
+                runtime_threads: 0,
                 verify_window_ms: default_verify_window_ms(),
                 verify_batch_max: default_verify_batch_max(),
             },
@@ -537,17 +545,19 @@ mod tests {
         }
         // A configuration without the settings uses every core (0) and the default
         // verification window.
+        const SETTINGS: [&str; 4] = [
+            "verifier_threads",
+            "runtime_threads",
+            "verify_window_ms",
+            "verify_batch_max",
+        ];
         let text = std::fs::read_to_string(&layout.configs[0]).unwrap();
         let without: String = text
             .lines()
-            .filter(|l| {
-                !["verifier_threads", "verify_window_ms", "verify_batch_max"]
-                    .iter()
-                    .any(|k| l.starts_with(k))
-            })
+            .filter(|l| !SETTINGS.iter().any(|k| l.starts_with(k)))
             .map(|l| format!("{l}\n"))
             .collect();
-        for key in ["verifier_threads", "verify_window_ms", "verify_batch_max"] {
+        for key in SETTINGS {
             assert!(
                 text.lines().any(|l| l.starts_with(key)),
                 "init writes {key}"
@@ -556,6 +566,7 @@ mod tests {
         std::fs::write(&layout.configs[0], without).unwrap();
         let node = NodeConfig::load(&layout.configs[0]).unwrap().node;
         assert_eq!(node.verifier_threads, 0);
+        assert_eq!(node.runtime_threads, 0);
         assert_eq!(node.verify_window_ms, default_verify_window_ms());
         assert_eq!(node.verify_batch_max, default_verify_batch_max());
     }

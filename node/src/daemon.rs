@@ -217,8 +217,12 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
         service_name: format!("sable-node/{}", cfg.node.id),
     })
     .map_err(DaemonError::Invalid)?;
+    let runtime_threads = match cfg.node.runtime_threads {
+        0 => std::thread::available_parallelism().map_or(2, usize::from),
+        n => n,
+    };
     let runtime = cw_tokio::Config::new()
-        .with_worker_threads(4)
+        .with_worker_threads(runtime_threads)
         .with_storage_directory(cfg.node.data_dir.join("consensus"));
     let result = cw_tokio::Runner::new(runtime).start(|context| async move {
         let ca = CertificateAuthority::load(&cfg.tls.ca)?;

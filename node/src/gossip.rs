@@ -12,11 +12,17 @@
 //! last [`LIVE`] are the node's connected peers (`Chain.GetStatus`, metric
 //! `sable_connected_peers`).
 //!
+//! Announcements waiting together when the sender gets to them (a burst of
+//! submissions) go out as one message, so the transport's cost per message is paid
+//! once for the lot; a lone announcement goes out at once, by itself.
+//!
 //! # Messages
 //! ```text
-//! message = 0                     (heartbeat)
-//!         | 1 || transaction bytes
-//!         | 2 || signed operator command bytes
+//! message      = 0                                (heartbeat)
+//!              | announcement
+//!              | 3 || count:u32 || (len:u32 || announcement)*
+//! announcement = 1 || transaction bytes
+//!              | 2 || signed operator command bytes
 //! ```
 
 use std::{
@@ -28,6 +34,8 @@ use std::{
 use commonware_p2p::{Receiver, Recipients, Sender};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Semaphore};
+
+use sable_circuits::encoding::{Reader, Writer};
 
 use crate::{
     admin::SignedAdminCommand,
@@ -47,9 +55,15 @@ pub const OUTBOX: usize = 8192;
 /// Gossiped transactions being admitted at once (beyond this, arrivals are dropped).
 const IN_FLIGHT: usize = 1024;
 
+/// Most bytes of announcements put in one message.
+const BATCH_BYTES: usize = 1 << 20;
+/// Most announcements in one message.
+const BATCH_ITEMS: usize = 1024;
+
 const TAG_HEARTBEAT: u8 = 0;
 const TAG_TX: u8 = 1;
 const TAG_ADMIN: u8 = 2;
+const TAG_BATCH: u8 = 3;
 
 /// Which validators this node has heard from, and when.
 #[derive(Debug)]
@@ -88,15 +102,56 @@ impl StatusSource for PeerLiveness {
     }
 }
 
-fn encode(a: &Announcement) -> Vec<u8> {
-    let (tag, bytes) = match a {
+fn tagged(a: &Announcement) -> (u8, &[u8]) {
+    match a {
         Announcement::Tx(b) => (TAG_TX, b),
         Announcement::Admin(b) => (TAG_ADMIN, b),
-    };
-    let mut out = Vec::with_capacity(1 + bytes.len());
-    out.push(tag);
-    out.extend_from_slice(bytes);
-    out
+    }
+}
+
+/// One message for `batch` (not empty): the announcement itself when it is alone.
+fn encode(batch: &[Announcement]) -> Vec<u8> {
+    if let [a] = batch {
+        let (tag, bytes) = tagged(a);
+        let mut out = Vec::with_capacity(1 + bytes.len());
+        out.push(tag);
+        out.extend_from_slice(bytes);
+        return out;
+    }
+    let mut w = Writer::new();
+    w.u8(TAG_BATCH).count(batch.len());
+    for a in batch {
+        let (tag, bytes) = tagged(a);
+        w.count(1 + bytes.len()).u8(tag).bytes(bytes);
+    }
+    w.into_bytes()
+}
+
+/// The announcements in a batch message's body, or `None` when it is malformed.
+fn decode_batch(body: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut r = Reader::new(body);
+    let n = r.count("gossip batch", BATCH_ITEMS).ok()?;
+    let items = (0..n)
+        .map(|_| r.var_bytes("announcement", BATCH_BYTES).ok())
+        .collect::<Option<Vec<_>>>()?;
+    r.finish().ok()?;
+    Some(items)
+}
+
+/// `first` and what else waits in `outbox` now, within the batch's limits.
+fn gather(first: Announcement, outbox: &mut mpsc::Receiver<Announcement>) -> Vec<Announcement> {
+    let mut size = tagged(&first).1.len();
+    let mut batch = vec![first];
+    while batch.len() < BATCH_ITEMS && size < BATCH_BYTES {
+        match outbox.try_recv() {
+            Ok(a) => {
+                size += tagged(&a).1.len();
+                batch.push(a);
+            }
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 /// Sends this node's announcements and heartbeats until the outbox closes.
@@ -106,7 +161,7 @@ async fn send_loop<S: Sender>(mut sender: S, mut outbox: mpsc::Receiver<Announce
     loop {
         let message = tokio::select! {
             a = outbox.recv() => match a {
-                Some(a) => encode(&a),
+                Some(a) => encode(&gather(a, &mut outbox)),
                 None => return,
             },
             _ = beat.tick() => vec![TAG_HEARTBEAT],
@@ -134,29 +189,50 @@ where
         let bytes = message.as_ref();
         match bytes.split_first() {
             Some((&TAG_HEARTBEAT, [])) => {}
-            Some((&TAG_TX, tx)) => {
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    tracing::debug!("gossip admission saturated; dropping an announcement");
-                    continue;
-                };
-                let (node, tx) = (node.clone(), tx.to_vec());
-                tokio::spawn(async move {
-                    if let Err(r) = node.admit(tx, Origin::Peer).await {
-                        tracing::debug!(reason = %r, "gossiped transaction not admitted");
-                    }
-                    drop(permit);
-                });
-            }
-            Some((&TAG_ADMIN, cmd)) => match SignedAdminCommand::from_bytes(cmd) {
-                Ok(signed) => {
-                    if let Err(r) = node.admit_admin(&signed, Origin::Peer) {
-                        tracing::debug!(reason = %r, "gossiped operator command not admitted");
+            Some((&TAG_BATCH, body)) => match decode_batch(body) {
+                Some(items) => {
+                    for a in items {
+                        admit(&node, &permits, a);
                     }
                 }
-                Err(e) => tracing::warn!(%e, "malformed operator command from a validator"),
+                None => {
+                    tracing::warn!(len = bytes.len(), "malformed gossip batch from a validator")
+                }
             },
-            _ => tracing::warn!(len = bytes.len(), "malformed gossip from a validator"),
+            _ => admit(&node, &permits, bytes),
         }
+    }
+}
+
+/// Admits one announcement from a peer: a transaction on its own task (dropped when
+/// [`IN_FLIGHT`] are being admitted already), an operator command at once.
+fn admit(node: &Arc<Node>, permits: &Arc<Semaphore>, announcement: &[u8]) {
+    match announcement.split_first() {
+        Some((&TAG_TX, tx)) => {
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                tracing::debug!("gossip admission saturated; dropping an announcement");
+                return;
+            };
+            let (node, tx) = (node.clone(), tx.to_vec());
+            tokio::spawn(async move {
+                if let Err(r) = node.admit(tx, Origin::Peer).await {
+                    tracing::debug!(reason = %r, "gossiped transaction not admitted");
+                }
+                drop(permit);
+            });
+        }
+        Some((&TAG_ADMIN, cmd)) => match SignedAdminCommand::from_bytes(cmd) {
+            Ok(signed) => {
+                if let Err(r) = node.admit_admin(&signed, Origin::Peer) {
+                    tracing::debug!(reason = %r, "gossiped operator command not admitted");
+                }
+            }
+            Err(e) => tracing::warn!(%e, "malformed operator command from a validator"),
+        },
+        _ => tracing::warn!(
+            len = announcement.len(),
+            "malformed gossip from a validator"
+        ),
     }
 }
 
@@ -212,7 +288,37 @@ mod tests {
 
     #[test]
     fn announcements_are_tagged() {
-        assert_eq!(encode(&Announcement::Tx(vec![7, 8])), vec![TAG_TX, 7, 8]);
-        assert_eq!(encode(&Announcement::Admin(vec![9])), vec![TAG_ADMIN, 9]);
+        assert_eq!(encode(&[Announcement::Tx(vec![7, 8])]), vec![TAG_TX, 7, 8]);
+        assert_eq!(encode(&[Announcement::Admin(vec![9])]), vec![TAG_ADMIN, 9]);
+    }
+
+    #[test]
+    fn waiting_announcements_go_in_one_message() {
+        let batch = [Announcement::Tx(vec![7, 8]), Announcement::Admin(vec![9])];
+        let message = encode(&batch);
+        assert_eq!(message[0], TAG_BATCH);
+        let items = decode_batch(&message[1..]).expect("a batch decodes");
+        assert_eq!(items, [&[TAG_TX, 7, 8][..], &[TAG_ADMIN, 9][..]]);
+        // Truncated, with trailing bytes, or claiming more items than allowed: refused.
+        assert!(decode_batch(&message[1..message.len() - 1]).is_none());
+        assert!(decode_batch(&[&message[1..], &[0][..]].concat()).is_none());
+        let mut too_many = message[1..].to_vec();
+        too_many[..4].copy_from_slice(&(BATCH_ITEMS as u32 + 1).to_le_bytes());
+        assert!(decode_batch(&too_many).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_batch_takes_what_waits_within_its_limits() {
+        let (tx, mut rx) = mpsc::channel(OUTBOX);
+        for i in 0..3u8 {
+            tx.send(Announcement::Tx(vec![i; BATCH_BYTES / 2]))
+                .await
+                .expect("queued");
+        }
+        let first = rx.recv().await.expect("one waits");
+        // Two halves fill the byte budget; the third waits for the next message.
+        assert_eq!(gather(first, &mut rx).len(), 2);
+        let next = rx.recv().await.expect("the third waits");
+        assert_eq!(gather(next, &mut rx).len(), 1);
     }
 }

@@ -61,6 +61,12 @@ pub struct AppliedEvent {
 
 const RECENT_REJECTIONS: usize = 100_000;
 
+/// State checks of admissions running at once on blocking threads. A burst of
+/// submissions and gossip would otherwise start a blocking thread for each (up to the
+/// runtime's 512), each with its own stack and allocator arena to fault in; a check is a
+/// few point reads, so a handful of threads keep up.
+const ADMISSION_CHECKS: usize = 4;
+
 /// Where a command reaches this node from.
 #[derive(Clone, Copy, Debug)]
 pub enum Origin<'a> {
@@ -112,6 +118,7 @@ pub struct Node {
     announcer: OnceLock<tokio::sync::mpsc::Sender<Announcement>>,
     preverify: OnceLock<tokio::sync::mpsc::UnboundedSender<(TxId, Arc<Transaction>, Instant)>>,
     inflight: Mutex<HashMap<TxId, Verdict>>,
+    admission_checks: tokio::sync::Semaphore,
 }
 
 /// The pieces a background verification round is checked in: its transactions in the
@@ -176,6 +183,7 @@ impl Node {
             announcer: OnceLock::new(),
             preverify: OnceLock::new(),
             inflight: Mutex::new(HashMap::new()),
+            admission_checks: tokio::sync::Semaphore::new(ADMISSION_CHECKS),
         }))
     }
 
@@ -294,12 +302,17 @@ impl Node {
         let store = self.store.clone();
         let params = self.params.clone();
         let tx2 = tx.clone();
-        tokio::task::spawn_blocking(move || {
-            let view = Staged::new(&store);
-            check_state(&view, &params, &tx2).and_then(|()| check_l1(&view, &tx2))
-        })
-        .await
-        .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))))?;
+        let checked = {
+            // The semaphore is never closed (a check without a permit would run anyway).
+            let _permit = self.admission_checks.acquire().await.ok();
+            tokio::task::spawn_blocking(move || {
+                let view = Staged::new(&store);
+                check_state(&view, &params, &tx2).and_then(|()| check_l1(&view, &tx2))
+            })
+            .await
+        };
+        checked
+            .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))))?;
         let ctx = TxContext {
             height: self.executed_height(),
             tx_id: &id,

@@ -549,6 +549,16 @@ async fn main() -> Result<()> {
             100.0 * (v1 - v0) / machine,
             100.0 * (b1 - b0) / machine
         );
+        // What the validators spent per transaction, against what verifying it on each
+        // of them costs at the bound's rate: the share of their CPU that went to
+        // verification, without the phase's fill and drain.
+        let per_tx = (v1 - v0) / p.latencies.len() as f64;
+        let verification = VALIDATORS as f64 * bound.cores as f64 / bound_machine;
+        println!(
+            "| {name}: validators' CPU per transaction / of it verification at the bound's rate | {:.2} ms / {:.2} |",
+            1e3 * per_tx,
+            verification / per_tx
+        );
         println!(
             "| {name}: throughput | {:.1} tx/s ({:.2} of the devnet bound) |",
             p.throughput,
