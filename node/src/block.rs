@@ -97,22 +97,31 @@ impl Block {
         1 + 8 + 32 + 8 + var(&self.transactions) + var(&self.admin)
     }
 
+    /// Feeds the canonical encoding to `out` piece by piece, so hashing a block or
+    /// writing it into a buffer never builds a copy of the whole (a block of a few
+    /// hundred transactions is megabytes).
+    pub fn encode_to(&self, out: &mut impl FnMut(&[u8])) {
+        // Counts and lengths as `Writer::count` writes them: little-endian u32 (blocks
+        // are bounded far below it).
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+        out(&[BLOCK_VERSION]);
+        out(&self.height.to_le_bytes());
+        out(&self.parent.0);
+        out(&self.timestamp_ms.to_le_bytes());
+        for items in [&self.transactions, &self.admin] {
+            out(&count(items.len()));
+            for item in items {
+                out(&count(item.len()));
+                out(item);
+            }
+        }
+    }
+
     /// Canonical encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.u8(BLOCK_VERSION)
-            .u64(self.height)
-            .bytes(&self.parent.0)
-            .u64(self.timestamp_ms)
-            .count(self.transactions.len());
-        for tx in &self.transactions {
-            w.var_bytes(tx);
-        }
-        w.count(self.admin.len());
-        for a in &self.admin {
-            w.var_bytes(a);
-        }
-        w.into_bytes()
+        let mut bytes = Vec::with_capacity(self.encoded_len());
+        self.encode_to(&mut |piece| bytes.extend_from_slice(piece));
+        bytes
     }
 
     /// Decodes a canonical encoding, enforcing every size limit before allocating.
@@ -157,9 +166,13 @@ impl Block {
         })
     }
 
-    /// The block's hash (SHA-256, the digest consensus votes on).
+    /// The block's hash (SHA-256 of its canonical encoding, the digest consensus
+    /// votes on), hashed as it is encoded.
     pub fn hash(&self) -> BlockHash {
-        Self::hash_of_encoding(&self.to_bytes())
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        self.encode_to(&mut |piece| hasher.update(piece));
+        BlockHash(hasher.finalize().into())
     }
 
     /// The hash of the block whose canonical encoding is `encoded` (for a caller that
@@ -276,6 +289,26 @@ mod tests {
             Block::from_bytes(&w.into_bytes()),
             Err(DecodeError::TooMany { .. })
         ));
+    }
+
+    #[test]
+    fn the_encoding_is_the_protocol_layout_and_the_hash_is_of_it() {
+        // The layout, written field by field: stored blocks and every block hash
+        // depend on it.
+        let b = sample();
+        let mut w = Writer::new();
+        w.u8(BLOCK_VERSION)
+            .u64(b.height)
+            .bytes(&b.parent.0)
+            .u64(b.timestamp_ms)
+            .count(2)
+            .var_bytes(&[1, 2, 3])
+            .var_bytes(&[])
+            .count(1)
+            .var_bytes(&[9; 10]);
+        let expected = w.into_bytes();
+        assert_eq!(b.to_bytes(), expected);
+        assert_eq!(b.hash(), Block::hash_of_encoding(&expected));
     }
 
     #[test]

@@ -178,9 +178,9 @@ pub struct BlockCodec;
 
 impl Write for Block {
     fn write(&self, buf: &mut impl BufMut) {
-        let bytes = self.to_bytes();
-        (bytes.len() as u32).write(buf);
-        buf.put_slice(&bytes);
+        // Blocks are bounded by MAX_BLOCK_BYTES, far below u32::MAX.
+        (self.encoded_len() as u32).write(buf);
+        self.encode_to(&mut |piece| buf.put_slice(piece));
     }
 }
 
@@ -200,8 +200,8 @@ impl Read for Block {
         if buf.remaining() < len {
             return Err(CodecError::EndOfBuffer);
         }
-        let mut bytes = vec![0u8; len];
-        buf.copy_to_slice(&mut bytes);
+        // Without a copy when the buffer is already contiguous bytes.
+        let bytes = buf.copy_to_bytes(len);
         Block::from_bytes(&bytes).map_err(|_| CodecError::Invalid("block", "malformed"))
     }
 }
@@ -805,5 +805,52 @@ async fn track_unrevoked(
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use commonware_codec::{Decode as _, Encode as _};
+
+    use super::*;
+
+    fn block() -> Block {
+        Block {
+            height: 3,
+            parent: BlockHash([5; 32]),
+            timestamp_ms: 42,
+            transactions: vec![vec![7; 300], vec![8; 5]],
+            admin: vec![],
+        }
+    }
+
+    #[test]
+    fn the_consensus_codec_is_the_length_prefixed_canonical_encoding() {
+        let b = block();
+        let encoded = b.encode();
+        let canonical = b.to_bytes();
+        assert_eq!(encoded.len(), b.encode_size());
+        assert_eq!(encoded[..4], (canonical.len() as u32).encode()[..]);
+        assert_eq!(encoded[4..], canonical[..]);
+        assert_eq!(Block::decode_cfg(encoded.clone(), &()).unwrap(), b);
+        assert_eq!(b.digest(), sha256::Digest(b.hash().0));
+    }
+
+    #[test]
+    fn the_consensus_codec_refuses_truncated_oversized_and_malformed_blocks() {
+        let encoded = block().encode();
+        for n in 0..encoded.len() {
+            assert!(
+                Block::decode_cfg(bytes::Bytes::copy_from_slice(&encoded[..n]), &()).is_err(),
+                "prefix {n}"
+            );
+        }
+        let mut oversized = encoded.to_vec();
+        oversized[..4].copy_from_slice(&(MAX_BLOCK_BYTES as u32 + 1).encode());
+        assert!(Block::decode_cfg(bytes::Bytes::from(oversized), &()).is_err());
+        let mut malformed = encoded.to_vec();
+        malformed[4] = 9; // an unknown block version
+        assert!(Block::decode_cfg(bytes::Bytes::from(malformed), &()).is_err());
     }
 }

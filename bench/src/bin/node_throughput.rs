@@ -11,17 +11,27 @@
 //! or when it votes on a block), and all four share this machine's cores, so the
 //! devnet's bound is this machine's batch verification rate divided by the number of
 //! validators. That rate is measured in the same run, as the faster of one verifier on
-//! all cores and one single-threaded verifier per core running at the same time, before
-//! the devnet starts (it paces the phases) and after it stops; ratios use the mean.
+//! all cores and one single-threaded verifier per core running at the same time.
+//!
+//! This machine's speed drifts over minutes by more than the effects worth measuring,
+//! so the run is `--rounds N` rounds (default 5): each restores the devnet from the
+//! snapshot and spends the same transactions, and the bound is measured before the
+//! first round and after each one. A round's paced phases use the measurement before
+//! it; its ratios use the mean of the two around it; the table gives each round's
+//! figures and the median. Around each phase the validators' metrics give the actions
+//! they verified per transaction and validator: 1.00 when each checked each
+//! transaction once (a validator still verifying when the phase ends shows less, and
+//! the next phase more).
 //!
 //! The pool of `--pool` proven transactions (about 2.4 s of proving each) is made once:
 //! a devnet is onboarded and funded, the pool proven against it, and the stopped devnet
 //! kept with the pool under `--state DIR` (default `$HOME/.cache/sable/bench/node_throughput`).
-//! Every run restores that snapshot, restarts the devnet from it and spends the pool.
+//! Every round restores that snapshot, restarts the devnet from it and spends the pool.
 //! `--prepare-only` stops after making the pool. `--node key=value,...` sets validators'
-//! `[node]` settings for one run (e.g. `verify_batch_max=128`; `section.key=value` for
+//! `[node]` settings for the run (e.g. `verify_batch_max=128`; `section.key=value` for
 //! another section). `--batch-curve 32,64,...` prints one thread's verification rate
-//! over the pool in batches of each size, and stops.
+//! over the pool in batches of each size, and stops. `--logs DIR` keeps the last round's
+//! validator logs.
 //!
 //! Phases, in order, each on fresh transactions from the pool: saturation (the first
 //! `--saturation` transactions submitted at once: the sustained throughput), then for
@@ -363,11 +373,189 @@ fn batch_curve(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey, sizes: &str)
     Ok(())
 }
 
+/// One phase of one round, with the CPU the validators and the clients spent in it.
+struct Measured {
+    phase: Phase,
+    /// Validators' CPU seconds, all four together.
+    validators_cpu: f64,
+    /// This benchmark's CPU seconds (its clients).
+    clients_cpu: f64,
+    /// The phase's wall time, seconds.
+    wall: f64,
+    /// Actions the validators verified, all four together, and the batches they took.
+    verified: (f64, f64),
+}
+
+/// What one round measured: the devnet restored from the snapshot, every phase once.
+struct Round {
+    phases: Vec<Measured>,
+    /// Peak memory of each validator, MiB.
+    rss: Vec<f64>,
+}
+
+/// What the rounds share.
+struct Setup<'a> {
+    exe: &'a Path,
+    snapshot: &'a Path,
+    work: &'a Path,
+    overrides: &'a str,
+    saturation: usize,
+    loads: &'a [f64],
+    seconds: f64,
+}
+
+/// Actions the validators have verified so far, all together, and the batches they
+/// took (from their metrics).
+fn verified(net: &Devnet) -> (f64, f64) {
+    (0..VALIDATORS)
+        .map(|i| {
+            (
+                net.metric(i, "sable_verified_actions_total")
+                    .unwrap_or(f64::NAN),
+                net.metric(i, "sable_proof_verification_seconds_count")
+                    .unwrap_or(f64::NAN),
+            )
+        })
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y))
+}
+
+/// Transactions each paced phase offers at `bound_devnet`: `load × bound` per second
+/// for `seconds`.
+fn paced_counts(loads: &[f64], bound_devnet: f64, seconds: f64) -> Vec<usize> {
+    loads
+        .iter()
+        .map(|load| (load * bound_devnet * seconds).ceil() as usize)
+        .collect()
+}
+
+/// Writes `--node key=value,...` (settings of every validator's `[node]` section, or
+/// of another section as `section.key=value`) into the restored configurations.
+fn apply_overrides(net: &Devnet, overrides: &str) -> Result<()> {
+    for setting in overrides.split(',').filter(|s| !s.is_empty()) {
+        let (key, value) = setting
+            .split_once('=')
+            .context("--node: comma-separated key=value settings")?;
+        let value: toml::Value = value
+            .parse()
+            .with_context(|| format!("--node {key}: {value} is not a TOML value"))?;
+        let (section, key) = key.split_once('.').unwrap_or(("node", key));
+        for path in &net.configs {
+            let mut cfg: toml::Table = std::fs::read_to_string(path)?.parse()?;
+            cfg.get_mut(section)
+                .and_then(toml::Value::as_table_mut)
+                .with_context(|| format!("{}: no [{section}] section", path.display()))?
+                .insert(key.to_string(), value.clone());
+            std::fs::write(path, toml::to_string(&cfg)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Restores the snapshot, starts the devnet, runs every phase on `pool`'s transactions
+/// (the loads paced from `bound_devnet`), and stops it.
+async fn run_round(
+    setup: &Setup<'_>,
+    pool: &[Arc<Transaction>],
+    bound_devnet: f64,
+    logs: Option<&Path>,
+) -> Result<Round> {
+    remove_dir(setup.work)?;
+    copy_dir(&setup.snapshot.join("net"), setup.work)?;
+    let mut net = Devnet::at(setup.exe, setup.work, VALIDATORS);
+    apply_overrides(&net, setup.overrides)?;
+    let counts = paced_counts(setup.loads, bound_devnet, setup.seconds);
+    let needed = setup.saturation + counts.iter().sum::<usize>();
+    ensure!(
+        needed <= pool.len(),
+        "these phases need {needed} transactions at a bound of {bound_devnet:.1} tx/s; raise --pool or lower --saturation/--seconds"
+    );
+    // The restored chain's tip, read from the stopped validator's store; every validator
+    // finalizes past it before the first submission.
+    let tip = net.store(0).height()?;
+    net.start_all();
+    for i in 0..VALIDATORS {
+        net.wait_height(i, tip + 2, Duration::from_secs(120));
+    }
+    // Submit round-robin across the validators and follow each to finality. Each
+    // transaction holds a status stream open until it is final, and a connection
+    // carries at most 200 streams at once (the HTTP/2 server's default), so every
+    // validator gets enough connections for every phase's transactions to be in
+    // flight together: otherwise the clients, not the devnet, would pace submission.
+    let largest = counts
+        .iter()
+        .copied()
+        .chain([setup.saturation])
+        .max()
+        .unwrap_or(0);
+    let per_validator = largest.div_ceil(VALIDATORS * 128).max(1);
+    let mut clients = Vec::new();
+    for _ in 0..per_validator {
+        for i in 0..VALIDATORS {
+            clients.push(connect(&net.config(i), "bank-a").await);
+        }
+    }
+    let mut txs = pool.iter().cloned();
+    let mut plan: Vec<(Vec<Arc<Transaction>>, Option<f64>)> =
+        vec![(txs.by_ref().take(setup.saturation).collect(), None)];
+    for (load, &count) in setup.loads.iter().zip(&counts) {
+        plan.push((
+            txs.by_ref().take(count).collect(),
+            Some(load * bound_devnet),
+        ));
+    }
+    let mut phases = Vec::new();
+    for (batch, rate) in plan {
+        let ((v0, c0), t0, a0) = (cpu_split(&net), Instant::now(), verified(&net));
+        let phase = run_phase(&clients, batch, rate).await?;
+        let ((v1, c1), t1, a1) = (cpu_split(&net), Instant::now(), verified(&net));
+        phases.push(Measured {
+            phase,
+            validators_cpu: v1 - v0,
+            clients_cpu: c1 - c0,
+            wall: (t1 - t0).as_secs_f64(),
+            verified: (a1.0 - a0.0, a1.1 - a0.1),
+        });
+    }
+    let rss = (0..VALIDATORS)
+        .filter_map(|i| net.pid(i).and_then(peak_rss_mib))
+        .collect();
+    net.stop_all();
+    if let Some(dir) = logs {
+        std::fs::create_dir_all(dir)?;
+        for i in 0..VALIDATORS {
+            let from = net.configs[i].with_file_name("node.log");
+            std::fs::copy(&from, dir.join(format!("validator-{i}.log")))?;
+        }
+    }
+    Ok(Round { phases, rss })
+}
+
+/// The median of `values` (NaN when empty).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// `values` with `digits` decimals, joined by " / ".
+fn listed(values: &[f64], digits: usize) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:.digits$}"))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> Result<()> {
     let pool_size: usize = arg("--pool", 1200);
     let saturation: usize = arg("--saturation", 360);
     let seconds: f64 = arg("--seconds", 2.0);
+    let rounds: usize = arg("--rounds", 5);
+    ensure!(rounds > 0, "--rounds must be positive");
     let loads: Vec<f64> = arg("--loads", "0.25,0.5,0.8".to_string())
         .split(',')
         .map(str::parse)
@@ -401,8 +589,6 @@ async fn main() -> Result<()> {
     if std::env::args().any(|a| a == "--prepare-only") {
         return Ok(());
     }
-    remove_dir(&work)?;
-    copy_dir(&snapshot.join("net"), &work)?;
     let pool = read_pool(&snapshot.join("pool.bin"))?;
     ensure!(
         pool.len() == pool_size,
@@ -410,173 +596,155 @@ async fn main() -> Result<()> {
         snapshot.display()
     );
     let pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
-
-    let mut net = Devnet::at(&exe, &work, VALIDATORS);
-    // `--node key=value,...`: settings of every validator's `[node]` section for this
-    // run (e.g. `verify_batch_max=128`), or of another section as `section.key=value`,
-    // written into the restored configurations.
-    let overrides = arg("--node", String::new());
-    for setting in overrides.split(',').filter(|s| !s.is_empty()) {
-        let (key, value) = setting
-            .split_once('=')
-            .context("--node: comma-separated key=value settings")?;
-        let value: toml::Value = value
-            .parse()
-            .with_context(|| format!("--node {key}: {value} is not a TOML value"))?;
-        // `section.key` names another section (e.g. `telemetry.log="debug"`).
-        let (section, key) = key.split_once('.').unwrap_or(("node", key));
-        for path in &net.configs {
-            let mut cfg: toml::Table = std::fs::read_to_string(path)?.parse()?;
-            cfg.get_mut(section)
-                .and_then(toml::Value::as_table_mut)
-                .with_context(|| format!("{}: no [{section}] section", path.display()))?
-                .insert(key.to_string(), value.clone());
-            std::fs::write(path, toml::to_string(&cfg)?)?;
-        }
-    }
-    let reg = regulator(&net.config(0));
+    // The regulator's key, from the snapshot's configuration.
+    remove_dir(&work)?;
+    copy_dir(&snapshot.join("net"), &work)?;
+    let reg = regulator(&Devnet::at(&exe, &work, VALIDATORS).config(0));
     // `--batch-curve 32,64,...`: one thread's verification rate over the whole pool in
     // batches of each size (what the nodes' batch cap costs), then stop.
     let curve = arg("--batch-curve", String::new());
     if !curve.is_empty() {
         return batch_curve(&pool, &reg, &curve);
     }
-    let bound = measure_bound(&pool, &reg)?;
-    // The phases are paced from this measurement; the ratios use the mean of it and a
-    // second one after the devnet stops (this machine's speed drifts over a run).
-    let bound_devnet = bound.machine() / VALIDATORS as f64;
-    let every_tx = pool.clone();
-    // Each paced phase offers `load × bound` per second for `--seconds`: check the pool
-    // covers every phase before starting any.
-    let counts: Vec<usize> = loads
-        .iter()
-        .map(|load| (load * bound_devnet * seconds).ceil() as usize)
-        .collect();
-    let needed = saturation + counts.iter().sum::<usize>();
-    ensure!(
-        needed <= pool_size,
-        "these phases need {needed} transactions at a bound of {bound_devnet:.1} tx/s; raise --pool or lower --saturation/--seconds"
-    );
-
-    // The restored chain's tip, read from the stopped validator's store; every validator
-    // finalizes past it before the first submission.
-    let tip = net.store(0).height()?;
-    net.start_all();
-    for i in 0..VALIDATORS {
-        net.wait_height(i, tip + 2, Duration::from_secs(120));
-    }
-    // Submit round-robin across the validators and follow each to finality. Each
-    // transaction holds a status stream open until it is final, and a connection
-    // carries at most 200 streams at once (the HTTP/2 server's default), so every
-    // validator gets enough connections for every phase's transactions to be in
-    // flight together: otherwise the clients, not the devnet, would pace submission.
-    let largest = counts
-        .iter()
-        .copied()
-        .chain([saturation])
-        .max()
-        .unwrap_or(0);
-    let per_validator = largest.div_ceil(VALIDATORS * 128).max(1);
-    let mut clients = Vec::new();
-    for _ in 0..per_validator {
-        for i in 0..VALIDATORS {
-            clients.push(connect(&net.config(i), "bank-a").await);
-        }
-    }
-    let mut pool = pool.into_iter();
-    let mut phases = Vec::new();
-    let mut cpu = vec![(cpu_split(&net), Instant::now())];
-    phases.push((
-        format!("saturation: {saturation} submitted at once"),
-        run_phase(&clients, pool.by_ref().take(saturation).collect(), None).await?,
-    ));
-    cpu.push((cpu_split(&net), Instant::now()));
-    for (load, &count) in loads.iter().zip(&counts) {
-        let rate = load * bound_devnet;
-        let txs: Vec<_> = pool.by_ref().take(count).collect();
-        phases.push((
-            format!("{count} offered at {rate:.1} tx/s ({load:.2} of the bound)"),
-            run_phase(&clients, txs, Some(rate)).await?,
-        ));
-        cpu.push((cpu_split(&net), Instant::now()));
-    }
-    let rss: Vec<f64> = (0..VALIDATORS)
-        .filter_map(|i| net.pid(i).and_then(peak_rss_mib))
-        .collect();
-    net.stop_all();
-    let after = measure_bound(&every_tx, &reg)?;
-    let bound_machine = (bound.machine() + after.machine()) / 2.0;
-    let bound_mean = bound_machine / VALIDATORS as f64;
+    let overrides = arg("--node", String::new());
     let logs: String = arg("--logs", String::new());
-    if !logs.is_empty() {
-        std::fs::create_dir_all(&logs)?;
-        for i in 0..VALIDATORS {
-            let from = net.configs[i].with_file_name("node.log");
-            std::fs::copy(&from, format!("{logs}/validator-{i}.log"))?;
-        }
+    let setup = Setup {
+        exe: &exe,
+        snapshot: &snapshot,
+        work: &work,
+        overrides: &overrides,
+        saturation,
+        loads: &loads,
+        seconds,
+    };
+    // This machine's speed drifts over minutes, by more than the effects measured here:
+    // each round restores the devnet from the snapshot and spends the same transactions,
+    // with the bound measured before and after it, and each round's ratios use the mean
+    // of the two measurements around it.
+    let mut bounds = vec![measure_bound(&pool, &reg)?];
+    let mut results = Vec::with_capacity(rounds);
+    for r in 0..rounds {
+        let before = bounds[r].machine() / VALIDATORS as f64;
+        // The last round's logs, when `--logs DIR` asks for them.
+        let keep = (!logs.is_empty() && r + 1 == rounds).then(|| Path::new(&logs));
+        results.push(run_round(&setup, &pool, before, keep).await?);
+        bounds.push(measure_bound(&pool, &reg)?);
+        eprintln!("round {} of {rounds} done", r + 1);
     }
+    let machine: Vec<f64> = bounds.iter().map(Bound::machine).collect();
+    // The devnet's bound around each round: the mean of the measurements before and
+    // after it, shared by four validators.
+    let around: Vec<f64> = machine
+        .windows(2)
+        .map(|w| (w[0] + w[1]) / 2.0 / VALIDATORS as f64)
+        .collect();
+    let first = &bounds[0];
 
     println!("| metric | value |");
     println!("|---|---:|");
     println!("| transactions (2 actions each) | {pool_size} |");
     println!(
-        "| batch verification, one verifier on all {} cores | {:.2} ms/tx ({:.2} ms/action) = {:.1} tx/s |",
-        bound.cores,
-        1e3 / bound.all_cores,
-        bound.ms_per_action,
-        bound.all_cores
+        "| batch verification (first measurement), one verifier on all {} cores | {:.2} ms/tx ({:.2} ms/action) = {:.1} tx/s |",
+        first.cores,
+        1e3 / first.all_cores,
+        first.ms_per_action,
+        first.all_cores
     );
     println!(
-        "| batch verification, one thread alone | {:.2} ms/tx = {:.1} tx/s |",
-        1e3 / bound.one_thread,
-        bound.one_thread
+        "| batch verification (first measurement), one thread alone | {:.2} ms/tx = {:.1} tx/s |",
+        1e3 / first.one_thread,
+        first.one_thread
     );
     println!(
-        "| batch verification, {} single-threaded verifiers at once | {:.1} tx/s together |",
-        bound.cores, bound.per_core
+        "| batch verification (first measurement), {} single-threaded verifiers at once | {:.1} tx/s together |",
+        first.cores, first.per_core
     );
     println!(
-        "| verification bound, this machine (the faster way): before / after the devnet ran / mean | {:.1} / {:.1} / {bound_machine:.1} tx/s |",
-        bound.machine(),
-        after.machine()
+        "| verification bound, this machine (the faster way), before round 1 and after each of {rounds} | {} tx/s |",
+        listed(&machine, 1)
     );
-    println!("| verification bound, {VALIDATORS} validators sharing this machine (the mean) | {bound_mean:.1} tx/s |");
-    for ((name, p), w) in phases.iter().zip(cpu.windows(2)) {
-        let (((v0, b0), t0), ((v1, b1), t1)) = (w[0], w[1]);
-        let machine = (t1 - t0).as_secs_f64() * bound.cores as f64;
+    println!(
+        "| verification bound, {VALIDATORS} validators sharing this machine, around each round | {} tx/s |",
+        listed(&around, 1)
+    );
+    let names = std::iter::once(format!("saturation ({saturation} submitted at once)")).chain(
+        loads
+            .iter()
+            .map(|l| format!("{l:.2} of the bound for {seconds} s")),
+    );
+    for (k, name) in names.enumerate() {
+        let each: Vec<&Measured> = results.iter().map(|r| &r.phases[k]).collect();
+        let throughput: Vec<f64> = each.iter().map(|m| m.phase.throughput).collect();
+        let ratio: Vec<f64> = throughput.iter().zip(&around).map(|(t, b)| t / b).collect();
         println!(
-            "| {name}: CPU of the machine used by the validators / by this benchmark's clients | {:.0}% / {:.0}% |",
-            100.0 * (v1 - v0) / machine,
-            100.0 * (b1 - b0) / machine
+            "| {name}: throughput, each round | {} tx/s |",
+            listed(&throughput, 1)
+        );
+        println!(
+            "| {name}: of the devnet bound around it, each round / **median** | {} / **{:.2}** |",
+            listed(&ratio, 2),
+            median(ratio.clone())
         );
         // What the validators spent per transaction, against what verifying it on each
         // of them costs at the bound's rate: the share of their CPU that went to
         // verification, without the phase's fill and drain.
-        let per_tx = (v1 - v0) / p.latencies.len() as f64;
-        let verification = VALIDATORS as f64 * bound.cores as f64 / bound_machine;
+        let per_tx: Vec<f64> = each
+            .iter()
+            .map(|m| m.validators_cpu / m.phase.latencies.len() as f64)
+            .collect();
+        let share: Vec<f64> = per_tx
+            .iter()
+            .zip(&around)
+            .map(|(c, b)| first.cores as f64 / b / c)
+            .collect();
         println!(
-            "| {name}: validators' CPU per transaction / of it verification at the bound's rate | {:.2} ms / {:.2} |",
-            1e3 * per_tx,
-            verification / per_tx
+            "| {name}: validators' CPU per transaction, each round / of it verification at the bound's rate, median | {} ms / {:.2} |",
+            listed(&per_tx.iter().map(|c| 1e3 * c).collect::<Vec<_>>(), 2),
+            median(share)
+        );
+        // Every validator verifies each transaction's 2 actions once: more means some
+        // were verified twice.
+        println!(
+            "| {name}: actions verified per transaction and validator / batches per validator, each round | {} / {} |",
+            listed(&each.iter().map(|m| m.verified.0 / (m.phase.latencies.len() * 2 * VALIDATORS) as f64).collect::<Vec<_>>(), 2),
+            listed(&each.iter().map(|m| m.verified.1 / VALIDATORS as f64).collect::<Vec<_>>(), 1)
+        );
+        let cores = first.cores as f64;
+        println!(
+            "| {name}: CPU of the machine used by the validators / by this benchmark's clients, median | {:.0}% / {:.0}% |",
+            100.0 * median(each.iter().map(|m| m.validators_cpu / (m.wall * cores)).collect()),
+            100.0 * median(each.iter().map(|m| m.clients_cpu / (m.wall * cores)).collect())
+        );
+        let p50: Vec<f64> = each
+            .iter()
+            .map(|m| percentile(&m.phase.latencies, 0.5))
+            .collect();
+        let p99: Vec<f64> = each
+            .iter()
+            .map(|m| percentile(&m.phase.latencies, 0.99))
+            .collect();
+        println!(
+            "| {name}: finality latency p50 / p99, median of rounds | {:.3} s / {:.3} s |",
+            median(p50),
+            median(p99)
         );
         println!(
-            "| {name}: throughput | {:.1} tx/s ({:.2} of the devnet bound) |",
-            p.throughput,
-            p.throughput / bound_mean
+            "| {name}: transactions, blocks | {} in {} blocks |",
+            each[0].phase.latencies.len(),
+            listed(
+                &each
+                    .iter()
+                    .map(|m| m.phase.blocks as f64)
+                    .collect::<Vec<_>>(),
+                0
+            )
         );
-        println!(
-            "| {name}: finality latency p50 / p99 | {:.3} s / {:.3} s |",
-            percentile(&p.latencies, 0.5),
-            percentile(&p.latencies, 0.99)
-        );
-        println!("| {name}: blocks | {} |", p.blocks);
     }
+    let rss: Vec<f64> = results.iter().flat_map(|r| r.rss.iter().copied()).collect();
     println!(
-        "| peak memory per node (VmHWM) | {} MiB |",
-        rss.iter()
-            .map(|m| format!("{m:.0}"))
-            .collect::<Vec<_>>()
-            .join(" / ")
+        "| peak memory per node (VmHWM), least / most over the rounds | {:.0} / {:.0} MiB |",
+        rss.iter().copied().fold(f64::INFINITY, f64::min),
+        rss.iter().copied().fold(0.0, f64::max)
     );
     Ok(())
 }
