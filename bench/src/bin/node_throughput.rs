@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p sable-node -p sable-bench
-//! $CARGO_TARGET_DIR/release/node_throughput --pool 1200 --saturation 360 --loads 0.25,0.5,0.8 --seconds 2
+//! $CARGO_TARGET_DIR/release/node_throughput --pool 1200 --saturation 360 --loads 0.25,0.5,0.8 --seconds 2 --rounds 5
 //! ```
 //!
 //! Every validator verifies every transaction once (in the background after admission,
