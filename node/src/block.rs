@@ -243,11 +243,12 @@ impl BlockHeader {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn sample() -> Block {
+    /// A small block with a transaction, an empty one and an operator command.
+    pub(crate) fn sample() -> Block {
         Block {
             height: 7,
             parent: BlockHash([3; 32]),

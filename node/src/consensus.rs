@@ -814,16 +814,7 @@ mod tests {
     use commonware_codec::{Decode as _, Encode as _};
 
     use super::*;
-
-    fn block() -> Block {
-        Block {
-            height: 3,
-            parent: BlockHash([5; 32]),
-            timestamp_ms: 42,
-            transactions: vec![vec![7; 300], vec![8; 5]],
-            admin: vec![],
-        }
-    }
+    use crate::block::tests::sample as block;
 
     #[test]
     fn the_consensus_codec_is_the_length_prefixed_canonical_encoding() {

@@ -111,18 +111,16 @@ fn tagged(a: &Announcement) -> (u8, &[u8]) {
 
 /// One message for `batch` (not empty): the announcement itself when it is alone.
 fn encode(batch: &[Announcement]) -> Vec<u8> {
+    let mut w = Writer::new();
     if let [a] = batch {
         let (tag, bytes) = tagged(a);
-        let mut out = Vec::with_capacity(1 + bytes.len());
-        out.push(tag);
-        out.extend_from_slice(bytes);
-        return out;
-    }
-    let mut w = Writer::new();
-    w.u8(TAG_BATCH).count(batch.len());
-    for a in batch {
-        let (tag, bytes) = tagged(a);
-        w.count(1 + bytes.len()).u8(tag).bytes(bytes);
+        w.u8(tag).bytes(bytes);
+    } else {
+        w.u8(TAG_BATCH).count(batch.len());
+        for a in batch {
+            let (tag, bytes) = tagged(a);
+            w.count(1 + bytes.len()).u8(tag).bytes(bytes);
+        }
     }
     w.into_bytes()
 }
