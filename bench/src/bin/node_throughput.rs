@@ -33,10 +33,14 @@
 //! over the pool in batches of each size, and stops. `--logs DIR` keeps the last round's
 //! validator logs.
 //!
-//! Phases, in order, each on fresh transactions from the pool: saturation (the first
-//! `--saturation` transactions submitted at once: the sustained throughput), then for
-//! each fraction in `--loads`, transactions offered at that fraction of the bound for
-//! `--seconds` (finality latency under that steady load).
+//! Phases, in order, each on fresh transactions from the pool (a phase of 0 is skipped):
+//! saturation (the first `--saturation` transactions submitted at once: the throughput
+//! when the validators always have transactions waiting, with one burst's fill and
+//! drain counted against it); then, with `--sustained N`, N transactions offered at
+//! `--overload` (default 1.5) times the bound, so they arrive steadily but faster than
+//! the devnet takes them (each is admitted and gossiped on its own, where a burst's
+//! are handled together); then for each fraction in `--loads`, transactions offered at
+//! that fraction of the bound for `--seconds` (finality latency under that steady load).
 
 use std::{
     path::{Path, PathBuf},
@@ -399,9 +403,56 @@ struct Setup<'a> {
     snapshot: &'a Path,
     work: &'a Path,
     overrides: &'a str,
+    sustained: usize,
+    overload: f64,
     saturation: usize,
     loads: &'a [f64],
     seconds: f64,
+}
+
+impl Setup<'_> {
+    /// Each phase's name, in the order they run.
+    fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if self.saturation > 0 {
+            names.push(format!(
+                "saturation ({} submitted at once)",
+                self.saturation
+            ));
+        }
+        if self.sustained > 0 {
+            names.push(format!(
+                "sustained ({} offered at {:.2} × the bound)",
+                self.sustained, self.overload
+            ));
+        }
+        names.extend(
+            self.loads
+                .iter()
+                .map(|l| format!("{l:.2} of the bound for {} s", self.seconds)),
+        );
+        names
+    }
+
+    /// Each phase's transactions and the rate they are offered at (all at once when
+    /// none), in the order they run, from the devnet's bound `bound_devnet`: `load ×
+    /// bound` per second for `seconds` for each of the loads.
+    fn plan(&self, bound_devnet: f64) -> Vec<(usize, Option<f64>)> {
+        let mut plan = Vec::new();
+        if self.saturation > 0 {
+            plan.push((self.saturation, None));
+        }
+        if self.sustained > 0 {
+            plan.push((self.sustained, Some(self.overload * bound_devnet)));
+        }
+        for load in self.loads {
+            plan.push((
+                (load * bound_devnet * self.seconds).ceil() as usize,
+                Some(load * bound_devnet),
+            ));
+        }
+        plan
+    }
 }
 
 /// Actions the validators have verified so far, all together, and the batches they
@@ -417,15 +468,6 @@ fn verified(net: &Devnet) -> (f64, f64) {
             )
         })
         .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y))
-}
-
-/// Transactions each paced phase offers at `bound_devnet`: `load × bound` per second
-/// for `seconds`.
-fn paced_counts(loads: &[f64], bound_devnet: f64, seconds: f64) -> Vec<usize> {
-    loads
-        .iter()
-        .map(|load| (load * bound_devnet * seconds).ceil() as usize)
-        .collect()
 }
 
 /// Writes `--node key=value,...` (settings of every validator's `[node]` section, or
@@ -463,11 +505,11 @@ async fn run_round(
     copy_dir(&setup.snapshot.join("net"), setup.work)?;
     let mut net = Devnet::at(setup.exe, setup.work, VALIDATORS);
     apply_overrides(&net, setup.overrides)?;
-    let counts = paced_counts(setup.loads, bound_devnet, setup.seconds);
-    let needed = setup.saturation + counts.iter().sum::<usize>();
+    let plan = setup.plan(bound_devnet);
+    let needed: usize = plan.iter().map(|(n, _)| n).sum();
     ensure!(
         needed <= pool.len(),
-        "these phases need {needed} transactions at a bound of {bound_devnet:.1} tx/s; raise --pool or lower --saturation/--seconds"
+        "these phases need {needed} transactions at a bound of {bound_devnet:.1} tx/s; raise --pool or lower --saturation/--sustained/--seconds"
     );
     // The restored chain's tip, read from the stopped validator's store; every validator
     // finalizes past it before the first submission.
@@ -481,12 +523,7 @@ async fn run_round(
     // carries at most 200 streams at once (the HTTP/2 server's default), so every
     // validator gets enough connections for every phase's transactions to be in
     // flight together: otherwise the clients, not the devnet, would pace submission.
-    let largest = counts
-        .iter()
-        .copied()
-        .chain([setup.saturation])
-        .max()
-        .unwrap_or(0);
+    let largest = plan.iter().map(|(n, _)| *n).max().unwrap_or(0);
     let per_validator = largest.div_ceil(VALIDATORS * 128).max(1);
     let mut clients = Vec::new();
     for _ in 0..per_validator {
@@ -495,16 +532,9 @@ async fn run_round(
         }
     }
     let mut txs = pool.iter().cloned();
-    let mut plan: Vec<(Vec<Arc<Transaction>>, Option<f64>)> =
-        vec![(txs.by_ref().take(setup.saturation).collect(), None)];
-    for (load, &count) in setup.loads.iter().zip(&counts) {
-        plan.push((
-            txs.by_ref().take(count).collect(),
-            Some(load * bound_devnet),
-        ));
-    }
     let mut phases = Vec::new();
-    for (batch, rate) in plan {
+    for (count, rate) in plan {
+        let batch = txs.by_ref().take(count).collect();
         let ((v0, c0), t0, a0) = (cpu_split(&net), Instant::now(), verified(&net));
         let phase = run_phase(&clients, batch, rate).await?;
         let ((v1, c1), t1, a1) = (cpu_split(&net), Instant::now(), verified(&net));
@@ -553,6 +583,12 @@ fn listed(values: &[f64], digits: usize) -> String {
 async fn main() -> Result<()> {
     let pool_size: usize = arg("--pool", 1200);
     let saturation: usize = arg("--saturation", 360);
+    let sustained: usize = arg("--sustained", 0);
+    let overload: f64 = arg("--overload", 1.5);
+    ensure!(
+        overload > 1.0,
+        "--overload must be above 1: the sustained phase offers more than the devnet takes"
+    );
     let seconds: f64 = arg("--seconds", 2.0);
     let rounds: usize = arg("--rounds", 5);
     ensure!(rounds > 0, "--rounds must be positive");
@@ -562,8 +598,8 @@ async fn main() -> Result<()> {
         .collect::<Result<_, _>>()
         .context("--loads: comma-separated fractions of the bound")?;
     ensure!(
-        saturation <= pool_size,
-        "--saturation is larger than --pool"
+        saturation + sustained <= pool_size,
+        "--saturation and --sustained together are larger than --pool"
     );
     let exe = std::env::current_exe()?
         .parent()
@@ -613,6 +649,8 @@ async fn main() -> Result<()> {
         snapshot: &snapshot,
         work: &work,
         overrides: &overrides,
+        sustained,
+        overload,
         saturation,
         loads: &loads,
         seconds,
@@ -667,12 +705,7 @@ async fn main() -> Result<()> {
         "| verification bound, {VALIDATORS} validators sharing this machine, around each round | {} tx/s |",
         listed(&around, 1)
     );
-    let names = std::iter::once(format!("saturation ({saturation} submitted at once)")).chain(
-        loads
-            .iter()
-            .map(|l| format!("{l:.2} of the bound for {seconds} s")),
-    );
-    for (k, name) in names.enumerate() {
+    for (k, name) in setup.names().into_iter().enumerate() {
         let each: Vec<&Measured> = results.iter().map(|r| &r.phases[k]).collect();
         let throughput: Vec<f64> = each.iter().map(|m| m.phase.throughput).collect();
         let ratio: Vec<f64> = throughput.iter().zip(&around).map(|(t, b)| t / b).collect();
@@ -747,4 +780,45 @@ async fn main() -> Result<()> {
         rss.iter().copied().fold(0.0, f64::max)
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(saturation: usize, sustained: usize) -> Setup<'static> {
+        Setup {
+            exe: Path::new("sable-node"),
+            snapshot: Path::new("snapshot"),
+            work: Path::new("net"),
+            overrides: "",
+            sustained,
+            overload: 1.5,
+            saturation,
+            loads: &[0.25, 0.8],
+            seconds: 2.0,
+        }
+    }
+
+    #[test]
+    fn phases_run_in_order_and_empty_ones_are_skipped() {
+        let all = setup(360, 600);
+        assert_eq!(
+            all.plan(100.0),
+            vec![
+                (360, None),
+                (600, Some(150.0)),
+                (50, Some(25.0)),
+                (160, Some(80.0))
+            ]
+        );
+        assert_eq!(all.names().len(), 4);
+        assert!(all.names()[1].starts_with("sustained (600 offered at 1.50"));
+        let loads_only = setup(0, 0);
+        assert_eq!(
+            loads_only.plan(100.0),
+            vec![(50, Some(25.0)), (160, Some(80.0))]
+        );
+        assert_eq!(loads_only.names()[0], "0.25 of the bound for 2 s");
+    }
 }
