@@ -642,7 +642,10 @@ async fn main() -> Result<()> {
     if !curve.is_empty() {
         return batch_curve(&pool, &reg, &curve);
     }
+    // `--node` settings are written into this scratch copy first, so a malformed one
+    // stops the run before the bound is measured rather than at round 1.
     let overrides = arg("--node", String::new());
+    apply_overrides(&Devnet::at(&exe, &work, VALIDATORS), &overrides)?;
     let logs: String = arg("--logs", String::new());
     let setup = Setup {
         exe: &exe,
