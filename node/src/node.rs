@@ -336,10 +336,13 @@ impl Node {
     /// votes find their proofs already checked. A round gathers what is admitted within
     /// `window` of its first transaction's admission (with a backlog, that has passed,
     /// and the round takes what waits), then verifies it in pieces of at most
-    /// `max_batch`, queued at once, so the first are proposable while the rest are
-    /// checked, and each piece pays one batch's fixed cost. A transaction that fails
-    /// leaves the pool and its status turns to rejected. Without this, a proposer
-    /// verifies what it selects itself.
+    /// `max_batch`, so the first are proposable while the rest are checked, and each
+    /// piece pays one batch's fixed cost. A piece is queued only when the one before it
+    /// is checked, and then only with what is still pending and unverified: a vote on a
+    /// block whose transactions this node has not checked yet queues them behind the
+    /// piece under way, not behind the whole backlog, and the background does not check
+    /// them again. A transaction that fails leaves the pool and its status turns to
+    /// rejected. Without this, a proposer verifies what it selects itself.
     ///
     /// A round is verified in the order of transaction ids, not arrival: each validator
     /// receives a burst in its own order (its clients' first), and verifying it in one
@@ -364,17 +367,22 @@ impl Node {
                 while let Ok(more) = rx.try_recv() {
                     round.push(more);
                 }
+                let pending = |id: &TxId| node.mempool.get(id).is_some_and(|(_, v)| !v);
                 let unverified = round
                     .into_iter()
-                    .filter(|(id, ..)| node.mempool.get(id).is_some_and(|(_, v)| !v))
+                    .filter(|(id, ..)| pending(id))
                     .map(|(id, tx, _)| (id, tx))
                     .collect();
-                let pieces = verification_pieces(unverified, max_batch)
-                    .into_iter()
-                    .map(|piece| node.verify_txs(piece));
-                futures::future::join_all(pieces)
-                    .instrument(info_span!("preverify"))
-                    .await;
+                for piece in verification_pieces(unverified, max_batch) {
+                    // What a vote verified, or a finalized block took, since the round
+                    // was cut is not checked again.
+                    let piece: Vec<_> = piece.into_iter().filter(|(id, _)| pending(id)).collect();
+                    if !piece.is_empty() {
+                        node.verify_txs(piece)
+                            .instrument(info_span!("preverify"))
+                            .await;
+                    }
+                }
             }
         });
     }

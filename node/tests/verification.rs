@@ -4,13 +4,16 @@
 //! and a transaction that fails leaves the pool with a typed rejection.
 #![allow(clippy::unwrap_used)]
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use sable_circuits::{
     asset::AssetId,
     circuit::{Proof, VerifyingKey},
     deposit::Deposit,
-    keys::RegulatorSecretKey,
+    keys::{RegulatorPublicKey, RegulatorSecretKey},
     note::{Note, NoteValue},
     note_encryption::encrypt_note,
     registry::ParticipantRegistry,
@@ -49,17 +52,36 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admitted_transactions_are_verified_in_the_background_once_each() {
+/// A node without consensus over a real RocksDB, verifying in the background in rounds
+/// gathered for `window`, in batches and pieces of at most `max_batch`, with block 1
+/// applied: a bank registered and an issuer authorised, so issuances pass admission.
+struct Started {
+    node: Arc<Node>,
+    verifier: Verifier,
+    issuer: Issuer,
+    bank: Bank,
+    regulator: RegulatorPublicKey,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+/// The verifying key, built once for this test binary.
+async fn verifying_key() -> Arc<VerifyingKey> {
+    static VK: OnceLock<Arc<VerifyingKey>> = OnceLock::new();
+    if let Some(vk) = VK.get() {
+        return vk.clone();
+    }
+    let vk = tokio::task::spawn_blocking(|| Arc::new(VerifyingKey::build()))
+        .await
+        .unwrap();
+    VK.get_or_init(|| vk).clone()
+}
+
+async fn started(window: Duration, max_batch: usize) -> Started {
     let (pki_dir, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let pki = generate_dev_pki(pki_dir.path(), &DevPkiSpec::default()).unwrap();
     let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
     let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
-    let vk = tokio::task::spawn_blocking(VerifyingKey::build)
-        .await
-        .unwrap();
-    // At most 2 transactions per batch, in the verifier and in background verification.
-    let verifier = Verifier::start(Arc::new(vk), regulator, 0, 2);
+    let verifier = Verifier::start(verifying_key().await, regulator, 0, max_batch);
     let node = Node::new(
         Arc::new(Store::open(db.path()).unwrap()),
         Arc::new(ChainParams {
@@ -72,7 +94,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         MempoolLimits::default(),
     )
     .unwrap();
-    node.start_preverifier(std::time::Duration::from_millis(20), 2);
+    node.start_preverifier(window, max_batch);
 
     // Block 1 (applied directly: no consensus here) registers a bank and authorises an
     // issuer, so issuances pass admission's state checks.
@@ -109,6 +131,27 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         "{:?}",
         applied.outcomes
     );
+    Started {
+        node,
+        verifier,
+        issuer,
+        bank,
+        regulator,
+        _dirs: (pki_dir, db),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admitted_transactions_are_verified_in_the_background_once_each() {
+    // At most 2 transactions per batch, in the verifier and in background verification.
+    let Started {
+        node,
+        verifier,
+        issuer,
+        bank,
+        regulator,
+        _dirs,
+    } = started(Duration::from_millis(20), 2).await;
 
     // A valid issuance, and one whose issuer signature is another key's.
     let good = issuance(&issuer, &bank, 100);
@@ -289,5 +332,63 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         ),
         "{:?}",
         node.status(&id)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vote_checks_a_blocks_transactions_ahead_of_the_background_backlog() {
+    // One background round of 200 (its window outlasts their admission), checked in
+    // pieces of 2.
+    let f = started(Duration::from_secs(1), 2).await;
+    let txs: Vec<Transaction> = (1000..1200)
+        .map(|v| issuance(&f.issuer, &f.bank, v))
+        .collect();
+    let checked = f.verifier.transactions_checked();
+    let ids: Vec<TxId> = futures::future::join_all(
+        txs.iter()
+            .map(|tx| f.node.submit(tx.to_bytes(), Some("bank"))),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    let verified = || {
+        ids.iter()
+            .filter(|id| f.node.mempool.is_verified(id))
+            .count()
+    };
+    // The round is cut once its first piece is checked.
+    for _ in 0..10_000 {
+        if verified() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(verified() > 0, "background verification never started");
+
+    // A vote on a block holding the transaction the background would check last (the
+    // highest id): it is checked behind the piece under way, not behind the backlog.
+    let (last_id, last_tx) = ids
+        .iter()
+        .zip(&txs)
+        .max_by_key(|(id, _)| **id)
+        .map(|(id, tx)| (*id, Arc::new(tx.clone())))
+        .unwrap();
+    assert_eq!(
+        f.node.verify_txs(vec![(last_id, last_tx)]).await,
+        vec![Ok(())]
+    );
+    let when_voted = verified();
+    assert!(
+        when_voted < ids.len() / 2,
+        "the vote waited for {when_voted} of {} to be checked first",
+        ids.len()
+    );
+
+    // The background checks the rest, and each transaction is checked once.
+    wait_for("the backlog verified", || verified() == ids.len()).await;
+    assert_eq!(
+        f.verifier.transactions_checked() - checked,
+        ids.len() as u64
     );
 }
