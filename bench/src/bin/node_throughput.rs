@@ -33,7 +33,8 @@
 //! over the pool in batches of each size, and stops. `--logs DIR` keeps the last round's
 //! validator logs.
 //!
-//! Phases, in order, each on fresh transactions from the pool (a phase of 0 is skipped):
+//! Phases, in order, each on fresh transactions from the pool (`--saturation 0` skips
+//! the first; the second runs only with `--sustained`):
 //! saturation (the first `--saturation` transactions submitted at once: the throughput
 //! when the validators always have transactions waiting, with one burst's fill and
 //! drain counted against it); then, with `--sustained N`, N transactions offered at
