@@ -337,10 +337,11 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vote_checks_a_blocks_transactions_ahead_of_the_background_backlog() {
-    // One background round of 200 (its window outlasts their admission), checked in
-    // pieces of 2.
-    let f = started(Duration::from_secs(1), 2).await;
-    let txs: Vec<Transaction> = (1000..1200)
+    // One background round of 600 (its window outlasts their admission), checked in
+    // pieces of 2: long enough (about 0.4 ms per issuance here) that the vote below
+    // does not miss the start of it on a busy machine.
+    let f = started(Duration::from_secs(3), 2).await;
+    let txs: Vec<Transaction> = (1000..1600)
         .map(|v| issuance(&f.issuer, &f.bank, v))
         .collect();
     let checked = f.verifier.transactions_checked();
