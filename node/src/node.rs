@@ -121,17 +121,47 @@ pub struct Node {
     admission_checks: tokio::sync::Semaphore,
 }
 
-/// The pieces a background verification round is checked in: its transactions in the
-/// order of their ids (the same on every validator that received the same ones,
-/// whatever order they arrived in), cut into pieces of at most `max` (at least one).
-fn verification_pieces<T>(mut round: Vec<(TxId, T)>, max: usize) -> Vec<Vec<(TxId, T)>> {
-    round.sort_unstable_by_key(|(id, _)| *id);
-    let mut pieces = Vec::new();
-    while !round.is_empty() {
-        let rest = round.split_off(round.len().min(max.max(1)));
-        pieces.push(std::mem::replace(&mut round, rest));
+/// What background verification has still to check, in the order it checks it: each
+/// round (what was admitted together) in the order of transaction ids, the same on every
+/// validator that received the same ones whatever order they arrived in, and rounds in
+/// the order they were gathered. Pieces are cut from the front, so what a round leaves
+/// over a piece's cap goes out with the next round's first transactions rather than as a
+/// small batch of its own, each batch paying the fixed cost once.
+#[derive(Debug)]
+struct VerificationQueue<T> {
+    waiting: std::collections::VecDeque<(TxId, T)>,
+}
+
+impl<T> VerificationQueue<T> {
+    fn new() -> Self {
+        VerificationQueue {
+            waiting: std::collections::VecDeque::new(),
+        }
     }
-    pieces
+
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Queues a round behind everything already waiting, in the order of its ids.
+    fn push_round(&mut self, mut round: Vec<(TxId, T)>) {
+        round.sort_unstable_by_key(|(id, _)| *id);
+        self.waiting.extend(round);
+    }
+
+    /// The next piece: up to `max` (at least one) from the front that `keep` still wants;
+    /// those it does not are dropped on the way.
+    fn next_piece(&mut self, max: usize, keep: impl Fn(&TxId) -> bool) -> Vec<(TxId, T)> {
+        let mut piece = Vec::new();
+        while piece.len() < max.max(1) {
+            match self.waiting.pop_front() {
+                Some(entry) if keep(&entry.0) => piece.push(entry),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        piece
+    }
 }
 
 /// A verification in progress, awaited by everyone who needs its verdict.
@@ -333,16 +363,19 @@ impl Node {
     }
 
     /// Starts verifying admitted transactions in the background, so proposals and
-    /// votes find their proofs already checked. A round gathers what is admitted within
-    /// `window` of its first transaction's admission (with a backlog, that has passed,
-    /// and the round takes what waits), then verifies it in pieces of at most
-    /// `max_batch`, so the first are proposable while the rest are checked, and each
-    /// piece pays one batch's fixed cost. A piece is queued only when the one before it
-    /// is checked, and then only with what is still pending and unverified: a vote on a
-    /// block whose transactions this node has not checked yet queues them behind the
-    /// piece under way, not behind the whole backlog, and the background does not check
-    /// them again. A transaction that fails leaves the pool and its status turns to
-    /// rejected. Without this, a proposer verifies what it selects itself.
+    /// votes find their proofs already checked. When nothing waits, a round gathers what
+    /// is admitted within `window` of its first transaction's admission; behind a
+    /// backlog, a round is what arrived while the last piece was checked. Rounds are
+    /// queued ([`VerificationQueue`]) and checked in pieces of at most `max_batch`, so
+    /// the first are proposable while the rest are checked, and each piece pays one
+    /// batch's fixed cost; what a round leaves over a piece goes out with the next
+    /// round's first, not as a small batch of its own. A piece is cut only when the one
+    /// before it is checked, and then only from what is still pending and unverified: a
+    /// vote on a block whose transactions this node has not checked yet queues them
+    /// behind the piece under way, not behind the whole backlog, and the background
+    /// does not check them again. A transaction that fails leaves the pool and its
+    /// status turns to rejected. Without this, a proposer verifies what it selects
+    /// itself.
     ///
     /// A round is verified in the order of transaction ids, not arrival: each validator
     /// receives a burst in its own order (its clients' first), and verifying it in one
@@ -356,32 +389,41 @@ impl Node {
         }
         let node = self.clone();
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let deadline = tokio::time::Instant::from_std(first.2) + window;
-                let mut round = vec![first];
-                // What is waiting is taken even after the deadline; then the round
-                // closes.
-                while let Ok(Some(more)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-                    round.push(more);
+            let mut queue = VerificationQueue::new();
+            let pending = |id: &TxId| node.mempool.get(id).is_some_and(|(_, v)| !v);
+            loop {
+                let mut round = Vec::new();
+                if queue.is_empty() {
+                    // Idle: the round is what is admitted within `window` of the first
+                    // arrival.
+                    let Some(first) = rx.recv().await else {
+                        return;
+                    };
+                    let deadline = tokio::time::Instant::from_std(first.2) + window;
+                    round.push(first);
+                    while let Ok(Some(more)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+                        round.push(more);
+                    }
                 }
+                // And what waits now (behind a backlog, all of the round: what arrived
+                // while the last piece was checked).
                 while let Ok(more) = rx.try_recv() {
                     round.push(more);
                 }
-                let pending = |id: &TxId| node.mempool.get(id).is_some_and(|(_, v)| !v);
-                let unverified = round
-                    .into_iter()
-                    .filter(|(id, ..)| pending(id))
-                    .map(|(id, tx, _)| (id, tx))
-                    .collect();
-                for piece in verification_pieces(unverified, max_batch) {
-                    // What a vote verified, or a finalized block took, since the round
-                    // was cut is not checked again.
-                    let piece: Vec<_> = piece.into_iter().filter(|(id, _)| pending(id)).collect();
-                    if !piece.is_empty() {
-                        node.verify_txs(piece)
-                            .instrument(info_span!("preverify"))
-                            .await;
-                    }
+                queue.push_round(
+                    round
+                        .into_iter()
+                        .filter(|(id, ..)| pending(id))
+                        .map(|(id, tx, _)| (id, tx))
+                        .collect(),
+                );
+                // What a vote verified, or a finalized block took, since it was queued
+                // is not checked again.
+                let piece = queue.next_piece(max_batch, pending);
+                if !piece.is_empty() {
+                    node.verify_txs(piece)
+                        .instrument(info_span!("preverify"))
+                        .await;
                 }
             }
         });
@@ -605,25 +647,52 @@ mod tests {
         TxId([n; 32])
     }
 
+    fn letters<T>(piece: &[(TxId, T)]) -> String {
+        piece.iter().map(|(id, _)| id.0[0] as char).collect()
+    }
+
+    fn round(order: &str) -> Vec<(TxId, ())> {
+        order.chars().map(|c| (id(c as u8), ())).collect()
+    }
+
     #[test]
     fn a_round_is_verified_in_id_order_whatever_the_arrival_order() {
         // The same five transactions, as two validators received them.
-        let arrived = |order: &str| -> Vec<(TxId, char)> {
-            order.chars().map(|c| (id(c as u8), c)).collect()
+        let pieces = |order: &str| {
+            let mut q = VerificationQueue::new();
+            q.push_round(round(order));
+            let mut pieces = Vec::new();
+            while !q.is_empty() {
+                pieces.push(letters(&q.next_piece(2, |_| true)));
+            }
+            pieces
         };
-        let here = verification_pieces(arrived("eadbc"), 2);
-        assert_eq!(
-            here.iter()
-                .map(|p| p.iter().map(|(_, c)| *c).collect::<String>())
-                .collect::<Vec<_>>(),
-            ["ab", "cd", "e"]
-        );
-        assert_eq!(here, verification_pieces(arrived("bceda"), 2));
-        // A cap of 0 is taken as 1; an empty round has no pieces.
-        assert_eq!(
-            verification_pieces(vec![(id(2), ()), (id(1), ())], 0).len(),
-            2
-        );
-        assert!(verification_pieces(Vec::<(TxId, ())>::new(), 4).is_empty());
+        assert_eq!(pieces("eadbc"), ["ab", "cd", "e"]);
+        assert_eq!(pieces("bceda"), pieces("eadbc"));
+    }
+
+    #[test]
+    fn a_rounds_remainder_goes_out_with_the_next_round_ahead_of_its_ids() {
+        let mut q = VerificationQueue::new();
+        q.push_round(round("mkl"));
+        assert_eq!(letters(&q.next_piece(2, |_| true)), "kl");
+        // "m" is left over; the next round's transactions sort before it but arrived
+        // after it, so they follow it, and it is not checked as a batch of one.
+        q.push_round(round("cab"));
+        assert_eq!(letters(&q.next_piece(3, |_| true)), "mab");
+        assert_eq!(letters(&q.next_piece(3, |_| true)), "c");
+        assert!(q.is_empty());
+        assert!(q.next_piece(3, |_| true).is_empty());
+    }
+
+    #[test]
+    fn pieces_skip_what_no_longer_needs_checking_and_a_cap_of_0_is_1() {
+        let mut q = VerificationQueue::new();
+        q.push_round(round("abcde"));
+        // "b" and "c" were checked for a vote meanwhile: the piece takes the next ones.
+        let pending = |id: &TxId| !matches!(id.0[0], b'b' | b'c');
+        assert_eq!(letters(&q.next_piece(2, pending)), "ad");
+        assert_eq!(letters(&q.next_piece(0, pending)), "e");
+        assert!(q.is_empty());
     }
 }
