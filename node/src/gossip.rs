@@ -152,8 +152,12 @@ fn gather(first: Announcement, outbox: &mut mpsc::Receiver<Announcement>) -> Vec
     batch
 }
 
-/// Sends this node's announcements and heartbeats until the outbox closes.
-async fn send_loop<S: Sender>(mut sender: S, mut outbox: mpsc::Receiver<Announcement>) {
+/// Sends this node's announcements and heartbeats to its `peers` until the outbox closes.
+async fn send_loop<S: Sender>(
+    mut sender: S,
+    mut outbox: mpsc::Receiver<Announcement>,
+    peers: usize,
+) {
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -165,7 +169,12 @@ async fn send_loop<S: Sender>(mut sender: S, mut outbox: mpsc::Receiver<Announce
             _ = beat.tick() => vec![TAG_HEARTBEAT],
         };
         // Offline or rate-limited peers miss it; gossip is best effort.
-        let _ = sender.send(Recipients::All, message, false);
+        let len = message.len();
+        let missed = peers.saturating_sub(sender.send(Recipients::All, message, false).len());
+        if missed > 0 {
+            metrics().gossip_unsent.inc_by(missed as u64);
+            tracing::debug!(len, missed, "gossip not handed to every peer");
+        }
     }
 }
 
@@ -253,7 +262,7 @@ where
     let liveness = Arc::new(PeerLiveness::new(validators));
     let (tx, rx) = mpsc::channel(OUTBOX);
     node.set_announcer(tx);
-    tokio::spawn(send_loop(sender, rx));
+    tokio::spawn(send_loop(sender, rx, validators.saturating_sub(1) as usize));
     tokio::spawn(receive_loop(node, receiver, liveness.clone()));
     tokio::spawn(gauge_loop(liveness.clone()));
     liveness

@@ -44,6 +44,9 @@ pub struct Metrics {
     pub applied: Counter,
     /// Transactions admitted from other validators' gossip.
     pub gossip_admitted: Counter,
+    /// Gossip messages not handed to a peer (offline, rate-limited or its send queue
+    /// full), one per message and peer: gossip is best effort.
+    pub gossip_unsent: Counter,
     /// Validators heard from recently (see `gossip`).
     pub connected_peers: Gauge,
     /// The last batch the settlement contract holds, as last read.
@@ -76,6 +79,7 @@ impl Metrics {
             verified_actions: Counter::default(),
             applied: Counter::default(),
             gossip_admitted: Counter::default(),
+            gossip_unsent: Counter::default(),
             connected_peers: Gauge::default(),
             settled_batch: Gauge::default(),
             settlement_submitted: Counter::default(),
@@ -124,6 +128,11 @@ impl Metrics {
             "sable_gossip_admitted",
             "Transactions admitted from other validators' gossip",
             m.gossip_admitted.clone(),
+        );
+        registry.register(
+            "sable_gossip_unsent",
+            "Gossip messages not handed to a peer (offline, rate-limited or its send queue full), per peer",
+            m.gossip_unsent.clone(),
         );
         registry.register(
             "sable_connected_peers",

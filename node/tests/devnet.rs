@@ -57,9 +57,12 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
         );
     }
 
+    const UNSENT: &str = "sable_gossip_unsent_total";
+    let mut unsent_before_kill = None;
     let mut pending = Vec::new();
     for (i, tx) in payments.iter().enumerate() {
         if i == PAYMENTS / 2 {
+            unsent_before_kill = net.metric(0, UNSENT);
             net.kill(3);
         }
         let c = &mut clients[i % 3];
@@ -76,6 +79,13 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
         }
     }
     assert!(net.height(3).is_none(), "killed validator still answers");
+    // What validator 0 gossiped since (a payment, heartbeats) did not reach the killed
+    // validator, and its metrics say so.
+    let (before, after) = (unsent_before_kill.unwrap(), net.metric(0, UNSENT).unwrap());
+    assert!(
+        after > before,
+        "gossip to the killed validator counted as sent: {before} → {after}"
+    );
 
     // Restarted, it catches up from its peers.
     net.start(3);

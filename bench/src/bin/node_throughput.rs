@@ -519,6 +519,16 @@ async fn run_round(
     for i in 0..VALIDATORS {
         net.wait_height(i, tip + 2, Duration::from_secs(120));
     }
+    // Three of the four finalize blocks, so a validator can be at that height before its
+    // link to every peer is up; gossip sent before then misses that peer, which then
+    // meets those transactions first in a proposal and checks them while it votes. The
+    // phases measure the whole mesh.
+    let peers = Some((VALIDATORS - 1) as f64);
+    net.wait_until(
+        Duration::from_secs(60),
+        "every validator hears all its peers",
+        || (0..VALIDATORS).all(|i| net.metric(i, "sable_connected_peers") == peers),
+    );
     // Submit round-robin across the validators and follow each to finality. Each
     // transaction holds a status stream open until it is final, and a connection
     // carries at most 200 streams at once (the HTTP/2 server's default), so every
