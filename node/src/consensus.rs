@@ -629,8 +629,15 @@ pub async fn start(
         .as_ref()
         .map(|_| network.register(crate::settlement::exchange::CHANNEL, fast));
     let network_handle = network.start();
-    tokio::spawn(track_unrevoked(node.clone(), oracle.clone(), peers));
-    let liveness = gossip::start(node.clone(), gossip_send, gossip_recv, n);
+    let reach = Arc::new(gossip::Reach::new(peers.len().saturating_sub(1)));
+    tokio::spawn(track_unrevoked(
+        node.clone(),
+        oracle.clone(),
+        peers,
+        me.clone(),
+        reach.clone(),
+    ));
+    let liveness = gossip::start(node.clone(), gossip_send, gossip_recv, n, reach);
     let settlement = settler
         .zip(settlement_net)
         .map(|(settler, (send, recv))| settler.spawn(send, recv));
@@ -770,11 +777,14 @@ pub async fn start(
 /// Keeps the p2p peer set to the validators whose certificates are not revoked: at
 /// start, and after every applied block that changes the revocation list. A revoked
 /// validator is disconnected and refused from then on (its votes no longer reach this
-/// node; with one revoked of four, the other three still form a quorum).
+/// node; with one revoked of four, the other three still form a quorum), and gossip's
+/// `reach` drops to the peers left.
 async fn track_unrevoked(
     node: Arc<Node>,
     mut oracle: lookup::Oracle<PublicKey>,
     validators: Vec<(PublicKey, Address, Fingerprint)>,
+    me: PublicKey,
+    reach: Arc<gossip::Reach>,
 ) {
     let mut applied = node.subscribe();
     let mut index = 0u64;
@@ -799,6 +809,7 @@ async fn track_unrevoked(
                 let _ = oracle.track(index, addresses);
                 index += 1;
             }
+            reach.set(keys.iter().filter(|k| **k != me).count());
             current = Some(keys);
         }
         match applied.recv().await {

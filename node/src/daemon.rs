@@ -262,9 +262,14 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
 
         let metrics_ctx = Arc::new(context.child("metrics"));
         let metrics_addr = cfg.network.metrics;
+        let metrics = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .map_err(|e| {
+                DaemonError::Invalid(format!("cannot listen on {metrics_addr} (metrics): {e}"))
+            })?;
         tokio::spawn(async move {
             let extra = Arc::new(move || metrics_ctx.encode());
-            if let Err(e) = telemetry::serve_metrics(metrics_addr, extra).await {
+            if let Err(e) = telemetry::serve_metrics(metrics, extra).await {
                 tracing::error!(%e, "metrics endpoint failed");
             }
         });
@@ -276,6 +281,11 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
         }
         let consensus = if cfg.is_validator() {
             let peers = validator_peers(&cfg, &ca)?;
+            // The p2p layer binds its port on a task of its own and cannot report a
+            // failure; a port found taken here stops the start with its address.
+            std::net::TcpListener::bind(cfg.network.p2p).map_err(|e| {
+                DaemonError::Invalid(format!("cannot listen on {} (p2p): {e}", cfg.network.p2p))
+            })?;
             let ccfg = ConsensusConfig {
                 namespace: cfg.chain.namespace.as_bytes().to_vec(),
                 seed: load_key_seed(&cfg.tls.key)?,

@@ -21,7 +21,9 @@ pub async fn start(
 ) -> Result<(), DaemonError> {
     let listener = tokio::net::TcpListener::bind(cfg.network.rpc)
         .await
-        .map_err(|e| DaemonError::Invalid(format!("cannot listen on {}: {e}", cfg.network.rpc)))?;
+        .map_err(|e| {
+            DaemonError::Invalid(format!("cannot listen on {} (gRPC): {e}", cfg.network.rpc))
+        })?;
     let rpc_cfg = RpcConfig {
         status: status.unwrap_or_else(|| {
             Arc::new(StaticStatus {

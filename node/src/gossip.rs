@@ -12,6 +12,12 @@
 //! last [`LIVE`] are the node's connected peers (`Chain.GetStatus`, metric
 //! `sable_connected_peers`).
 //!
+//! A validator that starts hearing a peer (at its own start, or after a silence longer
+//! than [`LIVE`]) asks it for its pool, and the peer sends what it has pending, as
+//! announcements: what a restarted or cut-off validator missed reaches its pool, rather
+//! than reaching it first in a proposal it must then decode and check while voting. A
+//! peer serves one such request per [`LIVE`].
+//!
 //! Announcements waiting together when the sender gets to them (a burst of
 //! submissions) go out as one message, so the transport's cost per message is paid
 //! once for the lot; a lone announcement goes out at once, by itself.
@@ -21,13 +27,17 @@
 //! message      = 0                                (heartbeat)
 //!              | announcement
 //!              | 3 || count:u32 || (len:u32 || announcement)*
+//!              | 4                                (send me your pending pool)
 //! announcement = 1 || transaction bytes
 //!              | 2 || signed operator command bytes
 //! ```
 
 use std::{
     collections::HashMap,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -54,6 +64,8 @@ pub const LIVE: Duration = Duration::from_secs(3);
 pub const OUTBOX: usize = 8192;
 /// Gossiped transactions being admitted at once (beyond this, arrivals are dropped).
 const IN_FLIGHT: usize = 1024;
+/// Pool requests and answers waiting for the sender (beyond this, they are dropped).
+const DIRECT: usize = 64;
 
 /// Most bytes of announcements put in one message.
 const BATCH_BYTES: usize = 1 << 20;
@@ -64,6 +76,7 @@ const TAG_HEARTBEAT: u8 = 0;
 const TAG_TX: u8 = 1;
 const TAG_ADMIN: u8 = 2;
 const TAG_BATCH: u8 = 3;
+const TAG_POOL_REQUEST: u8 = 4;
 
 /// Which validators this node has heard from, and when.
 #[derive(Debug)]
@@ -81,9 +94,11 @@ impl PeerLiveness {
         }
     }
 
-    /// Records a message from `peer`.
-    pub fn heard(&self, peer: &[u8]) {
-        self.seen.lock().insert(peer.to_vec(), Instant::now());
+    /// Records a message from `peer`; returns whether this node starts hearing it (never
+    /// heard before, or silent for longer than [`LIVE`]).
+    pub fn heard(&self, peer: &[u8]) -> bool {
+        let before = self.seen.lock().insert(peer.to_vec(), Instant::now());
+        before.is_none_or(|t| t.elapsed() > LIVE)
     }
 
     /// Peers heard from within [`LIVE`].
@@ -99,6 +114,30 @@ impl StatusSource for PeerLiveness {
     }
     fn connected_peers(&self) -> u32 {
         self.live()
+    }
+}
+
+/// How many validators gossip should reach: those whose certificates are not revoked,
+/// this node aside. Consensus's peer tracking keeps it current; the sender counts what
+/// falls short of it as unsent (`sable_gossip_unsent`), so a revoked validator, which
+/// no one may reach, is not counted as missed.
+#[derive(Debug)]
+pub struct Reach(AtomicUsize);
+
+impl Reach {
+    /// `peers` validators to reach.
+    pub fn new(peers: usize) -> Self {
+        Reach(AtomicUsize::new(peers))
+    }
+
+    /// From now on, `peers` validators to reach.
+    pub fn set(&self, peers: usize) {
+        self.0.store(peers, Ordering::Relaxed);
+    }
+
+    /// Validators to reach.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -136,11 +175,16 @@ fn decode_batch(body: &[u8]) -> Option<Vec<&[u8]>> {
     Some(items)
 }
 
+/// Whether a batch of `items` announcements and `size` bytes takes another.
+fn has_room(items: usize, size: usize) -> bool {
+    items < BATCH_ITEMS && size < BATCH_BYTES
+}
+
 /// `first` and what else waits in `outbox` now, within the batch's limits.
 fn gather(first: Announcement, outbox: &mut mpsc::Receiver<Announcement>) -> Vec<Announcement> {
     let mut size = tagged(&first).1.len();
     let mut batch = vec![first];
-    while batch.len() < BATCH_ITEMS && size < BATCH_BYTES {
+    while has_room(batch.len(), size) {
         match outbox.try_recv() {
             Ok(a) => {
                 size += tagged(&a).1.len();
@@ -152,25 +196,146 @@ fn gather(first: Announcement, outbox: &mut mpsc::Receiver<Announcement>) -> Vec
     batch
 }
 
-/// Sends this node's announcements and heartbeats to its `peers` until the outbox closes.
+/// `all` as messages within the batch's limits, in order.
+fn batches(all: Vec<Announcement>) -> Vec<Vec<u8>> {
+    let mut messages = Vec::new();
+    let mut batch = Vec::new();
+    let mut size = 0;
+    for a in all {
+        if !batch.is_empty() && !has_room(batch.len(), size) {
+            messages.push(encode(&batch));
+            batch.clear();
+            size = 0;
+        }
+        size += tagged(&a).1.len();
+        batch.push(a);
+    }
+    if !batch.is_empty() {
+        messages.push(encode(&batch));
+    }
+    messages
+}
+
+/// A message for one peer, from the receiving side.
+#[derive(Debug)]
+enum Direct<P> {
+    /// Ask `P` for its pending pool: this node starts hearing it.
+    AskPool(P),
+    /// Send `P` this node's pending pool: it asked.
+    SendPool(P),
+}
+
+/// Peers' requests for this node's pool: each peer is served at most once per [`LIVE`]
+/// (a validator asks when it starts hearing this node, so more is a peer misbehaving);
+/// a request within that time is served when it ends.
+#[derive(Debug)]
+struct PoolRequests<P> {
+    served: HashMap<P, Instant>,
+    deferred: Vec<P>,
+}
+
+impl<P> Default for PoolRequests<P> {
+    fn default() -> Self {
+        PoolRequests {
+            served: HashMap::new(),
+            deferred: Vec::new(),
+        }
+    }
+}
+
+impl<P: Clone + Eq + std::hash::Hash> PoolRequests<P> {
+    /// `peer` asks: `Some(peer)` to serve it now, or `None` when it is deferred.
+    fn asked(&mut self, peer: P) -> Option<P> {
+        self.asked_at(peer, Instant::now())
+    }
+
+    fn asked_at(&mut self, peer: P, now: Instant) -> Option<P> {
+        match self.served.get(&peer) {
+            Some(t) if now.duration_since(*t) < LIVE => {
+                if !self.deferred.contains(&peer) {
+                    self.deferred.push(peer);
+                }
+                None
+            }
+            _ => {
+                self.served.insert(peer.clone(), now);
+                Some(peer)
+            }
+        }
+    }
+
+    /// Deferred requests to serve now.
+    fn due(&mut self) -> Vec<P> {
+        self.due_at(Instant::now())
+    }
+
+    fn due_at(&mut self, now: Instant) -> Vec<P> {
+        let deferred = std::mem::take(&mut self.deferred);
+        deferred
+            .into_iter()
+            .filter_map(|peer| self.asked_at(peer, now))
+            .collect()
+    }
+}
+
+/// Sends `node`'s pending pool to `peer`, in batches.
+fn send_pool<S: Sender>(node: &Node, sender: &mut S, peer: S::PublicKey) {
+    let pending = node.pending_announcements();
+    let n = pending.len();
+    for message in batches(pending) {
+        if sender
+            .send(Recipients::One(peer.clone()), message, false)
+            .is_empty()
+        {
+            metrics().gossip_unsent.inc();
+        }
+    }
+    metrics().gossip_pool_sent.inc_by(n as u64);
+    tracing::debug!(%peer, announcements = n, "pending pool sent to a peer that asked");
+}
+
+/// Sends this node's announcements and heartbeats to the peers it may reach, and what
+/// the receiving side asks for to one peer, until the outbox closes.
 async fn send_loop<S: Sender>(
+    node: Arc<Node>,
     mut sender: S,
     mut outbox: mpsc::Receiver<Announcement>,
-    peers: usize,
+    mut direct: mpsc::Receiver<Direct<S::PublicKey>>,
+    reach: Arc<Reach>,
 ) {
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pools = PoolRequests::default();
     loop {
         let message = tokio::select! {
             a = outbox.recv() => match a {
                 Some(a) => encode(&gather(a, &mut outbox)),
                 None => return,
             },
-            _ = beat.tick() => vec![TAG_HEARTBEAT],
+            _ = beat.tick() => {
+                for peer in pools.due() {
+                    send_pool(&node, &mut sender, peer);
+                }
+                vec![TAG_HEARTBEAT]
+            }
+            Some(d) = direct.recv() => {
+                match d {
+                    Direct::AskPool(peer) => {
+                        sender.send(Recipients::One(peer), vec![TAG_POOL_REQUEST], false);
+                    }
+                    Direct::SendPool(peer) => {
+                        if let Some(peer) = pools.asked(peer) {
+                            send_pool(&node, &mut sender, peer);
+                        }
+                    }
+                }
+                continue;
+            }
         };
         // Offline or rate-limited peers miss it; gossip is best effort.
         let len = message.len();
-        let missed = peers.saturating_sub(sender.send(Recipients::All, message, false).len());
+        let sent = sender.send(Recipients::All, message, false).len();
+        let missed = reach.get().saturating_sub(sent);
         if missed > 0 {
             metrics().gossip_unsent.inc_by(missed as u64);
             tracing::debug!(len, missed, "gossip not handed to every peer");
@@ -178,11 +343,14 @@ async fn send_loop<S: Sender>(
     }
 }
 
-/// Admits what peers announce, and records who is alive, until the channel closes.
-async fn receive_loop<R: Receiver>(node: Arc<Node>, mut receiver: R, liveness: Arc<PeerLiveness>)
-where
-    R::PublicKey: AsRef<[u8]>,
-{
+/// Admits what peers announce, records who is alive, asks a peer it starts hearing for
+/// its pool and has the sender answer such requests, until the channel closes.
+async fn receive_loop<R: Receiver>(
+    node: Arc<Node>,
+    mut receiver: R,
+    liveness: Arc<PeerLiveness>,
+    direct: mpsc::Sender<Direct<R::PublicKey>>,
+) {
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
         let (peer, message) = match receiver.recv().await {
@@ -192,10 +360,16 @@ where
                 return;
             }
         };
-        liveness.heard(peer.as_ref());
+        if liveness.heard(peer.as_ref()) {
+            // Best effort: with the sender's queue full, the pool reaches it in blocks.
+            let _ = direct.try_send(Direct::AskPool(peer.clone()));
+        }
         let bytes = message.as_ref();
         match bytes.split_first() {
             Some((&TAG_HEARTBEAT, [])) => {}
+            Some((&TAG_POOL_REQUEST, [])) => {
+                let _ = direct.try_send(Direct::SendPool(peer));
+            }
             Some((&TAG_BATCH, body)) => match decode_batch(body) {
                 Some(items) => {
                     for a in items {
@@ -252,18 +426,25 @@ async fn gauge_loop(liveness: Arc<PeerLiveness>) {
     }
 }
 
-/// Starts gossip for `node` on a registered p2p channel; returns the liveness record.
-pub fn start<S, R>(node: Arc<Node>, sender: S, receiver: R, validators: u32) -> Arc<PeerLiveness>
+/// Starts gossip for `node` on a registered p2p channel, to the peers `reach` counts;
+/// returns the liveness record.
+pub fn start<S, R>(
+    node: Arc<Node>,
+    sender: S,
+    receiver: R,
+    validators: u32,
+    reach: Arc<Reach>,
+) -> Arc<PeerLiveness>
 where
     S: Sender,
-    R: Receiver,
-    R::PublicKey: AsRef<[u8]>,
+    R: Receiver<PublicKey = S::PublicKey>,
 {
     let liveness = Arc::new(PeerLiveness::new(validators));
     let (tx, rx) = mpsc::channel(OUTBOX);
     node.set_announcer(tx);
-    tokio::spawn(send_loop(sender, rx, validators.saturating_sub(1) as usize));
-    tokio::spawn(receive_loop(node, receiver, liveness.clone()));
+    let (direct_tx, direct_rx) = mpsc::channel(DIRECT);
+    tokio::spawn(send_loop(node.clone(), sender, rx, direct_rx, reach));
+    tokio::spawn(receive_loop(node, receiver, liveness.clone(), direct_tx));
     tokio::spawn(gauge_loop(liveness.clone()));
     liveness
 }
@@ -276,9 +457,9 @@ mod tests {
     fn liveness_counts_recent_peers_once() {
         let l = PeerLiveness::new(4);
         assert_eq!(l.live(), 0);
-        l.heard(b"a");
-        l.heard(b"a");
-        l.heard(b"b");
+        assert!(l.heard(b"a"), "a peer heard for the first time is new");
+        assert!(!l.heard(b"a"), "a peer heard again at once is not");
+        assert!(l.heard(b"b"));
         assert_eq!(l.live(), 2);
         assert_eq!(l.connected_peers(), 2);
         assert_eq!(l.validators(), 4);
@@ -291,6 +472,71 @@ mod tests {
             2,
             "a peer silent for longer than LIVE is not connected"
         );
+        assert!(l.heard(b"c"), "a peer heard after a silence is new again");
+        assert_eq!(l.live(), 3);
+    }
+
+    #[test]
+    fn a_peer_is_served_its_pool_once_per_live_and_a_request_within_waits() {
+        let mut pools = PoolRequests::default();
+        let t0 = Instant::now();
+        assert_eq!(pools.asked_at("a", t0), Some("a"));
+        assert_eq!(
+            pools.asked_at("b", t0),
+            Some("b"),
+            "peers are limited apart"
+        );
+        // Asked again within LIVE (twice): deferred, once.
+        assert_eq!(pools.asked_at("a", t0 + LIVE / 2), None);
+        assert_eq!(pools.asked_at("a", t0 + LIVE / 2), None);
+        assert!(pools.due_at(t0 + LIVE / 2).is_empty(), "not due yet");
+        assert_eq!(
+            pools.due_at(t0 + LIVE),
+            ["a"],
+            "served once LIVE has passed"
+        );
+        assert!(pools.due_at(t0 + LIVE * 2).is_empty(), "and only once");
+        assert_eq!(pools.asked_at("b", t0 + LIVE), Some("b"));
+    }
+
+    #[test]
+    fn a_pool_goes_out_in_batches_within_the_limits_in_order() {
+        assert!(
+            batches(Vec::new()).is_empty(),
+            "an empty pool sends nothing"
+        );
+        let lone = batches(vec![Announcement::Admin(vec![9])]);
+        assert_eq!(lone, [vec![TAG_ADMIN, 9]], "one announcement goes alone");
+        // Five of just over a third of the byte budget: batches of three and two.
+        let pool: Vec<Announcement> = (0..5u8)
+            .map(|i| Announcement::Tx(vec![i; BATCH_BYTES / 3 + 1]))
+            .collect();
+        let messages = batches(pool.clone());
+        let sizes: Vec<usize> = messages
+            .iter()
+            .map(|m| decode_batch(&m[1..]).expect("a batch decodes").len())
+            .collect();
+        assert_eq!(sizes, [3, 2]);
+        let items: Vec<Vec<u8>> = messages
+            .iter()
+            .flat_map(|m| decode_batch(&m[1..]).expect("a batch decodes"))
+            .map(<[u8]>::to_vec)
+            .collect();
+        let expected: Vec<Vec<u8>> = pool
+            .iter()
+            .map(|a| encode(std::slice::from_ref(a)))
+            .collect();
+        assert_eq!(items, expected, "every announcement once, in order");
+        // More small ones than a batch holds: split at BATCH_ITEMS.
+        let many = vec![Announcement::Tx(vec![1]); BATCH_ITEMS + 1];
+        let sizes: Vec<usize> = batches(many)
+            .iter()
+            .map(|m| match m[0] {
+                TAG_BATCH => decode_batch(&m[1..]).expect("a batch decodes").len(),
+                _ => 1,
+            })
+            .collect();
+        assert_eq!(sizes, [BATCH_ITEMS, 1]);
     }
 
     #[test]

@@ -80,7 +80,8 @@ pub enum Origin<'a> {
     Peer,
 }
 
-/// A command this node admitted from a client, for the other validators' pools.
+/// A command for the other validators' pools: one this node admitted from a client, or
+/// one of its pending commands sent to a validator that asks for them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Announcement {
     /// A transaction's bytes.
@@ -232,6 +233,20 @@ impl Node {
     /// this pool and reaches a block when this validator leads.
     pub fn set_announcer(&self, tx: tokio::sync::mpsc::Sender<Announcement>) {
         let _ = self.announcer.set(tx);
+    }
+
+    /// Everything pending in this node's pool, operator commands first, then
+    /// transactions in admission order: what a validator that (re)joins is sent, as it
+    /// may have missed their announcements.
+    pub fn pending_announcements(&self) -> Vec<Announcement> {
+        let (txs, admin) =
+            self.mempool
+                .select(usize::MAX, usize::MAX, usize::MAX, &HashSet::new(), false);
+        admin
+            .into_iter()
+            .map(Announcement::Admin)
+            .chain(txs.into_iter().map(|t| Announcement::Tx(t.bytes)))
+            .collect()
     }
 
     fn announce(&self, a: Announcement) {

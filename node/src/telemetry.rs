@@ -5,7 +5,6 @@
 //! Spans follow a transaction: `submit` → `admit` → `propose` → `finalize` → `apply`.
 
 use std::{
-    net::SocketAddr,
     sync::{Arc, OnceLock},
     time::Duration,
 };
@@ -47,6 +46,9 @@ pub struct Metrics {
     /// Gossip messages not handed to a peer (offline, rate-limited or its send queue
     /// full), one per message and peer: gossip is best effort.
     pub gossip_unsent: Counter,
+    /// Pending transactions and commands sent to validators that asked for this node's
+    /// pool (each starts hearing this node at its start or after a silence).
+    pub gossip_pool_sent: Counter,
     /// Validators heard from recently (see `gossip`).
     pub connected_peers: Gauge,
     /// The last batch the settlement contract holds, as last read.
@@ -80,6 +82,7 @@ impl Metrics {
             applied: Counter::default(),
             gossip_admitted: Counter::default(),
             gossip_unsent: Counter::default(),
+            gossip_pool_sent: Counter::default(),
             connected_peers: Gauge::default(),
             settled_batch: Gauge::default(),
             settlement_submitted: Counter::default(),
@@ -133,6 +136,11 @@ impl Metrics {
             "sable_gossip_unsent",
             "Gossip messages not handed to a peer (offline, rate-limited or its send queue full), per peer",
             m.gossip_unsent.clone(),
+        );
+        registry.register(
+            "sable_gossip_pool_sent",
+            "Pending transactions and commands sent to validators that asked for this node's pool",
+            m.gossip_pool_sent.clone(),
         );
         registry.register(
             "sable_connected_peers",
@@ -204,9 +212,11 @@ pub fn encode_metrics(extra: &str) -> String {
     format!("{body}{extra}\n# EOF\n")
 }
 
-/// Serves `GET /metrics` on `addr` until the process ends.
+/// Serves `GET /metrics` on `listener` (bound by the caller, so a port that is taken
+/// fails the node's start rather than leaving it running without metrics) until the
+/// process ends.
 pub async fn serve_metrics(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     extra: Arc<dyn Fn() -> String + Send + Sync>,
 ) -> std::io::Result<()> {
     let app = axum::Router::new().route(
@@ -216,7 +226,6 @@ pub async fn serve_metrics(
             async move { encode_metrics(&extra()) }
         }),
     );
-    let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app).await
 }
 

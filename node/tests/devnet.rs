@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use sable_node::testkit::{assert_agree, Devnet};
+use sable_node::{
+    gossip,
+    testkit::{assert_agree, Devnet},
+};
 
 fn devnet(n: usize) -> Devnet {
     Devnet::new(env!("CARGO_BIN_EXE_sable-node"), n)
@@ -152,10 +155,20 @@ async fn a_revoked_validator_is_cut_off_from_consensus() {
     net.wait_until(T, "the revoked validator hears no one", || {
         peers(3) == Some(0.0)
     });
+    // Validator 0 no longer counts its gossip (a heartbeat a second) to the revoked
+    // peer as unsent.
+    let unsent = |i: usize| net.metric(i, "sable_gossip_unsent_total");
+    let unsent0 = unsent(0).expect("validator 0 serves its metrics");
     let h3 = net.height(3).unwrap();
     let h0 = net.height(0).unwrap();
     net.wait_height(0, h0 + 5, T);
     net.wait_height(1, h0 + 5, T);
+    std::thread::sleep(gossip::HEARTBEAT * 3);
+    assert_eq!(
+        unsent(0),
+        Some(unsent0),
+        "gossip to the revoked validator was counted as unsent"
+    );
     assert!(
         net.height(3).unwrap() <= h3 + 1,
         "the revoked validator kept finalizing: {h3} → {:?}",
@@ -199,6 +212,117 @@ fn a_crash_between_application_steps_never_leaves_half_a_block() {
     }
     net.stop_all();
     assert_agree(&net);
+}
+
+/// A validator that restarts gets what its peers have pending. Validators 0 and 1 run
+/// alone (two of four: nothing finalizes, so what is submitted stays pending); an
+/// operator command submitted to 0 is pending at both, through gossip. Validator 1
+/// restarts with an empty pool, asks 0 for its pool when it hears it again, and has the
+/// command pending once more (before, it met such commands first in a proposal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_validator_gets_what_its_peers_have_pending() {
+    use sable_node::admin::{AdminCommand, AdminOp};
+    use sable_node::block::TxId;
+    use sable_node::client::{NodeClient, Status};
+    use sable_node::config::NodeConfig;
+    use sable_node::pki::{load_certificate_pem, load_key_seed};
+    use sable_node::rpc;
+    use sable_node::testkit::parties::connect;
+
+    /// Waits until the command `id` is pending at the validator of `cfg` (connecting
+    /// anew each time, as it may be starting).
+    async fn wait_pending(cfg: &NodeConfig, id: &TxId, at: &str) {
+        let pki = cfg.tls.ca.parent().unwrap();
+        let status = || async {
+            let channel = rpc::connect(
+                &cfg.network.rpc.to_string(),
+                &cfg.tls.ca,
+                &pki.join("operator-0.pem"),
+                &pki.join("operator-0.key"),
+            )
+            .await
+            .ok()?;
+            NodeClient::new(channel).admin_status(id).await.ok()
+        };
+        let deadline = tokio::time::Instant::now() + T;
+        while status().await != Some(Status::Pending) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the command never became pending at {at}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    let mut net = devnet(4);
+    net.start(0);
+    net.start(1);
+    let peers = |net: &Devnet, i: usize| net.metric(i, "sable_connected_peers");
+    net.wait_until(T, "validators 0 and 1 hear each other", || {
+        peers(&net, 0) == Some(1.0) && peers(&net, 1) == Some(1.0)
+    });
+    let (cfg0, cfg1) = (net.config(0), net.config(1));
+    let pki = cfg0.tls.ca.parent().unwrap();
+    let cmd = AdminCommand {
+        nonce: 7,
+        op: AdminOp::RevokeCertificate {
+            fingerprint: [7; 32],
+            reason: "test".into(),
+        },
+    }
+    .sign(
+        &load_key_seed(&pki.join("operator-0.key")).unwrap(),
+        load_certificate_pem(&pki.join("operator-0.pem")).unwrap(),
+    );
+    let (id, status) = connect(&cfg0, "operator-0")
+        .await
+        .admin(&cmd)
+        .await
+        .unwrap();
+    assert_eq!(status, Status::Pending);
+    wait_pending(&cfg1, &id, "validator 1").await;
+
+    let sent = |net: &Devnet| net.metric(0, "sable_gossip_pool_sent_total");
+    let sent0 = sent(&net).expect("validator 0 serves its metrics");
+    net.stop(1);
+    net.start(1);
+    net.wait_until(T, "validator 1 serves its metrics again", || {
+        peers(&net, 1).is_some()
+    });
+    wait_pending(&cfg1, &id, "restarted validator 1").await;
+    assert!(
+        sent(&net).unwrap() > sent0,
+        "validator 0 did not count its pool as sent"
+    );
+    net.stop_all();
+}
+
+/// A validator whose gRPC, p2p or metrics port is taken stops at start with an error
+/// that names the port, rather than running with a part missing (an operator's
+/// dashboards would show a validator without metrics as down, or not at all).
+#[test]
+fn a_validator_whose_port_is_taken_stops_at_start_and_names_it() {
+    let mut net = devnet(4);
+    let cfg = net.config(0);
+    for (what, addr) in [
+        ("metrics", cfg.network.metrics),
+        ("gRPC", cfg.network.rpc),
+        ("p2p", cfg.network.p2p),
+    ] {
+        let held = std::net::TcpListener::bind(addr).unwrap();
+        net.start(0);
+        assert!(
+            net.wait_exit(0, T),
+            "validator 0 kept running with its {what} port {addr} taken:\n{}",
+            net.log_tail(0)
+        );
+        assert!(
+            net.log_tail(0).contains(&addr.to_string()),
+            "the error does not name the {what} port {addr}:\n{}",
+            net.log_tail(0)
+        );
+        drop(held);
+    }
 }
 
 /// Operator registers the banks and the issuer; the issuer issues to bank A; bank A
