@@ -226,8 +226,9 @@ enum Direct<P> {
 }
 
 /// Peers' requests for this node's pool: each peer is served at most once per [`LIVE`]
-/// (a validator asks when it starts hearing this node, so more is a peer misbehaving);
-/// a request within that time is served when it ends.
+/// (a validator asks when it starts hearing this node, so asking more often means it
+/// restarted at once, or misbehaves); a request within that time is served when it
+/// ends.
 #[derive(Debug)]
 struct PoolRequests<P> {
     served: HashMap<P, Instant>,
@@ -321,7 +322,12 @@ async fn send_loop<S: Sender>(
             Some(d) = direct.recv() => {
                 match d {
                     Direct::AskPool(peer) => {
-                        sender.send(Recipients::One(peer), vec![TAG_POOL_REQUEST], false);
+                        if sender
+                            .send(Recipients::One(peer), vec![TAG_POOL_REQUEST], false)
+                            .is_empty()
+                        {
+                            metrics().gossip_unsent.inc();
+                        }
                     }
                     Direct::SendPool(peer) => {
                         if let Some(peer) = pools.asked(peer) {
