@@ -6,6 +6,8 @@
 //! bank then signs its own part with [`ProvenPart::authorize`], so two banks assemble
 //! an atomic DvP without sharing any secret. The typestate makes it impossible to
 //! publish an unproven or unsigned part.
+//!
+//! A depositor proves a bridge [`Deposit`] with [`prove_deposit`].
 
 use ff::Field;
 use halo2_proofs::circuit::Value;
@@ -16,9 +18,13 @@ use reddsa::orchard::{Binding, SpendAuth};
 use crate::{
     asset::AssetId,
     circuit::{
-        circuits_of, ActionWitness, Circuit, Instance, Proof, ProvingKey, ACTIONS_PER_INSTANCE,
+        circuits_of,
+        deposit::{DepositInstance, DepositWitness},
+        ActionWitness, Circuit, DepositProvingKey, Instance, Proof, ProvingKey,
+        ACTIONS_PER_INSTANCE,
     },
     constants::{MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART},
+    deposit::Deposit,
     keys::{Address, FullViewingKey, RegulatorPublicKey, SpendAuthorizingKey},
     note::{Note, NoteValue, Nullifier},
     note_encryption::{encrypt_note, MEMO_SIZE},
@@ -29,7 +35,7 @@ use crate::{
     value::{ValueCommitTrapdoor, ValueCommitment, ValueSum},
 };
 
-/// Why a part cannot be built.
+/// Why a part or a deposit cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// The spent note's path does not lead to the part's anchor.
@@ -496,4 +502,71 @@ impl ProvenPart {
             binding_sig,
         })
     }
+}
+
+/// Proves a bridge deposit: that `note` (whose commitment the depositor gave the bridge
+/// as deposit `index`) opens to its public asset and value, that its owner is
+/// registered under `registry_root` (by `registry_path`), and encrypts it to the
+/// regulator; the note also goes encrypted to its owner with `memo`.
+#[allow(clippy::too_many_arguments)]
+pub fn prove_deposit(
+    pk: &DepositProvingKey,
+    index: u64,
+    note: &Note,
+    registry_path: &RegistryPath,
+    registry_root: RegistryRoot,
+    regulator: &RegulatorPublicKey,
+    memo: &[u8; MEMO_SIZE],
+    rng: &mut impl CryptoRng,
+) -> Result<Deposit, BuildError> {
+    if registry_path.root(note.owner().registry_leaf()) != registry_root.inner() {
+        return Err(BuildError::NotRegistered("owner"));
+    }
+    let esk = random_esk(&mut *rng);
+    let (witness, instance, regulator_ciphertext) =
+        deposit_statement(note, registry_path, registry_root, regulator, esk);
+    let proof = Proof::create_deposit(pk, &witness, &instance, &mut *rng)
+        .map_err(|e| BuildError::Proving(e.to_string()))?;
+    Ok(Deposit {
+        index,
+        asset: note.asset(),
+        value: note.value().inner(),
+        cm: note.commitment(),
+        registry_root,
+        regulator_ciphertext,
+        encrypted_note: encrypt_note(note, memo, None, &mut *rng),
+        proof,
+    })
+}
+
+/// The deposit circuit's witness and public inputs for `note`, with the regulator
+/// ciphertext under `esk`.
+pub(crate) fn deposit_statement(
+    note: &Note,
+    registry_path: &RegistryPath,
+    registry_root: RegistryRoot,
+    regulator: &RegulatorPublicKey,
+    esk: pallas::Base,
+) -> (DepositWitness, DepositInstance, RegulatorCiphertext) {
+    let ct = RegulatorCiphertext::encrypt(regulator, esk, &RegulatorPlaintext::of_deposit(note));
+    let instance = DepositInstance::new(
+        note.asset().base().to_affine(),
+        note.value().inner(),
+        note.commitment().inner(),
+        registry_root.inner(),
+        regulator.to_affine(),
+        ct.epk,
+        ct.c,
+    );
+    let witness = DepositWitness {
+        asset: Value::known(note.asset().base().to_affine()),
+        value: Value::known(note.value().inner()),
+        pk: Value::known(note.owner().to_affine()),
+        rcm: Value::known(note.rcm()),
+        reg_pos: Value::known(registry_path.position),
+        reg_path: registry_path.siblings.map(Value::known),
+        esk: Value::known(esk),
+        regulator_pk: Value::known(regulator.to_affine()),
+    };
+    (witness, instance, ct)
 }

@@ -1,7 +1,9 @@
-//! Protocol constants: tree depths, domain separators and personalisations.
+//! Protocol constants: tree depths, domain separators, personalisations, and the limits
+//! the canonical encoding enforces.
 //!
-//! Changing any value here changes the protocol (and the verifying key); the pinned
-//! fixtures in `tests/fixtures/` catch accidental changes.
+//! Changing any value here changes the protocol (the depths and personalisations also
+//! change the verifying key); the pinned fixtures in `tests/fixtures/` catch accidental
+//! changes.
 
 /// Depth of the note commitment tree: 2^32 notes.
 pub const NOTE_COMMITMENT_TREE_DEPTH: usize = 32;
@@ -47,3 +49,13 @@ pub const MAX_BURNS_PER_PART: usize = 16;
 
 /// Maximum number of notes created by one issuance.
 pub const MAX_ISSUED_NOTES: usize = 64;
+
+/// Maximum number of deposits in one transaction.
+pub const MAX_DEPOSITS: usize = 16;
+
+/// Longest asset name in an issuance, in bytes.
+pub const MAX_ASSET_NAME: usize = 64;
+
+/// Largest proof accepted by the decoders, in bytes (a 64-action part's proof is far
+/// below it): a bound on what a peer can make a validator allocate.
+pub const MAX_PROOF_SIZE: usize = 1 << 20;

@@ -8,29 +8,24 @@
 //! if the L1 deposit at that index is confirmed with the same asset, value and
 //! commitment; nothing here reads L1.
 //!
+//! This module holds the claim, its encoding and its verification; the depositor
+//! proves one with [`crate::builder::prove_deposit`].
+//!
 //! ```text
 //! deposit = index:u64 || asset:32 || value:u64 || cm:32 || registry_root:32
 //!           || regulator_ciphertext || encrypted_note || proof:var
 //! ```
 
-use halo2_proofs::circuit::Value;
-use pasta_curves::pallas;
-use rand_core::CryptoRng;
-
 use crate::{
     asset::AssetId,
-    builder::BuildError,
-    circuit::{
-        deposit::{DepositInstance, DepositWitness},
-        DepositProvingKey, Proof, VerifyingKey,
-    },
+    circuit::{deposit::DepositInstance, Proof, VerifyingKey},
+    constants::MAX_PROOF_SIZE,
     encoding::{DecodeError, Reader, Writer},
     keys::RegulatorPublicKey,
-    note::{Note, NoteCommitment},
-    note_encryption::{encrypt_note, EncryptedNote, MEMO_SIZE},
-    registry::{RegistryPath, RegistryRoot},
-    regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
-    transaction::MAX_PROOF_SIZE,
+    note::NoteCommitment,
+    note_encryption::EncryptedNote,
+    registry::RegistryRoot,
+    regulator::RegulatorCiphertext,
 };
 
 /// A claim that mints one L1 bridge deposit as a shielded note.
@@ -55,40 +50,6 @@ pub struct Deposit {
 }
 
 impl Deposit {
-    /// Proves that `note` (whose commitment the depositor gave the bridge as deposit
-    /// `index`) opens to its public asset and value, that its owner is registered
-    /// under `registry_root` (by `registry_path`), and encrypts it to the regulator.
-    #[allow(clippy::too_many_arguments)]
-    pub fn prove(
-        pk: &DepositProvingKey,
-        index: u64,
-        note: &Note,
-        registry_path: &RegistryPath,
-        registry_root: RegistryRoot,
-        regulator: &RegulatorPublicKey,
-        memo: &[u8; MEMO_SIZE],
-        rng: &mut impl CryptoRng,
-    ) -> Result<Self, BuildError> {
-        if registry_path.root(note.owner().registry_leaf()) != registry_root.inner() {
-            return Err(BuildError::NotRegistered("owner"));
-        }
-        let esk = random_esk(&mut *rng);
-        let (witness, instance, regulator_ciphertext) =
-            statement(note, registry_path, registry_root, regulator, esk);
-        let proof = Proof::create_deposit(pk, &witness, &instance, &mut *rng)
-            .map_err(|e| BuildError::Proving(e.to_string()))?;
-        Ok(Deposit {
-            index,
-            asset: note.asset(),
-            value: note.value().inner(),
-            cm: note.commitment(),
-            registry_root,
-            regulator_ciphertext,
-            encrypted_note: encrypt_note(note, memo, None, &mut *rng),
-            proof,
-        })
-    }
-
     /// The deposit circuit's public inputs for this claim under `regulator`.
     pub fn instance(&self, regulator: &RegulatorPublicKey) -> DepositInstance {
         DepositInstance::new(
@@ -141,36 +102,4 @@ impl Deposit {
             proof: Proof::from_bytes(r.var_bytes("deposit proof", MAX_PROOF_SIZE)?.to_vec()),
         })
     }
-}
-
-/// The deposit circuit's witness and public inputs for `note`, with the regulator
-/// ciphertext under `esk`.
-pub(crate) fn statement(
-    note: &Note,
-    registry_path: &RegistryPath,
-    registry_root: RegistryRoot,
-    regulator: &RegulatorPublicKey,
-    esk: pallas::Base,
-) -> (DepositWitness, DepositInstance, RegulatorCiphertext) {
-    let ct = RegulatorCiphertext::encrypt(regulator, esk, &RegulatorPlaintext::of_deposit(note));
-    let instance = DepositInstance::new(
-        note.asset().base().to_affine(),
-        note.value().inner(),
-        note.commitment().inner(),
-        registry_root.inner(),
-        regulator.to_affine(),
-        ct.epk,
-        ct.c,
-    );
-    let witness = DepositWitness {
-        asset: Value::known(note.asset().base().to_affine()),
-        value: Value::known(note.value().inner()),
-        pk: Value::known(note.owner().to_affine()),
-        rcm: Value::known(note.rcm()),
-        reg_pos: Value::known(registry_path.position),
-        reg_path: registry_path.siblings.map(Value::known),
-        esk: Value::known(esk),
-        regulator_pk: Value::known(regulator.to_affine()),
-    };
-    (witness, instance, ct)
 }

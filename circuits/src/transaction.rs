@@ -37,8 +37,8 @@ use crate::{
     asset::AssetId,
     circuit::{Instance, Proof, ProofBatch, VerifyingKey, ACTIONS_PER_INSTANCE},
     constants::{
-        MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART, MAX_ISSUED_NOTES, MAX_PARTS,
-        TX_DIGEST_PERSONALIZATION,
+        MAX_ACTIONS_PER_PART, MAX_ASSET_NAME, MAX_BURNS_PER_PART, MAX_DEPOSITS, MAX_ISSUED_NOTES,
+        MAX_PARTS, MAX_PROOF_SIZE, TX_DIGEST_PERSONALIZATION,
     },
     deposit::Deposit,
     encoding::{DecodeError, Reader, Writer},
@@ -55,12 +55,6 @@ use crate::{
 pub const TX_VERSION: u8 = 1;
 /// The encoding version of transactions with deposits.
 pub const DEPOSIT_TX_VERSION: u8 = 2;
-/// Most deposits in one transaction.
-pub const MAX_DEPOSITS: usize = 16;
-/// Longest asset name in an issuance.
-pub const MAX_ASSET_NAME: usize = 64;
-/// Largest proof accepted (a 64-action part is far below it).
-pub const MAX_PROOF_SIZE: usize = 1 << 20;
 
 /// The digest every signature in a transaction signs; also its id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -8,7 +8,7 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 use sable_circuits::{
     asset::AssetId,
-    builder::BuildError,
+    builder::{prove_deposit, BuildError},
     circuit::{DepositProvingKey, ProofBatch, VerifyingKey},
     deposit::Deposit,
     encoding::DecodeError,
@@ -55,7 +55,7 @@ fn deposit(w: &World, index: u64, value: u64) -> (Note, Deposit) {
     let mut r = rng();
     let owner = w.bob.full_viewing_key().address();
     let note = Note::new(AssetId::from_name("USD"), NoteValue(value), owner, &mut r);
-    let d = Deposit::prove(
+    let d = prove_deposit(
         &keys().0,
         index,
         &note,
@@ -283,7 +283,7 @@ fn an_unregistered_owner_cannot_prove_a_deposit() {
         .registry
         .path(&w.bob.full_viewing_key().address())
         .unwrap();
-    let err = Deposit::prove(
+    let err = prove_deposit(
         &keys().0,
         0,
         &note,

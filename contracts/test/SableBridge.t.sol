@@ -12,6 +12,9 @@ contract SableBridgeTest is Fixture, IReenter {
     address internal constant BOB = address(0xB0B);
     uint256 internal constant NOTE = 0x1234;
     uint256 internal constant PALLAS_P = 0x40000000000000000000000000000000224698fc094cf91b992d30ed00000001;
+    /// A second Sable asset id for listing tests: a string literal converts to bytes32
+    /// implicitly (left-aligned, zero-padded), so no explicit cast is needed.
+    bytes32 internal constant OTHER_ASSET = "o";
 
     function setUp() public override {
         super.setUp();
@@ -89,26 +92,26 @@ contract SableBridgeTest is Fixture, IReenter {
         TestToken other = new TestToken("OTHER");
         bytes32 h = keccak256(
             abi.encode(
-                bridge.LIST_TYPEHASH(), address(bridge), address(other), bytes32("o"), 1, bridge.governanceNonce()
+                bridge.LIST_TYPEHASH(), address(bridge), address(other), OTHER_ASSET, 1, bridge.governanceNonce()
             )
         );
         bytes memory two = sign(take(keys, 2), h);
         vm.expectRevert(abi.encodeWithSelector(ISableSettlement.NoQuorum.selector, 2, 3));
-        bridge.listAsset(address(other), bytes32("o"), 1, two);
+        bridge.listAsset(address(other), OTHER_ASSET, 1, two);
         bytes memory three = quorumSign(h);
-        bridge.listAsset(address(other), bytes32("o"), 1, three);
+        bridge.listAsset(address(other), OTHER_ASSET, 1, three);
         vm.expectRevert(abi.encodeWithSelector(ISableBridge.AlreadyListed.selector, address(other)));
-        bridge.listAsset(address(other), bytes32("o"), 1, three);
-        vm.assertEq(bridge.tokenOf(bytes32("o")), address(other), "one token per asset");
+        bridge.listAsset(address(other), OTHER_ASSET, 1, three);
+        vm.assertEq(bridge.tokenOf(OTHER_ASSET), address(other), "one token per asset");
         // A second token cannot take the same Sable asset, even under a quorum.
         TestToken third = new TestToken("THIRD");
         bytes32 h3 = keccak256(
             abi.encode(
-                bridge.LIST_TYPEHASH(), address(bridge), address(third), bytes32("o"), 1, bridge.governanceNonce()
+                bridge.LIST_TYPEHASH(), address(bridge), address(third), OTHER_ASSET, 1, bridge.governanceNonce()
             )
         );
-        vm.expectRevert(abi.encodeWithSelector(ISableBridge.AssetIdTaken.selector, bytes32("o"), address(other)));
-        bridge.listAsset(address(third), bytes32("o"), 1, quorumSign(h3));
+        vm.expectRevert(abi.encodeWithSelector(ISableBridge.AssetIdTaken.selector, OTHER_ASSET, address(other)));
+        bridge.listAsset(address(third), OTHER_ASSET, 1, quorumSign(h3));
     }
 
     function test_withdrawalPaidOnlyAfterRelease() public {

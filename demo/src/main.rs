@@ -26,14 +26,12 @@ use sable_circuits::{
     pallas,
     transaction::Transaction,
 };
-use sable_node::{
-    admin::AdminOp,
-    client::{NodeClient, Status},
-    config::{devnet_ports, init_devnet, DevnetLayout, NodeConfig},
-    pki::{load_certificate_pem, load_key_seed},
-    rpc,
-    wallet::{self, ChainTx, Issuer, Wallet},
-};
+use sable_client::wallet::{self, ChainTx, Issuer, Wallet};
+use sable_client::NodeClient;
+use sable_node::config::{devnet_ports, init_devnet, DevnetLayout, NodeConfig};
+use sable_pki::{load_certificate_pem, load_key_seed};
+use sable_primitives::admin::AdminOp;
+use sable_primitives::TxStatus;
 
 const VALIDATORS: usize = 4;
 
@@ -113,7 +111,7 @@ async fn client(net: &Devnet, i: usize, who: &str) -> Result<NodeClient> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let attempt = async {
-            let channel = rpc::connect(
+            let channel = sable_client::connect(
                 &cfg.network.rpc.to_string(),
                 &cfg.tls.ca,
                 &pki.join(format!("{who}.pem")),
@@ -277,7 +275,7 @@ async fn main() -> Result<()> {
     };
     let (id, _) = bank_a.submit(&stripped).await?;
     match bank_a.wait_final(&id, wallet::APPLY_WAIT).await? {
-        Status::Rejected { detail, .. } => {
+        TxStatus::Rejected { detail, .. } => {
             println!("  Bank A's leg alone is rejected by the validators: {detail}")
         }
         s => bail!("a stripped DvP leg must be rejected, got {s:?}"),

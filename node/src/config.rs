@@ -54,7 +54,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::pki::{generate_dev_pki, DevPkiSpec, PkiError, Role};
+use sable_pki::{generate_dev_pki, DevPkiSpec, PkiError, Role};
 
 /// Configuration errors.
 #[derive(Debug, thiserror::Error)]

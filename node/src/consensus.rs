@@ -70,14 +70,15 @@ use futures::StreamExt as _;
 use sable_circuits::transaction::Transaction;
 
 use crate::{
-    admin::SignedAdminCommand,
-    block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES},
-    bridge::{check_l1, within_block_cap, WithdrawalBudget},
+    bridge_ledger::{within_block_cap, WithdrawalBudget},
     gossip::{self, PeerLiveness},
+    l1_view::check_l1,
     node::{conflict_keys, Node},
-    pki::Fingerprint,
     storage::Staged,
 };
+use sable_pki::Fingerprint;
+use sable_primitives::admin::SignedAdminCommand;
+use sable_primitives::block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES};
 
 /// Digest consensus votes on: the block hash.
 pub type D = sha256::Digest;
@@ -89,7 +90,7 @@ pub type PublicKey = ed25519::PublicKey;
 pub type Ctx = cw_tokio::Context;
 
 /// Most transactions a leader puts in one proposal (the protocol allows
-/// [`crate::block::MAX_BLOCK_TXS`]), when it proposes what background verification has
+/// [`sable_primitives::block::MAX_BLOCK_TXS`]), when it proposes what background verification has
 /// already checked. Every voter verifies the block's proofs before voting (normally
 /// they are checked already), so this keeps a full block's verification (about 0.6 s on
 /// one core) inside the certification timeout on modest hardware. Fewer, larger blocks
@@ -172,11 +173,24 @@ impl Default for ConsensusConfig {
 // ---------------------------------------------------------------------------------
 // The block as consensus sees it: our canonical encoding, length-prefixed.
 
+/// A block as consensus carries it: the chain's [`Block`] under commonware's codec,
+/// digest and height traits (implemented here, beside the engine that needs them, so
+/// `sable-primitives` links no consensus crate).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsensusBlock(pub Block);
+
+impl std::ops::Deref for ConsensusBlock {
+    type Target = Block;
+    fn deref(&self) -> &Block {
+        &self.0
+    }
+}
+
 /// Codec bound for blocks (no configuration: the limits are protocol constants).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BlockCodec;
 
-impl Write for Block {
+impl Write for ConsensusBlock {
     fn write(&self, buf: &mut impl BufMut) {
         // Blocks are bounded by MAX_BLOCK_BYTES, far below u32::MAX.
         (self.encoded_len() as u32).write(buf);
@@ -184,13 +198,13 @@ impl Write for Block {
     }
 }
 
-impl EncodeSize for Block {
+impl EncodeSize for ConsensusBlock {
     fn encode_size(&self) -> usize {
         4 + self.encoded_len()
     }
 }
 
-impl Read for Block {
+impl Read for ConsensusBlock {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         let len = u32::read(buf)? as usize;
@@ -202,30 +216,32 @@ impl Read for Block {
         }
         // Without a copy when the buffer is already contiguous bytes.
         let bytes = buf.copy_to_bytes(len);
-        Block::from_bytes(&bytes).map_err(|_| CodecError::Invalid("block", "malformed"))
+        Block::from_bytes(&bytes)
+            .map(ConsensusBlock)
+            .map_err(|_| CodecError::Invalid("block", "malformed"))
     }
 }
 
-impl Digestible for Block {
+impl Digestible for ConsensusBlock {
     type Digest = D;
     fn digest(&self) -> D {
         sha256::Digest(self.hash().0)
     }
 }
 
-impl Heightable for Block {
+impl Heightable for ConsensusBlock {
     fn height(&self) -> Height {
         Height::new(self.height)
     }
 }
 
-impl commonware_consensus::Block for Block {
+impl commonware_consensus::Block for ConsensusBlock {
     fn parent(&self) -> D {
         sha256::Digest(self.parent.0)
     }
 }
 
-impl BoundedBlock for Block {
+impl BoundedBlock for ConsensusBlock {
     fn max_encode_size(_: &()) -> usize {
         4 + MAX_BLOCK_BYTES
     }
@@ -249,7 +265,7 @@ pub struct SableApp {
 
 impl SableApp {
     /// Ids of commands in `block`.
-    fn ids(block: &Block) -> impl Iterator<Item = TxId> + '_ {
+    fn ids(block: &ConsensusBlock) -> impl Iterator<Item = TxId> + '_ {
         block
             .admin
             .iter()
@@ -265,7 +281,7 @@ impl SableApp {
     /// execution, identically everywhere. Transactions in this node's pool are neither
     /// decoded nor verified again (the pool keys entries by the hash of these exact
     /// bytes); the rest are decoded on a blocking thread.
-    async fn verify_contents(&self, block: &Block) -> bool {
+    async fn verify_contents(&self, block: &ConsensusBlock) -> bool {
         if block
             .admin
             .iter()
@@ -347,15 +363,15 @@ impl SableApp {
 impl Application<Ctx> for SableApp {
     type SigningScheme = S;
     type Context = SimplexContext<D, PublicKey>;
-    type Block = Block;
+    type Block = ConsensusBlock;
     type Input = ();
 
     async fn propose(
         &mut self,
         (_rt, _cx): (Ctx, Self::Context),
-        mut ancestry: impl Ancestry<Block>,
+        mut ancestry: impl Ancestry<ConsensusBlock>,
         _: (),
-    ) -> Option<Digested<Block>> {
+    ) -> Option<Digested<ConsensusBlock>> {
         let parent = ancestry.next().await?;
         // Leave out what unexecuted ancestors already carry.
         let executed = self.node.executed_height();
@@ -421,13 +437,13 @@ impl Application<Ctx> for SableApp {
             .collect();
         let p = parent.inner();
         let span = tracing::info_span!("propose", height = p.height + 1, txs = transactions.len());
-        let block = Block {
+        let block = ConsensusBlock(Block {
             height: p.height + 1,
             parent: BlockHash(parent.digest().0),
             timestamp_ms: now_ms().max(p.timestamp_ms),
             transactions,
             admin,
-        };
+        });
         tracing::debug!(parent: &span, txs = block.transactions.len(), "proposing");
         Some(tracing::Instrument::instrument(Digested::compute(block, &Sequential), span).await)
     }
@@ -435,7 +451,7 @@ impl Application<Ctx> for SableApp {
     async fn verify(
         &mut self,
         (_rt, _cx): (Ctx, Self::Context),
-        mut ancestry: impl Ancestry<Block>,
+        mut ancestry: impl Ancestry<ConsensusBlock>,
     ) -> bool {
         let Some(block) = ancestry.next().await else {
             return false;
@@ -455,11 +471,11 @@ impl Application<Ctx> for SableApp {
 
 /// Receives finalized blocks from marshal, in height order.
 #[derive(Clone)]
-pub struct FinalizedSink(tokio::sync::mpsc::UnboundedSender<(Digested<Block>, Exact)>);
+pub struct FinalizedSink(tokio::sync::mpsc::UnboundedSender<(Digested<ConsensusBlock>, Exact)>);
 
 impl Reporter for FinalizedSink {
-    type Activity = Update<Block>;
-    fn report(&mut self, update: Update<Block>) -> Feedback {
+    type Activity = Update<ConsensusBlock>;
+    fn report(&mut self, update: Update<ConsensusBlock>) -> Feedback {
         match update {
             Update::Block(block, ack) => {
                 if self.0.send((block, ack)).is_ok() {
@@ -475,7 +491,7 @@ impl Reporter for FinalizedSink {
 
 async fn execute_finalized(
     node: Arc<Node>,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<(Digested<Block>, Exact)>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(Digested<ConsensusBlock>, Exact)>,
 ) {
     while let Some((block, ack)) = rx.recv().await {
         let n = node.clone();
@@ -595,7 +611,7 @@ pub async fn start(
     .ok_or(ConsensusError::NotAValidator)?;
     let max_message = commonware_p2p::max_message_size(&[
         simplex::max_payload_size::<S, D>(n),
-        marshal::max_payload_size::<Standard<Block>, S>(n, &()),
+        marshal::max_payload_size::<Standard<ConsensusBlock>, S>(n, &()),
     ]);
 
     // P2P: fixed addresses, Ed25519-authenticated, encrypted.
@@ -663,7 +679,7 @@ pub async fn start(
         backfill_net,
     );
 
-    let (broadcast, buffer) = buffered::Engine::<_, PublicKey, Block, _, _>::new(
+    let (broadcast, buffer) = buffered::Engine::<_, PublicKey, ConsensusBlock, _, _>::new(
         context.child("broadcast"),
         buffered::Config {
             public_key: me.clone(),
@@ -696,10 +712,10 @@ pub async fn start(
     .await
     .map_err(|e| ConsensusError::Storage(e.to_string()))?;
 
-    let genesis = Block::genesis();
+    let genesis = ConsensusBlock(Block::genesis());
     let genesis_digest = genesis.digest();
     let (marshal_actor, marshal_mailbox, _floor) =
-        MarshalActor::<_, Standard<Block>, _, _, _, _, _>::init(
+        MarshalActor::<_, Standard<ConsensusBlock>, _, _, _, _, _>::init(
             context.child("marshal"),
             finalizations,
             blocks,
@@ -825,7 +841,9 @@ mod tests {
     use commonware_codec::{Decode as _, Encode as _};
 
     use super::*;
-    use crate::block::tests::sample as block;
+    fn block() -> ConsensusBlock {
+        ConsensusBlock(Block::sample())
+    }
 
     #[test]
     fn the_consensus_codec_is_the_length_prefixed_canonical_encoding() {
@@ -835,7 +853,7 @@ mod tests {
         assert_eq!(encoded.len(), b.encode_size());
         assert_eq!(encoded[..4], (canonical.len() as u32).encode()[..]);
         assert_eq!(encoded[4..], canonical[..]);
-        assert_eq!(Block::decode_cfg(encoded.clone(), &()).unwrap(), b);
+        assert_eq!(ConsensusBlock::decode_cfg(encoded.clone(), &()).unwrap(), b);
         assert_eq!(b.digest(), sha256::Digest(b.hash().0));
     }
 
@@ -844,15 +862,16 @@ mod tests {
         let encoded = block().encode();
         for n in 0..encoded.len() {
             assert!(
-                Block::decode_cfg(bytes::Bytes::copy_from_slice(&encoded[..n]), &()).is_err(),
+                ConsensusBlock::decode_cfg(bytes::Bytes::copy_from_slice(&encoded[..n]), &())
+                    .is_err(),
                 "prefix {n}"
             );
         }
         let mut oversized = encoded.to_vec();
         oversized[..4].copy_from_slice(&(MAX_BLOCK_BYTES as u32 + 1).encode());
-        assert!(Block::decode_cfg(bytes::Bytes::from(oversized), &()).is_err());
+        assert!(ConsensusBlock::decode_cfg(bytes::Bytes::from(oversized), &()).is_err());
         let mut malformed = encoded.to_vec();
         malformed[4] = 9; // an unknown block version
-        assert!(Block::decode_cfg(bytes::Bytes::from(malformed), &()).is_err());
+        assert!(ConsensusBlock::decode_cfg(bytes::Bytes::from(malformed), &()).is_err());
     }
 }

@@ -9,18 +9,19 @@ use commonware_runtime::{
 use sable_circuits::{circuit::VerifyingKey, keys::RegulatorPublicKey};
 
 use crate::{
-    compliance::CompliancePolicy,
     config::NodeConfig,
     consensus::{self, ConsensusConfig, Peer},
     execution::ChainParams,
     mempool::MempoolLimits,
     node::Node,
-    pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role},
+    policy::CompliancePolicy,
+    rpc,
     settlement::{SettlementHandle, Settler},
     storage::Store,
     telemetry,
     verifier::Verifier,
 };
+use sable_pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role};
 
 /// Why a node could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +31,7 @@ pub enum DaemonError {
     Config(#[from] crate::config::ConfigError),
     /// Identity.
     #[error(transparent)]
-    Pki(#[from] crate::pki::PkiError),
+    Pki(#[from] sable_pki::PkiError),
     /// The certificate does not match the configured role or id.
     #[error("certificate {cert} names {found}, configuration expects {expected}")]
     Identity {
@@ -56,6 +57,19 @@ pub enum DaemonError {
     /// A settled batch that does not check out (`verify-l1`).
     #[error(transparent)]
     Verify(#[from] crate::settlement::verify::VerifyError),
+    /// A port the node serves on is taken or not bindable.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// What it is for (`metrics`, `p2p`).
+        what: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The gRPC API (its port names itself: `cannot listen on ADDR (gRPC)`).
+    #[error(transparent)]
+    Rpc(#[from] crate::rpc::RpcError),
     /// Bad value.
     #[error("{0}")]
     Invalid(String),
@@ -170,12 +184,15 @@ pub fn verify_l1(
         ));
     }
     let key = sable_settlement::SettlementKey::random();
-    let mut client =
-        sable_settlement::L1Client::connect(&l1.rpc, &key, contract, Default::default())
+    let config = sable_settlement::L1Config {
+        from_block: l1.from_block,
+        log_page: l1.log_page,
+        blobs: l1.blobs.clone(),
+        ..Default::default()
+    };
+    let client =
+        sable_settlement::L1Client::connect(&l1.rpc, &key, contract, Default::default(), config)
             .map_err(crate::settlement::SettleError::from)?;
-    client.from_block = l1.from_block;
-    client.log_page = l1.log_page;
-    client.blobs = l1.blobs.clone();
     let scratch = std::env::temp_dir().join(format!("sable-verify-l1-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -264,8 +281,10 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
         let metrics_addr = cfg.network.metrics;
         let metrics = tokio::net::TcpListener::bind(metrics_addr)
             .await
-            .map_err(|e| {
-                DaemonError::Invalid(format!("cannot listen on {metrics_addr} (metrics): {e}"))
+            .map_err(|source| DaemonError::Listen {
+                addr: metrics_addr,
+                what: "metrics",
+                source,
             })?;
         tokio::spawn(async move {
             let extra = Arc::new(move || metrics_ctx.encode());
@@ -283,8 +302,12 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             let peers = validator_peers(&cfg, &ca)?;
             // The p2p layer binds its port on a task of its own and cannot report a
             // failure; a port found taken here stops the start with its address.
-            std::net::TcpListener::bind(cfg.network.p2p).map_err(|e| {
-                DaemonError::Invalid(format!("cannot listen on {} (p2p): {e}", cfg.network.p2p))
+            std::net::TcpListener::bind(cfg.network.p2p).map_err(|source| {
+                DaemonError::Listen {
+                    addr: cfg.network.p2p,
+                    what: "p2p",
+                    source,
+                }
             })?;
             let ccfg = ConsensusConfig {
                 namespace: cfg.chain.namespace.as_bytes().to_vec(),
@@ -305,8 +328,8 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
         };
         let status = consensus
             .as_ref()
-            .map(|c| c.liveness.clone() as Arc<dyn crate::rpc::StatusSource>);
-        crate::daemon_rpc::start(&cfg, node.clone(), ca.clone(), status).await?;
+            .map(|c| c.liveness.clone() as Arc<dyn crate::liveness::StatusSource>);
+        start_rpc(&cfg, node.clone(), ca.clone(), status).await?;
         tracing::info!(rpc = %cfg.network.rpc, p2p = %cfg.network.p2p, metrics = %cfg.network.metrics, "node running");
 
         let outcome = match consensus {
@@ -331,4 +354,41 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
         let _ = provider.shutdown();
     }
     result
+}
+
+/// Binds `cfg.network.rpc` (failing at once if it cannot) and serves the API in the
+/// background for the life of the process. A validator reports its live peers from
+/// consensus gossip; an observer reports none.
+async fn start_rpc(
+    cfg: &NodeConfig,
+    node: Arc<Node>,
+    ca: CertificateAuthority,
+    status: Option<Arc<dyn crate::liveness::StatusSource>>,
+) -> Result<(), DaemonError> {
+    let listener = tokio::net::TcpListener::bind(cfg.network.rpc)
+        .await
+        .map_err(|source| rpc::RpcError::Bind {
+            addr: cfg.network.rpc,
+            source,
+        })?;
+    let rpc_cfg = rpc::RpcConfig {
+        status: status.unwrap_or_else(|| {
+            Arc::new(crate::liveness::StaticStatus {
+                validators: cfg.validators.len() as u32,
+                connected_peers: 0,
+            })
+        }),
+        ..rpc::RpcConfig::new(
+            cfg.network.rpc,
+            cfg.tls.cert.clone(),
+            cfg.tls.key.clone(),
+            ca,
+        )
+    };
+    tokio::spawn(async move {
+        if let Err(e) = rpc::serve_on(node, rpc_cfg, listener, std::future::pending()).await {
+            tracing::error!(%e, "gRPC API stopped");
+        }
+    });
+    Ok(())
 }

@@ -8,6 +8,10 @@
 //! authorised or which the compliance policy refuses is skipped and recorded as
 //! rejected, identically on every validator. Then the whole block is committed in one
 //! write batch.
+//!
+//! A state read that fails is never a transaction's verdict ([`StateCheckError`]): it
+//! stops execution of the block, which commits nothing, so one validator's disk fault
+//! cannot silently fork its state from the others'.
 
 use std::sync::Arc;
 
@@ -17,146 +21,17 @@ use sable_circuits::{
 };
 
 use crate::{
-    admin::{AdminOp, SignedAdminCommand},
-    block::{hash32, Block, BlockHash, BlockHeader, TxId},
-    bridge::{self, WithdrawalRecord},
-    compliance::{CompliancePolicy, TxContext},
-    pki::CertificateAuthority,
+    bridge_ledger::{self, WithdrawalRecord},
+    policy::{CompliancePolicy, TxContext},
     storage::{
         height_key, meta, u64_le, Cf, ReprBytes, Staged, StorageError, Store, NOTE_TREE,
         REGISTRY_TREE,
     },
 };
-
-/// Why a transaction (or operator command) was refused or skipped.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Rejection {
-    /// Malformed encoding or structure.
-    #[error("malformed: {0}")]
-    Malformed(String),
-    /// Larger than the node accepts.
-    #[error("transaction of {0} bytes exceeds the limit")]
-    TooLarge(usize),
-    /// A signature does not verify.
-    #[error("invalid signature: {0}")]
-    InvalidSignature(String),
-    /// A proof does not verify.
-    #[error("invalid proof: {0}")]
-    InvalidProof(String),
-    /// The anchor is not a historic root of the note commitment tree.
-    #[error("unknown anchor")]
-    UnknownAnchor,
-    /// A nullifier is already spent.
-    #[error("nullifier already spent")]
-    SpentNullifier,
-    /// The registry root is neither current nor recent enough.
-    #[error("stale registry root")]
-    StaleRegistryRoot,
-    /// A nullifier collides with another pending transaction.
-    #[error("nullifier already used by a pending transaction")]
-    DuplicateNullifier,
-    /// The compliance policy refused it.
-    #[error("refused by compliance policy {policy}: {reason}")]
-    Compliance {
-        /// Policy name.
-        policy: String,
-        /// Its reason.
-        reason: String,
-    },
-    /// The mempool is full.
-    #[error("mempool is full")]
-    MempoolFull,
-    /// An issuance by a key the operator has not authorised.
-    #[error("issuer is not authorised")]
-    UnauthorizedIssuer,
-    /// Already known (pending, finalized or applied).
-    #[error("already known")]
-    Duplicate,
-    /// An operator command that cannot apply (bad certificate, not registered, …).
-    #[error("admin command refused: {0}")]
-    Admin(String),
-    /// A deposit that no confirmed L1 bridge deposit matches (this node's view of L1).
-    #[error("no confirmed L1 deposit {0} matches")]
-    UnconfirmedDeposit(u64),
-    /// A deposit already minted.
-    #[error("L1 deposit {0} is already minted")]
-    DepositConsumed(u64),
-    /// A withdrawal of an asset no confirmed L1 listing maps to a token (this node's
-    /// view of L1): the bridge could not pay it.
-    #[error("asset {} is not listed on the L1 bridge", hex::encode(.0))]
-    UnlistedAsset([u8; 32]),
-}
-
-impl Rejection {
-    /// A stable one-byte code (storage; the gRPC enum mirrors it).
-    pub fn code(&self) -> u8 {
-        match self {
-            Rejection::Malformed(_) => 1,
-            Rejection::TooLarge(_) => 2,
-            Rejection::InvalidSignature(_) => 3,
-            Rejection::InvalidProof(_) => 4,
-            Rejection::UnknownAnchor => 5,
-            Rejection::SpentNullifier => 6,
-            Rejection::StaleRegistryRoot => 7,
-            Rejection::DuplicateNullifier => 8,
-            Rejection::Compliance { .. } => 9,
-            Rejection::MempoolFull => 10,
-            Rejection::UnauthorizedIssuer => 11,
-            Rejection::Duplicate => 12,
-            Rejection::Admin(_) => 13,
-            Rejection::UnconfirmedDeposit(_) => 14,
-            Rejection::DepositConsumed(_) => 15,
-            Rejection::UnlistedAsset(_) => 16,
-        }
-    }
-
-    /// The rejection a stored code stands for (details are not stored).
-    pub fn from_code(code: u8) -> Self {
-        match code {
-            2 => Rejection::TooLarge(0),
-            3 => Rejection::InvalidSignature(String::new()),
-            4 => Rejection::InvalidProof(String::new()),
-            5 => Rejection::UnknownAnchor,
-            6 => Rejection::SpentNullifier,
-            7 => Rejection::StaleRegistryRoot,
-            8 => Rejection::DuplicateNullifier,
-            9 => Rejection::Compliance {
-                policy: String::new(),
-                reason: String::new(),
-            },
-            10 => Rejection::MempoolFull,
-            11 => Rejection::UnauthorizedIssuer,
-            12 => Rejection::Duplicate,
-            13 => Rejection::Admin(String::new()),
-            14 => Rejection::UnconfirmedDeposit(0),
-            15 => Rejection::DepositConsumed(0),
-            16 => Rejection::UnlistedAsset([0; 32]),
-            _ => Rejection::Malformed(String::new()),
-        }
-    }
-
-    /// A label for metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Rejection::Malformed(_) => "malformed",
-            Rejection::TooLarge(_) => "too_large",
-            Rejection::InvalidSignature(_) => "invalid_signature",
-            Rejection::InvalidProof(_) => "invalid_proof",
-            Rejection::UnknownAnchor => "unknown_anchor",
-            Rejection::SpentNullifier => "spent_nullifier",
-            Rejection::StaleRegistryRoot => "stale_registry_root",
-            Rejection::DuplicateNullifier => "duplicate_nullifier",
-            Rejection::Compliance { .. } => "compliance",
-            Rejection::MempoolFull => "mempool_full",
-            Rejection::UnauthorizedIssuer => "unauthorized_issuer",
-            Rejection::Duplicate => "duplicate",
-            Rejection::Admin(_) => "admin",
-            Rejection::UnconfirmedDeposit(_) => "unconfirmed_deposit",
-            Rejection::DepositConsumed(_) => "deposit_consumed",
-            Rejection::UnlistedAsset(_) => "unlisted_asset",
-        }
-    }
-}
+use sable_pki::CertificateAuthority;
+use sable_primitives::admin::{AdminOp, SignedAdminCommand};
+use sable_primitives::block::{hash32, Block, BlockHash, BlockHeader, TxId};
+use sable_primitives::{AdmissionError, RejectCode, Rejection};
 
 /// Chain-wide parameters every validator shares.
 #[derive(Clone)]
@@ -196,7 +71,7 @@ pub struct TxLocation {
     /// Index in the block.
     pub index: u32,
     /// Applied, or skipped with this rejection code.
-    pub rejection_code: Option<u8>,
+    pub rejection_code: Option<RejectCode>,
 }
 
 impl TxLocation {
@@ -204,7 +79,7 @@ impl TxLocation {
         let mut w = Writer::new();
         w.u64(self.height)
             .u32(self.index)
-            .u8(self.rejection_code.unwrap_or(0));
+            .u8(self.rejection_code.map_or(0, |c| c as u8));
         w.into_bytes()
     }
 
@@ -216,7 +91,10 @@ impl TxLocation {
         Ok(TxLocation {
             height: u64_le(&b[..8], "tx location")?,
             index: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
-            rejection_code: (code != 0).then_some(code),
+            rejection_code: match code {
+                0 => None,
+                c => Some(RejectCode::from_u8(c).ok_or(StorageError::Corrupt("rejection code"))?),
+            },
         })
     }
 }
@@ -236,28 +114,51 @@ impl StateReads for Store {
     }
 }
 
+/// Why a state check or an operator command did not pass: a verdict that execution
+/// records, or a storage failure that decides nothing and stops execution (recording it
+/// as the command's outcome would fork this validator's state from the others').
+#[derive(Debug, thiserror::Error)]
+pub enum StateCheckError {
+    /// The command is refused, alike on every validator.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The state could not be read.
+    #[error("state unavailable: {0}")]
+    Storage(#[from] StorageError),
+}
+
+impl From<StateCheckError> for AdmissionError {
+    fn from(e: StateCheckError) -> Self {
+        match e {
+            StateCheckError::Rejected(r) => r.into(),
+            StateCheckError::Storage(e) => AdmissionError::Unavailable(e.to_string()),
+        }
+    }
+}
+
 /// Stateful checks of a transaction against `view` (the tip for admission, the state
 /// so far in the block for execution). Nullifier conflicts with other pending
-/// transactions are the mempool's concern.
+/// transactions are the mempool's concern. A read failure is
+/// [`StateCheckError::Storage`], never a verdict: it decides nothing about the
+/// transaction.
 pub fn check_state(
     view: &Staged<'_>,
     params: &ChainParams,
     tx: &Transaction,
-) -> Result<(), Rejection> {
-    let db = |e: StorageError| Rejection::Malformed(format!("state unavailable: {e}"));
-    let tip = tip_height(view).map_err(db)?;
-    let last_removal = last_removal(view).map_err(db)?;
+) -> Result<(), StateCheckError> {
+    let tip = tip_height(view)?;
+    let last_removal = last_removal(view)?;
     for iss in &tx.issuances {
         let key: [u8; 32] = iss.issuer.into();
-        if !view.contains(Cf::Issuers, &key).map_err(db)? {
-            return Err(Rejection::UnauthorizedIssuer);
+        if !view.contains(Cf::Issuers, &key)? {
+            return Err(Rejection::UnauthorizedIssuer.into());
         }
     }
-    let registry_root_ok = |root: &RegistryRoot| -> Result<(), Rejection> {
-        match view.get(Cf::RegistryRoots, &root.to_bytes()).map_err(db)? {
-            None => Err(Rejection::StaleRegistryRoot),
+    let registry_root_ok = |root: &RegistryRoot| -> Result<(), StateCheckError> {
+        match view.get(Cf::RegistryRoots, &root.to_bytes())? {
+            None => Err(Rejection::StaleRegistryRoot.into()),
             Some(b) => {
-                let last_current = u64_le(&b, "registry root").map_err(db)?;
+                let last_current = u64_le(&b, "registry root")?;
                 if registry_root_acceptable(
                     last_current,
                     tip,
@@ -266,36 +167,27 @@ pub fn check_state(
                 ) {
                     Ok(())
                 } else {
-                    Err(Rejection::StaleRegistryRoot)
+                    Err(Rejection::StaleRegistryRoot.into())
                 }
             }
         }
     };
     for part in &tx.parts {
         let e = &part.effects;
-        if !view
-            .contains(Cf::Anchors, &e.anchor.to_bytes())
-            .map_err(db)?
-        {
-            return Err(Rejection::UnknownAnchor);
+        if !view.contains(Cf::Anchors, &e.anchor.to_bytes())? {
+            return Err(Rejection::UnknownAnchor.into());
         }
         registry_root_ok(&e.registry_root)?;
         for a in &e.actions {
-            if view
-                .contains(Cf::Nullifiers, &a.nf.to_bytes())
-                .map_err(db)?
-            {
-                return Err(Rejection::SpentNullifier);
+            if view.contains(Cf::Nullifiers, &a.nf.to_bytes())? {
+                return Err(Rejection::SpentNullifier.into());
             }
         }
     }
     for d in &tx.deposits {
         registry_root_ok(&d.registry_root)?;
-        if view
-            .contains(Cf::Deposits, &d.index.to_be_bytes())
-            .map_err(db)?
-        {
-            return Err(Rejection::DepositConsumed(d.index));
+        if view.contains(Cf::Deposits, &d.index.to_be_bytes())? {
+            return Err(Rejection::DepositConsumed(d.index).into());
         }
     }
     Ok(())
@@ -370,7 +262,9 @@ pub struct FailPoint {
 }
 
 impl FailPoint {
-    /// Reads `SABLE_FAILPOINT=<height>:<step>` (tests only; absent in production).
+    /// Reads `SABLE_FAILPOINT=<height>:<step>`. Compiled in only with the `failpoints`
+    /// feature, which only test builds enable: a production binary never reads it.
+    #[cfg(feature = "failpoints")]
     pub fn from_env() -> Option<Self> {
         let v = std::env::var("SABLE_FAILPOINT").ok()?;
         let (h, s) = v.split_once(':')?;
@@ -443,7 +337,10 @@ impl Executor {
         Executor {
             params,
             policy,
+            #[cfg(feature = "failpoints")]
             failpoint: FailPoint::from_env(),
+            #[cfg(not(feature = "failpoints"))]
+            failpoint: None,
         }
     }
 
@@ -543,10 +440,11 @@ impl Executor {
                 Err(e) => (TxId::of(raw), Some(Rejection::Malformed(e.to_string()))),
                 Ok(signed) => {
                     let id = signed.id();
-                    let r = self
-                        .apply_admin(&mut s, height, block.timestamp_ms, &signed)
-                        .err();
-                    (id, r)
+                    match self.apply_admin(&mut s, height, block.timestamp_ms, &signed) {
+                        Ok(()) => (id, None),
+                        Err(StateCheckError::Rejected(r)) => (id, Some(r)),
+                        Err(StateCheckError::Storage(e)) => return Err(e.into()),
+                    }
                 }
             };
             self.record(&mut s, id, height, i as u32, &rejection);
@@ -581,7 +479,7 @@ impl Executor {
                         submitter: None,
                     };
                     let verdict = if s.contains(Cf::TxIndex, &id.0)? {
-                        Err(Rejection::Duplicate)
+                        Err(Rejection::Duplicate.into())
                     } else {
                         check_state(&s, &self.params, &tx).and_then(|()| {
                             self.policy.on_execution(&tx, &ctx).map_err(|reason| {
@@ -589,11 +487,13 @@ impl Executor {
                                     policy: self.policy.name().to_string(),
                                     reason,
                                 }
+                                .into()
                             })
                         })
                     };
                     match verdict {
-                        Err(r) => Some(r),
+                        Err(StateCheckError::Storage(e)) => return Err(e.into()),
+                        Err(StateCheckError::Rejected(r)) => Some(r),
                         Ok(()) => {
                             let mut ctx = sable_proto::v1::CompactTx {
                                 tx_id: Some(sable_proto::v1::TxId { id: id.0.to_vec() }),
@@ -660,8 +560,8 @@ impl Executor {
         }
         // The deposits minted without a gap, as of this block (what settlement reports),
         // and the withdrawals the batch settling this block releases.
-        bridge::stage_deposits_prefix(&mut s, height)?;
-        bridge::stage_withdrawals(&mut s, height, &withdrawals);
+        bridge_ledger::stage_deposits_prefix(&mut s, height)?;
+        bridge_ledger::stage_withdrawals(&mut s, height, &withdrawals);
         self.maybe_crash(height, ApplyStep::Transactions);
 
         NOTE_TREE.set_leaves(&mut s, &leaves)?;
@@ -731,48 +631,47 @@ impl Executor {
         height: u64,
         block_timestamp_ms: u64,
         signed: &SignedAdminCommand,
-    ) -> Result<(), Rejection> {
-        let db = |e: StorageError| Rejection::Admin(format!("state unavailable: {e}"));
-        if s.contains(Cf::TxIndex, &signed.id().0).map_err(db)? {
-            return Err(Rejection::Duplicate);
+    ) -> Result<(), StateCheckError> {
+        if s.contains(Cf::TxIndex, &signed.id().0)? {
+            return Err(Rejection::Duplicate.into());
         }
-        let revoked = |fp: &[u8; 32]| s.contains(Cf::Revocations, fp).unwrap_or(true);
+        // A revocation list that cannot be read stops execution; it is not "revoked".
+        let unreadable = std::cell::Cell::new(None);
+        let revoked = |fp: &[u8; 32]| {
+            s.contains(Cf::Revocations, fp).unwrap_or_else(|e| {
+                unreadable.set(Some(e));
+                true
+            })
+        };
         let at = (block_timestamp_ms / 1000) as i64;
-        let (_who, cmd) = signed
-            .verify(&self.params.ca, at, revoked)
-            .map_err(|e| Rejection::Admin(e.to_string()))?;
+        let verified = signed.verify(&self.params.ca, at, revoked);
+        if let Some(e) = unreadable.take() {
+            return Err(e.into());
+        }
+        let (_who, cmd) = verified.map_err(|e| Rejection::Admin(e.to_string()))?;
         match cmd.op {
             AdminOp::AddParticipant { address, label } => {
                 let key = address.to_bytes();
-                if s.contains(Cf::Registry, &key).map_err(db)? {
-                    return Err(Rejection::Admin("participant already registered".into()));
+                if s.contains(Cf::Registry, &key)? {
+                    return Err(Rejection::Admin("participant already registered".into()).into());
                 }
                 let slot = self
-                    .allocate_slot(s)
-                    .map_err(db)?
+                    .allocate_slot(s)?
                     .ok_or_else(|| Rejection::Admin("participant registry is full".into()))?;
                 let mut v = slot.to_le_bytes().to_vec();
                 v.extend_from_slice(label.as_bytes());
                 s.put(Cf::Registry, key.to_vec(), v);
-                REGISTRY_TREE
-                    .set_leaves(s, &[(slot, address.registry_leaf())])
-                    .map_err(db)?;
+                REGISTRY_TREE.set_leaves(s, &[(slot, address.registry_leaf())])?;
             }
             AdminOp::RemoveParticipant { address } => {
                 let key = address.to_bytes();
                 let v = s
-                    .get(Cf::Registry, &key)
-                    .map_err(db)?
+                    .get(Cf::Registry, &key)?
                     .ok_or_else(|| Rejection::Admin("participant is not registered".into()))?;
-                let slot = u64_le(&v, "registry slot").map_err(db)?;
+                let slot = u64_le(&v, "registry slot")?;
                 s.delete(Cf::Registry, key.to_vec());
-                REGISTRY_TREE
-                    .set_leaves(s, &[(slot, pasta_curves::pallas::Base::zero())])
-                    .map_err(db)?;
-                let mut free = s
-                    .get(Cf::Meta, meta::REGISTRY_FREE)
-                    .map_err(db)?
-                    .unwrap_or_default();
+                REGISTRY_TREE.set_leaves(s, &[(slot, pasta_curves::pallas::Base::zero())])?;
+                let mut free = s.get(Cf::Meta, meta::REGISTRY_FREE)?.unwrap_or_default();
                 free.extend_from_slice(&slot.to_le_bytes());
                 s.put(Cf::Meta, meta::REGISTRY_FREE.to_vec(), free);
                 s.put(
@@ -785,8 +684,8 @@ impl Executor {
                 s.put(Cf::Issuers, issuer_key.to_vec(), label.into_bytes());
             }
             AdminOp::RevokeIssuer { issuer_key } => {
-                if !s.contains(Cf::Issuers, &issuer_key).map_err(db)? {
-                    return Err(Rejection::Admin("issuer is not authorised".into()));
+                if !s.contains(Cf::Issuers, &issuer_key)? {
+                    return Err(Rejection::Admin("issuer is not authorised".into()).into());
                 }
                 s.delete(Cf::Issuers, issuer_key.to_vec());
             }

@@ -48,11 +48,11 @@ use tokio::sync::{mpsc, Semaphore};
 use sable_circuits::encoding::{Reader, Writer};
 
 use crate::{
-    admin::SignedAdminCommand,
+    liveness::StatusSource,
     node::{Announcement, Node, Origin},
-    rpc::StatusSource,
     telemetry::metrics,
 };
+use sable_primitives::admin::SignedAdminCommand;
 
 /// The p2p channel of gossip (consensus uses 0–4).
 pub const CHANNEL: u64 = 5;

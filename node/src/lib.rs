@@ -1,13 +1,14 @@
 //! # sable-node — the permissioned validator and observer daemon
 //!
-//! Owns: the gRPC API over mutual TLS ([`rpc`]), identities and the development PKI
-//! ([`pki`]), operator commands ([`admin`]), the block format ([`block`]), admission
-//! ([`mempool`]), execution of finalized blocks ([`execution`]) into RocksDB
-//! ([`storage`], one atomic write batch per block), BFT ordering with commonware simplex
-//! ([`consensus`]), mempool gossip between validators ([`gossip`]), the compliance hook
-//! ([`compliance`]), the Ethereum bridge's deposits and withdrawals ([`bridge`]),
-//! settlement to Ethereum ([`settlement`]), telemetry, and the participants' side of
-//! the API ([`client`], [`wallet`]).
+//! Owns: the gRPC API over mutual TLS ([`rpc`]), admission ([`mempool`]), execution of
+//! finalized blocks ([`execution`]) into RocksDB ([`storage`], one atomic write batch
+//! per block), BFT ordering with commonware simplex ([`consensus`]), mempool gossip
+//! between validators ([`gossip`]), the compliance-policy hook ([`policy`]), the
+//! bridge's deposits minted and withdrawals owed as chain state ([`bridge_ledger`]) and
+//! this validator's own view of L1 ([`l1_view`]), settlement to Ethereum
+//! ([`settlement`]), telemetry, and the daemon. The nouns it shares with participants
+//! live in `sable-primitives`, identities in `sable-pki`; the participants' own
+//! programs build on `sable-client`, which never links this crate.
 //!
 //! Must never: see amounts, asset types or counterparties (it handles only commitments,
 //! nullifiers, ciphertexts, proofs and public issuances), apply half a block, serve a
@@ -15,20 +16,17 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod admin;
-pub mod block;
-pub mod bridge;
-pub mod client;
-pub mod compliance;
+pub mod bridge_ledger;
 pub mod config;
 pub mod consensus;
 pub mod daemon;
-mod daemon_rpc;
 pub mod execution;
 pub mod gossip;
+pub mod l1_view;
+pub mod liveness;
 pub mod mempool;
 pub mod node;
-pub mod pki;
+pub mod policy;
 pub mod rpc;
 pub mod settlement;
 pub mod storage;
@@ -36,4 +34,3 @@ pub mod telemetry;
 #[cfg(feature = "test-utils")]
 pub mod testkit;
 pub mod verifier;
-pub mod wallet;

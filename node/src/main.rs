@@ -18,9 +18,9 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 use sable_node::{
-    compliance::AllowAll,
     config::{init_devnet, NodeConfig},
     daemon,
+    policy::AllowAll,
     settlement::verify::VerifyError,
 };
 

@@ -18,7 +18,8 @@ use std::{
 use parking_lot::Mutex;
 use sable_circuits::transaction::Transaction;
 
-use crate::{block::TxId, execution::Rejection};
+use sable_primitives::block::TxId;
+use sable_primitives::{AdmissionError, PoolCondition, Rejection};
 
 /// A pending transaction.
 #[derive(Clone, Debug)]
@@ -134,10 +135,10 @@ impl<P: Clone> Mempool<P> {
     }
 
     /// Checks that none of `nullifiers` is used by a pending transaction.
-    pub fn check_conflicts(&self, nullifiers: &[[u8; 32]]) -> Result<(), Rejection> {
+    pub fn check_conflicts(&self, nullifiers: &[[u8; 32]]) -> Result<(), AdmissionError> {
         let g = self.inner.lock();
         if nullifiers.iter().any(|nf| g.spends.contains_key(nf)) {
-            return Err(Rejection::DuplicateNullifier);
+            return Err(PoolCondition::DuplicateNullifier.into());
         }
         Ok(())
     }
@@ -185,16 +186,16 @@ impl<P: Clone> Mempool<P> {
         bytes: Vec<u8>,
         decoded: P,
         nullifiers: Vec<[u8; 32]>,
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), AdmissionError> {
         let mut g = self.inner.lock();
         if g.txs.contains_key(&id) {
-            return Err(Rejection::Duplicate);
+            return Err(Rejection::Duplicate.into());
         }
         if nullifiers.iter().any(|nf| g.spends.contains_key(nf)) {
-            return Err(Rejection::DuplicateNullifier);
+            return Err(PoolCondition::DuplicateNullifier.into());
         }
         if g.txs.len() >= self.limits.max_txs || g.bytes + bytes.len() > self.limits.max_bytes {
-            return Err(Rejection::MempoolFull);
+            return Err(PoolCondition::Full.into());
         }
         for nf in &nullifiers {
             g.spends.insert(*nf, id);
@@ -214,10 +215,10 @@ impl<P: Clone> Mempool<P> {
     }
 
     /// Adds a checked operator command.
-    pub fn insert_admin(&self, id: TxId, bytes: Vec<u8>) -> Result<(), Rejection> {
+    pub fn insert_admin(&self, id: TxId, bytes: Vec<u8>) -> Result<(), AdmissionError> {
         let mut g = self.inner.lock();
         if g.admin.iter().any(|(a, _)| *a == id) {
-            return Err(Rejection::Duplicate);
+            return Err(Rejection::Duplicate.into());
         }
         g.admin.push_back((id, bytes));
         drop(g);
@@ -318,15 +319,15 @@ mod tests {
         m.insert(id(1), vec![1], (), vec![[7; 32]]).unwrap();
         assert_eq!(
             m.insert(id(1), vec![1], (), vec![]),
-            Err(Rejection::Duplicate)
+            Err(Rejection::Duplicate.into())
         );
         assert_eq!(
             m.insert(id(2), vec![2], (), vec![[7; 32]]),
-            Err(Rejection::DuplicateNullifier)
+            Err(PoolCondition::DuplicateNullifier.into())
         );
         assert_eq!(
             m.check_conflicts(&[[7; 32]]),
-            Err(Rejection::DuplicateNullifier)
+            Err(PoolCondition::DuplicateNullifier.into())
         );
         m.insert(id(3), vec![3], (), vec![[8; 32]]).unwrap();
         assert_eq!(m.len(), 2);
@@ -341,7 +342,7 @@ mod tests {
         m.insert(id(1), vec![0; 5], (), vec![]).unwrap();
         assert_eq!(
             m.insert(id(2), vec![0; 1], (), vec![]),
-            Err(Rejection::MempoolFull)
+            Err(PoolCondition::Full.into())
         );
         let m = Mempool::<()>::new(MempoolLimits {
             max_txs: 10,
@@ -350,7 +351,7 @@ mod tests {
         m.insert(id(1), vec![0; 6], (), vec![]).unwrap();
         assert_eq!(
             m.insert(id(2), vec![0; 6], (), vec![]),
-            Err(Rejection::MempoolFull)
+            Err(PoolCondition::Full.into())
         );
     }
 

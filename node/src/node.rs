@@ -18,37 +18,18 @@ use sable_circuits::transaction::Transaction;
 use tracing::{info_span, Instrument};
 
 use crate::{
-    admin::SignedAdminCommand,
-    block::{Block, BlockHeader, TxId, MAX_ADMIN_BYTES, MAX_TX_BYTES},
-    bridge::check_l1,
-    compliance::{CompliancePolicy, TxContext},
-    execution::{check_state, Applied, ChainParams, ExecError, Executor, Rejection, StateReads},
+    execution::{check_state, Applied, ChainParams, ExecError, Executor, StateReads},
+    l1_view::check_l1,
     mempool::{Mempool, MempoolLimits},
-    pki::Fingerprint,
+    policy::{CompliancePolicy, TxContext},
     storage::{Cf, Staged, StorageError, Store},
     telemetry::{metrics, ReasonLabel},
     verifier::{unavailable, Verifier},
 };
-
-/// Where a transaction stands, as the API reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TxStatus {
-    /// Waiting in the mempool.
-    Pending,
-    /// Executed in a finalized block.
-    Finalized {
-        /// Height.
-        height: u64,
-        /// Block hash.
-        block_hash: [u8; 32],
-        /// Index in the block.
-        index: u32,
-    },
-    /// Refused at admission or skipped at execution.
-    Rejected(Rejection),
-    /// Never seen (or a rejection long forgotten).
-    Unknown,
-}
+use sable_pki::Fingerprint;
+use sable_primitives::admin::SignedAdminCommand;
+use sable_primitives::block::{Block, BlockHeader, TxId, MAX_ADMIN_BYTES, MAX_TX_BYTES};
+use sable_primitives::{AdmissionError, BlockHash, Rejection, TxStatus};
 
 /// A block applied to the state (sent to stream subscribers).
 #[derive(Clone, Debug)]
@@ -112,7 +93,10 @@ pub struct Node {
     policy: Arc<dyn CompliancePolicy>,
     executed: AtomicU64,
     admitted_at: Mutex<HashMap<TxId, Instant>>,
-    rejected: Mutex<(HashMap<TxId, Rejection>, std::collections::VecDeque<TxId>)>,
+    rejected: Mutex<(
+        HashMap<TxId, AdmissionError>,
+        std::collections::VecDeque<TxId>,
+    )>,
     revoked: RwLock<HashSet<Fingerprint>>,
     applied: tokio::sync::broadcast::Sender<Arc<AppliedEvent>>,
     apply_lock: Mutex<()>,
@@ -166,7 +150,8 @@ impl<T> VerificationQueue<T> {
 }
 
 /// A verification in progress, awaited by everyone who needs its verdict.
-type Verdict = futures::future::Shared<futures::future::BoxFuture<'static, Result<(), Rejection>>>;
+type Verdict =
+    futures::future::Shared<futures::future::BoxFuture<'static, Result<(), AdmissionError>>>;
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -260,11 +245,11 @@ impl Node {
         self.applied.subscribe()
     }
 
-    fn reject(&self, id: TxId, r: Rejection) -> Rejection {
+    fn reject(&self, id: TxId, r: AdmissionError) -> AdmissionError {
         metrics()
             .rejected
             .get_or_create(&ReasonLabel {
-                reason: r.label().to_string(),
+                reason: r.code().label().to_string(),
             })
             .inc();
         let mut g = self.rejected.lock();
@@ -281,11 +266,11 @@ impl Node {
     }
 
     /// Whether a finalized block already carried `id` (applied or rejected).
-    fn already_executed(&self, id: &TxId) -> Result<bool, Rejection> {
+    fn already_executed(&self, id: &TxId) -> Result<bool, AdmissionError> {
         self.store
             .tx_location(id)
             .map(|loc| loc.is_some())
-            .map_err(|e| Rejection::Malformed(format!("state unavailable: {e}")))
+            .map_err(|e| AdmissionError::Unavailable(format!("state unavailable: {e}")))
     }
 
     /// Admits a transaction: size, decoding, duplicates, state (anchor, nullifiers,
@@ -293,12 +278,16 @@ impl Node {
     /// signatures are verified afterwards, in batches ([`Node::start_preverifier`],
     /// [`Node::verify_txs`]), where one fixed cost serves the whole batch; a transaction
     /// that fails them leaves the pool and its status turns to rejected.
-    pub async fn submit(&self, bytes: Vec<u8>, submitter: Option<&str>) -> Result<TxId, Rejection> {
+    pub async fn submit(
+        &self,
+        bytes: Vec<u8>,
+        submitter: Option<&str>,
+    ) -> Result<TxId, AdmissionError> {
         self.admit(bytes, Origin::Client(submitter)).await
     }
 
     /// Admits a transaction from `origin` (see [`Node::submit`] for the checks).
-    pub async fn admit(&self, bytes: Vec<u8>, origin: Origin<'_>) -> Result<TxId, Rejection> {
+    pub async fn admit(&self, bytes: Vec<u8>, origin: Origin<'_>) -> Result<TxId, AdmissionError> {
         let id = TxId::of(&bytes);
         let (submitter, who) = match origin {
             Origin::Client(s) => (s, s.unwrap_or("-")),
@@ -321,7 +310,9 @@ impl Node {
                 metrics().gossip_admitted.inc();
                 Ok(id)
             }
-            (Err(Rejection::Duplicate), _) => Err(Rejection::Duplicate),
+            (Err(AdmissionError::Rejected(Rejection::Duplicate)), _) => {
+                Err(Rejection::Duplicate.into())
+            }
             (Err(r), Some(_)) => Err(self.reject(id, r)),
             (Err(r), None) => Err(r),
         }
@@ -332,12 +323,12 @@ impl Node {
         id: TxId,
         bytes: Vec<u8>,
         submitter: Option<&str>,
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), AdmissionError> {
         if bytes.len() > MAX_TX_BYTES {
-            return Err(Rejection::TooLarge(bytes.len()));
+            return Err(Rejection::TooLarge(bytes.len()).into());
         }
         if self.mempool.contains(&id) || self.already_executed(&id)? {
-            return Err(Rejection::Duplicate);
+            return Err(Rejection::Duplicate.into());
         }
         let tx = Arc::new(
             Transaction::from_bytes(&bytes).map_err(|e| Rejection::Malformed(e.to_string()))?,
@@ -352,12 +343,16 @@ impl Node {
             let _permit = self.admission_checks.acquire().await.ok();
             tokio::task::spawn_blocking(move || {
                 let view = Staged::new(&store);
-                check_state(&view, &params, &tx2).and_then(|()| check_l1(&view, &tx2))
+                check_state(&view, &params, &tx2)?;
+                check_l1(&view, &tx2)
             })
             .await
         };
-        checked
-            .unwrap_or_else(|e| Err(Rejection::Malformed(format!("state check failed: {e}"))))?;
+        checked.unwrap_or_else(|e| {
+            Err(AdmissionError::Unavailable(format!(
+                "state check failed: {e}"
+            )))
+        })?;
         let ctx = TxContext {
             height: self.executed_height(),
             tx_id: &id,
@@ -460,7 +455,7 @@ impl Node {
     pub async fn verify_txs(
         self: &Arc<Self>,
         txs: Vec<(TxId, Arc<Transaction>)>,
-    ) -> Vec<Result<(), Rejection>> {
+    ) -> Vec<Result<(), AdmissionError>> {
         let mut waits = Vec::with_capacity(txs.len());
         let mut fresh = Vec::new();
         {
@@ -522,7 +517,7 @@ impl Node {
     }
 
     /// Admits a signed operator command after checking its certificate and signature.
-    pub fn submit_admin(&self, signed: &SignedAdminCommand) -> Result<TxId, Rejection> {
+    pub fn submit_admin(&self, signed: &SignedAdminCommand) -> Result<TxId, AdmissionError> {
         self.admit_admin(signed, Origin::Client(None))
     }
 
@@ -531,14 +526,14 @@ impl Node {
         &self,
         signed: &SignedAdminCommand,
         origin: Origin<'_>,
-    ) -> Result<TxId, Rejection> {
+    ) -> Result<TxId, AdmissionError> {
         let bytes = signed.to_bytes();
         let id = signed.id();
         if bytes.len() > MAX_ADMIN_BYTES {
-            return Err(Rejection::TooLarge(bytes.len()));
+            return Err(Rejection::TooLarge(bytes.len()).into());
         }
         if self.already_executed(&id)? {
-            return Err(Rejection::Duplicate);
+            return Err(Rejection::Duplicate.into());
         }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -560,24 +555,28 @@ impl Node {
             return Ok(match loc.rejection_code {
                 None => TxStatus::Finalized {
                     height: loc.height,
-                    block_hash: self.store.header(loc.height)?.map_or([0; 32], |h| h.hash.0),
+                    block_hash: self
+                        .store
+                        .header(loc.height)?
+                        .map_or(BlockHash([0; 32]), |h| h.hash),
                     index: loc.index,
                 },
-                Some(code) => TxStatus::Rejected(
-                    self.rejected
-                        .lock()
-                        .0
-                        .get(id)
-                        .cloned()
-                        .unwrap_or_else(|| Rejection::from_code(code)),
-                ),
+                Some(code) => {
+                    // The words are this node's own, where it saw the refusal; a
+                    // finalized block records only the code.
+                    let detail = self.rejected.lock().0.get(id).map(ToString::to_string);
+                    TxStatus::Rejected {
+                        code,
+                        detail: detail.unwrap_or_default(),
+                    }
+                }
             });
         }
         if self.mempool.contains(id) {
             return Ok(TxStatus::Pending);
         }
         Ok(match self.rejected.lock().0.get(id) {
-            Some(r) => TxStatus::Rejected(r.clone()),
+            Some(r) => TxStatus::from(r),
             None => TxStatus::Unknown,
         })
     }
@@ -604,7 +603,7 @@ impl Node {
         let included: Vec<TxId> = applied.outcomes.iter().map(|o| o.id).collect();
         for evicted in self.mempool.finalized(&included, &applied.spent) {
             // Another validator's block spent its note first.
-            self.reject(evicted, Rejection::SpentNullifier);
+            self.reject(evicted, Rejection::SpentNullifier.into());
         }
         let m = metrics();
         {
@@ -618,7 +617,7 @@ impl Node {
                         m.applied.inc();
                     }
                     Some(r) => {
-                        self.reject(o.id, r.clone());
+                        self.reject(o.id, r.clone().into());
                     }
                 }
             }

@@ -25,7 +25,7 @@ use sable_circuits::{
 };
 use tokio::sync::oneshot;
 
-use crate::execution::Rejection;
+use sable_primitives::{AdmissionError, Rejection};
 
 type Reply = oneshot::Sender<Vec<Result<(), Rejection>>>;
 type Job = (Vec<Arc<Transaction>>, Reply);
@@ -187,20 +187,25 @@ impl Verifier {
     pub fn verify(
         &self,
         txs: Vec<Arc<Transaction>>,
-    ) -> impl std::future::Future<Output = Vec<Result<(), Rejection>>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Vec<Result<(), AdmissionError>>> + Send + 'static {
         let n = txs.len();
         let (tx, rx) = oneshot::channel();
         let queued = self.jobs.send((txs, tx)).is_ok();
         async move {
-            let verdicts = if queued { rx.await.ok() } else { None };
-            verdicts.unwrap_or_else(|| vec![Err(unavailable()); n])
+            match if queued { rx.await.ok() } else { None } {
+                Some(verdicts) => verdicts
+                    .into_iter()
+                    .map(|v| v.map_err(AdmissionError::from))
+                    .collect(),
+                None => vec![Err(unavailable()); n],
+            }
         }
     }
 }
 
 /// The verdict for a transaction whose verifier has stopped.
-pub(crate) fn unavailable() -> Rejection {
-    Rejection::Malformed("verifier unavailable".into())
+pub(crate) fn unavailable() -> AdmissionError {
+    AdmissionError::Unavailable("verifier unavailable".into())
 }
 
 #[cfg(test)]

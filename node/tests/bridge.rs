@@ -21,9 +21,9 @@ use sable_circuits::{
     note::{Note, NoteValue},
     transaction::Transaction,
 };
+use sable_client::wallet::Wallet;
 use sable_node::{
-    bridge::WithdrawalRecord,
-    client::Status,
+    bridge_ledger::WithdrawalRecord,
     config::{Publication, SettlementSection},
     settlement::plan::{Encoded, PublishedData},
     testkit::{
@@ -32,21 +32,14 @@ use sable_node::{
         parties::{connect, pay, two_banks, withdraw, TwoBanks, FINAL},
         Devnet,
     },
-    wallet::Wallet,
 };
+use sable_primitives::{RejectCode, TxStatus};
 use sable_settlement::{
     testing::{deploy_test_token, deposit, list_asset, token_balance},
     withdrawals_hash, Quorum, SettlementError, Withdrawal,
 };
 
 const T: Duration = Duration::from_secs(90);
-/// `sable.v1.RejectReason`: a pool conflict; no confirmed L1 deposit matches; already
-/// minted.
-const DUPLICATE_NULLIFIER: i32 = 8;
-const UNCONFIRMED_DEPOSIT: i32 = 14;
-const DEPOSIT_CONSUMED: i32 = 15;
-/// A withdrawal of an asset the bridge does not list.
-const UNLISTED_ASSET: i32 = 16;
 
 fn small_batches(s: &mut SettlementSection) {
     s.batch_blocks = 4;
@@ -99,7 +92,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     // the claim until the validators' watchers hold the deposit.
     let proving_key = proving_key.await.unwrap();
     let prove = |index, client_path, root| {
-        Deposit::prove(
+        sable_circuits::builder::prove_deposit(
             &proving_key,
             index,
             &note,
@@ -116,7 +109,13 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let deadline = std::time::Instant::now() + T;
     let id = loop {
         match client.submit(&claim).await.unwrap() {
-            (_, Status::Rejected { reason, .. }) if reason == UNCONFIRMED_DEPOSIT => {
+            (
+                _,
+                TxStatus::Rejected {
+                    code: RejectCode::UnconfirmedDeposit,
+                    ..
+                },
+            ) => {
                 assert!(
                     std::time::Instant::now() < deadline,
                     "no watcher saw the deposit; validator 1's log:\n{}",
@@ -124,7 +123,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
                 );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            (id, Status::Pending) => break id,
+            (id, TxStatus::Pending) => break id,
             other => panic!("deposit claim: {other:?}"),
         }
     };
@@ -133,23 +132,29 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     inflated.deposits[0].value = 251;
     let (_, status) = client.submit(&inflated).await.unwrap();
     assert!(
-        matches!(status, Status::Rejected { reason, .. } if reason == DUPLICATE_NULLIFIER),
+        matches!(status, TxStatus::Rejected { code, .. } if code == RejectCode::DuplicateNullifier),
         "{status:?}"
     );
     let minted_at = match client.wait_final(&id, FINAL).await.unwrap() {
-        Status::Finalized { height } => height,
+        TxStatus::Finalized { height, .. } => height,
         other => panic!("deposit: {other:?}"),
     };
     // Once minted, no claim of it passes (a fresh proof, so other bytes; or inflated);
     // a claim of a deposit L1 does not hold is refused too.
     for (claim, expected) in [
-        (deposit_tx(prove(0, &path, root)), DEPOSIT_CONSUMED),
-        (inflated, DEPOSIT_CONSUMED),
-        (deposit_tx(prove(1, &path, root)), UNCONFIRMED_DEPOSIT),
+        (
+            deposit_tx(prove(0, &path, root)),
+            RejectCode::DepositConsumed,
+        ),
+        (inflated, RejectCode::DepositConsumed),
+        (
+            deposit_tx(prove(1, &path, root)),
+            RejectCode::UnconfirmedDeposit,
+        ),
     ] {
         let (_, status) = client.submit(&claim).await.unwrap();
         assert!(
-            matches!(status, Status::Rejected { reason, .. } if reason == expected),
+            matches!(status, TxStatus::Rejected { code, .. } if code == expected),
             "{status:?}"
         );
     }
@@ -167,7 +172,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let (id, _) = client.submit(&payment).await.unwrap();
     let paid = client.wait_final(&id, FINAL).await.unwrap();
     assert!(
-        matches!(paid, Status::Finalized { .. }),
+        matches!(paid, TxStatus::Finalized { .. }),
         "payment of the deposited note: {paid:?}"
     );
 
@@ -180,7 +185,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let (bond_id, _) = client.submit(&bond_issue).await.unwrap();
     assert!(matches!(
         client.wait_final(&bond_id, FINAL).await.unwrap(),
-        Status::Finalized { .. }
+        TxStatus::Finalized { .. }
     ));
     let mut wallet_a = Wallet::new("Bank A", a.sk.clone());
     wallet_a.sync(&mut client).await.unwrap();
@@ -189,14 +194,14 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let unlisted = withdraw(&mut client, reg, &a, bond, recipient.0 .0, 10).await;
     let (_, status) = client.submit(&unlisted).await.unwrap();
     assert!(
-        matches!(status, Status::Rejected { reason, .. } if reason == UNLISTED_ASSET),
+        matches!(status, TxStatus::Rejected { code, .. } if code == RejectCode::UnlistedAsset),
         "{status:?}"
     );
     let from_b = wallet_b.note_for(asset, 100).unwrap();
     let out = withdraw(&mut client, reg, &b, from_b, recipient.0 .0, 100).await;
     let (out_id, _) = client.submit(&out).await.unwrap();
     let withdrawn_at = match client.wait_final(&out_id, FINAL).await.unwrap() {
-        Status::Finalized { height } => height,
+        TxStatus::Finalized { height, .. } => height,
         other => panic!("withdrawal: {other:?}"),
     };
     let expected = Withdrawal {

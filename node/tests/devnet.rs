@@ -21,10 +21,10 @@ const T: Duration = Duration::from_secs(90);
 /// every finalized payment at the height its client was told.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
-    use sable_node::client::Status;
+    use sable_client::wallet;
     use sable_node::execution::StateReads as _;
     use sable_node::testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
-    use sable_node::wallet;
+    use sable_primitives::TxStatus;
 
     const PAYMENTS: usize = 8;
     let mut net = devnet(4);
@@ -70,14 +70,14 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
         }
         let c = &mut clients[i % 3];
         let (id, s) = c.submit(tx).await.unwrap();
-        assert_eq!(s, Status::Pending, "payment {i}");
+        assert_eq!(s, TxStatus::Pending, "payment {i}");
         pending.push((i % 3, id));
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     let mut finalized = Vec::new();
     for (c, id) in pending {
         match clients[c].wait_final(&id, FINAL).await.unwrap() {
-            Status::Finalized { height, .. } => finalized.push((id, height)),
+            TxStatus::Finalized { height, .. } => finalized.push((id, height)),
             s => panic!("payment {id} did not finalize with a validator down: {s:?}"),
         }
     }
@@ -116,9 +116,9 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
 /// export failures cost nothing but dropped spans.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_revoked_validator_is_cut_off_from_consensus() {
-    use sable_node::admin::AdminOp;
-    use sable_node::pki::{fingerprint, load_certificate_pem};
     use sable_node::testkit::parties::{connect, operator};
+    use sable_pki::{fingerprint, load_certificate_pem};
+    use sable_primitives::admin::AdminOp;
 
     let mut net = devnet(4);
     let absent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -221,20 +221,20 @@ fn a_crash_between_application_steps_never_leaves_half_a_block() {
 /// command pending once more (before, it met such commands first in a proposal).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restarted_validator_gets_what_its_peers_have_pending() {
-    use sable_node::admin::{AdminCommand, AdminOp};
-    use sable_node::block::TxId;
-    use sable_node::client::{NodeClient, Status};
+    use sable_client::NodeClient;
     use sable_node::config::NodeConfig;
-    use sable_node::pki::{load_certificate_pem, load_key_seed};
-    use sable_node::rpc;
     use sable_node::testkit::parties::connect;
+    use sable_pki::{load_certificate_pem, load_key_seed};
+    use sable_primitives::admin::{AdminCommand, AdminOp};
+    use sable_primitives::block::TxId;
+    use sable_primitives::TxStatus;
 
     /// Waits until the command `id` is pending at the validator of `cfg` (connecting
     /// anew each time, as it may be starting).
     async fn wait_pending(cfg: &NodeConfig, id: &TxId, at: &str) {
         let pki = cfg.tls.ca.parent().unwrap();
         let status = || async {
-            let channel = rpc::connect(
+            let channel = sable_client::connect(
                 &cfg.network.rpc.to_string(),
                 &cfg.tls.ca,
                 &pki.join("operator-0.pem"),
@@ -245,7 +245,7 @@ async fn a_restarted_validator_gets_what_its_peers_have_pending() {
             NodeClient::new(channel).admin_status(id).await.ok()
         };
         let deadline = tokio::time::Instant::now() + T;
-        while status().await != Some(Status::Pending) {
+        while status().await != Some(TxStatus::Pending) {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "the command never became pending at {at}"
@@ -279,7 +279,7 @@ async fn a_restarted_validator_gets_what_its_peers_have_pending() {
         .admin(&cmd)
         .await
         .unwrap();
-    assert_eq!(status, Status::Pending);
+    assert_eq!(status, TxStatus::Pending);
     wait_pending(&cfg1, &id, "validator 1").await;
 
     let sent = |net: &Devnet| net.metric(0, "sable_gossip_pool_sent_total");
@@ -330,9 +330,9 @@ fn a_validator_whose_port_is_taken_stops_at_start_and_names_it() {
 /// finalizes, the other is rejected, and every validator ends in the same state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
-    use sable_node::client::Status;
+    use sable_client::wallet::Wallet;
     use sable_node::testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
-    use sable_node::wallet::Wallet;
+    use sable_primitives::{RejectCode, TxStatus};
 
     let mut net = devnet(4);
     net.start_all();
@@ -360,10 +360,10 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     let (_, _, size_before) = a1.anchor().await.unwrap();
     let (issuance, notes) = issuer.issue("USD", a.address(), &[1_000, 2_000]);
     let (id, s) = a1.submit(&issuance).await.unwrap();
-    assert_eq!(s, Status::Pending);
+    assert_eq!(s, TxStatus::Pending);
     assert!(matches!(
         a1.wait_final(&id, FINAL).await.unwrap(),
-        Status::Finalized { .. }
+        TxStatus::Finalized { .. }
     ));
 
     // Two spends of the same note, built against the same state, sent to two validators.
@@ -378,34 +378,47 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     // may already be refused there: its pool holds the other spend of the note.
     for s in [&s1, &s2] {
         assert!(
-            matches!(s, Status::Pending | Status::Rejected { reason: 8, .. }),
+            matches!(
+                s,
+                TxStatus::Pending
+                    | TxStatus::Rejected {
+                        code: RejectCode::DuplicateNullifier,
+                        ..
+                    }
+            ),
             "admission: {s:?}"
         );
     }
     assert!(
-        s1 == Status::Pending || s2 == Status::Pending,
+        s1 == TxStatus::Pending || s2 == TxStatus::Pending,
         "one spend is admitted: {s1:?} {s2:?}"
     );
     let f1 = match s1 {
-        Status::Pending => a0.wait_final(&id1, FINAL).await.unwrap(),
+        TxStatus::Pending => a0.wait_final(&id1, FINAL).await.unwrap(),
         refused => refused,
     };
     let f2 = match s2 {
-        Status::Pending => a2.wait_final(&id2, FINAL).await.unwrap(),
+        TxStatus::Pending => a2.wait_final(&id2, FINAL).await.unwrap(),
         refused => refused,
     };
     let finalized = [&f1, &f2]
         .iter()
-        .filter(|s| matches!(s, Status::Finalized { .. }))
+        .filter(|s| matches!(s, TxStatus::Finalized { .. }))
         .count();
     assert_eq!(finalized, 1, "exactly one spend finalizes: {f1:?} {f2:?}");
-    let rejected = if matches!(f1, Status::Finalized { .. }) {
+    let rejected = if matches!(f1, TxStatus::Finalized { .. }) {
         &f2
     } else {
         &f1
     };
     assert!(
-        matches!(rejected, Status::Rejected { reason: 6 | 8, .. }),
+        matches!(
+            rejected,
+            TxStatus::Rejected {
+                code: RejectCode::SpentNullifier | RejectCode::DuplicateNullifier,
+                ..
+            }
+        ),
         "the other is rejected as spent (or, at admission, as spending a pending \
          transaction's note): {rejected:?}"
     );
@@ -413,7 +426,7 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     // A third attempt at admission is refused at once (the nullifier is spent).
     let (_, s3) = a0.submit(&spend1).await.unwrap();
     assert!(
-        matches!(s3, Status::Rejected { .. }),
+        matches!(s3, TxStatus::Rejected { .. }),
         "resubmission: {s3:?}"
     );
 
@@ -424,10 +437,16 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     proof[100] ^= 1;
     forged.parts[0].proof = sable_circuits::circuit::Proof::from_bytes(proof);
     let (idf, sf) = a0.submit(&forged).await.unwrap();
-    assert_eq!(sf, Status::Pending);
+    assert_eq!(sf, TxStatus::Pending);
     let ff = a0.wait_final(&idf, FINAL).await.unwrap();
     assert!(
-        matches!(ff, Status::Rejected { reason: 4, .. }),
+        matches!(
+            ff,
+            TxStatus::Rejected {
+                code: RejectCode::InvalidProof,
+                ..
+            }
+        ),
         "a tampered proof is rejected as an invalid proof: {ff:?}"
     );
 
@@ -445,13 +464,13 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     let (id, _) = a0.submit(&spend).await.unwrap();
     assert!(matches!(
         a0.wait_final(&id, FINAL).await.unwrap(),
-        Status::Finalized { .. }
+        TxStatus::Finalized { .. }
     ));
 
     // The banks' wallets, scanning the chain with their viewing keys, find exactly the
     // applied payments (not the rejected double spend or the forged one).
     let usd = issuer.0.asset("USD");
-    let paid = if matches!(f1, Status::Finalized { .. }) {
+    let paid = if matches!(f1, TxStatus::Finalized { .. }) {
         400
     } else {
         900

@@ -13,20 +13,21 @@ use sable_circuits::{
     keys::{RegulatorSecretKey, SpendingKey},
 };
 use sable_node::{
-    admin::{AdminCommand, AdminOp},
-    block::MAX_TX_BYTES,
-    compliance::AllowAll,
     execution::ChainParams,
+    liveness::StaticStatus,
     mempool::MempoolLimits,
     node::Node,
-    pki::{
-        fingerprint, generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority,
-        DevPki, DevPkiSpec,
-    },
-    rpc::{self, RpcConfig, RpcError, StaticStatus},
+    policy::AllowAll,
+    rpc::{self, RpcConfig, RpcError},
     storage::Store,
     verifier::Verifier,
 };
+use sable_pki::{
+    fingerprint, generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority,
+    DevPki, DevPkiSpec,
+};
+use sable_primitives::admin::{AdminCommand, AdminOp};
+use sable_primitives::block::MAX_TX_BYTES;
 use sable_proto::v1::{
     self as pb, admin_client::AdminClient, chain_client::ChainClient, get_block_request::At,
     transactions_client::TransactionsClient, tx_status::State,
@@ -103,7 +104,7 @@ impl TestNode {
     /// A channel authenticated as `participant` of this node's consortium.
     async fn client(&self, participant: &str) -> Channel {
         let id = self.pki.identity(participant).unwrap();
-        rpc::connect(&self.addr, &self.pki.ca_cert, &id.cert, &id.key)
+        sable_client::connect(&self.addr, &self.pki.ca_cert, &id.cert, &id.key)
             .await
             .unwrap()
     }
@@ -111,13 +112,13 @@ impl TestNode {
     /// A channel with a certificate from another consortium's CA.
     async fn foreign_client(&self) -> Channel {
         let id = self.foreign.identity("bank-a").unwrap();
-        rpc::connect(&self.addr, &self.pki.ca_cert, &id.cert, &id.key)
+        sable_client::connect(&self.addr, &self.pki.ca_cert, &id.cert, &id.key)
             .await
             .unwrap()
     }
 
     async fn anonymous_client(&self) -> Channel {
-        rpc::connect_without_identity(&self.addr, &self.pki.ca_cert)
+        sable_client::connect_without_identity(&self.addr, &self.pki.ca_cert)
             .await
             .unwrap()
     }
@@ -237,8 +238,9 @@ async fn callers_without_a_consortium_certificate_are_refused_everywhere() {
     // There is no plaintext port: the client helpers refuse one, and a plaintext
     // HTTP/2 client on the TLS port gets no answer.
     assert!(matches!(
-        rpc::connect_without_identity(&format!("http://{}", net.addr), &net.pki.ca_cert).await,
-        Err(RpcError::Endpoint(_))
+        sable_client::connect_without_identity(&format!("http://{}", net.addr), &net.pki.ca_cert)
+            .await,
+        Err(sable_client::ConnectError::Endpoint(_))
     ));
     let plaintext = tonic::transport::Endpoint::from_shared(format!("http://{}", net.addr))
         .unwrap()

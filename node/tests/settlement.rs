@@ -29,8 +29,8 @@ fn small_batches(s: &mut SettlementSection) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart_and_verify_from_l1(
 ) {
-    use sable_node::client::Status;
     use sable_node::testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
+    use sable_primitives::TxStatus;
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("anvil-state.json");
@@ -64,12 +64,12 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
     let (id, _) = client.submit(&issuance).await.unwrap();
     assert!(matches!(
         client.wait_final(&id, FINAL).await.unwrap(),
-        Status::Finalized { .. }
+        TxStatus::Finalized { .. }
     ));
     let payment = pay(&mut client, reg, &a, notes[0], base, b.address(), 500).await;
     let (id, _) = client.submit(&payment).await.unwrap();
     let paid_at = match client.wait_final(&id, FINAL).await.unwrap() {
-        Status::Finalized { height, .. } => height,
+        TxStatus::Finalized { height, .. } => height,
         other => panic!("payment: {other:?}"),
     };
 

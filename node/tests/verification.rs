@@ -20,22 +20,23 @@ use sable_circuits::{
     regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
     transaction::Transaction,
 };
+use sable_client::wallet::{issue, Issuer};
 use sable_node::{
-    admin::{AdminCommand, AdminOp},
-    block::TxId,
-    bridge::L1DepositRecord,
-    compliance::AllowAll,
-    execution::{ChainParams, Rejection},
+    execution::{ChainParams, ExecError, StateReads as _},
+    l1_view::L1DepositRecord,
     mempool::MempoolLimits,
-    node::{Node, TxStatus},
-    pki::{
-        generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
-    },
+    node::Node,
+    policy::AllowAll,
     storage::{Cf, Staged, Store},
     testkit::{apply_admin_block, parties::Bank},
     verifier::Verifier,
-    wallet::{issue, Issuer},
 };
+use sable_pki::{
+    generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
+};
+use sable_primitives::admin::{AdminCommand, AdminOp};
+use sable_primitives::block::{Block, TxId};
+use sable_primitives::{AdmissionError, L1View, RejectCode, Rejection, TxStatus};
 
 /// An issuance of `value` to `to` by `issuer` (signatures only: no proof to build).
 fn issuance(issuer: &Issuer, to: &Bank, value: u64) -> Transaction {
@@ -176,7 +177,10 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     assert!(
         matches!(
             node.status(&bad_id).unwrap(),
-            TxStatus::Rejected(Rejection::InvalidSignature(_))
+            TxStatus::Rejected {
+                code: RejectCode::InvalidSignature,
+                ..
+            }
         ),
         "{:?}",
         node.status(&bad_id)
@@ -221,7 +225,12 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     let forged_id = TxId::of(&forged.to_bytes());
     let v = node.verify_txs(vec![(forged_id, Arc::new(forged))]).await;
     assert!(
-        matches!(v[..], [Err(Rejection::InvalidSignature(_))]),
+        matches!(
+            v[..],
+            [Err(AdmissionError::Rejected(Rejection::InvalidSignature(
+                _
+            )))]
+        ),
         "{v:?}"
     );
     assert_eq!(node.status(&forged_id).unwrap(), TxStatus::Unknown);
@@ -262,14 +271,14 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     assert_eq!(
         node.submit(deposit(registry.root()).to_bytes(), Some("bank"))
             .await,
-        Err(Rejection::UnconfirmedDeposit(0))
+        Err(AdmissionError::L1(L1View::UnconfirmedDeposit(0)))
     );
     let mut never = ParticipantRegistry::new();
     never.add(&Bank::new().address()).unwrap();
     assert_eq!(
         node.submit(deposit(never.root()).to_bytes(), Some("bank"))
             .await,
-        Err(Rejection::StaleRegistryRoot)
+        Err(Rejection::StaleRegistryRoot.into())
     );
     assert_eq!(node.mempool.len(), pool);
 
@@ -321,7 +330,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         };
         assert_eq!(
             node.submit(tx.to_bytes(), Some("bank")).await,
-            Err(Rejection::UnconfirmedDeposit(0)),
+            Err(AdmissionError::L1(L1View::UnconfirmedDeposit(0))),
             "another {what}"
         );
     }
@@ -332,7 +341,10 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     assert!(
         matches!(
             node.status(&id).unwrap(),
-            TxStatus::Rejected(Rejection::InvalidProof(_))
+            TxStatus::Rejected {
+                code: RejectCode::InvalidProof,
+                ..
+            }
         ),
         "{:?}",
         node.status(&id)
@@ -395,5 +407,62 @@ async fn a_vote_checks_a_blocks_transactions_ahead_of_the_background_backlog() {
     assert_eq!(
         f.verifier.transactions_checked() - checked,
         ids.len() as u64
+    );
+}
+
+/// A state read that fails decides nothing: admission answers "unavailable" (not a
+/// verdict on the transaction), and execution of a block that needs the unreadable
+/// state stops with a storage error and commits nothing, rather than recording the
+/// transaction as rejected on this validator alone (which would fork its state from
+/// the others'). The fault is a corrupt value the stateful checks read (the height of
+/// the last registry removal, 3 bytes where 8 are stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_read_failure_stops_execution_and_is_never_a_transactions_verdict() {
+    let Started {
+        node, issuer, bank, ..
+    } = started(Duration::from_millis(5), 16).await;
+    let tx = issuance(&issuer, &bank, 10);
+    let bytes = tx.to_bytes();
+    let id = TxId::of(&bytes);
+
+    let mut staged = Staged::new(&node.store);
+    staged.put(Cf::Meta, b"last_removal".to_vec(), vec![1, 2, 3]);
+    node.store.commit(staged).unwrap();
+
+    let admitted = node.submit(bytes.clone(), Some("bank")).await;
+    assert!(
+        matches!(admitted, Err(AdmissionError::Unavailable(_))),
+        "{admitted:?}"
+    );
+
+    let tip = node.store.tip().unwrap().unwrap();
+    let block = Block {
+        height: tip.height + 1,
+        parent: tip.hash,
+        timestamp_ms: tip.timestamp_ms + 1,
+        transactions: vec![bytes],
+        admin: vec![],
+    };
+    let n = node.clone();
+    let applied = tokio::task::spawn_blocking(move || n.apply_finalized(&block))
+        .await
+        .unwrap();
+    assert!(
+        matches!(applied, Err(ExecError::Storage(_))),
+        "a read failure must stop execution, got {applied:?}"
+    );
+    assert_eq!(node.store.tip().unwrap().unwrap(), tip, "nothing committed");
+    assert_eq!(
+        node.store.tx_location(&id).unwrap(),
+        None,
+        "no outcome recorded"
+    );
+    assert!(
+        !matches!(
+            node.status(&id).unwrap(),
+            TxStatus::Rejected { .. } | TxStatus::Finalized { .. }
+        ),
+        "{:?}",
+        node.status(&id)
     );
 }

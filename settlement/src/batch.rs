@@ -10,7 +10,7 @@ use alloy::{
 
 use crate::{
     bindings::{Batch, Rotation, Withdrawal},
-    SettlementError,
+    error::SettlementError,
 };
 
 /// The EIP-712 domain of one settlement contract on one chain.

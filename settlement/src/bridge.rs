@@ -8,7 +8,10 @@ use alloy::{
 };
 
 use crate::{
-    batch::Domain, bindings::ISableBridge, client::rpc, L1Client, SettlementError, Withdrawal,
+    batch::Domain,
+    bindings::{ISableBridge, Withdrawal},
+    client::L1Client,
+    error::{rpc, SettlementError},
 };
 
 type Result<T> = std::result::Result<T, SettlementError>;
@@ -74,7 +77,7 @@ impl L1Client {
     /// The last L1 block with the client's `confirmations` (a block b has
     /// head − b + 1), or `None` while the chain is shorter than that.
     async fn confirmed_head(&self) -> Result<Option<u64>> {
-        Ok((self.head().await? + 1).checked_sub(self.confirmations.max(1)))
+        Ok((self.head().await? + 1).checked_sub(self.config().confirmations.max(1)))
     }
 
     /// The client's bridge or, if it was connected without one, the bridge the
@@ -166,7 +169,7 @@ impl L1Client {
         else {
             return Ok(BridgeEvents::none(from_block));
         };
-        if bridge.is_zero() || last < from_block.max(self.from_block) {
+        if bridge.is_zero() || last < from_block.max(self.config().from_block) {
             return Ok(BridgeEvents::none(from_block));
         }
         let mut deposits = self.deposits_in(bridge, from_block, last).await?;

@@ -19,9 +19,9 @@ use alloy::{
 use alloy::eips::eip7594::BlobTransactionSidecarVariant;
 
 use crate::{
-    batch::{Domain, SettlementKey},
+    batch::{withdrawals_hash, DataFold, Domain, SettlementKey},
     bindings::{Batch, ISableBridge, ISableSettlement, Withdrawal},
-    SettlementError,
+    error::{rejected, rpc, SettlementError},
 };
 
 type Result<T> = std::result::Result<T, SettlementError>;
@@ -47,7 +47,7 @@ pub struct BlobData {
     /// [`BlobData::new`], EIP-7594 (cell proofs) after [`BlobData::to_eip7594`].
     pub sidecars: Vec<BlobTransactionSidecarVariant>,
     /// The fold of every blob's versioned hash, in order: the batch's `dataHash`.
-    pub fold: crate::DataFold,
+    pub fold: DataFold,
 }
 
 impl BlobData {
@@ -67,7 +67,7 @@ impl BlobData {
             .map_err(|e| SettlementError::Blob(e.to_string()))?;
         let fold = all
             .versioned_hashes()
-            .fold(crate::DataFold::default(), |f, h| f.blob(h));
+            .fold(DataFold::default(), |f, h| f.blob(h));
         let sidecars = (0..all.blobs.len())
             .step_by(BLOBS_PER_TX)
             .map(|i| {
@@ -140,9 +140,63 @@ impl SettledState {
             commitmentRoot: B256::ZERO,
             nullifierRoot: B256::ZERO,
             dataHash: data_hash,
-            withdrawalsHash: crate::withdrawals_hash(&[]),
+            withdrawalsHash: withdrawals_hash(&[]),
             depositsConsumed: self.deposits_consumed,
             validatorSetId: self.validator_set_id,
+        }
+    }
+}
+
+/// Where blob contents are read from.
+///
+/// Blob contents are not part of Ethereum's execution-layer JSON-RPC, so reading a
+/// batch's data back ([`L1Client::settled_batches`]) needs a second source.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BlobSource {
+    /// `anvil_getBlobsByTransactionHash` on the JSON-RPC endpoint.
+    #[default]
+    Anvil,
+    /// A beacon node's `GET /eth/v1/beacon/blobs/{slot}`. The slot of the L1 block
+    /// holding a transaction is `(timestamp − genesis_time) / seconds_per_slot`, with
+    /// the genesis time from the node's `/eth/v1/beacon/genesis`.
+    Beacon {
+        /// The beacon node's base URL (`http://host:5052`).
+        url: String,
+        /// Seconds per slot (12 on Ethereum's networks).
+        seconds_per_slot: u64,
+    },
+}
+
+/// How an [`L1Client`] sends and reads: fixed at [`L1Client::connect`], so that no
+/// caller ever holds a half-configured client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L1Config {
+    /// Blocks on top of a transaction's (or a log's) before it counts as done.
+    pub confirmations: u64,
+    /// The largest calldata chunk per transaction.
+    pub chunk_size: usize,
+    /// Refuse to send while the node's gas price is above this (wei); `None`: no limit.
+    pub max_gas_price: Option<u128>,
+    /// The first L1 block whose logs are read: the contracts' deployment block (0 reads
+    /// the whole chain).
+    pub from_block: u64,
+    /// The most L1 blocks one log query spans.
+    pub log_page: u64,
+    /// Where blob contents are read from.
+    pub blobs: BlobSource,
+}
+
+impl Default for L1Config {
+    /// One confirmation, [`DEFAULT_CHUNK`], no gas-price limit, logs from block 0 in
+    /// pages of [`DEFAULT_LOG_PAGE`], blobs from anvil.
+    fn default() -> Self {
+        L1Config {
+            confirmations: 1,
+            chunk_size: DEFAULT_CHUNK,
+            max_gas_price: None,
+            from_block: 0,
+            log_page: DEFAULT_LOG_PAGE,
+            blobs: BlobSource::default(),
         }
     }
 }
@@ -158,28 +212,17 @@ pub struct L1Client {
     pub bridge: Address,
     /// The sending account.
     pub from: Address,
-    /// Refuse to send while the node's gas price is above this (wei).
-    pub max_gas_price: Option<u128>,
-    /// Blocks on top of a transaction's before it counts as done.
-    pub confirmations: u64,
-    /// The largest calldata chunk per transaction.
-    pub chunk_size: usize,
-    /// The first L1 block whose logs are read: the contracts' deployment block (0 reads
-    /// the whole chain).
-    pub from_block: u64,
-    /// The most L1 blocks one log query spans.
-    pub log_page: u64,
-    /// Where blob contents are read from.
-    pub blobs: crate::history::BlobSource,
+    config: L1Config,
 }
 
 impl L1Client {
-    /// A client of the endpoint at `url` sending as `key`.
+    /// A client of the endpoint at `url` sending as `key`, configured by `config`.
     pub fn connect(
         url: &str,
         key: &SettlementKey,
         settlement: Address,
         bridge: Address,
+        config: L1Config,
     ) -> Result<Self> {
         // reqwest's rustls takes the process's provider: ring, as everywhere in Sable.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -205,13 +248,21 @@ impl L1Client {
             settlement,
             bridge,
             from: key.address(),
-            max_gas_price: None,
-            confirmations: 1,
-            chunk_size: DEFAULT_CHUNK,
-            from_block: 0,
-            log_page: DEFAULT_LOG_PAGE,
-            blobs: Default::default(),
+            config,
         })
+    }
+
+    /// How this client sends and reads.
+    pub fn config(&self) -> &L1Config {
+        &self.config
+    }
+
+    /// The same connection (endpoint, key, contracts) configured by `config` instead.
+    pub fn with_config(&self, config: L1Config) -> Self {
+        L1Client {
+            config,
+            ..self.clone()
+        }
     }
 
     /// Every `E` log that `filter` (its address and topics) matches in L1 blocks
@@ -223,9 +274,9 @@ impl L1Client {
         from: u64,
         to: u64,
     ) -> Result<Vec<(E, Log)>> {
-        let page = self.log_page.max(1);
+        let page = self.config.log_page.max(1);
         let mut out = Vec::new();
-        let mut start = from.max(self.from_block);
+        let mut start = from.max(self.config.from_block);
         while start <= to {
             let end = to.min(start.saturating_add(page - 1));
             let f = filter
@@ -323,7 +374,7 @@ impl L1Client {
         let chunks: Vec<&[u8]> = if data.is_empty() {
             vec![&[]]
         } else {
-            data.chunks(self.chunk_size.max(1)).collect()
+            data.chunks(self.config.chunk_size.max(1)).collect()
         };
         let (last, ahead) = chunks.split_last().unwrap_or((&(&[] as &[u8]), &[]));
         let stale = c
@@ -420,7 +471,7 @@ impl L1Client {
         call: CallBuilder<&DynProvider, D>,
     ) -> Result<TxHash> {
         let mut call = call;
-        if let Some(limit) = self.max_gas_price {
+        if let Some(limit) = self.config.max_gas_price {
             let price = self.provider.get_gas_price().await.map_err(rpc)?;
             if price > limit {
                 return Err(SettlementError::GasPriceTooHigh { price, limit });
@@ -429,7 +480,7 @@ impl L1Client {
         }
         let pending = call.send().await.map_err(|e| rejected(name, e))?;
         let receipt = pending
-            .with_required_confirmations(self.confirmations)
+            .with_required_confirmations(self.config.confirmations)
             .get_receipt()
             .await
             .map_err(rpc)?;
@@ -441,30 +492,4 @@ impl L1Client {
         }
         Ok(receipt.transaction_hash)
     }
-}
-
-pub(crate) fn rpc(e: impl std::fmt::Display) -> SettlementError {
-    SettlementError::Rpc(e.to_string())
-}
-
-/// The contract's custom error when `e` carries one, else the RPC failure.
-pub(crate) fn rejected(call: &'static str, e: alloy::contract::Error) -> SettlementError {
-    if let Some(err) = e.as_decoded_interface_error::<ISableSettlement::ISableSettlementErrors>() {
-        // Another submitter's transaction landed first: the same outcome as the check
-        // before sending, so the same error.
-        if let ISableSettlement::ISableSettlementErrors::BatchAlreadySettled(a) = err {
-            return SettlementError::AlreadySettled { number: a.number };
-        }
-        return SettlementError::Rejected {
-            call,
-            error: format!("{err:?}"),
-        };
-    }
-    if let Some(err) = e.as_decoded_interface_error::<ISableBridge::ISableBridgeErrors>() {
-        return SettlementError::Rejected {
-            call,
-            error: format!("{err:?}"),
-        };
-    }
-    rpc(e)
 }

@@ -2,13 +2,13 @@
 //! batch's public data reassembled from the transactions that published it (calldata
 //! chunks, and blobs fetched from the endpoint).
 //!
-//! Blob contents are not part of Ethereum's execution-layer JSON-RPC: a [`BlobSource`]
-//! says where they come from, a beacon node's blob API (public networks, within its
-//! retention window) or `anvil_getBlobsByTransactionHash` (anvil and compatible
+//! Blob contents are not part of Ethereum's execution-layer JSON-RPC: the client's
+//! [`BlobSource`] says where they come from, a beacon node's blob API (public networks,
+//! within its retention window) or `anvil_getBlobsByTransactionHash` (anvil and compatible
 //! development nodes). Whatever the source, fetched blobs must commit to the versioned
-//! hashes their transaction carried, and the data's fold is recomputed here from them,
-//! so the caller checks it against the batch's signed `dataHash` rather than trusting
-//! any endpoint.
+//! hashes their transaction carried, and the data's fold is recomputed here from them, so
+//! the caller checks it against the batch's signed `dataHash` rather than trusting any
+//! endpoint.
 
 use alloy::{
     consensus::Transaction as _,
@@ -24,33 +24,17 @@ use alloy::{
 };
 
 use crate::{
+    batch::DataFold,
     bindings::{
         Batch,
         ISableSettlement::{publishCall, submitBatchCall, BatchSettled, DataPublished},
         Withdrawal,
     },
-    client::rpc,
-    DataFold, L1Client, SettlementError,
+    client::{BlobSource, L1Client},
+    error::{rpc, SettlementError},
 };
 
 type Result<T> = std::result::Result<T, SettlementError>;
-
-/// Where blob contents are read from.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum BlobSource {
-    /// `anvil_getBlobsByTransactionHash` on the JSON-RPC endpoint.
-    #[default]
-    Anvil,
-    /// A beacon node's `GET /eth/v1/beacon/blobs/{slot}`. The slot of the L1 block
-    /// holding a transaction is `(timestamp − genesis_time) / seconds_per_slot`, with
-    /// the genesis time from the node's `/eth/v1/beacon/genesis`.
-    Beacon {
-        /// The beacon node's base URL (`http://host:5052`).
-        url: String,
-        /// Seconds per slot (12 on Ethereum's networks).
-        seconds_per_slot: u64,
-    },
-}
 
 /// One settled batch as L1 records it.
 #[derive(Clone, Debug)]
@@ -192,7 +176,7 @@ impl L1Client {
         let blobs = if blob_hashes.is_empty() {
             Vec::new()
         } else {
-            let fetched = match &self.blobs {
+            let fetched = match &self.config().blobs {
                 BlobSource::Anvil => {
                     let blobs: Option<Vec<Blob>> = self
                         .provider()

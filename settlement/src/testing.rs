@@ -8,11 +8,12 @@ use alloy::{
 };
 
 use crate::{
+    batch::{Quorum, SettlementKey},
     bindings::ISableBridge,
     bridge::listing_digest,
-    client::{rejected, rpc},
-    deploy::{bytecode, default_artifacts, deploy_code},
-    L1Client, Quorum, SettlementError, SettlementKey,
+    client::L1Client,
+    deploy::{bytecode, contracts_out, deploy_code},
+    error::{rejected, rpc, SettlementError},
 };
 
 type Result<T> = std::result::Result<T, SettlementError>;
@@ -48,9 +49,10 @@ async fn mined(
     }
 }
 
-/// Deploys the repository's mintable `TestToken` (forge's build output) named `name`.
+/// Deploys the repository's mintable `TestToken` (from forge's build output, as
+/// [`contracts_out`] locates it) named `name`.
 pub async fn deploy_test_token(client: &L1Client, name: &str) -> Result<Address> {
-    let mut code = bytecode(&default_artifacts(), "TestToken")?.to_vec();
+    let mut code = bytecode(&contracts_out()?, "TestToken")?.to_vec();
     code.extend((name.to_string(),).abi_encode_params());
     deploy_code(client.provider(), code.into()).await
 }

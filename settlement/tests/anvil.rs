@@ -10,8 +10,8 @@ use alloy::{
 use sable_settlement::{
     anvil::{Anvil, DEV_KEYS},
     batch_hash,
-    deploy::{default_artifacts, deploy},
-    Batch, BlobData, DataFold, L1Client, Quorum, SettlementError, SettlementKey,
+    deploy::{contracts_out, deploy},
+    Batch, BlobData, DataFold, L1Client, L1Config, Quorum, SettlementError, SettlementKey,
 };
 
 struct Net {
@@ -29,21 +29,42 @@ async fn setup_with(anvil_args: &[&str]) -> Net {
     let sender = SettlementKey::from_hex(DEV_KEYS[0]).unwrap();
     let mut validators: Vec<SettlementKey> = (0..4).map(|_| SettlementKey::random()).collect();
     validators.sort_by_key(SettlementKey::address);
-    let boot = L1Client::connect(&anvil.url(), &sender, Address::ZERO, Address::ZERO).unwrap();
+    let boot = L1Client::connect(
+        &anvil.url(),
+        &sender,
+        Address::ZERO,
+        Address::ZERO,
+        L1Config::default(),
+    )
+    .unwrap();
     let d = deploy(
         boot.provider(),
-        &default_artifacts(),
+        &contracts_out().unwrap(),
         B256::repeat_byte(0x5a),
         validators.iter().map(SettlementKey::address).collect(),
     )
     .await
     .unwrap();
-    let client = L1Client::connect(&anvil.url(), &sender, d.settlement, d.bridge).unwrap();
+    let client = L1Client::connect(
+        &anvil.url(),
+        &sender,
+        d.settlement,
+        d.bridge,
+        L1Config::default(),
+    )
+    .unwrap();
     Net {
         anvil,
         client,
         validators,
     }
+}
+
+/// `client`'s connection under its configuration changed by `change`.
+fn reconfigured(client: &L1Client, change: impl FnOnce(&mut L1Config)) -> L1Client {
+    let mut config = client.config().clone();
+    change(&mut config);
+    client.with_config(config)
 }
 
 /// The next batch on top of the contract's state, publishing `data`.
@@ -80,7 +101,7 @@ async fn batches_settle_and_rejections_are_typed() {
 
     // The contract hashes and folds exactly as this crate does.
     let data = vec![7u8; 100 * 1024];
-    let b1 = next(c, &data, c.chunk_size).await;
+    let b1 = next(c, &data, c.config().chunk_size).await;
     let contract = c.settlement_contract();
     assert_eq!(
         contract.hashBatch(b1.clone()).call().await.unwrap(),
@@ -108,7 +129,7 @@ async fn batches_settle_and_rejections_are_typed() {
     assert_eq!(s.commitment_root, b1.commitmentRoot);
 
     // Rejections, each typed, none changing the state.
-    let b2 = next(c, b"two", c.chunk_size).await;
+    let b2 = next(c, b"two", c.config().chunk_size).await;
     rejected(
         c.submit(&b2, &[], b"two", sign(c, &b2, &v[..2]).await)
             .await,
@@ -152,8 +173,7 @@ async fn batches_settle_and_rejections_are_typed() {
     assert_eq!(c.state().await.unwrap(), s, "nothing changed");
 
     // A gas price over the limit sends nothing.
-    let mut capped = c.clone();
-    capped.max_gas_price = Some(1);
+    let capped = reconfigured(c, |k| k.max_gas_price = Some(1));
     match capped
         .submit(&b2, &[], b"two", sign(c, &b2, &v[..3]).await)
         .await
@@ -179,7 +199,7 @@ async fn batches_settle_and_rejections_are_typed() {
         .get_receipt()
         .await
         .unwrap();
-    let b3 = next(c, b"three", c.chunk_size).await;
+    let b3 = next(c, b"three", c.config().chunk_size).await;
     let sent = c
         .submit(&b3, &[], b"three", sign(c, &b3, &v[..3]).await)
         .await
@@ -199,7 +219,7 @@ async fn blob_published_batches_settle() {
     for (size, txs) in [(300 * 1024, 2), (900 * 1024, 3)] {
         let data: Vec<u8> = (0..size).map(|i| (i * 7 + size) as u8).collect();
         let blobs = BlobData::new(&data).unwrap();
-        let mut b = next(c, &data, c.chunk_size).await;
+        let mut b = next(c, &data, c.config().chunk_size).await;
         b.dataHash = blobs.fold.0;
         let sent = c
             .submit_blobs(&b, &[], &blobs, sign(c, &b, &v[..3]).await)
@@ -210,7 +230,7 @@ async fn blob_published_batches_settle() {
     }
     // Blobs that are not the signed ones do not settle.
     let data = vec![1u8; 1000];
-    let mut b = next(c, &data, c.chunk_size).await;
+    let mut b = next(c, &data, c.config().chunk_size).await;
     b.dataHash = BlobData::new(&data).unwrap().fold.0;
     let other = BlobData::new(&[2u8; 1000]).unwrap();
     rejected(
@@ -234,7 +254,7 @@ async fn eip7594_sidecars_settle_past_fusaka() {
     let cells = blobs.to_eip7594().unwrap();
     assert_eq!(cells.fold, blobs.fold);
     assert_eq!(cells.blob_count(), blobs.blob_count());
-    let mut b = next(c, &data, c.chunk_size).await;
+    let mut b = next(c, &data, c.config().chunk_size).await;
     b.dataHash = blobs.fold.0;
     let signatures = sign(c, &b, &v[..3]).await;
     assert!(cells.sidecars.iter().all(|s| s.as_eip7594().is_some()));
@@ -254,7 +274,7 @@ async fn blobs_are_read_back_from_a_beacon_node() {
     let data: Vec<u8> = (0..300 * 1024).map(|i| (i * 11) as u8).collect();
     let blobs = BlobData::new(&data).unwrap().to_eip7594().unwrap();
     let c = &net.client;
-    let mut b = next(c, &data, c.chunk_size).await;
+    let mut b = next(c, &data, c.config().chunk_size).await;
     b.dataHash = blobs.fold.0;
     c.submit_blobs(&b, &[], &blobs, sign(c, &b, &v[..3]).await)
         .await
@@ -263,27 +283,33 @@ async fn blobs_are_read_back_from_a_beacon_node() {
     assert_eq!(from_anvil.len(), 1);
     assert_eq!(from_anvil[0].data, data);
 
-    net.client.blobs = BlobSource::Beacon {
-        url: net.anvil.url(),
-        seconds_per_slot: 1,
-    };
+    net.client = reconfigured(&net.client, |k| {
+        k.blobs = BlobSource::Beacon {
+            url: net.anvil.url(),
+            seconds_per_slot: 1,
+        }
+    });
     let from_beacon = net.client.settled_batches(0).await.unwrap();
     assert_eq!(from_beacon[0].data, data);
     assert_eq!(from_beacon[0].fold, b.dataHash);
 
     // A clock of 2 s per slot asks for another slot: its blobs are not these.
-    net.client.blobs = BlobSource::Beacon {
-        url: net.anvil.url(),
-        seconds_per_slot: 2,
-    };
+    net.client = reconfigured(&net.client, |k| {
+        k.blobs = BlobSource::Beacon {
+            url: net.anvil.url(),
+            seconds_per_slot: 2,
+        }
+    });
     assert!(matches!(
         net.client.settled_batches(0).await,
         Err(SettlementError::Blob(_))
     ));
-    net.client.blobs = BlobSource::Beacon {
-        url: "http://127.0.0.1:9".into(),
-        seconds_per_slot: 1,
-    };
+    net.client = reconfigured(&net.client, |k| {
+        k.blobs = BlobSource::Beacon {
+            url: "http://127.0.0.1:9".into(),
+            seconds_per_slot: 1,
+        }
+    });
     assert!(matches!(
         net.client.settled_batches(0).await,
         Err(SettlementError::Blob(e)) if e.contains("127.0.0.1:9")
@@ -351,11 +377,11 @@ async fn confirmed_deposits_are_read_back_in_order() {
     assert_eq!(c.confirmed_deposits(1).await.unwrap(), all[1..]);
     assert!(c.confirmed_deposits(2).await.unwrap().is_empty());
     // The second deposit is in the head block: with 2 confirmations it waits.
-    net.client.confirmations = 2;
+    net.client = reconfigured(&net.client, |k| k.confirmations = 2);
     assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all[..1]);
-    net.client.confirmations = 100;
+    net.client = reconfigured(&net.client, |k| k.confirmations = 100);
     assert!(net.client.confirmed_deposits(0).await.unwrap().is_empty());
-    net.client.confirmations = 1;
+    net.client = reconfigured(&net.client, |k| k.confirmations = 1);
 
     // The listing, and a watcher's incremental reads: from a block, up to the confirmed
     // head, and from there on nothing is read twice.
@@ -396,12 +422,12 @@ async fn confirmed_deposits_are_read_back_in_order() {
 
     // Log queries one block at a time, or from the deployment block on, read the same;
     // from past the deposits, none.
-    net.client.log_page = 1;
+    net.client = reconfigured(&net.client, |k| k.log_page = 1);
     assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all);
     assert_eq!(net.client.confirmed_listings().await.unwrap(), listings);
-    net.client.from_block = listings[0].l1_block;
+    net.client = reconfigured(&net.client, |k| k.from_block = listings[0].l1_block);
     assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all);
-    net.client.from_block = all[1].l1_block + 1;
+    net.client = reconfigured(&net.client, |k| k.from_block = all[1].l1_block + 1);
     assert!(net.client.confirmed_deposits(0).await.unwrap().is_empty());
     assert!(net.client.confirmed_listings().await.unwrap().is_empty());
 }

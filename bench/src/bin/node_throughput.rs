@@ -57,14 +57,13 @@ use sable_circuits::{
     keys::RegulatorPublicKey,
     transaction::{BatchValidator, Transaction},
 };
-use sable_node::{
-    client::{NodeClient, Status},
-    testkit::{
-        parties::{connect, pay, regulator, two_banks, TwoBanks},
-        Devnet,
-    },
-    wallet,
+use sable_client::wallet;
+use sable_client::NodeClient;
+use sable_node::testkit::{
+    parties::{connect, pay, regulator, two_banks, TwoBanks},
+    Devnet,
 };
+use sable_primitives::TxStatus;
 
 const VALIDATORS: usize = 4;
 
@@ -96,12 +95,12 @@ async fn run_phase(
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
             let (id, s) = c.submit(&tx).await?;
-            if s != Status::Pending {
+            if s != TxStatus::Pending {
                 bail!("admission: {s:?}");
             }
             let admitted = Instant::now();
             match c.wait_final(&id, Duration::from_secs(300)).await? {
-                Status::Finalized { height, .. } => Ok((sent, Instant::now(), height, admitted)),
+                TxStatus::Finalized { height, .. } => Ok((sent, Instant::now(), height, admitted)),
                 s => bail!("not finalized: {s:?}"),
             }
         }));

@@ -6,6 +6,9 @@
 //! cargo run --release -p sable-bench --bin settlement_gas [-- --sizes 1,64,256]
 //! ```
 //!
+//! The contracts are read from `$SABLE_CONTRACTS_OUT`, else from the `contracts/out` of
+//! the checkout it runs in.
+//!
 //! Each batch publishes one block holding `n` copies of one proven and signed
 //! transaction (random-looking bytes, so calldata costs what real ones do), either as
 //! calldata in 96 KiB chunks or as EIP-4844 blobs (at most 6 per transaction), then
@@ -23,10 +26,10 @@ use alloy::{
 use anyhow::{Context as _, Result};
 use sable_bench::{Rng, Transfer};
 use sable_circuits::circuit::ProvingKey;
-use sable_node::block::{Block, BlockHash};
+use sable_primitives::block::{Block, BlockHash};
 use sable_settlement::{
     anvil::{Anvil, DEV_KEYS},
-    deploy::{default_artifacts, deploy},
+    deploy::{contracts_out, deploy},
     testing::{deploy_test_token, deposit, list_asset},
     withdrawals_hash, Batch, BlobData, DataFold, L1Client, Quorum, SettlementKey, Withdrawal,
 };
@@ -60,15 +63,22 @@ async fn main() -> Result<()> {
         &sender,
         Default::default(),
         Default::default(),
+        Default::default(),
     )?;
     let d = deploy(
         boot.provider(),
-        &default_artifacts(),
+        &contracts_out()?,
         B256::repeat_byte(0x5a),
         validators.iter().map(SettlementKey::address).collect(),
     )
     .await?;
-    let client = L1Client::connect(&anvil.url(), &sender, d.settlement, d.bridge)?;
+    let client = L1Client::connect(
+        &anvil.url(),
+        &sender,
+        d.settlement,
+        d.bridge,
+        Default::default(),
+    )?;
     let domain = client.domain().await?;
 
     println!("| data as | transactions per batch | block bytes | L1 transactions | blobs | data publication gas | settlement gas | total gas | gas per transaction | blob gas |");
@@ -93,7 +103,7 @@ async fn main() -> Result<()> {
             let s = client.state().await?;
             let data_hash = match &blob_data {
                 Some(b) => b.fold.0,
-                None => DataFold::of_chunks(data.chunks(client.chunk_size)).0,
+                None => DataFold::of_chunks(data.chunks(client.config().chunk_size)).0,
             };
             let batch = Batch {
                 commitmentRoot: B256::repeat_byte(1),

@@ -164,8 +164,8 @@ mod tests {
     use super::*;
     use crate::{
         asset::AssetId,
+        builder::deposit_statement,
         circuit::{tests::world, K},
-        deposit::statement,
         note::{Note, NoteValue},
         regulator::random_esk,
     };
@@ -182,7 +182,7 @@ mod tests {
             &mut rng,
         );
         let path = w.registry.path(&to.full_viewing_key().address()).unwrap();
-        let (witness, instance, _) = statement(
+        let (witness, instance, _) = deposit_statement(
             &note,
             &path,
             w.registry.root(),

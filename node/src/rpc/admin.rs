@@ -13,10 +13,11 @@ use tonic::{Request, Response, Status};
 
 use super::{auth::caller, convert};
 use crate::{
-    admin::SignedAdminCommand,
-    node::{Node, TxStatus},
+    node::Node,
     storage::{u64_le, Cf, StorageError, Store},
 };
+use sable_primitives::admin::SignedAdminCommand;
+use sable_primitives::TxStatus;
 
 /// The `Admin` service.
 #[derive(Debug, Clone)]
@@ -84,7 +85,7 @@ impl Admin for AdminService {
             }
             Err(r) => {
                 tracing::warn!(command = %id, relayed_by, reason = %r, "operator command refused");
-                TxStatus::Rejected(r)
+                TxStatus::from(&r)
             }
         };
         Ok(Response::new(pb::AdminReceipt {

@@ -13,10 +13,8 @@ use std::sync::Arc;
 use tonic::{service::Interceptor, Request, Status};
 
 use super::tls::{PeerAuthError, PeerInfo};
-use crate::{
-    node::Node,
-    pki::{Fingerprint, Identity, Role},
-};
+use crate::node::Node;
+use sable_pki::{Fingerprint, Identity, Role};
 
 /// Roles admitted to `sable.v1.Transactions`.
 pub const TRANSACTIONS_ROLES: &[Role] = &[Role::Bank];

@@ -21,16 +21,16 @@ use tonic::{Request, Response, Status};
 use super::{
     auth::caller,
     convert::{self, Stop, Wake},
-    StatusSource,
 };
 use crate::{
-    block::BlockHeader,
     execution::{self, StateReads},
+    liveness::StatusSource,
     node::{AppliedEvent, Node},
     storage::{
         height_key, u64_le, Cf, PersistentTree, ReprBytes, Staged, Store, NOTE_TREE, REGISTRY_TREE,
     },
 };
+use sable_primitives::block::BlockHeader;
 
 /// How often a path read is retried when a block lands during it.
 const PATH_ATTEMPTS: usize = 4;

@@ -10,12 +10,9 @@ use tokio::sync::{
 };
 use tonic::Status;
 
-use crate::{
-    block::{Block, BlockHeader, TxId},
-    execution::Rejection,
-    node::{AppliedEvent, TxStatus},
-    storage::StorageError,
-};
+use crate::{node::AppliedEvent, storage::StorageError};
+use sable_primitives::block::{Block, BlockHeader, TxId};
+use sable_primitives::{RejectCode, TxStatus};
 
 /// Fires when the server shuts down, so open streams end and the server can drain.
 #[derive(Clone, Debug)]
@@ -89,10 +86,10 @@ where
     })?
 }
 
-/// The wire reason of a rejection: the codes mirror [`Rejection::code`] (a code the
-/// wire does not know would be `UNSPECIFIED`, with the detail saying why).
-pub(super) fn reject_reason(r: &Rejection) -> pb::RejectReason {
-    pb::RejectReason::try_from(i32::from(r.code())).unwrap_or(pb::RejectReason::Unspecified)
+/// The wire reason of a rejection: the wire enum uses [`RejectCode`]'s numbers (a code
+/// the wire did not know would be `UNSPECIFIED`, with the detail saying why).
+pub(super) fn reject_reason(code: RejectCode) -> pb::RejectReason {
+    pb::RejectReason::try_from(i32::from(code as u8)).unwrap_or(pb::RejectReason::Unspecified)
 }
 
 /// The answer to a status query (`Transactions.GetStatus`, `Admin.GetCommandStatus`),
@@ -118,12 +115,12 @@ pub(super) fn tx_status(id: &TxId, status: &TxStatus) -> pb::TxStatus {
             index,
         } => State::Finalized(pb::Finalized {
             height: *height,
-            block_hash: block_hash.to_vec(),
+            block_hash: block_hash.0.to_vec(),
             index: *index,
         }),
-        TxStatus::Rejected(r) => State::Rejected(pb::Rejected {
-            reason: reject_reason(r) as i32,
-            detail: r.to_string(),
+        TxStatus::Rejected { code, detail } => State::Rejected(pb::Rejected {
+            reason: reject_reason(*code) as i32,
+            detail: detail.clone(),
         }),
         TxStatus::Unknown => State::Unknown(pb::Unknown {}),
     };
@@ -161,39 +158,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reject_reasons_mirror_the_storage_codes() {
-        let all = [
-            Rejection::Malformed(String::new()),
-            Rejection::TooLarge(0),
-            Rejection::InvalidSignature(String::new()),
-            Rejection::InvalidProof(String::new()),
-            Rejection::UnknownAnchor,
-            Rejection::SpentNullifier,
-            Rejection::StaleRegistryRoot,
-            Rejection::DuplicateNullifier,
-            Rejection::Compliance {
-                policy: String::new(),
-                reason: String::new(),
-            },
-            Rejection::MempoolFull,
-            Rejection::UnauthorizedIssuer,
-            Rejection::Duplicate,
-            Rejection::Admin(String::new()),
-            Rejection::UnconfirmedDeposit(0),
-            Rejection::DepositConsumed(0),
-            Rejection::UnlistedAsset([0; 32]),
-        ];
-        for r in &all {
-            assert_eq!(reject_reason(r) as i32, i32::from(r.code()), "{r:?}");
+    fn reject_reasons_mirror_the_codes_in_number_and_name() {
+        for code in RejectCode::ALL {
+            let reason = reject_reason(code);
+            assert_eq!(reason as i32, i32::from(code as u8), "{code}");
+            assert_eq!(
+                reason.as_str_name(),
+                format!("REJECT_REASON_{}", code.label().to_uppercase()),
+            );
         }
-        assert_eq!(
-            reject_reason(&Rejection::TooLarge(1)),
-            pb::RejectReason::TooLarge
-        );
-        assert_eq!(
-            reject_reason(&Rejection::Admin("x".into())),
-            pb::RejectReason::Admin
-        );
     }
 
     #[test]

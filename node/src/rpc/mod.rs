@@ -50,28 +50,20 @@ mod convert;
 pub mod tls;
 mod transactions;
 
-use std::{
-    future::Future,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Duration,
-};
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use sable_proto::v1::{
     admin_server::AdminServer, chain_server::ChainServer, transactions_server::TransactionsServer,
 };
 use tokio::net::TcpListener;
-use tonic::{
-    service::interceptor::InterceptedService,
-    transport::{Certificate, Channel, ClientTlsConfig, Server},
-};
+use tonic::{service::interceptor::InterceptedService, transport::Server};
 
 use crate::{
-    block::{MAX_ADMIN_BYTES, MAX_TX_BYTES},
+    liveness::{StaticStatus, StatusSource},
     node::Node,
-    pki::{CertificateAuthority, PkiError},
 };
+use sable_pki::{CertificateAuthority, PkiError};
+use sable_primitives::block::{MAX_ADMIN_BYTES, MAX_TX_BYTES};
 
 pub use auth::{RoleGate, ADMIN_ROLES, ANY_ROLE, CHAIN_ROLES, TRANSACTIONS_ROLES};
 pub use tls::{PeerAuthError, PeerIdentity, PeerInfo};
@@ -97,33 +89,6 @@ pub const MAX_TRANSACTIONS_REQUEST: usize = MAX_TX_BYTES + FRAMING_SLACK;
 pub const MAX_ADMIN_REQUEST: usize = MAX_ADMIN_BYTES + FRAMING_SLACK;
 /// Largest `Chain`, health or reflection request (heights, hashes, addresses, names).
 pub const MAX_QUERY_REQUEST: usize = 4 * 1024;
-
-/// What the node reports about consensus in `Chain.GetStatus`; consensus supplies a live
-/// implementation, a node without consensus uses [`StaticStatus`].
-pub trait StatusSource: Send + Sync + 'static {
-    /// Number of validators in the current set.
-    fn validators(&self) -> u32;
-    /// Number of validator peers currently connected.
-    fn connected_peers(&self) -> u32;
-}
-
-/// Fixed consensus figures (a node without consensus, tests).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StaticStatus {
-    /// Validators in the set.
-    pub validators: u32,
-    /// Connected peers.
-    pub connected_peers: u32,
-}
-
-impl StatusSource for StaticStatus {
-    fn validators(&self) -> u32 {
-        self.validators
-    }
-    fn connected_peers(&self) -> u32 {
-        self.connected_peers
-    }
-}
 
 /// How to serve the API.
 #[derive(Clone)]
@@ -190,7 +155,7 @@ pub enum RpcError {
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
     /// The listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr} (gRPC): {source}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -206,13 +171,6 @@ pub enum RpcError {
     /// The address is not a valid endpoint.
     #[error("invalid endpoint {0:?}")]
     Endpoint(String),
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>, RpcError> {
-    std::fs::read(path).map_err(|source| RpcError::Io {
-        path: path.display().to_string(),
-        source,
-    })
 }
 
 /// Binds `cfg.listen` and serves until `shutdown` completes, then drains open calls.
@@ -240,7 +198,7 @@ pub async fn serve_on(
 ) -> Result<(), RpcError> {
     let ca = Arc::new(cfg.ca.clone());
     let server_config = tls::server_config(&cfg.cert, &cfg.key, &ca)?;
-    let own = ca.verify(&crate::pki::load_certificate_pem(&cfg.cert)?)?;
+    let own = ca.verify(&sable_pki::load_certificate_pem(&cfg.cert)?)?;
     let local = listener.local_addr().ok();
     let incoming = tls::incoming(listener, server_config, ca);
 
@@ -298,45 +256,4 @@ pub async fn serve_on(
         .await?;
     tracing::info!(addr = ?local, "gRPC API stopped");
     Ok(())
-}
-
-fn endpoint(addr: &str) -> Result<tonic::transport::Endpoint, RpcError> {
-    let uri = if addr.contains("://") {
-        addr.to_string()
-    } else {
-        format!("https://{addr}")
-    };
-    if !uri.starts_with("https://") {
-        // The API has no plaintext port; a plaintext client would only hang up.
-        return Err(RpcError::Endpoint(addr.to_string()));
-    }
-    Channel::from_shared(uri).map_err(|_| RpcError::Endpoint(addr.to_string()))
-}
-
-fn client_tls(ca_pem: &Path) -> Result<ClientTlsConfig, RpcError> {
-    Ok(ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(read_file(ca_pem)?))
-        .domain_name("localhost"))
-}
-
-/// Connects to a node's API at `addr` (`host:port` or `https://host:port`) as the holder
-/// of `cert_path`/`key_path`, checking the node's certificate against the CA in
-/// `ca_pem_path` (server name `localhost`, as the development PKI issues it).
-pub async fn connect(
-    addr: &str,
-    ca_pem_path: &Path,
-    cert_path: &Path,
-    key_path: &Path,
-) -> Result<Channel, RpcError> {
-    let identity =
-        tonic::transport::Identity::from_pem(read_file(cert_path)?, read_file(key_path)?);
-    let tls = client_tls(ca_pem_path)?.identity(identity);
-    Ok(endpoint(addr)?.tls_config(tls)?.connect().await?)
-}
-
-/// Connects without a client certificate (every call is refused with
-/// `UNAUTHENTICATED`; for tests and diagnostics).
-pub async fn connect_without_identity(addr: &str, ca_pem_path: &Path) -> Result<Channel, RpcError> {
-    let tls = client_tls(ca_pem_path)?;
-    Ok(endpoint(addr)?.tls_config(tls)?.connect().await?)
 }

@@ -1,7 +1,7 @@
 //! `sable.v1.Transactions`: banks submit transactions and follow their status.
 //!
 //! A refused submission is an answer, not an error: `Submit` returns a `TxStatus` with
-//! `rejected { reason, detail }`, the reason mirroring [`crate::execution::Rejection`].
+//! `rejected { reason, detail }`, the reason mirroring `sable_primitives::RejectCode`.
 //! Errors (`INVALID_ARGUMENT`, `OUT_OF_RANGE` for a request far over the size limit,
 //! `INTERNAL`) mean the request itself could not be handled.
 
@@ -16,10 +16,8 @@ use super::{
     auth::caller,
     convert::{self, Stop, Wake},
 };
-use crate::{
-    block::TxId,
-    node::{AppliedEvent, Node, TxStatus},
-};
+use crate::node::{AppliedEvent, Node};
+use sable_primitives::{block::TxId, TxStatus};
 
 /// The `Transactions` service.
 #[derive(Debug, Clone)]
@@ -98,7 +96,7 @@ impl Transactions for TransactionsService {
             Ok(_) => TxStatus::Pending,
             Err(r) => {
                 tracing::info!(tx = %id, submitter, reason = %r, "transaction refused");
-                TxStatus::Rejected(r)
+                TxStatus::from(&r)
             }
         };
         Ok(Response::new(convert::tx_status(&id, &status)))

@@ -23,7 +23,8 @@ pub mod verify;
 use alloy::primitives::{keccak256, B256};
 use sable_settlement::SettlementError;
 
-use crate::{block::Block, storage::StorageError};
+use crate::storage::StorageError;
+use sable_primitives::block::Block;
 
 pub use service::{SettlementHandle, Settler};
 
@@ -39,7 +40,7 @@ pub enum SettleError {
     /// The batch's withdrawals cannot be paid as this validator sees L1 (an asset
     /// whose listing its watcher has not seen yet).
     #[error(transparent)]
-    Withdrawals(#[from] crate::bridge::WithdrawalsError),
+    Withdrawals(#[from] crate::bridge_ledger::WithdrawalsError),
     /// A finalized block this validator should have is missing.
     #[error("finalized block {0} is missing from this validator's store")]
     MissingBlock(u64),

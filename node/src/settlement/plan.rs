@@ -6,7 +6,7 @@
 //! ```text
 //! data = version:u8(=1) || count:u32 || (len:u32 || block)*      (blocks first..=last)
 //! ```
-//! Each block is its canonical encoding (`crate::block`), transactions and proofs
+//! Each block is its canonical encoding (`sable_primitives::block`), transactions and proofs
 //! included, so anyone holding the data can re-execute and re-verify the batch.
 
 use alloy::primitives::B256;
@@ -17,13 +17,12 @@ use sable_settlement::{
 
 use super::SettleError;
 use crate::{
-    block::{Block, BlockHeader, MAX_BLOCK_BYTES},
-    bridge::{
-        batch_withdrawals, deposits_minted_at, withdrawals_at, L1AssetRecord, MAX_BATCH_WITHDRAWALS,
-    },
+    bridge_ledger::{deposits_minted_at, withdrawals_at, MAX_BATCH_WITHDRAWALS},
     config::Publication,
+    l1_view::{batch_withdrawals, L1AssetRecord},
     storage::{Staged, Store},
 };
+use sable_primitives::block::{Block, BlockHeader, MAX_BLOCK_BYTES};
 
 /// Published-data encoding version.
 pub const DATA_VERSION: u8 = 1;
@@ -235,7 +234,7 @@ pub fn plan(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::block::BlockHash;
+    use sable_primitives::block::BlockHash;
 
     fn block(h: u64) -> Block {
         Block {
@@ -342,7 +341,7 @@ mod tests {
 
     #[test]
     fn batches_close_before_a_block_that_would_take_their_withdrawals_past_the_cap() {
-        use crate::bridge::{stage_withdrawals, WithdrawalRecord};
+        use crate::bridge_ledger::{stage_withdrawals, WithdrawalRecord};
         let dir = tempfile::tempdir().unwrap();
         let store = chain(dir.path());
         let records = |n: usize| {

@@ -19,15 +19,16 @@ use super::{
     SettleError,
 };
 use crate::{
-    bridge::{L1AssetRecord, L1DepositRecord},
     config::{BlobSidecars, Publication, SettlementSection},
+    l1_view::{L1AssetRecord, L1DepositRecord},
     node::Node,
     storage::{Cf, Staged, StorageError},
     telemetry::metrics,
 };
 
 /// The environment variable that injects a crash: `before_submit` aborts the process
-/// when this validator is about to submit a batch it holds a quorum for (tests).
+/// when this validator is about to submit a batch it holds a quorum for. Read only by
+/// builds with the `failpoints` feature (tests).
 pub const FAILPOINT_ENV: &str = "SABLE_SETTLEMENT_FAILPOINT";
 /// The longest wait between rounds after repeated failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -70,13 +71,16 @@ impl Settler {
             .contract
             .parse()
             .map_err(|e| SettleError::Config(format!("contract address: {e}")))?;
-        let mut client = L1Client::connect(&section.rpc, &key, contract, Address::ZERO)?;
-        client.confirmations = section.confirmations;
-        client.from_block = section.from_block;
-        client.log_page = section.log_page_blocks;
-        client.max_gas_price = section
-            .max_gas_price_gwei
-            .map(|g| u128::from(g) * 1_000_000_000);
+        let config = sable_settlement::L1Config {
+            confirmations: section.confirmations,
+            from_block: section.from_block,
+            log_page: section.log_page_blocks,
+            max_gas_price: section
+                .max_gas_price_gwei
+                .map(|g| u128::from(g) * 1_000_000_000),
+            ..Default::default()
+        };
+        let client = L1Client::connect(&section.rpc, &key, contract, Address::ZERO, config)?;
         Ok(Settler {
             node,
             client,
@@ -90,7 +94,8 @@ impl Settler {
             takeover: Duration::from_millis(section.takeover_ms),
             poll: Duration::from_millis(section.poll_ms),
             genesis: genesis_hash(namespace),
-            crash_before_submit: std::env::var(FAILPOINT_ENV).as_deref() == Ok("before_submit"),
+            crash_before_submit: cfg!(feature = "failpoints")
+                && std::env::var(FAILPOINT_ENV).as_deref() == Ok("before_submit"),
         })
     }
 

@@ -21,13 +21,14 @@ use sable_settlement::{
 
 use super::plan::PublishedData;
 use crate::{
-    block::Block,
-    bridge::{batch_withdrawals, deposits_minted_at, L1AssetRecord},
-    compliance::CompliancePolicy,
+    bridge_ledger::deposits_minted_at,
     execution::{ChainParams, ExecError, Executor},
+    l1_view::{batch_withdrawals, L1AssetRecord},
+    policy::CompliancePolicy,
     storage::{Staged, StorageError, Store},
     verifier::Verifier,
 };
+use sable_primitives::block::Block;
 
 /// What an honest chain verified to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -37,7 +37,7 @@ use std::path::Path;
 
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteOptions, DB};
 
-use crate::block::{Block, BlockHeader};
+use sable_primitives::block::{Block, BlockHeader};
 
 pub use merkle::{PersistentTree, NOTE_TREE, REGISTRY_TREE};
 pub use staged::Staged;
@@ -82,7 +82,7 @@ pub enum Cf {
     /// admitting and voting, never in execution.
     L1Deposits,
     /// Withdrawals (burns naming an Ethereum recipient) each block executed: height →
-    /// the block's [`crate::bridge::WithdrawalRecord`]s. Chain state.
+    /// the block's [`crate::bridge_ledger::WithdrawalRecord`]s. Chain state.
     Withdrawals,
     /// Confirmed L1 asset listings this node's watcher has seen: asset id → token ·
     /// unit · L1 block. Local: read when admitting, voting and planning a batch.

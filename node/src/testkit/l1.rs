@@ -11,7 +11,7 @@ use alloy::{
 use sable_settlement::{
     anvil::{Anvil, DEV_KEYS},
     bindings::ISableSettlement::BatchSettled,
-    deploy::{default_artifacts, deploy, Deployment},
+    deploy::{contracts_out, deploy, Deployment},
     Batch, L1Client, SettledState, SettlementKey,
 };
 
@@ -40,8 +40,14 @@ impl L1 {
     ) -> L1 {
         let anvil = Anvil::start(anvil_args);
         let deployer = SettlementKey::from_hex(DEV_KEYS[0]).unwrap();
-        let boot =
-            L1Client::connect(&anvil.url(), &deployer, Address::ZERO, Address::ZERO).unwrap();
+        let boot = L1Client::connect(
+            &anvil.url(),
+            &deployer,
+            Address::ZERO,
+            Address::ZERO,
+            Default::default(),
+        )
+        .unwrap();
         let mut validators: Vec<Address> = (0..net.configs.len())
             .map(|i| net.settlement_key(i).address())
             .collect();
@@ -49,7 +55,7 @@ impl L1 {
         let namespace = net.config(0).chain.namespace;
         let deployment = deploy(
             boot.provider(),
-            &default_artifacts(),
+            &contracts_out().unwrap(),
             genesis_hash(&namespace),
             validators.clone(),
         )
@@ -78,6 +84,7 @@ impl L1 {
             &deployer,
             deployment.settlement,
             deployment.bridge,
+            Default::default(),
         )
         .unwrap();
         L1 {

@@ -18,12 +18,12 @@ use std::{
 };
 
 use crate::{
-    block::{Block, BlockHeader},
     config::{init_devnet, NodeConfig},
     execution::Applied,
     node::Node,
     storage::Store,
 };
+use sable_primitives::block::{Block, BlockHeader};
 
 static NEXT: AtomicU16 = AtomicU16::new(0);
 

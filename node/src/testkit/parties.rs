@@ -3,13 +3,7 @@
 
 use std::{sync::OnceLock, time::Duration};
 
-use crate::{
-    admin::AdminOp,
-    client::NodeClient,
-    config::NodeConfig,
-    pki::{load_certificate_pem, load_key_seed},
-    wallet,
-};
+use crate::config::NodeConfig;
 use rand::{rand_core::UnwrapErr, rngs::SysRng};
 use sable_circuits::{
     builder::ProvenPart,
@@ -18,6 +12,10 @@ use sable_circuits::{
     note::Note,
     transaction::Transaction,
 };
+use sable_client::node_client::NodeClient;
+use sable_client::wallet;
+use sable_pki::{load_certificate_pem, load_key_seed};
+use sable_primitives::admin::AdminOp;
 
 pub const FINAL: Duration = Duration::from_secs(60);
 
@@ -33,7 +31,7 @@ pub fn proving_key() -> &'static ProvingKey {
 /// A client of validator `node` authenticated as `participant` (from the devnet PKI).
 pub async fn connect(cfg: &NodeConfig, participant: &str) -> NodeClient {
     let pki = cfg.tls.ca.parent().unwrap();
-    let channel = crate::rpc::connect(
+    let channel = sable_client::connect(
         &cfg.network.rpc.to_string(),
         &cfg.tls.ca,
         &pki.join(format!("{participant}.pem")),

@@ -24,10 +24,9 @@ use sable_circuits::{
     keys::Address,
 };
 
-use crate::{
-    block::TxId,
-    pki::{self, CertificateAuthority, Fingerprint, Identity, PkiError, Role},
-};
+use sable_pki::{self as pki, CertificateAuthority, Fingerprint, Identity, PkiError, Role};
+
+use crate::block::TxId;
 
 /// Command encoding version.
 pub const ADMIN_VERSION: u8 = 1;
@@ -262,8 +261,8 @@ impl SignedAdminCommand {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::pki::{generate_dev_pki, load_certificate_pem, load_key_seed, DevPkiSpec};
     use sable_circuits::keys::SpendingKey;
+    use sable_pki::{generate_dev_pki, load_certificate_pem, load_key_seed, DevPkiSpec};
 
     fn now() -> i64 {
         std::time::SystemTime::now()

@@ -21,11 +21,13 @@ use sable_circuits::{
     transaction::{digest_of, Issuance, IssuedNote, Transaction},
 };
 
-use crate::{
+use sable_primitives::{
     admin::{AdminCommand, AdminOp, SignedAdminCommand},
     block::TxId,
-    client::{ClientError, NodeClient, Status},
+    TxStatus,
 };
+
+use crate::node_client::{ClientError, NodeClient};
 
 /// Wallet errors.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +50,7 @@ pub enum WalletError {
         /// The command.
         what: String,
         /// Its final status.
-        status: Status,
+        status: TxStatus,
     },
 }
 
@@ -471,7 +473,7 @@ pub async fn operate(
         }
         .sign(seed, cert_der.to_vec());
         let (id, status) = client.admin(&cmd).await?;
-        if status != Status::Pending {
+        if status != TxStatus::Pending {
             return Err(WalletError::NotFinalized {
                 what: format!("operator command {id}"),
                 status,
@@ -481,7 +483,7 @@ pub async fn operate(
     }
     for id in ids {
         let status = client.wait_admin_final(&id, APPLY_WAIT).await?;
-        if !matches!(status, Status::Finalized { .. }) {
+        if !matches!(status, TxStatus::Finalized { .. }) {
             return Err(WalletError::NotFinalized {
                 what: format!("operator command {id}"),
                 status,
@@ -494,14 +496,14 @@ pub async fn operate(
 /// Submits `tx` and follows it to a final state; returns its id and height.
 pub async fn settle(client: &mut NodeClient, tx: &Transaction) -> Result<(TxId, u64), WalletError> {
     let (id, status) = client.submit(tx).await?;
-    if status != Status::Pending {
+    if status != TxStatus::Pending {
         return Err(WalletError::NotFinalized {
             what: format!("transaction {id}"),
             status,
         });
     }
     match client.wait_final(&id, APPLY_WAIT).await? {
-        Status::Finalized { height } => Ok((id, height)),
+        TxStatus::Finalized { height, .. } => Ok((id, height)),
         status => Err(WalletError::NotFinalized {
             what: format!("transaction {id}"),
             status,

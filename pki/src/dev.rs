@@ -169,7 +169,7 @@ pub fn generate_dev_pki(dir: &Path, spec: &DevPkiSpec) -> Result<DevPki, PkiErro
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::pki::{load_certificate_pem, load_key_seed, CertificateAuthority};
+    use crate::{load_certificate_pem, load_key_seed, CertificateAuthority};
 
     #[test]
     fn issued_certificates_verify_and_name_their_role() {
@@ -183,7 +183,7 @@ mod tests {
             assert_eq!(who.participant, id.participant);
             // The key file holds the certificate's key.
             let seed = load_key_seed(&id.key).unwrap();
-            assert_eq!(crate::pki::public_key_of_seed(&seed), who.public_key);
+            assert_eq!(crate::public_key_of_seed(&seed), who.public_key);
         }
         assert_eq!(pki.with_role(Role::Validator).count(), 4);
     }

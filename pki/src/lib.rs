@@ -1,5 +1,10 @@
-//! Identities of the consortium: who a certificate says its holder is, and the
-//! development PKI that issues them.
+//! # sable-pki — identities of the consortium
+//!
+//! Owns: who a certificate says its holder is ([`Role`], [`Identity`]), the consortium
+//! CA that checks certificates ([`CertificateAuthority`]), Ed25519 keys and signatures
+//! under a domain ([`sign`], [`verify_signature`]), certificate fingerprints for
+//! revocation lists, and, behind the `dev` feature, the development PKI that issues a
+//! whole consortium's keys and certificates ([`generate_dev_pki`]).
 //!
 //! Every party holds an Ed25519 key and an X.509 certificate issued by the consortium CA.
 //! The certificate names the holder's [`Role`] and participant id in one subject
@@ -7,14 +12,22 @@
 //! certificate confers authority. Validators' certificate keys are also their consensus
 //! keys, so the p2p transport and the gRPC API authenticate the same identity.
 //!
+//! Must never: grant authority from anything but a CA-issued certificate's role URI,
+//! or issue certificates outside the `dev` feature (a production consortium's CA is
+//! an offline process, not this crate).
+//!
 //! # Format
 //! Keys are PKCS#8 v1 (`-----BEGIN PRIVATE KEY-----`) over a 32-byte Ed25519 seed;
 //! certificates are PEM. A certificate is identified on revocation lists by the SHA-256
 //! of its DER ([`fingerprint`]).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
+#[cfg(feature = "dev")]
 mod dev;
 mod identity;
 
+#[cfg(feature = "dev")]
 pub use dev::{generate_dev_pki, DevPki, DevPkiSpec, IssuedIdentity};
 pub use identity::{
     fingerprint, load_certificate_pem, load_key_seed, public_key_of_seed, sign, verify_signature,
@@ -25,6 +38,7 @@ pub use identity::{
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     /// Certificate generation failed.
+    #[cfg(feature = "dev")]
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
     /// A file could not be read or written.

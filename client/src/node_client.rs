@@ -1,7 +1,7 @@
 //! A typed client of the node API for banks, operators and tests: submit and follow
 //! transactions, fetch anchors and Merkle paths, send operator commands.
 //!
-//! The channel must be a mutual-TLS channel (see `rpc::connect`); this module only
+//! The channel must be a mutual-TLS channel ([`crate::connect`]); this module only
 //! turns protobuf messages into protocol types and back, with typed errors.
 
 use std::time::Duration;
@@ -20,7 +20,11 @@ use sable_proto::v1::{
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;
 
-use crate::{admin::SignedAdminCommand, block::TxId};
+use sable_primitives::{
+    admin::SignedAdminCommand,
+    block::{BlockHash, TxId},
+    RejectCode, TxStatus,
+};
 
 /// Client errors.
 #[derive(Debug, thiserror::Error)]
@@ -36,44 +40,25 @@ pub enum ClientError {
     Timeout(TxId),
 }
 
-/// A transaction's status as the client sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// In the mempool.
-    Pending,
-    /// Executed at this height.
-    Finalized {
-        /// Height.
-        height: u64,
-    },
-    /// Refused or skipped.
-    Rejected {
-        /// Reason code (`sable.v1.RejectReason`).
-        reason: i32,
-        /// Human detail.
-        detail: String,
-    },
-    /// Unknown to the node.
-    Unknown,
-}
-
-impl Status {
-    /// Whether the status can no longer change.
-    pub fn is_final(&self) -> bool {
-        matches!(self, Status::Finalized { .. } | Status::Rejected { .. })
-    }
-}
-
-fn status_of(s: v1::TxStatus) -> Status {
-    match s.state {
-        Some(State::Pending(_)) => Status::Pending,
-        Some(State::Finalized(f)) => Status::Finalized { height: f.height },
-        Some(State::Rejected(r)) => Status::Rejected {
-            reason: r.reason,
+fn status_of(s: v1::TxStatus) -> Result<TxStatus, ClientError> {
+    Ok(match s.state {
+        Some(State::Pending(_)) => TxStatus::Pending,
+        Some(State::Finalized(f)) => TxStatus::Finalized {
+            height: f.height,
+            block_hash: BlockHash(bytes32(&f.block_hash, "block hash")?),
+            index: f.index,
+        },
+        Some(State::Rejected(r)) => TxStatus::Rejected {
+            code: u8::try_from(r.reason)
+                .ok()
+                .and_then(RejectCode::from_u8)
+                .ok_or_else(|| {
+                    ClientError::Malformed(format!("unknown rejection reason {}", r.reason))
+                })?,
             detail: r.detail,
         },
-        Some(State::Unknown(_)) | None => Status::Unknown,
-    }
+        Some(State::Unknown(_)) | None => TxStatus::Unknown,
+    })
 }
 
 fn bytes32(bytes: &[u8], what: &'static str) -> Result<[u8; 32], ClientError> {
@@ -120,29 +105,29 @@ impl NodeClient {
     }
 
     /// Submits a transaction; returns its id and admission status.
-    pub async fn submit(&mut self, tx: &Transaction) -> Result<(TxId, Status), ClientError> {
+    pub async fn submit(&mut self, tx: &Transaction) -> Result<(TxId, TxStatus), ClientError> {
         self.submit_bytes(tx.to_bytes()).await
     }
 
     /// Submits encoded transaction bytes.
-    pub async fn submit_bytes(&mut self, bytes: Vec<u8>) -> Result<(TxId, Status), ClientError> {
+    pub async fn submit_bytes(&mut self, bytes: Vec<u8>) -> Result<(TxId, TxStatus), ClientError> {
         let id = TxId::of(&bytes);
         let s = self
             .txs
             .submit(v1::SubmitRequest { transaction: bytes })
             .await?
             .into_inner();
-        Ok((id, status_of(s)))
+        Ok((id, status_of(s)?))
     }
 
     /// The status of a transaction or operator command.
-    pub async fn status(&mut self, id: &TxId) -> Result<Status, ClientError> {
+    pub async fn status(&mut self, id: &TxId) -> Result<TxStatus, ClientError> {
         let s = self
             .txs
             .get_status(v1::TxId { id: id.0.to_vec() })
             .await?
             .into_inner();
-        Ok(status_of(s))
+        status_of(s)
     }
 
     /// Follows a transaction until it is finalized or rejected.
@@ -150,7 +135,7 @@ impl NodeClient {
         &mut self,
         id: &TxId,
         timeout: Duration,
-    ) -> Result<Status, ClientError> {
+    ) -> Result<TxStatus, ClientError> {
         let mut stream = self
             .txs
             .watch_status(v1::TxId { id: id.0.to_vec() })
@@ -158,7 +143,7 @@ impl NodeClient {
             .into_inner();
         let run = async {
             while let Some(s) = stream.next().await {
-                let s = status_of(s?);
+                let s = status_of(s?)?;
                 if s.is_final() {
                     return Ok(s);
                 }
@@ -273,13 +258,13 @@ impl NodeClient {
     }
 
     /// The status of an operator command (operator role).
-    pub async fn admin_status(&mut self, id: &TxId) -> Result<Status, ClientError> {
+    pub async fn admin_status(&mut self, id: &TxId) -> Result<TxStatus, ClientError> {
         let s = self
             .admin
             .get_command_status(v1::TxId { id: id.0.to_vec() })
             .await?
             .into_inner();
-        Ok(status_of(s))
+        status_of(s)
     }
 
     /// Polls an operator command until it is finalized or rejected.
@@ -287,7 +272,7 @@ impl NodeClient {
         &mut self,
         id: &TxId,
         timeout: Duration,
-    ) -> Result<Status, ClientError> {
+    ) -> Result<TxStatus, ClientError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let s = self.admin_status(id).await?;
@@ -302,7 +287,10 @@ impl NodeClient {
     }
 
     /// Sends a signed operator command; returns its id and status.
-    pub async fn admin(&mut self, cmd: &SignedAdminCommand) -> Result<(TxId, Status), ClientError> {
+    pub async fn admin(
+        &mut self,
+        cmd: &SignedAdminCommand,
+    ) -> Result<(TxId, TxStatus), ClientError> {
         let r = self
             .admin
             .submit(v1::SignedAdminCommand {
@@ -312,7 +300,11 @@ impl NodeClient {
             })
             .await?
             .into_inner();
-        let status = r.status.map(status_of).unwrap_or(Status::Unknown);
+        let status = r
+            .status
+            .map(status_of)
+            .transpose()?
+            .unwrap_or(TxStatus::Unknown);
         Ok((cmd.id(), status))
     }
 }

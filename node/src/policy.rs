@@ -1,4 +1,4 @@
-//! The compliance hook: policies the node consults when it admits a transaction and
+//! The compliance-policy hook: policies the node consults when it admits a transaction and
 //! when it executes one. The compliance capability (`sable-compliance`) fills it with
 //! real policies; the node ships only [`AllowAll`].
 //!
@@ -16,7 +16,7 @@ pub struct TxContext<'a> {
     /// Height of the chain tip (admission) or of the executing block (execution).
     pub height: u64,
     /// The transaction's id.
-    pub tx_id: &'a crate::block::TxId,
+    pub tx_id: &'a sable_primitives::block::TxId,
     /// Participant id of the submitting bank (admission only).
     pub submitter: Option<&'a str>,
 }

@@ -2,7 +2,7 @@
 //!
 //! A block carries transactions and operator commands as opaque canonical bytes; the
 //! proposer does not execute them first, so a block holds no post-state. Every
-//! validator executes finalized blocks in order ([`crate::execution`]) and reaches the
+//! validator executes finalized blocks in order (`sable-execution`) and reaches the
 //! same [`BlockHeader`] roots, which is what settlement signs.
 //!
 //! # Format
@@ -54,7 +54,9 @@ impl std::fmt::Display for BlockHash {
     }
 }
 
-pub(crate) fn hash32(personal: &[u8; 16], data: &[u8]) -> [u8; 32] {
+/// BLAKE2b-256 of `data` under a 16-byte personalisation (Sable's domain-separated hash
+/// for ids and state keys).
+pub fn hash32(personal: &[u8; 16], data: &[u8]) -> [u8; 32] {
     let h = blake2b_simd::Params::new()
         .hash_length(32)
         .personal(personal)
@@ -242,13 +244,11 @@ impl BlockHeader {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    /// A small block with a transaction, an empty one and an operator command.
-    pub(crate) fn sample() -> Block {
+#[cfg(any(test, feature = "test-utils"))]
+impl Block {
+    /// A small block with a transaction, an empty one and an operator command, for codec
+    /// tests here and in the crates that carry blocks.
+    pub fn sample() -> Block {
         Block {
             height: 7,
             parent: BlockHash([3; 32]),
@@ -256,6 +256,16 @@ pub(crate) mod tests {
             transactions: vec![vec![1, 2, 3], vec![]],
             admin: vec![vec![9; 10]],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sample() -> Block {
+        Block::sample()
     }
 
     #[test]
