@@ -4,6 +4,8 @@
 # proving is tens of times slower unoptimised).
 source "$(dirname "$0")/env.sh"
 cargo fmt --all -- --check
+# No module of a crate imports another that imports it back.
+for src in */src; do python3 scripts/import_cycles.py "$src" -q; done
 (cd contracts && "$SABLE_FORGE" fmt --check && "$SABLE_FORGE" test)
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --release --workspace --all-targets -- -D warnings

@@ -56,7 +56,9 @@ pub const TX_VERSION: u8 = 1;
 /// The encoding version of transactions with deposits.
 pub const DEPOSIT_TX_VERSION: u8 = 2;
 
-/// The digest every signature in a transaction signs; also its id.
+/// The digest every signature in a transaction signs. It is not the transaction's id:
+/// the id (`sable_primitives::TxId`) hashes the whole canonical encoding, proofs and
+/// signatures included, so two encodings of one digest are two ids.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TxDigest(pub [u8; 32]);
 

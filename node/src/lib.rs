@@ -31,6 +31,4 @@ pub mod rpc;
 pub mod settlement;
 pub mod storage;
 pub mod telemetry;
-#[cfg(feature = "test-utils")]
-pub mod testkit;
 pub mod verifier;

@@ -26,17 +26,17 @@ use sable_node::{
     bridge_ledger::WithdrawalRecord,
     config::{Publication, SettlementSection},
     settlement::plan::{Encoded, PublishedData},
-    testkit::{
-        assert_agree,
-        l1::L1,
-        parties::{connect, pay, two_banks, withdraw, TwoBanks, FINAL},
-        Devnet,
-    },
 };
 use sable_primitives::{RejectCode, TxStatus};
 use sable_settlement::{
     testing::{deploy_test_token, deposit, list_asset, token_balance},
     withdrawals_hash, Quorum, SettlementError, Withdrawal,
+};
+use sable_testkit::{
+    assert_agree,
+    l1::L1,
+    parties::{connect, pay, two_banks, withdraw, TwoBanks, FINAL},
+    Devnet,
 };
 
 const T: Duration = Duration::from_secs(90);

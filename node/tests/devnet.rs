@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use sable_node::{
-    gossip,
-    testkit::{assert_agree, Devnet},
-};
+use sable_node::gossip;
+use sable_testkit::{assert_agree, Devnet};
 
 fn devnet(n: usize) -> Devnet {
     Devnet::new(env!("CARGO_BIN_EXE_sable-node"), n)
@@ -23,8 +21,8 @@ const T: Duration = Duration::from_secs(90);
 async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
     use sable_client::wallet;
     use sable_node::execution::StateReads as _;
-    use sable_node::testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
     use sable_primitives::TxStatus;
+    use sable_testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
 
     const PAYMENTS: usize = 8;
     let mut net = devnet(4);
@@ -116,9 +114,9 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
 /// export failures cost nothing but dropped spans.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_revoked_validator_is_cut_off_from_consensus() {
-    use sable_node::testkit::parties::{connect, operator};
     use sable_pki::{fingerprint, load_certificate_pem};
     use sable_primitives::admin::AdminOp;
+    use sable_testkit::parties::{connect, operator};
 
     let mut net = devnet(4);
     let absent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -223,11 +221,11 @@ fn a_crash_between_application_steps_never_leaves_half_a_block() {
 async fn a_restarted_validator_gets_what_its_peers_have_pending() {
     use sable_client::NodeClient;
     use sable_node::config::NodeConfig;
-    use sable_node::testkit::parties::connect;
     use sable_pki::{load_certificate_pem, load_key_seed};
     use sable_primitives::admin::{AdminCommand, AdminOp};
     use sable_primitives::block::TxId;
     use sable_primitives::TxStatus;
+    use sable_testkit::parties::connect;
 
     /// Waits until the command `id` is pending at the validator of `cfg` (connecting
     /// anew each time, as it may be starting).
@@ -331,8 +329,8 @@ fn a_validator_whose_port_is_taken_stops_at_start_and_names_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     use sable_client::wallet::Wallet;
-    use sable_node::testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
     use sable_primitives::{RejectCode, TxStatus};
+    use sable_testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
 
     let mut net = devnet(4);
     net.start_all();

@@ -125,7 +125,7 @@ impl TestNode {
 
     /// Applies a block holding `admin` commands on the tip, as consensus would.
     async fn apply_admin_block(&self, admin: Vec<Vec<u8>>) -> u64 {
-        sable_node::testkit::apply_admin_block(&self.node, admin)
+        sable_testkit::apply_admin_block(&self.node, admin)
             .await
             .header
             .height

@@ -14,8 +14,8 @@ use sable_node::{
         plan::{Encoded, PublishedData},
         service::FAILPOINT_ENV,
     },
-    testkit::{assert_agree, l1::L1, Devnet},
 };
+use sable_testkit::{assert_agree, l1::L1, Devnet};
 
 const T: Duration = Duration::from_secs(90);
 
@@ -29,8 +29,8 @@ fn small_batches(s: &mut SettlementSection) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart_and_verify_from_l1(
 ) {
-    use sable_node::testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
     use sable_primitives::TxStatus;
+    use sable_testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("anvil-state.json");

@@ -59,11 +59,11 @@ use sable_circuits::{
 };
 use sable_client::wallet;
 use sable_client::NodeClient;
-use sable_node::testkit::{
+use sable_primitives::TxStatus;
+use sable_testkit::{
     parties::{connect, pay, regulator, two_banks, TwoBanks},
     Devnet,
 };
-use sable_primitives::TxStatus;
 
 const VALIDATORS: usize = 4;
 

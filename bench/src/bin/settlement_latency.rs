@@ -22,10 +22,8 @@ use std::{
 
 use anyhow::{ensure, Context as _, Result};
 use sable_bench::{arg, percentile};
-use sable_node::{
-    config::{BlobSidecars, Publication},
-    testkit::{l1::L1, parties::connect, Devnet},
-};
+use sable_node::config::{BlobSidecars, Publication};
+use sable_testkit::{l1::L1, parties::connect, Devnet};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {

@@ -29,7 +29,8 @@
 //! ```no_run
 //! # async fn run(node: std::sync::Arc<sable_node::node::Node>) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::path::Path;
-//! use sable_node::{pki::CertificateAuthority, rpc};
+//! use sable_node::rpc;
+//! use sable_pki::CertificateAuthority;
 //!
 //! let ca = CertificateAuthority::load(Path::new("pki/ca.pem"))?;
 //! let cfg = rpc::RpcConfig::new(

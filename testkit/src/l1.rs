@@ -15,11 +15,9 @@ use sable_settlement::{
     Batch, L1Client, SettledState, SettlementKey,
 };
 
-use super::Devnet;
-use crate::{
-    config::{SettlementSection, SETTLEMENT_KEY_FILE},
-    settlement::genesis_hash,
-};
+use crate::Devnet;
+use sable_node::config::{SettlementSection, SETTLEMENT_KEY_FILE};
+use sable_node::settlement::genesis_hash;
 
 /// The L1 side of a settling devnet.
 pub struct L1 {

@@ -3,7 +3,6 @@
 
 use std::{sync::OnceLock, time::Duration};
 
-use crate::config::NodeConfig;
 use rand::{rand_core::UnwrapErr, rngs::SysRng};
 use sable_circuits::{
     builder::ProvenPart,
@@ -14,6 +13,7 @@ use sable_circuits::{
 };
 use sable_client::node_client::NodeClient;
 use sable_client::wallet;
+use sable_node::config::NodeConfig;
 use sable_pki::{load_certificate_pem, load_key_seed};
 use sable_primitives::admin::AdminOp;
 

@@ -1,8 +1,14 @@
-//! Test utilities (feature `test-utils`): a loopback devnet of real `sable-node`
-//! processes (fresh dev PKI and data directories, start/kill/restart, metrics polling,
-//! state inspection after the processes stop) and the parties that use it.
+//! # sable-testkit — the harnesses Sable's tests and benchmarks run on
 //!
-//! For tests and benchmarks only: these helpers panic with a clear message on failure.
+//! Owns: a loopback devnet of real `sable-node` processes ([`Devnet`]: fresh dev PKI
+//! and data directories, start/kill/restart, metrics polling, state inspection after
+//! the processes stop), an L1 harness on a real anvil with the contracts deployed
+//! ([`l1`]), and the parties that use them ([`parties`]: banks, issuers, the operator,
+//! built on `sable-client`).
+//!
+//! Must never: be a normal dependency of the validator or of a participant's program
+//! (it is a dev-dependency and a benchmark dependency only), or bind anything but
+//! loopback. These helpers panic with a clear message on failure: they serve tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod l1;
@@ -17,12 +23,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{
-    config::{init_devnet, NodeConfig},
-    execution::Applied,
-    node::Node,
-    storage::Store,
-};
+use sable_node::config::{init_devnet, NodeConfig};
+use sable_node::execution::Applied;
+use sable_node::node::Node;
+use sable_node::storage::Store;
 use sable_primitives::block::{Block, BlockHeader};
 
 static NEXT: AtomicU16 = AtomicU16::new(0);
