@@ -74,11 +74,11 @@ use crate::{
     gossip::{self, PeerLiveness},
     l1_view::check_l1,
     node::{conflict_keys, Node},
-    storage::Staged,
 };
 use sable_pki::Fingerprint;
 use sable_primitives::admin::SignedAdminCommand;
 use sable_primitives::block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES};
+use sable_storage::Staged;
 
 /// Digest consensus votes on: the block hash.
 pub type D = sha256::Digest;

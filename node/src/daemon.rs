@@ -17,11 +17,11 @@ use crate::{
     policy::CompliancePolicy,
     rpc,
     settlement::{SettlementHandle, Settler},
-    storage::Store,
     telemetry,
     verifier::Verifier,
 };
 use sable_pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role};
+use sable_storage::Store;
 
 /// Why a node could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +47,7 @@ pub enum DaemonError {
     Node(#[from] crate::node::NodeError),
     /// Storage.
     #[error(transparent)]
-    Storage(#[from] crate::storage::StorageError),
+    Storage(#[from] sable_storage::StorageError),
     /// Consensus.
     #[error(transparent)]
     Consensus(#[from] crate::consensus::ConsensusError),

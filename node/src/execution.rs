@@ -21,17 +21,17 @@ use sable_circuits::{
 };
 
 use crate::{
-    bridge_ledger::{self, WithdrawalRecord},
+    bridge_ledger,
     policy::{CompliancePolicy, TxContext},
-    storage::{
-        height_key, meta, u64_le, Cf, ReprBytes, Staged, StorageError, Store, NOTE_TREE,
-        REGISTRY_TREE,
-    },
 };
 use sable_pki::CertificateAuthority;
 use sable_primitives::admin::{AdminOp, SignedAdminCommand};
 use sable_primitives::block::{hash32, Block, BlockHash, BlockHeader, TxId};
-use sable_primitives::{AdmissionError, RejectCode, Rejection};
+use sable_primitives::{AdmissionError, Rejection, WithdrawalRecord};
+use sable_storage::{
+    ChainReader, RegistryEntry, ReprBytes, Revocation, Staged, StorageError, Store, TxLocation,
+    NOTE_TREE, REGISTRY_TREE,
+};
 
 /// Chain-wide parameters every validator shares.
 #[derive(Clone)]
@@ -61,57 +61,6 @@ pub struct Outcome {
     pub index: u32,
     /// `None` if applied.
     pub rejection: Option<Rejection>,
-}
-
-/// Where a transaction ended up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TxLocation {
-    /// Block height.
-    pub height: u64,
-    /// Index in the block.
-    pub index: u32,
-    /// Applied, or skipped with this rejection code.
-    pub rejection_code: Option<RejectCode>,
-}
-
-impl TxLocation {
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.u64(self.height)
-            .u32(self.index)
-            .u8(self.rejection_code.map_or(0, |c| c as u8));
-        w.into_bytes()
-    }
-
-    fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
-        if b.len() != 13 {
-            return Err(StorageError::Corrupt("tx location"));
-        }
-        let code = b[12];
-        Ok(TxLocation {
-            height: u64_le(&b[..8], "tx location")?,
-            index: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
-            rejection_code: match code {
-                0 => None,
-                c => Some(RejectCode::from_u8(c).ok_or(StorageError::Corrupt("rejection code"))?),
-            },
-        })
-    }
-}
-
-/// Reads of the committed state that RPCs and admission need.
-pub trait StateReads {
-    /// The location of a finalized transaction or command.
-    fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StorageError>;
-}
-
-impl StateReads for Store {
-    fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StorageError> {
-        Staged::new(self)
-            .get(Cf::TxIndex, &id.0)?
-            .map(|b| TxLocation::from_bytes(&b))
-            .transpose()
-    }
 }
 
 /// Why a state check or an operator command did not pass: a verdict that execution
@@ -146,19 +95,18 @@ pub fn check_state(
     params: &ChainParams,
     tx: &Transaction,
 ) -> Result<(), StateCheckError> {
-    let tip = tip_height(view)?;
-    let last_removal = last_removal(view)?;
+    let tip = view.height()?;
+    let last_removal = view.last_removal()?;
     for iss in &tx.issuances {
         let key: [u8; 32] = iss.issuer.into();
-        if !view.contains(Cf::Issuers, &key)? {
+        if view.issuer(&key)?.is_none() {
             return Err(Rejection::UnauthorizedIssuer.into());
         }
     }
     let registry_root_ok = |root: &RegistryRoot| -> Result<(), StateCheckError> {
-        match view.get(Cf::RegistryRoots, &root.to_bytes())? {
+        match view.registry_root_last_current(&root.to_bytes())? {
             None => Err(Rejection::StaleRegistryRoot.into()),
-            Some(b) => {
-                let last_current = u64_le(&b, "registry root")?;
+            Some(last_current) => {
                 if registry_root_acceptable(
                     last_current,
                     tip,
@@ -174,32 +122,23 @@ pub fn check_state(
     };
     for part in &tx.parts {
         let e = &part.effects;
-        if !view.contains(Cf::Anchors, &e.anchor.to_bytes())? {
+        if !view.is_anchor(&e.anchor.to_bytes())? {
             return Err(Rejection::UnknownAnchor.into());
         }
         registry_root_ok(&e.registry_root)?;
         for a in &e.actions {
-            if view.contains(Cf::Nullifiers, &a.nf.to_bytes())? {
+            if view.is_spent(&a.nf.to_bytes())? {
                 return Err(Rejection::SpentNullifier.into());
             }
         }
     }
     for d in &tx.deposits {
         registry_root_ok(&d.registry_root)?;
-        if view.contains(Cf::Deposits, &d.index.to_be_bytes())? {
+        if view.is_deposit_minted(d.index)? {
             return Err(Rejection::DepositConsumed(d.index).into());
         }
     }
     Ok(())
-}
-
-/// Height of the last block that removed a participant (0 if none).
-pub fn last_removal(view: &Staged<'_>) -> Result<u64, StorageError> {
-    Ok(view
-        .get(Cf::Meta, meta::LAST_REMOVAL)?
-        .map(|b| u64_le(&b, "last removal"))
-        .transpose()?
-        .unwrap_or(0))
 }
 
 /// Whether a registry root may still be proven against at `tip`: the current root
@@ -213,14 +152,6 @@ pub fn registry_root_acceptable(
 ) -> bool {
     last_current == u64::MAX
         || (last_current + 1 > last_removal && tip.saturating_sub(last_current) <= window)
-}
-
-fn tip_height(view: &Staged<'_>) -> Result<u64, StorageError> {
-    Ok(view
-        .get(Cf::Meta, meta::TIP)?
-        .map(|b| BlockHeader::from_bytes(&b).map_err(|_| StorageError::Corrupt("tip")))
-        .transpose()?
-        .map_or(0, |h| h.height))
 }
 
 /// Where a crash may be injected while applying a block (tests of atomicity).
@@ -360,12 +291,8 @@ impl Executor {
         let mut s = Staged::new(store);
         let anchor = NOTE_TREE.root(&s)?.to_repr_bytes();
         let registry_root = REGISTRY_TREE.root(&s)?.to_repr_bytes();
-        s.put(Cf::Anchors, anchor.to_vec(), height_key(0).to_vec());
-        s.put(
-            Cf::RegistryRoots,
-            registry_root.to_vec(),
-            u64::MAX.to_le_bytes().to_vec(),
-        );
+        s.put_anchor(&anchor, 0);
+        s.put_registry_root(&registry_root, u64::MAX);
         let header = BlockHeader {
             height: 0,
             hash: genesis.hash(),
@@ -377,17 +304,9 @@ impl Executor {
             nullifier_root: [0; 32],
             tx_count: 0,
         };
-        self.stage_block_records(&mut s, genesis.to_bytes(), &header);
+        s.put_block(genesis.to_bytes(), &header);
         store.commit(s)?;
         Ok(header)
-    }
-
-    fn stage_block_records(&self, s: &mut Staged<'_>, encoded: Vec<u8>, header: &BlockHeader) {
-        let hk = height_key(header.height).to_vec();
-        s.put(Cf::Blocks, hk.clone(), encoded);
-        s.put(Cf::Headers, hk.clone(), header.to_bytes());
-        s.put(Cf::BlockHashes, header.hash.0.to_vec(), hk);
-        s.put(Cf::Meta, meta::TIP.to_vec(), header.to_bytes());
     }
 
     /// Applies `block` (the tip's child) in one atomic commit. A block already applied
@@ -478,7 +397,7 @@ impl Executor {
                         tx_id: &id,
                         submitter: None,
                     };
-                    let verdict = if s.contains(Cf::TxIndex, &id.0)? {
+                    let verdict = if s.tx_location(&id)?.is_some() {
                         Err(Rejection::Duplicate.into())
                     } else {
                         check_state(&s, &self.params, &tx).and_then(|()| {
@@ -502,17 +421,13 @@ impl Executor {
                             };
                             for nf in tx.nullifiers() {
                                 let nf = nf.to_bytes();
-                                s.put(Cf::Nullifiers, nf.to_vec(), height_key(height).to_vec());
+                                s.spend_nullifier(&nf, height);
                                 nfs.push(nf);
                                 ctx.nullifiers.push(nf.to_vec());
                             }
                             withdrawals.extend(WithdrawalRecord::of(&id, &tx));
                             for d in &tx.deposits {
-                                s.put(
-                                    Cf::Deposits,
-                                    d.index.to_be_bytes().to_vec(),
-                                    height_key(height).to_vec(),
-                                );
+                                s.mint_deposit(d.index, height);
                             }
                             let ciphertexts = tx
                                 .issuances
@@ -561,32 +476,20 @@ impl Executor {
         // The deposits minted without a gap, as of this block (what settlement reports),
         // and the withdrawals the batch settling this block releases.
         bridge_ledger::stage_deposits_prefix(&mut s, height)?;
-        bridge_ledger::stage_withdrawals(&mut s, height, &withdrawals);
+        s.put_withdrawals(height, &withdrawals);
         self.maybe_crash(height, ApplyStep::Transactions);
 
         NOTE_TREE.set_leaves(&mut s, &leaves)?;
         let anchor = NOTE_TREE.root(&s)?.to_repr_bytes();
-        if !s.contains(Cf::Anchors, &anchor)? {
-            s.put(Cf::Anchors, anchor.to_vec(), height_key(height).to_vec());
+        if !s.is_anchor(&anchor)? {
+            s.put_anchor(&anchor, height);
         }
         let registry_root = REGISTRY_TREE.root(&s)?.to_repr_bytes();
         if registry_root != registry_before {
-            s.put(
-                Cf::RegistryRoots,
-                registry_before.to_vec(),
-                (height - 1).to_le_bytes().to_vec(),
-            );
-            s.put(
-                Cf::RegistryRoots,
-                registry_root.to_vec(),
-                u64::MAX.to_le_bytes().to_vec(),
-            );
+            s.put_registry_root(&registry_before, height - 1);
+            s.put_registry_root(&registry_root, u64::MAX);
         }
-        s.put(
-            Cf::Compact,
-            height_key(height).to_vec(),
-            compact.encode_to_vec(),
-        );
+        s.put_compact_block(height, compact.encode_to_vec());
         self.maybe_crash(height, ApplyStep::Trees);
 
         let header = BlockHeader {
@@ -600,7 +503,7 @@ impl Executor {
             nullifier_root: nullifier_root_step(&tip.nullifier_root, height, &nfs),
             tx_count: block.transactions.len() as u32,
         };
-        self.stage_block_records(&mut s, encoded, &header);
+        s.put_block(encoded, &header);
         self.maybe_crash(height, ApplyStep::BeforeCommit);
         store.commit(s)?;
         self.maybe_crash(height, ApplyStep::AfterCommit);
@@ -622,7 +525,7 @@ impl Executor {
             index,
             rejection_code: r.as_ref().map(Rejection::code),
         };
-        s.put(Cf::TxIndex, id.0.to_vec(), loc.to_bytes());
+        s.put_tx_location(&id, &loc);
     }
 
     fn apply_admin(
@@ -632,13 +535,13 @@ impl Executor {
         block_timestamp_ms: u64,
         signed: &SignedAdminCommand,
     ) -> Result<(), StateCheckError> {
-        if s.contains(Cf::TxIndex, &signed.id().0)? {
+        if s.tx_location(&signed.id())?.is_some() {
             return Err(Rejection::Duplicate.into());
         }
         // A revocation list that cannot be read stops execution; it is not "revoked".
         let unreadable = std::cell::Cell::new(None);
         let revoked = |fp: &[u8; 32]| {
-            s.contains(Cf::Revocations, fp).unwrap_or_else(|e| {
+            s.is_revoked(fp).unwrap_or_else(|e| {
                 unreadable.set(Some(e));
                 true
             })
@@ -652,77 +555,57 @@ impl Executor {
         match cmd.op {
             AdminOp::AddParticipant { address, label } => {
                 let key = address.to_bytes();
-                if s.contains(Cf::Registry, &key)? {
+                if s.participant(&key)?.is_some() {
                     return Err(Rejection::Admin("participant already registered".into()).into());
                 }
                 let slot = self
                     .allocate_slot(s)?
                     .ok_or_else(|| Rejection::Admin("participant registry is full".into()))?;
-                let mut v = slot.to_le_bytes().to_vec();
-                v.extend_from_slice(label.as_bytes());
-                s.put(Cf::Registry, key.to_vec(), v);
+                s.put_participant(&key, &RegistryEntry { slot, label });
                 REGISTRY_TREE.set_leaves(s, &[(slot, address.registry_leaf())])?;
             }
             AdminOp::RemoveParticipant { address } => {
                 let key = address.to_bytes();
-                let v = s
-                    .get(Cf::Registry, &key)?
-                    .ok_or_else(|| Rejection::Admin("participant is not registered".into()))?;
-                let slot = u64_le(&v, "registry slot")?;
-                s.delete(Cf::Registry, key.to_vec());
+                let slot = s
+                    .participant(&key)?
+                    .ok_or_else(|| Rejection::Admin("participant is not registered".into()))?
+                    .slot;
+                s.remove_participant(&key, height);
                 REGISTRY_TREE.set_leaves(s, &[(slot, pasta_curves::pallas::Base::zero())])?;
-                let mut free = s.get(Cf::Meta, meta::REGISTRY_FREE)?.unwrap_or_default();
-                free.extend_from_slice(&slot.to_le_bytes());
-                s.put(Cf::Meta, meta::REGISTRY_FREE.to_vec(), free);
-                s.put(
-                    Cf::Meta,
-                    meta::LAST_REMOVAL.to_vec(),
-                    height.to_le_bytes().to_vec(),
-                );
+                let mut free = s.registry_free_slots()?;
+                free.push(slot);
+                s.put_registry_free_slots(&free);
             }
             AdminOp::AuthorizeIssuer { issuer_key, label } => {
-                s.put(Cf::Issuers, issuer_key.to_vec(), label.into_bytes());
+                s.put_issuer(&issuer_key, &label);
             }
             AdminOp::RevokeIssuer { issuer_key } => {
-                if !s.contains(Cf::Issuers, &issuer_key)? {
+                if s.issuer(&issuer_key)?.is_none() {
                     return Err(Rejection::Admin("issuer is not authorised".into()).into());
                 }
-                s.delete(Cf::Issuers, issuer_key.to_vec());
+                s.remove_issuer(&issuer_key);
             }
             AdminOp::RevokeCertificate {
                 fingerprint,
                 reason,
             } => {
-                let mut v = height.to_le_bytes().to_vec();
-                v.extend_from_slice(reason.as_bytes());
-                s.put(Cf::Revocations, fingerprint.to_vec(), v);
+                s.put_revocation(&fingerprint, &Revocation { height, reason });
             }
         }
         Ok(())
     }
 
     fn allocate_slot(&self, s: &mut Staged<'_>) -> Result<Option<u64>, StorageError> {
-        let mut free = s.get(Cf::Meta, meta::REGISTRY_FREE)?.unwrap_or_default();
-        if free.len() >= 8 {
-            let at = free.len() - 8;
-            let slot = u64_le(&free[at..], "registry free list")?;
-            free.truncate(at);
-            s.put(Cf::Meta, meta::REGISTRY_FREE.to_vec(), free);
+        let mut free = s.registry_free_slots()?;
+        if let Some(slot) = free.pop() {
+            s.put_registry_free_slots(&free);
             return Ok(Some(slot));
         }
-        let next = s
-            .get(Cf::Meta, meta::REGISTRY_NEXT)?
-            .map(|b| u64_le(&b, "registry next"))
-            .transpose()?
-            .unwrap_or(0);
+        let next = s.registry_next_slot()?;
         if next >= REGISTRY_TREE.capacity() {
             return Ok(None);
         }
-        s.put(
-            Cf::Meta,
-            meta::REGISTRY_NEXT.to_vec(),
-            (next + 1).to_le_bytes().to_vec(),
-        );
+        s.put_registry_next_slot(next + 1);
         Ok(Some(next))
     }
 }

@@ -1,8 +1,8 @@
 //! This validator's view of Ethereum: written by its settlement service's watcher and
 //! read when admitting a transaction, voting on a block ([`check_l1`]) and planning a
 //! batch ([`batch_withdrawals`]), never by execution:
-//! - `l1_deposits`: confirmed bridge deposits ([`L1DepositRecord`]);
-//! - `l1_assets`: confirmed asset listings ([`L1AssetRecord`]).
+//! - confirmed bridge deposits (`sable_storage::L1DepositRecord`);
+//! - confirmed asset listings ([`AssetListing`]).
 //!
 //! The chain's own record of the bridge (deposits minted, withdrawals owed) is
 //! [`crate::bridge_ledger`].
@@ -15,22 +15,21 @@ use sable_circuits::transaction::Transaction;
 use sable_primitives::{AdmissionError, L1View};
 use sable_settlement::Withdrawal;
 
-use crate::{
-    bridge_ledger::{withdrawals_at, WithdrawalsError},
-    storage::{u64_le, Cf, Staged, StorageError},
-};
+use sable_storage::{ChainReader, L1AssetRecord, StorageError};
+
+use crate::bridge_ledger::WithdrawalsError;
 
 /// The contract's withdrawals for the blocks `first..=last` of `view`, in block order,
 /// each paid in the token `listing` maps its asset to, `value × unit` base units.
 pub fn batch_withdrawals(
-    view: &Staged<'_>,
+    view: &impl ChainReader,
     first: u64,
     last: u64,
-    listing: impl Fn(&[u8; 32]) -> Result<Option<L1AssetRecord>, StorageError>,
+    listing: impl Fn(&[u8; 32]) -> Result<Option<AssetListing>, StorageError>,
 ) -> Result<Vec<Withdrawal>, WithdrawalsError> {
     let mut out = Vec::new();
     for height in first..=last {
-        for r in withdrawals_at(view, height)? {
+        for r in view.withdrawals_at(height)? {
             let asset = listing(&r.asset)?.ok_or(WithdrawalsError::Unlisted {
                 height,
                 asset: r.asset,
@@ -49,48 +48,10 @@ pub fn batch_withdrawals(
     Ok(out)
 }
 
-/// A confirmed L1 deposit as this node's watcher stored it.
+/// A confirmed L1 asset listing in Ethereum's types (stored as
+/// [`sable_storage::L1AssetRecord`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct L1DepositRecord {
-    /// The Sable asset id.
-    pub asset: [u8; 32],
-    /// The value in Sable units.
-    pub value: u64,
-    /// The note commitment (little-endian, as Sable encodes it).
-    pub commitment: [u8; 32],
-    /// The L1 block that holds it.
-    pub l1_block: u64,
-}
-
-impl L1DepositRecord {
-    /// The stored encoding.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(80);
-        v.extend_from_slice(&self.asset);
-        v.extend_from_slice(&self.value.to_le_bytes());
-        v.extend_from_slice(&self.commitment);
-        v.extend_from_slice(&self.l1_block.to_le_bytes());
-        v
-    }
-
-    /// Parses the stored encoding.
-    pub fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
-        let bad = || StorageError::Corrupt("l1 deposit");
-        if b.len() != 80 {
-            return Err(bad());
-        }
-        Ok(L1DepositRecord {
-            asset: b[..32].try_into().map_err(|_| bad())?,
-            value: u64_le(&b[32..40], "l1 deposit")?,
-            commitment: b[40..72].try_into().map_err(|_| bad())?,
-            l1_block: u64_le(&b[72..], "l1 deposit")?,
-        })
-    }
-}
-
-/// A confirmed L1 asset listing as this node's watcher stored it (keyed by asset id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct L1AssetRecord {
+pub struct AssetListing {
     /// The ERC-20 token.
     pub token: Address,
     /// Token base units per Sable unit.
@@ -99,9 +60,9 @@ pub struct L1AssetRecord {
     pub l1_block: u64,
 }
 
-impl From<&sable_settlement::L1Listing> for L1AssetRecord {
+impl From<&sable_settlement::L1Listing> for AssetListing {
     fn from(l: &sable_settlement::L1Listing) -> Self {
-        L1AssetRecord {
+        AssetListing {
             token: l.token,
             unit: l.unit,
             l1_block: l.l1_block,
@@ -109,33 +70,30 @@ impl From<&sable_settlement::L1Listing> for L1AssetRecord {
     }
 }
 
-impl L1AssetRecord {
-    /// The stored encoding: token · unit (big-endian) · L1 block.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(60);
-        v.extend_from_slice(self.token.as_slice());
-        v.extend_from_slice(&self.unit.to_be_bytes::<32>());
-        v.extend_from_slice(&self.l1_block.to_le_bytes());
-        v
-    }
-
-    /// Parses the stored encoding.
-    pub fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
-        if b.len() != 60 {
-            return Err(StorageError::Corrupt("l1 asset"));
+impl From<L1AssetRecord> for AssetListing {
+    fn from(r: L1AssetRecord) -> Self {
+        AssetListing {
+            token: Address::from(r.token),
+            unit: U256::from_be_bytes(r.unit),
+            l1_block: r.l1_block,
         }
-        Ok(L1AssetRecord {
-            token: Address::from_slice(&b[..20]),
-            unit: U256::from_be_slice(&b[20..52]),
-            l1_block: u64_le(&b[52..], "l1 asset")?,
-        })
     }
+}
 
+impl From<AssetListing> for L1AssetRecord {
+    fn from(l: AssetListing) -> Self {
+        L1AssetRecord {
+            token: l.token.into_array(),
+            unit: l.unit.to_be_bytes::<32>(),
+            l1_block: l.l1_block,
+        }
+    }
+}
+
+impl AssetListing {
     /// The listing of `asset` this node's watcher stored, if any.
-    pub fn get(view: &Staged<'_>, asset: &[u8; 32]) -> Result<Option<Self>, StorageError> {
-        view.get(Cf::L1Assets, asset)?
-            .map(|b| Self::from_bytes(&b))
-            .transpose()
+    pub fn get(view: &impl ChainReader, asset: &[u8; 32]) -> Result<Option<Self>, StorageError> {
+        Ok(view.l1_asset(asset)?.map(Self::from))
     }
 }
 
@@ -145,15 +103,10 @@ impl L1AssetRecord {
 /// when admitting a transaction and when voting on a block, never in execution, which
 /// is decided by chain state alone: a block is final only with 2f+1 votes, so f+1
 /// honest validators checked it against L1.
-pub fn check_l1(view: &Staged<'_>, tx: &Transaction) -> Result<(), AdmissionError> {
+pub fn check_l1(view: &impl ChainReader, tx: &Transaction) -> Result<(), AdmissionError> {
     let db = |e: StorageError| AdmissionError::Unavailable(format!("state unavailable: {e}"));
     for d in &tx.deposits {
-        let seen = view
-            .get(Cf::L1Deposits, &d.index.to_be_bytes())
-            .map_err(db)?
-            .map(|b| L1DepositRecord::from_bytes(&b))
-            .transpose()
-            .map_err(db)?;
+        let seen = view.l1_deposit(d.index).map_err(db)?;
         let matches = seen.is_some_and(|l1| {
             l1.asset == d.asset.0 && l1.value == d.value && l1.commitment == d.cm.to_bytes()
         });
@@ -162,10 +115,7 @@ pub fn check_l1(view: &Staged<'_>, tx: &Transaction) -> Result<(), AdmissionErro
         }
     }
     for (_, _, burn) in tx.withdrawals() {
-        if L1AssetRecord::get(view, &burn.asset.0)
-            .map_err(db)?
-            .is_none()
-        {
+        if view.l1_asset(&burn.asset.0).map_err(db)?.is_none() {
             return Err(L1View::UnlistedAsset(burn.asset.0).into());
         }
     }
@@ -176,10 +126,8 @@ pub fn check_l1(view: &Staged<'_>, tx: &Transaction) -> Result<(), AdmissionErro
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{
-        bridge_ledger::{stage_withdrawals, WithdrawalRecord},
-        storage::Store,
-    };
+    use sable_primitives::WithdrawalRecord;
+    use sable_storage::{Staged, Store};
 
     fn record(i: u8) -> WithdrawalRecord {
         WithdrawalRecord {
@@ -191,17 +139,13 @@ mod tests {
     }
 
     #[test]
-    fn listings_round_trip_and_corruption_is_typed() {
-        let listing = L1AssetRecord {
+    fn listings_round_trip_through_their_stored_form() {
+        let listing = AssetListing {
             token: Address::repeat_byte(7),
-            unit: U256::from(1_000_000u64),
+            unit: U256::from(1_000_000u64) << 200,
             l1_block: 42,
         };
-        assert_eq!(
-            L1AssetRecord::from_bytes(&listing.to_bytes()).unwrap(),
-            listing
-        );
-        assert!(L1AssetRecord::from_bytes(&listing.to_bytes()[..59]).is_err());
+        assert_eq!(AssetListing::from(L1AssetRecord::from(listing)), listing);
     }
 
     #[test]
@@ -209,15 +153,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let mut s = Staged::new(&store);
-        stage_withdrawals(&mut s, 2, &[record(1), record(2)]);
-        stage_withdrawals(&mut s, 3, &[]);
-        stage_withdrawals(&mut s, 4, &[record(3)]);
+        s.put_withdrawals(2, &[record(1), record(2)]);
+        s.put_withdrawals(3, &[]);
+        s.put_withdrawals(4, &[record(3)]);
         store.commit(s).unwrap();
         let view = Staged::new(&store);
-        assert_eq!(withdrawals_at(&view, 3).unwrap(), vec![]);
+        assert_eq!(view.withdrawals_at(3).unwrap(), vec![]);
         let unit = |u: u64| {
             move |asset: &[u8; 32]| {
-                Ok(Some(L1AssetRecord {
+                Ok(Some(AssetListing {
                     token: Address::repeat_byte(asset[0]),
                     unit: U256::from(u),
                     l1_block: 1,
@@ -254,7 +198,7 @@ mod tests {
         );
         assert_eq!(batch_withdrawals(&view, 3, 3, unit(10)).unwrap(), vec![]);
         let only_asset_2 = |asset: &[u8; 32]| {
-            Ok((asset[0] == 2).then_some(L1AssetRecord {
+            Ok((asset[0] == 2).then_some(AssetListing {
                 token: Address::ZERO,
                 unit: U256::from(1),
                 l1_block: 1,
@@ -265,7 +209,7 @@ mod tests {
             Err(WithdrawalsError::Unlisted { height: 2, asset }) if asset == [3; 32]
         ));
         let huge = |_: &[u8; 32]| {
-            Ok(Some(L1AssetRecord {
+            Ok(Some(AssetListing {
                 token: Address::ZERO,
                 unit: U256::MAX,
                 l1_block: 1,

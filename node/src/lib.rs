@@ -1,8 +1,8 @@
 //! # sable-node — the permissioned validator and observer daemon
 //!
 //! Owns: the gRPC API over mutual TLS ([`rpc`]), admission ([`mempool`]), execution of
-//! finalized blocks ([`execution`]) into RocksDB ([`storage`], one atomic write batch
-//! per block), BFT ordering with commonware simplex ([`consensus`]), mempool gossip
+//! finalized blocks ([`execution`]) into RocksDB (`sable-storage`, one atomic write
+//! batch per block), BFT ordering with commonware simplex ([`consensus`]), mempool gossip
 //! between validators ([`gossip`]), the compliance-policy hook ([`policy`]), the
 //! bridge's deposits minted and withdrawals owed as chain state ([`bridge_ledger`]) and
 //! this validator's own view of L1 ([`l1_view`]), settlement to Ethereum
@@ -29,6 +29,5 @@ pub mod node;
 pub mod policy;
 pub mod rpc;
 pub mod settlement;
-pub mod storage;
 pub mod telemetry;
 pub mod verifier;

@@ -18,11 +18,10 @@ use sable_circuits::transaction::Transaction;
 use tracing::{info_span, Instrument};
 
 use crate::{
-    execution::{check_state, Applied, ChainParams, ExecError, Executor, StateReads},
+    execution::{check_state, Applied, ChainParams, ExecError, Executor},
     l1_view::check_l1,
     mempool::{Mempool, MempoolLimits},
     policy::{CompliancePolicy, TxContext},
-    storage::{Cf, Staged, StorageError, Store},
     telemetry::{metrics, ReasonLabel},
     verifier::{unavailable, Verifier},
 };
@@ -30,6 +29,7 @@ use sable_pki::Fingerprint;
 use sable_primitives::admin::SignedAdminCommand;
 use sable_primitives::block::{Block, BlockHeader, TxId, MAX_ADMIN_BYTES, MAX_TX_BYTES};
 use sable_primitives::{AdmissionError, BlockHash, Rejection, TxStatus};
+use sable_storage::{ChainReader, Staged, StorageError, Store};
 
 /// A block applied to the state (sent to stream subscribers).
 #[derive(Clone, Debug)]
@@ -73,9 +73,9 @@ pub enum Announcement {
 
 fn revocations(store: &Store) -> Result<HashSet<Fingerprint>, StorageError> {
     Ok(store
-        .scan(Cf::Revocations)?
+        .revocations()?
         .into_iter()
-        .filter_map(|(k, _)| k.try_into().ok())
+        .map(|(fingerprint, _)| fingerprint)
         .collect())
 }
 

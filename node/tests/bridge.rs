@@ -23,15 +23,15 @@ use sable_circuits::{
 };
 use sable_client::wallet::Wallet;
 use sable_node::{
-    bridge_ledger::WithdrawalRecord,
     config::{Publication, SettlementSection},
     settlement::plan::{Encoded, PublishedData},
 };
-use sable_primitives::{RejectCode, TxStatus};
+use sable_primitives::{RejectCode, TxStatus, WithdrawalRecord};
 use sable_settlement::{
     testing::{deploy_test_token, deposit, list_asset, token_balance},
     withdrawals_hash, Quorum, SettlementError, Withdrawal,
 };
+use sable_storage::ChainReader as _;
 use sable_testkit::{
     assert_agree,
     l1::L1,

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use sable_node::gossip;
+use sable_storage::ChainReader as _;
 use sable_testkit::{assert_agree, Devnet};
 
 fn devnet(n: usize) -> Devnet {
@@ -20,7 +21,6 @@ const T: Duration = Duration::from_secs(90);
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
     use sable_client::wallet;
-    use sable_node::execution::StateReads as _;
     use sable_primitives::TxStatus;
     use sable_testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
 

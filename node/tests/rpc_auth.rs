@@ -19,7 +19,6 @@ use sable_node::{
     node::Node,
     policy::AllowAll,
     rpc::{self, RpcConfig, RpcError},
-    storage::Store,
     verifier::Verifier,
 };
 use sable_pki::{
@@ -32,6 +31,7 @@ use sable_proto::v1::{
     self as pb, admin_client::AdminClient, chain_client::ChainClient, get_block_request::At,
     transactions_client::TransactionsClient, tx_status::State,
 };
+use sable_storage::Store;
 use tempfile::TempDir;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::{transport::Channel, Code, Status};

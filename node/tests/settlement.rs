@@ -15,6 +15,7 @@ use sable_node::{
         service::FAILPOINT_ENV,
     },
 };
+use sable_storage::ChainReader as _;
 use sable_testkit::{assert_agree, l1::L1, Devnet};
 
 const T: Duration = Duration::from_secs(90);

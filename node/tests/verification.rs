@@ -22,12 +22,10 @@ use sable_circuits::{
 };
 use sable_client::wallet::{issue, Issuer};
 use sable_node::{
-    execution::{ChainParams, ExecError, StateReads as _},
-    l1_view::L1DepositRecord,
+    execution::{ChainParams, ExecError},
     mempool::MempoolLimits,
     node::Node,
     policy::AllowAll,
-    storage::{Cf, Staged, Store},
     verifier::Verifier,
 };
 use sable_pki::{
@@ -36,6 +34,7 @@ use sable_pki::{
 use sable_primitives::admin::{AdminCommand, AdminOp};
 use sable_primitives::block::{Block, TxId};
 use sable_primitives::{AdmissionError, L1View, RejectCode, Rejection, TxStatus};
+use sable_storage::{ChainReader as _, L1DepositRecord, Staged, Store};
 use sable_testkit::{apply_admin_block, parties::Bank};
 
 /// An issuance of `value` to `to` by `issuer` (signatures only: no proof to build).
@@ -293,11 +292,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         l1_block: 7,
     };
     let mut staged = Staged::new(&node.store);
-    staged.put(
-        Cf::L1Deposits,
-        0u64.to_be_bytes().to_vec(),
-        record.to_bytes(),
-    );
+    staged.put_l1_deposit(0, &record);
     node.store.commit(staged).unwrap();
     let other = deposit(registry.root()).deposits[0].clone();
     let tampered = [
@@ -425,9 +420,7 @@ async fn a_state_read_failure_stops_execution_and_is_never_a_transactions_verdic
     let bytes = tx.to_bytes();
     let id = TxId::of(&bytes);
 
-    let mut staged = Staged::new(&node.store);
-    staged.put(Cf::Meta, b"last_removal".to_vec(), vec![1, 2, 3]);
-    node.store.commit(staged).unwrap();
+    sable_storage::testing::corrupt_last_removal(&node.store).unwrap();
 
     let admitted = node.submit(bytes.clone(), Some("bank")).await;
     assert!(

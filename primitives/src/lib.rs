@@ -1,7 +1,7 @@
 //! # sable-primitives — the nouns every Sable program shares
 //!
 //! Owns: the block format and the ids that name blocks and commands ([`block`]), signed
-//! operator commands ([`admin`]), why a command is refused, sorted by whose fact it is
+//! operator commands ([`admin`]), the bridge's withdrawal records ([`bridge`]), why a command is refused, sorted by whose fact it is
 //! ([`rejection`]), and where a command stands ([`status`]). The validator, the
 //! participants' client and the compliance tooling all speak these types, so a status
 //! or a rejection means one thing everywhere.
@@ -14,9 +14,11 @@
 
 pub mod admin;
 pub mod block;
+pub mod bridge;
 pub mod rejection;
 pub mod status;
 
 pub use block::{Block, BlockHash, BlockHeader, TxId};
+pub use bridge::WithdrawalRecord;
 pub use rejection::{AdmissionError, L1View, PoolCondition, RejectCode, RejectKind, Rejection};
 pub use status::TxStatus;

@@ -26,8 +26,8 @@ use std::{
 use sable_node::config::{init_devnet, NodeConfig};
 use sable_node::execution::Applied;
 use sable_node::node::Node;
-use sable_node::storage::Store;
 use sable_primitives::block::{Block, BlockHeader};
+use sable_storage::{ChainReader as _, Store};
 
 static NEXT: AtomicU16 = AtomicU16::new(0);
 

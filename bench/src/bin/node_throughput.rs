@@ -60,6 +60,7 @@ use sable_circuits::{
 use sable_client::wallet;
 use sable_client::NodeClient;
 use sable_primitives::TxStatus;
+use sable_storage::ChainReader as _;
 use sable_testkit::{
     parties::{connect, pay, regulator, two_banks, TwoBanks},
     Devnet,

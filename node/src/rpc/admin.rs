@@ -12,12 +12,10 @@ use sable_proto::v1::{self as pb, admin_server::Admin};
 use tonic::{Request, Response, Status};
 
 use super::{auth::caller, convert};
-use crate::{
-    node::Node,
-    storage::{u64_le, Cf, StorageError, Store},
-};
+use crate::node::Node;
 use sable_primitives::admin::SignedAdminCommand;
 use sable_primitives::TxStatus;
+use sable_storage::{ChainReader, StorageError, Store};
 
 /// The `Admin` service.
 #[derive(Debug, Clone)]
@@ -32,20 +30,19 @@ impl AdminService {
     }
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Rows of a small column family, off the async threads.
-async fn rows<T, F>(store: Arc<Store>, cf: Cf, row: F) -> Result<Vec<T>, Status>
+/// A small listing read off the async threads, each row mapped to its message.
+async fn rows<R, T>(
+    store: Arc<Store>,
+    read: impl FnOnce(&Store) -> Result<Vec<R>, StorageError> + Send + 'static,
+    row: impl Fn(R) -> T + Send + 'static,
+) -> Result<Vec<T>, Status>
 where
-    F: Fn(Vec<u8>, Vec<u8>) -> Result<T, StorageError> + Send + 'static,
+    R: Send + 'static,
     T: Send + 'static,
 {
     convert::blocking(move || {
-        store
-            .scan(cf)
-            .and_then(|rows| rows.into_iter().map(|(k, v)| row(k, v)).collect())
+        read(&store)
+            .map(|rows| rows.into_iter().map(row).collect())
             .map_err(convert::storage)
     })
     .await
@@ -99,14 +96,15 @@ impl Admin for AdminService {
         request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ParticipantList>, Status> {
         caller(&request)?;
-        // registry: address → slot:u64 LE || label
-        let participants = rows(self.node.store.clone(), Cf::Registry, |address, v| {
-            Ok(pb::Participant {
-                address,
-                slot: u64_le(&v, "registry entry")?,
-                label: text(v.get(8..).unwrap_or_default()),
-            })
-        })
+        let participants = rows(
+            self.node.store.clone(),
+            |s| s.participants(),
+            |(address, entry)| pb::Participant {
+                address: address.to_vec(),
+                slot: entry.slot,
+                label: entry.label,
+            },
+        )
         .await?;
         Ok(Response::new(pb::ParticipantList { participants }))
     }
@@ -116,13 +114,14 @@ impl Admin for AdminService {
         request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::IssuerList>, Status> {
         caller(&request)?;
-        // issuers: issuer key → label
-        let issuers = rows(self.node.store.clone(), Cf::Issuers, |issuer_key, label| {
-            Ok(pb::Issuer {
-                issuer_key,
-                label: text(&label),
-            })
-        })
+        let issuers = rows(
+            self.node.store.clone(),
+            |s| s.issuers(),
+            |(issuer_key, label)| pb::Issuer {
+                issuer_key: issuer_key.to_vec(),
+                label,
+            },
+        )
         .await?;
         Ok(Response::new(pb::IssuerList { issuers }))
     }
@@ -132,16 +131,13 @@ impl Admin for AdminService {
         request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::RevocationList>, Status> {
         caller(&request)?;
-        // revocations: fingerprint → height:u64 LE || reason
         let revocations = rows(
             self.node.store.clone(),
-            Cf::Revocations,
-            |certificate_fingerprint, v| {
-                Ok(pb::Revocation {
-                    certificate_fingerprint,
-                    height: u64_le(&v, "revocation")?,
-                    reason: text(v.get(8..).unwrap_or_default()),
-                })
+            |s| s.revocations(),
+            |(fingerprint, r)| pb::Revocation {
+                certificate_fingerprint: fingerprint.to_vec(),
+                height: r.height,
+                reason: r.reason,
             },
         )
         .await?;

@@ -23,14 +23,14 @@ use super::{
     convert::{self, Stop, Wake},
 };
 use crate::{
-    execution::{self, StateReads},
+    execution,
     liveness::StatusSource,
     node::{AppliedEvent, Node},
-    storage::{
-        height_key, u64_le, Cf, PersistentTree, ReprBytes, Staged, Store, NOTE_TREE, REGISTRY_TREE,
-    },
 };
 use sable_primitives::block::BlockHeader;
+use sable_storage::{
+    ChainReader, PersistentTree, ReprBytes, Staged, Store, NOTE_TREE, REGISTRY_TREE,
+};
 
 /// How often a path read is retried when a block lands during it.
 const PATH_ATTEMPTS: usize = 4;
@@ -94,10 +94,7 @@ fn read_block(store: &Store, height: u64) -> Result<Option<pb::Block>, Status> {
 }
 
 fn read_compact(store: &Store, height: u64) -> Result<Option<pb::CompactBlock>, Status> {
-    match store
-        .get(Cf::Compact, &height_key(height))
-        .map_err(convert::storage)?
-    {
+    match store.compact_block(height).map_err(convert::storage)? {
         Some(bytes) => pb::CompactBlock::decode(bytes.as_slice())
             .map(Some)
             .map_err(|e| {
@@ -392,18 +389,16 @@ impl Chain for ChainService {
         let window = self.node.params.registry_root_window;
         let response = convert::blocking(move || {
             let tip = tip(&store)?;
-            let last_removal =
-                execution::last_removal(&Staged::new(&store)).map_err(convert::storage)?;
+            let last_removal = store.last_removal().map_err(convert::storage)?;
             let mut accepted = Vec::new();
-            for (root, v) in store.scan(Cf::RegistryRoots).map_err(convert::storage)? {
-                let last_current = u64_le(&v, "registry root").map_err(convert::storage)?;
+            for (root, last_current) in store.registry_roots().map_err(convert::storage)? {
                 if execution::registry_root_acceptable(
                     last_current,
                     tip.height,
                     last_removal,
                     window,
                 ) {
-                    accepted.push(root);
+                    accepted.push(root.to_vec());
                 }
             }
             Ok(pb::RegistryRootResponse {
@@ -426,11 +421,11 @@ impl Chain for ChainService {
             .map_err(|e| Status::invalid_argument(format!("address: {e}")))?;
         let store = self.store();
         let response = convert::blocking(move || {
-            let entry = store
-                .get(Cf::Registry, &key)
+            let slot = store
+                .participant(&key)
                 .map_err(convert::storage)?
-                .ok_or_else(|| Status::not_found("address is not registered"))?;
-            let slot = u64_le(&entry, "registry slot").map_err(convert::storage)?;
+                .ok_or_else(|| Status::not_found("address is not registered"))?
+                .slot;
             let (_, path, tip) = path_at_tip::<REGISTRY_DEPTH>(
                 &store,
                 &REGISTRY_TREE,

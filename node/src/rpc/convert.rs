@@ -10,9 +10,10 @@ use tokio::sync::{
 };
 use tonic::Status;
 
-use crate::{node::AppliedEvent, storage::StorageError};
+use crate::node::AppliedEvent;
 use sable_primitives::block::{Block, BlockHeader, TxId};
 use sable_primitives::{RejectCode, TxStatus};
+use sable_storage::StorageError;
 
 /// Fires when the server shuts down, so open streams end and the server can drain.
 #[derive(Clone, Debug)]

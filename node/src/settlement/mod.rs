@@ -23,8 +23,8 @@ pub mod verify;
 use alloy::primitives::{keccak256, B256};
 use sable_settlement::SettlementError;
 
-use crate::storage::StorageError;
 use sable_primitives::block::Block;
+use sable_storage::StorageError;
 
 pub use service::{SettlementHandle, Settler};
 

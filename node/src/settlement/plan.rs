@@ -17,12 +17,12 @@ use sable_settlement::{
 
 use super::SettleError;
 use crate::{
-    bridge_ledger::{deposits_minted_at, withdrawals_at, MAX_BATCH_WITHDRAWALS},
+    bridge_ledger::MAX_BATCH_WITHDRAWALS,
     config::Publication,
-    l1_view::{batch_withdrawals, L1AssetRecord},
-    storage::{Staged, Store},
+    l1_view::{batch_withdrawals, AssetListing},
 };
 use sable_primitives::block::{Block, BlockHeader, MAX_BLOCK_BYTES};
+use sable_storage::{ChainReader, Staged, Store};
 
 /// Published-data encoding version.
 pub const DATA_VERSION: u8 = 1;
@@ -65,7 +65,7 @@ impl BatchRule {
             } else {
                 header(store, h)?.timestamp_ms
             };
-            let in_block = withdrawals_at(&view, h)?.len();
+            let in_block = view.withdrawals_at(h)?.len();
             if h > first && withdrawals + in_block > MAX_BATCH_WITHDRAWALS {
                 return Ok(Some(h - 1));
             }
@@ -201,7 +201,7 @@ pub fn plan(
         .collect::<Result<Vec<_>, _>>()?;
     let end = header(store, last)?;
     let view = Staged::new(store);
-    let consumed = deposits_minted_at(&view, last)?;
+    let consumed = view.deposits_minted_at(last)?;
     if consumed < state.deposits_consumed {
         return Err(SettleError::Diverged(format!(
             "the contract counts {} deposits minted, this validator's chain {consumed} at block {last}",
@@ -212,7 +212,7 @@ pub fn plan(
     // asset; listings are permanent and one to one, so every watcher that has caught
     // up maps it alike.
     let withdrawals =
-        batch_withdrawals(&view, first, last, |asset| L1AssetRecord::get(&view, asset))?;
+        batch_withdrawals(&view, first, last, |asset| AssetListing::get(&view, asset))?;
     let data = Encoded::new(PublishedData(blocks).to_bytes(), publication)?;
     let batch = sable_settlement::Batch {
         commitmentRoot: end.anchor.into(),
@@ -270,7 +270,6 @@ mod tests {
 
     /// A store holding blocks 1..=6 (timestamps in ms below), each with its own roots.
     fn chain(dir: &std::path::Path) -> Store {
-        use crate::storage::{height_key, Staged};
         let store = Store::open(dir).unwrap();
         let mut s = Staged::new(&store);
         for (h, ts) in [
@@ -294,16 +293,7 @@ mod tests {
                 nullifier_root: [100 + h as u8; 32],
                 tx_count: 1,
             };
-            s.put(
-                crate::storage::Cf::Blocks,
-                height_key(h).to_vec(),
-                b.to_bytes(),
-            );
-            s.put(
-                crate::storage::Cf::Headers,
-                height_key(h).to_vec(),
-                header.to_bytes(),
-            );
+            s.put_block(b.to_bytes(), &header);
         }
         store.commit(s).unwrap();
         store
@@ -341,7 +331,7 @@ mod tests {
 
     #[test]
     fn batches_close_before_a_block_that_would_take_their_withdrawals_past_the_cap() {
-        use crate::bridge_ledger::{stage_withdrawals, WithdrawalRecord};
+        use sable_primitives::WithdrawalRecord;
         let dir = tempfile::tempdir().unwrap();
         let store = chain(dir.path());
         let records = |n: usize| {
@@ -355,9 +345,9 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let mut s = Staged::new(&store);
-        stage_withdrawals(&mut s, 2, &records(200));
-        stage_withdrawals(&mut s, 3, &records(100));
-        stage_withdrawals(&mut s, 5, &records(MAX_BATCH_WITHDRAWALS));
+        s.put_withdrawals(2, &records(200));
+        s.put_withdrawals(3, &records(100));
+        s.put_withdrawals(5, &records(MAX_BATCH_WITHDRAWALS));
         store.commit(s).unwrap();
         let rule = BatchRule {
             max_blocks: 100,

@@ -20,11 +20,11 @@ use super::{
 };
 use crate::{
     config::{BlobSidecars, Publication, SettlementSection},
-    l1_view::{L1AssetRecord, L1DepositRecord},
+    l1_view::AssetListing,
     node::Node,
-    storage::{Cf, Staged, StorageError},
     telemetry::metrics,
 };
+use sable_storage::{ChainReader, L1AssetRecord, L1DepositRecord, Staged, StorageError};
 
 /// The environment variable that injects a crash: `before_submit` aborts the process
 /// when this validator is about to submit a batch it holds a quorum for. Read only by
@@ -300,17 +300,13 @@ impl<S: Sender> Service<S> {
                     commitment: d.commitment_le(),
                     l1_block: d.l1_block,
                 };
-                staged.put(
-                    Cf::L1Deposits,
-                    d.index.to_be_bytes().to_vec(),
-                    record.to_bytes(),
-                );
+                staged.put_l1_deposit(d.index, &record);
             }
             let mut new_listings = 0usize;
             for l in &listings {
-                if L1AssetRecord::get(&staged, &l.asset.0)?.is_none() {
-                    let record = L1AssetRecord::from(l);
-                    staged.put(Cf::L1Assets, l.asset.0.to_vec(), record.to_bytes());
+                if staged.l1_asset(&l.asset.0)?.is_none() {
+                    let record = L1AssetRecord::from(AssetListing::from(l));
+                    staged.put_l1_asset(&l.asset.0, &record);
                     new_listings += 1;
                 }
             }

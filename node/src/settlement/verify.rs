@@ -21,14 +21,13 @@ use sable_settlement::{
 
 use super::plan::PublishedData;
 use crate::{
-    bridge_ledger::deposits_minted_at,
     execution::{ChainParams, ExecError, Executor},
-    l1_view::{batch_withdrawals, L1AssetRecord},
+    l1_view::{batch_withdrawals, AssetListing},
     policy::CompliancePolicy,
-    storage::{Staged, StorageError, Store},
     verifier::Verifier,
 };
 use sable_primitives::block::Block;
+use sable_storage::{ChainReader, Staged, StorageError, Store};
 
 /// What an honest chain verified to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,12 +83,12 @@ pub async fn verify_l1(
         .into_iter()
         .map(|d| (d.index, d))
         .collect();
-    let listings: Arc<HashMap<[u8; 32], L1AssetRecord>> = Arc::new(
+    let listings: Arc<HashMap<[u8; 32], AssetListing>> = Arc::new(
         client
             .confirmed_listings()
             .await?
             .into_iter()
-            .map(|l| (l.asset.0, L1AssetRecord::from(&l)))
+            .map(|l| (l.asset.0, AssetListing::from(&l)))
             .collect(),
     );
     let store = Arc::new(Store::open(scratch)?);
@@ -139,7 +138,7 @@ pub async fn verify_l1(
             let withdrawals =
                 batch_withdrawals(&view, first, last, |asset| Ok(listings.get(asset).copied()))
                     .map_err(|e| e.to_string());
-            Ok::<_, ExecError>((roots, deposits_minted_at(&view, last)?, withdrawals))
+            Ok::<_, ExecError>((roots, view.deposits_minted_at(last)?, withdrawals))
         })
         .await
         .map_err(|e| mismatch(n, format!("execution task: {e}")))?

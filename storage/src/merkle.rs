@@ -15,7 +15,7 @@ use sable_circuits::{
     tree::{AuthPath, MerkleHash},
 };
 
-use super::{Cf, ReprBytes, Staged, StorageError};
+use crate::{schema::Cf, ReprBytes, Staged, StorageError};
 
 /// A tree's shape and where its nodes live.
 #[derive(Clone, Copy, Debug)]
@@ -182,7 +182,7 @@ impl PersistentTree {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::storage::Store;
+    use crate::Store;
     use ff::Field;
     use sable_circuits::{
         keys::SpendingKey, note::NoteCommitment, registry::ParticipantRegistry,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Cf, StorageError, Store};
+use crate::{schema::Cf, Row, StorageError, Store};
 
 /// Writes staged for one atomic commit.
 pub struct Staged<'s> {
@@ -12,7 +12,7 @@ pub struct Staged<'s> {
 
 /// Orderable column-family key for the overlay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct CfKey(u8);
+struct CfKey(u8);
 
 fn cf_key(cf: Cf) -> CfKey {
     CfKey(Cf::ALL.iter().position(|c| *c == cf).unwrap_or(0) as u8)
@@ -33,27 +33,38 @@ impl<'s> Staged<'s> {
     }
 
     /// Reads through the overlay.
-    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+    pub(crate) fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         match self.writes.get(&(cf_key(cf), key.to_vec())) {
             Some(v) => Ok(v.clone()),
             None => self.store.get(cf, key),
         }
     }
 
-    /// Whether `key` exists (through the overlay).
-    pub fn contains(&self, cf: Cf, key: &[u8]) -> Result<bool, StorageError> {
-        Ok(self.get(cf, key)?.is_some())
-    }
-
     /// Stages a write.
-    pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+    pub(crate) fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.writes
             .insert((cf_key(cf), key.into()), Some(value.into()));
     }
 
     /// Stages a deletion.
-    pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
+    pub(crate) fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
         self.writes.insert((cf_key(cf), key.into()), None);
+    }
+
+    /// Every `(key, value)` of a column family in key order, staged writes applied.
+    pub(crate) fn scan(&self, cf: Cf) -> Result<Vec<Row>, StorageError> {
+        let mut rows: BTreeMap<Vec<u8>, Vec<u8>> = self.store.scan(cf)?.into_iter().collect();
+        let c = cf_key(cf);
+        for ((wc, k), v) in &self.writes {
+            if *wc != c {
+                continue;
+            }
+            match v {
+                Some(v) => rows.insert(k.clone(), v.clone()),
+                None => rows.remove(k),
+            };
+        }
+        Ok(rows.into_iter().collect())
     }
 
     /// Number of staged writes.
@@ -66,7 +77,7 @@ impl<'s> Staged<'s> {
         self.writes.is_empty()
     }
 
-    pub(super) fn into_writes(self) -> impl Iterator<Item = ((Cf, Vec<u8>), Option<Vec<u8>>)> {
+    pub(crate) fn into_writes(self) -> impl Iterator<Item = ((Cf, Vec<u8>), Option<Vec<u8>>)> {
         self.writes
             .into_iter()
             .map(|((c, k), v)| ((Cf::ALL[c.0 as usize], k), v))

@@ -1,0 +1,215 @@
+//! The records the store keeps, with their encodings (integers little-endian).
+
+use sable_primitives::RejectCode;
+
+use crate::{schema::u64_le, StorageError};
+
+/// Where a finalized transaction or operator command ended up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Index in the block.
+    pub index: u32,
+    /// Applied, or skipped with this rejection code.
+    pub rejection_code: Option<RejectCode>,
+}
+
+impl TxLocation {
+    /// height · index · code (0: applied).
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(13);
+        v.extend_from_slice(&self.height.to_le_bytes());
+        v.extend_from_slice(&self.index.to_le_bytes());
+        v.push(self.rejection_code.map_or(0, |c| c as u8));
+        v
+    }
+
+    pub(crate) fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
+        if b.len() != 13 {
+            return Err(StorageError::Corrupt("tx location"));
+        }
+        Ok(TxLocation {
+            height: u64_le(&b[..8], "tx location")?,
+            index: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+            rejection_code: match b[12] {
+                0 => None,
+                c => Some(RejectCode::from_u8(c).ok_or(StorageError::Corrupt("rejection code"))?),
+            },
+        })
+    }
+}
+
+/// A registered participant: its slot in the registry tree and its label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryEntry {
+    /// Leaf index in the registry tree.
+    pub slot: u64,
+    /// The operator's label for it.
+    pub label: String,
+}
+
+impl RegistryEntry {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut v = self.slot.to_le_bytes().to_vec();
+        v.extend_from_slice(self.label.as_bytes());
+        v
+    }
+
+    pub(crate) fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
+        Ok(RegistryEntry {
+            slot: u64_le(b, "registry entry")?,
+            label: String::from_utf8_lossy(b.get(8..).unwrap_or_default()).into_owned(),
+        })
+    }
+}
+
+/// A revoked certificate: when and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// The height of the block that revoked it.
+    pub height: u64,
+    /// The operator's reason.
+    pub reason: String,
+}
+
+impl Revocation {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut v = self.height.to_le_bytes().to_vec();
+        v.extend_from_slice(self.reason.as_bytes());
+        v
+    }
+
+    pub(crate) fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
+        Ok(Revocation {
+            height: u64_le(b, "revocation")?,
+            reason: String::from_utf8_lossy(b.get(8..).unwrap_or_default()).into_owned(),
+        })
+    }
+}
+
+/// A confirmed L1 deposit as this validator's watcher stored it (its own view of L1,
+/// never read by execution).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L1DepositRecord {
+    /// The Sable asset id.
+    pub asset: [u8; 32],
+    /// The value in Sable units.
+    pub value: u64,
+    /// The note commitment (little-endian, as Sable encodes it).
+    pub commitment: [u8; 32],
+    /// The L1 block that holds it.
+    pub l1_block: u64,
+}
+
+impl L1DepositRecord {
+    /// asset · value · commitment · L1 block.
+    pub(crate) fn to_bytes(self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(80);
+        v.extend_from_slice(&self.asset);
+        v.extend_from_slice(&self.value.to_le_bytes());
+        v.extend_from_slice(&self.commitment);
+        v.extend_from_slice(&self.l1_block.to_le_bytes());
+        v
+    }
+
+    pub(crate) fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
+        let bad = || StorageError::Corrupt("l1 deposit");
+        if b.len() != 80 {
+            return Err(bad());
+        }
+        Ok(L1DepositRecord {
+            asset: b[..32].try_into().map_err(|_| bad())?,
+            value: u64_le(&b[32..40], "l1 deposit")?,
+            commitment: b[40..72].try_into().map_err(|_| bad())?,
+            l1_block: u64_le(&b[72..], "l1 deposit")?,
+        })
+    }
+}
+
+/// A confirmed L1 asset listing as this validator's watcher stored it (keyed by asset
+/// id; its own view of L1, never read by execution).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L1AssetRecord {
+    /// The ERC-20 token's address.
+    pub token: [u8; 20],
+    /// Token base units per Sable unit, a 256-bit big-endian integer.
+    pub unit: [u8; 32],
+    /// The L1 block that holds the listing.
+    pub l1_block: u64,
+}
+
+impl L1AssetRecord {
+    /// token · unit · L1 block.
+    pub(crate) fn to_bytes(self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(60);
+        v.extend_from_slice(&self.token);
+        v.extend_from_slice(&self.unit);
+        v.extend_from_slice(&self.l1_block.to_le_bytes());
+        v
+    }
+
+    pub(crate) fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
+        let bad = || StorageError::Corrupt("l1 asset");
+        if b.len() != 60 {
+            return Err(bad());
+        }
+        Ok(L1AssetRecord {
+            token: b[..20].try_into().map_err(|_| bad())?,
+            unit: b[20..52].try_into().map_err(|_| bad())?,
+            l1_block: u64_le(&b[52..], "l1 asset")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_short_ones_are_corrupt() {
+        let loc = TxLocation {
+            height: 7,
+            index: 3,
+            rejection_code: Some(RejectCode::SpentNullifier),
+        };
+        assert_eq!(TxLocation::from_bytes(&loc.to_bytes()).unwrap(), loc);
+        assert!(matches!(
+            TxLocation::from_bytes(&loc.to_bytes()[1..]),
+            Err(StorageError::Corrupt("tx location"))
+        ));
+        let mut bad_code = loc.to_bytes();
+        bad_code[12] = 250;
+        assert!(matches!(
+            TxLocation::from_bytes(&bad_code),
+            Err(StorageError::Corrupt("rejection code"))
+        ));
+        let entry = RegistryEntry {
+            slot: 9,
+            label: "bank".into(),
+        };
+        assert_eq!(RegistryEntry::from_bytes(&entry.to_bytes()).unwrap(), entry);
+        assert!(RegistryEntry::from_bytes(&[1, 2]).is_err());
+        let rev = Revocation {
+            height: 4,
+            reason: "key lost".into(),
+        };
+        assert_eq!(Revocation::from_bytes(&rev.to_bytes()).unwrap(), rev);
+        let dep = L1DepositRecord {
+            asset: [1; 32],
+            value: 5,
+            commitment: [2; 32],
+            l1_block: 11,
+        };
+        assert_eq!(L1DepositRecord::from_bytes(&dep.to_bytes()).unwrap(), dep);
+        assert!(L1DepositRecord::from_bytes(&dep.to_bytes()[..79]).is_err());
+        let asset = L1AssetRecord {
+            token: [3; 20],
+            unit: [4; 32],
+            l1_block: 12,
+        };
+        assert_eq!(L1AssetRecord::from_bytes(&asset.to_bytes()).unwrap(), asset);
+        assert!(L1AssetRecord::from_bytes(&[0; 59]).is_err());
+    }
+}
