@@ -658,6 +658,14 @@ pub fn max_message_size(n: u32) -> u32 {
     ])
 }
 
+/// The [`P2p`] bundle of the authenticated lookup network ([`lookup_p2p`]).
+pub type LookupP2p<E> = P2p<
+    lookup::Sender<PublicKey, E>,
+    lookup::Receiver<PublicKey>,
+    lookup::Oracle<PublicKey>,
+    lookup::Oracle<PublicKey>,
+>;
+
 /// The authenticated lookup network of the daemon: fixed addresses, Ed25519-authenticated
 /// and encrypted, with every consensus channel registered (and settlement's when
 /// `with_settlement`). Returns the bundle for [`start`] and the network's handle.
@@ -665,18 +673,7 @@ pub fn lookup_p2p<E>(
     context: E,
     cfg: &ConsensusConfig,
     with_settlement: bool,
-) -> Result<
-    (
-        P2p<
-            lookup::Sender<PublicKey, E>,
-            lookup::Receiver<PublicKey>,
-            lookup::Oracle<PublicKey>,
-            lookup::Oracle<PublicKey>,
-        >,
-        Handle<()>,
-    ),
-    ConsensusError,
->
+) -> Result<(LookupP2p<E>, Handle<()>), ConsensusError>
 where
     E: Spawner
         + Clock

@@ -50,7 +50,7 @@ fn workload() -> &'static Workload {
     W.get_or_init(|| {
         let fixture = Fixture::new(4, Arc::new(VerifyingKey::build()));
         let (issuer, a, b) = (Issuer::new(), Bank::new(), Bank::new());
-        let onboard = vec![
+        let onboard = [
             fixture.admin(
                 0,
                 AdminOp::AuthorizeIssuer {
