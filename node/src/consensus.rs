@@ -15,14 +15,16 @@
 //! [`crate::node::Node::apply_finalized`] is idempotent, so a crash between commit and
 //! acknowledgement loses nothing and applies nothing twice. A lagging or restarted
 //! validator backfills finalized blocks from its peers.
+//!
+//! The stack is generic over the commonware runtime ([`Runtime`]) and takes its p2p
+//! channels, peer manager and blocker as a [`P2p`] bundle: the daemon builds them from
+//! the authenticated lookup network ([`lookup_p2p`]) on the tokio runtime, a simulation
+//! from `commonware_p2p::simulated` on `commonware_runtime::deterministic`, where four
+//! validators run in one seeded process. Everything that decides a block (its
+//! timestamp, the proposer's wait, the order of `select!` branches) reads the runtime's
+//! clock and draws no randomness of its own, so a seed replays.
 
-use std::{
-    collections::HashSet,
-    net::SocketAddr,
-    num::NonZeroUsize,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{collections::HashSet, net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 
 use bytes::BufMut;
 use commonware_actor::Feedback;
@@ -50,11 +52,13 @@ use commonware_cryptography::{
     certificate::{ConstantProvider, Verifier as _},
     ed25519, sha256, ChaCha20Poly1305, Digestible, Sha256, Signer as _,
 };
-use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
+use commonware_p2p::{
+    authenticated::lookup, Address, AddressableManager, Blocker, Receiver, Sender,
+};
 use commonware_parallel::Sequential;
 use commonware_runtime::{
     buffer::paged::{self, CacheRef},
-    tokio as cw_tokio, Quota, Supervisor as _,
+    Clock, Handle, Metrics, Quota, Spawner, Storage,
 };
 use commonware_storage::archive::immutable;
 use commonware_stream::{
@@ -74,6 +78,7 @@ use crate::{
     gossip::{self, PeerLiveness},
     l1_view::check_l1,
     node::{conflict_keys, Node},
+    runtime::epoch_millis,
 };
 use sable_pki::Fingerprint;
 use sable_primitives::admin::SignedAdminCommand;
@@ -86,8 +91,48 @@ pub type D = sha256::Digest;
 pub type S = Ed25519Scheme;
 /// Validator identity on the p2p network.
 pub type PublicKey = ed25519::PublicKey;
-/// Runtime context.
-pub type Ctx = cw_tokio::Context;
+/// What the consensus stack needs of a commonware runtime: the union of what simplex,
+/// marshal, its resolver, buffered broadcast and the archives need. Both
+/// `commonware_runtime::tokio::Context` and `commonware_runtime::deterministic::Context`
+/// are one.
+pub trait Runtime: Spawner + Clock + Storage + Metrics + rand::CryptoRng {}
+impl<T: Spawner + Clock + Storage + Metrics + rand::CryptoRng> Runtime for T {}
+
+/// The p2p side of one validator's consensus stack, built by whoever owns the network
+/// (the daemon: [`lookup_p2p`]; a simulation: `commonware_p2p::simulated`). Every
+/// channel is registered with the same quota; the numbers are fixed by the protocol.
+pub struct P2p<Tx, Rx, M, B> {
+    /// Channel 0: simplex votes.
+    pub vote: (Tx, Rx),
+    /// Channel 1: simplex certificates.
+    pub cert: (Tx, Rx),
+    /// Channel 2: simplex's resolver.
+    pub resolver: (Tx, Rx),
+    /// Channel 3: marshal's block broadcast.
+    pub blocks: (Tx, Rx),
+    /// Channel 4: marshal's backfill.
+    pub backfill: (Tx, Rx),
+    /// Channel 5: mempool gossip ([`gossip::CHANNEL`]).
+    pub gossip: (Tx, Rx),
+    /// Channel 6: settlement signatures
+    /// ([`crate::settlement::exchange::CHANNEL`]), when this validator settles.
+    pub settlement: Option<(Tx, Rx)>,
+    /// Peer sets (the unrevoked validators) for the resolver, broadcast and the
+    /// transport.
+    pub manager: M,
+    /// Blocks peers that misbehave (simplex and the resolver).
+    pub blocker: B,
+}
+
+/// The p2p channel numbers consensus registers, in [`P2p`]'s field order.
+pub const CHANNELS: [u64; 6] = [
+    CH_VOTE,
+    CH_CERT,
+    CH_RESOLVER,
+    CH_BLOCKS,
+    CH_BACKFILL,
+    gossip::CHANNEL,
+];
 
 /// Most transactions a leader puts in one proposal (the protocol allows
 /// [`sable_primitives::block::MAX_BLOCK_TXS`]), when it proposes what background verification has
@@ -154,6 +199,10 @@ pub struct ConsensusConfig {
     pub leader_timeout: Duration,
     /// Certification timeout (> leader timeout).
     pub certification_timeout: Duration,
+    /// Prefix of this validator's consensus storage partitions. Empty (the daemon's
+    /// default) keeps the names every existing `data_dir/consensus` has; validators
+    /// sharing one runtime's storage (a simulation) each need their own.
+    pub partition_prefix: String,
 }
 
 impl Default for ConsensusConfig {
@@ -166,6 +215,7 @@ impl Default for ConsensusConfig {
             empty_block_interval: Duration::from_millis(500),
             leader_timeout: Duration::from_millis(1000),
             certification_timeout: Duration::from_millis(2000),
+            partition_prefix: String::new(),
         }
     }
 }
@@ -247,12 +297,6 @@ impl BoundedBlock for ConsensusBlock {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 // ---------------------------------------------------------------------------------
 // The application: proposing from the mempool, verifying full blocks.
 
@@ -280,8 +324,8 @@ impl SableApp {
     /// match this node's view of confirmed L1 deposits. State-dependent validity is decided at
     /// execution, identically everywhere. Transactions in this node's pool are neither
     /// decoded nor verified again (the pool keys entries by the hash of these exact
-    /// bytes); the rest are decoded on a blocking thread.
-    async fn verify_contents(&self, block: &ConsensusBlock) -> bool {
+    /// bytes); the rest are decoded on a blocking thread of `rt`.
+    async fn verify_contents<E: Spawner>(&self, rt: &E, block: &ConsensusBlock) -> bool {
         if block
             .admin
             .iter()
@@ -308,13 +352,16 @@ impl SableApp {
                 unknown = unknown.len(),
                 "a proposal carries transactions this node has not admitted"
             );
-            let Ok(decoded) = tokio::task::spawn_blocking(move || {
-                unknown
-                    .into_iter()
-                    .map(|(i, id, raw)| (i, id, Transaction::from_bytes(&raw)))
-                    .collect::<Vec<_>>()
-            })
-            .await
+            let Ok(decoded) = rt
+                .child("decode")
+                .shared(true)
+                .spawn(move |_| async move {
+                    unknown
+                        .into_iter()
+                        .map(|(i, id, raw)| (i, id, Transaction::from_bytes(&raw)))
+                        .collect::<Vec<_>>()
+                })
+                .await
             else {
                 return false;
             };
@@ -347,11 +394,14 @@ impl SableApp {
             .collect();
         if !minting.is_empty() {
             let store = self.node.store.clone();
-            let confirmed = tokio::task::spawn_blocking(move || {
-                let view = Staged::new(&store);
-                minting.iter().all(|tx| check_l1(&view, tx).is_ok())
-            })
-            .await;
+            let confirmed = rt
+                .child("l1_check")
+                .shared(true)
+                .spawn(move |_| async move {
+                    let view = Staged::new(&store);
+                    minting.iter().all(|tx| check_l1(&view, tx).is_ok())
+                })
+                .await;
             if !matches!(confirmed, Ok(true)) {
                 return false;
             }
@@ -360,7 +410,7 @@ impl SableApp {
     }
 }
 
-impl Application<Ctx> for SableApp {
+impl<E: Spawner + Clock> Application<E> for SableApp {
     type SigningScheme = S;
     type Context = SimplexContext<D, PublicKey>;
     type Block = ConsensusBlock;
@@ -368,7 +418,7 @@ impl Application<Ctx> for SableApp {
 
     async fn propose(
         &mut self,
-        (_rt, _cx): (Ctx, Self::Context),
+        (rt, _cx): (E, Self::Context),
         mut ancestry: impl Ancestry<ConsensusBlock>,
         _: (),
     ) -> Option<Digested<ConsensusBlock>> {
@@ -406,16 +456,20 @@ impl Application<Ctx> for SableApp {
                 verified_only,
             )
         };
-        let deadline = tokio::time::Instant::now() + self.empty_block_interval;
+        let deadline = rt.current() + self.empty_block_interval;
         let (selected, admin) = loop {
             let wake = self.node.mempool.ready.notified();
-            tokio::pin!(wake);
+            let mut wake = std::pin::pin!(wake);
             wake.as_mut().enable();
             let (selected, admin) = select(true);
             if !selected.is_empty() || !admin.is_empty() {
                 break (selected, admin);
             }
-            if tokio::time::timeout_at(deadline, wake).await.is_err() {
+            let timed_out = commonware_macros::select! {
+                _ = wake => false,
+                _ = rt.sleep_until(deadline) => true,
+            };
+            if timed_out {
                 if self.node.verification_pending() {
                     break (Vec::new(), Vec::new());
                 }
@@ -440,7 +494,7 @@ impl Application<Ctx> for SableApp {
         let block = ConsensusBlock(Block {
             height: p.height + 1,
             parent: BlockHash(parent.digest().0),
-            timestamp_ms: now_ms().max(p.timestamp_ms),
+            timestamp_ms: epoch_millis(rt.current()).max(p.timestamp_ms),
             transactions,
             admin,
         });
@@ -450,7 +504,7 @@ impl Application<Ctx> for SableApp {
 
     async fn verify(
         &mut self,
-        (_rt, _cx): (Ctx, Self::Context),
+        (rt, _cx): (E, Self::Context),
         mut ancestry: impl Ancestry<ConsensusBlock>,
     ) -> bool {
         let Some(block) = ancestry.next().await else {
@@ -462,7 +516,7 @@ impl Application<Ctx> for SableApp {
         if block.inner().timestamp_ms < parent.inner().timestamp_ms {
             return false;
         }
-        self.verify_contents(block.inner()).await
+        self.verify_contents(&rt, block.inner()).await
     }
 }
 
@@ -489,7 +543,8 @@ impl Reporter for FinalizedSink {
     }
 }
 
-async fn execute_finalized(
+async fn execute_finalized<E: Spawner>(
+    context: E,
     node: Arc<Node>,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<(Digested<ConsensusBlock>, Exact)>,
 ) {
@@ -498,8 +553,11 @@ async fn execute_finalized(
         let b = block.inner().clone();
         let height = b.height;
         let span = tracing::info_span!("finalize", height, txs = b.transactions.len());
-        let result =
-            tokio::task::spawn_blocking(move || span.in_scope(|| n.apply_finalized(&b))).await;
+        let result = context
+            .child("apply")
+            .shared(true)
+            .spawn(move |_| async move { span.in_scope(|| n.apply_finalized(&b)) })
+            .await;
         match result {
             Ok(Ok(applied)) => {
                 if applied.fresh {
@@ -527,16 +585,15 @@ fn public_key(raw: &[u8; 32]) -> Result<PublicKey, ConsensusError> {
     PublicKey::decode_fixed(*raw).map_err(|e| ConsensusError::Key(e.to_string()))
 }
 
-/// Handles of the running consensus stack (await any to learn it stopped).
+/// Handles of the running consensus stack (await any to learn it stopped). The p2p
+/// network is its owner's ([`lookup_p2p`] returns the daemon's handle).
 pub struct Running {
     /// The simplex engine.
-    pub engine: commonware_runtime::Handle<()>,
+    pub engine: Handle<()>,
     /// The marshal actor.
-    pub marshal: commonware_runtime::Handle<()>,
-    /// The p2p network.
-    pub network: commonware_runtime::Handle<()>,
+    pub marshal: Handle<()>,
     /// Block broadcast.
-    pub broadcast: commonware_runtime::Handle<()>,
+    pub broadcast: Handle<()>,
     /// Validators heard from recently (mempool gossip heartbeats).
     pub liveness: Arc<PeerLiveness>,
     /// The settlement service, when this validator settles to Ethereum.
@@ -572,17 +629,10 @@ fn archive<C>(
     }
 }
 
-/// Starts p2p, marshal and simplex for `node` inside the commonware runtime `context`,
-/// and `settler` on its own p2p channel.
-pub async fn start(
-    context: Ctx,
-    node: Arc<Node>,
-    cfg: ConsensusConfig,
-    settler: Option<crate::settlement::Settler>,
-) -> Result<Running, ConsensusError> {
-    let signer = ed25519::PrivateKey::decode_fixed(cfg.seed)
-        .map_err(|e| ConsensusError::Key(e.to_string()))?;
-    let me = signer.public_key();
+/// The validators of `cfg` as p2p identities: key, address and certificate fingerprint.
+fn peers_of(
+    cfg: &ConsensusConfig,
+) -> Result<Vec<(PublicKey, Address, Fingerprint)>, ConsensusError> {
     let peers: Vec<(PublicKey, Address, Fingerprint)> = cfg
         .validators
         .iter()
@@ -597,6 +647,100 @@ pub async fn start(
     if peers.is_empty() {
         return Err(ConsensusError::ValidatorSet("empty".into()));
     }
+    Ok(peers)
+}
+
+/// The largest message consensus sends among `n` validators.
+pub fn max_message_size(n: u32) -> u32 {
+    commonware_p2p::max_message_size(&[
+        simplex::max_payload_size::<S, D>(n),
+        marshal::max_payload_size::<Standard<ConsensusBlock>, S>(n, &()),
+    ])
+}
+
+/// The [`P2p`] bundle of the authenticated lookup network ([`lookup_p2p`]).
+pub type LookupP2p<E> = P2p<
+    lookup::Sender<PublicKey, E>,
+    lookup::Receiver<PublicKey>,
+    lookup::Oracle<PublicKey>,
+    lookup::Oracle<PublicKey>,
+>;
+
+/// The authenticated lookup network of the daemon: fixed addresses, Ed25519-authenticated
+/// and encrypted, with every consensus channel registered (and settlement's when
+/// `with_settlement`). Returns the bundle for [`start`] and the network's handle.
+pub fn lookup_p2p<E>(
+    context: E,
+    cfg: &ConsensusConfig,
+    with_settlement: bool,
+) -> Result<(LookupP2p<E>, Handle<()>), ConsensusError>
+where
+    E: Spawner
+        + Clock
+        + rand::CryptoRng
+        + commonware_runtime::Network
+        + commonware_runtime::Resolver
+        + Metrics,
+{
+    let signer = ed25519::PrivateKey::decode_fixed(cfg.seed)
+        .map_err(|e| ConsensusError::Key(e.to_string()))?;
+    let peers = peers_of(cfg)?;
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer,
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let mut config = lookup::Config::local(
+        handshake,
+        &union(&cfg.namespace, b"_P2P"),
+        cfg.p2p_listen,
+        NonZeroUsize::new(peers.len()).unwrap_or(NZUsize!(1)),
+        max_message_size(peers.len() as u32),
+        NZUsize!(4096),
+    );
+    config.tracked_peer_sets = NZUsize!(1);
+    let (mut network, oracle) = lookup::Network::new(context.child("network"), config);
+    let fast = Quota::per_second(NZU32!(4096));
+    let p2p = P2p {
+        vote: network.register(CH_VOTE, fast),
+        cert: network.register(CH_CERT, fast),
+        resolver: network.register(CH_RESOLVER, fast),
+        blocks: network.register(CH_BLOCKS, fast),
+        backfill: network.register(CH_BACKFILL, fast),
+        gossip: network.register(gossip::CHANNEL, fast),
+        settlement: with_settlement
+            .then(|| network.register(crate::settlement::exchange::CHANNEL, fast)),
+        manager: oracle.clone(),
+        blocker: oracle,
+    };
+    Ok((p2p, network.start()))
+}
+
+/// Starts marshal and simplex for `node` inside the commonware runtime `context`, on
+/// the channels of `p2p`, with mempool gossip on its channel and `settler` on the
+/// settlement channel (when both are given; the settlement service runs on tokio).
+pub async fn start<E, Tx, Rx, M, B>(
+    context: E,
+    node: Arc<Node>,
+    cfg: ConsensusConfig,
+    p2p: P2p<Tx, Rx, M, B>,
+    settler: Option<crate::settlement::Settler>,
+) -> Result<Running, ConsensusError>
+where
+    E: Runtime,
+    Tx: Sender<PublicKey = PublicKey>,
+    Rx: Receiver<PublicKey = PublicKey>,
+    M: AddressableManager<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    let signer = ed25519::PrivateKey::decode_fixed(cfg.seed)
+        .map_err(|e| ConsensusError::Key(e.to_string()))?;
+    let me = signer.public_key();
+    let peers = peers_of(&cfg)?;
     let participants: Set<PublicKey> = peers
         .iter()
         .map(|(k, _, _)| k.clone())
@@ -609,51 +753,34 @@ pub async fn start(
         signer.clone(),
     )
     .ok_or(ConsensusError::NotAValidator)?;
-    let max_message = commonware_p2p::max_message_size(&[
-        simplex::max_payload_size::<S, D>(n),
-        marshal::max_payload_size::<Standard<ConsensusBlock>, S>(n, &()),
-    ]);
-
-    // P2P: fixed addresses, Ed25519-authenticated, encrypted.
-    let handshake = Cups::<_, ChaCha20Poly1305>::new(
-        Sake {
-            signer: signer.clone(),
-            synchrony_bound: Duration::from_secs(5),
-            max_handshake_age: Duration::from_secs(10),
-            version: sake::Version::V1,
-        },
-        cups::Version::V1,
-    );
-    let mut p2p = lookup::Config::local(
-        handshake,
-        &union(&cfg.namespace, b"_P2P"),
-        cfg.p2p_listen,
-        NonZeroUsize::new(peers.len()).unwrap_or(NZUsize!(1)),
-        max_message,
-        NZUsize!(4096),
-    );
-    p2p.tracked_peer_sets = NZUsize!(1);
-    let (mut network, oracle) = lookup::Network::new(context.child("network"), p2p);
-    let fast = Quota::per_second(NZU32!(4096));
-    let vote_net = network.register(CH_VOTE, fast);
-    let cert_net = network.register(CH_CERT, fast);
-    let resolver_net = network.register(CH_RESOLVER, fast);
-    let block_net = network.register(CH_BLOCKS, fast);
-    let backfill_net = network.register(CH_BACKFILL, fast);
-    let (gossip_send, gossip_recv) = network.register(gossip::CHANNEL, fast);
-    let settlement_net = settler
-        .as_ref()
-        .map(|_| network.register(crate::settlement::exchange::CHANNEL, fast));
-    let network_handle = network.start();
+    let P2p {
+        vote: vote_net,
+        cert: cert_net,
+        resolver: resolver_net,
+        blocks: block_net,
+        backfill: backfill_net,
+        gossip: (gossip_send, gossip_recv),
+        settlement: settlement_net,
+        manager,
+        blocker,
+    } = p2p;
     let reach = Arc::new(gossip::Reach::new(peers.len().saturating_sub(1)));
-    tokio::spawn(track_unrevoked(
+    {
+        let (node, manager, me, reach) = (node.clone(), manager.clone(), me.clone(), reach.clone());
+        drop(
+            context
+                .child("peers")
+                .spawn(move |_| track_unrevoked(node, manager, peers, me, reach)),
+        );
+    }
+    let liveness = gossip::start(
+        context.child("gossip"),
         node.clone(),
-        oracle.clone(),
-        peers,
-        me.clone(),
-        reach.clone(),
-    ));
-    let liveness = gossip::start(node.clone(), gossip_send, gossip_recv, n, reach);
+        gossip_send,
+        gossip_recv,
+        n,
+        reach,
+    );
     let settlement = settler
         .zip(settlement_net)
         .map(|(settler, (send, recv))| settler.spawn(send, recv));
@@ -662,14 +789,15 @@ pub async fn start(
     let io_buffer = NZUsize!(64 * 1024);
     let epocher = FixedEpocher::new(NZU64!(1 << 62));
     let provider = ConstantProvider::<S, Epoch>::new(scheme.clone());
-    let prefix = "marshal";
+    let prefix = format!("{}marshal", cfg.partition_prefix);
+    let prefix = prefix.as_str();
 
     let resolver = marshal::resolver::p2p::init(
         context.child("marshal_resolver"),
         marshal::resolver::p2p::Config {
             public_key: me.clone(),
-            peer_provider: oracle.clone(),
-            blocker: oracle.clone(),
+            peer_provider: manager.clone(),
+            blocker: blocker.clone(),
             mailbox_size: NZUsize!(1024),
             fetch_timeout: NZDuration!(Duration::from_secs(2)),
             fetch_retry_delay: Duration::from_millis(100),
@@ -687,7 +815,7 @@ pub async fn start(
             deque_size: 16,
             priority: false,
             codec_config: (),
-            peer_provider: oracle.clone(),
+            peer_provider: manager.clone(),
             strategy: Sequential,
         },
     );
@@ -740,7 +868,14 @@ pub async fn start(
         .await;
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(execute_finalized(node.clone(), rx));
+    {
+        let node = node.clone();
+        drop(
+            context
+                .child("execute")
+                .spawn(move |ctx| execute_finalized(ctx, node, rx)),
+        );
+    }
     let marshal_handle = marshal_actor.start(FinalizedSink(tx), buffer, resolver);
 
     let app = SableApp {
@@ -753,13 +888,13 @@ pub async fn start(
         simplex::Config {
             scheme,
             elector: RoundRobin::<Sha256>::default(),
-            blocker: oracle.clone(),
+            blocker,
             automaton: inline.clone(),
             relay: inline.clone(),
             reporter: inline,
             track_historical_votes: false,
             strategy: Sequential,
-            partition: "simplex-e0".into(),
+            partition: format!("{}simplex-e0", cfg.partition_prefix),
             mailbox_size: NZUsize!(1024),
             epoch: Epoch::zero(),
             floor: simplex::Floor::Genesis(genesis_digest),
@@ -783,7 +918,6 @@ pub async fn start(
     Ok(Running {
         engine: engine_handle,
         marshal: marshal_handle,
-        network: network_handle,
         broadcast: broadcast_handle,
         liveness,
         settlement,
@@ -795,9 +929,9 @@ pub async fn start(
 /// validator is disconnected and refused from then on (its votes no longer reach this
 /// node; with one revoked of four, the other three still form a quorum), and gossip's
 /// `reach` drops to the peers left.
-async fn track_unrevoked(
+async fn track_unrevoked<M: AddressableManager<PublicKey = PublicKey>>(
     node: Arc<Node>,
-    mut oracle: lookup::Oracle<PublicKey>,
+    mut oracle: M,
     validators: Vec<(PublicKey, Address, Fingerprint)>,
     me: PublicKey,
     reach: Arc<gossip::Reach>,

@@ -322,23 +322,28 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
                 .as_ref()
                 .map(|s| Settler::new(node.clone(), s, &cfg.chain.namespace))
                 .transpose()?;
-            Some(consensus::start(context.child("consensus"), node.clone(), ccfg, settler).await?)
+            let (p2p, network) =
+                consensus::lookup_p2p(context.child("consensus"), &ccfg, settler.is_some())?;
+            let running =
+                consensus::start(context.child("consensus"), node.clone(), ccfg, p2p, settler)
+                    .await?;
+            Some((running, network))
         } else {
             None
         };
         let status = consensus
             .as_ref()
-            .map(|c| c.liveness.clone() as Arc<dyn crate::liveness::StatusSource>);
+            .map(|(c, _)| c.liveness.clone() as Arc<dyn crate::liveness::StatusSource>);
         start_rpc(&cfg, node.clone(), ca.clone(), status).await?;
         tracing::info!(rpc = %cfg.network.rpc, p2p = %cfg.network.p2p, metrics = %cfg.network.metrics, "node running");
 
         let outcome = match consensus {
-            Some(mut c) => tokio::select! {
+            Some((mut c, network)) => tokio::select! {
                 _ = settlement_stopped(&mut c.settlement) => Err(DaemonError::Stopped("settlement service")),
                 _ = shutdown_signal() => Ok(()),
                 _ = c.engine => Err(DaemonError::Stopped("consensus engine")),
                 _ = c.marshal => Err(DaemonError::Stopped("block delivery")),
-                _ = c.network => Err(DaemonError::Stopped("p2p network")),
+                _ = network => Err(DaemonError::Stopped("p2p network")),
                 _ = c.broadcast => Err(DaemonError::Stopped("block broadcast")),
             },
             None => {

@@ -38,10 +38,11 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::{Duration, Instant},
+    time::{Duration, SystemTime},
 };
 
 use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_runtime::{Clock, Spawner};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Semaphore};
 
@@ -50,6 +51,7 @@ use sable_circuits::encoding::{Reader, Writer};
 use crate::{
     liveness::StatusSource,
     node::{Announcement, Node, Origin},
+    runtime::Rt,
     telemetry::metrics,
 };
 use sable_primitives::admin::SignedAdminCommand;
@@ -78,18 +80,35 @@ const TAG_ADMIN: u8 = 2;
 const TAG_BATCH: u8 = 3;
 const TAG_POOL_REQUEST: u8 = 4;
 
-/// Which validators this node has heard from, and when.
-#[derive(Debug)]
+/// Which validators this node has heard from, and when (on the node's clock: whether a
+/// peer is heard anew decides whether its pool is asked for).
 pub struct PeerLiveness {
     validators: u32,
-    seen: Mutex<HashMap<Vec<u8>, Instant>>,
+    clock: Arc<dyn Rt>,
+    seen: Mutex<HashMap<Vec<u8>, SystemTime>>,
+}
+
+impl std::fmt::Debug for PeerLiveness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerLiveness")
+            .field("validators", &self.validators)
+            .field("seen", &self.seen.lock().len())
+            .finish()
+    }
+}
+
+/// Whether a peer last heard at `t` is silent at `now` (a clock that went back counts
+/// no silence).
+fn silent(t: SystemTime, now: SystemTime) -> bool {
+    now.duration_since(t).unwrap_or_default() > LIVE
 }
 
 impl PeerLiveness {
-    /// Liveness for a set of `validators` (this node included).
-    pub fn new(validators: u32) -> Self {
+    /// Liveness for a set of `validators` (this node included), on `clock`.
+    pub fn new(validators: u32, clock: Arc<dyn Rt>) -> Self {
         PeerLiveness {
             validators,
+            clock,
             seen: Mutex::new(HashMap::new()),
         }
     }
@@ -97,14 +116,16 @@ impl PeerLiveness {
     /// Records a message from `peer`; returns whether this node starts hearing it (never
     /// heard before, or silent for longer than [`LIVE`]).
     pub fn heard(&self, peer: &[u8]) -> bool {
-        let before = self.seen.lock().insert(peer.to_vec(), Instant::now());
-        before.is_none_or(|t| t.elapsed() > LIVE)
+        let now = self.clock.now();
+        let before = self.seen.lock().insert(peer.to_vec(), now);
+        before.is_none_or(|t| silent(t, now))
     }
 
     /// Peers heard from within [`LIVE`].
     pub fn live(&self) -> u32 {
+        let now = self.clock.now();
         let seen = self.seen.lock();
-        seen.values().filter(|t| t.elapsed() <= LIVE).count() as u32
+        seen.values().filter(|t| !silent(**t, now)).count() as u32
     }
 }
 
@@ -231,7 +252,7 @@ enum Direct<P> {
 /// ends.
 #[derive(Debug)]
 struct PoolRequests<P> {
-    served: HashMap<P, Instant>,
+    served: HashMap<P, SystemTime>,
     deferred: Vec<P>,
 }
 
@@ -245,14 +266,10 @@ impl<P> Default for PoolRequests<P> {
 }
 
 impl<P: Clone + Eq + std::hash::Hash> PoolRequests<P> {
-    /// `peer` asks: `Some(peer)` to serve it now, or `None` when it is deferred.
-    fn asked(&mut self, peer: P) -> Option<P> {
-        self.asked_at(peer, Instant::now())
-    }
-
-    fn asked_at(&mut self, peer: P, now: Instant) -> Option<P> {
+    /// `peer` asks at `now`: `Some(peer)` to serve it now, or `None` when it is deferred.
+    fn asked_at(&mut self, peer: P, now: SystemTime) -> Option<P> {
         match self.served.get(&peer) {
-            Some(t) if now.duration_since(*t) < LIVE => {
+            Some(t) if now.duration_since(*t).unwrap_or_default() < LIVE => {
                 if !self.deferred.contains(&peer) {
                     self.deferred.push(peer);
                 }
@@ -265,12 +282,8 @@ impl<P: Clone + Eq + std::hash::Hash> PoolRequests<P> {
         }
     }
 
-    /// Deferred requests to serve now.
-    fn due(&mut self) -> Vec<P> {
-        self.due_at(Instant::now())
-    }
-
-    fn due_at(&mut self, now: Instant) -> Vec<P> {
+    /// Deferred requests to serve at `now`.
+    fn due_at(&mut self, now: SystemTime) -> Vec<P> {
         let deferred = std::mem::take(&mut self.deferred);
         deferred
             .into_iter()
@@ -297,28 +310,34 @@ fn send_pool<S: Sender>(node: &Node, sender: &mut S, peer: S::PublicKey) {
 
 /// Sends this node's announcements and heartbeats to the peers it may reach, and what
 /// the receiving side asks for to one peer, until the outbox closes.
-async fn send_loop<S: Sender>(
+async fn send_loop<E: Clock, S: Sender>(
+    clock: E,
     node: Arc<Node>,
     mut sender: S,
     mut outbox: mpsc::Receiver<Announcement>,
     mut direct: mpsc::Receiver<Direct<S::PublicKey>>,
     reach: Arc<Reach>,
 ) {
-    let mut beat = tokio::time::interval(HEARTBEAT);
-    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first beat at once, then one HEARTBEAT after the last (a late beat delays the
+    // next rather than bunching them).
+    let mut beat = clock.current();
     let mut pools = PoolRequests::default();
     loop {
-        let message = tokio::select! {
+        // Biased, in this order: a select that drew its branch at random would make a
+        // simulation on the deterministic runtime unreproducible.
+        let message = commonware_macros::select! {
             a = outbox.recv() => match a {
                 Some(a) => encode(&gather(a, &mut outbox)),
                 None => return,
             },
-            _ = beat.tick() => {
-                for peer in pools.due() {
+            _ = clock.sleep_until(beat) => {
+                let now = clock.current();
+                beat = now + HEARTBEAT;
+                for peer in pools.due_at(now) {
                     send_pool(&node, &mut sender, peer);
                 }
                 vec![TAG_HEARTBEAT]
-            }
+            },
             Some(d) = direct.recv() => {
                 match d {
                     Direct::AskPool(peer) => {
@@ -330,13 +349,13 @@ async fn send_loop<S: Sender>(
                         }
                     }
                     Direct::SendPool(peer) => {
-                        if let Some(peer) = pools.asked(peer) {
+                        if let Some(peer) = pools.asked_at(peer, clock.current()) {
                             send_pool(&node, &mut sender, peer);
                         }
                     }
                 }
                 continue;
-            }
+            },
         };
         // Offline or rate-limited peers miss it; gossip is best effort.
         let len = message.len();
@@ -351,7 +370,8 @@ async fn send_loop<S: Sender>(
 
 /// Admits what peers announce, records who is alive, asks a peer it starts hearing for
 /// its pool and has the sender answer such requests, until the channel closes.
-async fn receive_loop<R: Receiver>(
+async fn receive_loop<E: Spawner, R: Receiver>(
+    context: E,
     node: Arc<Node>,
     mut receiver: R,
     liveness: Arc<PeerLiveness>,
@@ -379,21 +399,21 @@ async fn receive_loop<R: Receiver>(
             Some((&TAG_BATCH, body)) => match decode_batch(body) {
                 Some(items) => {
                     for a in items {
-                        admit(&node, &permits, a);
+                        admit(&context, &node, &permits, a);
                     }
                 }
                 None => {
                     tracing::warn!(len = bytes.len(), "malformed gossip batch from a validator")
                 }
             },
-            _ => admit(&node, &permits, bytes),
+            _ => admit(&context, &node, &permits, bytes),
         }
     }
 }
 
 /// Admits one announcement from a peer: a transaction on its own task (dropped when
 /// [`IN_FLIGHT`] are being admitted already), an operator command at once.
-fn admit(node: &Arc<Node>, permits: &Arc<Semaphore>, announcement: &[u8]) {
+fn admit<E: Spawner>(context: &E, node: &Arc<Node>, permits: &Arc<Semaphore>, announcement: &[u8]) {
     match announcement.split_first() {
         Some((&TAG_TX, tx)) => {
             let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -401,12 +421,13 @@ fn admit(node: &Arc<Node>, permits: &Arc<Semaphore>, announcement: &[u8]) {
                 return;
             };
             let (node, tx) = (node.clone(), tx.to_vec());
-            tokio::spawn(async move {
+            // Detached: the admission outlives nothing but the receiver's context.
+            drop(context.child("admit").spawn(move |_| async move {
                 if let Err(r) = node.admit(tx, Origin::Peer).await {
                     tracing::debug!(reason = %r, "gossiped transaction not admitted");
                 }
                 drop(permit);
-            });
+            }));
         }
         Some((&TAG_ADMIN, cmd)) => match SignedAdminCommand::from_bytes(cmd) {
             Ok(signed) => {
@@ -424,17 +445,18 @@ fn admit(node: &Arc<Node>, permits: &Arc<Semaphore>, announcement: &[u8]) {
 }
 
 /// Refreshes the connected-peers gauge every heartbeat.
-async fn gauge_loop(liveness: Arc<PeerLiveness>) {
-    let mut beat = tokio::time::interval(HEARTBEAT);
+async fn gauge_loop<E: Clock>(clock: E, liveness: Arc<PeerLiveness>) {
     loop {
-        beat.tick().await;
         metrics().connected_peers.set(i64::from(liveness.live()));
+        clock.sleep(HEARTBEAT).await;
     }
 }
 
-/// Starts gossip for `node` on a registered p2p channel, to the peers `reach` counts;
-/// returns the liveness record.
-pub fn start<S, R>(
+/// Starts gossip for `node` on a registered p2p channel, to the peers `reach` counts,
+/// as tasks under `context` (they stop with it); returns the liveness record, on the
+/// node's clock ([`Node::runtime`]).
+pub fn start<E, S, R>(
+    context: E,
     node: Arc<Node>,
     sender: S,
     receiver: R,
@@ -442,16 +464,32 @@ pub fn start<S, R>(
     reach: Arc<Reach>,
 ) -> Arc<PeerLiveness>
 where
+    E: Spawner + Clock,
     S: Sender,
     R: Receiver<PublicKey = S::PublicKey>,
 {
-    let liveness = Arc::new(PeerLiveness::new(validators));
+    let liveness = Arc::new(PeerLiveness::new(validators, node.runtime().clone()));
     let (tx, rx) = mpsc::channel(OUTBOX);
     node.set_announcer(tx);
     let (direct_tx, direct_rx) = mpsc::channel(DIRECT);
-    tokio::spawn(send_loop(node.clone(), sender, rx, direct_rx, reach));
-    tokio::spawn(receive_loop(node, receiver, liveness.clone(), direct_tx));
-    tokio::spawn(gauge_loop(liveness.clone()));
+    let n = node.clone();
+    drop(
+        context
+            .child("gossip_send")
+            .spawn(move |ctx| send_loop(ctx, n, sender, rx, direct_rx, reach)),
+    );
+    let l = liveness.clone();
+    drop(
+        context
+            .child("gossip_receive")
+            .spawn(move |ctx| receive_loop(ctx, node, receiver, l, direct_tx)),
+    );
+    let l = liveness.clone();
+    drop(
+        context
+            .child("gossip_gauge")
+            .spawn(move |ctx| gauge_loop(ctx, l)),
+    );
     liveness
 }
 
@@ -461,7 +499,7 @@ mod tests {
 
     #[test]
     fn liveness_counts_recent_peers_once() {
-        let l = PeerLiveness::new(4);
+        let l = PeerLiveness::new(4, Arc::new(crate::runtime::TokioRt));
         assert_eq!(l.live(), 0);
         assert!(l.heard(b"a"), "a peer heard for the first time is new");
         assert!(!l.heard(b"a"), "a peer heard again at once is not");
@@ -471,7 +509,7 @@ mod tests {
         assert_eq!(l.validators(), 4);
         l.seen.lock().insert(
             b"c".to_vec(),
-            Instant::now() - LIVE - Duration::from_millis(1),
+            SystemTime::now() - LIVE - Duration::from_millis(1),
         );
         assert_eq!(
             l.live(),
@@ -485,7 +523,7 @@ mod tests {
     #[test]
     fn a_peer_is_served_its_pool_once_per_live_and_a_request_within_waits() {
         let mut pools = PoolRequests::default();
-        let t0 = Instant::now();
+        let t0 = SystemTime::now();
         assert_eq!(pools.asked_at("a", t0), Some("a"));
         assert_eq!(
             pools.asked_at("b", t0),

@@ -28,6 +28,7 @@ pub mod mempool;
 pub mod node;
 pub mod policy;
 pub mod rpc;
+pub mod runtime;
 pub mod settlement;
 pub mod telemetry;
 pub mod verifier;

@@ -8,8 +8,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, OnceLock,
     },
-    time::Duration,
-    time::Instant,
+    time::{Duration, SystemTime},
 };
 
 use futures::FutureExt as _;
@@ -22,6 +21,7 @@ use crate::{
     l1_view::check_l1,
     mempool::{Mempool, MempoolLimits},
     policy::{CompliancePolicy, TxContext},
+    runtime::{blocking, Rt, TokioRt},
     telemetry::{metrics, ReasonLabel},
     verifier::{unavailable, Verifier},
 };
@@ -92,7 +92,7 @@ pub struct Node {
     executor: Executor,
     policy: Arc<dyn CompliancePolicy>,
     executed: AtomicU64,
-    admitted_at: Mutex<HashMap<TxId, Instant>>,
+    admitted_at: Mutex<HashMap<TxId, SystemTime>>,
     rejected: Mutex<(
         HashMap<TxId, AdmissionError>,
         std::collections::VecDeque<TxId>,
@@ -101,9 +101,10 @@ pub struct Node {
     applied: tokio::sync::broadcast::Sender<Arc<AppliedEvent>>,
     apply_lock: Mutex<()>,
     announcer: OnceLock<tokio::sync::mpsc::Sender<Announcement>>,
-    preverify: OnceLock<tokio::sync::mpsc::UnboundedSender<(TxId, Arc<Transaction>, Instant)>>,
+    preverify: OnceLock<tokio::sync::mpsc::UnboundedSender<(TxId, Arc<Transaction>, SystemTime)>>,
     inflight: Mutex<HashMap<TxId, Verdict>>,
     admission_checks: tokio::sync::Semaphore,
+    rt: Arc<dyn Rt>,
 }
 
 /// What background verification has still to check, in the order it checks it: each
@@ -171,13 +172,27 @@ pub enum NodeError {
 }
 
 impl Node {
-    /// Opens the node over `store`, writing genesis if the store is empty.
+    /// Opens the node over `store`, writing genesis if the store is empty; its
+    /// background work runs on the caller's tokio runtime ([`TokioRt`]).
     pub fn new(
         store: Arc<Store>,
         params: Arc<ChainParams>,
         policy: Arc<dyn CompliancePolicy>,
         verifier: Verifier,
         limits: MempoolLimits,
+    ) -> Result<Arc<Self>, NodeError> {
+        Self::with_runtime(store, params, policy, verifier, limits, Arc::new(TokioRt))
+    }
+
+    /// [`Node::new`] with its background work (verification bookkeeping, admission's
+    /// state checks) and its clock (admission of operator commands, latencies) on `rt`.
+    pub fn with_runtime(
+        store: Arc<Store>,
+        params: Arc<ChainParams>,
+        policy: Arc<dyn CompliancePolicy>,
+        verifier: Verifier,
+        limits: MempoolLimits,
+        rt: Arc<dyn Rt>,
     ) -> Result<Arc<Self>, NodeError> {
         let executor = Executor::new(params.clone(), policy.clone());
         let tip = executor.init_genesis(&store)?;
@@ -200,7 +215,13 @@ impl Node {
             preverify: OnceLock::new(),
             inflight: Mutex::new(HashMap::new()),
             admission_checks: tokio::sync::Semaphore::new(ADMISSION_CHECKS),
+            rt,
         }))
+    }
+
+    /// The runtime this node's background work runs on, and its clock.
+    pub fn runtime(&self) -> &Arc<dyn Rt> {
+        &self.rt
     }
 
     /// Height of the last applied block.
@@ -301,7 +322,7 @@ impl Node {
             .await;
         match (result, announced) {
             (Ok(()), Some(bytes)) => {
-                self.admitted_at.lock().insert(id, Instant::now());
+                self.admitted_at.lock().insert(id, self.rt.now());
                 metrics().admitted.inc();
                 self.announce(Announcement::Tx(bytes));
                 Ok(id)
@@ -341,17 +362,17 @@ impl Node {
         let checked = {
             // The semaphore is never closed (a check without a permit would run anyway).
             let _permit = self.admission_checks.acquire().await.ok();
-            tokio::task::spawn_blocking(move || {
+            blocking(&*self.rt, "admission_check", move || {
                 let view = Staged::new(&store);
                 check_state(&view, &params, &tx2)?;
                 check_l1(&view, &tx2)
             })
             .await
         };
-        checked.unwrap_or_else(|e| {
-            Err(AdmissionError::Unavailable(format!(
-                "state check failed: {e}"
-            )))
+        checked.unwrap_or_else(|| {
+            Err(AdmissionError::Unavailable(
+                "state check failed: its task stopped".into(),
+            ))
         })?;
         let ctx = TxContext {
             height: self.executed_height(),
@@ -367,7 +388,7 @@ impl Node {
         self.mempool.insert(id, bytes, tx.clone(), nullifiers)?;
         metrics().mempool_size.set(self.mempool.len() as i64);
         if let Some(q) = self.preverify.get() {
-            let _ = q.send((id, tx, Instant::now()));
+            let _ = q.send((id, tx, self.rt.now()));
         }
         Ok(())
     }
@@ -393,50 +414,60 @@ impl Node {
     /// the same time, so a block of it is voted on at once, with nothing left to check.
     pub fn start_preverifier(self: &Arc<Self>, window: Duration, max_batch: usize) {
         let (tx, mut rx) =
-            tokio::sync::mpsc::unbounded_channel::<(TxId, Arc<Transaction>, Instant)>();
+            tokio::sync::mpsc::unbounded_channel::<(TxId, Arc<Transaction>, SystemTime)>();
         if self.preverify.set(tx).is_err() {
             return;
         }
         let node = self.clone();
-        tokio::spawn(async move {
-            let mut queue = VerificationQueue::new();
-            let pending = |id: &TxId| node.mempool.get(id).is_some_and(|(_, v)| !v);
-            loop {
-                let mut round = Vec::new();
-                if queue.is_empty() {
-                    // Idle: the round is what is admitted within `window` of the first
-                    // arrival.
-                    let Some(first) = rx.recv().await else {
-                        return;
-                    };
-                    let deadline = tokio::time::Instant::from_std(first.2) + window;
-                    round.push(first);
-                    while let Ok(Some(more)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        let rt = self.rt.clone();
+        self.rt.spawn(
+            "preverify",
+            Box::pin(async move {
+                let mut queue = VerificationQueue::new();
+                let pending = |id: &TxId| node.mempool.get(id).is_some_and(|(_, v)| !v);
+                loop {
+                    let mut round = Vec::new();
+                    if queue.is_empty() {
+                        // Idle: the round is what is admitted within `window` of the first
+                        // arrival.
+                        let Some(first) = rx.recv().await else {
+                            return;
+                        };
+                        let mut deadline = rt.sleep_until(first.2 + window);
+                        round.push(first);
+                        loop {
+                            commonware_macros::select! {
+                                more = rx.recv() => match more {
+                                    Some(more) => round.push(more),
+                                    None => break,
+                                },
+                                _ = &mut deadline => break,
+                            }
+                        }
+                    }
+                    // And what waits now (behind a backlog, all of the round: what arrived
+                    // while the last piece was checked).
+                    while let Ok(more) = rx.try_recv() {
                         round.push(more);
                     }
+                    queue.push_round(
+                        round
+                            .into_iter()
+                            .filter(|(id, ..)| pending(id))
+                            .map(|(id, tx, _)| (id, tx))
+                            .collect(),
+                    );
+                    // What a vote verified, or a finalized block took, since it was queued
+                    // is not checked again.
+                    let piece = queue.next_piece(max_batch, pending);
+                    if !piece.is_empty() {
+                        node.verify_txs(piece)
+                            .instrument(info_span!("preverify"))
+                            .await;
+                    }
                 }
-                // And what waits now (behind a backlog, all of the round: what arrived
-                // while the last piece was checked).
-                while let Ok(more) = rx.try_recv() {
-                    round.push(more);
-                }
-                queue.push_round(
-                    round
-                        .into_iter()
-                        .filter(|(id, ..)| pending(id))
-                        .map(|(id, tx, _)| (id, tx))
-                        .collect(),
-                );
-                // What a vote verified, or a finalized block took, since it was queued
-                // is not checked again.
-                let piece = queue.next_piece(max_batch, pending);
-                if !piece.is_empty() {
-                    node.verify_txs(piece)
-                        .instrument(info_span!("preverify"))
-                        .await;
-                }
-            }
-        });
+            }),
+        );
     }
 
     /// Whether background verification runs and has admitted transactions still to
@@ -483,28 +514,31 @@ impl Node {
                 .verifier
                 .verify(fresh.iter().map(|(_, tx, _)| tx.clone()).collect());
             let node = self.clone();
-            tokio::spawn(async move {
-                let verdicts = verdicts.await;
-                let mut passed = Vec::with_capacity(fresh.len());
-                for ((id, _, _), verdict) in fresh.iter().zip(&verdicts) {
-                    match verdict {
-                        Ok(()) => passed.push(*id),
-                        Err(r) => {
-                            if node.mempool.remove(id) {
-                                node.reject(*id, r.clone());
+            self.rt.spawn(
+                "verdicts",
+                Box::pin(async move {
+                    let verdicts = verdicts.await;
+                    let mut passed = Vec::with_capacity(fresh.len());
+                    for ((id, _, _), verdict) in fresh.iter().zip(&verdicts) {
+                        match verdict {
+                            Ok(()) => passed.push(*id),
+                            Err(r) => {
+                                if node.mempool.remove(id) {
+                                    node.reject(*id, r.clone());
+                                }
                             }
                         }
                     }
-                }
-                // Marked before the in-flight entries go, so a caller sees one or the other.
-                node.mempool.mark_verified(&passed);
-                metrics().mempool_size.set(node.mempool.len() as i64);
-                let mut inflight = node.inflight.lock();
-                for ((id, _, send), verdict) in fresh.into_iter().zip(verdicts) {
-                    inflight.remove(&id);
-                    let _ = send.send(verdict);
-                }
-            });
+                    // Marked before the in-flight entries go, so a caller sees one or the other.
+                    node.mempool.mark_verified(&passed);
+                    metrics().mempool_size.set(node.mempool.len() as i64);
+                    let mut inflight = node.inflight.lock();
+                    for ((id, _, send), verdict) in fresh.into_iter().zip(verdicts) {
+                        inflight.remove(&id);
+                        let _ = send.send(verdict);
+                    }
+                }),
+            );
         }
         let mut out = Vec::with_capacity(waits.len());
         for w in waits {
@@ -535,7 +569,9 @@ impl Node {
         if self.already_executed(&id)? {
             return Err(Rejection::Duplicate.into());
         }
-        let now = std::time::SystemTime::now()
+        let now = self
+            .rt
+            .now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         signed
@@ -610,7 +646,8 @@ impl Node {
             let mut admitted = self.admitted_at.lock();
             for o in &applied.outcomes {
                 if let Some(t) = admitted.remove(&o.id) {
-                    m.finality_latency.observe(t.elapsed().as_secs_f64());
+                    let latency = self.rt.now().duration_since(t).unwrap_or_default();
+                    m.finality_latency.observe(latency.as_secs_f64());
                 }
                 match &o.rejection {
                     None => {

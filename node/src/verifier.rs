@@ -33,9 +33,21 @@ type Job = (Vec<Arc<Transaction>>, Reply);
 /// Handle to the verification thread (cheap to clone).
 #[derive(Clone)]
 pub struct Verifier {
-    jobs: std::sync::mpsc::Sender<Job>,
+    mode: Mode,
     checked: Arc<AtomicU64>,
     batches: Arc<AtomicU64>,
+}
+
+/// Where batches are verified.
+#[derive(Clone)]
+enum Mode {
+    /// On the verification thread, in the order requests are queued.
+    Threaded(std::sync::mpsc::Sender<Job>),
+    /// At the call, on the caller's thread (see [`Verifier::inline`]).
+    Inline {
+        vk: Arc<VerifyingKey>,
+        regulator: RegulatorPublicKey,
+    },
 }
 
 impl std::fmt::Debug for Verifier {
@@ -165,9 +177,23 @@ impl Verifier {
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!(%e, "cannot start the verifier thread"));
         Verifier {
-            jobs,
+            mode: Mode::Threaded(jobs),
             checked,
             batches,
+        }
+    }
+
+    /// A verifier with no thread of its own: each request is verified as one batch at
+    /// the call, on the caller's thread, before [`Verifier::verify`] returns its (then
+    /// ready) future. For runtimes where work on another thread would make results
+    /// arrive at times no one controls: on `commonware_runtime::deterministic`, a
+    /// verdict from a thread lands in whichever executor step happens to follow it, so a
+    /// seeded simulation would not replay; inline, it lands in the step that asked.
+    pub fn inline(vk: Arc<VerifyingKey>, regulator: RegulatorPublicKey) -> Self {
+        Verifier {
+            mode: Mode::Inline { vk, regulator },
+            checked: Arc::new(AtomicU64::new(0)),
+            batches: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -190,7 +216,14 @@ impl Verifier {
     ) -> impl std::future::Future<Output = Vec<Result<(), AdmissionError>>> + Send + 'static {
         let n = txs.len();
         let (tx, rx) = oneshot::channel();
-        let queued = self.jobs.send((txs, tx)).is_ok();
+        let queued = match &self.mode {
+            Mode::Threaded(jobs) => jobs.send((txs, tx)).is_ok(),
+            Mode::Inline { vk, regulator } => {
+                self.checked.fetch_add(n as u64, Ordering::Relaxed);
+                self.batches.fetch_add(1, Ordering::Relaxed);
+                tx.send(verify_batch(vk, regulator, &txs)).is_ok()
+            }
+        };
         async move {
             match if queued { rx.await.ok() } else { None } {
                 Some(verdicts) => verdicts

@@ -4,7 +4,8 @@
 //! and data directories, start/kill/restart, metrics polling, state inspection after
 //! the processes stop), an L1 harness on a real anvil with the contracts deployed
 //! ([`l1`]), and the parties that use them ([`parties`]: banks, issuers, the operator,
-//! built on `sable-client`).
+//! built on `sable-client`), and validators in one process on commonware's
+//! deterministic runtime over a simulated network ([`sim`]).
 //!
 //! Must never: be a normal dependency of the validator or of a participant's program
 //! (it is a dev-dependency and a benchmark dependency only), or bind anything but
@@ -13,6 +14,7 @@
 
 pub mod l1;
 pub mod parties;
+pub mod sim;
 
 use std::{
     io::{Read, Write},
