@@ -37,7 +37,6 @@ use sable_node::{
     runtime::RtOf,
     verifier::Verifier,
 };
-use sable_storage::{ChainReader as _, Store};
 use sable_pki::{
     generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
 };
@@ -45,6 +44,7 @@ use sable_primitives::{
     admin::{AdminCommand, AdminOp, SignedAdminCommand},
     block::BlockHeader,
 };
+use sable_storage::{ChainReader as _, Store};
 
 /// Where simulated time starts (2026-01-01T00:00:00Z): inside the dev certificates'
 /// validity, and the same in every run.
