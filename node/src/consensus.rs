@@ -73,8 +73,9 @@ use commonware_utils::{
 use futures::StreamExt as _;
 use sable_circuits::transaction::Transaction;
 
+use sable_execution::bridge_ledger::{within_block_cap, WithdrawalBudget};
+
 use crate::{
-    bridge_ledger::{within_block_cap, WithdrawalBudget},
     gossip::{self, PeerLiveness},
     l1_view::check_l1,
     node::{conflict_keys, Node},

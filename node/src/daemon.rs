@@ -11,15 +11,13 @@ use sable_circuits::{circuit::VerifyingKey, keys::RegulatorPublicKey};
 use crate::{
     config::NodeConfig,
     consensus::{self, ConsensusConfig, Peer},
-    execution::ChainParams,
     mempool::MempoolLimits,
     node::Node,
-    policy::CompliancePolicy,
     rpc,
     settlement::{SettlementHandle, Settler},
     telemetry,
-    verifier::Verifier,
 };
+use sable_execution::{ChainParams, CompliancePolicy, Verifier};
 use sable_pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role};
 use sable_storage::Store;
 
@@ -204,7 +202,13 @@ pub fn verify_l1(
         let vk = tokio::task::spawn_blocking(VerifyingKey::build)
             .await
             .map_err(|e| DaemonError::Invalid(format!("verifying key: {e}")))?;
-        let verifier = Verifier::start(Arc::new(vk), params.regulator, 0, usize::MAX);
+        let verifier = Verifier::start(
+            Arc::new(vk),
+            params.regulator,
+            0,
+            usize::MAX,
+            Arc::new(telemetry::VerificationMetrics),
+        );
         crate::settlement::verify::verify_l1(&client, params, policy, &verifier, genesis, &scratch)
             .await
             .map_err(DaemonError::from)
@@ -268,6 +272,7 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
                 regulator,
                 cfg.node.verifier_threads,
                 cfg.node.verify_batch_max,
+                Arc::new(telemetry::VerificationMetrics),
             ),
             MempoolLimits::default(),
         )?;

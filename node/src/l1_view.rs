@@ -5,7 +5,7 @@
 //! - confirmed asset listings ([`AssetListing`]).
 //!
 //! The chain's own record of the bridge (deposits minted, withdrawals owed) is
-//! [`crate::bridge_ledger`].
+//! `sable_execution::bridge_ledger`.
 //!
 //! Must never: let execution depend on this validator's view of L1, or release a
 //! withdrawal whose asset has no listed token.
@@ -17,7 +17,31 @@ use sable_settlement::Withdrawal;
 
 use sable_storage::{ChainReader, L1AssetRecord, StorageError};
 
-use crate::bridge_ledger::WithdrawalsError;
+/// Why a batch's withdrawals cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawalsError {
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A withdrawn asset has no listing in the view of L1 at hand (a lagging watcher
+    /// catches up; listings are permanent).
+    #[error(
+        "block {height} withdraws asset {} that no confirmed L1 listing maps to a token",
+        hex::encode(asset)
+    )]
+    Unlisted {
+        /// The block.
+        height: u64,
+        /// The asset.
+        asset: [u8; 32],
+    },
+    /// `value × unit` does not fit in 256 bits.
+    #[error("block {height} withdraws an amount that overflows 256 bits")]
+    Overflow {
+        /// The block.
+        height: u64,
+    },
+}
 
 /// The contract's withdrawals for the blocks `first..=last` of `view`, in block order,
 /// each paid in the token `listing` maps its asset to, `value × unit` base units.

@@ -1,11 +1,9 @@
 //! # sable-node — the permissioned validator and observer daemon
 //!
-//! Owns: the gRPC API over mutual TLS ([`rpc`]), admission ([`mempool`]), execution of
-//! finalized blocks ([`execution`]) into RocksDB (`sable-storage`, one atomic write
-//! batch per block), BFT ordering with commonware simplex ([`consensus`]), mempool gossip
-//! between validators ([`gossip`]), the compliance-policy hook ([`policy`]), the
-//! bridge's deposits minted and withdrawals owed as chain state ([`bridge_ledger`]) and
-//! this validator's own view of L1 ([`l1_view`]), settlement to Ethereum
+//! Owns: the gRPC API over mutual TLS ([`rpc`]), admission ([`mempool`]), BFT ordering
+//! with commonware simplex ([`consensus`]), which hands finalized blocks to
+//! `sable-execution` over RocksDB (`sable-storage`), mempool gossip between validators
+//! ([`gossip`]), this validator's own view of L1 ([`l1_view`]), settlement to Ethereum
 //! ([`settlement`]), telemetry, and the daemon. The nouns it shares with participants
 //! live in `sable-primitives`, identities in `sable-pki`; the participants' own
 //! programs build on `sable-client`, which never links this crate.
@@ -16,19 +14,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod bridge_ledger;
 pub mod config;
 pub mod consensus;
 pub mod daemon;
-pub mod execution;
 pub mod gossip;
 pub mod l1_view;
 pub mod liveness;
 pub mod mempool;
 pub mod node;
-pub mod policy;
 pub mod rpc;
 pub mod runtime;
 pub mod settlement;
 pub mod telemetry;
-pub mod verifier;

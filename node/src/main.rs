@@ -17,10 +17,10 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
+use sable_execution::AllowAll;
 use sable_node::{
     config::{init_devnet, NodeConfig},
     daemon,
-    policy::AllowAll,
     settlement::verify::VerifyError,
 };
 

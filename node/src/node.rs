@@ -17,13 +17,14 @@ use sable_circuits::transaction::Transaction;
 use tracing::{info_span, Instrument};
 
 use crate::{
-    execution::{check_state, Applied, ChainParams, ExecError, Executor},
     l1_view::check_l1,
     mempool::{Mempool, MempoolLimits},
-    policy::{CompliancePolicy, TxContext},
     runtime::{blocking, Rt, TokioRt},
     telemetry::{metrics, ReasonLabel},
-    verifier::{unavailable, Verifier},
+};
+use sable_execution::{
+    check_state, verifier::unavailable, Applied, ChainParams, CompliancePolicy, ExecError,
+    Executor, Outcome, TxContext, Verifier,
 };
 use sable_pki::Fingerprint;
 use sable_primitives::admin::SignedAdminCommand;
@@ -37,7 +38,7 @@ pub struct AppliedEvent {
     /// The header.
     pub header: BlockHeader,
     /// Outcomes of its commands.
-    pub outcomes: Vec<crate::execution::Outcome>,
+    pub outcomes: Vec<Outcome>,
 }
 
 const RECENT_REJECTIONS: usize = 100_000;

@@ -193,11 +193,17 @@ pub fn metrics() -> &'static Metrics {
     &global().metrics
 }
 
-/// Records one batch verification.
-pub fn record_verification(actions: usize, took: Duration) {
-    let m = metrics();
-    m.verified_actions.inc_by(actions as u64);
-    m.proof_verification.observe(took.as_secs_f64());
+/// Records each verified batch in the node's metrics (`sable_verified_actions`, the
+/// proof-verification histogram).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VerificationMetrics;
+
+impl sable_execution::BatchObserver for VerificationMetrics {
+    fn batch_verified(&self, actions: usize, took: Duration) {
+        let m = metrics();
+        m.verified_actions.inc_by(actions as u64);
+        m.proof_verification.observe(took.as_secs_f64());
+    }
 }
 
 /// The Prometheus text exposition of the node's metrics, followed by `extra`

@@ -12,14 +12,12 @@ use sable_circuits::{
     circuit::VerifyingKey,
     keys::{RegulatorSecretKey, SpendingKey},
 };
+use sable_execution::{AllowAll, ChainParams, Verifier};
 use sable_node::{
-    execution::ChainParams,
     liveness::StaticStatus,
     mempool::MempoolLimits,
     node::Node,
-    policy::AllowAll,
     rpc::{self, RpcConfig, RpcError},
-    verifier::Verifier,
 };
 use sable_pki::{
     fingerprint, generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority,
@@ -73,7 +71,7 @@ impl TestNode {
                 registry_root_window: 16,
             }),
             Arc::new(AllowAll),
-            Verifier::start(vk, regulator, 0, usize::MAX),
+            Verifier::start(vk, regulator, 0, usize::MAX, Arc::new(())),
             MempoolLimits::default(),
         )
         .unwrap();

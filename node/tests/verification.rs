@@ -21,13 +21,8 @@ use sable_circuits::{
     transaction::Transaction,
 };
 use sable_client::wallet::{issue, Issuer};
-use sable_node::{
-    execution::{ChainParams, ExecError},
-    mempool::MempoolLimits,
-    node::Node,
-    policy::AllowAll,
-    verifier::Verifier,
-};
+use sable_execution::{AllowAll, ChainParams, ExecError, Verifier};
+use sable_node::{mempool::MempoolLimits, node::Node};
 use sable_pki::{
     generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
 };
@@ -81,7 +76,7 @@ async fn started(window: Duration, max_batch: usize) -> Started {
     let pki = generate_dev_pki(pki_dir.path(), &DevPkiSpec::default()).unwrap();
     let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
     let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
-    let verifier = Verifier::start(verifying_key().await, regulator, 0, max_batch);
+    let verifier = Verifier::start(verifying_key().await, regulator, 0, max_batch, Arc::new(()));
     let node = Node::new(
         Arc::new(Store::open(db.path()).unwrap()),
         Arc::new(ChainParams {

@@ -25,8 +25,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sable_execution::Applied;
 use sable_node::config::{init_devnet, NodeConfig};
-use sable_node::execution::Applied;
 use sable_node::node::Node;
 use sable_primitives::block::{Block, BlockHeader};
 use sable_storage::{ChainReader as _, Store};

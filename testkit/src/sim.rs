@@ -28,14 +28,12 @@ use sable_circuits::{
     circuit::VerifyingKey,
     keys::{RegulatorPublicKey, RegulatorSecretKey},
 };
+use sable_execution::{AllowAll, ChainParams, Verifier};
 use sable_node::{
     consensus::{self, ConsensusConfig, P2p, Peer, PublicKey, CHANNELS},
-    execution::ChainParams,
     mempool::MempoolLimits,
     node::Node,
-    policy::AllowAll,
     runtime::RtOf,
-    verifier::Verifier,
 };
 use sable_pki::{
     generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
@@ -328,7 +326,7 @@ impl Cluster {
                     store,
                     f.params.clone(),
                     Arc::new(AllowAll),
-                    Verifier::inline(f.vk.clone(), f.params.regulator),
+                    Verifier::inline(f.vk.clone(), f.params.regulator, Arc::new(())),
                     MempoolLimits::default(),
                     Arc::new(RtOf(ctx.child("node"))),
                 )

@@ -23,7 +23,6 @@ use super::{
     convert::{self, Stop, Wake},
 };
 use crate::{
-    execution,
     liveness::StatusSource,
     node::{AppliedEvent, Node},
 };
@@ -392,7 +391,7 @@ impl Chain for ChainService {
             let last_removal = store.last_removal().map_err(convert::storage)?;
             let mut accepted = Vec::new();
             for (root, last_current) in store.registry_roots().map_err(convert::storage)? {
-                if execution::registry_root_acceptable(
+                if sable_execution::registry_root_acceptable(
                     last_current,
                     tip.height,
                     last_removal,

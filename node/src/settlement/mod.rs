@@ -40,7 +40,7 @@ pub enum SettleError {
     /// The batch's withdrawals cannot be paid as this validator sees L1 (an asset
     /// whose listing its watcher has not seen yet).
     #[error(transparent)]
-    Withdrawals(#[from] crate::bridge_ledger::WithdrawalsError),
+    Withdrawals(#[from] crate::l1_view::WithdrawalsError),
     /// A finalized block this validator should have is missing.
     #[error("finalized block {0} is missing from this validator's store")]
     MissingBlock(u64),

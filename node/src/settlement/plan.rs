@@ -16,8 +16,9 @@ use sable_settlement::{
 };
 
 use super::SettleError;
+use sable_execution::bridge_ledger::MAX_BATCH_WITHDRAWALS;
+
 use crate::{
-    bridge_ledger::MAX_BATCH_WITHDRAWALS,
     config::Publication,
     l1_view::{batch_withdrawals, AssetListing},
 };

@@ -20,12 +20,8 @@ use sable_settlement::{
 };
 
 use super::plan::PublishedData;
-use crate::{
-    execution::{ChainParams, ExecError, Executor},
-    l1_view::{batch_withdrawals, AssetListing},
-    policy::CompliancePolicy,
-    verifier::Verifier,
-};
+use crate::l1_view::{batch_withdrawals, AssetListing};
+use sable_execution::{ChainParams, CompliancePolicy, ExecError, Executor, Verifier};
 use sable_primitives::block::Block;
 use sable_storage::{ChainReader, Staged, StorageError, Store};
 

@@ -15,19 +15,31 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
+use futures::channel::oneshot;
 use sable_circuits::{
     circuit::VerifyingKey,
     keys::RegulatorPublicKey,
     transaction::{BatchValidator, Transaction, TxError},
 };
-use tokio::sync::oneshot;
 
 use sable_primitives::{AdmissionError, Rejection};
 
 type Reply = oneshot::Sender<Vec<Result<(), Rejection>>>;
+
+/// Told of every batch a [`Verifier`] checks (the node's telemetry implements it; this
+/// crate records no metrics of its own).
+pub trait BatchObserver: Send + Sync + 'static {
+    /// A batch of `actions` shielded actions (proofs and signatures) was checked in `took`.
+    fn batch_verified(&self, actions: usize, took: Duration);
+}
+
+/// Observes nothing.
+impl BatchObserver for () {
+    fn batch_verified(&self, _: usize, _: Duration) {}
+}
 type Job = (Vec<Arc<Transaction>>, Reply);
 
 /// Handle to the verification thread (cheap to clone).
@@ -47,6 +59,7 @@ enum Mode {
     Inline {
         vk: Arc<VerifyingKey>,
         regulator: RegulatorPublicKey,
+        observer: Arc<dyn BatchObserver>,
     },
 }
 
@@ -73,6 +86,7 @@ fn verify_batch(
     vk: &VerifyingKey,
     regulator: &RegulatorPublicKey,
     txs: &[Arc<Transaction>],
+    observer: &dyn BatchObserver,
 ) -> Vec<Result<(), Rejection>> {
     let mut batch = BatchValidator::new();
     let mut results: Vec<Result<(), Rejection>> = txs
@@ -90,7 +104,7 @@ fn verify_batch(
             }
         }
     }
-    crate::telemetry::record_verification(actions, started.elapsed());
+    observer.batch_verified(actions, started.elapsed());
     results
 }
 
@@ -114,12 +128,14 @@ impl Verifier {
     /// their own (0: rayon's global pool, one thread per core). Validators sharing a
     /// machine each take a share of the cores: more threads than cores between them
     /// only adds switching. A batch takes waiting requests whole, in order, up to
-    /// `max_batch` transactions (a larger request is one batch of its own).
+    /// `max_batch` transactions (a larger request is one batch of its own). `observer`
+    /// is told of each batch.
     pub fn start(
         vk: Arc<VerifyingKey>,
         regulator: RegulatorPublicKey,
         threads: usize,
         max_batch: usize,
+        observer: Arc<dyn BatchObserver>,
     ) -> Self {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         let pool = (threads > 0)
@@ -156,7 +172,7 @@ impl Verifier {
                     counter.fetch_add(all.len() as u64, Ordering::Relaxed);
                     batch_counter.fetch_add(1, Ordering::Relaxed);
                     let started = Instant::now();
-                    let run = || verify_batch(&vk, &regulator, &all);
+                    let run = || verify_batch(&vk, &regulator, &all, observer.as_ref());
                     let mut results = match &pool {
                         Some(p) => p.install(run),
                         None => run(),
@@ -189,9 +205,17 @@ impl Verifier {
     /// arrive at times no one controls: on `commonware_runtime::deterministic`, a
     /// verdict from a thread lands in whichever executor step happens to follow it, so a
     /// seeded simulation would not replay; inline, it lands in the step that asked.
-    pub fn inline(vk: Arc<VerifyingKey>, regulator: RegulatorPublicKey) -> Self {
+    pub fn inline(
+        vk: Arc<VerifyingKey>,
+        regulator: RegulatorPublicKey,
+        observer: Arc<dyn BatchObserver>,
+    ) -> Self {
         Verifier {
-            mode: Mode::Inline { vk, regulator },
+            mode: Mode::Inline {
+                vk,
+                regulator,
+                observer,
+            },
             checked: Arc::new(AtomicU64::new(0)),
             batches: Arc::new(AtomicU64::new(0)),
         }
@@ -218,10 +242,15 @@ impl Verifier {
         let (tx, rx) = oneshot::channel();
         let queued = match &self.mode {
             Mode::Threaded(jobs) => jobs.send((txs, tx)).is_ok(),
-            Mode::Inline { vk, regulator } => {
+            Mode::Inline {
+                vk,
+                regulator,
+                observer,
+            } => {
                 self.checked.fetch_add(n as u64, Ordering::Relaxed);
                 self.batches.fetch_add(1, Ordering::Relaxed);
-                tx.send(verify_batch(vk, regulator, &txs)).is_ok()
+                tx.send(verify_batch(vk, regulator, &txs, observer.as_ref()))
+                    .is_ok()
             }
         };
         async move {
@@ -237,7 +266,7 @@ impl Verifier {
 }
 
 /// The verdict for a transaction whose verifier has stopped.
-pub(crate) fn unavailable() -> AdmissionError {
+pub fn unavailable() -> AdmissionError {
     AdmissionError::Unavailable("verifier unavailable".into())
 }
 

@@ -5,7 +5,8 @@
 //! - withdrawals: each block's withdrawals, the burns that name an Ethereum
 //!   recipient (`WithdrawalRecord`), which the batch settling the block releases.
 //!
-//! This validator's own view of L1 is apart, in [`crate::l1_view`]; nothing here reads it.
+//! A validator's own view of L1 is apart, in the node (`sable_node::l1_view`); nothing
+//! here reads it.
 //!
 //! Must never: depend on anything but finalized blocks and chain state.
 
@@ -62,32 +63,6 @@ pub(crate) fn stage_deposits_prefix(s: &mut Staged<'_>, height: u64) -> Result<(
     }
     s.put_deposits_prefix(height, prefix);
     Ok(())
-}
-
-/// Why a batch's withdrawals cannot be built.
-#[derive(Debug, thiserror::Error)]
-pub enum WithdrawalsError {
-    /// The store failed.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    /// A withdrawn asset has no listing in the view of L1 at hand (a lagging watcher
-    /// catches up; listings are permanent).
-    #[error(
-        "block {height} withdraws asset {} that no confirmed L1 listing maps to a token",
-        hex::encode(asset)
-    )]
-    Unlisted {
-        /// The block.
-        height: u64,
-        /// The asset.
-        asset: [u8; 32],
-    },
-    /// `value × unit` does not fit in 256 bits.
-    #[error("block {height} withdraws an amount that overflows 256 bits")]
-    Overflow {
-        /// The block.
-        height: u64,
-    },
 }
 
 #[cfg(test)]

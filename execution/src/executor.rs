@@ -1,5 +1,4 @@
-//! Executing finalized blocks against the state, and the stateful transaction checks
-//! that admission shares with execution.
+//! Executing finalized blocks against the state.
 //!
 //! Consensus has already checked every transaction statelessly (encoding, signatures,
 //! proofs) before a quorum finalized the block. Execution applies what is still valid
@@ -7,50 +6,28 @@
 //! nullifier is already spent, whose registry root is stale, whose issuer is not
 //! authorised or which the compliance policy refuses is skipped and recorded as
 //! rejected, identically on every validator. Then the whole block is committed in one
-//! write batch.
-//!
-//! A state read that fails is never a transaction's verdict ([`StateCheckError`]): it
-//! stops execution of the block, which commits nothing, so one validator's disk fault
-//! cannot silently fork its state from the others'.
+//! write batch. A storage failure stops the block ([`ExecError::Storage`]) and commits
+//! nothing.
 
 use std::sync::Arc;
 
 use prost::Message;
-use sable_circuits::{
-    encoding::Writer, keys::RegulatorPublicKey, registry::RegistryRoot, transaction::Transaction,
-};
-
-use crate::{
-    bridge_ledger,
-    policy::{CompliancePolicy, TxContext},
-};
-use sable_pki::CertificateAuthority;
+use sable_circuits::{encoding::Writer, transaction::Transaction};
 use sable_primitives::admin::{AdminOp, SignedAdminCommand};
 use sable_primitives::block::{hash32, Block, BlockHash, BlockHeader, TxId};
-use sable_primitives::{AdmissionError, Rejection, WithdrawalRecord};
+use sable_primitives::{Rejection, WithdrawalRecord};
 use sable_storage::{
     ChainReader, RegistryEntry, ReprBytes, Revocation, Staged, StorageError, Store, TxLocation,
     NOTE_TREE, REGISTRY_TREE,
 };
 
-/// Chain-wide parameters every validator shares.
-#[derive(Clone)]
-pub struct ChainParams {
-    /// The network's regulator key (a public input of every proof).
-    pub regulator: RegulatorPublicKey,
-    /// The consortium CA.
-    pub ca: CertificateAuthority,
-    /// How many blocks a superseded registry root stays acceptable (until a removal).
-    pub registry_root_window: u64,
-}
-
-impl std::fmt::Debug for ChainParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChainParams")
-            .field("registry_root_window", &self.registry_root_window)
-            .finish_non_exhaustive()
-    }
-}
+use crate::{
+    bridge_ledger,
+    failpoint::{ApplyStep, FailPoint},
+    policy::{CompliancePolicy, TxContext},
+    state_check::{check_state, StateCheckError},
+    ChainParams,
+};
 
 /// How one command of a block ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,149 +38,6 @@ pub struct Outcome {
     pub index: u32,
     /// `None` if applied.
     pub rejection: Option<Rejection>,
-}
-
-/// Why a state check or an operator command did not pass: a verdict that execution
-/// records, or a storage failure that decides nothing and stops execution (recording it
-/// as the command's outcome would fork this validator's state from the others').
-#[derive(Debug, thiserror::Error)]
-pub enum StateCheckError {
-    /// The command is refused, alike on every validator.
-    #[error(transparent)]
-    Rejected(#[from] Rejection),
-    /// The state could not be read.
-    #[error("state unavailable: {0}")]
-    Storage(#[from] StorageError),
-}
-
-impl From<StateCheckError> for AdmissionError {
-    fn from(e: StateCheckError) -> Self {
-        match e {
-            StateCheckError::Rejected(r) => r.into(),
-            StateCheckError::Storage(e) => AdmissionError::Unavailable(e.to_string()),
-        }
-    }
-}
-
-/// Stateful checks of a transaction against `view` (the tip for admission, the state
-/// so far in the block for execution). Nullifier conflicts with other pending
-/// transactions are the mempool's concern. A read failure is
-/// [`StateCheckError::Storage`], never a verdict: it decides nothing about the
-/// transaction.
-pub fn check_state(
-    view: &Staged<'_>,
-    params: &ChainParams,
-    tx: &Transaction,
-) -> Result<(), StateCheckError> {
-    let tip = view.height()?;
-    let last_removal = view.last_removal()?;
-    for iss in &tx.issuances {
-        let key: [u8; 32] = iss.issuer.into();
-        if view.issuer(&key)?.is_none() {
-            return Err(Rejection::UnauthorizedIssuer.into());
-        }
-    }
-    let registry_root_ok = |root: &RegistryRoot| -> Result<(), StateCheckError> {
-        match view.registry_root_last_current(&root.to_bytes())? {
-            None => Err(Rejection::StaleRegistryRoot.into()),
-            Some(last_current) => {
-                if registry_root_acceptable(
-                    last_current,
-                    tip,
-                    last_removal,
-                    params.registry_root_window,
-                ) {
-                    Ok(())
-                } else {
-                    Err(Rejection::StaleRegistryRoot.into())
-                }
-            }
-        }
-    };
-    for part in &tx.parts {
-        let e = &part.effects;
-        if !view.is_anchor(&e.anchor.to_bytes())? {
-            return Err(Rejection::UnknownAnchor.into());
-        }
-        registry_root_ok(&e.registry_root)?;
-        for a in &e.actions {
-            if view.is_spent(&a.nf.to_bytes())? {
-                return Err(Rejection::SpentNullifier.into());
-            }
-        }
-    }
-    for d in &tx.deposits {
-        registry_root_ok(&d.registry_root)?;
-        if view.is_deposit_minted(d.index)? {
-            return Err(Rejection::DepositConsumed(d.index).into());
-        }
-    }
-    Ok(())
-}
-
-/// Whether a registry root may still be proven against at `tip`: the current root
-/// (`last_current == u64::MAX`), or one superseded at most `window` blocks ago by
-/// something other than a removal (a removal binds from the next block).
-pub fn registry_root_acceptable(
-    last_current: u64,
-    tip: u64,
-    last_removal: u64,
-    window: u64,
-) -> bool {
-    last_current == u64::MAX
-        || (last_current + 1 > last_removal && tip.saturating_sub(last_current) <= window)
-}
-
-/// Where a crash may be injected while applying a block (tests of atomicity).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApplyStep {
-    /// Operator commands staged.
-    Admin,
-    /// Transactions staged.
-    Transactions,
-    /// Trees staged.
-    Trees,
-    /// Everything staged, nothing written.
-    BeforeCommit,
-    /// Written, not yet reported to consensus.
-    AfterCommit,
-}
-
-impl ApplyStep {
-    /// Parses a step name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "admin" => ApplyStep::Admin,
-            "transactions" => ApplyStep::Transactions,
-            "trees" => ApplyStep::Trees,
-            "before-commit" => ApplyStep::BeforeCommit,
-            "after-commit" => ApplyStep::AfterCommit,
-            _ => return None,
-        })
-    }
-}
-
-/// A crash to inject: abort the process at `step` of the block at `height`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FailPoint {
-    /// Block height.
-    pub height: u64,
-    /// Step.
-    pub step: ApplyStep,
-}
-
-impl FailPoint {
-    /// Reads `SABLE_FAILPOINT=<height>:<step>`. Compiled in only with the `failpoints`
-    /// feature, which only test builds enable: a production binary never reads it.
-    #[cfg(feature = "failpoints")]
-    pub fn from_env() -> Option<Self> {
-        let v = std::env::var("SABLE_FAILPOINT").ok()?;
-        let (h, s) = v.split_once(':')?;
-        Some(FailPoint {
-            height: h.parse().ok()?,
-            step: ApplyStep::parse(s)?,
-        })
-    }
 }
 
 /// Execution errors (the state is unchanged when one is returned).

@@ -1,0 +1,23 @@
+//! The chain-wide parameters execution depends on.
+
+use sable_circuits::keys::RegulatorPublicKey;
+use sable_pki::CertificateAuthority;
+
+/// Chain-wide parameters every validator shares.
+#[derive(Clone)]
+pub struct ChainParams {
+    /// The network's regulator key (a public input of every proof).
+    pub regulator: RegulatorPublicKey,
+    /// The consortium CA.
+    pub ca: CertificateAuthority,
+    /// How many blocks a superseded registry root stays acceptable (until a removal).
+    pub registry_root_window: u64,
+}
+
+impl std::fmt::Debug for ChainParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainParams")
+            .field("registry_root_window", &self.registry_root_window)
+            .finish_non_exhaustive()
+    }
+}
