@@ -80,16 +80,14 @@ fn revocations(store: &Store) -> Result<HashSet<Fingerprint>, StorageError> {
         .collect())
 }
 
-/// The node.
+/// The node: admission, the pool, execution of finalized blocks and the events they
+/// raise. Its state, pool and verifier are its own: other crates read the chain through
+/// [`Node::chain`] (reads only) and reach the pool through the node's methods.
 pub struct Node {
-    /// The database.
-    pub store: Arc<Store>,
-    /// Chain parameters.
-    pub params: Arc<ChainParams>,
-    /// Pending commands.
-    pub mempool: Arc<Mempool>,
-    /// Stateless verification.
-    pub verifier: Verifier,
+    pub(crate) store: Arc<Store>,
+    pub(crate) params: Arc<ChainParams>,
+    pub(crate) mempool: Arc<Mempool>,
+    verifier: Verifier,
     executor: Executor,
     policy: Arc<dyn CompliancePolicy>,
     executed: AtomicU64,
@@ -223,6 +221,28 @@ impl Node {
     /// The runtime this node's background work runs on, and its clock.
     pub fn runtime(&self) -> &Arc<dyn Rt> {
         &self.rt
+    }
+
+    /// The chain as this node has executed it, for reading (nothing can be written
+    /// through it: blocks reach the state only through [`Node::apply_finalized`]).
+    pub fn chain(&self) -> &(impl ChainReader + '_) {
+        self.store.as_ref()
+    }
+
+    /// Transactions pending in this node's pool.
+    pub fn pending_count(&self) -> usize {
+        self.mempool.len()
+    }
+
+    /// Whether transaction `id` is pending in this node's pool.
+    pub fn is_pending(&self, id: &TxId) -> bool {
+        self.mempool.contains(id)
+    }
+
+    /// Whether transaction `id` is pending and its proofs and signatures already passed
+    /// on this node (background verification reached it).
+    pub fn is_preverified(&self, id: &TxId) -> bool {
+        self.mempool.is_verified(id)
     }
 
     /// Height of the last applied block.

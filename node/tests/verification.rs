@@ -52,6 +52,8 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 /// applied: a bank registered and an issuer authorised, so issuances pass admission.
 struct Started {
     node: Arc<Node>,
+    /// The node's store, for what a test writes or damages behind the node's back.
+    store: Arc<Store>,
     verifier: Verifier,
     issuer: Issuer,
     bank: Bank,
@@ -77,8 +79,9 @@ async fn started(window: Duration, max_batch: usize) -> Started {
     let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
     let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
     let verifier = Verifier::start(verifying_key().await, regulator, 0, max_batch, Arc::new(()));
+    let store = Arc::new(Store::open(db.path()).unwrap());
     let node = Node::new(
-        Arc::new(Store::open(db.path()).unwrap()),
+        store.clone(),
         Arc::new(ChainParams {
             regulator,
             ca,
@@ -128,6 +131,7 @@ async fn started(window: Duration, max_batch: usize) -> Started {
     );
     Started {
         node,
+        store,
         verifier,
         issuer,
         bank,
@@ -145,6 +149,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     // At most 2 transactions per batch, in the verifier and in background verification.
     let Started {
         node,
+        store,
         verifier,
         issuer,
         bank,
@@ -164,7 +169,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     // Without any block: the good one is verified and stays; the bad one leaves the
     // pool, rejected for its signature.
     wait_for("background verification", || {
-        node.mempool.is_verified(&good_id) && !node.mempool.contains(&bad_id)
+        node.is_preverified(&good_id) && !node.is_pending(&bad_id)
     })
     .await;
     assert_eq!(node.status(&good_id).unwrap(), TxStatus::Pending);
@@ -207,7 +212,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         backlog.push(node.submit(tx, Some("bank")).await.unwrap());
     }
     wait_for("the backlog verified", || {
-        backlog.iter().all(|id| node.mempool.is_verified(id))
+        backlog.iter().all(|id| node.is_preverified(id))
     })
     .await;
     assert_eq!(verifier.transactions_checked() - checked, 5);
@@ -261,7 +266,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
             }],
         }
     };
-    let pool = node.mempool.len();
+    let pool = node.pending_count();
     assert_eq!(
         node.submit(deposit(registry.root()).to_bytes(), Some("bank"))
             .await,
@@ -274,7 +279,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
             .await,
         Err(Rejection::StaleRegistryRoot.into())
     );
-    assert_eq!(node.mempool.len(), pool);
+    assert_eq!(node.pending_count(), pool);
 
     // The watcher's record of L1 deposit 0 (stored as the settlement service does): a
     // claim must match its asset, value and commitment exactly.
@@ -286,9 +291,9 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         commitment: d.cm.to_bytes(),
         l1_block: 7,
     };
-    let mut staged = Staged::new(&node.store);
+    let mut staged = Staged::new(&store);
     staged.put_l1_deposit(0, &record);
-    node.store.commit(staged).unwrap();
+    store.commit(staged).unwrap();
     let other = deposit(registry.root()).deposits[0].clone();
     let tampered = [
         (
@@ -327,7 +332,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     // The matching claim is admitted; its proof (not one here) then fails background
     // verification and it leaves the pool.
     let id = node.submit(claim.to_bytes(), Some("bank")).await.unwrap();
-    wait_for("the claim's verification", || !node.mempool.contains(&id)).await;
+    wait_for("the claim's verification", || !node.is_pending(&id)).await;
     assert!(
         matches!(
             node.status(&id).unwrap(),
@@ -359,11 +364,7 @@ async fn a_vote_checks_a_blocks_transactions_ahead_of_the_background_backlog() {
     .into_iter()
     .map(Result::unwrap)
     .collect();
-    let verified = || {
-        ids.iter()
-            .filter(|id| f.node.mempool.is_verified(id))
-            .count()
-    };
+    let verified = || ids.iter().filter(|id| f.node.is_preverified(id)).count();
     // The round is cut once its first piece is checked.
     for _ in 0..10_000 {
         if verified() > 0 {
@@ -409,13 +410,17 @@ async fn a_vote_checks_a_blocks_transactions_ahead_of_the_background_backlog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_read_failure_stops_execution_and_is_never_a_transactions_verdict() {
     let Started {
-        node, issuer, bank, ..
+        node,
+        store,
+        issuer,
+        bank,
+        ..
     } = started(Duration::from_millis(5), 16).await;
     let tx = issuance(&issuer, &bank, 10);
     let bytes = tx.to_bytes();
     let id = TxId::of(&bytes);
 
-    sable_storage::testing::corrupt_last_removal(&node.store).unwrap();
+    sable_storage::testing::corrupt_last_removal(&store).unwrap();
 
     let admitted = node.submit(bytes.clone(), Some("bank")).await;
     assert!(
@@ -423,7 +428,7 @@ async fn a_state_read_failure_stops_execution_and_is_never_a_transactions_verdic
         "{admitted:?}"
     );
 
-    let tip = node.store.tip().unwrap().unwrap();
+    let tip = node.chain().tip().unwrap().unwrap();
     let block = Block {
         height: tip.height + 1,
         parent: tip.hash,
@@ -439,9 +444,13 @@ async fn a_state_read_failure_stops_execution_and_is_never_a_transactions_verdic
         matches!(applied, Err(ExecError::Storage(_))),
         "a read failure must stop execution, got {applied:?}"
     );
-    assert_eq!(node.store.tip().unwrap().unwrap(), tip, "nothing committed");
     assert_eq!(
-        node.store.tx_location(&id).unwrap(),
+        node.chain().tip().unwrap().unwrap(),
+        tip,
+        "nothing committed"
+    );
+    assert_eq!(
+        node.chain().tx_location(&id).unwrap(),
         None,
         "no outcome recorded"
     );

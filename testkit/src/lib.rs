@@ -326,7 +326,7 @@ pub fn assert_agree(net: &Devnet) -> Vec<Vec<BlockHeader>> {
 /// Applies a block holding operator commands `admin` on `node`'s tip, as consensus would
 /// (stamped now: certificates are checked against the block's time).
 pub async fn apply_admin_block(node: &std::sync::Arc<Node>, admin: Vec<Vec<u8>>) -> Applied {
-    let tip = node.store.tip().unwrap().unwrap();
+    let tip = node.chain().tip().unwrap().unwrap();
     let block = Block {
         height: tip.height + 1,
         parent: tip.hash,

@@ -408,7 +408,7 @@ impl Cluster {
 
     /// Validator `i`'s headers from height 1 to `upto`.
     pub fn headers(&self, i: usize, upto: u64) -> Vec<BlockHeader> {
-        let store = &self.node(i).store;
+        let store = self.node(i).chain();
         (1..=upto)
             .map(|h| {
                 store
