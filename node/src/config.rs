@@ -270,7 +270,7 @@ fn default_poll_ms() -> u64 {
     500
 }
 fn default_log_page_blocks() -> u64 {
-    sable_settlement::client::DEFAULT_LOG_PAGE
+    sable_l1::provider::DEFAULT_LOG_PAGE
 }
 
 impl SettlementSection {
@@ -514,8 +514,7 @@ pub fn init_devnet(
         };
         // A settlement key for each validator, used once `[settlement]` is configured.
         let key = node_dir.join(SETTLEMENT_KEY_FILE);
-        std::fs::write(&key, sable_settlement::SettlementKey::random().to_hex())
-            .map_err(io(&key))?;
+        std::fs::write(&key, sable_l1::SettlementKey::random().to_hex()).map_err(io(&key))?;
         let path = node_dir.join("config.toml");
         cfg.save(&path)?;
         configs.push(path);
@@ -617,8 +616,7 @@ mod tests {
         let path = &layout.configs[0];
         let key = path.with_file_name(SETTLEMENT_KEY_FILE);
         assert!(
-            sable_settlement::SettlementKey::from_hex(&std::fs::read_to_string(&key).unwrap())
-                .is_ok(),
+            sable_l1::SettlementKey::from_hex(&std::fs::read_to_string(&key).unwrap()).is_ok(),
             "init writes a settlement key"
         );
         let mut cfg = NodeConfig::load(path).unwrap();

@@ -150,7 +150,7 @@ pub struct L1Source {
     /// The most L1 blocks one log query spans.
     pub log_page: u64,
     /// Where blob contents are read from.
-    pub blobs: sable_settlement::BlobSource,
+    pub blobs: sable_l1::BlobSource,
 }
 
 /// `verify-l1`: rebuilds every batch the settlement contract at `l1` holds from L1 data
@@ -172,7 +172,7 @@ pub fn verify_l1(
     }
     if matches!(
         l1.blobs,
-        sable_settlement::BlobSource::Beacon {
+        sable_l1::BlobSource::Beacon {
             seconds_per_slot: 0,
             ..
         }
@@ -181,16 +181,15 @@ pub fn verify_l1(
             "--seconds-per-slot must be positive".into(),
         ));
     }
-    let key = sable_settlement::SettlementKey::random();
-    let config = sable_settlement::L1Config {
+    let key = sable_l1::SettlementKey::random();
+    let config = sable_l1::L1Config {
         from_block: l1.from_block,
         log_page: l1.log_page,
         blobs: l1.blobs.clone(),
         ..Default::default()
     };
-    let client =
-        sable_settlement::L1Client::connect(&l1.rpc, &key, contract, Default::default(), config)
-            .map_err(crate::settlement::SettleError::from)?;
+    let client = sable_l1::L1Provider::connect(&l1.rpc, &key, contract, Default::default(), config)
+        .map_err(crate::settlement::SettleError::from)?;
     let scratch = std::env::temp_dir().join(format!("sable-verify-l1-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -12,8 +12,8 @@
 
 use alloy::primitives::{Address, U256};
 use sable_circuits::transaction::Transaction;
+use sable_l1::Withdrawal;
 use sable_primitives::{AdmissionError, L1View};
-use sable_settlement::Withdrawal;
 
 use sable_storage::{ChainReader, L1AssetRecord, StorageError};
 
@@ -84,8 +84,8 @@ pub struct AssetListing {
     pub l1_block: u64,
 }
 
-impl From<&sable_settlement::L1Listing> for AssetListing {
-    fn from(l: &sable_settlement::L1Listing) -> Self {
+impl From<&sable_l1::L1Listing> for AssetListing {
+    fn from(l: &sable_l1::L1Listing) -> Self {
         AssetListing {
             token: l.token,
             unit: l.unit,

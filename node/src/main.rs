@@ -87,7 +87,7 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         from_block: u64,
         /// The most L1 blocks one log query spans (the endpoint's `eth_getLogs` cap).
-        #[arg(long, default_value_t = sable_settlement::client::DEFAULT_LOG_PAGE)]
+        #[arg(long, default_value_t = sable_l1::provider::DEFAULT_LOG_PAGE)]
         log_page: u64,
         /// A beacon node to read blobs from (public networks); without it, blobs are
         /// read with `anvil_getBlobsByTransactionHash` from the RPC endpoint.
@@ -147,11 +147,11 @@ fn main() -> Result<()> {
         } => {
             let cfg = NodeConfig::load(&config)?;
             let blobs = match beacon {
-                Some(url) => sable_settlement::BlobSource::Beacon {
+                Some(url) => sable_l1::BlobSource::Beacon {
                     url,
                     seconds_per_slot,
                 },
-                None => sable_settlement::BlobSource::Anvil,
+                None => sable_l1::BlobSource::Anvil,
             };
             let l1 = daemon::L1Source {
                 rpc,

@@ -153,17 +153,17 @@ impl Metrics {
             m.settled_batch.clone(),
         );
         registry.register(
-            "sable_settlement_submitted",
+            "sable_l1_submitted",
             "Batches this validator submitted to L1",
             m.settlement_submitted.clone(),
         );
         registry.register(
-            "sable_settlement_errors",
+            "sable_l1_errors",
             "Settlement rounds that failed",
             m.settlement_errors.clone(),
         );
         registry.register(
-            "sable_settlement_inclusion_seconds",
+            "sable_l1_inclusion_seconds",
             "Last block's timestamp to the batch's L1 inclusion",
             m.settlement_inclusion.clone(),
         );

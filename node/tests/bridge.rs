@@ -22,15 +22,15 @@ use sable_circuits::{
     transaction::Transaction,
 };
 use sable_client::wallet::Wallet;
+use sable_l1::{
+    testing::{deploy_test_token, deposit, list_asset, token_balance},
+    withdrawals_hash, Quorum, SettlementError, Withdrawal,
+};
 use sable_node::{
     config::{Publication, SettlementSection},
     settlement::plan::{Encoded, PublishedData},
 };
 use sable_primitives::{RejectCode, TxStatus, WithdrawalRecord};
-use sable_settlement::{
-    testing::{deploy_test_token, deposit, list_asset, token_balance},
-    withdrawals_hash, Quorum, SettlementError, Withdrawal,
-};
 use sable_storage::ChainReader as _;
 use sable_testkit::{
     assert_agree,
@@ -310,16 +310,16 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         .unwrap()
         .fold();
     let end = &headers[next as usize - 1];
-    let honest = sable_settlement::Batch {
+    let honest = sable_l1::Batch {
         commitmentRoot: B256::from(end.anchor),
         nullifierRoot: B256::from(end.nullifier_root),
         depositsConsumed: 1,
         ..state.next_batch(next, fold)
     };
-    let settle_forged = |batch: sable_settlement::Batch, withdrawals: Vec<Withdrawal>| {
+    let settle_forged = |batch: sable_l1::Batch, withdrawals: Vec<Withdrawal>| {
         let (client, data, signers) = (&l1.client, &data, &signers);
         async move {
-            let batch = sable_settlement::Batch {
+            let batch = sable_l1::Batch {
                 withdrawalsHash: withdrawals_hash(&withdrawals),
                 ..batch
             };
@@ -332,7 +332,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     };
     let before = l1.snapshot().await;
     settle_forged(
-        sable_settlement::Batch {
+        sable_l1::Batch {
             depositsConsumed: 2,
             ..honest.clone()
         },

@@ -83,11 +83,7 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
     l1.wait_batch(at_crash + 2, T).await;
     net.start(0);
     let deadline = std::time::Instant::now() + T;
-    while net
-        .metric(0, "sable_settlement_submitted_total")
-        .unwrap_or(0.0)
-        < 1.0
-    {
+    while net.metric(0, "sable_l1_submitted_total").unwrap_or(0.0) < 1.0 {
         assert!(
             std::time::Instant::now() < deadline,
             "the restarted validator 0 submitted no batch; log tail:\n{}",
@@ -183,14 +179,14 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
     let fold = Encoded::new(data.clone(), Publication::Calldata)
         .unwrap()
         .fold();
-    let forged = sable_settlement::Batch {
+    let forged = sable_l1::Batch {
         commitmentRoot: B256::repeat_byte(7),
         nullifierRoot: B256::from(headers[state.last_block as usize + 1].nullifier_root),
         ..state.next_batch(state.last_block + 2, fold)
     };
     let digest = l1.client.domain().await.unwrap().batch_digest(&forged);
     let keys: Vec<_> = (0..3).map(|i| net.settlement_key(i)).collect();
-    let quorum = sable_settlement::Quorum::signed_by(digest, &keys).unwrap();
+    let quorum = sable_l1::Quorum::signed_by(digest, &keys).unwrap();
     l1.client
         .submit(&forged, &[], &data, quorum.packed())
         .await

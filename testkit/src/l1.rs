@@ -8,11 +8,11 @@ use alloy::{
     primitives::{Address, U256},
     providers::Provider,
 };
-use sable_settlement::{
+use sable_l1::{
     anvil::{Anvil, DEV_KEYS},
     bindings::ISableSettlement::BatchSettled,
     deploy::{contracts_out, deploy, Deployment},
-    Batch, L1Client, SettledState, SettlementKey,
+    Batch, L1Provider, SettledState, SettlementKey,
 };
 
 use crate::Devnet;
@@ -24,7 +24,7 @@ pub struct L1 {
     pub anvil: Anvil,
     pub deployment: Deployment,
     /// A client sending as anvil's first development key (the deployer).
-    pub client: L1Client,
+    pub client: L1Provider,
 }
 
 impl L1 {
@@ -38,7 +38,7 @@ impl L1 {
     ) -> L1 {
         let anvil = Anvil::start(anvil_args);
         let deployer = SettlementKey::from_hex(DEV_KEYS[0]).unwrap();
-        let boot = L1Client::connect(
+        let boot = L1Provider::connect(
             &anvil.url(),
             &deployer,
             Address::ZERO,
@@ -77,7 +77,7 @@ impl L1 {
             cfg.settlement = Some(section);
             cfg.save(path).unwrap();
         }
-        let client = L1Client::connect(
+        let client = L1Provider::connect(
             &anvil.url(),
             &deployer,
             deployment.settlement,

@@ -26,13 +26,13 @@ use alloy::{
 use anyhow::{Context as _, Result};
 use sable_bench::{Rng, Transfer};
 use sable_circuits::circuit::ProvingKey;
-use sable_primitives::block::{Block, BlockHash};
-use sable_settlement::{
+use sable_l1::{
     anvil::{Anvil, DEV_KEYS},
     deploy::{contracts_out, deploy},
     testing::{deploy_test_token, deposit, list_asset},
-    withdrawals_hash, Batch, BlobData, DataFold, L1Client, Quorum, SettlementKey, Withdrawal,
+    withdrawals_hash, Batch, BlobData, DataFold, L1Provider, Quorum, SettlementKey, Withdrawal,
 };
+use sable_primitives::block::{Block, BlockHash};
 
 fn sizes() -> Result<Vec<usize>> {
     let args: Vec<String> = std::env::args().collect();
@@ -58,7 +58,7 @@ async fn main() -> Result<()> {
     let sender = SettlementKey::from_hex(DEV_KEYS[0])?;
     let mut validators: Vec<SettlementKey> = (0..4).map(|_| SettlementKey::random()).collect();
     validators.sort_by_key(SettlementKey::address);
-    let boot = L1Client::connect(
+    let boot = L1Provider::connect(
         &anvil.url(),
         &sender,
         Default::default(),
@@ -72,7 +72,7 @@ async fn main() -> Result<()> {
         validators.iter().map(SettlementKey::address).collect(),
     )
     .await?;
-    let client = L1Client::connect(
+    let client = L1Provider::connect(
         &anvil.url(),
         &sender,
         d.settlement,

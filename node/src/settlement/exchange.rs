@@ -207,7 +207,7 @@ pub async fn receive_loop<R: Receiver>(book: std::sync::Arc<SignatureBook>, mut 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use sable_settlement::SettlementKey;
+    use sable_l1::SettlementKey;
 
     fn signed(key: &SettlementKey, number: u64, digest: B256) -> BatchSignature {
         BatchSignature {

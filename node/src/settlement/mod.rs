@@ -21,7 +21,7 @@ pub mod service;
 pub mod verify;
 
 use alloy::primitives::{keccak256, B256};
-use sable_settlement::SettlementError;
+use sable_l1::SettlementError;
 
 use sable_primitives::block::Block;
 use sable_storage::StorageError;

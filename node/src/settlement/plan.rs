@@ -11,8 +11,8 @@
 
 use alloy::primitives::B256;
 use sable_circuits::encoding::{DecodeError, Reader, Writer};
-use sable_settlement::{
-    client::DEFAULT_CHUNK, withdrawals_hash, BlobData, DataFold, Domain, SettledState, Withdrawal,
+use sable_l1::{
+    provider::DEFAULT_CHUNK, withdrawals_hash, BlobData, DataFold, Domain, SettledState, Withdrawal,
 };
 
 use super::SettleError;
@@ -152,7 +152,7 @@ impl Encoded {
 #[derive(Clone, Debug)]
 pub struct Plan {
     /// The batch.
-    pub batch: sable_settlement::Batch,
+    pub batch: sable_l1::Batch,
     /// What validators sign.
     pub digest: B256,
     /// Its data, encoded for publication.
@@ -215,7 +215,7 @@ pub fn plan(
     let withdrawals =
         batch_withdrawals(&view, first, last, |asset| AssetListing::get(&view, asset))?;
     let data = Encoded::new(PublishedData(blocks).to_bytes(), publication)?;
-    let batch = sable_settlement::Batch {
+    let batch = sable_l1::Batch {
         commitmentRoot: end.anchor.into(),
         nullifierRoot: end.nullifier_root.into(),
         depositsConsumed: consumed,
@@ -402,7 +402,7 @@ mod tests {
 
         state.last_batch = 1;
         state.last_block = 4;
-        state.last_batch_hash = sable_settlement::batch_hash(&p.batch);
+        state.last_batch_hash = sable_l1::batch_hash(&p.batch);
         state.commitment_root = B256::repeat_byte(4);
         state.nullifier_root = B256::repeat_byte(104);
         assert!(

@@ -8,8 +8,8 @@ use std::{
 
 use alloy::primitives::{Address, B256};
 use commonware_p2p::{Receiver, Sender};
-use sable_settlement::{
-    quorum_size, BlobData, Domain, L1Client, Quorum, SettledState, SettlementError, SettlementKey,
+use sable_l1::{
+    quorum_size, BlobData, Domain, L1Provider, Quorum, SettledState, SettlementError, SettlementKey,
 };
 
 use super::{
@@ -36,7 +36,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// The settlement service of one validator, configured and not yet running.
 pub struct Settler {
     node: Arc<Node>,
-    client: L1Client,
+    client: L1Provider,
     key: SettlementKey,
     rule: BatchRule,
     publication: Publication,
@@ -56,7 +56,7 @@ pub struct SettlementHandle {
 }
 
 impl Settler {
-    /// Loads the settlement key and prepares the L1 client (nothing is contacted yet:
+    /// Loads the settlement key and prepares the L1 provider (nothing is contacted yet:
     /// an unreachable endpoint is retried by the running service).
     pub fn new(
         node: Arc<Node>,
@@ -71,7 +71,7 @@ impl Settler {
             .contract
             .parse()
             .map_err(|e| SettleError::Config(format!("contract address: {e}")))?;
-        let config = sable_settlement::L1Config {
+        let config = sable_l1::L1Config {
             confirmations: section.confirmations,
             from_block: section.from_block,
             log_page: section.log_page_blocks,
@@ -80,7 +80,7 @@ impl Settler {
                 .map(|g| u128::from(g) * 1_000_000_000),
             ..Default::default()
         };
-        let client = L1Client::connect(&section.rpc, &key, contract, Address::ZERO, config)?;
+        let client = L1Provider::connect(&section.rpc, &key, contract, Address::ZERO, config)?;
         Ok(Settler {
             node,
             client,

@@ -15,8 +15,8 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 
 use alloy::primitives::{B256, U256};
 use sable_circuits::transaction::Transaction;
-use sable_settlement::{
-    batch_hash, withdrawals_hash, L1Client, L1Deposit, SettledBatch, SettlementError, Withdrawal,
+use sable_l1::{
+    batch_hash, withdrawals_hash, L1Deposit, L1Provider, SettledBatch, SettlementError, Withdrawal,
 };
 
 use super::plan::PublishedData;
@@ -65,7 +65,7 @@ fn mismatch(number: u64, what: impl Into<String>) -> VerifyError {
 /// Checks every batch `client`'s settlement contract holds, replaying it on a fresh
 /// store in `scratch` (an empty directory) with the chain's `params`.
 pub async fn verify_l1(
-    client: &L1Client,
+    client: &L1Provider,
     params: Arc<ChainParams>,
     policy: Arc<dyn CompliancePolicy>,
     verifier: &Verifier,

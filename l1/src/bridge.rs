@@ -10,8 +10,8 @@ use alloy::{
 use crate::{
     batch::Domain,
     bindings::{ISableBridge, Withdrawal},
-    client::L1Client,
     error::{rpc, SettlementError},
+    provider::L1Provider,
 };
 
 type Result<T> = std::result::Result<T, SettlementError>;
@@ -73,7 +73,7 @@ pub struct L1Listing {
     pub l1_block: u64,
 }
 
-impl L1Client {
+impl L1Provider {
     /// The last L1 block with the client's `confirmations` (a block b has
     /// head − b + 1), or `None` while the chain is shorter than that.
     async fn confirmed_head(&self) -> Result<Option<u64>> {
@@ -163,7 +163,7 @@ impl L1Client {
     /// What the bridge logged in the L1 blocks from `from_block` to the last with the
     /// client's `confirmations`: deposits in index order and listings, and the block to
     /// read from next time (confirmed blocks are never read twice). A watcher's
-    /// incremental read; [`L1Client::confirmed_deposits`] reads everything.
+    /// incremental read; [`L1Provider::confirmed_deposits`] reads everything.
     pub async fn confirmed_bridge_events(&self, from_block: u64) -> Result<BridgeEvents> {
         let (Some(last), bridge) = (self.confirmed_head().await?, self.bridge_address().await?)
         else {

@@ -1,4 +1,4 @@
-//! The L1 client: reads the settlement contract's state, publishes a batch's data and
+//! The L1 provider: reads the settlement contract's state, publishes a batch's data and
 //! settles it under a gas-price limit, waits for confirmations, and turns the
 //! contracts' custom errors into typed rejections.
 
@@ -150,7 +150,7 @@ impl SettledState {
 /// Where blob contents are read from.
 ///
 /// Blob contents are not part of Ethereum's execution-layer JSON-RPC, so reading a
-/// batch's data back ([`L1Client::settled_batches`]) needs a second source.
+/// batch's data back ([`L1Provider::settled_batches`]) needs a second source.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum BlobSource {
     /// `anvil_getBlobsByTransactionHash` on the JSON-RPC endpoint.
@@ -167,7 +167,7 @@ pub enum BlobSource {
     },
 }
 
-/// How an [`L1Client`] sends and reads: fixed at [`L1Client::connect`], so that no
+/// How an [`L1Provider`] sends and reads: fixed at [`L1Provider::connect`], so that no
 /// caller ever holds a half-configured client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct L1Config {
@@ -204,7 +204,7 @@ impl Default for L1Config {
 /// A connection to an Ethereum JSON-RPC endpoint, sending as one key, with the Sable
 /// contracts' addresses.
 #[derive(Clone)]
-pub struct L1Client {
+pub struct L1Provider {
     provider: DynProvider,
     /// The settlement contract.
     pub settlement: Address,
@@ -215,7 +215,7 @@ pub struct L1Client {
     config: L1Config,
 }
 
-impl L1Client {
+impl L1Provider {
     /// A client of the endpoint at `url` sending as `key`, configured by `config`.
     pub fn connect(
         url: &str,
@@ -243,7 +243,7 @@ impl L1Client {
             .wallet(EthereumWallet::from(key.signer().clone()))
             .connect_http(parsed)
             .erased();
-        Ok(L1Client {
+        Ok(L1Provider {
             provider,
             settlement,
             bridge,
@@ -259,7 +259,7 @@ impl L1Client {
 
     /// The same connection (endpoint, key, contracts) configured by `config` instead.
     pub fn with_config(&self, config: L1Config) -> Self {
-        L1Client {
+        L1Provider {
             config,
             ..self.clone()
         }

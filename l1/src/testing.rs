@@ -11,9 +11,9 @@ use crate::{
     batch::{Quorum, SettlementKey},
     bindings::ISableBridge,
     bridge::listing_digest,
-    client::L1Client,
     deploy::{bytecode, contracts_out, deploy_code},
     error::{rejected, rpc, SettlementError},
+    provider::L1Provider,
 };
 
 type Result<T> = std::result::Result<T, SettlementError>;
@@ -51,7 +51,7 @@ async fn mined(
 
 /// Deploys the repository's mintable `TestToken` (from forge's build output, as
 /// [`contracts_out`] locates it) named `name`.
-pub async fn deploy_test_token(client: &L1Client, name: &str) -> Result<Address> {
+pub async fn deploy_test_token(client: &L1Provider, name: &str) -> Result<Address> {
     let mut code = bytecode(&contracts_out()?, "TestToken")?.to_vec();
     code.extend((name.to_string(),).abi_encode_params());
     deploy_code(client.provider(), code.into()).await
@@ -60,7 +60,7 @@ pub async fn deploy_test_token(client: &L1Client, name: &str) -> Result<Address>
 /// Lists `token` on the client's bridge as Sable asset `asset` with `unit` base units
 /// per Sable unit, signed by `signers` (a quorum of the validator set).
 pub async fn list_asset(
-    client: &L1Client,
+    client: &L1Provider,
     token: Address,
     asset: B256,
     unit: U256,
@@ -88,7 +88,7 @@ pub async fn list_asset(
 }
 
 /// `who`'s balance of `token`.
-pub async fn token_balance(client: &L1Client, token: Address, who: Address) -> Result<U256> {
+pub async fn token_balance(client: &L1Provider, token: Address, who: Address) -> Result<U256> {
     ITestToken::new(token, client.provider().clone())
         .balanceOf(who)
         .call()
@@ -99,7 +99,7 @@ pub async fn token_balance(client: &L1Client, token: Address, who: Address) -> R
 /// Mints `amount` of `token` to the client's account and deposits it to the bridge for
 /// the note commitment `commitment`.
 pub async fn deposit(
-    client: &L1Client,
+    client: &L1Provider,
     token: Address,
     amount: U256,
     commitment: U256,

@@ -30,8 +30,8 @@ use crate::{
         ISableSettlement::{publishCall, submitBatchCall, BatchSettled, DataPublished},
         Withdrawal,
     },
-    client::{BlobSource, L1Client},
     error::{rpc, SettlementError},
+    provider::{BlobSource, L1Provider},
 };
 
 type Result<T> = std::result::Result<T, SettlementError>;
@@ -63,7 +63,7 @@ struct Piece {
     blobs: Vec<Blob>,
 }
 
-impl L1Client {
+impl L1Provider {
     /// Every settled batch in order (the canonical chain's `BatchSettled` events from
     /// L1 block `from_block`), each with its data reassembled.
     pub async fn settled_batches(&self, from_block: u64) -> Result<Vec<SettledBatch>> {
@@ -210,7 +210,7 @@ impl L1Client {
     }
 }
 
-impl L1Client {
+impl L1Provider {
     /// The blobs a beacon node at `url` holds for the slot of L1 block `block`, asking
     /// for those with `hashes`.
     async fn beacon_blobs(

@@ -7,16 +7,16 @@ use alloy::{
     primitives::{Address, Bytes, B256},
     providers::Provider,
 };
-use sable_settlement::{
+use sable_l1::{
     anvil::{Anvil, DEV_KEYS},
     batch_hash,
     deploy::{contracts_out, deploy},
-    Batch, BlobData, DataFold, L1Client, L1Config, Quorum, SettlementError, SettlementKey,
+    Batch, BlobData, DataFold, L1Config, L1Provider, Quorum, SettlementError, SettlementKey,
 };
 
 struct Net {
     anvil: Anvil,
-    client: L1Client,
+    client: L1Provider,
     validators: Vec<SettlementKey>,
 }
 
@@ -29,7 +29,7 @@ async fn setup_with(anvil_args: &[&str]) -> Net {
     let sender = SettlementKey::from_hex(DEV_KEYS[0]).unwrap();
     let mut validators: Vec<SettlementKey> = (0..4).map(|_| SettlementKey::random()).collect();
     validators.sort_by_key(SettlementKey::address);
-    let boot = L1Client::connect(
+    let boot = L1Provider::connect(
         &anvil.url(),
         &sender,
         Address::ZERO,
@@ -45,7 +45,7 @@ async fn setup_with(anvil_args: &[&str]) -> Net {
     )
     .await
     .unwrap();
-    let client = L1Client::connect(
+    let client = L1Provider::connect(
         &anvil.url(),
         &sender,
         d.settlement,
@@ -61,14 +61,14 @@ async fn setup_with(anvil_args: &[&str]) -> Net {
 }
 
 /// `client`'s connection under its configuration changed by `change`.
-fn reconfigured(client: &L1Client, change: impl FnOnce(&mut L1Config)) -> L1Client {
+fn reconfigured(client: &L1Provider, change: impl FnOnce(&mut L1Config)) -> L1Provider {
     let mut config = client.config().clone();
     change(&mut config);
     client.with_config(config)
 }
 
 /// The next batch on top of the contract's state, publishing `data`.
-async fn next(client: &L1Client, data: &[u8], chunk: usize) -> Batch {
+async fn next(client: &L1Provider, data: &[u8], chunk: usize) -> Batch {
     let s = client.state().await.unwrap();
     Batch {
         commitmentRoot: B256::repeat_byte(1),
@@ -77,7 +77,7 @@ async fn next(client: &L1Client, data: &[u8], chunk: usize) -> Batch {
     }
 }
 
-async fn sign(client: &L1Client, batch: &Batch, keys: &[&SettlementKey]) -> Bytes {
+async fn sign(client: &L1Provider, batch: &Batch, keys: &[&SettlementKey]) -> Bytes {
     let digest = client.domain().await.unwrap().batch_digest(batch);
     Quorum::signed_by(digest, keys.iter().copied())
         .unwrap()
@@ -267,7 +267,7 @@ async fn eip7594_sidecars_settle_past_fusaka() {
 /// was published; a wrong slot clock or an unreachable beacon node is a typed error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_are_read_back_from_a_beacon_node() {
-    use sable_settlement::BlobSource;
+    use sable_l1::BlobSource;
 
     let mut net = setup_with(&["--block-time", "1"]).await;
     let v: Vec<&SettlementKey> = net.validators.iter().collect();
@@ -332,8 +332,8 @@ fn quorum_refuses_a_signature_from_someone_else() {
     q.add(a.address(), &a.sign(digest).unwrap()).unwrap();
     q.add(a.address(), &a.sign(digest).unwrap()).unwrap();
     assert_eq!(q.len(), 1, "one signature per signer");
-    assert_eq!(sable_settlement::quorum_size(4), 3);
-    assert_eq!(sable_settlement::quorum_size(7), 5);
+    assert_eq!(sable_l1::quorum_size(4), 3);
+    assert_eq!(sable_l1::quorum_size(7), 5);
 }
 
 /// Lists a fresh test token on the bridge (a quorum signs the listing) and makes two
@@ -342,7 +342,7 @@ fn quorum_refuses_a_signature_from_someone_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirmed_deposits_are_read_back_in_order() {
     use alloy::primitives::U256;
-    use sable_settlement::testing::{deploy_test_token, deposit, list_asset};
+    use sable_l1::testing::{deploy_test_token, deposit, list_asset};
 
     let mut net = setup().await;
     let c = &net.client;
@@ -414,7 +414,7 @@ async fn confirmed_deposits_are_read_back_in_order() {
         .unwrap();
     assert_eq!(
         again,
-        sable_settlement::BridgeEvents {
+        sable_l1::BridgeEvents {
             next_block: events.next_block,
             ..Default::default()
         }

@@ -1,9 +1,9 @@
-//! Sable's Ethereum side.
+//! # sable-l1 — Sable's Ethereum side
 //!
 //! Owns: the settlement and bridge contracts' ABI ([`bindings`]), settlement batches and
 //! their EIP-712 digests, validator settlement keys and quorum signatures ([`batch`]),
-//! the L1 client that publishes a batch's data and settles it, reads the contract
-//! state back and decodes the contracts' rejections ([`client`]), settled batches and
+//! the L1 provider that publishes a batch's data and settles it, reads the contract
+//! state back and decodes the contracts' rejections ([`provider`]), settled batches and
 //! their data read back from L1 alone ([`history`]), confirmed bridge deposits and
 //! asset listings and the bridge's governance digests ([`bridge`]), and contract
 //! deployment from forge's artifacts ([`deploy`]). With `test-utils`, an anvil process
@@ -17,10 +17,10 @@
 pub mod batch;
 pub mod bindings;
 pub mod bridge;
-pub mod client;
 pub mod deploy;
 pub mod error;
 pub mod history;
+pub mod provider;
 
 #[cfg(feature = "test-utils")]
 pub mod anvil;
@@ -32,6 +32,6 @@ pub use batch::{
 };
 pub use bindings::{Batch, Withdrawal};
 pub use bridge::{listing_digest, BridgeEvents, L1Deposit, L1Listing};
-pub use client::{BlobData, BlobSource, L1Client, L1Config, SettledState};
 pub use error::SettlementError;
 pub use history::SettledBatch;
+pub use provider::{BlobData, BlobSource, L1Config, L1Provider, SettledState};
