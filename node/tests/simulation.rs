@@ -1,6 +1,7 @@
 //! Four validators in one process on commonware's deterministic runtime, over simulated
 //! lossy links (`sable_testkit::sim`): they finalize real shielded transactions and agree
-//! on every block; a crashed validator restarts from its storage and catches up; and a
+//! on every block; a crashed validator restarts from its storage and catches up; the
+//! whole network stops at once and recovers from its storage; and a
 //! seed replays the run exactly (every block hash and state root, and the runtime's
 //! audit of everything that happened), while another seed does not.
 //!
@@ -290,5 +291,61 @@ fn a_crashed_validator_restarts_from_its_storage_and_catches_up() {
             "{status:?}"
         );
         assert_eq!(status, c.node(0).status(&transfer).unwrap());
+    });
+}
+
+/// The whole network stops at once, as a power cut would, and every validator restarts
+/// from its own RocksDB state and consensus journals (`start_and_recover` for the whole
+/// set): they resume agreeing on the same chain, keep what was finalized before the
+/// stop, and finalize new commands after it.
+#[test]
+fn the_whole_network_restarts_from_storage_and_goes_on() {
+    let w = workload();
+    let (_dirs, paths) = dirs(4);
+    sim::runner(5, Duration::from_secs(600)).start(|context| async move {
+        let mut c = Cluster::new(&context, &w.fixture, paths, lossy()).await;
+        c.start_all().await;
+        c.wait_height(2, STEP).await;
+        let at = settle_workload(&c, [1, 2, 3]).await;
+        c.wait_height(at + 2, STEP).await;
+        let transfer = TxId::of(&w.transfer);
+        let before: Vec<TxStatus> = (0..4)
+            .map(|i| c.node(i).status(&transfer).unwrap())
+            .collect();
+
+        for i in 0..4 {
+            c.crash(i).await;
+        }
+        assert!(c.running().is_empty());
+        c.start_all().await;
+        let resumed_at = *c.heights().iter().min().unwrap();
+        assert!(
+            resumed_at >= at,
+            "every validator reopens its state at or past the transfer ({resumed_at} < {at})"
+        );
+        for (i, status) in before.iter().enumerate() {
+            assert_eq!(
+                &c.node(i).status(&transfer).unwrap(),
+                status,
+                "validator {i} kept the transfer's outcome"
+            );
+        }
+
+        // A command submitted after the restart is finalized by the recovered network.
+        let signed = w.fixture.admin(
+            3,
+            AdminOp::AuthorizeIssuer {
+                issuer_key: Issuer::new().public(),
+                label: "after-restart".into(),
+            },
+        );
+        let id = c.node(0).submit_admin(&signed).unwrap();
+        let [height] = finalized_everywhere(&c, "a command after the restart", &[id]).await[..]
+        else {
+            unreachable!("one id, one height")
+        };
+        assert!(height > resumed_at, "finalized in a new block ({height})");
+        c.wait_height(height + 1, STEP).await;
+        c.assert_agree(*c.heights().iter().min().unwrap());
     });
 }

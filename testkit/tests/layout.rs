@@ -128,28 +128,41 @@ const VALIDATOR_STACK: [&str; 6] = [
     "axum",
 ];
 
-fn forbidden_in(tree: &str) -> Vec<String> {
-    tree.lines()
+/// What execution must never link: the network (p2p, consensus), L1 and the
+/// validator's programs.
+const NETWORK_AND_L1: [&str; 6] = [
+    "commonware-",
+    "alloy",
+    "alloy-",
+    "axum",
+    "sable-l1",
+    "sable-node",
+];
+
+fn forbidden_in(tree: &str, forbidden: &[&str]) -> Vec<String> {
+    let mut found: Vec<String> = tree
+        .lines()
         .filter_map(|l| {
             let name = l
                 .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
                 .split(' ')
                 .next()?;
-            VALIDATOR_STACK
+            forbidden
                 .iter()
                 .any(|f| name == *f || (f.ends_with('-') && name.starts_with(f)))
                 .then(|| name.to_string())
         })
-        .collect()
+        .collect();
+    found.dedup();
+    found
 }
 
-#[test]
-fn the_participants_client_links_none_of_the_validators_stack() {
-    let root = workspace_root();
+/// `cargo tree -e normal` of workspace crate `package`, one crate per line.
+fn normal_tree(package: &str) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .current_dir(&root)
-        .args(["tree", "--offline", "-p", "sable-client", "-e", "normal"])
+        .current_dir(workspace_root())
+        .args(["tree", "--offline", "-p", package, "-e", "normal"])
         .args(["--prefix", "none", "--format", "{p}"])
         .output()
         .expect("cargo tree runs");
@@ -158,15 +171,29 @@ fn the_participants_client_links_none_of_the_validators_stack() {
         "cargo tree failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let tree = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_participants_client_links_none_of_the_validators_stack() {
+    let tree = normal_tree("sable-client");
     assert!(tree.contains("sable-circuits"), "{tree}");
     assert!(tree.contains("tonic"), "{tree}");
-    let mut found = forbidden_in(&tree);
-    found.dedup();
     assert_eq!(
-        found,
+        forbidden_in(&tree, &VALIDATOR_STACK),
         Vec::<String>::new(),
         "the client links the validator's stack"
+    );
+}
+
+#[test]
+fn execution_links_neither_the_network_nor_l1() {
+    let tree = normal_tree("sable-execution");
+    assert!(tree.contains("sable-storage"), "{tree}");
+    assert_eq!(
+        forbidden_in(&tree, &NETWORK_AND_L1),
+        Vec::<String>::new(),
+        "execution links the network or L1"
     );
 }
 
@@ -175,8 +202,12 @@ fn the_stack_check_names_what_it_finds() {
     let tree = "sable-client v0.1.0\nrocksdb v0.24.0\ncommonware-runtime v2026.10.0\n\
                 alloy-primitives v1.8.3\naxum v0.8.4\ntonic v0.14.9";
     assert_eq!(
-        forbidden_in(tree),
+        forbidden_in(tree, &VALIDATOR_STACK),
         vec!["rocksdb", "commonware-runtime", "axum"]
+    );
+    assert_eq!(
+        forbidden_in(tree, &NETWORK_AND_L1),
+        vec!["commonware-runtime", "alloy-primitives", "axum"]
     );
 }
 
