@@ -28,6 +28,7 @@ use sable_circuits::{
 use sable_primitives::{AdmissionError, Rejection};
 
 type Reply = oneshot::Sender<Vec<Result<(), Rejection>>>;
+type Job = (Vec<Arc<Transaction>>, Reply);
 
 /// Told of every batch a [`Verifier`] checks (the node's telemetry implements it; this
 /// crate records no metrics of its own).
@@ -40,7 +41,6 @@ pub trait BatchObserver: Send + Sync + 'static {
 impl BatchObserver for () {
     fn batch_verified(&self, _: usize, _: Duration) {}
 }
-type Job = (Vec<Arc<Transaction>>, Reply);
 
 /// Handle to the verification thread (cheap to clone).
 #[derive(Clone)]
