@@ -1,4 +1,4 @@
-//! The Quickstart demo, on a real network: the `sable-node devnet` launcher starts four
+//! The Quickstart demo, on a real network: the test kit's devnet starts four `sable-node`
 //! validator processes on loopback (fresh dev PKI, RocksDB data directories, BFT
 //! consensus, gRPC over mutual TLS), and the parties act through the API only.
 //!
@@ -11,9 +11,7 @@
 
 use std::{
     collections::HashMap,
-    net::{SocketAddr, TcpListener},
     path::Path,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -28,47 +26,14 @@ use sable_circuits::{
 };
 use sable_client::wallet::{self, ChainTx, Issuer, Wallet};
 use sable_client::NodeClient;
-use sable_node::config::{devnet_ports, init_devnet, DevnetLayout, NodeConfig};
 use sable_pki::{load_certificate_pem, load_key_seed};
 use sable_primitives::admin::AdminOp;
 use sable_primitives::TxStatus;
+use sable_testkit::Devnet;
 
 const VALIDATORS: usize = 4;
 
-/// The devnet launcher process; stopped (and its validators with it) when dropped.
-struct Devnet {
-    launcher: Child,
-    layout: DevnetLayout,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.launcher.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.launcher.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.launcher.kill();
-        let _ = self.launcher.wait();
-    }
-}
-
-fn ports_free(base: u16) -> bool {
-    (0..VALIDATORS).all(|i| {
-        devnet_ports(base, i).is_ok_and(|(a, b, c)| {
-            [a, b, c]
-                .iter()
-                .all(|p| TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], *p))).is_ok())
-        })
-    })
-}
-
+/// Starts a fresh devnet of the `sable-node` beside this binary.
 fn start_devnet() -> Result<Devnet> {
     let exe = std::env::current_exe()?
         .parent()
@@ -79,35 +44,22 @@ fn start_devnet() -> Result<Devnet> {
         "{} not found: build it with `cargo build --release -p sable-node`",
         exe.display()
     );
-    let base = (0..40)
-        .map(|k| 7100 + k * 300)
-        .find(|b| ports_free(*b))
-        .context("no free loopback ports for the devnet")?;
-    let dir = tempfile::tempdir()?;
-    let layout = init_devnet(dir.path(), VALIDATORS, base)?;
-    let launcher = Command::new(&exe)
-        .args(["devnet", "--dir"])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting the devnet launcher")?;
+    let mut net = Devnet::try_new(exe, VALIDATORS)?;
+    net.start_all();
     println!(
-        "devnet: {VALIDATORS} validators on 127.0.0.1:{base}..{} (gRPC, mutual TLS), logs in {}",
-        base as usize + VALIDATORS - 1,
-        dir.path().display()
+        "devnet: {VALIDATORS} validators on {}..{} (gRPC, mutual TLS), logs in {}",
+        net.config(0).network.rpc,
+        net.config(VALIDATORS - 1).network.rpc.port(),
+        net.dir.display()
     );
-    Ok(Devnet {
-        launcher,
-        layout,
-        _dir: dir,
-    })
+    Ok(net)
 }
 
 /// A mutual-TLS client of validator `i`, as dev-PKI participant `who`; retries while
 /// the validator starts.
 async fn client(net: &Devnet, i: usize, who: &str) -> Result<NodeClient> {
-    let cfg = NodeConfig::load(&net.layout.configs[i])?;
-    let pki = &net.layout.pki;
+    let cfg = net.config(i);
+    let pki = net.pki();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let attempt = async {
@@ -185,14 +137,14 @@ async fn leg(
 async fn main() -> Result<()> {
     let started = Instant::now();
     println!("Sable demo: shielded multi-asset settlement with built-in compliance\n");
-    let net = start_devnet()?;
+    let mut net = start_devnet()?;
     let pk: &'static ProvingKey = Box::leak(Box::new(
         tokio::task::spawn_blocking(ProvingKey::build).await?,
     ));
     let mut op = client(&net, 0, "operator-0").await?;
     let mut bank_a = client(&net, 0, "bank-a").await?;
     let mut bank_b = client(&net, 1, "bank-b").await?;
-    let cfg0 = NodeConfig::load(&net.layout.configs[0])?;
+    let cfg0 = net.config(0);
     let mut reg_bytes = [0u8; 32];
     hex::decode_to_slice(&cfg0.chain.regulator_public_key, &mut reg_bytes)?;
     let reg = RegulatorPublicKey::from_bytes(&reg_bytes)?;
@@ -211,8 +163,8 @@ async fn main() -> Result<()> {
 
     println!("0. Operator (signed commands, checked by every validator)");
     let t = Instant::now();
-    let seed = load_key_seed(&net.layout.pki.join("operator-0.key"))?;
-    let cert = load_certificate_pem(&net.layout.pki.join("operator-0.pem"))?;
+    let seed = load_key_seed(&net.pki().join("operator-0.key"))?;
+    let cert = load_certificate_pem(&net.pki().join("operator-0.pem"))?;
     wallet::operate(
         &mut op,
         &seed,
@@ -304,7 +256,7 @@ async fn main() -> Result<()> {
         print_bank_view(w, &chain, &parties, &asset_name);
     }
     print_regulator_view(
-        &regulator_key(&net.layout.regulator_secret)?,
+        &regulator_key(&net.regulator_secret())?,
         &chain,
         &names,
         &parties,
@@ -341,7 +293,8 @@ async fn main() -> Result<()> {
     ensure!(a.balance(usd) == 650_000 && a.balance(bond) == 6);
     ensure!(b.balance(usd) == 350_000 && b.balance(bond) == 4);
     println!("\ntotal time {:.1} s", started.elapsed().as_secs_f64());
-    drop(net);
+    // SIGTERM: the validators stop cleanly (on an error, dropping the devnet kills them).
+    net.stop_all();
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! Node configuration (TOML) and the development network layout `sable-node init` writes.
+//! Node configuration (TOML). A development network's configurations are written by
+//! `sable-testkit` (`sable-devnet init`), never by the validator.
 //!
 //! # Example
 //! ```toml
@@ -54,8 +55,6 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use sable_pki::{generate_dev_pki, DevPkiSpec, PkiError, Role};
-
 /// Configuration errors.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -78,9 +77,6 @@ pub enum ConfigError {
     /// A value is invalid.
     #[error("invalid configuration: {0}")]
     Invalid(String),
-    /// PKI generation failed.
-    #[error(transparent)]
-    Pki(#[from] PkiError),
 }
 
 /// `[node]`.
@@ -90,8 +86,8 @@ pub struct NodeSection {
     pub id: String,
     /// RocksDB and consensus storage live under this directory.
     pub data_dir: PathBuf,
-    /// Threads for proof verification (0: one per core). `init` gives validators that
-    /// share a machine an equal share of its cores.
+    /// Threads for proof verification (0: one per core). `sable-devnet init` gives
+    /// validators that share a machine an equal share of its cores.
     #[serde(default)]
     pub verifier_threads: usize,
     /// Worker threads of the async runtime (0: one per core). Blocking work (state
@@ -109,6 +105,21 @@ pub struct NodeSection {
     /// each piece pays the batch's fixed cost once.
     #[serde(default = "default_verify_batch_max")]
     pub verify_batch_max: usize,
+}
+
+impl NodeSection {
+    /// Participant `id` keeping its data under `data_dir`, verifying on
+    /// `verifier_threads` (0: one per core), with the defaults of the other settings.
+    pub fn new(id: impl Into<String>, data_dir: PathBuf, verifier_threads: usize) -> Self {
+        NodeSection {
+            id: id.into(),
+            data_dir,
+            verifier_threads,
+            runtime_threads: default_runtime_threads(),
+            verify_window_ms: default_verify_window_ms(),
+            verify_batch_max: default_verify_batch_max(),
+        }
+    }
 }
 
 fn default_runtime_threads() -> usize {
@@ -411,225 +422,130 @@ impl NodeConfig {
     }
 }
 
-/// The settlement key file `init` writes beside each validator's configuration.
-pub const SETTLEMENT_KEY_FILE: &str = "settlement.key";
-
-/// What `sable-node init` lays out for a development network.
-#[derive(Clone, Debug)]
-pub struct DevnetLayout {
-    /// The PKI directory.
-    pub pki: PathBuf,
-    /// Each validator's configuration file.
-    pub configs: Vec<PathBuf>,
-    /// The regulator's secret key file (hex), for the compliance tooling.
-    pub regulator_secret: PathBuf,
-}
-
-/// Ports a devnet uses: validator `i` gets `base + i` (RPC), `base + 100 + i` (p2p) and
-/// `base + 200 + i` (metrics).
-pub fn devnet_ports(base: u16, i: usize) -> Result<(u16, u16, u16), ConfigError> {
-    let i = u16::try_from(i).map_err(|_| ConfigError::Invalid("too many validators".into()))?;
-    let p = |off: u16| {
-        base.checked_add(off + i)
-            .ok_or_else(|| ConfigError::Invalid("port base too high".into()))
-    };
-    Ok((p(0)?, p(100)?, p(200)?))
-}
-
-/// Each of `n` processes' equal share of this machine's cores (at least one).
-fn share_of_cores(n: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    (cores / n.max(1)).max(1)
-}
-
-/// Writes a fresh development network under `dir`: a dev PKI (validators, two banks, a
-/// regulator, an auditor, an operator), a regulator key pair, and one configuration per
-/// validator on loopback (each with an equal share of this machine's cores for
-/// verification).
-pub fn init_devnet(
-    dir: &Path,
-    validators: usize,
-    base_port: u16,
-) -> Result<DevnetLayout, ConfigError> {
-    if validators == 0 {
-        return Err(ConfigError::Invalid("at least one validator".into()));
-    }
-    let pki_dir = dir.join("pki");
-    let pki = generate_dev_pki(
-        &pki_dir,
-        &DevPkiSpec {
-            validators,
-            ..DevPkiSpec::default()
-        },
-    )?;
-    let regulator = sable_circuits::keys::RegulatorSecretKey::random(&mut rand::rng());
-    let regulator_secret = pki_dir.join("regulator-decryption.key");
-    std::fs::write(&regulator_secret, hex::encode(regulator.to_bytes()))
-        .map_err(io(&regulator_secret))?;
-    let entries: Vec<ValidatorEntry> = pki
-        .with_role(Role::Validator)
-        .enumerate()
-        .map(|(i, id)| {
-            let (_, p2p, _) = devnet_ports(base_port, i)?;
-            Ok(ValidatorEntry {
-                id: id.participant.clone(),
-                cert: id.cert.clone(),
-                p2p: SocketAddr::from(([127, 0, 0, 1], p2p)),
-            })
-        })
-        .collect::<Result<_, ConfigError>>()?;
-    let mut configs = Vec::new();
-    for (i, id) in pki.with_role(Role::Validator).enumerate() {
-        let (rpc, p2p, metrics) = devnet_ports(base_port, i)?;
-        let node_dir = dir.join(&id.participant);
-        std::fs::create_dir_all(&node_dir).map_err(io(&node_dir))?;
-        let cfg = NodeConfig {
-            node: NodeSection {
-                id: id.participant.clone(),
-                data_dir: node_dir.join("data"),
-                verifier_threads: share_of_cores(validators),
-                runtime_threads: default_runtime_threads(),
-                verify_window_ms: default_verify_window_ms(),
-                verify_batch_max: default_verify_batch_max(),
-            },
-            tls: TlsSection {
-                ca: pki.ca_cert.clone(),
-                cert: id.cert.clone(),
-                key: id.key.clone(),
-            },
-            network: NetworkSection {
-                rpc: SocketAddr::from(([127, 0, 0, 1], rpc)),
-                p2p: SocketAddr::from(([127, 0, 0, 1], p2p)),
-                metrics: SocketAddr::from(([127, 0, 0, 1], metrics)),
-            },
-            chain: ChainSection {
-                namespace: "sable-devnet".into(),
-                regulator_public_key: hex::encode(regulator.public_key().to_bytes()),
-                registry_root_window: 16,
-                empty_block_interval_ms: 500,
-            },
-            validators: entries.clone(),
-            telemetry: TelemetrySection::default(),
-            settlement: None,
-        };
-        // A settlement key for each validator, used once `[settlement]` is configured.
-        let key = node_dir.join(SETTLEMENT_KEY_FILE);
-        std::fs::write(&key, sable_l1::SettlementKey::random().to_hex()).map_err(io(&key))?;
-        let path = node_dir.join("config.toml");
-        cfg.save(&path)?;
-        configs.push(path);
-    }
-    Ok(DevnetLayout {
-        pki: pki_dir,
-        configs,
-        regulator_secret,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// A one-validator configuration as an operator would write it: relative paths, the
+    /// node settings left out.
+    const SAMPLE: &str = r#"
+[node]
+id = "validator-0"
+data_dir = "data"
+
+[tls]
+ca = "pki/ca.pem"
+cert = "pki/validator-0.pem"
+key = "pki/validator-0.key"
+
+[network]
+rpc = "127.0.0.1:7100"
+p2p = "127.0.0.1:7200"
+metrics = "127.0.0.1:7300"
+
+[chain]
+namespace = "sable-test"
+regulator_public_key = "0000000000000000000000000000000000000000000000000000000000000000"
+registry_root_window = 16
+empty_block_interval_ms = 500
+
+[[validators]]
+id = "validator-0"
+cert = "pki/validator-0.pem"
+p2p = "127.0.0.1:7200"
+"#;
+
+    fn sample(dir: &Path) -> PathBuf {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, SAMPLE).unwrap();
+        path
+    }
+
     #[test]
-    fn init_writes_loadable_configs() {
+    fn a_config_loads_with_defaults_and_paths_beside_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let layout = init_devnet(dir.path(), 4, 17100).unwrap();
-        assert_eq!(layout.configs.len(), 4);
-        for (i, c) in layout.configs.iter().enumerate() {
-            let cfg = NodeConfig::load(c).unwrap();
-            assert!(cfg.is_validator());
-            assert_eq!(cfg.validators.len(), 4);
-            assert_eq!(cfg.network.rpc.port(), 17100 + i as u16);
-            assert!(cfg.tls.cert.is_absolute());
-            // Four validators on one machine share its cores for verification.
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            assert_eq!(cfg.node.verifier_threads, (cores / 4).max(1));
-        }
-        // A configuration without the settings verifies on every core (0) and takes the
+        let cfg = NodeConfig::load(&sample(dir.path())).unwrap();
+        assert!(cfg.is_validator());
+        assert_eq!(cfg.tls.cert, dir.path().join("pki/validator-0.pem"));
+        assert_eq!(cfg.node.data_dir, dir.path().join("data"));
+        assert_eq!(
+            cfg.validators[0].cert,
+            dir.path().join("pki/validator-0.pem")
+        );
+        // Without the settings, a node verifies on every core (0) and takes the
         // defaults of the rest.
-        const SETTINGS: [&str; 4] = [
-            "verifier_threads",
-            "runtime_threads",
-            "verify_window_ms",
-            "verify_batch_max",
-        ];
-        let text = std::fs::read_to_string(&layout.configs[0]).unwrap();
-        let without: String = text
-            .lines()
-            .filter(|l| !SETTINGS.iter().any(|k| l.starts_with(k)))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        for key in SETTINGS {
-            assert!(
-                text.lines().any(|l| l.starts_with(key)),
-                "init writes {key}"
-            );
-        }
-        std::fs::write(&layout.configs[0], without).unwrap();
-        let node = NodeConfig::load(&layout.configs[0]).unwrap().node;
-        assert_eq!(node.verifier_threads, 0);
-        assert_eq!(node.runtime_threads, default_runtime_threads());
-        assert_eq!(node.verify_window_ms, default_verify_window_ms());
-        assert_eq!(node.verify_batch_max, default_verify_batch_max());
+        assert_eq!(cfg.node.verifier_threads, 0);
+        assert_eq!(cfg.node.runtime_threads, default_runtime_threads());
+        assert_eq!(cfg.node.verify_window_ms, default_verify_window_ms());
+        assert_eq!(cfg.node.verify_batch_max, default_verify_batch_max());
+        // What is saved loads back the same.
+        let again = dir.path().join("again.toml");
+        cfg.save(&again).unwrap();
+        let back = NodeConfig::load(&again).unwrap();
+        assert_eq!(back.node.verify_batch_max, cfg.node.verify_batch_max);
+        assert_eq!(back.network.p2p, cfg.network.p2p);
+        assert!(back.settlement.is_none(), "settlement is off by default");
     }
 
     #[test]
     fn bad_configs_get_typed_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let layout = init_devnet(dir.path(), 1, 18100).unwrap();
-        let path = &layout.configs[0];
-        let text = std::fs::read_to_string(path).unwrap();
-        std::fs::write(
-            path,
-            text.replace("regulator_public_key = \"", "regulator_public_key = \"zz"),
-        )
-        .unwrap();
+        let path = sample(dir.path());
+        let edit = |from: &str, to: &str| {
+            assert!(SAMPLE.contains(from), "{from}");
+            std::fs::write(&path, SAMPLE.replace(from, to)).unwrap();
+            NodeConfig::load(&path)
+        };
         assert!(matches!(
-            NodeConfig::load(path),
-            Err(ConfigError::Invalid(_))
+            edit("regulator_public_key = \"", "regulator_public_key = \"zz"),
+            Err(ConfigError::Invalid(m)) if m.contains("regulator_public_key")
         ));
-        std::fs::write(
-            path,
-            text.replace("verify_batch_max = 256", "verify_batch_max = 0"),
-        )
-        .unwrap();
-        assert!(
-            matches!(NodeConfig::load(path), Err(ConfigError::Invalid(m)) if m.contains("verify_batch_max"))
-        );
-        std::fs::write(path, "[node]\nid = 3").unwrap();
         assert!(matches!(
-            NodeConfig::load(path),
+            edit("data_dir = \"data\"", "data_dir = \"data\"\nverify_batch_max = 0"),
+            Err(ConfigError::Invalid(m)) if m.contains("verify_batch_max")
+        ));
+        assert!(matches!(
+            edit("empty_block_interval_ms = 500", "empty_block_interval_ms = 0"),
+            Err(ConfigError::Invalid(m)) if m.contains("empty_block_interval_ms")
+        ));
+        let twice = format!(
+            "{SAMPLE}\n[[validators]]\nid = \"validator-0\"\ncert = \"x.pem\"\np2p = \"127.0.0.1:7201\"\n"
+        );
+        std::fs::write(&path, twice).unwrap();
+        assert!(matches!(
+            NodeConfig::load(&path),
+            Err(ConfigError::Invalid(m)) if m.contains("duplicate")
+        ));
+        std::fs::write(&path, "[node]\nid = 3").unwrap();
+        assert!(matches!(
+            NodeConfig::load(&path),
             Err(ConfigError::Toml { .. })
         ));
         assert!(matches!(
             NodeConfig::load(&dir.path().join("missing.toml")),
             Err(ConfigError::Io { .. })
         ));
-        assert!(devnet_ports(65500, 1).is_err());
     }
 
     #[test]
     fn settlement_sections_round_trip_and_bad_ones_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let layout = init_devnet(dir.path(), 1, 18400).unwrap();
-        let path = &layout.configs[0];
-        let key = path.with_file_name(SETTLEMENT_KEY_FILE);
-        assert!(
-            sable_l1::SettlementKey::from_hex(&std::fs::read_to_string(&key).unwrap()).is_ok(),
-            "init writes a settlement key"
-        );
-        let mut cfg = NodeConfig::load(path).unwrap();
-        assert!(cfg.settlement.is_none(), "settlement is off by default");
+        let path = sample(dir.path());
+        let mut cfg = NodeConfig::load(&path).unwrap();
         let good = SettlementSection::new(
             "http://127.0.0.1:8545",
             "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-            PathBuf::from(SETTLEMENT_KEY_FILE),
+            PathBuf::from("settlement.key"),
         );
         cfg.settlement = Some(good.clone());
-        cfg.save(path).unwrap();
-        let back = NodeConfig::load(path).unwrap().settlement.unwrap();
-        assert_eq!(back.key, key, "the key path resolves beside the file");
+        cfg.save(&path).unwrap();
+        let back = NodeConfig::load(&path).unwrap().settlement.unwrap();
+        assert_eq!(
+            back.key,
+            dir.path().join("settlement.key"),
+            "the key path resolves beside the file"
+        );
         assert_eq!(back.publish, Publication::Blobs);
         let bad = [
             SettlementSection {
@@ -651,9 +567,9 @@ mod tests {
         ];
         for section in bad {
             cfg.settlement = Some(section.clone());
-            cfg.save(path).unwrap();
+            cfg.save(&path).unwrap();
             assert!(
-                matches!(NodeConfig::load(path), Err(ConfigError::Invalid(_))),
+                matches!(NodeConfig::load(&path), Err(ConfigError::Invalid(_))),
                 "{section:?}"
             );
         }

@@ -782,9 +782,9 @@ where
         n,
         reach,
     );
-    let settlement = settler
-        .zip(settlement_net)
-        .map(|(settler, (send, recv))| settler.spawn(send, recv));
+    let settlement = settler.zip(settlement_net).map(|(settler, (send, recv))| {
+        settler.spawn(context.child("settlement_exchange"), send, recv)
+    });
 
     let page_cache = CacheRef::new(paged::page_size(4096), NZUsize!(2048));
     let io_buffer = NZUsize!(64 * 1024);

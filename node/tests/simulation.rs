@@ -1,9 +1,11 @@
 //! Four validators in one process on commonware's deterministic runtime, over simulated
 //! lossy links (`sable_testkit::sim`): they finalize real shielded transactions and agree
 //! on every block; a crashed validator restarts from its storage and catches up; the
-//! whole network stops at once and recovers from its storage; and a
+//! whole network stops at once and recovers from its storage; a
 //! seed replays the run exactly (every block hash and state root, and the runtime's
-//! audit of everything that happened), while another seed does not.
+//! audit of everything that happened), while another seed does not; and the validators
+//! co-sign a settlement batch over the lossy links (no L1: the contract's state is the
+//! genesis one), where a validator that built another batch is a dissenter.
 //!
 //! The verifying key, the PKI and the transactions are built once per test binary,
 //! outside every runner: proofs are randomized, and two runs compared for determinism
@@ -15,7 +17,8 @@ use std::{
     time::Duration,
 };
 
-use commonware_runtime::Runner as _;
+use alloy::primitives::{Address, B256};
+use commonware_runtime::{Clock as _, Runner as _};
 use sable_circuits::{
     builder::{OutputInfo, PartBuilder, SpendInfo},
     circuit::VerifyingKey,
@@ -26,7 +29,7 @@ use sable_circuits::{
 use sable_primitives::{admin::AdminOp, block::TxId, TxStatus};
 use sable_testkit::{
     parties::{assemble, proving_key, rng, Bank, Issuer},
-    sim::{self, Cluster, Fixture, NetConfig, Record},
+    sim::{self, Cluster, CosignView, Fixture, NetConfig, Record},
 };
 
 /// Simulated time any one step may take before the test fails.
@@ -347,5 +350,128 @@ fn the_whole_network_restarts_from_storage_and_goes_on() {
         assert!(height > resumed_at, "finalized in a new block ({height})");
         c.wait_height(height + 1, STEP).await;
         c.assert_agree(*c.heights().iter().min().unwrap());
+    });
+}
+
+/// Links as [`lossy`], with every validator co-signing settlement batches of
+/// `batch_blocks[i]` blocks.
+fn cosigning(batch_blocks: Vec<u64>) -> NetConfig {
+    NetConfig {
+        cosigning: Some(sim::Cosigning {
+            batch_blocks,
+            poll: Duration::from_millis(100),
+        }),
+        ..lossy()
+    }
+}
+
+/// The quorum validator `i` holds (panics unless it holds one).
+fn quorum_of(c: &Cluster, i: usize) -> (sable_l1::Batch, B256, Vec<(Address, [u8; 65])>) {
+    match c.cosigned(i) {
+        CosignView::Quorum {
+            batch,
+            digest,
+            signatures,
+        } => (batch, digest, signatures),
+        other => panic!("validator {i} holds no quorum: {other:?}"),
+    }
+}
+
+#[test]
+fn four_validators_co_sign_a_settlement_batch_over_lossy_links() {
+    let w = workload();
+    let (_dirs, paths) = dirs(4);
+    sim::runner(11, Duration::from_secs(600)).start(|context| async move {
+        let mut c = Cluster::new(&context, &w.fixture, paths, cosigning(vec![8; 4])).await;
+        c.start_all().await;
+        c.wait_height(2, STEP).await;
+        settle_workload(&c, [0, 1, 2]).await;
+        c.wait_until("every validator holds a quorum", STEP, |c| {
+            (0..4).all(|i| matches!(c.cosigned(i), CosignView::Quorum { .. }))
+        })
+        .await;
+        let set = w.fixture.settlement_set();
+        let (state, domain) = sim::Cosigning::genesis();
+        let (batch, digest, _) = quorum_of(&c, 0);
+        assert_eq!(
+            (batch.number, batch.firstBlock, batch.lastBlock),
+            (1, 1, 8),
+            "batch 1 holds blocks 1 to 8"
+        );
+        assert_eq!(batch.parent, state.last_batch_hash);
+        assert_eq!(
+            domain.batch_digest(&batch),
+            digest,
+            "the digest is the batch's"
+        );
+        let end = c.headers(0, 8).pop().unwrap();
+        assert_eq!(batch.commitmentRoot, B256::from(end.anchor));
+        assert_eq!(batch.nullifierRoot, B256::from(end.nullifier_root));
+        for i in 0..4 {
+            let (b, d, signatures) = quorum_of(&c, i);
+            assert_eq!(
+                (b, d),
+                (batch.clone(), digest),
+                "validator {i} built the same batch"
+            );
+            assert!(signatures.len() >= 3, "validator {i}: a quorum of 4 is 3");
+            // What the contract checks: each signature recovers to its signer, a member
+            // of the validator set.
+            let mut quorum = sable_l1::Quorum::new(digest);
+            for (signer, sig) in &signatures {
+                assert!(
+                    set.contains(signer),
+                    "validator {i}: {signer} not in the set"
+                );
+                quorum.add(*signer, sig).unwrap();
+            }
+        }
+    });
+}
+
+#[test]
+fn a_validator_that_builds_another_batch_is_a_dissenter_and_gathers_no_quorum() {
+    let w = workload();
+    let (_dirs, paths) = dirs(4);
+    sim::runner(12, Duration::from_secs(600)).start(|context| async move {
+        // Validator 3 closes batches at 3 blocks, the others at 4: its batch 1 differs.
+        let mut c = Cluster::new(&context, &w.fixture, paths, cosigning(vec![4, 4, 4, 3])).await;
+        c.start_all().await;
+        c.wait_until("validators 0 to 2 hold a quorum", STEP, |c| {
+            (0..3).all(|i| matches!(c.cosigned(i), CosignView::Quorum { .. }))
+        })
+        .await;
+        // Rounds go on (every 100 ms, re-announcing) while validator 3 waits.
+        c.context().sleep(Duration::from_secs(5)).await;
+        let set = w.fixture.settlement_set();
+        let (batch, digest, _) = quorum_of(&c, 0);
+        assert_eq!((batch.number, batch.lastBlock), (1, 4));
+        for i in 0..3 {
+            let (b, d, signatures) = quorum_of(&c, i);
+            assert_eq!((b, d), (batch.clone(), digest));
+            let signers: Vec<Address> = signatures.iter().map(|(a, _)| *a).collect();
+            assert_eq!(signers.len(), 3, "validator {i}: {signers:?}");
+            assert!(
+                !signers.contains(&set[3]),
+                "validator 3's signature is over another digest and never counts"
+            );
+        }
+        match c.cosigned(3) {
+            CosignView::Waiting {
+                number,
+                digest: own,
+                signatures,
+                mut dissenters,
+            } => {
+                assert_eq!(number, 1);
+                assert_ne!(own, digest, "validator 3 signed another batch");
+                assert_eq!(signatures, 1, "only its own signature is over its digest");
+                dissenters.sort();
+                let mut others = set[..3].to_vec();
+                others.sort();
+                assert_eq!(dissenters, others, "validator 3 sees the others dissent");
+            }
+            other => panic!("validator 3 should wait without a quorum: {other:?}"),
+        }
     });
 }

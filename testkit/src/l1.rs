@@ -15,8 +15,8 @@ use sable_l1::{
     Batch, L1Provider, SettledState, SettlementKey,
 };
 
-use crate::Devnet;
-use sable_node::config::{SettlementSection, SETTLEMENT_KEY_FILE};
+use crate::{layout::SETTLEMENT_KEY_FILE, Devnet};
+use sable_node::config::SettlementSection;
 use sable_node::settlement::genesis_hash;
 
 /// The L1 side of a settling devnet.
@@ -211,7 +211,7 @@ impl L1 {
 }
 
 impl Devnet {
-    /// Where validator `i`'s settlement key is (written by `init`).
+    /// Where validator `i`'s settlement key is (written by [`crate::layout::init_devnet`]).
     pub fn settlement_key_path(&self, i: usize) -> PathBuf {
         self.configs[i].with_file_name(SETTLEMENT_KEY_FILE)
     }

@@ -1,18 +1,22 @@
 //! # sable-testkit — the harnesses Sable's tests and benchmarks run on
 //!
-//! Owns: a loopback devnet of real `sable-node` processes ([`Devnet`]: fresh dev PKI
-//! and data directories, start/kill/restart, metrics polling, state inspection after
-//! the processes stop), an L1 harness on a real anvil with the contracts deployed
+//! Owns: the development network's layout on disk ([`layout`]: a dev PKI, a regulator
+//! key pair, one configuration per validator; the `sable-devnet` binary writes and runs
+//! it), a loopback devnet of real `sable-node` processes ([`Devnet`]: start/kill/restart,
+//! metrics polling, state inspection after the processes stop), an L1 harness on a real anvil with the contracts deployed
 //! ([`l1`]), and the parties that use them ([`parties`]: banks, issuers, the operator,
 //! built on `sable-client`), and validators in one process on commonware's
 //! deterministic runtime over a simulated network ([`sim`]).
 //!
 //! Must never: be a normal dependency of the validator or of a participant's program
-//! (it is a dev-dependency and a benchmark dependency only), or bind anything but
-//! loopback. These helpers panic with a clear message on failure: they serve tests.
+//! (it is a dev-dependency, and a dependency of the benchmarks and the Quickstart demo
+//! only), or bind anything but loopback. Most helpers panic with a clear message on
+//! failure, as they serve tests; what the demo and `sable-devnet` call
+//! ([`Devnet::try_new`], [`layout::init_devnet`]) returns typed errors.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod l1;
+pub mod layout;
 pub mod parties;
 pub mod sim;
 
@@ -25,8 +29,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use layout::{configs_in, init_devnet, DevnetLayout, LayoutError, PKI_DIR, REGULATOR_SECRET_FILE};
 use sable_execution::Applied;
-use sable_node::config::{init_devnet, NodeConfig};
+use sable_node::config::NodeConfig;
 use sable_node::node::Node;
 use sable_primitives::block::{Block, BlockHeader};
 use sable_storage::{ChainReader as _, Store};
@@ -44,6 +49,8 @@ fn ports_free(base: u16, n: usize) -> bool {
 /// A running devnet.
 pub struct Devnet {
     pub exe: PathBuf,
+    /// Where the network's files live (PKI, configurations, data, logs).
+    pub dir: PathBuf,
     /// The temporary directory, removed on drop; `None` for a devnet kept in a
     /// directory of the caller's ([`Devnet::at`]).
     _temp: Option<tempfile::TempDir>,
@@ -73,14 +80,47 @@ impl Devnet {
     /// Writes a fresh network of `n` validators (not started), run with the `sable-node`
     /// binary at `exe`.
     pub fn new(exe: impl Into<PathBuf>, n: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let layout = init_devnet(dir.path(), n, free_base(n)).unwrap();
-        Devnet {
+        Self::try_new(exe, n).unwrap()
+    }
+
+    /// [`Devnet::new`], returning why the network could not be written.
+    pub fn try_new(exe: impl Into<PathBuf>, n: usize) -> Result<Self, LayoutError> {
+        let dir = tempfile::tempdir().map_err(|source| LayoutError::Io {
+            path: std::env::temp_dir().display().to_string(),
+            source,
+        })?;
+        let DevnetLayout { configs, .. } = init_devnet(dir.path(), n, free_base(n))?;
+        Ok(Devnet {
             exe: exe.into(),
+            dir: dir.path().to_path_buf(),
             _temp: Some(dir),
             children: (0..n).map(|_| None).collect(),
-            configs: layout.configs,
-        }
+            configs,
+        })
+    }
+
+    /// The devnet already written in `dir` (by [`init_devnet`] or `sable-devnet init`),
+    /// not started and not removed on drop; `None` when `dir` holds no devnet.
+    pub fn open(exe: impl Into<PathBuf>, dir: &Path) -> Option<Self> {
+        let configs = configs_in(dir);
+        (!configs.is_empty()).then(|| Devnet {
+            exe: exe.into(),
+            dir: dir.to_path_buf(),
+            _temp: None,
+            children: configs.iter().map(|_| None).collect(),
+            configs,
+        })
+    }
+
+    /// The dev PKI's directory: the CA, and a certificate and key per participant
+    /// (`bank-a.pem`, `bank-a.key`, `operator-0.pem`, …).
+    pub fn pki(&self) -> PathBuf {
+        self.dir.join(PKI_DIR)
+    }
+
+    /// The regulator's secret key file (hex).
+    pub fn regulator_secret(&self) -> PathBuf {
+        self.pki().join(REGULATOR_SECRET_FILE)
     }
 
     /// A devnet of `n` validators kept in `dir` (not started, not removed on drop):
@@ -109,6 +149,7 @@ impl Devnet {
         );
         let net = Devnet {
             exe: exe.into(),
+            dir: dir.to_path_buf(),
             _temp: None,
             children: (0..n).map(|_| None).collect(),
             configs,

@@ -20,6 +20,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use alloy::primitives::{Address, B256};
 use commonware_codec::DecodeFixed as _;
 use commonware_p2p::simulated::{self, Link};
 use commonware_runtime::{deterministic, Clock as _, Handle, Quota, Spawner as _, Supervisor as _};
@@ -29,11 +30,18 @@ use sable_circuits::{
     keys::{RegulatorPublicKey, RegulatorSecretKey},
 };
 use sable_execution::{AllowAll, ChainParams, Verifier};
+use sable_l1::{Batch, Domain, SettledState, SettlementKey};
 use sable_node::{
+    config::Publication,
     consensus::{self, ConsensusConfig, P2p, Peer, PublicKey, CHANNELS},
     mempool::MempoolLimits,
     node::Node,
     runtime::RtOf,
+    settlement::{
+        cosign::{BatchSpec, Cosigned, Cosigner},
+        exchange, genesis_hash,
+        plan::BatchRule,
+    },
 };
 use sable_pki::{
     generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
@@ -86,6 +94,8 @@ pub struct Fixture {
     pub seeds: Vec<[u8; 32]>,
     /// The validators' p2p keys.
     pub keys: Vec<PublicKey>,
+    /// The validators' settlement keys (the contract's validator set, in order).
+    pub settlement_keys: Vec<SettlementKey>,
     operator: ([u8; 32], Vec<u8>),
 }
 
@@ -129,8 +139,17 @@ impl Fixture {
             peers,
             seeds,
             keys,
+            settlement_keys: (0..n).map(|_| SettlementKey::random()).collect(),
             operator,
         }
+    }
+
+    /// The contract's validator set: the validators' settlement addresses.
+    pub fn settlement_set(&self) -> Vec<Address> {
+        self.settlement_keys
+            .iter()
+            .map(SettlementKey::address)
+            .collect()
     }
 
     /// The regulator key every proof is made for.
@@ -155,6 +174,69 @@ pub struct NetConfig {
     pub leader_timeout: Duration,
     /// Simplex's certification timeout.
     pub certification_timeout: Duration,
+    /// Whether and how the validators co-sign settlement batches.
+    pub cosigning: Option<Cosigning>,
+}
+
+/// The chain's namespace in simulation.
+pub const NAMESPACE: &str = "sable-sim";
+
+/// Co-signing settlement batches in simulation: each validator runs its
+/// [`Cosigner`] over the simulated links on channel [`exchange::CHANNEL`], against a
+/// contract state the harness holds (the genesis state: nothing settled yet) instead of
+/// an L1, every [`Cosigning::poll`]; the outcome of its latest round is its
+/// [`CosignView`].
+#[derive(Clone, Debug)]
+pub struct Cosigning {
+    /// Each validator's batch size in blocks. A validator whose size differs from the
+    /// others' builds another batch: its signature is over another digest.
+    pub batch_blocks: Vec<u64>,
+    /// How often a validator runs a round.
+    pub poll: Duration,
+}
+
+impl Cosigning {
+    /// The contract's state before the first batch, and its EIP-712 domain.
+    pub fn genesis() -> (SettledState, Domain) {
+        (
+            SettledState {
+                validator_set_id: 1,
+                last_batch: 0,
+                last_block: 0,
+                deposits_consumed: 0,
+                last_batch_hash: genesis_hash(NAMESPACE),
+                commitment_root: B256::ZERO,
+                nullifier_root: B256::ZERO,
+            },
+            Domain {
+                chain_id: 31_337,
+                contract: Address::repeat_byte(0x5a),
+            },
+        )
+    }
+}
+
+/// One validator's latest co-signing round.
+#[derive(Clone, Debug, Default)]
+pub enum CosignView {
+    /// No round finished yet, or the batch is still open.
+    #[default]
+    Open,
+    /// It signed batch `number` and holds fewer than a quorum over its digest.
+    Waiting {
+        number: u64,
+        digest: B256,
+        signatures: usize,
+        dissenters: Vec<Address>,
+    },
+    /// It holds a quorum over its digest.
+    Quorum {
+        batch: Batch,
+        digest: B256,
+        signatures: Vec<(Address, [u8; 65])>,
+    },
+    /// The round failed.
+    Failed(String),
 }
 
 impl Default for NetConfig {
@@ -164,6 +246,7 @@ impl Default for NetConfig {
             empty_block_interval: Duration::from_millis(200),
             leader_timeout: Duration::from_secs(1),
             certification_timeout: Duration::from_secs(2),
+            cosigning: None,
         }
     }
 }
@@ -178,6 +261,7 @@ pub struct Cluster {
     nodes: Vec<Option<Arc<Node>>>,
     handles: Vec<Option<Handle<()>>>,
     starts: Vec<u32>,
+    cosigned: Arc<std::sync::Mutex<Vec<CosignView>>>,
 }
 
 impl Cluster {
@@ -212,6 +296,7 @@ impl Cluster {
             nodes: (0..n).map(|_| None).collect(),
             handles: (0..n).map(|_| None).collect(),
             starts: vec![0; n],
+            cosigned: Arc::new(std::sync::Mutex::new(vec![CosignView::Open; n])),
         };
         for a in 0..n {
             for b in 0..n {
@@ -290,6 +375,10 @@ impl Cluster {
         for ch in CHANNELS {
             channels.push(control.register(ch, quota).await.unwrap());
         }
+        let cosign_net = match &self.config.cosigning {
+            Some(_) => Some(control.register(exchange::CHANNEL, quota).await.unwrap()),
+            None => None,
+        };
         let mut channels = channels.into_iter();
         let mut next = || channels.next().unwrap();
         let p2p = P2p {
@@ -303,8 +392,24 @@ impl Cluster {
             manager: self.oracle.socket_manager(),
             blocker: control,
         };
+        let cosigning = self
+            .config
+            .cosigning
+            .clone()
+            .zip(cosign_net)
+            .map(|(c, net)| {
+                let spec = BatchSpec {
+                    rule: BatchRule {
+                        max_blocks: c.batch_blocks[i],
+                        max_interval_ms: u64::MAX,
+                    },
+                    publication: Publication::Calldata,
+                    genesis: genesis_hash(NAMESPACE),
+                };
+                (spec, c.poll, net, self.cosigned.clone())
+            });
         let cfg = ConsensusConfig {
-            namespace: b"sable-sim".to_vec(),
+            namespace: NAMESPACE.as_bytes().to_vec(),
             seed: f.seeds[i],
             validators: f.peers.clone(),
             empty_block_interval: self.config.empty_block_interval,
@@ -336,6 +441,19 @@ impl Cluster {
                     consensus::start(ctx.child("consensus"), node.clone(), cfg, p2p, None)
                         .await
                         .unwrap();
+                if let Some((spec, poll, (send, recv), views)) = cosigning {
+                    let (cosigner, _receiving) = Cosigner::start(
+                        ctx.child("cosigner"),
+                        node.clone(),
+                        f.settlement_keys[i].clone(),
+                        spec,
+                        send,
+                        recv,
+                    );
+                    drop(ctx.child("cosigning").spawn(move |ctx| {
+                        cosign_loop(ctx, cosigner, f.settlement_set(), poll, views, i)
+                    }));
+                }
                 let _ = tx.send(node);
                 // This task is the validator: its tasks stop when it is aborted.
                 let _ = running.engine.await;
@@ -355,6 +473,11 @@ impl Cluster {
         }
         // Aborted descendants drop their state (and the RocksDB lock with it).
         self.context.sleep(Duration::from_millis(100)).await;
+    }
+
+    /// Validator `i`'s latest co-signing round ([`NetConfig::cosigning`]).
+    pub fn cosigned(&self, i: usize) -> CosignView {
+        self.cosigned.lock().unwrap()[i].clone()
     }
 
     /// Validator `i`'s node (panics when it is not running).
@@ -447,6 +570,47 @@ impl Cluster {
                 .collect(),
             audit: self.context.auditor().state(),
         }
+    }
+}
+
+/// Runs validator `i`'s co-signing rounds against the genesis contract state every
+/// `poll`, keeping the latest outcome in `views[i]`, until its tasks stop.
+async fn cosign_loop<S: commonware_p2p::Sender>(
+    ctx: deterministic::Context,
+    mut cosigner: Cosigner<S>,
+    validators: Vec<Address>,
+    poll: Duration,
+    views: Arc<std::sync::Mutex<Vec<CosignView>>>,
+    i: usize,
+) {
+    let (state, domain) = Cosigning::genesis();
+    cosigner.observe(&validators, &state);
+    loop {
+        let view = match cosigner.round(&state, &validators, domain).await {
+            Ok(Cosigned::NotMember) => CosignView::Failed("not in the validator set".into()),
+            Ok(Cosigned::Open) => CosignView::Open,
+            Ok(Cosigned::Waiting {
+                number,
+                digest,
+                signatures,
+                dissenters,
+            }) => CosignView::Waiting {
+                number,
+                digest,
+                signatures,
+                dissenters,
+            },
+            Ok(Cosigned::Quorum {
+                plan, signatures, ..
+            }) => CosignView::Quorum {
+                batch: plan.batch.clone(),
+                digest: plan.digest,
+                signatures,
+            },
+            Err(e) => CosignView::Failed(e.to_string()),
+        };
+        views.lock().unwrap()[i] = view;
+        ctx.sleep(poll).await;
     }
 }
 

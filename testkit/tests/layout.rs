@@ -3,7 +3,8 @@
 //!   and its crate, and every row names a folder that exists;
 //! - the crate graph in `docs/architecture.md` is the one the manifests declare;
 //! - the participants' client links none of the validator's stack (`cargo tree -p
-//!   sable-client -e normal`).
+//!   sable-client -e normal`), execution neither the network nor L1, and the
+//!   validator neither the dev CA nor the test kit.
 //!
 //! The workspace root is found at run time from `CARGO_MANIFEST_DIR`, never from a
 //! path compiled in, so a binary built in one clone reads its own clone.
@@ -159,11 +160,16 @@ fn forbidden_in(tree: &str, forbidden: &[&str]) -> Vec<String> {
 
 /// `cargo tree -e normal` of workspace crate `package`, one crate per line.
 fn normal_tree(package: &str) -> String {
+    tree(package, "{p}")
+}
+
+/// `cargo tree -e normal` of workspace crate `package`, each crate as `format` says.
+fn tree(package: &str, format: &str) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(workspace_root())
         .args(["tree", "--offline", "-p", package, "-e", "normal"])
-        .args(["--prefix", "none", "--format", "{p}"])
+        .args(["--prefix", "none", "--format", format])
         .output()
         .expect("cargo tree runs");
     assert!(
@@ -194,6 +200,36 @@ fn execution_links_neither_the_network_nor_l1() {
         forbidden_in(&tree, &NETWORK_AND_L1),
         Vec::<String>::new(),
         "execution links the network or L1"
+    );
+}
+
+/// The features a crate is built with in a tree printed as `{p} [{f}]`, or `None`
+/// when the crate is not in it.
+fn features_of<'a>(tree: &'a str, krate: &str) -> Option<Vec<&'a str>> {
+    let line = tree
+        .lines()
+        .find(|l| l.starts_with(&format!("{krate} v")))?;
+    let inside = &line[line.find('[')? + 1..line.rfind(']')?];
+    Some(inside.split(',').filter(|f| !f.is_empty()).collect())
+}
+
+#[test]
+fn the_validator_links_neither_the_dev_ca_nor_the_test_kit() {
+    let tree = tree("sable-node", "{p} [{f}]");
+    let pki = features_of(&tree, "sable-pki").expect("the validator links sable-pki");
+    assert!(
+        !pki.contains(&"dev"),
+        "the validator builds the dev CA (sable-pki features {pki:?})"
+    );
+    assert_eq!(features_of(&tree, "sable-testkit"), None, "{tree}");
+    // The check reads features as printed.
+    assert_eq!(
+        features_of("sable-pki v0.1.0 (/w/pki) [dev,std]", "sable-pki"),
+        Some(vec!["dev", "std"])
+    );
+    assert_eq!(
+        features_of("sable-pki v0.1.0 (/w/pki) []", "sable-pki"),
+        Some(vec![])
     );
 }
 

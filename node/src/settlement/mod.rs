@@ -2,7 +2,8 @@
 //!
 //! Every validator builds the next batch on top of the settlement contract's state from
 //! its own finalized blocks ([`plan`]), signs its EIP-712 digest with its settlement key
-//! and exchanges signatures with the other validators over p2p ([`exchange`]). Once a
+//! and exchanges signatures with the other validators over p2p ([`exchange`]); that
+//! co-signing needs no L1 and runs on any commonware runtime ([`cosign`]). Once a
 //! quorum has signed, the batch's designated submitter (validators take turns by batch
 //! number) publishes its data and submits it; if the batch is still unsettled after
 //! [`crate::config::SettlementSection::takeover_ms`], the next validator in turn does
@@ -15,6 +16,7 @@
 //! handled by submitting whatever is next), sign a batch built on a contract state its
 //! own chain disagrees with, or sign for anything but its own view of the chain.
 
+pub mod cosign;
 pub mod exchange;
 pub mod plan;
 pub mod service;

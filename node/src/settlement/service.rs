@@ -8,14 +8,15 @@ use std::{
 
 use alloy::primitives::{Address, B256};
 use commonware_p2p::{Receiver, Sender};
+use commonware_runtime::{Handle, Spawner};
 use sable_l1::{
-    quorum_size, BlobData, Domain, L1Provider, Quorum, SettledState, SettlementError, SettlementKey,
+    BlobData, Domain, L1Provider, Quorum, SettledState, SettlementError, SettlementKey,
 };
 
 use super::{
-    exchange::{receive_loop, Announcer, BatchSignature, SignatureBook},
+    cosign::{BatchSpec, Cosigned, Cosigner},
     genesis_hash,
-    plan::{plan, BatchRule, Encoded, Plan},
+    plan::{BatchRule, Encoded},
     SettleError,
 };
 use crate::{
@@ -52,7 +53,7 @@ pub struct SettlementHandle {
     /// The settlement loop.
     pub task: tokio::task::JoinHandle<()>,
     /// The signature receiver.
-    pub receiver: tokio::task::JoinHandle<()>,
+    pub receiver: Handle<()>,
 }
 
 impl Settler {
@@ -104,21 +105,33 @@ impl Settler {
         self.key.address()
     }
 
-    /// Starts the service, exchanging signatures over a registered p2p channel.
-    pub fn spawn<S, R>(self, sender: S, receiver: R) -> SettlementHandle
+    /// Starts the service, exchanging signatures over a registered p2p channel (its
+    /// receiver a task of `context`). The service itself runs on tokio: the L1 provider
+    /// needs it.
+    pub fn spawn<E, S, R>(self, context: E, sender: S, receiver: R) -> SettlementHandle
     where
+        E: Spawner,
         S: Sender + 'static,
         R: Receiver + 'static,
     {
-        let book = Arc::new(SignatureBook::default());
-        let receiver = tokio::spawn(receive_loop(book.clone(), receiver));
         tracing::info!(address = %self.address(), contract = %self.client.settlement, "settlement service starting");
+        let spec = BatchSpec {
+            rule: self.rule,
+            publication: self.publication,
+            genesis: self.genesis,
+        };
+        let (cosigner, receiver) = Cosigner::start(
+            context,
+            self.node.clone(),
+            self.key.clone(),
+            spec,
+            sender,
+            receiver,
+        );
         let service = Service {
             s: self,
-            book,
-            announcer: Announcer(sender),
+            cosigner,
             domain: None,
-            cached: None,
             ready_since: None,
             not_member_logged: false,
             l1: None,
@@ -132,24 +145,10 @@ impl Settler {
     }
 }
 
-/// What a cached plan was built on: the contract state it extends.
-type PlanKey = (u64, B256, u64, u64);
-
-fn plan_key(s: &SettledState) -> PlanKey {
-    (
-        s.last_batch,
-        s.last_batch_hash,
-        s.validator_set_id,
-        s.deposits_consumed,
-    )
-}
-
 struct Service<S: Sender> {
     s: Settler,
-    book: Arc<SignatureBook>,
-    announcer: Announcer<S>,
+    cosigner: Cosigner<S>,
     domain: Option<Domain>,
-    cached: Option<(PlanKey, Arc<Plan>)>,
     ready_since: Option<(B256, Instant)>,
     not_member_logged: bool,
     l1: Option<(SettledState, Vec<Address>, Instant)>,
@@ -169,7 +168,7 @@ impl<S: Sender> Service<S> {
             let _ = tokio::task::spawn_blocking(BlobData::warm_up).await;
         }
         let mut applied = self.s.node.subscribe();
-        let book = self.book.clone();
+        let book = self.cosigner.book().clone();
         let mut failures = 0u32;
         let mut read_l1 = true;
         loop {
@@ -213,38 +212,6 @@ impl<S: Sender> Service<S> {
         Ok(d)
     }
 
-    /// The next batch on top of `state`, once this validator's chain closes it.
-    async fn plan(
-        &mut self,
-        state: &SettledState,
-        domain: Domain,
-    ) -> Result<Option<Arc<Plan>>, SettleError> {
-        let key = plan_key(state);
-        if let Some((k, p)) = &self.cached {
-            if *k == key {
-                return Ok(Some(p.clone()));
-            }
-        }
-        let (store, rule, publication, genesis) = (
-            self.s.node.store.clone(),
-            self.s.rule,
-            self.s.publication,
-            self.s.genesis,
-        );
-        let tip = self.s.node.executed_height();
-        let state = state.clone();
-        let built = tokio::task::spawn_blocking(move || {
-            plan(&store, rule, publication, &state, &domain, genesis, tip)
-        })
-        .await
-        .map_err(|e| SettleError::Config(format!("planning task: {e}")))??;
-        Ok(built.map(|p| {
-            let p = Arc::new(p);
-            self.cached = Some((key, p.clone()));
-            p
-        }))
-    }
-
     /// The contract's state and validator set: read from L1 when `read` or when the
     /// last read is older than `poll`, else the last read.
     async fn l1_state(&mut self, read: bool) -> Result<(SettledState, Vec<Address>), SettleError> {
@@ -257,7 +224,7 @@ impl<S: Sender> Service<S> {
         let validators = self.s.client.validators().await?;
         self.watch_bridge().await?;
         metrics().settled_batch.set(state.last_batch as i64);
-        self.book.update(&validators, state.last_batch);
+        self.cosigner.observe(&validators, &state);
         self.l1 = Some((state.clone(), validators.clone(), Instant::now()));
         Ok((state, validators))
     }
@@ -335,39 +302,34 @@ impl<S: Sender> Service<S> {
     async fn round(&mut self, read_l1: bool) -> Result<(), SettleError> {
         let domain = self.domain().await?;
         let (state, validators) = self.l1_state(read_l1).await?;
-        let me = self.s.key.address();
-        let Some(position) = validators.iter().position(|a| *a == me) else {
-            if !self.not_member_logged {
-                tracing::warn!(address = %me, "this settlement key is not in the contract's validator set: not signing");
-                self.not_member_logged = true;
+        let (plan, signatures, position) = match self
+            .cosigner
+            .round(&state, &validators, domain)
+            .await?
+        {
+            Cosigned::NotMember => {
+                if !self.not_member_logged {
+                    tracing::warn!(address = %self.cosigner.address(), "this settlement key is not in the contract's validator set: not signing");
+                    self.not_member_logged = true;
+                }
+                return Ok(());
             }
-            return Ok(());
-        };
-        let Some(plan) = self.plan(&state, domain).await? else {
-            return Ok(());
+            Cosigned::Open => return Ok(()),
+            Cosigned::Waiting {
+                number, dissenters, ..
+            } => {
+                if !dissenters.is_empty() {
+                    tracing::warn!(number, dissent = ?dissenters, "validators signed a different batch");
+                }
+                return Ok(());
+            }
+            Cosigned::Quorum {
+                plan,
+                signatures,
+                position,
+            } => (plan, signatures, position),
         };
         let (number, digest) = (plan.batch.number, plan.digest);
-        let own = BatchSignature {
-            number,
-            digest,
-            signature: self.s.key.sign(digest)?,
-        };
-        // Our own signature counts like a peer's; peers get it again every round until
-        // the batch settles (a restarted or reconnected peer needs it too).
-        self.book
-            .add(&own)
-            .map_err(|e| SettleError::Config(format!("own signature refused: {e}")))?;
-        self.announcer.announce(&own);
-
-        let signatures = self.book.signatures(number, &digest);
-        let needed = quorum_size(validators.len());
-        if signatures.len() < needed {
-            let dissent = self.book.dissenters(number, &digest);
-            if !dissent.is_empty() {
-                tracing::warn!(number, ?dissent, "validators signed a different batch");
-            }
-            return Ok(());
-        }
         let since = match self.ready_since {
             Some((d, t)) if d == digest => t,
             _ => {
