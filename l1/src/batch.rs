@@ -10,7 +10,7 @@ use alloy::{
 
 use crate::{
     bindings::{Batch, Rotation, Withdrawal},
-    error::SettlementError,
+    error::L1Error,
 };
 
 /// The EIP-712 domain of one settlement contract on one chain.
@@ -112,11 +112,11 @@ impl SettlementKey {
     }
 
     /// From a 32-byte hex secret (with or without `0x`).
-    pub fn from_hex(hex: &str) -> Result<Self, SettlementError> {
+    pub fn from_hex(hex: &str) -> Result<Self, L1Error> {
         hex.trim()
             .parse::<PrivateKeySigner>()
             .map(SettlementKey)
-            .map_err(|e| SettlementError::Key(e.to_string()))
+            .map_err(|e| L1Error::Key(e.to_string()))
     }
 
     /// The secret as `0x`-prefixed hex (for key files).
@@ -135,11 +135,11 @@ impl SettlementKey {
     }
 
     /// A 65-byte (r, s, v) signature over `digest`.
-    pub fn sign(&self, digest: B256) -> Result<[u8; 65], SettlementError> {
+    pub fn sign(&self, digest: B256) -> Result<[u8; 65], L1Error> {
         let sig = self
             .0
             .sign_hash_sync(&digest)
-            .map_err(|e| SettlementError::Key(e.to_string()))?;
+            .map_err(|e| L1Error::Key(e.to_string()))?;
         Ok(sig.as_bytes())
     }
 }
@@ -164,7 +164,7 @@ impl Quorum {
     pub fn signed_by<'k>(
         digest: B256,
         keys: impl IntoIterator<Item = &'k SettlementKey>,
-    ) -> Result<Self, SettlementError> {
+    ) -> Result<Self, L1Error> {
         let mut quorum = Quorum::new(digest);
         for k in keys {
             quorum.add(k.address(), &k.sign(digest)?)?;
@@ -174,14 +174,14 @@ impl Quorum {
 
     /// Adds a signature after checking it recovers to `signer` (a peer's signature is
     /// checked before it counts). A second signature by the same signer is ignored.
-    pub fn add(&mut self, signer: Address, signature: &[u8]) -> Result<(), SettlementError> {
+    pub fn add(&mut self, signer: Address, signature: &[u8]) -> Result<(), L1Error> {
         let sig = alloy::primitives::Signature::from_raw(signature)
-            .map_err(|e| SettlementError::BadSignature(e.to_string()))?;
+            .map_err(|e| L1Error::BadSignature(e.to_string()))?;
         let recovered = sig
             .recover_address_from_prehash(&self.digest)
-            .map_err(|e| SettlementError::BadSignature(e.to_string()))?;
+            .map_err(|e| L1Error::BadSignature(e.to_string()))?;
         if recovered != signer {
-            return Err(SettlementError::BadSignature(format!(
+            return Err(L1Error::BadSignature(format!(
                 "signed by {recovered}, not {signer}"
             )));
         }

@@ -10,11 +10,11 @@ use alloy::{
 use crate::{
     batch::Domain,
     bindings::{ISableBridge, Withdrawal},
-    error::{rpc, SettlementError},
+    error::{rpc, L1Error},
     provider::L1Provider,
 };
 
-type Result<T> = std::result::Result<T, SettlementError>;
+type Result<T> = std::result::Result<T, L1Error>;
 
 /// A deposit the bridge holds on L1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use alloy::{
 
 use crate::{
     bindings::ISableSettlement,
-    error::{rejected, rpc, SettlementError},
+    error::{rejected, rpc, L1Error},
 };
 
 /// The environment variable naming forge's build output directory, overriding the
@@ -36,17 +36,17 @@ pub struct Deployment {
 
 /// forge's build output: the directory [`CONTRACTS_OUT_ENV`] names when it is set, else
 /// the `contracts/out` that [`find_contracts_out`] finds from the current directory.
-pub fn contracts_out() -> Result<PathBuf, SettlementError> {
+pub fn contracts_out() -> Result<PathBuf, L1Error> {
     if let Some(dir) = std::env::var_os(CONTRACTS_OUT_ENV) {
         let dir = PathBuf::from(dir);
         if !dir.is_dir() {
-            return Err(SettlementError::ContractsOutNotFound {
+            return Err(L1Error::ContractsOutNotFound {
                 looked: format!("${CONTRACTS_OUT_ENV} is {}, not a directory", dir.display()),
             });
         }
         return Ok(dir);
     }
-    let cwd = std::env::current_dir().map_err(|e| SettlementError::ContractsOutNotFound {
+    let cwd = std::env::current_dir().map_err(|e| L1Error::ContractsOutNotFound {
         looked: format!("the current directory is unreadable ({e})"),
     })?;
     find_contracts_out(&cwd)
@@ -56,7 +56,7 @@ pub fn contracts_out() -> Result<PathBuf, SettlementError> {
 /// ancestors with a `contracts/out` directory. The search stops at a checkout whose
 /// contracts are not built (a `contracts/foundry.toml` without `out`) rather than go on
 /// to an enclosing directory's, which would be another checkout's contracts.
-pub fn find_contracts_out(start: &Path) -> Result<PathBuf, SettlementError> {
+pub fn find_contracts_out(start: &Path) -> Result<PathBuf, L1Error> {
     for dir in start.ancestors() {
         let contracts = dir.join("contracts");
         let out = contracts.join("out");
@@ -64,7 +64,7 @@ pub fn find_contracts_out(start: &Path) -> Result<PathBuf, SettlementError> {
             return Ok(out);
         }
         if contracts.join("foundry.toml").is_file() {
-            return Err(SettlementError::ContractsOutNotFound {
+            return Err(L1Error::ContractsOutNotFound {
                 looked: format!(
                     "the checkout at {} has no contracts/out (run `forge build` in {})",
                     dir.display(),
@@ -73,7 +73,7 @@ pub fn find_contracts_out(start: &Path) -> Result<PathBuf, SettlementError> {
             });
         }
     }
-    Err(SettlementError::ContractsOutNotFound {
+    Err(L1Error::ContractsOutNotFound {
         looked: format!(
             "no contracts/out in {} or any directory above it",
             start.display()
@@ -82,11 +82,11 @@ pub fn find_contracts_out(start: &Path) -> Result<PathBuf, SettlementError> {
 }
 
 /// The creation bytecode of `contract` from forge's artifact `<out>/<C>.sol/<C>.json`.
-pub fn bytecode(out: &Path, contract: &str) -> Result<Bytes, SettlementError> {
+pub fn bytecode(out: &Path, contract: &str) -> Result<Bytes, L1Error> {
     let path = out
         .join(format!("{contract}.sol"))
         .join(format!("{contract}.json"));
-    let err = |reason: String| SettlementError::Artifact {
+    let err = |reason: String| L1Error::Artifact {
         path: path.display().to_string(),
         reason,
     };
@@ -100,7 +100,7 @@ pub fn bytecode(out: &Path, contract: &str) -> Result<Bytes, SettlementError> {
 }
 
 /// Deploys `code` (creation bytecode with its constructor arguments appended).
-pub async fn deploy_code(provider: &DynProvider, code: Bytes) -> Result<Address, SettlementError> {
+pub async fn deploy_code(provider: &DynProvider, code: Bytes) -> Result<Address, L1Error> {
     let tx = TransactionRequest::default().with_deploy_code(code);
     let receipt = provider
         .send_transaction(tx)
@@ -111,7 +111,7 @@ pub async fn deploy_code(provider: &DynProvider, code: Bytes) -> Result<Address,
         .map_err(rpc)?;
     match (receipt.status(), receipt.contract_address) {
         (true, Some(address)) => Ok(address),
-        _ => Err(SettlementError::Reverted {
+        _ => Err(L1Error::Reverted {
             call: "deploy",
             tx: receipt.transaction_hash.to_string(),
         }),
@@ -125,7 +125,7 @@ pub async fn deploy(
     out: &Path,
     genesis: B256,
     validators: Vec<Address>,
-) -> Result<Deployment, SettlementError> {
+) -> Result<Deployment, L1Error> {
     let mut code = bytecode(out, "SableSettlement")?.to_vec();
     code.extend((genesis, validators).abi_encode_params());
     let settlement = deploy_code(provider, code.into()).await?;
@@ -141,7 +141,7 @@ pub async fn deploy(
         .await
         .map_err(rpc)?;
     if !receipt.status() {
-        return Err(SettlementError::Reverted {
+        return Err(L1Error::Reverted {
             call: "bindBridge",
             tx: receipt.transaction_hash.to_string(),
         });
@@ -194,7 +194,7 @@ mod tests {
         std::fs::remove_dir_all(inner.join("contracts/out")).unwrap();
         std::fs::write(inner.join("contracts/foundry.toml"), "").unwrap();
         match find_contracts_out(&inner.join("settlement")) {
-            Err(SettlementError::ContractsOutNotFound { looked }) => {
+            Err(L1Error::ContractsOutNotFound { looked }) => {
                 assert!(looked.contains("forge build"), "{looked}");
                 assert!(looked.contains(&inner.display().to_string()), "{looked}");
             }
@@ -210,7 +210,7 @@ mod tests {
         std::fs::create_dir_all(&nested).unwrap();
         let err = find_contracts_out(&nested).unwrap_err();
         assert!(
-            matches!(&err, SettlementError::ContractsOutNotFound { looked }
+            matches!(&err, L1Error::ContractsOutNotFound { looked }
                 if looked.contains(&nested.display().to_string())),
             "{err:?}"
         );

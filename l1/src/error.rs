@@ -1,12 +1,12 @@
 //! What can go wrong on the Ethereum side, and the conversions every module that talks
-//! to L1 shares: an endpoint's failure into [`SettlementError::Rpc`], a contract's
+//! to L1 shares: an endpoint's failure into [`L1Error::Rpc`], a contract's
 //! custom error into a typed rejection.
 
 use crate::bindings::{ISableBridge, ISableSettlement};
 
 /// What can go wrong on the Ethereum side.
 #[derive(Debug, thiserror::Error)]
-pub enum SettlementError {
+pub enum L1Error {
     /// A settlement key that does not parse or cannot sign.
     #[error("settlement key: {0}")]
     Key(String),
@@ -78,25 +78,25 @@ pub enum SettlementError {
 }
 
 /// An endpoint's failure (unreachable, refused, or an answer that does not decode).
-pub(crate) fn rpc(e: impl std::fmt::Display) -> SettlementError {
-    SettlementError::Rpc(e.to_string())
+pub(crate) fn rpc(e: impl std::fmt::Display) -> L1Error {
+    L1Error::Rpc(e.to_string())
 }
 
 /// The contract's custom error when `e` carries one, else the RPC failure.
-pub(crate) fn rejected(call: &'static str, e: alloy::contract::Error) -> SettlementError {
+pub(crate) fn rejected(call: &'static str, e: alloy::contract::Error) -> L1Error {
     if let Some(err) = e.as_decoded_interface_error::<ISableSettlement::ISableSettlementErrors>() {
         // Another submitter's transaction landed first: the same outcome as the check
         // before sending, so the same error.
         if let ISableSettlement::ISableSettlementErrors::BatchAlreadySettled(a) = err {
-            return SettlementError::AlreadySettled { number: a.number };
+            return L1Error::AlreadySettled { number: a.number };
         }
-        return SettlementError::Rejected {
+        return L1Error::Rejected {
             call,
             error: format!("{err:?}"),
         };
     }
     if let Some(err) = e.as_decoded_interface_error::<ISableBridge::ISableBridgeErrors>() {
-        return SettlementError::Rejected {
+        return L1Error::Rejected {
             call,
             error: format!("{err:?}"),
         };

@@ -30,11 +30,11 @@ use crate::{
         ISableSettlement::{publishCall, submitBatchCall, BatchSettled, DataPublished},
         Withdrawal,
     },
-    error::{rpc, SettlementError},
+    error::{rpc, L1Error},
     provider::{BlobSource, L1Provider},
 };
 
-type Result<T> = std::result::Result<T, SettlementError>;
+type Result<T> = std::result::Result<T, L1Error>;
 
 /// One settled batch as L1 records it.
 #[derive(Clone, Debug)]
@@ -101,10 +101,7 @@ impl L1Provider {
                 let mut decoded = SimpleCoder::default()
                     .decode_all(&blobs)
                     .ok_or_else(|| {
-                        SettlementError::Blob(format!(
-                            "batch {}: blobs do not decode",
-                            event.batch.number
-                        ))
+                        L1Error::Blob(format!("batch {}: blobs do not decode", event.batch.number))
                     })?
                     .concat();
                 // Calldata, if any, precedes the blobs' contents.
@@ -184,9 +181,7 @@ impl L1Provider {
                         .await
                         .map_err(rpc)?;
                     blobs.ok_or_else(|| {
-                        SettlementError::Blob(format!(
-                            "the endpoint has no blobs for transaction {hash}"
-                        ))
+                        L1Error::Blob(format!("the endpoint has no blobs for transaction {hash}"))
                     })?
                 }
                 BlobSource::Beacon {
@@ -194,7 +189,7 @@ impl L1Provider {
                     seconds_per_slot,
                 } => {
                     let block = tx.block_number.ok_or_else(|| {
-                        SettlementError::Blob(format!("transaction {hash} is not in a block"))
+                        L1Error::Blob(format!("transaction {hash} is not in a block"))
                     })?;
                     self.beacon_blobs(url, *seconds_per_slot, block, &blob_hashes)
                         .await?
@@ -260,28 +255,27 @@ impl L1Provider {
     }
 }
 
-fn beacon_error(url: &str, what: &str) -> SettlementError {
-    SettlementError::Blob(format!("beacon node {url}: {what}"))
+fn beacon_error(url: &str, what: &str) -> L1Error {
+    L1Error::Blob(format!("beacon node {url}: {what}"))
 }
 
 /// GETs `url` and parses its JSON body.
 async fn beacon_get(url: &str) -> Result<serde_json::Value> {
     let reply = reqwest::get(url)
         .await
-        .map_err(|e| SettlementError::Blob(format!("GET {url}: {e}")))?;
+        .map_err(|e| L1Error::Blob(format!("GET {url}: {e}")))?;
     let status = reply.status();
     let body = reply
         .bytes()
         .await
-        .map_err(|e| SettlementError::Blob(format!("GET {url}: {e}")))?;
+        .map_err(|e| L1Error::Blob(format!("GET {url}: {e}")))?;
     if !status.is_success() {
-        return Err(SettlementError::Blob(format!(
+        return Err(L1Error::Blob(format!(
             "GET {url}: {status}: {}",
             String::from_utf8_lossy(&body[..body.len().min(200)])
         )));
     }
-    serde_json::from_slice(&body)
-        .map_err(|e| SettlementError::Blob(format!("GET {url}: not JSON: {e}")))
+    serde_json::from_slice(&body).map_err(|e| L1Error::Blob(format!("GET {url}: not JSON: {e}")))
 }
 
 /// `fetched`, put in the order of the versioned hashes transaction `tx` carried; an
@@ -293,15 +287,15 @@ async fn matching_blobs(tx: TxHash, fetched: Vec<Blob>, hashes: &[B256]) -> Resu
         BlobTransactionSidecar::try_from_blobs_with_settings(copy, EnvKzgSettings::Default.get())
     })
     .await
-    .map_err(|e| SettlementError::Blob(format!("transaction {tx}: {e}")))?
-    .map_err(|e| SettlementError::Blob(format!("transaction {tx}: {e}")))?;
+    .map_err(|e| L1Error::Blob(format!("transaction {tx}: {e}")))?
+    .map_err(|e| L1Error::Blob(format!("transaction {tx}: {e}")))?;
     let by_hash: std::collections::HashMap<B256, Blob> =
         sidecar.versioned_hashes().zip(fetched).collect();
     hashes
         .iter()
         .map(|h| {
             by_hash.get(h).copied().ok_or_else(|| {
-                SettlementError::Blob(format!(
+                L1Error::Blob(format!(
                     "transaction {tx}: the blobs fetched are not the blobs it carried (no {h})"
                 ))
             })

@@ -32,6 +32,6 @@ pub use batch::{
 };
 pub use bindings::{Batch, Withdrawal};
 pub use bridge::{listing_digest, BridgeEvents, L1Deposit, L1Listing};
-pub use error::SettlementError;
+pub use error::L1Error;
 pub use history::SettledBatch;
 pub use provider::{BlobData, BlobSource, L1Config, L1Provider, SettledState};

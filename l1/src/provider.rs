@@ -21,10 +21,10 @@ use alloy::eips::eip7594::BlobTransactionSidecarVariant;
 use crate::{
     batch::{withdrawals_hash, DataFold, Domain, SettlementKey},
     bindings::{Batch, ISableBridge, ISableSettlement, Withdrawal},
-    error::{rejected, rpc, SettlementError},
+    error::{rejected, rpc, L1Error},
 };
 
-type Result<T> = std::result::Result<T, SettlementError>;
+type Result<T> = std::result::Result<T, L1Error>;
 
 /// The largest calldata chunk one transaction publishes (below common 128 KiB
 /// transaction-pool limits).
@@ -60,11 +60,11 @@ impl BlobData {
     /// Encodes `data` into blobs.
     pub fn new(data: &[u8]) -> Result<Self> {
         if data.is_empty() {
-            return Err(SettlementError::Blob("no data to publish".into()));
+            return Err(L1Error::Blob("no data to publish".into()));
         }
         let all: BlobTransactionSidecar = SidecarBuilder::<SimpleCoder>::from_slice(data)
             .build_4844()
-            .map_err(|e| SettlementError::Blob(e.to_string()))?;
+            .map_err(|e| L1Error::Blob(e.to_string()))?;
         let fold = all
             .versioned_hashes()
             .fold(DataFold::default(), |f, h| f.blob(h));
@@ -92,7 +92,7 @@ impl BlobData {
             .map(|s| {
                 s.clone()
                     .try_convert_into_eip7594()
-                    .map_err(|e| SettlementError::Blob(e.to_string()))
+                    .map_err(|e| L1Error::Blob(e.to_string()))
             })
             .collect::<Result<_>>()?;
         Ok(BlobData {
@@ -226,12 +226,10 @@ impl L1Provider {
     ) -> Result<Self> {
         // reqwest's rustls takes the process's provider: ring, as everywhere in Sable.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let parsed = url
-            .parse::<reqwest::Url>()
-            .map_err(|e| SettlementError::Url {
-                url: url.into(),
-                reason: e.to_string(),
-            })?;
+        let parsed = url.parse::<reqwest::Url>().map_err(|e| L1Error::Url {
+            url: url.into(),
+            reason: e.to_string(),
+        })?;
         // The nonce comes from the endpoint for every transaction: a call refused at gas
         // estimation must not leave a cached nonce behind (a gap would stall every later
         // transaction), and a restarted submitter picks up where the chain is.
@@ -459,7 +457,7 @@ impl L1Provider {
             .await
             .map_err(rpc)?;
         if number <= last {
-            return Err(SettlementError::AlreadySettled { number });
+            return Err(L1Error::AlreadySettled { number });
         }
         Ok(())
     }
@@ -474,7 +472,7 @@ impl L1Provider {
         if let Some(limit) = self.config.max_gas_price {
             let price = self.provider.get_gas_price().await.map_err(rpc)?;
             if price > limit {
-                return Err(SettlementError::GasPriceTooHigh { price, limit });
+                return Err(L1Error::GasPriceTooHigh { price, limit });
             }
             call = call.max_fee_per_gas(limit);
         }
@@ -485,7 +483,7 @@ impl L1Provider {
             .await
             .map_err(rpc)?;
         if !receipt.status() {
-            return Err(SettlementError::Reverted {
+            return Err(L1Error::Reverted {
                 call: name,
                 tx: receipt.transaction_hash.to_string(),
             });

@@ -12,11 +12,11 @@ use crate::{
     bindings::ISableBridge,
     bridge::listing_digest,
     deploy::{bytecode, contracts_out, deploy_code},
-    error::{rejected, rpc, SettlementError},
+    error::{rejected, rpc, L1Error},
     provider::L1Provider,
 };
 
-type Result<T> = std::result::Result<T, SettlementError>;
+type Result<T> = std::result::Result<T, L1Error>;
 
 alloy::sol! {
     #[sol(rpc)]
@@ -42,7 +42,7 @@ async fn mined(
     if receipt.status() {
         Ok(())
     } else {
-        Err(SettlementError::Reverted {
+        Err(L1Error::Reverted {
             call,
             tx: receipt.transaction_hash.to_string(),
         })

@@ -11,7 +11,7 @@ use sable_l1::{
     anvil::{Anvil, DEV_KEYS},
     batch_hash,
     deploy::{contracts_out, deploy},
-    Batch, BlobData, DataFold, L1Config, L1Provider, Quorum, SettlementError, SettlementKey,
+    Batch, BlobData, DataFold, L1Config, L1Error, L1Provider, Quorum, SettlementKey,
 };
 
 struct Net {
@@ -84,9 +84,9 @@ async fn sign(client: &L1Provider, batch: &Batch, keys: &[&SettlementKey]) -> By
         .packed()
 }
 
-fn rejected(r: Result<impl std::fmt::Debug, SettlementError>, what: &str) {
+fn rejected(r: Result<impl std::fmt::Debug, L1Error>, what: &str) {
     match r {
-        Err(SettlementError::Rejected { error, .. }) => {
+        Err(L1Error::Rejected { error, .. }) => {
             assert!(error.contains(what), "expected {what}, got {error}")
         }
         other => panic!("expected the contract to reject with {what}, got {other:?}"),
@@ -148,7 +148,7 @@ async fn batches_settle_and_rejections_are_typed() {
     let blocks = c.provider().get_block_number().await.unwrap();
     assert!(matches!(
         c.submit(&b1, &[], &data, sign(c, &b1, &v[..3]).await).await,
-        Err(SettlementError::AlreadySettled { number: 1 })
+        Err(L1Error::AlreadySettled { number: 1 })
     ));
     assert_eq!(c.provider().get_block_number().await.unwrap(), blocks);
     let mut gap = b2.clone();
@@ -178,7 +178,7 @@ async fn batches_settle_and_rejections_are_typed() {
         .submit(&b2, &[], b"two", sign(c, &b2, &v[..3]).await)
         .await
     {
-        Err(SettlementError::GasPriceTooHigh { limit: 1, .. }) => {}
+        Err(L1Error::GasPriceTooHigh { limit: 1, .. }) => {}
         other => panic!("expected GasPriceTooHigh, got {other:?}"),
     }
     assert_eq!(c.state().await.unwrap(), s);
@@ -238,7 +238,7 @@ async fn blob_published_batches_settle() {
             .await,
         "DataMismatch",
     );
-    assert!(matches!(BlobData::new(&[]), Err(SettlementError::Blob(_))));
+    assert!(matches!(BlobData::new(&[]), Err(L1Error::Blob(_))));
 }
 
 /// Past Fusaka (anvil's default hardfork) blob transactions carry EIP-7594 cell
@@ -302,7 +302,7 @@ async fn blobs_are_read_back_from_a_beacon_node() {
     });
     assert!(matches!(
         net.client.settled_batches(0).await,
-        Err(SettlementError::Blob(_))
+        Err(L1Error::Blob(_))
     ));
     net.client = reconfigured(&net.client, |k| {
         k.blobs = BlobSource::Beacon {
@@ -312,7 +312,7 @@ async fn blobs_are_read_back_from_a_beacon_node() {
     });
     assert!(matches!(
         net.client.settled_batches(0).await,
-        Err(SettlementError::Blob(e)) if e.contains("127.0.0.1:9")
+        Err(L1Error::Blob(e)) if e.contains("127.0.0.1:9")
     ));
 }
 
@@ -323,11 +323,11 @@ fn quorum_refuses_a_signature_from_someone_else() {
     let mut q = Quorum::new(digest);
     assert!(matches!(
         q.add(a.address(), &b.sign(digest).unwrap()),
-        Err(SettlementError::BadSignature(_))
+        Err(L1Error::BadSignature(_))
     ));
     assert!(matches!(
         q.add(a.address(), &[0u8; 64]),
-        Err(SettlementError::BadSignature(_))
+        Err(L1Error::BadSignature(_))
     ));
     q.add(a.address(), &a.sign(digest).unwrap()).unwrap();
     q.add(a.address(), &a.sign(digest).unwrap()).unwrap();

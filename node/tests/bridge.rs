@@ -24,7 +24,7 @@ use sable_circuits::{
 use sable_client::wallet::Wallet;
 use sable_l1::{
     testing::{deploy_test_token, deposit, list_asset, token_balance},
-    withdrawals_hash, Quorum, SettlementError, Withdrawal,
+    withdrawals_hash, L1Error, Quorum, Withdrawal,
 };
 use sable_node::{
     config::{Publication, SettlementSection},
@@ -246,13 +246,13 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     );
     assert!(matches!(
         l1.client.claim(&expected).await,
-        Err(SettlementError::Rejected { call: "claim", ref error }) if error.contains("NotClaimable")
+        Err(L1Error::Rejected { call: "claim", ref error }) if error.contains("NotClaimable")
     ));
     let mut inflated = expected.clone();
     inflated.amount += U256::from(1);
     assert!(matches!(
         l1.client.claim(&inflated).await,
-        Err(SettlementError::Rejected { call: "claim", .. })
+        Err(L1Error::Rejected { call: "claim", .. })
     ));
     wallet_a.sync(&mut client).await.unwrap();
     wallet_b.sync(&mut client).await.unwrap();

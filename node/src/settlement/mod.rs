@@ -23,7 +23,7 @@ pub mod service;
 pub mod verify;
 
 use alloy::primitives::{keccak256, B256};
-use sable_l1::SettlementError;
+use sable_l1::L1Error;
 
 use sable_primitives::block::Block;
 use sable_storage::StorageError;
@@ -35,7 +35,7 @@ pub use service::{SettlementHandle, Settler};
 pub enum SettleError {
     /// Ethereum: the endpoint, the contract, a key.
     #[error(transparent)]
-    L1(#[from] SettlementError),
+    L1(#[from] L1Error),
     /// This validator's state.
     #[error(transparent)]
     Storage(#[from] StorageError),

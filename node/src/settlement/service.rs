@@ -9,9 +9,7 @@ use std::{
 use alloy::primitives::{Address, B256};
 use commonware_p2p::{Receiver, Sender};
 use commonware_runtime::{Handle, Spawner};
-use sable_l1::{
-    BlobData, Domain, L1Provider, Quorum, SettledState, SettlementError, SettlementKey,
-};
+use sable_l1::{BlobData, Domain, L1Error, L1Provider, Quorum, SettledState, SettlementKey};
 
 use super::{
     cosign::{BatchSpec, Cosigned, Cosigner},
@@ -39,12 +37,10 @@ pub struct Settler {
     node: Arc<Node>,
     client: L1Provider,
     key: SettlementKey,
-    rule: BatchRule,
-    publication: Publication,
+    spec: BatchSpec,
     sidecars: BlobSidecars,
     takeover: Duration,
     poll: Duration,
-    genesis: B256,
     crash_before_submit: bool,
 }
 
@@ -86,15 +82,17 @@ impl Settler {
             node,
             client,
             key,
-            rule: BatchRule {
-                max_blocks: section.batch_blocks,
-                max_interval_ms: section.batch_interval_ms,
+            spec: BatchSpec {
+                rule: BatchRule {
+                    max_blocks: section.batch_blocks,
+                    max_interval_ms: section.batch_interval_ms,
+                },
+                publication: section.publish,
+                genesis: genesis_hash(namespace),
             },
-            publication: section.publish,
             sidecars: section.blob_sidecars,
             takeover: Duration::from_millis(section.takeover_ms),
             poll: Duration::from_millis(section.poll_ms),
-            genesis: genesis_hash(namespace),
             crash_before_submit: cfg!(feature = "failpoints")
                 && std::env::var(FAILPOINT_ENV).as_deref() == Ok("before_submit"),
         })
@@ -115,16 +113,11 @@ impl Settler {
         R: Receiver + 'static,
     {
         tracing::info!(address = %self.address(), contract = %self.client.settlement, "settlement service starting");
-        let spec = BatchSpec {
-            rule: self.rule,
-            publication: self.publication,
-            genesis: self.genesis,
-        };
         let (cosigner, receiver) = Cosigner::start(
             context,
             self.node.clone(),
             self.key.clone(),
-            spec,
+            self.spec,
             sender,
             receiver,
         );
@@ -164,7 +157,7 @@ impl<S: Sender> Service<S> {
     /// signature arrives (reusing the contract state read within the last `poll`), so a
     /// closed batch is signed and submitted without waiting for the timer.
     async fn run(mut self) {
-        if self.s.publication == Publication::Blobs {
+        if self.s.spec.publication == Publication::Blobs {
             let _ = tokio::task::spawn_blocking(BlobData::warm_up).await;
         }
         let mut applied = self.s.node.subscribe();
@@ -250,7 +243,7 @@ impl<S: Sender> Service<S> {
             .find_map(|(d, i)| (d.index != i).then_some((i, d.index)))
         {
             self.scan_from = 0;
-            return Err(SettleError::L1(SettlementError::Rpc(format!(
+            return Err(SettleError::L1(L1Error::Rpc(format!(
                 "the endpoint's logs skip bridge deposit {expected} (found {found} next); reading again"
             ))));
         }
@@ -398,7 +391,7 @@ impl<S: Sender> Service<S> {
             }
             // Someone else's submission landed first (seen before sending, or when
             // the contract refused ours): the contract says so.
-            Err(SettlementError::AlreadySettled { .. }) => Ok(()),
+            Err(L1Error::AlreadySettled { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

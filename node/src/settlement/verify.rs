@@ -16,7 +16,7 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use alloy::primitives::{B256, U256};
 use sable_circuits::transaction::Transaction;
 use sable_l1::{
-    batch_hash, withdrawals_hash, L1Deposit, L1Provider, SettledBatch, SettlementError, Withdrawal,
+    batch_hash, withdrawals_hash, L1Deposit, L1Error, L1Provider, SettledBatch, Withdrawal,
 };
 
 use super::plan::PublishedData;
@@ -41,7 +41,7 @@ pub struct VerifyReport {
 pub enum VerifyError {
     /// L1 could not be read (nothing was judged).
     #[error(transparent)]
-    L1(#[from] SettlementError),
+    L1(#[from] L1Error),
     /// The scratch store failed (nothing was judged).
     #[error(transparent)]
     Storage(#[from] StorageError),
