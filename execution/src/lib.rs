@@ -4,7 +4,7 @@
 //! applying finalized blocks in one atomic commit ([`executor`]), the bridge as chain
 //! state ([`bridge_ledger`]: deposits minted, withdrawals owed), stateless batch
 //! verification of encodings, signatures and proofs ([`verifier`]), the compliance-policy
-//! hook ([`policy`]) and the chain-wide parameters all of it depends on ([`params`]).
+//! hook ([`policy`]) and uses the chain-wide parameters of `sable-primitives` ([`ChainParams`]).
 //!
 //! Must never: reach the network or L1 (no p2p, no Ethereum provider, no RPC), read a
 //! clock or a local file while executing, or record a storage failure as a
@@ -17,14 +17,13 @@
 pub mod bridge_ledger;
 pub mod executor;
 pub mod failpoint;
-pub mod params;
 pub mod policy;
 pub mod state_check;
 pub mod verifier;
 
 pub use executor::{Applied, ExecError, Executor, Outcome};
 pub use failpoint::{ApplyStep, FailPoint};
-pub use params::ChainParams;
 pub use policy::{AllowAll, CompliancePolicy, TxContext};
+pub use sable_primitives::params::ChainParams;
 pub use state_check::{check_state, registry_root_acceptable, StateCheckError};
 pub use verifier::{BatchObserver, Verifier};

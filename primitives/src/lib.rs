@@ -1,7 +1,8 @@
 //! # sable-primitives — the nouns every Sable program shares
 //!
 //! Owns: the block format and the ids that name blocks and commands ([`block`]), signed
-//! operator commands ([`admin`]), the bridge's withdrawal records ([`bridge`]), why a command is refused, sorted by whose fact it is
+//! operator commands ([`admin`]), the bridge's withdrawal records ([`bridge`]), the
+//! chain's parameters ([`params`]), the published-batch format ([`published`]), why a command is refused, sorted by whose fact it is
 //! ([`rejection`]), and where a command stands ([`status`]). The validator, the
 //! participants' client and the compliance tooling all speak these types, so a status
 //! or a rejection means one thing everywhere.
@@ -15,10 +16,14 @@
 pub mod admin;
 pub mod block;
 pub mod bridge;
+pub mod params;
+pub mod published;
 pub mod rejection;
 pub mod status;
 
 pub use block::{Block, BlockHash, BlockHeader, TxId};
 pub use bridge::WithdrawalRecord;
+pub use params::ChainParams;
+pub use published::PublishedData;
 pub use rejection::{AdmissionError, L1View, PoolCondition, RejectCode, RejectKind, Rejection};
 pub use status::TxStatus;

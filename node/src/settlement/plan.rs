@@ -10,7 +10,6 @@
 //! included, so anyone holding the data can re-execute and re-verify the batch.
 
 use alloy::primitives::B256;
-use sable_circuits::encoding::{DecodeError, Reader, Writer};
 use sable_l1::{
     provider::DEFAULT_CHUNK, withdrawals_hash, BlobData, DataFold, Domain, SettledState, Withdrawal,
 };
@@ -22,13 +21,10 @@ use crate::{
     config::Publication,
     l1_view::{batch_withdrawals, AssetListing},
 };
-use sable_primitives::block::{Block, BlockHeader, MAX_BLOCK_BYTES};
+use sable_primitives::block::BlockHeader;
 use sable_storage::{ChainReader, Staged, Store};
 
-/// Published-data encoding version.
-pub const DATA_VERSION: u8 = 1;
-/// Most blocks in one batch.
-pub const MAX_BATCH_BLOCKS: usize = 4096;
+pub use sable_primitives::published::{PublishedData, DATA_VERSION, MAX_BATCH_BLOCKS};
 
 /// Where batches end: after `max_blocks` blocks, at the first block whose timestamp
 /// is `max_interval_ms` past the batch's first, or where the batch's withdrawals reach
@@ -84,41 +80,6 @@ impl BatchRule {
 
 fn header(store: &Store, h: u64) -> Result<BlockHeader, SettleError> {
     store.header(h)?.ok_or(SettleError::MissingBlock(h))
-}
-
-/// A batch's public data: its blocks, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PublishedData(pub Vec<Block>);
-
-impl PublishedData {
-    /// The canonical encoding published on L1.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.u8(DATA_VERSION).count(self.0.len());
-        for b in &self.0 {
-            w.var_bytes(&b.to_bytes());
-        }
-        w.into_bytes()
-    }
-
-    /// Decodes published data, enforcing every limit before allocating.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let version = r.u8("published data version")?;
-        if version != DATA_VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "published data",
-                found: version,
-                expected: DATA_VERSION,
-            });
-        }
-        let n = r.count("published blocks", MAX_BATCH_BLOCKS)?;
-        let blocks = (0..n)
-            .map(|_| Block::from_bytes(r.var_bytes("published block", MAX_BLOCK_BYTES)?))
-            .collect::<Result<_, _>>()?;
-        r.finish()?;
-        Ok(PublishedData(blocks))
-    }
 }
 
 /// How the data goes out, with what it folds to (the batch's `dataHash`).
@@ -235,7 +196,7 @@ pub fn plan(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use sable_primitives::block::BlockHash;
+    use sable_primitives::block::{Block, BlockHash};
 
     fn block(h: u64) -> Block {
         Block {
@@ -245,28 +206,6 @@ mod tests {
             transactions: vec![vec![h as u8; 40]],
             admin: vec![],
         }
-    }
-
-    #[test]
-    fn published_data_round_trips_and_rejects_truncation() {
-        let d = PublishedData(vec![block(1), block(2)]);
-        let bytes = d.to_bytes();
-        assert_eq!(PublishedData::from_bytes(&bytes).unwrap(), d);
-        for n in 0..bytes.len() {
-            assert!(
-                PublishedData::from_bytes(&bytes[..n]).is_err(),
-                "prefix {n}"
-            );
-        }
-        let mut v2 = bytes.clone();
-        v2[0] = 2;
-        assert!(matches!(
-            PublishedData::from_bytes(&v2),
-            Err(DecodeError::UnsupportedVersion { .. })
-        ));
-        let mut long = bytes;
-        long.push(0);
-        assert!(PublishedData::from_bytes(&long).is_err());
     }
 
     /// A store holding blocks 1..=6 (timestamps in ms below), each with its own roots.

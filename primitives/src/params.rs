@@ -1,4 +1,5 @@
-//! The chain-wide parameters execution depends on.
+//! The chain-wide parameters every validator shares, and every participant's program
+//! checks against (the regulator key proofs are made for, the consortium CA).
 
 use sable_circuits::keys::RegulatorPublicKey;
 use sable_pki::CertificateAuthority;
