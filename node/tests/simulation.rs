@@ -26,10 +26,11 @@ use sable_circuits::{
     registry::ParticipantRegistry,
     tree::CommitmentTree,
 };
+use sable_node::settlement::cosign::Cosigned;
 use sable_primitives::{admin::AdminOp, block::TxId, TxStatus};
 use sable_testkit::{
     parties::{assemble, proving_key, rng, Bank, Issuer},
-    sim::{self, Cluster, CosignView, Fixture, NetConfig, Record},
+    sim::{self, Cluster, Fixture, NetConfig, Record},
 };
 
 /// Simulated time any one step may take before the test fails.
@@ -368,11 +369,9 @@ fn cosigning(batch_blocks: Vec<u64>) -> NetConfig {
 /// The quorum validator `i` holds (panics unless it holds one).
 fn quorum_of(c: &Cluster, i: usize) -> (sable_l1::Batch, B256, Vec<(Address, [u8; 65])>) {
     match c.cosigned(i) {
-        CosignView::Quorum {
-            batch,
-            digest,
-            signatures,
-        } => (batch, digest, signatures),
+        Ok(Cosigned::Quorum {
+            plan, signatures, ..
+        }) => (plan.batch.clone(), plan.digest, signatures),
         other => panic!("validator {i} holds no quorum: {other:?}"),
     }
 }
@@ -387,7 +386,7 @@ fn four_validators_co_sign_a_settlement_batch_over_lossy_links() {
         c.wait_height(2, STEP).await;
         settle_workload(&c, [0, 1, 2]).await;
         c.wait_until("every validator holds a quorum", STEP, |c| {
-            (0..4).all(|i| matches!(c.cosigned(i), CosignView::Quorum { .. }))
+            (0..4).all(|i| matches!(c.cosigned(i), Ok(Cosigned::Quorum { .. })))
         })
         .await;
         let set = w.fixture.settlement_set();
@@ -438,7 +437,7 @@ fn a_validator_that_builds_another_batch_is_a_dissenter_and_gathers_no_quorum() 
         let mut c = Cluster::new(&context, &w.fixture, paths, cosigning(vec![4, 4, 4, 3])).await;
         c.start_all().await;
         c.wait_until("validators 0 to 2 hold a quorum", STEP, |c| {
-            (0..3).all(|i| matches!(c.cosigned(i), CosignView::Quorum { .. }))
+            (0..3).all(|i| matches!(c.cosigned(i), Ok(Cosigned::Quorum { .. })))
         })
         .await;
         // Rounds go on (every 100 ms, re-announcing) while validator 3 waits.
@@ -457,12 +456,12 @@ fn a_validator_that_builds_another_batch_is_a_dissenter_and_gathers_no_quorum() 
             );
         }
         match c.cosigned(3) {
-            CosignView::Waiting {
+            Ok(Cosigned::Waiting {
                 number,
                 digest: own,
                 signatures,
                 mut dissenters,
-            } => {
+            }) => {
                 assert_eq!(number, 1);
                 assert_ne!(own, digest, "validator 3 signed another batch");
                 assert_eq!(signatures, 1, "only its own signature is over its digest");

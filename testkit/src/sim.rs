@@ -30,7 +30,7 @@ use sable_circuits::{
     keys::{RegulatorPublicKey, RegulatorSecretKey},
 };
 use sable_execution::{AllowAll, ChainParams, Verifier};
-use sable_l1::{Batch, Domain, SettledState, SettlementKey};
+use sable_l1::{Domain, SettledState, SettlementKey};
 use sable_node::{
     config::Publication,
     consensus::{self, ConsensusConfig, P2p, Peer, PublicKey, CHANNELS},
@@ -216,28 +216,9 @@ impl Cosigning {
     }
 }
 
-/// One validator's latest co-signing round.
-#[derive(Clone, Debug, Default)]
-pub enum CosignView {
-    /// No round finished yet, or the batch is still open.
-    #[default]
-    Open,
-    /// It signed batch `number` and holds fewer than a quorum over its digest.
-    Waiting {
-        number: u64,
-        digest: B256,
-        signatures: usize,
-        dissenters: Vec<Address>,
-    },
-    /// It holds a quorum over its digest.
-    Quorum {
-        batch: Batch,
-        digest: B256,
-        signatures: Vec<(Address, [u8; 65])>,
-    },
-    /// The round failed.
-    Failed(String),
-}
+/// One validator's latest co-signing round: what its [`Cosigner`] reported, or why the
+/// round failed.
+pub type CosignView = Result<Cosigned, String>;
 
 impl Default for NetConfig {
     fn default() -> Self {
@@ -296,7 +277,7 @@ impl Cluster {
             nodes: (0..n).map(|_| None).collect(),
             handles: (0..n).map(|_| None).collect(),
             starts: vec![0; n],
-            cosigned: Arc::new(std::sync::Mutex::new(vec![CosignView::Open; n])),
+            cosigned: Arc::new(std::sync::Mutex::new(vec![Ok(Cosigned::Open); n])),
         };
         for a in 0..n {
             for b in 0..n {
@@ -586,29 +567,10 @@ async fn cosign_loop<S: commonware_p2p::Sender>(
     let (state, domain) = Cosigning::genesis();
     cosigner.observe(&validators, &state);
     loop {
-        let view = match cosigner.round(&state, &validators, domain).await {
-            Ok(Cosigned::NotMember) => CosignView::Failed("not in the validator set".into()),
-            Ok(Cosigned::Open) => CosignView::Open,
-            Ok(Cosigned::Waiting {
-                number,
-                digest,
-                signatures,
-                dissenters,
-            }) => CosignView::Waiting {
-                number,
-                digest,
-                signatures,
-                dissenters,
-            },
-            Ok(Cosigned::Quorum {
-                plan, signatures, ..
-            }) => CosignView::Quorum {
-                batch: plan.batch.clone(),
-                digest: plan.digest,
-                signatures,
-            },
-            Err(e) => CosignView::Failed(e.to_string()),
-        };
+        let view = cosigner
+            .round(&state, &validators, domain)
+            .await
+            .map_err(|e| e.to_string());
         views.lock().unwrap()[i] = view;
         ctx.sleep(poll).await;
     }
