@@ -10,7 +10,7 @@ use sable_circuits::{
     keys::{RegulatorPublicKey, RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
     registry::ParticipantRegistry,
-    transaction::{digest_of, Transaction},
+    transaction::{digest_of, ChainId, Transaction, TxHeader},
     tree::CommitmentTree,
 };
 
@@ -82,9 +82,14 @@ impl Transfer {
     /// The whole transaction: proven and signed.
     pub fn transaction(&self, pk: &ProvingKey, rng: &mut Rng) -> Result<Transaction> {
         let proven = self.part(rng)?.prove(pk, rng)?;
-        let digest = digest_of(&[], &[proven.effects()]);
+        let header = TxHeader {
+            chain: ChainId::from_namespace("sable-bench"),
+            expiry_height: 1_000,
+        };
+        let digest = digest_of(&header, &[], &[proven.signed_data()]);
         let ask = self.alice.spend_authorizing_key();
         Ok(Transaction {
+            header,
             issuances: vec![],
             parts: vec![proven.authorize(&digest, &[&ask], rng)?],
             deposits: vec![],

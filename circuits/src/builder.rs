@@ -65,6 +65,9 @@ pub enum BuildError {
     /// The prover failed (a witness does not satisfy the circuit).
     #[error("proving failed: {0}")]
     Proving(String),
+    /// A public input cannot be formed (an identity randomised key).
+    #[error("invalid public input: {0}")]
+    Instance(#[from] crate::encoding::DecodeError),
 }
 
 /// The note an action spends, with what proves it may be spent.
@@ -179,7 +182,7 @@ impl ActionInfo {
         anchor: Anchor,
         root: RegistryRoot,
         regulator: &RegulatorPublicKey,
-    ) -> (ActionWitness, Instance, RegulatorCiphertext) {
+    ) -> Result<(ActionWitness, Instance, RegulatorCiphertext), crate::encoding::DecodeError> {
         let rk = self.spend.fvk.ak().randomize(&self.alpha);
         let reg_ct = RegulatorCiphertext::encrypt(regulator, self.esk, &self.regulator_plaintext());
         let instance = Instance::new(
@@ -192,7 +195,7 @@ impl ActionInfo {
             regulator.to_affine(),
             reg_ct.epk,
             reg_ct.c,
-        );
+        )?;
         let circuit = ActionWitness {
             asset: Value::known(self.spend.note.asset().base().to_affine()),
             v_old: Value::known(self.spend.note.value().inner()),
@@ -215,7 +218,7 @@ impl ActionInfo {
             esk: Value::known(self.esk),
             regulator_pk: Value::known(regulator.to_affine()),
         };
-        (circuit, instance, reg_ct)
+        Ok((circuit, instance, reg_ct))
     }
 
     /// The new note (for the sender's records and tests).
@@ -374,7 +377,7 @@ impl PartBuilder {
         let mut actions = Vec::with_capacity(self.actions.len());
         for info in &self.actions {
             let (circuit, instance, reg_ct) =
-                info.to_circuit(self.anchor, self.registry_root, &self.regulator);
+                info.to_circuit(self.anchor, self.registry_root, &self.regulator)?;
             let cv_net = info.cv_net();
             let encrypted_note = encrypt_note(
                 info.output_note(),
@@ -435,6 +438,20 @@ impl UnprovenPart {
         (circuits_of(&self.witnesses), &self.instances)
     }
 
+    /// Attaches `proof` without proving: the part is then signed over it, and validators
+    /// refuse it unless it is a valid proof of these effects. This is what a hostile or
+    /// broken client sends (a part whose signatures are valid but whose proof is not);
+    /// tests of the validators' defences build one with it.
+    pub fn with_unchecked_proof(self, proof: Proof) -> ProvenPart {
+        ProvenPart {
+            effects: self.effects,
+            proof,
+            alphas: self.alphas,
+            aks: self.aks,
+            bsk: self.bsk,
+        }
+    }
+
     /// Creates the proof of all the part's actions.
     pub fn prove(
         self,
@@ -448,13 +465,7 @@ impl UnprovenPart {
             &mut *rng,
         )
         .map_err(|e| BuildError::Proving(e.to_string()))?;
-        Ok(ProvenPart {
-            effects: self.effects,
-            proof,
-            alphas: self.alphas,
-            aks: self.aks,
-            bsk: self.bsk,
-        })
+        Ok(self.with_unchecked_proof(proof))
     }
 }
 
@@ -469,9 +480,16 @@ pub struct ProvenPart {
 }
 
 impl ProvenPart {
-    /// The public effects (shareable with counterparties to compute the digest).
+    /// The public effects.
     pub fn effects(&self) -> &PartEffects {
         &self.effects
+    }
+
+    /// What the transaction digest covers of this part, its effects and its proof:
+    /// what a bank shares with its counterparties so each can compute the digest of the
+    /// whole transaction (see [`digest_of`](crate::transaction::digest_of)).
+    pub fn signed_data(&self) -> (&PartEffects, &Proof) {
+        (&self.effects, &self.proof)
     }
 
     /// Signs every spend with its owner's key (found among `keys` by its validating

@@ -29,6 +29,9 @@ pub const PRF_EXPAND_PERSONALIZATION: &[u8; 16] = b"Sable_ExpandSeed";
 /// Personalisation of the transaction digest (also the signature hash).
 pub const TX_DIGEST_PERSONALIZATION: &[u8; 16] = b"Sable_TxDigest__";
 
+/// Personalisation of the hash of a network's namespace into its chain id.
+pub const CHAIN_ID_PERSONALIZATION: &[u8; 16] = b"Sable_ChainId___";
+
 /// Personalisation of the KDF for note encryption to recipients.
 pub const KDF_PERSONALIZATION: &[u8; 16] = b"Sable_NoteKDF___";
 
@@ -56,6 +59,7 @@ pub const MAX_DEPOSITS: usize = 16;
 /// Longest asset name in an issuance, in bytes.
 pub const MAX_ASSET_NAME: usize = 64;
 
-/// Largest proof accepted by the decoders, in bytes (a 64-action part's proof is far
-/// below it): a bound on what a peer can make a validator allocate.
-pub const MAX_PROOF_SIZE: usize = 1 << 20;
+/// How far past the block that includes it a transaction's expiry height may lie: no
+/// signed transaction stays a free option for longer (about 14 hours at two blocks a
+/// second).
+pub const MAX_EXPIRY_DELTA: u64 = 100_000;

@@ -13,13 +13,13 @@
 //!
 //! ```text
 //! deposit = index:u64 || asset:32 || value:u64 || cm:32 || registry_root:32
-//!           || regulator_ciphertext || encrypted_note || proof:var
+//!           || regulator_ciphertext || encrypted_note
+//!           || proof:var(exactly DEPOSIT_PROOF_SIZE)
 //! ```
 
 use crate::{
     asset::AssetId,
-    circuit::{deposit::DepositInstance, Proof, VerifyingKey},
-    constants::MAX_PROOF_SIZE,
+    circuit::{deposit::DepositInstance, Proof, VerifyingKey, DEPOSIT_PROOF_SIZE},
     encoding::{DecodeError, Reader, Writer},
     keys::RegulatorPublicKey,
     note::NoteCommitment,
@@ -99,7 +99,7 @@ impl Deposit {
             registry_root: RegistryRoot::from_bytes(&r.array("registry root")?)?,
             regulator_ciphertext: RegulatorCiphertext::read(r)?,
             encrypted_note: EncryptedNote::read(r)?,
-            proof: Proof::from_bytes(r.var_bytes("deposit proof", MAX_PROOF_SIZE)?.to_vec()),
+            proof: Proof::read(r, DEPOSIT_PROOF_SIZE)?,
         })
     }
 }

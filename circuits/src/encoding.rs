@@ -66,6 +66,15 @@ pub enum DecodeError {
     /// The identity point where it is forbidden.
     #[error("identity point is not allowed for {0}")]
     IdentityPoint(&'static str),
+    /// A proof whose length is not the one its statement's proofs have (the encoding is
+    /// canonical: no padding, nothing appended).
+    #[error("a proof of {found} bytes where {expected} are expected")]
+    ProofLength {
+        /// The statement's proof size.
+        expected: usize,
+        /// Bytes found.
+        found: usize,
+    },
     /// A key that cannot be used.
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),

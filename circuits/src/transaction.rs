@@ -14,17 +14,23 @@
 //!
 //! # Format (version 1; version 2 when there are deposits)
 //! ```text
-//! tx        = 1:u8 || count || issuance* || count || part*
-//!           | 2:u8 || count || issuance* || count || part* || count(≥1) || deposit*
+//! tx        = 1:u8 || header || count || issuance* || count || part*
+//!           | 2:u8 || header || count || issuance* || count || part* || count(≥1) || deposit*
+//! header    = chain:32 || expiry_height:u64
 //! issuance  = issuer:32 || name:var(≤64) || count || (value:u64 || owner:32 || rcm:32)* || sig:64
 //! part      = anchor:32 || registry_root:32 || count || action* || count || burn*
-//!             || proof:var || spend_auth_sig:64 * n_actions || binding_sig:64
+//!             || proof:var(exactly Proof::expected_size(n_actions))
+//!             || spend_auth_sig:64 * n_actions || binding_sig:64
 //! action    = nf:32 || rk:32 || cv_net:32 || cm_new:32 || regulator_ct:192 || encrypted_note:264
 //! burn      = asset:32 || value:u64 || recipient:20 (an Ethereum address; zero: none)
 //! deposit   = see crate::deposit
 //! ```
-//! The digest (and transaction id) is BLAKE2b-256 over the same encoding with proofs
-//! and signatures left out.
+//! The digest every signature signs is BLAKE2b-256 over the same encoding with the
+//! signatures left out: it covers the chain, the expiry and every proof, so nothing
+//! signed for one network is valid on another, and no one but the signers can change a
+//! byte of a valid transaction. The encoding is canonical (every field decodes one way,
+//! proofs have their exact length, trailing bytes are an error), so the transaction id,
+//! a hash of the whole encoding, is fixed by the signers too.
 
 use std::collections::HashSet;
 
@@ -37,8 +43,8 @@ use crate::{
     asset::AssetId,
     circuit::{Instance, Proof, ProofBatch, VerifyingKey, ACTIONS_PER_INSTANCE},
     constants::{
-        MAX_ACTIONS_PER_PART, MAX_ASSET_NAME, MAX_BURNS_PER_PART, MAX_DEPOSITS, MAX_ISSUED_NOTES,
-        MAX_PARTS, MAX_PROOF_SIZE, TX_DIGEST_PERSONALIZATION,
+        CHAIN_ID_PERSONALIZATION, MAX_ACTIONS_PER_PART, MAX_ASSET_NAME, MAX_BURNS_PER_PART,
+        MAX_DEPOSITS, MAX_ISSUED_NOTES, MAX_PARTS, TX_DIGEST_PERSONALIZATION,
     },
     deposit::Deposit,
     encoding::{DecodeError, Reader, Writer},
@@ -56,9 +62,9 @@ pub const TX_VERSION: u8 = 1;
 /// The encoding version of transactions with deposits.
 pub const DEPOSIT_TX_VERSION: u8 = 2;
 
-/// The digest every signature in a transaction signs. It is not the transaction's id:
-/// the id (`sable_primitives::TxId`) hashes the whole canonical encoding, proofs and
-/// signatures included, so two encodings of one digest are two ids.
+/// The digest every signature in a transaction signs: everything but the signatures
+/// (proofs included). It is not the transaction's id: the id (`sable_primitives::TxId`)
+/// hashes the whole canonical encoding, signatures included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TxDigest(pub [u8; 32]);
 
@@ -66,6 +72,56 @@ impl TxDigest {
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+}
+
+/// The network a transaction is for: a hash of the chain's namespace. It is in every
+/// transaction digest, so a signature made for one network is not valid on another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChainId(pub [u8; 32]);
+
+impl ChainId {
+    /// The id of the chain named `namespace` (e.g. `"sable-devnet"`).
+    pub fn from_namespace(namespace: &str) -> Self {
+        let h = Params::new()
+            .hash_length(32)
+            .personal(CHAIN_ID_PERSONALIZATION)
+            .hash(namespace.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(h.as_bytes());
+        ChainId(out)
+    }
+}
+
+impl std::fmt::Display for ChainId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0[..8].iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// What every transaction says about where and until when it is valid; signed with the
+/// rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TxHeader {
+    /// The network the transaction is for.
+    pub chain: ChainId,
+    /// The last block height that may include the transaction. A validator refuses one
+    /// whose expiry is past, or further ahead than
+    /// [`MAX_EXPIRY_DELTA`](crate::constants::MAX_EXPIRY_DELTA): a signed transaction is
+    /// never a free option for ever.
+    pub expiry_height: u64,
+}
+
+impl TxHeader {
+    fn write(&self, w: &mut Writer) {
+        w.bytes(&self.chain.0).u64(self.expiry_height);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(TxHeader {
+            chain: ChainId(r.array("chain id")?),
+            expiry_height: r.u64("expiry height")?,
+        })
     }
 }
 
@@ -176,6 +232,8 @@ impl Issuance {
 /// A transaction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Transaction {
+    /// The chain and the expiry.
+    pub header: TxHeader,
     /// Public issuances.
     pub issuances: Vec<Issuance>,
     /// Shielded parts.
@@ -255,13 +313,13 @@ pub enum TxError {
 }
 
 impl Action {
-    /// The circuit's public inputs for this action.
+    /// The circuit's public inputs for this action; an identity `rk` is an error.
     pub fn instance(
         &self,
         anchor: Anchor,
         root: RegistryRoot,
         regulator: &RegulatorPublicKey,
-    ) -> Instance {
+    ) -> Result<Instance, DecodeError> {
         Instance::new(
             anchor.inner(),
             root.inner(),
@@ -287,7 +345,11 @@ impl Action {
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let nf = Nullifier::from_bytes(&r.array("nullifier")?)?;
-        let rk = reddsa::VerificationKey::try_from(r.array::<32>("rk")?)
+        // reddsa accepts the identity as a key (and signatures under it are forgeable);
+        // the circuit cannot take it as a public input: refuse it here.
+        let rk_bytes = r.array::<32>("rk")?;
+        crate::encoding::decode_non_identity_point(&rk_bytes, "rk")?;
+        let rk = reddsa::VerificationKey::try_from(rk_bytes)
             .map_err(|_| DecodeError::InvalidPoint("rk"))?;
         let cv_net = ValueCommitment::from_bytes(&r.array("cv_net")?)?;
         let cm_new = NoteCommitment::from_bytes(&r.array("cm_new")?)?;
@@ -316,8 +378,8 @@ impl PartEffects {
         cv - burned
     }
 
-    /// Public inputs of every action.
-    pub fn instances(&self, regulator: &RegulatorPublicKey) -> Vec<Instance> {
+    /// Public inputs of every action (an error for an action whose `rk` is the identity).
+    pub fn instances(&self, regulator: &RegulatorPublicKey) -> Result<Vec<Instance>, DecodeError> {
         self.actions
             .iter()
             .map(|a| a.instance(self.anchor, self.registry_root, regulator))
@@ -407,9 +469,14 @@ impl Issuance {
     }
 }
 
-/// Digest of the effects of a transaction-to-be: what every party signs.
-pub fn digest_of(issuances: &[&Issuance], parts: &[&PartEffects]) -> TxDigest {
-    digest_with_deposits(issuances, parts, &[])
+/// Digest of a transaction-to-be: its header, the issuances' effects and each part's
+/// effects and proof. What every party signs.
+pub fn digest_of(
+    header: &TxHeader,
+    issuances: &[&Issuance],
+    parts: &[(&PartEffects, &Proof)],
+) -> TxDigest {
+    digest_with_deposits(header, issuances, parts, &[])
 }
 
 /// The version a transaction is encoded with.
@@ -422,23 +489,27 @@ fn version(deposits: usize) -> u8 {
 }
 
 fn digest_with_deposits(
+    header: &TxHeader,
     issuances: &[&Issuance],
-    parts: &[&PartEffects],
+    parts: &[(&PartEffects, &Proof)],
     deposits: &[Deposit],
 ) -> TxDigest {
     let mut w = Writer::new();
-    w.u8(version(deposits.len())).count(issuances.len());
+    w.u8(version(deposits.len()));
+    header.write(&mut w);
+    w.count(issuances.len());
     for i in issuances {
         i.write_effects(&mut w);
     }
     w.count(parts.len());
-    for p in parts {
-        p.write(&mut w);
+    for (effects, proof) in parts {
+        effects.write(&mut w);
+        w.var_bytes(proof.as_bytes());
     }
     if !deposits.is_empty() {
         w.count(deposits.len());
         for d in deposits {
-            d.write_effects(&mut w);
+            d.write(&mut w);
         }
     }
     let h = Params::new()
@@ -451,18 +522,19 @@ fn digest_with_deposits(
 }
 
 impl Transaction {
-    /// The digest all signatures sign; also the transaction id.
+    /// The digest all signatures sign.
     pub fn digest(&self) -> TxDigest {
         let issuances: Vec<_> = self.issuances.iter().collect();
-        let parts: Vec<_> = self.parts.iter().map(|p| &p.effects).collect();
-        digest_with_deposits(&issuances, &parts, &self.deposits)
+        let parts: Vec<_> = self.parts.iter().map(|p| (&p.effects, &p.proof)).collect();
+        digest_with_deposits(&self.header, &issuances, &parts, &self.deposits)
     }
 
     /// Canonical encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(version(self.deposits.len()))
-            .count(self.issuances.len());
+        w.u8(version(self.deposits.len()));
+        self.header.write(&mut w);
+        w.count(self.issuances.len());
         for i in &self.issuances {
             i.write_effects(&mut w);
             write_sig(&mut w, &i.signature);
@@ -496,6 +568,7 @@ impl Transaction {
                 expected: TX_VERSION,
             });
         }
+        let header = TxHeader::read(&mut r)?;
         let n = r.count("issuances", MAX_PARTS)?;
         let issuances = (0..n)
             .map(|_| Issuance::read(&mut r))
@@ -504,7 +577,7 @@ impl Transaction {
         let parts = (0..n)
             .map(|_| {
                 let effects = PartEffects::read(&mut r)?;
-                let proof = Proof::from_bytes(r.var_bytes("proof", MAX_PROOF_SIZE)?.to_vec());
+                let proof = Proof::read(&mut r, Proof::expected_size(effects.actions.len()))?;
                 let spend_auth_sigs = (0..effects.actions.len())
                     .map(|_| read_sig(&mut r))
                     .collect::<Result<_, _>>()?;
@@ -534,6 +607,7 @@ impl Transaction {
         };
         r.finish()?;
         Ok(Transaction {
+            header,
             issuances,
             parts,
             deposits,
@@ -605,6 +679,13 @@ impl Transaction {
                     actions: p.effects.actions.len(),
                 });
             }
+            // reddsa takes the identity as a key; the circuit cannot (and signatures
+            // under it are forgeable). The decoder refuses it; so does this, for
+            // transactions built in memory.
+            for a in &p.effects.actions {
+                let rk: [u8; 32] = a.rk.into();
+                crate::encoding::decode_non_identity_point(&rk, "rk")?;
+            }
             if p.spend_auth_sigs.len() != p.effects.actions.len() {
                 return Err(TxError::SignatureCount {
                     part: pi,
@@ -649,7 +730,7 @@ impl Transaction {
             bvk.verify(digest.as_bytes(), &p.binding_sig)
                 .map_err(|_| TxError::BadBindingSignature(pi))?;
             p.proof
-                .verify(vk, &p.effects.instances(regulator))
+                .verify(vk, &p.effects.instances(regulator)?)
                 .map_err(|_| TxError::BadProof(pi))?;
         }
         for (i, d) in self.deposits.iter().enumerate() {
@@ -696,9 +777,24 @@ impl BatchValidator {
         }
     }
 
-    /// Queues a transaction; structural errors are reported at once.
+    /// Queues a transaction; structural errors are reported at once, and then nothing of
+    /// the transaction is queued.
     pub fn add(&mut self, tx: &Transaction, regulator: &RegulatorPublicKey) -> Result<(), TxError> {
         tx.check_structure()?;
+        // Everything that can fail first: a refused transaction leaves the batch as it was.
+        let parts = tx
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(pi, p)| {
+                let bvk = p
+                    .effects
+                    .binding_validating_key()
+                    .into_bvk()
+                    .map_err(|_| TxError::BadBindingSignature(pi))?;
+                Ok((p, bvk, p.effects.instances(regulator)?))
+            })
+            .collect::<Result<Vec<_>, TxError>>()?;
         let digest = tx.digest();
         for iss in &tx.issuances {
             self.signatures.queue(reddsa::batch::Item::from_spendauth(
@@ -707,7 +803,7 @@ impl BatchValidator {
                 digest.as_bytes(),
             ));
         }
-        for (pi, p) in tx.parts.iter().enumerate() {
+        for (p, bvk, instances) in parts {
             for (a, sig) in p.effects.actions.iter().zip(&p.spend_auth_sigs) {
                 self.signatures.queue(reddsa::batch::Item::from_spendauth(
                     a.rk.into(),
@@ -715,17 +811,12 @@ impl BatchValidator {
                     digest.as_bytes(),
                 ));
             }
-            let bvk = p
-                .effects
-                .binding_validating_key()
-                .into_bvk()
-                .map_err(|_| TxError::BadBindingSignature(pi))?;
             self.signatures.queue(reddsa::batch::Item::from_binding(
                 bvk.into(),
                 p.binding_sig,
                 digest.as_bytes(),
             ));
-            self.proofs.add(&p.proof, &p.effects.instances(regulator));
+            self.proofs.add(&p.proof, &instances);
             self.actions += p.effects.actions.len();
         }
         for d in &tx.deposits {

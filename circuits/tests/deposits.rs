@@ -9,7 +9,7 @@ use rand::rngs::SysRng;
 use sable_circuits::{
     asset::AssetId,
     builder::{prove_deposit, BuildError},
-    circuit::{DepositProvingKey, ProofBatch, VerifyingKey},
+    circuit::{DepositProvingKey, ProofBatch, VerifyingKey, DEPOSIT_PROOF_SIZE},
     deposit::Deposit,
     encoding::DecodeError,
     keys::{RegulatorSecretKey, SpendingKey},
@@ -17,7 +17,7 @@ use sable_circuits::{
     note_encryption::try_decrypt_incoming,
     pallas,
     registry::ParticipantRegistry,
-    transaction::{BatchValidator, Issuance, IssuedNote, Transaction, TxError},
+    transaction::{BatchValidator, ChainId, Issuance, IssuedNote, Transaction, TxError, TxHeader},
 };
 
 type Rng = UnwrapErr<SysRng>;
@@ -71,6 +71,10 @@ fn deposit(w: &World, index: u64, value: u64) -> (Note, Deposit) {
 
 fn deposit_tx(deposits: Vec<Deposit>) -> Transaction {
     Transaction {
+        header: TxHeader {
+            chain: ChainId::from_namespace("sable-test"),
+            expiry_height: 1_000,
+        },
         issuances: vec![],
         parts: vec![],
         deposits,
@@ -88,6 +92,11 @@ fn a_deposit_proves_and_its_owner_and_the_regulator_see_it() {
     );
     assert_eq!(d.cm, note.commitment());
     d.verify(vk, &reg).unwrap();
+    assert_eq!(
+        d.proof.as_bytes().len(),
+        DEPOSIT_PROOF_SIZE,
+        "the pinned size"
+    );
 
     // Encoded as a version 2 transaction, canonically.
     let tx = deposit_tx(vec![d.clone()]);
@@ -228,6 +237,7 @@ fn deposit_transactions_refuse_bad_shapes() {
     // Deposits with an issuance, or twice the same L1 deposit.
     let issuer = reddsa::SigningKey::<reddsa::orchard::SpendAuth>::new(rng());
     let mixed = Transaction {
+        header: deposit_tx(vec![]).header,
         issuances: vec![Issuance {
             issuer: reddsa::VerificationKey::from(&issuer),
             name: "USD".into(),

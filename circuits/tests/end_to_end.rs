@@ -10,7 +10,7 @@ use rand::rngs::SysRng;
 use reddsa::orchard::SpendAuth;
 use sable_circuits::{
     asset::AssetId,
-    builder::{BuildError, OutputInfo, PartBuilder, ProvenPart, SpendInfo},
+    builder::{BuildError, OutputInfo, PartBuilder, ProvenPart, SpendInfo, UnprovenPart},
     circuit::{Instance, Proof, ProofBatch, ProvingKey, VerifyingKey},
     encoding::DecodeError,
     keys::{Address, RegulatorSecretKey, SpendingKey},
@@ -18,9 +18,19 @@ use sable_circuits::{
     note_encryption::{try_decrypt_incoming, try_decrypt_outgoing},
     pallas,
     registry::ParticipantRegistry,
-    transaction::{digest_of, BatchValidator, Issuance, IssuedNote, Transaction, TxError},
+    transaction::{
+        digest_of, BatchValidator, ChainId, Issuance, IssuedNote, Transaction, TxError, TxHeader,
+    },
     tree::CommitmentTree,
 };
+
+/// The chain and expiry every transaction of these tests is signed for.
+fn header() -> TxHeader {
+    TxHeader {
+        chain: ChainId::from_namespace("sable-test"),
+        expiry_height: 1_000,
+    }
+}
 
 type Rng = UnwrapErr<SysRng>;
 fn rng() -> Rng {
@@ -73,10 +83,11 @@ fn net() -> Net {
         issue(&usd_key, "USD", b.full_viewing_key().address(), 1_000),
         issue(&bond_key, "BOND", a.full_viewing_key().address(), 10),
     ];
-    let d = digest_of(&issuances.iter().collect::<Vec<_>>(), &[]);
+    let d = digest_of(&header(), &issuances.iter().collect::<Vec<_>>(), &[]);
     issuances[0].signature = usd_key.sign(r, d.as_bytes());
     issuances[1].signature = bond_key.sign(r, d.as_bytes());
     let tx = Transaction {
+        header: header(),
         issuances,
         parts: vec![],
         deposits: vec![],
@@ -124,6 +135,18 @@ fn leg(
     amount: u64,
     to: Address,
 ) -> ProvenPart {
+    unproven_leg(n, owner, (note, pos), amount, to)
+        .prove(&keys().0, &mut rng())
+        .unwrap()
+}
+
+fn unproven_leg(
+    n: &Net,
+    owner: &SpendingKey,
+    (note, pos): (Note, u64),
+    amount: u64,
+    to: Address,
+) -> UnprovenPart {
     let mut r = rng();
     let spend = n.spend(owner, (note, pos));
     let pay = OutputInfo {
@@ -134,7 +157,7 @@ fn leg(
     };
     let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());
     b.add_payment(spend, pay, &mut r).unwrap();
-    b.build(&mut r).unwrap().prove(&keys().0, &mut r).unwrap()
+    b.build(&mut r).unwrap()
 }
 
 fn dvp(n: &Net) -> Transaction {
@@ -145,9 +168,10 @@ fn dvp(n: &Net) -> Transaction {
     );
     let leg_a = leg(n, &n.a, n.a_bond, 4, b_addr);
     let leg_b = leg(n, &n.b, n.b_usd, 400, a_addr);
-    let d = digest_of(&[], &[leg_a.effects(), leg_b.effects()]);
+    let d = digest_of(&header(), &[], &[leg_a.signed_data(), leg_b.signed_data()]);
     let (ka, kb) = (n.a.spend_authorizing_key(), n.b.spend_authorizing_key());
     Transaction {
+        header: header(),
         issuances: vec![],
         parts: vec![
             leg_a.authorize(&d, &[&ka], &mut r).unwrap(),
@@ -170,6 +194,7 @@ fn dvp_settles_and_each_party_sees_exactly_its_own() {
     // Stripping either leg, or swapping a leg into another transaction, breaks it.
     for keep in [0, 1] {
         let stripped = Transaction {
+            header: header(),
             issuances: vec![],
             parts: vec![tx.parts[keep].clone()],
             deposits: vec![],
@@ -255,8 +280,19 @@ fn dvp_settles_and_each_party_sees_exactly_its_own() {
     batch.add(&n.issuance, &reg).unwrap();
     assert_eq!(batch.actions(), 4);
     assert!(batch.validate(vk, &mut rng()));
-    let mut bad = tx.clone();
-    bad.parts[0].proof = tx.parts[1].proof.clone();
+    // A bank that signs its part over a proof that is not its own: the signatures hold,
+    // the proof does not.
+    let part = unproven_leg(&n, &n.a, n.a_bond, 4, n.b.full_viewing_key().address())
+        .with_unchecked_proof(tx.parts[1].proof.clone());
+    let d = digest_of(&header(), &[], &[part.signed_data()]);
+    let bad = Transaction {
+        header: header(),
+        issuances: vec![],
+        parts: vec![part
+            .authorize(&d, &[&n.a.spend_authorizing_key()], &mut rng())
+            .unwrap()],
+        deposits: vec![],
+    };
     assert_eq!(bad.verify(vk, &reg), Err(TxError::BadProof(0)));
     let mut batch = BatchValidator::new();
     batch.add(&tx, &reg).unwrap();
@@ -275,7 +311,7 @@ fn the_batch_verifier_agrees_with_halo2s_batch_verifier() {
     let proofs: Vec<(Proof, Vec<_>)> = tx
         .parts
         .iter()
-        .map(|p| (p.proof.clone(), p.effects.instances(&reg)))
+        .map(|p| (p.proof.clone(), p.effects.instances(&reg).unwrap()))
         .collect();
     let flip = |p: &Proof, at: usize| {
         let mut b = p.as_bytes().to_vec();
@@ -411,9 +447,10 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     .unwrap();
     b.add_withdrawal(n.bond, 3, [0xee; 20]).unwrap();
     let part = b.build(&mut r).unwrap().prove(&keys().0, &mut r).unwrap();
-    let d = digest_of(&[], &[part.effects()]);
+    let d = digest_of(&header(), &[], &[part.signed_data()]);
     let k = n.a.spend_authorizing_key();
     let mut tx = Transaction {
+        header: header(),
         issuances: vec![],
         parts: vec![part.authorize(&d, &[&k], &mut r).unwrap()],
         deposits: vec![],
@@ -477,6 +514,9 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     ));
 }
 
+/// Bytes of the header in the encoding: chain id and expiry height.
+const HEADER: usize = 32 + 8;
+
 #[test]
 fn hostile_encodings_get_typed_errors() {
     let n = net();
@@ -508,14 +548,16 @@ fn hostile_encodings_get_typed_errors() {
         Err(DecodeError::Truncated { .. })
     ));
     let mut huge = vec![1u8];
+    huge.extend_from_slice(&[0; HEADER]);
     huge.extend_from_slice(&u32::MAX.to_le_bytes());
     assert!(matches!(
         Transaction::from_bytes(&huge),
         Err(DecodeError::TooMany { .. })
     ));
-    // An asset name that is not UTF-8 (version, count, issuer key, length, then name).
+    // An asset name that is not UTF-8 (version, header, count, issuer key, length, then
+    // name).
     let mut bad_name = bytes.clone();
-    bad_name[1 + 4 + 32 + 4] = 0xff;
+    bad_name[1 + HEADER + 4 + 32 + 4] = 0xff;
     assert_eq!(
         Transaction::from_bytes(&bad_name),
         Err(DecodeError::InvalidUtf8("asset name"))
@@ -570,6 +612,7 @@ fn structural_rejections_are_typed() {
     let (vk, reg) = (&keys().1, n.regulator.public_key());
     let tx = dvp(&n);
     let empty = Transaction {
+        header: header(),
         issuances: vec![],
         parts: vec![],
         deposits: vec![],
@@ -592,6 +635,7 @@ fn structural_rejections_are_typed() {
         Err(TxError::SignatureCount { part: 1, .. })
     ));
     let replayed = Transaction {
+        header: header(),
         issuances: vec![],
         parts: vec![tx.parts[0].clone(), tx.parts[0].clone()],
         deposits: vec![],
@@ -605,10 +649,102 @@ fn structural_rejections_are_typed() {
     );
     // Signing needs the owner's key: another bank's key is refused.
     let part = leg(&n, &n.a, n.a_bond, 1, n.b.full_viewing_key().address());
-    let d = digest_of(&[], &[part.effects()]);
+    let d = digest_of(&header(), &[], &[part.signed_data()]);
     let wrong = n.b.spend_authorizing_key();
     assert!(matches!(
         part.authorize(&d, &[&wrong], &mut rng()),
         Err(BuildError::MissingKey(0))
     ));
+}
+
+/// An action whose `rk` is the identity (reddsa accepts it as a key, and signatures
+/// under it are forgeable) is refused by the decoder with a typed error, and a
+/// transaction built with one in memory is refused by both verifiers without a panic;
+/// the batch it was offered to is left as it was.
+#[test]
+fn an_identity_rk_is_refused_without_a_panic() {
+    let n = net();
+    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let tx = dvp(&n);
+    let identity = reddsa::VerificationKey::<SpendAuth>::try_from([0u8; 32])
+        .expect("reddsa accepts the identity as a key");
+    let mut bad = tx.clone();
+    bad.parts[0].effects.actions[0].rk = identity;
+    assert_eq!(
+        Transaction::from_bytes(&bad.to_bytes()),
+        Err(DecodeError::IdentityPoint("rk"))
+    );
+    assert_eq!(
+        bad.verify(vk, &reg),
+        Err(TxError::Decode(DecodeError::IdentityPoint("rk")))
+    );
+    let mut batch = BatchValidator::new();
+    batch.add(&n.issuance, &reg).unwrap();
+    assert_eq!(
+        batch.add(&bad, &reg),
+        Err(TxError::Decode(DecodeError::IdentityPoint("rk")))
+    );
+    assert_eq!(
+        batch.actions(),
+        0,
+        "nothing of the refused transaction is queued"
+    );
+    batch.add(&tx, &reg).unwrap();
+    assert!(batch.validate(vk, &mut rng()), "the batch still verifies");
+}
+
+/// Nobody but the signers can change a valid transaction's bytes (and so its id): a
+/// proof with a byte appended or cut is refused by the decoder, a different proof of
+/// the right length breaks every signature (they cover the proofs), and so does
+/// another chain or another expiry.
+#[test]
+fn only_the_signers_can_change_a_transaction() {
+    let n = net();
+    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let tx = dvp(&n);
+    let expected = Proof::expected_size(2);
+    for delta in [1isize, -1, 32] {
+        let mut bad = tx.clone();
+        let mut proof = bad.parts[1].proof.as_bytes().to_vec();
+        proof.resize((expected as isize + delta) as usize, 0);
+        bad.parts[1].proof = Proof::from_bytes(proof);
+        assert_eq!(
+            Transaction::from_bytes(&bad.to_bytes()),
+            Err(DecodeError::ProofLength {
+                expected,
+                found: (expected as isize + delta) as usize
+            }),
+            "a proof {delta:+} bytes long"
+        );
+    }
+    // The other leg's proof in place of this one's: same length, decodes, but the
+    // digest changed under every signature.
+    let mut swapped = tx.clone();
+    swapped.parts[0].proof = tx.parts[1].proof.clone();
+    let swapped = Transaction::from_bytes(&swapped.to_bytes()).unwrap();
+    assert!(matches!(
+        swapped.verify(vk, &reg),
+        Err(TxError::BadSpendAuth { part: 0, action: 0 })
+    ));
+    for header in [
+        TxHeader {
+            chain: ChainId::from_namespace("another-network"),
+            ..header()
+        },
+        TxHeader {
+            expiry_height: header().expiry_height + 1,
+            ..header()
+        },
+    ] {
+        let mut moved = tx.clone();
+        moved.header = header;
+        assert!(matches!(
+            moved.verify(vk, &reg),
+            Err(TxError::BadSpendAuth { part: 0, action: 0 })
+        ));
+    }
+    assert_ne!(
+        ChainId::from_namespace("sable-test"),
+        ChainId::from_namespace("sable-test2")
+    );
 }

@@ -10,7 +10,7 @@ use sable_circuits::{
     encoding::decode_base,
     keys::Address,
     registry::{RegistryPath, RegistryRoot},
-    transaction::Transaction,
+    transaction::{ChainId, Transaction, TxHeader},
     tree::{Anchor, NotePath},
 };
 use sable_proto::v1::{
@@ -216,6 +216,22 @@ impl NodeClient {
             .await?
             .into_inner()
             .height)
+    }
+
+    /// The header for a transaction signed now: the node's chain, and an expiry
+    /// `window` blocks past its last applied block (at most
+    /// [`MAX_EXPIRY_DELTA`](sable_circuits::constants::MAX_EXPIRY_DELTA), or validators
+    /// refuse it). A bank that knows its chain should check `chain` against it.
+    pub async fn tx_header(&mut self, window: u64) -> Result<TxHeader, ClientError> {
+        let status = self
+            .chain
+            .get_status(v1::GetStatusRequest {})
+            .await?
+            .into_inner();
+        Ok(TxHeader {
+            chain: ChainId(bytes32(&status.chain_id, "chain id")?),
+            expiry_height: status.height.saturating_add(window),
+        })
     }
 
     /// Compact records of finalized blocks `from..=to` (applied transactions only, with

@@ -18,7 +18,7 @@ use sable_circuits::{
     note::{Note, NoteValue},
     note_encryption::try_decrypt_incoming,
     pallas,
-    transaction::{digest_of, Issuance, IssuedNote, Transaction},
+    transaction::{digest_of, Issuance, IssuedNote, Transaction, TxHeader},
 };
 
 use sable_primitives::{
@@ -364,12 +364,24 @@ pub async fn prove_leg_to(
     .map_err(build)?
 }
 
-/// A transaction of the given legs, each signed by its bank over the digest of the
-/// whole: with two banks' legs, an atomic delivery-versus-payment.
-pub fn assemble(legs: Vec<(ProvenPart, &SpendingKey)>) -> Result<Transaction, WalletError> {
+/// How many blocks past the chain's tip a wallet's transactions stay valid by default
+/// (see [`NodeClient::tx_header`]): long enough for the banks of a delivery-versus-payment
+/// to exchange their legs, short enough that a signed leg is no long-lived option.
+pub const EXPIRY_WINDOW: u64 = 2_000;
+
+/// A transaction of the given legs under `header`, each signed by its bank over the
+/// digest of the whole: with two banks' legs, an atomic delivery-versus-payment.
+pub fn assemble(
+    header: TxHeader,
+    legs: Vec<(ProvenPart, &SpendingKey)>,
+) -> Result<Transaction, WalletError> {
     let d = digest_of(
+        &header,
         &[],
-        &legs.iter().map(|(p, _)| p.effects()).collect::<Vec<_>>(),
+        &legs
+            .iter()
+            .map(|(p, _)| p.signed_data())
+            .collect::<Vec<_>>(),
     );
     let parts = legs
         .into_iter()
@@ -379,6 +391,7 @@ pub fn assemble(legs: Vec<(ProvenPart, &SpendingKey)>) -> Result<Transaction, Wa
         })
         .collect::<Result<_, _>>()?;
     Ok(Transaction {
+        header,
         issuances: vec![],
         parts,
         deposits: vec![],
@@ -435,20 +448,21 @@ impl Issuer {
 /// `(owner, value)` of each note.
 pub type IssuanceOrder<'a> = (&'a Issuer, &'a str, &'a [(Address, u64)]);
 
-/// One transaction of public issuances, signed by every issuer over the digest of the
-/// whole. Returns it with the issued notes.
-pub fn issue(issuances: &[IssuanceOrder<'_>]) -> (Transaction, Vec<Note>) {
+/// One transaction of public issuances under `header`, signed by every issuer over the
+/// digest of the whole. Returns it with the issued notes.
+pub fn issue(header: TxHeader, issuances: &[IssuanceOrder<'_>]) -> (Transaction, Vec<Note>) {
     let mut unsigned: Vec<Issuance> = issuances
         .iter()
         .map(|(issuer, name, notes)| issuer.unsigned(name, notes))
         .collect();
-    let d = digest_of(&unsigned.iter().collect::<Vec<_>>(), &[]);
+    let d = digest_of(&header, &unsigned.iter().collect::<Vec<_>>(), &[]);
     for (iss, (issuer, _, _)) in unsigned.iter_mut().zip(issuances) {
         iss.signature = issuer.key.sign(rng(), d.as_bytes());
     }
     let notes = unsigned.iter().flat_map(|i| i.full_notes()).collect();
     (
         Transaction {
+            header,
             issuances: unsigned,
             parts: vec![],
             deposits: vec![],

@@ -195,21 +195,30 @@ async fn main() -> Result<()> {
     );
 
     println!("\n1. Issuance: USD deposit tokens to Bank B, bonds to Bank A");
-    let (issuance, _) = wallet::issue(&[
-        (
-            &usd_issuer,
-            "USD deposit token",
-            &[(b.address(), 1_000_000)],
-        ),
-        (&bond_issuer, "ISIN:XS0000000001", &[(a.address(), 10)]),
-    ]);
+    let header = bank_b.tx_header(wallet::EXPIRY_WINDOW).await?;
+    println!(
+        "  signed for chain {} until height {}",
+        header.chain, header.expiry_height
+    );
+    let (issuance, _) = wallet::issue(
+        header,
+        &[
+            (
+                &usd_issuer,
+                "USD deposit token",
+                &[(b.address(), 1_000_000)],
+            ),
+            (&bond_issuer, "ISIN:XS0000000001", &[(a.address(), 10)]),
+        ],
+    );
     settle(&mut bank_b, "issuance", &issuance).await?;
     a.sync(&mut bank_a).await?;
     b.sync(&mut bank_b).await?;
 
     println!("\n2. Transfer: Bank B pays Bank A 250,000 USD (through validator 1)");
     let part = leg(&mut bank_b, pk, reg, &b, usd, 250_000, a.address()).await?;
-    let tx = wallet::assemble(vec![(part, b.spending_key())])?;
+    let header = bank_b.tx_header(wallet::EXPIRY_WINDOW).await?;
+    let tx = wallet::assemble(header, vec![(part, b.spending_key())])?;
     settle(&mut bank_b, "transfer", &tx).await?;
     a.sync(&mut bank_a).await?;
     b.sync(&mut bank_b).await?;
@@ -217,10 +226,15 @@ async fn main() -> Result<()> {
     println!("\n3. DvP: Bank A delivers 4 bonds, Bank B pays 400,000 USD, atomically");
     let leg_a = leg(&mut bank_a, pk, reg, &a, bond, 4, b.address()).await?;
     let leg_b = leg(&mut bank_b, pk, reg, &b, usd, 400_000, a.address()).await?;
-    // The banks exchange only their legs' public effects; each signs its own leg over
-    // the digest of the whole transaction.
-    let dvp = wallet::assemble(vec![(leg_a, a.spending_key()), (leg_b, b.spending_key())])?;
+    // The banks exchange only their legs' public effects and proofs; each signs its own
+    // leg over the digest of the whole transaction.
+    let header = bank_a.tx_header(wallet::EXPIRY_WINDOW).await?;
+    let dvp = wallet::assemble(
+        header,
+        vec![(leg_a, a.spending_key()), (leg_b, b.spending_key())],
+    )?;
     let stripped = Transaction {
+        header,
         issuances: vec![],
         parts: vec![dvp.parts[0].clone()],
         deposits: vec![],

@@ -187,7 +187,7 @@ impl Executor {
         let mut outcomes = Vec::new();
         let registry_before = REGISTRY_TREE.root(&s)?.to_repr_bytes();
 
-        // Operator commands first, so a removal in this block binds its transactions.
+        // Operator commands first: a removal in this block binds its transactions.
         for (i, raw) in block.admin.iter().enumerate() {
             let (id, rejection) = match SignedAdminCommand::from_bytes(raw) {
                 Err(e) => (TxId::of(raw), Some(Rejection::Malformed(e.to_string()))),
@@ -206,6 +206,15 @@ impl Executor {
                 index: i as u32,
                 rejection,
             });
+        }
+        // The registry as the operator commands left it binds this block's
+        // transactions: a root the commands superseded counts as superseded at the
+        // previous block, so after a removal no transaction of this block proves
+        // membership under the root that still held the removed participant.
+        let registry_root = REGISTRY_TREE.root(&s)?.to_repr_bytes();
+        if registry_root != registry_before {
+            s.put_registry_root(&registry_before, height - 1);
+            s.put_registry_root(&registry_root, u64::MAX);
         }
         self.maybe_crash(height, ApplyStep::Admin);
 
@@ -317,11 +326,6 @@ impl Executor {
         let anchor = NOTE_TREE.root(&s)?.to_repr_bytes();
         if !s.is_anchor(&anchor)? {
             s.put_anchor(&anchor, height);
-        }
-        let registry_root = REGISTRY_TREE.root(&s)?.to_repr_bytes();
-        if registry_root != registry_before {
-            s.put_registry_root(&registry_before, height - 1);
-            s.put_registry_root(&registry_root, u64::MAX);
         }
         s.put_compact_block(height, compact.encode_to_vec());
         self.maybe_crash(height, ApplyStep::Trees);

@@ -4,7 +4,11 @@
 //! stops execution of the block, which commits nothing, so one validator's disk fault
 //! cannot silently fork its state from the others'.
 
-use sable_circuits::{registry::RegistryRoot, transaction::Transaction};
+use sable_circuits::{
+    constants::MAX_EXPIRY_DELTA,
+    registry::RegistryRoot,
+    transaction::{Transaction, TxHeader},
+};
 use sable_primitives::{AdmissionError, Rejection};
 use sable_storage::{ChainReader, Staged, StorageError};
 
@@ -43,11 +47,23 @@ pub fn check_state(
     tx: &Transaction,
 ) -> Result<(), StateCheckError> {
     let tip = view.height()?;
+    check_header(&tx.header, params, tip + 1)?;
     let last_removal = view.last_removal()?;
-    for iss in &tx.issuances {
+    for (i, iss) in tx.issuances.iter().enumerate() {
         let key: [u8; 32] = iss.issuer.into();
         if view.issuer(&key)?.is_none() {
             return Err(Rejection::UnauthorizedIssuer.into());
+        }
+        // Unregistered participants can neither hold nor receive notes: an issuance is
+        // a receipt like any other (a shielded output proves its recipient registered).
+        for (n, note) in iss.notes.iter().enumerate() {
+            if view.participant(&note.owner.to_bytes())?.is_none() {
+                return Err(Rejection::UnregisteredRecipient {
+                    issuance: i,
+                    note: n,
+                }
+                .into());
+            }
         }
     }
     let registry_root_ok = |root: &RegistryRoot| -> Result<(), StateCheckError> {
@@ -84,6 +100,27 @@ pub fn check_state(
         if view.is_deposit_minted(d.index)? {
             return Err(Rejection::DepositConsumed(d.index).into());
         }
+    }
+    Ok(())
+}
+
+/// Whether a transaction with `header` may be in a block at `height`: signed for this
+/// chain, not expired, and not expiring further ahead than [`MAX_EXPIRY_DELTA`] (a
+/// signed transaction is never a free option for ever).
+pub fn check_header(header: &TxHeader, params: &ChainParams, height: u64) -> Result<(), Rejection> {
+    if header.chain != params.chain {
+        return Err(Rejection::WrongChain {
+            expected: params.chain.to_string(),
+            found: header.chain.to_string(),
+        });
+    }
+    let horizon = height.saturating_add(MAX_EXPIRY_DELTA);
+    if header.expiry_height < height || header.expiry_height > horizon {
+        return Err(Rejection::Expired {
+            expiry: header.expiry_height,
+            height,
+            horizon,
+        });
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use commonware_runtime::{
     tokio as cw_tokio, Metrics as _, Runner as _, Spawner as _, Supervisor as _,
 };
-use sable_circuits::{circuit::VerifyingKey, keys::RegulatorPublicKey};
+use sable_circuits::{circuit::VerifyingKey, keys::RegulatorPublicKey, transaction::ChainId};
 
 use crate::{
     config::NodeConfig,
@@ -132,6 +132,7 @@ pub fn chain_params(
     let regulator = RegulatorPublicKey::from_bytes(&reg)
         .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
     Ok(Arc::new(ChainParams {
+        chain: ChainId::from_namespace(&cfg.chain.namespace),
         regulator,
         ca: ca.clone(),
         registry_root_window: cfg.chain.registry_root_window,

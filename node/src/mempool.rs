@@ -302,6 +302,31 @@ impl<P: Clone> Mempool<P> {
         admin.retain(|(id, _)| !included.contains(id));
         evicted
     }
+
+    /// Removes every pending transaction `doomed` picks (those that can no longer be
+    /// in any block: expired); returns them.
+    pub fn evict(&self, doomed: impl Fn(&P) -> bool) -> Vec<(TxId, P)> {
+        let mut g = self.inner.lock();
+        let ids: Vec<TxId> = g
+            .txs
+            .iter()
+            .filter(|(_, e)| doomed(&e.decoded))
+            .map(|(id, _)| *id)
+            .collect();
+        let mut evicted = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(e) = g.txs.remove(&id) {
+                g.bytes -= e.bytes.len();
+                for nf in &e.nullifiers {
+                    g.spends.remove(nf);
+                }
+                evicted.push((id, e.decoded));
+            }
+        }
+        let Inner { order, txs, .. } = &mut *g;
+        order.retain(|id| txs.contains_key(id));
+        evicted
+    }
 }
 
 #[cfg(test)]
@@ -311,6 +336,19 @@ mod tests {
 
     fn id(n: u8) -> TxId {
         TxId([n; 32])
+    }
+
+    #[test]
+    fn evicted_transactions_free_their_space_and_nullifiers() {
+        let m = Mempool::<u64>::new(MempoolLimits::default());
+        m.insert(id(1), vec![1; 10], 5, vec![[7; 32]]).unwrap();
+        m.insert(id(2), vec![2; 10], 9, vec![[8; 32]]).unwrap();
+        assert_eq!(m.evict(|expiry| *expiry < 6), vec![(id(1), 5)]);
+        assert_eq!(m.len(), 1);
+        // Its nullifier is free again.
+        m.insert(id(3), vec![3; 10], 9, vec![[7; 32]]).unwrap();
+        assert!(m.evict(|_| false).is_empty());
+        assert_eq!(m.len(), 2);
     }
 
     #[test]

@@ -288,6 +288,8 @@ impl Node {
     }
 
     fn reject(&self, id: TxId, r: AdmissionError) -> AdmissionError {
+        // A refused transaction will never finalize: its admission time goes too.
+        self.admitted_at.lock().remove(&id);
         metrics()
             .rejected
             .get_or_create(&ReasonLabel {
@@ -662,21 +664,37 @@ impl Node {
             // Another validator's block spent its note first.
             self.reject(evicted, Rejection::SpentNullifier.into());
         }
-        let m = metrics();
-        {
-            let mut admitted = self.admitted_at.lock();
-            for o in &applied.outcomes {
-                if let Some(t) = admitted.remove(&o.id) {
-                    let latency = self.rt.now().duration_since(t).unwrap_or_default();
-                    m.finality_latency.observe(latency.as_secs_f64());
+        // And what can no longer be in any block: expired by the next one.
+        let next = applied.header.height + 1;
+        let expired = self
+            .mempool
+            .evict(|tx: &Arc<Transaction>| tx.header.expiry_height < next);
+        for (id, tx) in expired {
+            let expiry = tx.header.expiry_height;
+            let horizon = next.saturating_add(sable_circuits::constants::MAX_EXPIRY_DELTA);
+            self.reject(
+                id,
+                Rejection::Expired {
+                    expiry,
+                    height: next,
+                    horizon,
                 }
-                match &o.rejection {
-                    None => {
-                        m.applied.inc();
-                    }
-                    Some(r) => {
-                        self.reject(o.id, r.clone().into());
-                    }
+                .into(),
+            );
+        }
+        let m = metrics();
+        for o in &applied.outcomes {
+            let admitted = self.admitted_at.lock().remove(&o.id);
+            if let Some(t) = admitted {
+                let latency = self.rt.now().duration_since(t).unwrap_or_default();
+                m.finality_latency.observe(latency.as_secs_f64());
+            }
+            match &o.rejection {
+                None => {
+                    m.applied.inc();
+                }
+                Some(r) => {
+                    self.reject(o.id, r.clone().into());
                 }
             }
         }

@@ -19,7 +19,7 @@ use sable_circuits::{
     circuit::DepositProvingKey,
     deposit::Deposit,
     note::{Note, NoteValue},
-    transaction::Transaction,
+    transaction::{Transaction, TxHeader},
 };
 use sable_client::wallet::Wallet;
 use sable_l1::{
@@ -35,7 +35,7 @@ use sable_storage::ChainReader as _;
 use sable_testkit::{
     assert_agree,
     l1::L1,
-    parties::{connect, pay, two_banks, withdraw, TwoBanks, FINAL},
+    parties::{connect, header, pay, two_banks, withdraw, TwoBanks, FINAL},
     Devnet,
 };
 
@@ -49,8 +49,9 @@ fn small_batches(s: &mut SettlementSection) {
     s.log_page_blocks = 8;
 }
 
-fn deposit_tx(d: Deposit) -> Transaction {
+fn deposit_tx(header: TxHeader, d: Deposit) -> Transaction {
     Transaction {
+        header,
         issuances: vec![],
         parts: vec![],
         deposits: vec![d],
@@ -105,7 +106,8 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         .unwrap()
     };
     let (path, root) = client.registry_path(&a.address()).await.unwrap();
-    let claim = deposit_tx(prove(0, &path, root));
+    let h = header(&mut client).await;
+    let claim = deposit_tx(h, prove(0, &path, root));
     let deadline = std::time::Instant::now() + T;
     let id = loop {
         match client.submit(&claim).await.unwrap() {
@@ -143,12 +145,12 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     // a claim of a deposit L1 does not hold is refused too.
     for (claim, expected) in [
         (
-            deposit_tx(prove(0, &path, root)),
+            deposit_tx(h, prove(0, &path, root)),
             RejectCode::DepositConsumed,
         ),
         (inflated, RejectCode::DepositConsumed),
         (
-            deposit_tx(prove(1, &path, root)),
+            deposit_tx(h, prove(1, &path, root)),
             RejectCode::UnconfirmedDeposit,
         ),
     ] {
@@ -181,7 +183,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let mut wallet_b = Wallet::new("Bank B", b.sk.clone());
     wallet_b.sync(&mut client).await.unwrap();
     assert_eq!(wallet_b.balance(asset), 250);
-    let (bond_issue, bonds) = issuer.issue("bond", a.address(), &[10]);
+    let (bond_issue, bonds) = issuer.issue(header(&mut client).await, "bond", a.address(), &[10]);
     let (bond_id, _) = client.submit(&bond_issue).await.unwrap();
     assert!(matches!(
         client.wait_final(&bond_id, FINAL).await.unwrap(),

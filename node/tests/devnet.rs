@@ -22,7 +22,7 @@ const T: Duration = Duration::from_secs(90);
 async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
     use sable_client::wallet;
     use sable_primitives::TxStatus;
-    use sable_testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
+    use sable_testkit::parties::{connect, header, pay, two_banks, TwoBanks, FINAL};
 
     const PAYMENTS: usize = 8;
     let mut net = devnet(4);
@@ -40,7 +40,8 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
         clients.push(connect(&net.config(i), "bank-a").await);
     }
     let (_, _, base) = clients[0].anchor().await.unwrap();
-    let (issuance, notes) = issuer.issue("USD", a.address(), &[10; PAYMENTS]);
+    let h = header(&mut clients[0]).await;
+    let (issuance, notes) = issuer.issue(h, "USD", a.address(), &[10; PAYMENTS]);
     wallet::settle(&mut clients[0], &issuance).await.unwrap();
     let mut payments = Vec::new();
     for (i, note) in notes.iter().enumerate() {
@@ -330,7 +331,7 @@ fn a_validator_whose_port_is_taken_stops_at_start_and_names_it() {
 async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
     use sable_client::wallet::Wallet;
     use sable_primitives::{RejectCode, TxStatus};
-    use sable_testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
+    use sable_testkit::parties::{connect, header, pay, two_banks, TwoBanks, FINAL};
 
     let mut net = devnet(4);
     net.start_all();
@@ -356,7 +357,8 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (_, _, size_before) = a1.anchor().await.unwrap();
-    let (issuance, notes) = issuer.issue("USD", a.address(), &[1_000, 2_000]);
+    let h = header(&mut a1).await;
+    let (issuance, notes) = issuer.issue(h, "USD", a.address(), &[1_000, 2_000]);
     let (id, s) = a1.submit(&issuance).await.unwrap();
     assert_eq!(s, TxStatus::Pending);
     assert!(matches!(
@@ -428,8 +430,9 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
         "resubmission: {s3:?}"
     );
 
-    // A payment with a tampered proof passes the cheap admission checks, then fails
-    // batch verification before any block carries it: it leaves the pools, rejected.
+    // A payment whose proof was tampered with after signing passes the cheap admission
+    // checks, then fails batch verification before any block carries it (the
+    // signatures cover the proof): it leaves the pools, rejected.
     let mut forged = pay(&mut a0, reg, &a, notes[1], size_before + 1, b.address(), 5).await;
     let mut proof = forged.parts[0].proof.as_bytes().to_vec();
     proof[100] ^= 1;
@@ -441,11 +444,11 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
         matches!(
             ff,
             TxStatus::Rejected {
-                code: RejectCode::InvalidProof,
+                code: RejectCode::InvalidSignature,
                 ..
             }
         ),
-        "a tampered proof is rejected as an invalid proof: {ff:?}"
+        "a tampered proof breaks the signatures over it: {ff:?}"
     );
 
     // The second issued note is still spendable.

@@ -66,6 +66,7 @@ impl TestNode {
         let node = Node::new(
             Arc::new(Store::open(db.path()).unwrap()),
             Arc::new(ChainParams {
+                chain: sable_circuits::transaction::ChainId::from_namespace("sable-test"),
                 regulator,
                 ca: ca.clone(),
                 registry_root_window: 16,

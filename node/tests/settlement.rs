@@ -31,7 +31,7 @@ fn small_batches(s: &mut SettlementSection) {
 async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart_and_verify_from_l1(
 ) {
     use sable_primitives::TxStatus;
-    use sable_testkit::parties::{connect, pay, two_banks, TwoBanks, FINAL};
+    use sable_testkit::parties::{connect, header, pay, two_banks, TwoBanks, FINAL};
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("anvil-state.json");
@@ -61,7 +61,7 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
     } = two_banks(&cfg).await;
     let mut client = connect(&cfg, "bank-a").await;
     let (_, _, base) = client.anchor().await.unwrap();
-    let (issuance, notes) = issuer.issue("USD", a.address(), &[500]);
+    let (issuance, notes) = issuer.issue(header(&mut client).await, "USD", a.address(), &[500]);
     let (id, _) = client.submit(&issuance).await.unwrap();
     assert!(matches!(
         client.wait_final(&id, FINAL).await.unwrap(),

@@ -78,7 +78,7 @@ fn workload() -> &'static Workload {
                 label: "bank-b".into(),
             },
         );
-        let (issuance, notes) = issuer.issue("USD", a.address(), &[1_000]);
+        let (issuance, notes) = issuer.issue(sim::header(), "USD", a.address(), &[1_000]);
 
         // The chain's trees as they will stand after the issuance: the registry holds A
         // then B, the note tree only the issuance's notes.
@@ -112,7 +112,7 @@ fn workload() -> &'static Workload {
             .unwrap()
             .prove(proving_key(), &mut r)
             .unwrap();
-        let transfer = assemble(vec![(part, &a)]);
+        let transfer = assemble(sim::header(), vec![(part, &a)]);
         Workload {
             onboard: onboard.iter().map(|c| c.to_bytes()).collect(),
             onboard_b: onboard_b.to_bytes(),

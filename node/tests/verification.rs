@@ -4,141 +4,27 @@
 //! and a transaction that fails leaves the pool with a typed rejection.
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use sable_circuits::{
     asset::AssetId,
-    circuit::{Proof, VerifyingKey},
+    circuit::{Proof, DEPOSIT_PROOF_SIZE},
     deposit::Deposit,
-    keys::{RegulatorPublicKey, RegulatorSecretKey},
     note::{Note, NoteValue},
     note_encryption::encrypt_note,
     registry::ParticipantRegistry,
     regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
     transaction::Transaction,
 };
-use sable_client::wallet::{issue, Issuer};
-use sable_execution::{AllowAll, ChainParams, ExecError, Verifier};
-use sable_node::{mempool::MempoolLimits, node::Node};
-use sable_pki::{
-    generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
-};
-use sable_primitives::admin::{AdminCommand, AdminOp};
+use sable_client::wallet::Issuer;
+use sable_execution::ExecError;
 use sable_primitives::block::{Block, TxId};
 use sable_primitives::{AdmissionError, L1View, RejectCode, Rejection, TxStatus};
-use sable_storage::{ChainReader as _, L1DepositRecord, Staged, Store};
-use sable_testkit::{apply_admin_block, parties::Bank};
+use sable_storage::{ChainReader as _, L1DepositRecord, Staged};
+use sable_testkit::parties::Bank;
 
-/// An issuance of `value` to `to` by `issuer` (signatures only: no proof to build).
-fn issuance(issuer: &Issuer, to: &Bank, value: u64) -> Transaction {
-    issue(&[(issuer, "USD", &[(to.address(), value)])]).0
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// A node without consensus over a real RocksDB, verifying in the background in rounds
-/// gathered for `window`, in batches and pieces of at most `max_batch`, with block 1
-/// applied: a bank registered and an issuer authorised, so issuances pass admission.
-struct Started {
-    node: Arc<Node>,
-    /// The node's store, for what a test writes or damages behind the node's back.
-    store: Arc<Store>,
-    verifier: Verifier,
-    issuer: Issuer,
-    bank: Bank,
-    regulator: RegulatorPublicKey,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
-
-/// The verifying key, built once for this test binary.
-async fn verifying_key() -> Arc<VerifyingKey> {
-    static VK: OnceLock<Arc<VerifyingKey>> = OnceLock::new();
-    if let Some(vk) = VK.get() {
-        return vk.clone();
-    }
-    let vk = tokio::task::spawn_blocking(|| Arc::new(VerifyingKey::build()))
-        .await
-        .unwrap();
-    VK.get_or_init(|| vk).clone()
-}
-
-async fn started(window: Duration, max_batch: usize) -> Started {
-    let (pki_dir, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let pki = generate_dev_pki(pki_dir.path(), &DevPkiSpec::default()).unwrap();
-    let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
-    let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
-    let verifier = Verifier::start(verifying_key().await, regulator, 0, max_batch, Arc::new(()));
-    let store = Arc::new(Store::open(db.path()).unwrap());
-    let node = Node::new(
-        store.clone(),
-        Arc::new(ChainParams {
-            regulator,
-            ca,
-            registry_root_window: 16,
-        }),
-        Arc::new(AllowAll),
-        verifier.clone(),
-        MempoolLimits::default(),
-    )
-    .unwrap();
-    node.start_preverifier(window, max_batch);
-
-    // Block 1 (applied directly: no consensus here) registers a bank and authorises an
-    // issuer, so issuances pass admission's state checks.
-    let (issuer, bank) = (Issuer::random(), Bank::new());
-    let op = pki.identity("operator-0").unwrap();
-    let (seed, cert) = (
-        load_key_seed(&op.key).unwrap(),
-        load_certificate_pem(&op.cert).unwrap(),
-    );
-    let admin = [
-        AdminOp::AuthorizeIssuer {
-            issuer_key: issuer.public(),
-            label: "issuer".into(),
-        },
-        AdminOp::AddParticipant {
-            address: bank.address(),
-            label: "bank".into(),
-        },
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(nonce, op)| {
-        AdminCommand {
-            nonce: nonce as u64,
-            op,
-        }
-        .sign(&seed, cert.clone())
-        .to_bytes()
-    })
-    .collect();
-    let applied = apply_admin_block(&node, admin).await;
-    assert!(
-        applied.outcomes.iter().all(|o| o.rejection.is_none()),
-        "{:?}",
-        applied.outcomes
-    );
-    Started {
-        node,
-        store,
-        verifier,
-        issuer,
-        bank,
-        regulator,
-        _dirs: (pki_dir, db),
-    }
-}
+mod common;
+use common::{header, issuance, started, wait_for, Started};
 
 // One runtime thread: a verification's result is recorded by a task of its own, which
 // runs only when this test yields, so the two callers below both ask before the first
@@ -154,7 +40,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         issuer,
         bank,
         regulator,
-        _dirs,
+        ..
     } = started(Duration::from_millis(20), 2).await;
 
     // A valid issuance, and one whose issuer signature is another key's.
@@ -248,6 +134,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
             &mut rng,
         );
         Transaction {
+            header: header(),
             issuances: vec![],
             parts: vec![],
             deposits: vec![Deposit {
@@ -262,7 +149,7 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
                     &RegulatorPlaintext::of_deposit(&note),
                 ),
                 encrypted_note: encrypt_note(&note, &[0; 64], None, &mut rng),
-                proof: Proof::from_bytes(vec![0; 100]),
+                proof: Proof::from_bytes(vec![0; DEPOSIT_PROOF_SIZE]),
             }],
         }
     };

@@ -52,6 +52,12 @@ pub enum RejectCode {
     UnlistedAsset = 16,
     /// This validator could not decide (storage or verifier failure).
     Unavailable = 17,
+    /// Signed for another network.
+    WrongChain = 18,
+    /// Past its expiry height, or with an expiry further ahead than the chain allows.
+    Expired = 19,
+    /// An issuance to an address the registry does not hold.
+    UnregisteredRecipient = 20,
 }
 
 /// Whose fact a refusal is (see the module docs).
@@ -73,7 +79,7 @@ pub enum RejectKind {
 
 impl RejectCode {
     /// Every code, in numeric order.
-    pub const ALL: [RejectCode; 17] = [
+    pub const ALL: [RejectCode; 20] = [
         RejectCode::Malformed,
         RejectCode::TooLarge,
         RejectCode::InvalidSignature,
@@ -91,6 +97,9 @@ impl RejectCode {
         RejectCode::DepositConsumed,
         RejectCode::UnlistedAsset,
         RejectCode::Unavailable,
+        RejectCode::WrongChain,
+        RejectCode::Expired,
+        RejectCode::UnregisteredRecipient,
     ];
 
     /// The code a byte stands for; `None` for 0 and for numbers no code has.
@@ -118,6 +127,9 @@ impl RejectCode {
             RejectCode::DepositConsumed => "deposit_consumed",
             RejectCode::UnlistedAsset => "unlisted_asset",
             RejectCode::Unavailable => "unavailable",
+            RejectCode::WrongChain => "wrong_chain",
+            RejectCode::Expired => "expired",
+            RejectCode::UnregisteredRecipient => "unregistered_recipient",
         }
     }
 
@@ -127,14 +139,17 @@ impl RejectCode {
             RejectCode::Malformed
             | RejectCode::TooLarge
             | RejectCode::InvalidSignature
-            | RejectCode::InvalidProof => RejectKind::Invalid,
+            | RejectCode::InvalidProof
+            | RejectCode::WrongChain => RejectKind::Invalid,
             RejectCode::UnknownAnchor
             | RejectCode::SpentNullifier
             | RejectCode::StaleRegistryRoot
             | RejectCode::UnauthorizedIssuer
             | RejectCode::Duplicate
             | RejectCode::Admin
-            | RejectCode::DepositConsumed => RejectKind::Conflict,
+            | RejectCode::DepositConsumed
+            | RejectCode::Expired
+            | RejectCode::UnregisteredRecipient => RejectKind::Conflict,
             RejectCode::Compliance => RejectKind::Policy,
             RejectCode::DuplicateNullifier | RejectCode::MempoolFull => RejectKind::Pool,
             RejectCode::UnconfirmedDeposit | RejectCode::UnlistedAsset => RejectKind::L1View,
@@ -203,6 +218,34 @@ pub enum Rejection {
     /// A deposit already minted.
     #[error("L1 deposit {0} is already minted")]
     DepositConsumed(u64),
+    /// Signed for another network.
+    #[error("signed for another chain ({found}; this chain is {expected})")]
+    WrongChain {
+        /// This chain's id (its first bytes, in hex).
+        expected: String,
+        /// The transaction's.
+        found: String,
+    },
+    /// Past its expiry height, or with an expiry further ahead than the chain allows.
+    #[error(
+        "expiry height {expiry} is outside [{height}, {horizon}] for a block at height {height}"
+    )]
+    Expired {
+        /// The transaction's expiry height.
+        expiry: u64,
+        /// The height of the block it would be in.
+        height: u64,
+        /// The furthest expiry a transaction in that block may carry.
+        horizon: u64,
+    },
+    /// An issuance to an address the registry does not hold.
+    #[error("issuance {issuance} note {note}: the recipient is not registered")]
+    UnregisteredRecipient {
+        /// The issuance within the transaction.
+        issuance: usize,
+        /// The note within the issuance.
+        note: usize,
+    },
 }
 
 impl Rejection {
@@ -221,6 +264,9 @@ impl Rejection {
             Rejection::Duplicate => RejectCode::Duplicate,
             Rejection::Admin(_) => RejectCode::Admin,
             Rejection::DepositConsumed(_) => RejectCode::DepositConsumed,
+            Rejection::WrongChain { .. } => RejectCode::WrongChain,
+            Rejection::Expired { .. } => RejectCode::Expired,
+            Rejection::UnregisteredRecipient { .. } => RejectCode::UnregisteredRecipient,
         }
     }
 }
@@ -293,7 +339,7 @@ mod tests {
             assert_eq!(RejectCode::from_u8(c as u8), Some(c));
         }
         assert_eq!(RejectCode::from_u8(0), None);
-        assert_eq!(RejectCode::from_u8(18), None);
+        assert_eq!(RejectCode::from_u8(21), None);
         assert_eq!(RejectCode::from_u8(255), None);
     }
 
@@ -315,6 +361,19 @@ mod tests {
             Rejection::Duplicate,
             Rejection::Admin("x".into()),
             Rejection::DepositConsumed(1),
+            Rejection::WrongChain {
+                expected: "a".into(),
+                found: "b".into(),
+            },
+            Rejection::Expired {
+                expiry: 1,
+                height: 2,
+                horizon: 3,
+            },
+            Rejection::UnregisteredRecipient {
+                issuance: 0,
+                note: 1,
+            },
         ];
         for r in &verdicts {
             assert!(r.code().is_chain_verdict(), "{r}");

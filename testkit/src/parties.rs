@@ -9,7 +9,7 @@ use sable_circuits::{
     circuit::ProvingKey,
     keys::{Address, RegulatorPublicKey, SpendingKey},
     note::Note,
-    transaction::Transaction,
+    transaction::{Transaction, TxHeader},
 };
 use sable_client::node_client::NodeClient;
 use sable_client::wallet;
@@ -40,6 +40,12 @@ pub async fn connect(cfg: &NodeConfig, participant: &str) -> NodeClient {
     .await
     .unwrap();
     NodeClient::new(channel)
+}
+
+/// The header for a transaction signed now through `client`'s node (its chain, and the
+/// wallet's default expiry window).
+pub async fn header(client: &mut NodeClient) -> TxHeader {
+    client.tx_header(wallet::EXPIRY_WINDOW).await.unwrap()
 }
 
 pub fn regulator(cfg: &NodeConfig) -> RegulatorPublicKey {
@@ -127,10 +133,16 @@ impl Issuer {
         self.0.public()
     }
 
-    /// A signed issuance of `values` of asset `name` to `owner`.
-    pub fn issue(&self, name: &str, owner: Address, values: &[u64]) -> (Transaction, Vec<Note>) {
+    /// A signed issuance of `values` of asset `name` to `owner`, under `header`.
+    pub fn issue(
+        &self,
+        header: TxHeader,
+        name: &str,
+        owner: Address,
+        values: &[u64],
+    ) -> (Transaction, Vec<Note>) {
         let notes: Vec<(Address, u64)> = values.iter().map(|v| (owner, *v)).collect();
-        wallet::issue(&[(&self.0, name, &notes)])
+        wallet::issue(header, &[(&self.0, name, &notes)])
     }
 }
 
@@ -150,9 +162,9 @@ pub async fn leg(
         .unwrap()
 }
 
-/// A transaction of the given legs (see [`wallet::assemble`]).
-pub fn assemble(legs: Vec<(ProvenPart, &Bank)>) -> Transaction {
-    wallet::assemble(legs.into_iter().map(|(p, b)| (p, &b.sk)).collect()).unwrap()
+/// A transaction of the given legs under `header` (see [`wallet::assemble`]).
+pub fn assemble(header: TxHeader, legs: Vec<(ProvenPart, &Bank)>) -> Transaction {
+    wallet::assemble(header, legs.into_iter().map(|(p, b)| (p, &b.sk)).collect()).unwrap()
 }
 
 /// A withdrawal of `amount` from `owned` to the Ethereum address `recipient`, the
@@ -177,7 +189,7 @@ pub async fn withdraw(
     )
     .await
     .unwrap();
-    assemble(vec![(part, from)])
+    assemble(header(client).await, vec![(part, from)])
 }
 
 /// A single-leg payment (see [`leg`]).
@@ -191,5 +203,5 @@ pub async fn pay(
     amount: u64,
 ) -> Transaction {
     let part = leg(client, regulator, from, note, position, to, amount).await;
-    assemble(vec![(part, from)])
+    assemble(header(client).await, vec![(part, from)])
 }

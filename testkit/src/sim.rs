@@ -27,7 +27,9 @@ use commonware_runtime::{deterministic, Clock as _, Handle, Quota, Spawner as _,
 use commonware_utils::{NZUsize, NZU32};
 use sable_circuits::{
     circuit::VerifyingKey,
+    constants::MAX_EXPIRY_DELTA,
     keys::{RegulatorPublicKey, RegulatorSecretKey},
+    transaction::{ChainId, TxHeader},
 };
 use sable_execution::{AllowAll, ChainParams, Verifier};
 use sable_l1::{Domain, SettledState, SettlementKey};
@@ -131,6 +133,7 @@ impl Fixture {
         Fixture {
             _pki: dir,
             params: Arc::new(ChainParams {
+                chain: ChainId::from_namespace(NAMESPACE),
                 regulator,
                 ca,
                 registry_root_window: 16,
@@ -180,6 +183,15 @@ pub struct NetConfig {
 
 /// The chain's namespace in simulation.
 pub const NAMESPACE: &str = "sable-sim";
+
+/// A transaction header for the simulated chain, valid from its first block to the
+/// furthest expiry the chain allows.
+pub fn header() -> TxHeader {
+    TxHeader {
+        chain: ChainId::from_namespace(NAMESPACE),
+        expiry_height: MAX_EXPIRY_DELTA,
+    }
+}
 
 /// Co-signing settlement batches in simulation: each validator runs its
 /// [`Cosigner`] over the simulated links on channel [`exchange::CHANNEL`], against a

@@ -242,7 +242,8 @@ async fn prepare(exe: &Path, work: &Path, snapshot: &Path, n: usize) -> Result<(
     while notes.len() < n {
         let (_, _, base) = client.anchor().await?;
         let count = (n - notes.len()).min(MAX_ISSUED_NOTES);
-        let (issuance, issued) = issuer.issue("USD", a.address(), &vec![100; count]);
+        let h = client.tx_header(wallet::EXPIRY_WINDOW).await?;
+        let (issuance, issued) = issuer.issue(h, "USD", a.address(), &vec![100; count]);
         wallet::settle(&mut client, &issuance).await?;
         notes.extend(
             issued

@@ -41,7 +41,10 @@ fn main() -> Result<()> {
     for _ in 0..max {
         let tx = world.transaction(&pk, &mut rng)?;
         let part = &tx.parts[0];
-        proofs.push((part.proof.clone(), part.effects.instances(&world.regulator)));
+        proofs.push((
+            part.proof.clone(),
+            part.effects.instances(&world.regulator)?,
+        ));
     }
     eprintln!("proved in {:.1} s", t.elapsed().as_secs_f64());
 

@@ -32,7 +32,9 @@ mod proof;
 
 pub use batch::ProofBatch;
 pub use fixed_bases::{FullWidthBase, KeyAgreementG, SableFixedBases};
-pub use proof::{DepositProvingKey, Proof, ProvingKey, Statement, VerifyingKey, K};
+pub use proof::{
+    DepositProvingKey, Proof, ProvingKey, Statement, VerifyingKey, DEPOSIT_PROOF_SIZE, K,
+};
 
 /// Pairs action witnesses into circuits (the count must be a multiple of
 /// [`ACTIONS_PER_INSTANCE`]; the builder pads parts to ensure it).
@@ -221,7 +223,9 @@ pub struct ActionWitness {
 pub struct Instance(pub [pallas::Base; NUM_PUBLIC_INPUTS]);
 
 impl Instance {
-    /// Assembles the public inputs from an action's public data.
+    /// Assembles the public inputs from an action's public data. An identity `rk` (which
+    /// `reddsa` accepts as a key, and under which signatures are forgeable) is an error:
+    /// the circuit proves `rk` a non-identity point.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         anchor: pallas::Base,
@@ -233,19 +237,18 @@ impl Instance {
         regulator_pk: pallas::Affine,
         epk: pallas::Affine,
         c: [pallas::Base; REGULATOR_PLAINTEXT_LEN],
-    ) -> Self {
+    ) -> Result<Self, crate::encoding::DecodeError> {
         let mut out = [pallas::Base::zero(); NUM_PUBLIC_INPUTS];
         out[ANCHOR] = anchor;
         out[REGISTRY_ROOT] = registry_root;
         out[NF] = nf;
         let rk: [u8; 32] = (*rk).into();
-        let rk = crate::encoding::decode_non_identity_point(&rk, "rk")
-            .expect("a verification key is a valid non-identity point");
+        let rk = crate::encoding::decode_non_identity_point(&rk, "rk")?;
         (out[RK_X], out[RK_Y]) = xy(rk);
         (out[CV_X], out[CV_Y]) = xy(cv_net);
         out[CM_NEW] = cm_new;
         set_regulator_inputs(&mut out[REG_PK_X..], regulator_pk, epk, &c);
-        Instance(out)
+        Ok(Instance(out))
     }
 }
 

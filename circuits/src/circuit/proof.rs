@@ -181,6 +181,31 @@ impl Proof {
         &self.0
     }
 
+    /// Reads a length-prefixed proof that must be exactly `expected` bytes long (a proof
+    /// has one length per statement and action count: anything else is refused, so no
+    /// one can pad or extend a valid proof into a new encoding).
+    pub(crate) fn read(
+        r: &mut crate::encoding::Reader<'_>,
+        expected: usize,
+    ) -> Result<Self, crate::encoding::DecodeError> {
+        let bytes = r.var_bytes("proof", expected).map_err(|e| match e {
+            crate::encoding::DecodeError::TooMany { found, .. } => {
+                crate::encoding::DecodeError::ProofLength {
+                    expected,
+                    found: usize::try_from(found).unwrap_or(usize::MAX),
+                }
+            }
+            other => other,
+        })?;
+        if bytes.len() != expected {
+            return Err(crate::encoding::DecodeError::ProofLength {
+                expected,
+                found: bytes.len(),
+            });
+        }
+        Ok(Proof(bytes.to_vec()))
+    }
+
     /// Proves `circuits` with public inputs `instances` (one per action, in order).
     pub fn create(
         pk: &ProvingKey,
@@ -260,6 +285,9 @@ impl Proof {
         PROOF_SIZE_BASE + PROOF_SIZE_PER_INSTANCE * num_actions.div_ceil(ACTIONS_PER_INSTANCE)
     }
 }
+
+/// The size of a deposit proof, in bytes (pinned by a test that creates one).
+pub const DEPOSIT_PROOF_SIZE: usize = 5_216;
 
 /// The part of a proof that does not grow with the number of actions.
 pub const PROOF_SIZE_BASE: usize = 2_976;

@@ -114,11 +114,13 @@ fn action(
         output(w, to, value),
         &mut rand::rng(),
     );
-    let (c, i, _) = info.to_circuit(
-        w.tree.anchor(),
-        w.registry.root(),
-        &w.regulator.public_key(),
-    );
+    let (c, i, _) = info
+        .to_circuit(
+            w.tree.anchor(),
+            w.registry.root(),
+            &w.regulator.public_key(),
+        )
+        .unwrap();
     (c, i)
 }
 
@@ -262,11 +264,13 @@ fn bad_spend_authority_fails() {
         output(&w, &w.bob, 60),
         &mut rand::rng(),
     );
-    let (c, i, _) = info.to_circuit(
-        w.tree.anchor(),
-        w.registry.root(),
-        &w.regulator.public_key(),
-    );
+    let (c, i, _) = info
+        .to_circuit(
+            w.tree.anchor(),
+            w.registry.root(),
+            &w.regulator.public_key(),
+        )
+        .unwrap();
     must_fail(&c, &i, "spend with another's keys");
     // Wrong alpha: rk does not match.
     let (mut c, i) = action(&w, 0, false, &w.bob, 60);

@@ -459,6 +459,7 @@ impl Chain for ChainService {
             connected_peers: self.status.connected_peers(),
             anchor: tip.anchor.to_vec(),
             registry_root: tip.registry_root.to_vec(),
+            chain_id: self.node.params.chain.0.to_vec(),
         }))
     }
 }

@@ -1,0 +1,290 @@
+//! The chain's rules that depend on the block a transaction lands in, on a node over a
+//! real RocksDB (no consensus: blocks are applied directly): the chain id and expiry of
+//! every transaction, registered recipients of issuances, and a registry removal that
+//! binds the transactions of its own block. Each rule is checked at admission and at
+//! execution (a leader may propose what admission would refuse).
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use sable_circuits::{
+    asset::AssetId,
+    circuit::Proof,
+    constants::MAX_EXPIRY_DELTA,
+    note::{Note, NoteValue, Nullifier},
+    note_encryption::encrypt_note,
+    pallas,
+    registry::RegistryRoot,
+    regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
+    transaction::{Action, ChainId, Part, PartEffects, Transaction, TxHeader},
+    tree::Anchor,
+    value::ValueCommitment,
+};
+use sable_client::wallet::issue;
+use sable_primitives::admin::{AdminCommand, AdminOp};
+use sable_primitives::block::{Block, TxId};
+use sable_primitives::{AdmissionError, Rejection, TxStatus};
+use sable_storage::ChainReader as _;
+use sable_testkit::{apply_admin_block, parties::Bank};
+
+mod common;
+use common::{chain, header, started, Started};
+
+/// Applies a block of `admin` commands and `txs` on top of the node's tip; returns each
+/// command's rejection, in block order.
+async fn apply(s: &Started, admin: Vec<Vec<u8>>, txs: Vec<Vec<u8>>) -> Vec<Option<Rejection>> {
+    let tip = s.node.chain().tip().unwrap().unwrap();
+    let block = Block {
+        height: tip.height + 1,
+        parent: tip.hash,
+        timestamp_ms: tip.timestamp_ms + 1,
+        transactions: txs,
+        admin,
+    };
+    let node = s.node.clone();
+    let applied = tokio::task::spawn_blocking(move || node.apply_finalized(&block))
+        .await
+        .unwrap()
+        .unwrap();
+    applied.outcomes.into_iter().map(|o| o.rejection).collect()
+}
+
+fn operator_command(s: &Started, nonce: u64, op: AdminOp) -> Vec<u8> {
+    let (seed, cert) = &s.operator;
+    AdminCommand { nonce, op }
+        .sign(seed, cert.clone())
+        .to_bytes()
+}
+
+/// An issuance of 10 to `to` under `header`.
+fn issuance_under(s: &Started, header: TxHeader, to: &Bank) -> Transaction {
+    issue(header, &[(&s.issuer, "USD", &[(to.address(), 10)])]).0
+}
+
+fn next_height(s: &Started) -> u64 {
+    s.node.chain().height().unwrap() + 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_for_another_chain_or_out_of_their_validity_are_refused() {
+    let s = started(Duration::from_millis(5), 16).await;
+    let h = next_height(&s);
+    let cases = [
+        (
+            "another chain",
+            TxHeader {
+                chain: ChainId::from_namespace("another-network"),
+                ..header()
+            },
+        ),
+        (
+            "expired",
+            TxHeader {
+                expiry_height: h - 1,
+                ..header()
+            },
+        ),
+        (
+            "past the horizon",
+            TxHeader {
+                expiry_height: h + MAX_EXPIRY_DELTA + 1,
+                ..header()
+            },
+        ),
+    ];
+    let expected = |what: &str| match what {
+        "another chain" => Rejection::WrongChain {
+            expected: chain().to_string(),
+            found: ChainId::from_namespace("another-network").to_string(),
+        },
+        "expired" => Rejection::Expired {
+            expiry: h - 1,
+            height: h,
+            horizon: h + MAX_EXPIRY_DELTA,
+        },
+        _ => Rejection::Expired {
+            expiry: h + MAX_EXPIRY_DELTA + 1,
+            height: h,
+            horizon: h + MAX_EXPIRY_DELTA,
+        },
+    };
+    let mut block = vec![];
+    for (what, header) in &cases {
+        let tx = issuance_under(&s, *header, &s.bank);
+        assert_eq!(
+            s.node.submit(tx.to_bytes(), Some("bank")).await,
+            Err(expected(what).into()),
+            "admission: {what}"
+        );
+        block.push(tx.to_bytes());
+    }
+    // Both ends of the window are valid.
+    for expiry in [h, h + MAX_EXPIRY_DELTA] {
+        block.push(
+            issuance_under(
+                &s,
+                TxHeader {
+                    expiry_height: expiry,
+                    ..header()
+                },
+                &s.bank,
+            )
+            .to_bytes(),
+        );
+    }
+    // A leader that proposes them anyway: execution refuses them alike.
+    let outcomes = apply(&s, vec![], block).await;
+    for ((what, _), outcome) in cases.iter().zip(&outcomes) {
+        assert_eq!(outcome.as_ref(), Some(&expected(what)), "execution: {what}");
+    }
+    assert_eq!(outcomes[3..], [None, None], "the window's ends apply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_transaction_leaves_the_pool_when_it_expires() {
+    let s = started(Duration::from_secs(3_600), 16).await;
+    let h = next_height(&s);
+    let tx = issuance_under(
+        &s,
+        TxHeader {
+            expiry_height: h,
+            ..header()
+        },
+        &s.bank,
+    );
+    let lasting = issuance_under(&s, header(), &s.bank);
+    let id = s.node.submit(tx.to_bytes(), Some("bank")).await.unwrap();
+    let kept = s
+        .node
+        .submit(lasting.to_bytes(), Some("bank"))
+        .await
+        .unwrap();
+    assert!(s.node.is_pending(&id));
+    // Block h carries neither: after it, the first can be in no block.
+    apply_admin_block(&s.node, vec![]).await;
+    assert!(!s.node.is_pending(&id));
+    assert!(s.node.is_pending(&kept), "a transaction still valid stays");
+    assert!(
+        matches!(
+            s.node.status(&id).unwrap(),
+            TxStatus::Rejected { code, .. } if code == sable_primitives::RejectCode::Expired
+        ),
+        "{:?}",
+        s.node.status(&id)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuances_go_only_to_registered_participants() {
+    let s = started(Duration::from_millis(5), 16).await;
+    let stranger = Bank::new();
+    let tx = issuance_under(&s, header(), &stranger);
+    let refused = Rejection::UnregisteredRecipient {
+        issuance: 0,
+        note: 0,
+    };
+    assert_eq!(
+        s.node.submit(tx.to_bytes(), Some("bank")).await,
+        Err(AdmissionError::Rejected(refused.clone()))
+    );
+    assert_eq!(
+        apply(&s, vec![], vec![tx.to_bytes()]).await,
+        [Some(refused)]
+    );
+    // Registered, the same recipient receives.
+    let register = operator_command(
+        &s,
+        10,
+        AdminOp::AddParticipant {
+            address: stranger.address(),
+            label: "newcomer".into(),
+        },
+    );
+    assert_eq!(apply(&s, vec![register], vec![]).await, [None]);
+    let tx = issuance_under(&s, header(), &stranger);
+    assert_eq!(apply(&s, vec![], vec![tx.to_bytes()]).await, [None]);
+}
+
+/// A part spending from `owner` against the chain's current anchor and registry root,
+/// with a fresh nullifier. Execution checks state, not proofs or signatures (those are
+/// verified before a block is voted for), so the proof and signatures here are filler of
+/// the right shape.
+fn part_from(s: &Started, owner: &Bank) -> Transaction {
+    let tip = s.node.chain().tip().unwrap().unwrap();
+    let mut rng = rand::rng();
+    let note = Note::new(
+        AssetId::from_name("USD"),
+        NoteValue(1),
+        owner.address(),
+        &mut rng,
+    );
+    let rk = owner
+        .sk
+        .full_viewing_key()
+        .ak()
+        .randomize(&pallas::Scalar::from(7u64));
+    let action = || {
+        // A fresh nullifier (a canonical field element: the top byte is zero).
+        let mut nf = [0u8; 32];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut nf[..31]);
+        Action {
+            nf: Nullifier::from_bytes(&nf).unwrap(),
+            rk,
+            cv_net: ValueCommitment::public(1, note.asset().base()),
+            cm_new: note.commitment(),
+            regulator_ciphertext: RegulatorCiphertext::encrypt(
+                &s.regulator,
+                random_esk(&mut rand::rng()),
+                &RegulatorPlaintext::of_deposit(&note),
+            ),
+            encrypted_note: encrypt_note(&note, &[0; 64], None, &mut rand::rng()),
+        }
+    };
+    let actions = vec![action(), action()];
+    Transaction {
+        header: header(),
+        issuances: vec![],
+        parts: vec![Part {
+            effects: PartEffects {
+                anchor: Anchor::from_bytes(&tip.anchor).unwrap(),
+                registry_root: RegistryRoot::from_bytes(&tip.registry_root).unwrap(),
+                actions,
+                burns: vec![],
+            },
+            proof: Proof::from_bytes(vec![0; Proof::expected_size(2)]),
+            spend_auth_sigs: vec![[0u8; 64].into(); 2],
+            binding_sig: [0u8; 64].into(),
+        }],
+        deposits: vec![],
+    }
+}
+
+/// A removal binds the transactions of its own block: a spend proven under the root
+/// that still held the removed participant is refused in the very block that removes
+/// it (the audit's F2), while the same kind of spend applies in a block without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_binds_the_transactions_of_its_own_block() {
+    let s = started(Duration::from_millis(5), 16).await;
+    // A note in the tree, so the chain has an anchor a spend can use.
+    let funded = issuance_under(&s, header(), &s.bank);
+    assert_eq!(apply(&s, vec![], vec![funded.to_bytes()]).await, [None]);
+
+    // Control: under the current root, with nothing removed, a spend applies.
+    let control = part_from(&s, &s.bank);
+    assert_eq!(apply(&s, vec![], vec![control.to_bytes()]).await, [None]);
+
+    // The operator removes the bank, and the same block carries the bank's spend
+    // proven under the root before the removal.
+    let spend = part_from(&s, &s.bank);
+    let remove = operator_command(
+        &s,
+        20,
+        AdminOp::RemoveParticipant {
+            address: s.bank.address(),
+        },
+    );
+    let outcomes = apply(&s, vec![remove], vec![spend.to_bytes()]).await;
+    assert_eq!(outcomes, [None, Some(Rejection::StaleRegistryRoot)]);
+    let id = TxId::of(&spend.to_bytes());
+    assert!(s.node.chain().tx_location(&id).unwrap().is_some());
+}
