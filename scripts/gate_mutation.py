@@ -153,7 +153,10 @@ def extra_mutants():
 
 def copy_repo(dest):
     ignore = shutil.ignore_patterns(".git", "target", "node_modules", "out", "cache")
-    shutil.copytree(REPO, dest, ignore=ignore, symlinks=True)
+    # Fresh modification times (shutil.copy, not copy2): cargo decides freshness by
+    # mtime, and the shared target directory may hold a mutant of an earlier run that
+    # is newer than the real tree's files.
+    shutil.copytree(REPO, dest, ignore=ignore, symlinks=True, copy_function=shutil.copy)
 
 
 def run_tests(root, target_dir, timeout):
