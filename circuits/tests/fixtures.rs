@@ -61,6 +61,57 @@ fn verifying_keys_are_pinned() {
     }
 }
 
+/// Each verifying key's pinned representation as readable text (the preimage of the
+/// hash above): when a key changes on purpose, the fixture's diff shows what changed,
+/// a gate, a column or a fixed commitment.
+#[test]
+fn verifying_keys_are_pinned_as_text() {
+    for (statement, file, hash_file) in [
+        (
+            Statement::Actions,
+            "action_vk_pinned.txt",
+            "vk_pinned.blake2b",
+        ),
+        (
+            Statement::Deposit,
+            "deposit_vk_pinned.txt",
+            "deposit_vk_pinned.blake2b",
+        ),
+    ] {
+        let pinned = vk().pinned(statement);
+        let path = fixture(file);
+        if updating() {
+            std::fs::write(&path, &pinned).unwrap();
+        }
+        let regenerate = "if the change is deliberate, regenerate the fixtures with \
+             `SABLE_UPDATE_FIXTURES=1 cargo test --release -p sable-circuits --test fixtures`";
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; {regenerate}", path.display()));
+        if let Some((line, (now, was))) = pinned
+            .lines()
+            .chain(std::iter::repeat("<end>"))
+            .zip(expected.lines().chain(std::iter::repeat("<end>")))
+            .enumerate()
+            .take(pinned.lines().count().max(expected.lines().count()))
+            .find(|(_, (now, was))| now != was)
+        {
+            panic!(
+                "the {statement:?} verifying key changed: {} line {}\n  pinned: {was}\n  now:    {now}\n{regenerate}",
+                path.display(),
+                line + 1,
+            );
+        }
+        assert_eq!(pinned, expected, "{}: {regenerate}", path.display());
+        // The text is the preimage of the pinned hash.
+        let hash = blake2b_simd::Params::new()
+            .hash_length(32)
+            .hash(expected.as_bytes());
+        let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let pinned_hash = std::fs::read_to_string(fixture(hash_file)).unwrap();
+        assert_eq!(hex, pinned_hash.trim(), "{file} and {hash_file} disagree");
+    }
+}
+
 fn encode(instances: &[Instance], proof: &Proof) -> Vec<u8> {
     let mut out = (instances.len() as u32).to_le_bytes().to_vec();
     for i in instances {

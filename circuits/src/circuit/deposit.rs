@@ -87,7 +87,10 @@ impl DepositInstance {
 
 impl plonk::Circuit<pallas::Base> for DepositWitness {
     type Config = Config;
+    #[cfg(not(test))]
     type FloorPlanner = floor_planner::V1;
+    #[cfg(test)]
+    type FloorPlanner = super::tamper::Planner<floor_planner::V1>;
 
     fn without_witnesses(&self) -> Self {
         Self::default()

@@ -16,6 +16,21 @@ use halo2_proofs::{
 };
 use pasta_curves::pallas;
 
+#[cfg(test)]
+use super::tamper::Site;
+
+/// A test-only witness override (see [`super::tamper`]): `tamper!(site, value)` is
+/// `value` outside `cfg(test)`, and the site is not even compiled there.
+macro_rules! tamper {
+    ($site:expr, $value:expr) => {{
+        #[cfg(test)]
+        let value = super::tamper::hook($site, $value);
+        #[cfg(not(test))]
+        let value = $value;
+        value
+    }};
+}
+
 /// An assigned field element.
 pub type Cell = AssignedCell<pallas::Base, pallas::Base>;
 
@@ -124,16 +139,21 @@ impl MerkleConfig {
         layouter.assign_region(
             || "position decomposition",
             |mut region| {
+                let zs: Vec<_> = (0..=D)
+                    .map(|i| position.map(|pos| pallas::Base::from(pos >> i)))
+                    .collect();
+                let bs: Vec<_> = (0..D)
+                    .map(|i| position.map(|pos| pallas::Base::from((pos >> i) & 1)))
+                    .collect();
+                let (zs, bs) = tamper!(Site::Position, (zs, bs));
                 let mut bits = Vec::with_capacity(D);
                 let mut z_cells = Vec::with_capacity(D + 1);
                 for i in 0..=D {
-                    let z = position.map(|pos| pallas::Base::from(pos >> i));
-                    let z_cell = region.assign_advice(|| "z", self.p, i, || z)?;
+                    let z_cell = region.assign_advice(|| "z", self.p, i, || zs[i])?;
                     z_cells.push(z_cell);
                     if i < D {
                         self.q_bits.enable(&mut region, i)?;
-                        let b = position.map(|pos| pallas::Base::from((pos >> i) & 1));
-                        bits.push(region.assign_advice(|| "bit", self.q, i, || b)?);
+                        bits.push(region.assign_advice(|| "bit", self.q, i, || bs[i])?);
                     }
                 }
                 region.constrain_constant(z_cells[D].cell(), pallas::Base::zero())?;
@@ -166,24 +186,20 @@ impl MerkleConfig {
                         PathBits::Cells(cells) => {
                             cells[level].copy_advice(|| "bit", &mut region, self.p, 1)?
                         }
-                        PathBits::Position(pos) => region.assign_advice(
-                            || "bit",
-                            self.p,
-                            1,
-                            || pos.map(|p| pallas::Base::from((p >> level) & 1)),
-                        )?,
-                    };
-                    let swap = b.value().map(|b| *b == pallas::Base::one());
-                    let pair = cur.value().zip(sib.value()).zip(swap).map(|((c, s), sw)| {
-                        if sw {
-                            (*s, *c)
-                        } else {
-                            (*c, *s)
+                        PathBits::Position(pos) => {
+                            let bit = pos.map(|p| pallas::Base::from((p >> level) & 1));
+                            let bit = tamper!(Site::SwapBit(level), bit);
+                            region.assign_advice(|| "bit", self.p, 1, || bit)?
                         }
-                    });
-                    let left = region.assign_advice(|| "left", self.q, 1, || pair.map(|p| p.0))?;
-                    let right =
-                        region.assign_advice(|| "right", self.p, 2, || pair.map(|p| p.1))?;
+                    };
+                    // The gate's own formulas (a conditional swap for a boolean bit).
+                    let (c, s, b) = (cur.value(), sib.value(), b.value());
+                    let l = c.zip(s).zip(b).map(|((c, s), b)| *c + *b * (*s - *c));
+                    let r = c.zip(s).zip(b).map(|((c, s), b)| *s + *b * (*c - *s));
+                    let l = tamper!(Site::SwapLeft(level), l);
+                    let r = tamper!(Site::SwapRight(level), r);
+                    let left = region.assign_advice(|| "left", self.q, 1, || l)?;
+                    let right = region.assign_advice(|| "right", self.p, 2, || r)?;
                     Ok((left, right))
                 },
             )?;
@@ -288,6 +304,7 @@ impl ActionGateConfig {
         w: ActionGateWitness,
         pos: &Cell,
     ) -> Result<ActionCells, Error> {
+        let w = tamper!(Site::ActionGate, w);
         layouter.assign_region(
             || "action gate",
             |mut region| {
@@ -305,11 +322,13 @@ impl ActionGateConfig {
                     .zip(w.salt)
                     .zip(w.split)
                     .map(|((p, s), f)| *p + f * (s - *p));
+                let tag = tamper!(Site::NfTag, tag);
                 let nf_tag = region.assign_advice(|| "nf tag", c[7], 0, || tag)?;
                 let spent = w
                     .v_old
                     .zip(w.split)
                     .map(|(v, f)| (pallas::Base::one() - f) * v);
+                let spent = tamper!(Site::SpentValue, spent);
                 let spent_value = region.assign_advice(|| "spent value", c[8], 0, || spent)?;
                 Ok(ActionCells {
                     v_old,
@@ -366,6 +385,7 @@ impl AddConfig {
                 let a = a.copy_advice(|| "a", &mut region, self.a, 0)?;
                 let b = b.copy_advice(|| "b", &mut region, self.b, 0)?;
                 let sum = a.value().zip(b.value()).map(|(a, b)| *a + *b);
+                let sum = tamper!(Site::Sum, sum);
                 region.assign_advice(|| "c", self.c, 0, || sum)
             },
         )
@@ -382,7 +402,8 @@ impl AddConfig {
             |mut region| {
                 let mut out = Vec::with_capacity(N);
                 for (i, v) in values.iter().enumerate() {
-                    out.push(region.assign_advice(|| "private", self.a, i, || *v)?);
+                    let v = tamper!(Site::Witness(i), *v);
+                    out.push(region.assign_advice(|| "private", self.a, i, || v)?);
                 }
                 Ok(out
                     .try_into()

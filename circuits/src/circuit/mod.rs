@@ -29,6 +29,8 @@ mod fixed_bases;
 mod gadgets;
 mod generators;
 mod proof;
+#[cfg(test)]
+mod tamper;
 
 pub use batch::ProofBatch;
 pub use fixed_bases::{FullWidthBase, KeyAgreementG, SableFixedBases};
@@ -396,7 +398,10 @@ fn assign_range_table(
 
 impl plonk::Circuit<pallas::Base> for Circuit {
     type Config = Config;
+    #[cfg(not(test))]
     type FloorPlanner = floor_planner::V1;
+    #[cfg(test)]
+    type FloorPlanner = tamper::Planner<floor_planner::V1>;
 
     fn without_witnesses(&self) -> Self {
         Self::default()
@@ -611,3 +616,5 @@ impl ActionWitness {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_malicious;

@@ -101,7 +101,7 @@ fn output(w: &World, to: &SpendingKey, value: u64) -> OutputInfo {
     }
 }
 
-fn action(
+pub(super) fn action(
     w: &World,
     idx: usize,
     split: bool,
