@@ -19,6 +19,9 @@ pub enum ConnectError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The private key file is refused (others can read it, say).
+    #[error(transparent)]
+    Key(#[from] sable_pki::PkiError),
     /// The address is not a valid endpoint (the API has no plaintext port, so only
     /// `host:port` and `https://host:port` are).
     #[error("invalid endpoint {0:?}")]
@@ -63,8 +66,10 @@ pub async fn connect(
     cert_path: &Path,
     key_path: &Path,
 ) -> Result<Channel, ConnectError> {
-    let identity =
-        tonic::transport::Identity::from_pem(read_file(cert_path)?, read_file(key_path)?);
+    let identity = tonic::transport::Identity::from_pem(
+        read_file(cert_path)?,
+        sable_pki::read_secret(key_path)?,
+    );
     let tls = client_tls(ca_pem_path)?.identity(identity);
     Ok(endpoint(addr)?.tls_config(tls)?.connect().await?)
 }

@@ -471,21 +471,22 @@ pub fn issue(header: TxHeader, issuances: &[IssuanceOrder<'_>]) -> (Transaction,
     )
 }
 
-/// Signs `ops` as the operator (`seed`, certificate `cert_der`), sends them through
-/// `client` and waits until each is finalized.
+/// Signs `ops` as the operator (`seed`, certificate `cert_der`) for the node's chain,
+/// sends them through `client` and waits until each is finalized.
 pub async fn operate(
     client: &mut NodeClient,
     seed: &[u8; 32],
     cert_der: &[u8],
     ops: Vec<AdminOp>,
 ) -> Result<(), WalletError> {
+    let chain = client.tx_header(0).await?.chain;
     let mut ids = Vec::new();
     for op in ops {
         let cmd: SignedAdminCommand = AdminCommand {
             nonce: rand::random::<u64>(),
             op,
         }
-        .sign(seed, cert_der.to_vec());
+        .sign(&chain, seed, cert_der.to_vec());
         let (id, status) = client.admin(&cmd).await?;
         if status != TxStatus::Pending {
             return Err(WalletError::NotFinalized {

@@ -86,7 +86,8 @@ async fn client(net: &Devnet, i: usize, who: &str) -> Result<NodeClient> {
 
 fn regulator_key(path: &Path) -> Result<RegulatorSecretKey> {
     let mut b = [0u8; 32];
-    hex::decode_to_slice(std::fs::read_to_string(path)?.trim(), &mut b)?;
+    let text = sable_pki::read_secret(path)?;
+    hex::decode_to_slice(String::from_utf8_lossy(&text).trim(), &mut b)?;
     Ok(RegulatorSecretKey::from_bytes(&b)?)
 }
 

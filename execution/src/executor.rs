@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use prost::Message;
 use sable_circuits::{encoding::Writer, transaction::Transaction};
-use sable_primitives::admin::{AdminOp, SignedAdminCommand};
+use sable_pki::Identity;
+use sable_primitives::admin::{AdminCommand, AdminError, AdminOp, SignedAdminCommand};
 use sable_primitives::block::{hash32, Block, BlockHash, BlockHeader, TxId};
 use sable_primitives::{Rejection, WithdrawalRecord};
 use sable_storage::{
@@ -23,7 +24,7 @@ use sable_storage::{
 
 use crate::{
     bridge_ledger,
-    failpoint::{ApplyStep, FailPoint},
+    failpoint::{ApplyStep, FailAction, FailPoint},
     policy::{CompliancePolicy, TxContext},
     state_check::{check_state, StateCheckError},
     ChainParams,
@@ -58,6 +59,29 @@ pub enum ExecError {
         /// Tip hash.
         tip: BlockHash,
     },
+    /// The block says the state root at `at` is `claimed`, and this node's execution
+    /// reached another (`own`; none when it has not executed that height). A quorum
+    /// finalized the block, so it is this node that diverged: it must stop.
+    #[error("state diverged: block {height} carries state root {claimed} at height {at}, this node's is {own}")]
+    Diverged {
+        /// The block's height.
+        height: u64,
+        /// The height its state reference names.
+        at: u64,
+        /// The root the block carries (hex).
+        claimed: String,
+        /// This node's root there (hex, or "none").
+        own: String,
+    },
+    /// A test's failpoint failed the block (see [`FailPoint`]; never in production
+    /// builds).
+    #[error("injected failure at {step:?} of block {height}")]
+    Injected {
+        /// Block height.
+        height: u64,
+        /// Where.
+        step: ApplyStep,
+    },
 }
 
 /// The result of applying a block.
@@ -86,6 +110,29 @@ impl std::fmt::Debug for Executor {
     }
 }
 
+/// The state root after a block: commits to the previous state root, the block's
+/// header (its identity and every root) and each command's outcome. Execution is a
+/// function of the previous state and the block, so equal roots mean equal state;
+/// unequal ones pin the first block where two validators parted.
+pub fn state_root_step(prev: &[u8; 32], header: &BlockHeader, outcomes: &[Outcome]) -> [u8; 32] {
+    let mut w = Writer::new();
+    w.bytes(prev)
+        .u64(header.height)
+        .bytes(&header.hash.0)
+        .bytes(&header.anchor)
+        .u64(header.tree_size)
+        .bytes(&header.registry_root)
+        .bytes(&header.nullifier_root)
+        .u32(header.tx_count)
+        .count(outcomes.len());
+    for o in outcomes {
+        w.bytes(&o.id.0)
+            .u32(o.index)
+            .u8(o.rejection.as_ref().map_or(0, |r| r.code() as u8));
+    }
+    hash32(b"Sable_StateRoot_", &w.into_bytes())
+}
+
 fn nullifier_root_step(prev: &[u8; 32], height: u64, nfs: &[[u8; 32]]) -> [u8; 32] {
     let mut data = Vec::with_capacity(40 + 32 * nfs.len());
     data.extend_from_slice(prev);
@@ -109,10 +156,26 @@ impl Executor {
         }
     }
 
-    fn maybe_crash(&self, height: u64, step: ApplyStep) {
-        if self.failpoint == Some(FailPoint { height, step }) {
-            tracing::error!(height, ?step, "failpoint reached: aborting");
-            std::process::abort();
+    /// Whether a test's failpoint makes this node's execution differ at `height` (its
+    /// state root there is not the chain's).
+    fn diverges_at(&self, height: u64) -> bool {
+        matches!(self.failpoint, Some(f) if f.height == height && f.action == FailAction::Diverge)
+    }
+
+    fn maybe_crash(&self, height: u64, step: ApplyStep) -> Result<(), ExecError> {
+        match self.failpoint {
+            Some(f) if f.height == height && f.step == step => match f.action {
+                FailAction::Abort => {
+                    tracing::error!(height, ?step, "failpoint reached: aborting");
+                    std::process::abort();
+                }
+                FailAction::Error => {
+                    tracing::error!(height, ?step, "failpoint reached: failing the block");
+                    Err(ExecError::Injected { height, step })
+                }
+                FailAction::Diverge => Ok(()),
+            },
+            _ => Ok(()),
         }
     }
 
@@ -127,7 +190,7 @@ impl Executor {
         let registry_root = REGISTRY_TREE.root(&s)?.to_repr_bytes();
         s.put_anchor(&anchor, 0);
         s.put_registry_root(&registry_root, u64::MAX);
-        let header = BlockHeader {
+        let mut header = BlockHeader {
             height: 0,
             hash: genesis.hash(),
             parent: BlockHash::default(),
@@ -136,8 +199,10 @@ impl Executor {
             tree_size: 0,
             registry_root,
             nullifier_root: [0; 32],
+            state_root: [0; 32],
             tx_count: 0,
         };
+        header.state_root = state_root_step(&[0; 32], &header, &[]);
         s.put_block(genesis.to_bytes(), &header);
         store.commit(s)?;
         Ok(header)
@@ -182,6 +247,20 @@ impl Executor {
                 tip: tip.hash,
             });
         }
+        // The state the block says its proposer reached must be this node's: a quorum
+        // voted for it, so a difference means this node diverged.
+        let own = store
+            .header(block.state.height)?
+            .filter(|_| block.state.height <= tip.height)
+            .map(|h| h.state_root);
+        if own != Some(block.state.root) {
+            return Err(ExecError::Diverged {
+                height: block.height,
+                at: block.state.height,
+                claimed: hex::encode(block.state.root),
+                own: own.map_or_else(|| "none".into(), hex::encode),
+            });
+        }
         let height = block.height;
         let mut s = Staged::new(store);
         let mut outcomes = Vec::new();
@@ -192,11 +271,19 @@ impl Executor {
             let (id, rejection) = match SignedAdminCommand::from_bytes(raw) {
                 Err(e) => (TxId::of(raw), Some(Rejection::Malformed(e.to_string()))),
                 Ok(signed) => {
-                    let id = signed.id();
-                    match self.apply_admin(&mut s, height, block.timestamp_ms, &signed) {
-                        Ok(()) => (id, None),
-                        Err(StateCheckError::Rejected(r)) => (id, Some(r)),
-                        Err(StateCheckError::Storage(e)) => return Err(e.into()),
+                    let at = (block.timestamp_ms / 1000) as i64;
+                    match signed.authenticate(&self.params.chain, &self.params.ca, at) {
+                        // Recorded under its own bytes' id: a forged copy cannot burn
+                        // the genuine command's.
+                        Err(e) => (signed.copy_id(), Some(Rejection::Admin(e.to_string()))),
+                        Ok((who, cmd)) => {
+                            let id = signed.id();
+                            match self.apply_admin(&mut s, height, id, &who, cmd) {
+                                Ok(()) => (id, None),
+                                Err(StateCheckError::Rejected(r)) => (id, Some(r)),
+                                Err(StateCheckError::Storage(e)) => return Err(e.into()),
+                            }
+                        }
                     }
                 }
             };
@@ -216,7 +303,7 @@ impl Executor {
             s.put_registry_root(&registry_before, height - 1);
             s.put_registry_root(&registry_root, u64::MAX);
         }
-        self.maybe_crash(height, ApplyStep::Admin);
+        self.maybe_crash(height, ApplyStep::Admin)?;
 
         let mut tree_size = tip.tree_size;
         let mut leaves = Vec::new();
@@ -320,7 +407,7 @@ impl Executor {
         // and the withdrawals the batch settling this block releases.
         bridge_ledger::stage_deposits_prefix(&mut s, height)?;
         s.put_withdrawals(height, &withdrawals);
-        self.maybe_crash(height, ApplyStep::Transactions);
+        self.maybe_crash(height, ApplyStep::Transactions)?;
 
         NOTE_TREE.set_leaves(&mut s, &leaves)?;
         let anchor = NOTE_TREE.root(&s)?.to_repr_bytes();
@@ -328,9 +415,9 @@ impl Executor {
             s.put_anchor(&anchor, height);
         }
         s.put_compact_block(height, compact.encode_to_vec());
-        self.maybe_crash(height, ApplyStep::Trees);
+        self.maybe_crash(height, ApplyStep::Trees)?;
 
-        let header = BlockHeader {
+        let mut header = BlockHeader {
             height,
             hash,
             parent: block.parent,
@@ -339,12 +426,17 @@ impl Executor {
             tree_size,
             registry_root,
             nullifier_root: nullifier_root_step(&tip.nullifier_root, height, &nfs),
+            state_root: [0; 32],
             tx_count: block.transactions.len() as u32,
         };
+        header.state_root = state_root_step(&tip.state_root, &header, &outcomes);
+        if self.diverges_at(height) {
+            header.state_root[0] ^= 1;
+        }
         s.put_block(encoded, &header);
-        self.maybe_crash(height, ApplyStep::BeforeCommit);
+        self.maybe_crash(height, ApplyStep::BeforeCommit)?;
         store.commit(s)?;
-        self.maybe_crash(height, ApplyStep::AfterCommit);
+        self.maybe_crash(height, ApplyStep::AfterCommit)?;
         Ok(Applied {
             header,
             outcomes,
@@ -366,30 +458,21 @@ impl Executor {
         s.put_tx_location(&id, &loc);
     }
 
+    /// Applies an authenticated operator command `id` from `who`.
     fn apply_admin(
         &self,
         s: &mut Staged<'_>,
         height: u64,
-        block_timestamp_ms: u64,
-        signed: &SignedAdminCommand,
+        id: TxId,
+        who: &Identity,
+        cmd: AdminCommand,
     ) -> Result<(), StateCheckError> {
-        if s.tx_location(&signed.id())?.is_some() {
+        if s.tx_location(&id)?.is_some() {
             return Err(Rejection::Duplicate.into());
         }
-        // A revocation list that cannot be read stops execution; it is not "revoked".
-        let unreadable = std::cell::Cell::new(None);
-        let revoked = |fp: &[u8; 32]| {
-            s.is_revoked(fp).unwrap_or_else(|e| {
-                unreadable.set(Some(e));
-                true
-            })
-        };
-        let at = (block_timestamp_ms / 1000) as i64;
-        let verified = signed.verify(&self.params.ca, at, revoked);
-        if let Some(e) = unreadable.take() {
-            return Err(e.into());
+        if s.is_revoked(&who.fingerprint)? {
+            return Err(Rejection::Admin(AdminError::Revoked(who.clone()).to_string()).into());
         }
-        let (_who, cmd) = verified.map_err(|e| Rejection::Admin(e.to_string()))?;
         match cmd.op {
             AdminOp::AddParticipant { address, label } => {
                 let key = address.to_bytes();

@@ -22,7 +22,7 @@ pub mod state_check;
 pub mod verifier;
 
 pub use executor::{Applied, ExecError, Executor, Outcome};
-pub use failpoint::{ApplyStep, FailPoint};
+pub use failpoint::{ApplyStep, FailAction, FailPoint};
 pub use policy::{AllowAll, CompliancePolicy, TxContext};
 pub use sable_primitives::params::ChainParams;
 pub use state_check::{check_state, registry_root_acceptable, StateCheckError};

@@ -13,6 +13,10 @@
 //! work), not `n` single checks. A panic inside verification (a bug on hostile input,
 //! in this code or a dependency) is caught: it counts as that batch failing, and at a
 //! single transaction becomes its rejection. The verifier never dies of its input.
+//!
+//! A vote needs only a yes or no: [`Verifier::verify_all`] checks its transactions as
+//! one batch of their own and answers no on the first failure, without bisecting, so a
+//! leader that stuffs a proposal with junk proofs costs each voter one batch check.
 
 use std::{
     collections::VecDeque,
@@ -32,7 +36,13 @@ use sable_circuits::{
 
 use sable_primitives::{AdmissionError, Rejection};
 
-type Reply = oneshot::Sender<Vec<Result<(), Rejection>>>;
+/// Where a request's answer goes.
+enum Reply {
+    /// One verdict per transaction (failed batches are bisected).
+    Each(oneshot::Sender<Vec<Result<(), Rejection>>>),
+    /// Whether all verify (a batch of its own, never bisected).
+    All(oneshot::Sender<bool>),
+}
 type Job = (Vec<Arc<Transaction>>, Reply);
 
 /// Told of every batch a [`Verifier`] checks (the node's telemetry implements it; this
@@ -185,6 +195,27 @@ fn bisect(
     actions
 }
 
+/// Whether every one of `txs` verifies: one batch, no bisection, a panic counts as no.
+fn verify_all_batch(
+    vk: &VerifyingKey,
+    regulator: &RegulatorPublicKey,
+    txs: &[Arc<Transaction>],
+    observer: &dyn BatchObserver,
+) -> bool {
+    let started = Instant::now();
+    let all: Vec<usize> = (0..txs.len()).collect();
+    match guarded(|| run_batch(vk, regulator, txs, &all)) {
+        Ok(run) => {
+            observer.batch_verified(run.actions, started.elapsed());
+            run.valid && run.refused.is_empty()
+        }
+        Err(message) => {
+            tracing::error!(%message, txs = txs.len(), "a verification batch panicked; answering no");
+            false
+        }
+    }
+}
+
 fn verify_batch(
     vk: &VerifyingKey,
     regulator: &RegulatorPublicKey,
@@ -209,12 +240,18 @@ fn verify_batch(
 }
 
 /// The requests at the front of `backlog` that make the next batch: at least one, and
-/// then as many as keep it within `max` transactions.
+/// then as many as keep it within `max` transactions. A yes-or-no request
+/// ([`Reply::All`]) is a batch of its own.
 fn next_batch<T>(backlog: &mut VecDeque<(Vec<T>, Reply)>, max: usize) -> Vec<(Vec<T>, Reply)> {
     let mut batch = Vec::new();
     let mut size = 0;
-    while let Some((txs, _)) = backlog.front() {
-        if !batch.is_empty() && size + txs.len() > max {
+    while let Some((txs, reply)) = backlog.front() {
+        let alone = matches!(reply, Reply::All(_));
+        if !batch.is_empty() && (alone || size + txs.len() > max) {
+            break;
+        }
+        if alone {
+            batch.extend(backlog.pop_front());
             break;
         }
         size += txs.len();
@@ -264,7 +301,20 @@ impl Verifier {
                         }
                     }
                     backlog.extend(rx.try_iter());
-                    let pending = next_batch(&mut backlog, max_batch);
+                    let mut pending = next_batch(&mut backlog, max_batch);
+                    if let [(txs, Reply::All(_))] = &pending[..] {
+                        counter.fetch_add(txs.len() as u64, Ordering::Relaxed);
+                        batch_counter.fetch_add(1, Ordering::Relaxed);
+                        let run = || verify_all_batch(&vk, &regulator, txs, observer.as_ref());
+                        let ok = match &pool {
+                            Some(p) => p.install(run),
+                            None => run(),
+                        };
+                        if let Some((_, Reply::All(reply))) = pending.pop() {
+                            let _ = reply.send(ok);
+                        }
+                        continue;
+                    }
                     let all: Vec<Arc<Transaction>> = pending
                         .iter()
                         .flat_map(|(t, _)| t.iter().cloned())
@@ -295,7 +345,9 @@ impl Verifier {
                     );
                     for (txs, reply) in pending {
                         let mine: Vec<_> = results.by_ref().take(txs.len()).collect();
-                        let _ = reply.send(mine);
+                        if let Reply::Each(reply) = reply {
+                            let _ = reply.send(mine);
+                        }
                     }
                 }
             })
@@ -350,7 +402,7 @@ impl Verifier {
         let n = txs.len();
         let (tx, rx) = oneshot::channel();
         let queued = match &self.mode {
-            Mode::Threaded(jobs) => jobs.send((txs, tx)).is_ok(),
+            Mode::Threaded(jobs) => jobs.send((txs, Reply::Each(tx))).is_ok(),
             Mode::Inline {
                 vk,
                 regulator,
@@ -374,6 +426,37 @@ impl Verifier {
     }
 }
 
+impl Verifier {
+    /// Whether every one of `txs` verifies, checked as one batch of their own and never
+    /// bisected (a vote needs a yes or no, not the culprits). Queued behind what is
+    /// queued already; `Err` when the verifier has stopped.
+    pub fn verify_all(
+        &self,
+        txs: Vec<Arc<Transaction>>,
+    ) -> impl std::future::Future<Output = Result<bool, AdmissionError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let queued = match &self.mode {
+            Mode::Threaded(jobs) => jobs.send((txs, Reply::All(tx))).is_ok(),
+            Mode::Inline {
+                vk,
+                regulator,
+                observer,
+            } => {
+                self.checked.fetch_add(txs.len() as u64, Ordering::Relaxed);
+                self.batches.fetch_add(1, Ordering::Relaxed);
+                tx.send(verify_all_batch(vk, regulator, &txs, observer.as_ref()))
+                    .is_ok()
+            }
+        };
+        async move {
+            match if queued { rx.await.ok() } else { None } {
+                Some(ok) => Ok(ok),
+                None => Err(unavailable()),
+            }
+        }
+    }
+}
+
 /// The verdict for a transaction whose verifier has stopped.
 pub fn unavailable() -> AdmissionError {
     AdmissionError::Unavailable("verifier unavailable".into())
@@ -386,7 +469,7 @@ mod tests {
     fn backlog(sizes: &[usize]) -> VecDeque<(Vec<()>, Reply)> {
         sizes
             .iter()
-            .map(|&n| (vec![(); n], oneshot::channel().0))
+            .map(|&n| (vec![(); n], Reply::Each(oneshot::channel().0)))
             .collect()
     }
 
@@ -468,5 +551,14 @@ mod tests {
         assert_eq!(sizes(&next_batch(&mut b, 256)), [300]);
         assert_eq!(sizes(&next_batch(&mut b, 256)), [10]);
         assert!(next_batch(&mut b, 256).is_empty());
+    }
+
+    #[test]
+    fn a_yes_or_no_request_is_a_batch_of_its_own() {
+        let mut b = backlog(&[10, 20]);
+        b.insert(1, (vec![(); 5], Reply::All(oneshot::channel().0)));
+        assert_eq!(sizes(&next_batch(&mut b, 256)), [10]);
+        assert_eq!(sizes(&next_batch(&mut b, 256)), [5]);
+        assert_eq!(sizes(&next_batch(&mut b, 256)), [20]);
     }
 }

@@ -74,6 +74,9 @@ pub enum DaemonError {
     /// A component stopped unexpectedly.
     #[error("{0} stopped")]
     Stopped(&'static str),
+    /// The node cannot execute what the chain finalized.
+    #[error("halted: {0}")]
+    Halted(String),
 }
 
 /// Validator peers from the configuration: each certificate must be a validator
@@ -350,6 +353,7 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
                 _ = c.marshal => Err(DaemonError::Stopped("block delivery")),
                 _ = network => Err(DaemonError::Stopped("p2p network")),
                 _ = c.broadcast => Err(DaemonError::Stopped("block broadcast")),
+                reason = node.until_halted() => Err(DaemonError::Halted(reason.to_string())),
             },
             None => {
                 shutdown_signal().await;

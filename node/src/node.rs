@@ -104,6 +104,7 @@ pub struct Node {
     inflight: Mutex<HashMap<TxId, Verdict>>,
     admission_checks: tokio::sync::Semaphore,
     rt: Arc<dyn Rt>,
+    halt: tokio::sync::watch::Sender<Option<Arc<str>>>,
 }
 
 /// What background verification has still to check, in the order it checks it: each
@@ -215,6 +216,7 @@ impl Node {
             inflight: Mutex::new(HashMap::new()),
             admission_checks: tokio::sync::Semaphore::new(ADMISSION_CHECKS),
             rt,
+            halt: tokio::sync::watch::channel(None).0,
         }))
     }
 
@@ -243,6 +245,41 @@ impl Node {
     /// on this node (background verification reached it).
     pub fn is_preverified(&self, id: &TxId) -> bool {
         self.mempool.is_verified(id)
+    }
+
+    /// Stops this node taking part in the chain: it can no longer execute what the
+    /// chain finalized (a storage fault, a full disk), so its state is frozen. From now
+    /// on it neither proposes nor votes, its health reads NOT_SERVING, and the daemon
+    /// exits non-zero. The first reason stands.
+    pub fn halt(&self, reason: impl Into<String>) {
+        let reason: String = reason.into();
+        self.halt.send_if_modified(|h| {
+            if h.is_some() {
+                return false;
+            }
+            tracing::error!(%reason, height = self.executed_height(), "halting: this node no longer follows the chain");
+            *h = Some(reason.into());
+            true
+        });
+    }
+
+    /// Why this node halted, if it did.
+    pub fn halted(&self) -> Option<Arc<str>> {
+        self.halt.borrow().clone()
+    }
+
+    /// Waits until this node halts; returns the reason.
+    pub async fn until_halted(&self) -> Arc<str> {
+        let mut rx = self.halt.subscribe();
+        loop {
+            if let Some(r) = rx.borrow_and_update().clone() {
+                return r;
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives as long as the node, which `self` borrows.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// Height of the last applied block.
@@ -573,6 +610,15 @@ impl Node {
         out
     }
 
+    /// Whether all of `txs` verify, as one batch never bisected (a vote on transactions
+    /// this node has not admitted needs only a yes or no).
+    pub(crate) async fn verify_all(
+        &self,
+        txs: Vec<Arc<Transaction>>,
+    ) -> Result<bool, AdmissionError> {
+        self.verifier.verify_all(txs).await
+    }
+
     /// Admits a signed operator command after checking its certificate and signature.
     pub fn submit_admin(&self, signed: &SignedAdminCommand) -> Result<TxId, AdmissionError> {
         self.admit_admin(signed, Origin::Client(None))
@@ -598,7 +644,9 @@ impl Node {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         signed
-            .verify(&self.params.ca, now, |fp| self.is_revoked(fp))
+            .verify(&self.params.chain, &self.params.ca, now, |fp| {
+                self.is_revoked(fp)
+            })
             .map_err(|e| Rejection::Admin(e.to_string()))?;
         let announced = matches!(origin, Origin::Client(_)).then(|| bytes.clone());
         self.mempool.insert_admin(id, bytes)?;

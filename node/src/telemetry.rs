@@ -22,6 +22,15 @@ pub struct ReasonLabel {
     pub reason: String,
 }
 
+/// Labels of the refused-proposal counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabel {
+    /// The leader that proposed (its p2p key, hex).
+    pub leader: String,
+    /// Why the proposal was refused.
+    pub reason: String,
+}
+
 /// The node's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -29,6 +38,8 @@ pub struct Metrics {
     pub admitted: Counter,
     /// Transactions refused at admission or skipped at execution, by reason.
     pub rejected: Family<ReasonLabel, Counter>,
+    /// Proposals this validator refused to vote for, by leader and reason.
+    pub refused_proposals: Family<RefusalLabel, Counter>,
     /// Pending transactions.
     pub mempool_size: Gauge,
     /// Height of the last applied block.
@@ -74,6 +85,7 @@ impl Metrics {
         let m = Metrics {
             admitted: Counter::default(),
             rejected: Family::default(),
+            refused_proposals: Family::default(),
             mempool_size: Gauge::default(),
             height: Gauge::default(),
             finality_latency: Histogram::new(buckets()),
@@ -100,6 +112,11 @@ impl Metrics {
             "sable_rejected",
             "Transactions rejected, by reason",
             m.rejected.clone(),
+        );
+        registry.register(
+            "sable_refused_proposals",
+            "Proposals this validator refused to vote for, by leader and reason",
+            m.refused_proposals.clone(),
         );
         registry.register(
             "sable_mempool_size",

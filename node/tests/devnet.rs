@@ -178,6 +178,75 @@ async fn a_revoked_validator_is_cut_off_from_consensus() {
 }
 
 #[test]
+fn a_validator_that_cannot_execute_halts_exits_non_zero_and_catches_up_later() {
+    let mut net = devnet(4);
+    net.start_all();
+    net.wait_height(3, 3, T);
+    net.stop(3);
+    let at = net.store(3).height().unwrap() + 3;
+    // Applying block `at` fails (as a full disk would make it) and changes nothing.
+    net.start_with(
+        3,
+        &[("SABLE_FAILPOINT", &format!("{at}:before-commit:error"))],
+    );
+    let status = net
+        .wait_exit_status(3, T)
+        .unwrap_or_else(|| panic!("validator 3 kept running:\n{}", net.log_tail(3)));
+    assert!(!status.success(), "a halted validator exits non-zero");
+    let log = net.log_lines(3, &["halting"], 5);
+    assert!(
+        log.contains(&format!("cannot apply finalized block {at}")),
+        "the reason is logged:\n{}",
+        net.log_tail(3)
+    );
+    {
+        let store = net.store(3);
+        store.check_invariants().unwrap();
+        assert_eq!(
+            store.height().unwrap(),
+            at - 1,
+            "nothing of block {at} was written"
+        );
+    }
+    // The others go on without it; restarted, it applies the block it could not.
+    net.wait_height(0, at + 2, T);
+    net.start(3);
+    net.wait_height(3, at + 2, T);
+    net.stop_all();
+    assert_agree(&net);
+}
+
+#[test]
+fn a_validator_whose_execution_diverges_halts_loudly_and_the_others_go_on() {
+    let mut net = devnet(4);
+    net.start_all();
+    net.wait_height(3, 3, T);
+    net.stop(3);
+    let at = net.store(3).height().unwrap() + 2;
+    // Validator 3 reaches another state root at block `at` (a bug, a corrupted disk).
+    net.start_with(3, &[("SABLE_FAILPOINT", &format!("{at}:trees:diverge"))]);
+    let status = net
+        .wait_exit_status(3, T)
+        .unwrap_or_else(|| panic!("validator 3 kept running:\n{}", net.log_tail(3)));
+    assert!(!status.success(), "a diverged validator exits non-zero");
+    let log = net.log_lines(3, &["halting"], 5);
+    assert!(
+        log.contains("state diverged"),
+        "the divergence is named:\n{}",
+        net.log_tail(3)
+    );
+    // The honest three never took its state: they go on and agree.
+    net.wait_height(0, at + 3, T);
+    net.stop_all();
+    for i in 1..3 {
+        assert_eq!(
+            net.store(i).header(at).unwrap().unwrap(),
+            net.store(0).header(at).unwrap().unwrap()
+        );
+    }
+}
+
+#[test]
 fn a_crash_between_application_steps_never_leaves_half_a_block() {
     let mut net = devnet(4);
     net.start_all();
@@ -270,6 +339,7 @@ async fn a_restarted_validator_gets_what_its_peers_have_pending() {
         },
     }
     .sign(
+        &sable_circuits::transaction::ChainId::from_namespace(&cfg0.chain.namespace),
         &load_key_seed(&pki.join("operator-0.key")).unwrap(),
         load_certificate_pem(&pki.join("operator-0.pem")).unwrap(),
     );

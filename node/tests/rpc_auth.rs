@@ -335,6 +335,7 @@ async fn revoked_certificates_are_refused_even_on_open_connections() {
         },
     }
     .sign(
+        &sable_circuits::transaction::ChainId::from_namespace("sable-test"),
         &load_key_seed(&op.key).unwrap(),
         load_certificate_pem(&op.cert).unwrap(),
     );
@@ -580,7 +581,7 @@ async fn bad_input_gets_typed_answers_and_the_node_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_and_reflection_answer_authenticated_clients() {
+async fn health_and_reflection_answer_authenticated_clients_and_health_follows_a_halt() {
     let net = TestNode::start().await;
     let ch = net.client("auditor-0").await;
     let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
@@ -604,6 +605,25 @@ async fn health_and_reflection_answer_authenticated_clients() {
         "grpc.health.v1.Health",
     ] {
         assert!(services.iter().any(|n| n == s), "{s} in {services:?}");
+    }
+    // A node that can no longer execute serves a frozen state and says so.
+    net.node.halt("a storage fault (test)");
+    let not_serving = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
+    for service in [
+        "",
+        "sable.v1.Transactions",
+        "sable.v1.Chain",
+        "sable.v1.Admin",
+    ] {
+        let mut status = health(&ch, service).await.unwrap();
+        for _ in 0..100 {
+            if status == not_serving {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            status = health(&ch, service).await.unwrap();
+        }
+        assert_eq!(status, not_serving, "{service} after a halt");
     }
     net.stop().await;
 }

@@ -21,7 +21,7 @@ use sable_circuits::{
     value::ValueCommitment,
 };
 use sable_client::wallet::issue;
-use sable_primitives::admin::{AdminCommand, AdminOp};
+use sable_primitives::admin::{AdminCommand, AdminOp, SignedAdminCommand};
 use sable_primitives::block::{Block, TxId};
 use sable_primitives::{AdmissionError, Rejection, TxStatus};
 use sable_storage::ChainReader as _;
@@ -38,6 +38,7 @@ async fn apply(s: &Started, admin: Vec<Vec<u8>>, txs: Vec<Vec<u8>>) -> Vec<Optio
         height: tip.height + 1,
         parent: tip.hash,
         timestamp_ms: tip.timestamp_ms + 1,
+        state: tip.state_ref(),
         transactions: txs,
         admin,
     };
@@ -52,7 +53,7 @@ async fn apply(s: &Started, admin: Vec<Vec<u8>>, txs: Vec<Vec<u8>>) -> Vec<Optio
 fn operator_command(s: &Started, nonce: u64, op: AdminOp) -> Vec<u8> {
     let (seed, cert) = &s.operator;
     AdminCommand { nonce, op }
-        .sign(seed, cert.clone())
+        .sign(&chain(), seed, cert.clone())
         .to_bytes()
 }
 
@@ -287,4 +288,58 @@ async fn a_removal_binds_the_transactions_of_its_own_block() {
     assert_eq!(outcomes, [None, Some(Rejection::StaleRegistryRoot)]);
     let id = TxId::of(&spend.to_bytes());
     assert!(s.node.chain().tx_location(&id).unwrap().is_some());
+}
+
+/// M2: a leader that flips a byte of a pending operator command's signature and
+/// proposes the copy cannot burn the genuine command: the copy is rejected under its own
+/// bytes' id and the genuine command still executes. And a command signed for another
+/// network is refused at admission and at execution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_copy_of_an_operator_command_cannot_burn_its_id() {
+    let s = started(Duration::from_millis(5), 16).await;
+    let op = AdminOp::AuthorizeIssuer {
+        issuer_key: [7; 32],
+        label: "second issuer".into(),
+    };
+    let genuine = operator_command(&s, 100, op.clone());
+    let signed = SignedAdminCommand::from_bytes(&genuine).unwrap();
+    let mut forged = signed.clone();
+    forged.signature[10] ^= 0x40;
+    let forged_bytes = forged.to_bytes();
+
+    let outcomes = apply(&s, vec![forged_bytes], vec![]).await;
+    assert!(
+        matches!(&outcomes[..], [Some(Rejection::Admin(e))] if e.contains("signature")),
+        "{outcomes:?}"
+    );
+    let chain = s.node.chain();
+    assert!(chain.tx_location(&forged.copy_id()).unwrap().is_some());
+    assert!(
+        chain.tx_location(&signed.id()).unwrap().is_none(),
+        "the genuine command's id is not taken"
+    );
+    assert_eq!(s.node.submit_admin(&signed).unwrap(), signed.id());
+    assert_eq!(apply(&s, vec![genuine.clone()], vec![]).await, vec![None]);
+    // Executed once: a replay is a duplicate.
+    assert_eq!(
+        apply(&s, vec![genuine], vec![]).await,
+        vec![Some(Rejection::Duplicate)]
+    );
+
+    // Signed for another network that shares this CA.
+    let (seed, cert) = &s.operator;
+    let elsewhere = AdminCommand { nonce: 101, op }.sign(
+        &ChainId::from_namespace("sable-elsewhere"),
+        seed,
+        cert.clone(),
+    );
+    assert!(matches!(
+        s.node.submit_admin(&elsewhere),
+        Err(AdmissionError::Rejected(Rejection::Admin(_)))
+    ));
+    let outcomes = apply(&s, vec![elsewhere.to_bytes()], vec![]).await;
+    assert!(
+        matches!(&outcomes[..], [Some(Rejection::Admin(_))]),
+        "{outcomes:?}"
+    );
 }

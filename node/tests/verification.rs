@@ -320,6 +320,7 @@ async fn a_state_read_failure_stops_execution_and_is_never_a_transactions_verdic
         height: tip.height + 1,
         parent: tip.hash,
         timestamp_ms: tip.timestamp_ms + 1,
+        state: tip.state_ref(),
         transactions: vec![bytes],
         admin: vec![],
     };

@@ -151,7 +151,7 @@ pub fn generate_dev_pki(dir: &Path, spec: &DevPkiSpec) -> Result<DevPki, PkiErro
         let cert_path = dir.join(format!("{participant}.pem"));
         let key_path = dir.join(format!("{participant}.key"));
         write(&cert_path, &cert.pem())?;
-        write(&key_path, &key_pem)?;
+        crate::write_secret(&key_path, &key_pem)?;
         identities.push(IssuedIdentity {
             role,
             participant,
@@ -186,6 +186,24 @@ mod tests {
             assert_eq!(crate::public_key_of_seed(&seed), who.public_key);
         }
         assert_eq!(pki.with_role(Role::Validator).count(), 4);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn issued_keys_are_owner_only_and_a_key_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let pki = generate_dev_pki(dir.path(), &DevPkiSpec::default()).unwrap();
+        for id in &pki.identities {
+            let mode = std::fs::metadata(&id.key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", id.key.display());
+        }
+        let key = &pki.identity("validator-0").unwrap().key;
+        std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            load_key_seed(key),
+            Err(PkiError::ExposedKey { mode: 0o644, .. })
+        ));
     }
 
     #[test]

@@ -215,10 +215,12 @@ pub(crate) const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
-/// Reads the 32-byte Ed25519 seed of a PKCS#8 PEM key file.
+/// Reads the 32-byte Ed25519 seed of a PKCS#8 PEM key file (refused when others can
+/// read it).
 pub fn load_key_seed(path: &Path) -> Result<[u8; 32], PkiError> {
     use rustls::pki_types::{pem::PemObject, PrivatePkcs8KeyDer};
-    let der = PrivatePkcs8KeyDer::from_pem_file(path)
+    let pem = crate::read_secret(path)?;
+    let der = PrivatePkcs8KeyDer::from_pem_slice(&pem)
         .map_err(|_| PkiError::Pem(path.display().to_string(), "PRIVATE KEY"))?;
     der.secret_pkcs8_der()
         .strip_prefix(&ED25519_PKCS8_V1_PREFIX[..])

@@ -3,7 +3,8 @@
 //! Owns: who a certificate says its holder is ([`Role`], [`Identity`]), the consortium
 //! CA that checks certificates ([`CertificateAuthority`]), Ed25519 keys and signatures
 //! under a domain ([`sign`], [`verify_signature`]), certificate fingerprints for
-//! revocation lists, and, behind the `dev` feature, the development PKI that issues a
+//! revocation lists, private key files (written mode 0600, refused at load when
+//! others can read them: [`write_secret`], [`read_secret`]), and, behind the `dev` feature, the development PKI that issues a
 //! whole consortium's keys and certificates ([`generate_dev_pki`]).
 //!
 //! Every party holds an Ed25519 key and an X.509 certificate issued by the consortium CA.
@@ -26,6 +27,7 @@
 #[cfg(feature = "dev")]
 mod dev;
 mod identity;
+mod secret_file;
 
 #[cfg(feature = "dev")]
 pub use dev::{generate_dev_pki, DevPki, DevPkiSpec, IssuedIdentity};
@@ -33,6 +35,7 @@ pub use identity::{
     fingerprint, load_certificate_pem, load_key_seed, public_key_of_seed, sign, verify_signature,
     CertificateAuthority, Fingerprint, Identity, Role,
 };
+pub use secret_file::{check_secret_permissions, read_secret, write_secret};
 
 /// PKI errors.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,14 @@ pub enum PkiError {
     /// The certificate key is not Ed25519.
     #[error("certificate key is not Ed25519")]
     KeyAlgorithm,
+    /// A private key file that group or others may read or write.
+    #[error("private key file {path} is accessible to other users (mode {mode:o}): treat the key as exposed; if it is not, chmod 600 it")]
+    ExposedKey {
+        /// The file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A participant id is empty or has characters outside `[A-Za-z0-9._-]`.
     #[error("invalid participant id {0:?}")]
     ParticipantId(String),

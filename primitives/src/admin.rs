@@ -16,12 +16,23 @@
 //!         | 4 || fingerprint:32 || reason       (revoke certificate)
 //! label, reason = len:u32 || utf8 (≤ 128 bytes)
 //! signed  = len:u32 || command || len:u32 || certificate_der || signature:64
-//! signature = Ed25519(operator key, domain "sable-admin-v1", command)
+//! signature = Ed25519(operator key, domain "sable-admin-v1" || chain_id:32, command)
 //! ```
+//!
+//! The chain id in the signature domain (the hash of the network's namespace, as in
+//! transactions) means a command signed for one network is invalid on every other,
+//! even one whose consortium CA is the same.
+//!
+//! A command's id is the hash of the command alone, so the operator's command executes
+//! once whoever relays it. A copy that fails authentication (a Byzantine leader flips a
+//! signature byte, say) is recorded under the id of its exact bytes
+//! ([`SignedAdminCommand::copy_id`]), never under the command's: it cannot burn the
+//! genuine command's id.
 
 use sable_circuits::{
     encoding::{DecodeError, Reader, Writer},
     keys::Address,
+    transaction::ChainId,
 };
 
 use sable_pki::{self as pki, CertificateAuthority, Fingerprint, Identity, PkiError, Role};
@@ -30,8 +41,13 @@ use crate::block::TxId;
 
 /// Command encoding version.
 pub const ADMIN_VERSION: u8 = 1;
-/// Signature domain.
+/// Signature domain (followed by the chain id: [`admin_domain`]).
 pub const ADMIN_DOMAIN: &[u8] = b"sable-admin-v1";
+
+/// The signature domain of operator commands on `chain`.
+pub fn admin_domain(chain: &ChainId) -> Vec<u8> {
+    [ADMIN_DOMAIN, &chain.0[..]].concat()
+}
 const MAX_TEXT: usize = 128;
 const MAX_CERT: usize = 2048;
 
@@ -177,10 +193,15 @@ impl AdminCommand {
         Ok(AdminCommand { nonce, op })
     }
 
-    /// Signs the command with an operator's key seed and certificate.
-    pub fn sign(&self, operator_seed: &[u8; 32], operator_cert_der: Vec<u8>) -> SignedAdminCommand {
+    /// Signs the command for `chain` with an operator's key seed and certificate.
+    pub fn sign(
+        &self,
+        chain: &ChainId,
+        operator_seed: &[u8; 32],
+        operator_cert_der: Vec<u8>,
+    ) -> SignedAdminCommand {
         let command = self.to_bytes();
-        let signature = pki::sign(operator_seed, ADMIN_DOMAIN, &command);
+        let signature = pki::sign(operator_seed, &admin_domain(chain), &command);
         SignedAdminCommand {
             command,
             certificate: operator_cert_der,
@@ -229,30 +250,50 @@ impl SignedAdminCommand {
         TxId::of(&self.command)
     }
 
-    /// Checks the certificate (consortium CA, valid at `unix_secs`, operator role, not
-    /// revoked) and the signature, and decodes the command.
-    pub fn verify(
+    /// The id of these exact bytes (command, certificate and signature): what a copy
+    /// that fails [`SignedAdminCommand::authenticate`] is recorded under, so that it
+    /// cannot take the genuine command's [`id`](SignedAdminCommand::id).
+    pub fn copy_id(&self) -> TxId {
+        TxId::of(&self.to_bytes())
+    }
+
+    /// The checks that need no chain state: the certificate (consortium CA, valid at
+    /// `unix_secs`, operator role) and the signature for `chain`; decodes the command.
+    pub fn authenticate(
         &self,
+        chain: &ChainId,
         ca: &CertificateAuthority,
         unix_secs: i64,
-        is_revoked: impl Fn(&Fingerprint) -> bool,
     ) -> Result<(Identity, AdminCommand), AdminError> {
         let who = ca.verify_at(&self.certificate, unix_secs)?;
         if who.role != Role::Operator {
             return Err(AdminError::NotOperator(who));
         }
-        if is_revoked(&who.fingerprint) {
-            return Err(AdminError::Revoked(who));
-        }
         if !pki::verify_signature(
             &who.public_key,
-            ADMIN_DOMAIN,
+            &admin_domain(chain),
             &self.command,
             &self.signature,
         ) {
             return Err(AdminError::BadSignature);
         }
         let cmd = AdminCommand::from_bytes(&self.command)?;
+        Ok((who, cmd))
+    }
+
+    /// [`SignedAdminCommand::authenticate`], and the operator's certificate is not
+    /// revoked.
+    pub fn verify(
+        &self,
+        chain: &ChainId,
+        ca: &CertificateAuthority,
+        unix_secs: i64,
+        is_revoked: impl Fn(&Fingerprint) -> bool,
+    ) -> Result<(Identity, AdminCommand), AdminError> {
+        let (who, cmd) = self.authenticate(chain, ca, unix_secs)?;
+        if is_revoked(&who.fingerprint) {
+            return Err(AdminError::Revoked(who));
+        }
         Ok((who, cmd))
     }
 }
@@ -329,18 +370,20 @@ mod tests {
             op: ops().remove(0),
         };
 
+        let chain = ChainId::from_namespace("sable-test");
         let signed = cmd.sign(
+            &chain,
             &load_key_seed(&op.key).unwrap(),
             load_certificate_pem(&op.cert).unwrap(),
         );
-        let (who, decoded) = signed.verify(&ca, now(), |_| false).unwrap();
+        let (who, decoded) = signed.verify(&chain, &ca, now(), |_| false).unwrap();
         assert_eq!(who.role, Role::Operator);
         assert_eq!(decoded, cmd);
         let again = SignedAdminCommand::from_bytes(&signed.to_bytes()).unwrap();
         assert_eq!(again, signed);
 
         assert!(matches!(
-            signed.verify(&ca, now(), |_| true),
+            signed.verify(&chain, &ca, now(), |_| true),
             Err(AdminError::Revoked(_))
         ));
         let mut forged = signed.clone();
@@ -350,28 +393,45 @@ mod tests {
         }
         .to_bytes();
         assert!(matches!(
-            forged.verify(&ca, now(), |_| false),
+            forged.verify(&chain, &ca, now(), |_| false),
             Err(AdminError::BadSignature)
         ));
 
         let by_bank = cmd.sign(
+            &chain,
             &load_key_seed(&bank.key).unwrap(),
             load_certificate_pem(&bank.cert).unwrap(),
         );
         assert!(matches!(
-            by_bank.verify(&ca, now(), |_| false),
+            by_bank.verify(&chain, &ca, now(), |_| false),
             Err(AdminError::NotOperator(_))
         ));
         // An operator certificate with someone else's key signature.
         let mut wrong_key = signed.clone();
         wrong_key.signature = by_bank.signature;
         assert!(matches!(
-            wrong_key.verify(&ca, now(), |_| false),
+            wrong_key.verify(&chain, &ca, now(), |_| false),
+            Err(AdminError::BadSignature)
+        ));
+        // Signed for another network (same CA): invalid here.
+        assert!(matches!(
+            signed.verify(&ChainId::from_namespace("sable-other"), &ca, now(), |_| {
+                false
+            }),
+            Err(AdminError::BadSignature)
+        ));
+        // A tampered copy has the command's id but not its exact bytes' id.
+        let mut flipped = signed.clone();
+        flipped.signature[0] ^= 1;
+        assert_eq!(flipped.id(), signed.id());
+        assert_ne!(flipped.copy_id(), signed.copy_id());
+        assert!(matches!(
+            flipped.authenticate(&chain, &ca, now()),
             Err(AdminError::BadSignature)
         ));
         // Outside the certificate's validity period.
         assert!(matches!(
-            signed.verify(&ca, 0, |_| false),
+            signed.verify(&chain, &ca, 0, |_| false),
             Err(AdminError::Certificate(PkiError::Validity))
         ));
     }

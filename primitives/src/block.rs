@@ -1,13 +1,22 @@
 //! Blocks: what consensus orders.
 //!
 //! A block carries transactions and operator commands as opaque canonical bytes; the
-//! proposer does not execute them first, so a block holds no post-state. Every
-//! validator executes finalized blocks in order (`sable-execution`) and reaches the
-//! same [`BlockHeader`] roots, which is what settlement signs.
+//! proposer does not execute them first (execution trails consensus: a block is
+//! executed once finalized). Every validator executes finalized blocks in order
+//! (`sable-execution`) and reaches the same [`BlockHeader`] roots, which is what
+//! settlement signs.
+//!
+//! Validators check that they reached the same state: each block carries a
+//! [`StateRef`], the state root its proposer's execution reached at an ancestor (the
+//! latest it executed, at most [`MAX_STATE_LAG`] below the parent). A validator votes
+//! only for a block whose reference equals its own execution at that height, and a
+//! validator that executes a finalized block whose reference differs from its own state
+//! has diverged from a quorum and halts.
 //!
 //! # Format
 //! ```text
-//! block = version:u8(=1) || height:u64 || parent:32 || timestamp_ms:u64
+//! block = version:u8(=2) || height:u64 || parent:32 || timestamp_ms:u64
+//!         || state_height:u64 || state_root:32
 //!         || ntx:u32 || (len:u32 || tx)* || nadmin:u32 || (len:u32 || admin)*
 //! hash  = SHA-256(block)
 //! ```
@@ -15,7 +24,10 @@
 use sable_circuits::encoding::{DecodeError, Reader, Writer};
 
 /// Block encoding version.
-pub const BLOCK_VERSION: u8 = 1;
+pub const BLOCK_VERSION: u8 = 2;
+/// How far below its parent a block's [`StateRef`] may be: execution may trail
+/// consensus by this many blocks before proposals must wait for it.
+pub const MAX_STATE_LAG: u64 = 32;
 /// Most transactions in one block.
 pub const MAX_BLOCK_TXS: usize = 1024;
 /// Most operator commands in one block.
@@ -66,6 +78,27 @@ pub fn hash32(personal: &[u8; 16], data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// The state root a block's proposer reached by executing the chain up to `height` (an
+/// ancestor of the block): [`BlockHeader::state_root`] at that height.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct StateRef {
+    /// The height executed.
+    pub height: u64,
+    /// The state root after it.
+    pub root: [u8; 32],
+}
+
+impl StateRef {
+    /// Whether a block at `parent_height + 1` on a parent carrying `parent` may carry
+    /// this reference: at or below the parent, never behind the parent's own reference,
+    /// and at most [`MAX_STATE_LAG`] below the parent.
+    pub fn follows(&self, parent: &StateRef, parent_height: u64) -> bool {
+        self.height <= parent_height
+            && self.height >= parent.height
+            && parent_height - self.height <= MAX_STATE_LAG
+    }
+}
+
 /// An ordered block of commands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
@@ -75,6 +108,8 @@ pub struct Block {
     pub parent: BlockHash,
     /// Proposer's clock, milliseconds since the Unix epoch (informational).
     pub timestamp_ms: u64,
+    /// The state its proposer's execution reached at an ancestor.
+    pub state: StateRef,
     /// Encoded transactions, in execution order.
     pub transactions: Vec<Vec<u8>>,
     /// Encoded signed operator commands, executed before the transactions.
@@ -88,6 +123,7 @@ impl Block {
             height: 0,
             parent: BlockHash::default(),
             timestamp_ms: 0,
+            state: StateRef::default(),
             transactions: Vec::new(),
             admin: Vec::new(),
         }
@@ -96,7 +132,7 @@ impl Block {
     /// Length of [`Block::to_bytes`], without encoding.
     pub fn encoded_len(&self) -> usize {
         let var = |items: &[Vec<u8>]| 4 + items.iter().map(|b| 4 + b.len()).sum::<usize>();
-        1 + 8 + 32 + 8 + var(&self.transactions) + var(&self.admin)
+        1 + 8 + 32 + 8 + 8 + 32 + var(&self.transactions) + var(&self.admin)
     }
 
     /// Feeds the canonical encoding to `out` piece by piece, so hashing a block or
@@ -110,6 +146,8 @@ impl Block {
         out(&self.height.to_le_bytes());
         out(&self.parent.0);
         out(&self.timestamp_ms.to_le_bytes());
+        out(&self.state.height.to_le_bytes());
+        out(&self.state.root);
         for items in [&self.transactions, &self.admin] {
             out(&count(items.len()));
             for item in items {
@@ -147,6 +185,10 @@ impl Block {
         let height = r.u64("block height")?;
         let parent = BlockHash(r.array("parent hash")?);
         let timestamp_ms = r.u64("block timestamp")?;
+        let state = StateRef {
+            height: r.u64("state height")?,
+            root: r.array("state root")?,
+        };
         let ntx = r.count("block transactions", MAX_BLOCK_TXS)?;
         let transactions = (0..ntx)
             .map(|_| r.var_bytes("transaction", MAX_TX_BYTES).map(<[u8]>::to_vec))
@@ -163,6 +205,7 @@ impl Block {
             height,
             parent,
             timestamp_ms,
+            state,
             transactions,
             admin,
         })
@@ -205,11 +248,23 @@ pub struct BlockHeader {
     pub registry_root: [u8; 32],
     /// Nullifier-set accumulator after the block.
     pub nullifier_root: [u8; 32],
+    /// Commits to the whole state after the block: the previous state root, this
+    /// header's identity and roots, and every command's outcome (see
+    /// `sable_execution`). Equal state roots at a height mean equal state.
+    pub state_root: [u8; 32],
     /// Transactions in the block (applied or not).
     pub tx_count: u32,
 }
 
 impl BlockHeader {
+    /// The reference a block proposed on top of this state carries.
+    pub fn state_ref(&self) -> StateRef {
+        StateRef {
+            height: self.height,
+            root: self.state_root,
+        }
+    }
+
     /// Canonical encoding (storage).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
@@ -221,6 +276,7 @@ impl BlockHeader {
             .u64(self.tree_size)
             .bytes(&self.registry_root)
             .bytes(&self.nullifier_root)
+            .bytes(&self.state_root)
             .u32(self.tx_count);
         w.into_bytes()
     }
@@ -237,6 +293,7 @@ impl BlockHeader {
             tree_size: r.u64("tree size")?,
             registry_root: r.array("registry root")?,
             nullifier_root: r.array("nullifier root")?,
+            state_root: r.array("state root")?,
             tx_count: r.u32("tx count")?,
         };
         r.finish()?;
@@ -253,6 +310,10 @@ impl Block {
             height: 7,
             parent: BlockHash([3; 32]),
             timestamp_ms: 1_700_000_000_000,
+            state: StateRef {
+                height: 5,
+                root: [4; 32],
+            },
             transactions: vec![vec![1, 2, 3], vec![]],
             admin: vec![vec![9; 10]],
         }
@@ -280,10 +341,10 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         assert_eq!(Block::from_bytes(&long), Err(DecodeError::TrailingBytes(1)));
-        let mut v2 = bytes;
-        v2[0] = 2;
+        let mut v1 = bytes;
+        v1[0] = 1;
         assert!(matches!(
-            Block::from_bytes(&v2),
+            Block::from_bytes(&v1),
             Err(DecodeError::UnsupportedVersion { .. })
         ));
     }
@@ -295,6 +356,8 @@ mod tests {
             .u64(1)
             .bytes(&[0; 32])
             .u64(0)
+            .u64(0)
+            .bytes(&[0; 32])
             .u32(u32::MAX);
         assert!(matches!(
             Block::from_bytes(&w.into_bytes()),
@@ -312,6 +375,8 @@ mod tests {
             .u64(b.height)
             .bytes(&b.parent.0)
             .u64(b.timestamp_ms)
+            .u64(b.state.height)
+            .bytes(&b.state.root)
             .count(2)
             .var_bytes(&[1, 2, 3])
             .var_bytes(&[])
@@ -331,6 +396,29 @@ mod tests {
         let mut d = b.clone();
         d.admin.clear();
         assert_ne!(b.hash(), d.hash());
+        let mut e = b.clone();
+        e.state.root[31] ^= 1;
+        assert_ne!(b.hash(), e.hash());
+        let mut f = b.clone();
+        f.state.height += 1;
+        assert_ne!(b.hash(), f.hash());
+    }
+
+    #[test]
+    fn a_state_reference_trails_the_parent_within_the_lag_and_never_goes_back() {
+        let at = |height| StateRef {
+            height,
+            root: [0; 32],
+        };
+        assert!(at(10).follows(&at(10), 10));
+        assert!(at(10).follows(&at(3), 10));
+        assert!(at(100 - MAX_STATE_LAG).follows(&at(0), 100));
+        // Beyond the parent: not executed by anyone yet.
+        assert!(!at(11).follows(&at(10), 10));
+        // Behind the parent's reference.
+        assert!(!at(9).follows(&at(10), 12));
+        // Too far behind the parent.
+        assert!(!at(99 - MAX_STATE_LAG).follows(&at(0), 100));
     }
 
     #[test]
@@ -344,6 +432,7 @@ mod tests {
             tree_size: 5,
             registry_root: [6; 32],
             nullifier_root: [7; 32],
+            state_root: [9; 32],
             tx_count: 8,
         };
         assert_eq!(BlockHeader::from_bytes(&h.to_bytes()).unwrap(), h);

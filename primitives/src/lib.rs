@@ -21,7 +21,7 @@ pub mod published;
 pub mod rejection;
 pub mod status;
 
-pub use block::{Block, BlockHash, BlockHeader, TxId};
+pub use block::{Block, BlockHash, BlockHeader, StateRef, TxId};
 pub use bridge::WithdrawalRecord;
 pub use params::ChainParams;
 pub use published::PublishedData;

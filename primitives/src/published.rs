@@ -60,6 +60,7 @@ mod tests {
             height: h,
             parent: BlockHash([h as u8; 32]),
             timestamp_ms: 1000 * h,
+            state: Default::default(),
             transactions: vec![vec![h as u8; 40]],
             admin: vec![],
         }

@@ -76,13 +76,6 @@ fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), LayoutError> {
-    std::fs::write(path, contents).map_err(|source| LayoutError::Io {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
 /// Writes a fresh development network under `dir`: a dev PKI (validators, two banks, a
 /// regulator, an auditor, an operator), a regulator key pair, and one configuration per
 /// validator on loopback (each with an equal share of this machine's cores for
@@ -107,7 +100,7 @@ pub fn init_devnet(
     )?;
     let regulator = sable_circuits::keys::RegulatorSecretKey::random(&mut rand::rng());
     let regulator_secret = pki_dir.join(REGULATOR_SECRET_FILE);
-    write(&regulator_secret, hex::encode(regulator.to_bytes()))?;
+    sable_pki::write_secret(&regulator_secret, hex::encode(regulator.to_bytes()))?;
     let entries: Vec<ValidatorEntry> = pki
         .with_role(Role::Validator)
         .enumerate()
@@ -155,7 +148,7 @@ pub fn init_devnet(
             settlement: None,
         };
         // A settlement key for each validator, used once `[settlement]` is configured.
-        write(
+        sable_pki::write_secret(
             &node_dir.join(SETTLEMENT_KEY_FILE),
             sable_l1::SettlementKey::random().to_hex(),
         )?;

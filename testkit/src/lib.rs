@@ -238,17 +238,26 @@ impl Devnet {
 
     /// Waits for validator `i`'s process to exit on its own; returns whether it did.
     pub fn wait_exit(&mut self, i: usize, timeout: Duration) -> bool {
+        self.wait_exit_status(i, timeout).is_some()
+    }
+
+    /// Waits up to `timeout` for validator `i` to exit on its own; its exit status.
+    pub fn wait_exit_status(
+        &mut self,
+        i: usize,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(c) = self.children[i].as_mut() {
-                if c.try_wait().unwrap().is_some() {
+                if let Some(status) = c.try_wait().unwrap() {
                     self.children[i] = None;
-                    return true;
+                    return Some(status);
                 }
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        false
+        None
     }
 
     /// The metric `name` of validator `i`, if it answers.
@@ -375,6 +384,7 @@ pub async fn apply_admin_block(node: &std::sync::Arc<Node>, admin: Vec<Vec<u8>>)
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis() as u64,
+        state: tip.state_ref(),
         transactions: vec![],
         admin,
     };

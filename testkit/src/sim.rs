@@ -35,7 +35,7 @@ use sable_execution::{AllowAll, ChainParams, Verifier};
 use sable_l1::{Domain, SettledState, SettlementKey};
 use sable_node::{
     config::Publication,
-    consensus::{self, ConsensusConfig, P2p, Peer, PublicKey, CHANNELS},
+    consensus::{self, Byzantine, ConsensusConfig, P2p, Peer, PublicKey, CHANNELS},
     mempool::MempoolLimits,
     node::Node,
     runtime::RtOf,
@@ -162,7 +162,11 @@ impl Fixture {
 
     /// `op` signed by `operator-0` (deterministic: Ed25519).
     pub fn admin(&self, nonce: u64, op: AdminOp) -> SignedAdminCommand {
-        AdminCommand { nonce, op }.sign(&self.operator.0, self.operator.1.clone())
+        AdminCommand { nonce, op }.sign(
+            &self.params.chain,
+            &self.operator.0,
+            self.operator.1.clone(),
+        )
     }
 }
 
@@ -179,6 +183,8 @@ pub struct NetConfig {
     pub certification_timeout: Duration,
     /// Whether and how the validators co-sign settlement batches.
     pub cosigning: Option<Cosigning>,
+    /// Validators that misbehave as leaders, by index.
+    pub byzantine: Vec<(usize, Byzantine)>,
 }
 
 /// The chain's namespace in simulation.
@@ -240,6 +246,7 @@ impl Default for NetConfig {
             leader_timeout: Duration::from_secs(1),
             certification_timeout: Duration::from_secs(2),
             cosigning: None,
+            byzantine: Vec::new(),
         }
     }
 }
@@ -409,6 +416,13 @@ impl Cluster {
             leader_timeout: self.config.leader_timeout,
             certification_timeout: self.config.certification_timeout,
             partition_prefix: format!("v{i}-"),
+            byzantine: self
+                .config
+                .byzantine
+                .iter()
+                .find(|(b, _)| *b == i)
+                .map(|(_, f)| f.clone())
+                .unwrap_or_default(),
             ..ConsensusConfig::default()
         };
         let dir = self.dirs[i].clone();

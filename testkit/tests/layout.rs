@@ -214,7 +214,7 @@ fn features_of<'a>(tree: &'a str, krate: &str) -> Option<Vec<&'a str>> {
 }
 
 #[test]
-fn the_validator_links_neither_the_dev_ca_nor_the_test_kit() {
+fn the_validator_links_neither_the_dev_ca_nor_the_test_kit_nor_its_faults() {
     let tree = tree("sable-node", "{p} [{f}]");
     let pki = features_of(&tree, "sable-pki").expect("the validator links sable-pki");
     assert!(
@@ -222,6 +222,13 @@ fn the_validator_links_neither_the_dev_ca_nor_the_test_kit() {
         "the validator builds the dev CA (sable-pki features {pki:?})"
     );
     assert_eq!(features_of(&tree, "sable-testkit"), None, "{tree}");
+    let node = features_of(&tree, "sable-node").expect("the tree is the validator's");
+    for forbidden in ["byzantine", "failpoints"] {
+        assert!(
+            !node.contains(&forbidden),
+            "the validator builds its test-only feature {forbidden} ({node:?})"
+        );
+    }
     // The check reads features as printed.
     assert_eq!(
         features_of("sable-pki v0.1.0 (/w/pki) [dev,std]", "sable-pki"),

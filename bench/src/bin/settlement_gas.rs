@@ -91,6 +91,7 @@ async fn main() -> Result<()> {
                 height,
                 parent: BlockHash::default(),
                 timestamp_ms: 0,
+                state: Default::default(),
                 transactions: vec![tx_bytes.clone(); n],
                 admin: vec![],
             };
@@ -161,6 +162,7 @@ async fn main() -> Result<()> {
             height,
             parent: BlockHash::default(),
             timestamp_ms: 0,
+            state: Default::default(),
             transactions: vec![],
             admin: vec![],
         };

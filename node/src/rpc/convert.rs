@@ -142,6 +142,7 @@ pub(super) fn header(h: &BlockHeader) -> pb::BlockHeader {
         nullifier_root: h.nullifier_root.to_vec(),
         tree_size: h.tree_size,
         tx_count: h.tx_count,
+        state_root: h.state_root.to_vec(),
     }
 }
 
@@ -150,6 +151,8 @@ pub(super) fn block(b: Block, h: &BlockHeader) -> pb::Block {
         header: Some(header(h)),
         transactions: b.transactions,
         admin_commands: b.admin,
+        state_height: b.state.height,
+        state_root: b.state.root.to_vec(),
     }
 }
 

@@ -231,6 +231,19 @@ pub async fn serve_on(
             .set_service_status(name, tonic_health::ServingStatus::Serving)
             .await;
     }
+    // A node that halted (it cannot execute) serves a frozen state: say so.
+    {
+        let node = node.clone();
+        tokio::spawn(async move {
+            let reason = node.until_halted().await;
+            for name in ["", TRANSACTIONS, CHAIN, ADMIN] {
+                health
+                    .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
+            tracing::error!(%reason, "health: NOT_SERVING");
+        });
+    }
 
     let gate = |service, roles| RoleGate::new(node.clone(), service, roles);
     let router = Server::builder()

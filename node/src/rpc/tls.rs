@@ -237,7 +237,8 @@ pub fn server_config(
     ca: &CertificateAuthority,
 ) -> Result<Arc<ServerConfig>, RpcError> {
     let chain = load_certificates(cert)?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| RpcError::Pem {
+    let pem = sable_pki::read_secret(key)?;
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| RpcError::Pem {
         path: key.display().to_string(),
         reason: e.to_string(),
     })?;

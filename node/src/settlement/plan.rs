@@ -203,6 +203,7 @@ mod tests {
             height: h,
             parent: BlockHash([h as u8; 32]),
             timestamp_ms: 1000 * h,
+            state: Default::default(),
             transactions: vec![vec![h as u8; 40]],
             admin: vec![],
         }
@@ -231,6 +232,7 @@ mod tests {
                 tree_size: h,
                 registry_root: [0; 32],
                 nullifier_root: [100 + h as u8; 32],
+                state_root: [200 + h as u8; 32],
                 tx_count: 1,
             };
             s.put_block(b.to_bytes(), &header);

@@ -60,8 +60,9 @@ impl Settler {
         section: &SettlementSection,
         namespace: &str,
     ) -> Result<Self, SettleError> {
-        let text = std::fs::read_to_string(&section.key)
+        let text = sable_pki::read_secret(&section.key)
             .map_err(|e| SettleError::Config(format!("key file {}: {e}", section.key.display())))?;
+        let text = String::from_utf8_lossy(&text);
         let key = SettlementKey::from_hex(&text)
             .map_err(|e| SettleError::Config(format!("key file {}: {e}", section.key.display())))?;
         let contract: Address = section

@@ -125,7 +125,7 @@ pub async fn started(window: Duration, max_batch: usize) -> Started {
             nonce: nonce as u64,
             op,
         }
-        .sign(&seed, cert.clone())
+        .sign(&chain(), &seed, cert.clone())
         .to_bytes()
     })
     .collect();

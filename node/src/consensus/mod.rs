@@ -24,7 +24,7 @@
 //! timestamp, the proposer's wait, the order of `select!` branches) reads the runtime's
 //! clock and draws no randomness of its own, so a seed replays.
 
-use std::{collections::HashSet, net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
+use std::{net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 
 use bytes::BufMut;
 use commonware_actor::Feedback;
@@ -35,7 +35,6 @@ use commonware_codec::{
 use commonware_consensus::{
     marshal::{
         self,
-        ancestry::Ancestry,
         core::Actor as MarshalActor,
         standard::{Inline, Standard},
         Start, Update,
@@ -45,7 +44,7 @@ use commonware_consensus::{
         types::Context as SimplexContext,
     },
     types::{Epoch, FixedEpocher, Height, ViewDelta},
-    Application, BoundedBlock, Heightable, Reporter,
+    BoundedBlock, Heightable, Reporter,
 };
 use commonware_cryptography::Digested;
 use commonware_cryptography::{
@@ -70,21 +69,13 @@ use commonware_utils::{
     ordered::{Map, Set},
     union, Acknowledgement as _, NZDuration, NZUsize, TryCollect as _, NZU32, NZU64,
 };
-use futures::StreamExt as _;
-use sable_circuits::transaction::Transaction;
-
-use sable_execution::bridge_ledger::{within_block_cap, WithdrawalBudget};
 
 use crate::{
     gossip::{self, PeerLiveness},
-    l1_view::check_l1,
-    node::{conflict_keys, Node},
-    runtime::epoch_millis,
+    node::Node,
 };
 use sable_pki::Fingerprint;
-use sable_primitives::admin::SignedAdminCommand;
-use sable_primitives::block::{Block, BlockHash, TxId, MAX_BLOCK_ADMIN, MAX_BLOCK_BYTES};
-use sable_storage::Staged;
+use sable_primitives::block::{Block, MAX_BLOCK_BYTES};
 
 /// Digest consensus votes on: the block hash.
 pub type D = sha256::Digest;
@@ -184,7 +175,7 @@ pub struct Peer {
 }
 
 /// Consensus configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ConsensusConfig {
     /// Chain namespace (distinct per network: signatures never replay across chains).
     pub namespace: Vec<u8>,
@@ -204,6 +195,25 @@ pub struct ConsensusConfig {
     /// default) keeps the names every existing `data_dir/consensus` has; validators
     /// sharing one runtime's storage (a simulation) each need their own.
     pub partition_prefix: String,
+    /// How this validator misbehaves as a leader (tests under faults only).
+    #[cfg(feature = "byzantine")]
+    pub byzantine: Byzantine,
+}
+
+/// Everything but the seed, which never reaches a log.
+impl std::fmt::Debug for ConsensusConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsensusConfig")
+            .field("namespace", &String::from_utf8_lossy(&self.namespace))
+            .field("seed", &"<redacted>")
+            .field("validators", &self.validators)
+            .field("p2p_listen", &self.p2p_listen)
+            .field("empty_block_interval", &self.empty_block_interval)
+            .field("leader_timeout", &self.leader_timeout)
+            .field("certification_timeout", &self.certification_timeout)
+            .field("partition_prefix", &self.partition_prefix)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ConsensusConfig {
@@ -217,6 +227,8 @@ impl Default for ConsensusConfig {
             leader_timeout: Duration::from_millis(1000),
             certification_timeout: Duration::from_millis(2000),
             partition_prefix: String::new(),
+            #[cfg(feature = "byzantine")]
+            byzantine: Byzantine::default(),
         }
     }
 }
@@ -298,228 +310,12 @@ impl BoundedBlock for ConsensusBlock {
     }
 }
 
-// ---------------------------------------------------------------------------------
-// The application: proposing from the mempool, verifying full blocks.
-
-/// Proposes blocks from the mempool and verifies others' blocks.
-#[derive(Clone)]
-pub struct SableApp {
-    node: Arc<Node>,
-    empty_block_interval: Duration,
-}
-
-impl SableApp {
-    /// Ids of commands in `block`.
-    fn ids(block: &ConsensusBlock) -> impl Iterator<Item = TxId> + '_ {
-        block
-            .admin
-            .iter()
-            .filter_map(|a| SignedAdminCommand::from_bytes(a).ok().map(|s| s.id()))
-            .chain(block.transactions.iter().map(|t| TxId::of(t)))
-    }
-
-    /// Stateless validity of a block's contents: every transaction decodes and verifies
-    /// (proofs and signatures, batched on the verifier thread), no nullifier or L1
-    /// deposit appears twice, every operator command decodes. Deterministic (the same
-    /// block gets the same verdict on every honest validator) except that deposits must
-    /// match this node's view of confirmed L1 deposits. State-dependent validity is decided at
-    /// execution, identically everywhere. Transactions in this node's pool are neither
-    /// decoded nor verified again (the pool keys entries by the hash of these exact
-    /// bytes); the rest are decoded on a blocking thread of `rt`.
-    async fn verify_contents<E: Spawner>(&self, rt: &E, block: &ConsensusBlock) -> bool {
-        if block
-            .admin
-            .iter()
-            .any(|a| SignedAdminCommand::from_bytes(a).is_err())
-        {
-            return false;
-        }
-        let mut txs = Vec::with_capacity(block.transactions.len());
-        let mut unknown = Vec::new();
-        for (i, raw) in block.transactions.iter().enumerate() {
-            let id = TxId::of(raw);
-            match self.node.mempool.get(&id) {
-                Some((tx, _)) => txs.push(Some((id, tx))),
-                None => {
-                    txs.push(None);
-                    unknown.push((i, id, raw.clone()));
-                }
-            }
-        }
-        if !unknown.is_empty() {
-            tracing::debug!(
-                height = block.height,
-                txs = block.transactions.len(),
-                unknown = unknown.len(),
-                "a proposal carries transactions this node has not admitted"
-            );
-            let Ok(decoded) = rt
-                .child("decode")
-                .shared(true)
-                .spawn(move |_| async move {
-                    unknown
-                        .into_iter()
-                        .map(|(i, id, raw)| (i, id, Transaction::from_bytes(&raw)))
-                        .collect::<Vec<_>>()
-                })
-                .await
-            else {
-                return false;
-            };
-            for (i, id, tx) in decoded {
-                let Ok(tx) = tx else {
-                    return false;
-                };
-                txs[i] = Some((id, Arc::new(tx)));
-            }
-        }
-        let txs: Vec<(TxId, Arc<Transaction>)> = txs.into_iter().flatten().collect();
-        if !within_block_cap(txs.iter().map(|(_, tx)| tx.withdrawals().count())) {
-            return false;
-        }
-        let mut seen = HashSet::new();
-        for (_, tx) in &txs {
-            for key in conflict_keys(tx) {
-                if !seen.insert(key) {
-                    return false;
-                }
-            }
-        }
-        // Deposits and withdrawals must match L1 as this node's watcher sees it (the
-        // one check here that is not deterministic: a validator whose watcher lags
-        // votes no, and the view times out).
-        let minting: Vec<Arc<Transaction>> = txs
-            .iter()
-            .filter(|(_, tx)| !tx.deposits.is_empty() || tx.withdrawals().next().is_some())
-            .map(|(_, tx)| tx.clone())
-            .collect();
-        if !minting.is_empty() {
-            let store = self.node.store.clone();
-            let confirmed = rt
-                .child("l1_check")
-                .shared(true)
-                .spawn(move |_| async move {
-                    let view = Staged::new(&store);
-                    minting.iter().all(|tx| check_l1(&view, tx).is_ok())
-                })
-                .await;
-            if !matches!(confirmed, Ok(true)) {
-                return false;
-            }
-        }
-        self.node.verify_txs(txs).await.iter().all(Result::is_ok)
-    }
-}
-
-impl<E: Spawner + Clock> Application<E> for SableApp {
-    type SigningScheme = S;
-    type Context = SimplexContext<D, PublicKey>;
-    type Block = ConsensusBlock;
-    type Input = ();
-
-    async fn propose(
-        &mut self,
-        (rt, _cx): (E, Self::Context),
-        mut ancestry: impl Ancestry<ConsensusBlock>,
-        _: (),
-    ) -> Option<Digested<ConsensusBlock>> {
-        let parent = ancestry.next().await?;
-        // Leave out what unexecuted ancestors already carry.
-        let executed = self.node.executed_height();
-        let mut exclude = HashSet::new();
-        let mut cur = Some(parent.clone());
-        while let Some(b) = cur {
-            if b.inner().height <= executed {
-                break;
-            }
-            exclude.extend(Self::ids(b.inner()));
-            cur = ancestry.next().await;
-        }
-        // Wait for something proposable (verified in the background), up to the
-        // empty-block interval (the chain's heartbeat). Only what passed verification
-        // goes in. When nothing has by then but background verification is under way,
-        // the block is empty: every validator verifies a burst in the same order, so
-        // what this node verifies first is verified everywhere at about the same time,
-        // and the leader then proposes it (picking unverified transactions instead would
-        // make this node check them out of that order, and its voters too). With none
-        // under way (nothing runs it), the selection is verified here as one batch and
-        // what passes is proposed (the rest leaves the pool, rejected).
-        let select = |verified_only| {
-            self.node.mempool.select(
-                if verified_only {
-                    PROPOSAL_TXS
-                } else {
-                    UNVERIFIED_PROPOSAL_TXS
-                },
-                MAX_BLOCK_ADMIN,
-                MAX_BLOCK_BYTES / 2,
-                &exclude,
-                verified_only,
-            )
-        };
-        let deadline = rt.current() + self.empty_block_interval;
-        let (selected, admin) = loop {
-            let wake = self.node.mempool.ready.notified();
-            let mut wake = std::pin::pin!(wake);
-            wake.as_mut().enable();
-            let (selected, admin) = select(true);
-            if !selected.is_empty() || !admin.is_empty() {
-                break (selected, admin);
-            }
-            let timed_out = commonware_macros::select! {
-                _ = wake => false,
-                _ = rt.sleep_until(deadline) => true,
-            };
-            if timed_out {
-                if self.node.verification_pending() {
-                    break (Vec::new(), Vec::new());
-                }
-                break select(false);
-            }
-        };
-        let verdicts = self
-            .node
-            .verify_txs(selected.iter().map(|s| (s.id, s.decoded.clone())).collect())
-            .await;
-        // Withdrawals beyond the block's share wait in the pool for a later block.
-        let mut withdrawals = WithdrawalBudget::block();
-        let transactions: Vec<Vec<u8>> = selected
-            .into_iter()
-            .zip(verdicts)
-            .filter(|(_, v)| v.is_ok())
-            .filter(|(s, _)| withdrawals.take(s.decoded.withdrawals().count()))
-            .map(|(s, _)| s.bytes)
-            .collect();
-        let p = parent.inner();
-        let span = tracing::info_span!("propose", height = p.height + 1, txs = transactions.len());
-        let block = ConsensusBlock(Block {
-            height: p.height + 1,
-            parent: BlockHash(parent.digest().0),
-            timestamp_ms: epoch_millis(rt.current()).max(p.timestamp_ms),
-            transactions,
-            admin,
-        });
-        tracing::debug!(parent: &span, txs = block.transactions.len(), "proposing");
-        Some(tracing::Instrument::instrument(Digested::compute(block, &Sequential), span).await)
-    }
-
-    async fn verify(
-        &mut self,
-        (rt, _cx): (E, Self::Context),
-        mut ancestry: impl Ancestry<ConsensusBlock>,
-    ) -> bool {
-        let Some(block) = ancestry.next().await else {
-            return false;
-        };
-        let Some(parent) = ancestry.next().await else {
-            return false;
-        };
-        if block.inner().timestamp_ms < parent.inner().timestamp_ms {
-            return false;
-        }
-        self.verify_contents(&rt, block.inner()).await
-    }
-}
+mod app;
+#[cfg(feature = "byzantine")]
+mod byzantine;
+pub use app::{check_timestamp, Refusal, SableApp, MAX_CLOCK_AHEAD};
+#[cfg(feature = "byzantine")]
+pub use byzantine::Byzantine;
 
 // ---------------------------------------------------------------------------------
 // Finalized blocks → execution.
@@ -566,13 +362,14 @@ async fn execute_finalized<E: Spawner>(
                 }
                 ack.acknowledge();
             }
+            // Never acknowledge a block we could not apply (marshal redelivers it after a
+            // restart), and never go on voting on a state that no longer moves.
             Ok(Err(e)) => {
-                // Never acknowledge a block we could not apply: marshal redelivers it.
-                tracing::error!(height, %e, "cannot apply a finalized block; stopping execution");
+                node.halt(format!("cannot apply finalized block {height}: {e}"));
                 return;
             }
             Err(e) => {
-                tracing::error!(height, %e, "execution task failed; stopping execution");
+                node.halt(format!("the execution task for block {height} failed: {e}"));
                 return;
             }
         }
@@ -879,10 +676,9 @@ where
     }
     let marshal_handle = marshal_actor.start(FinalizedSink(tx), buffer, resolver);
 
-    let app = SableApp {
-        node,
-        empty_block_interval: cfg.empty_block_interval,
-    };
+    let app = SableApp::new(node, cfg.empty_block_interval);
+    #[cfg(feature = "byzantine")]
+    let app = app.byzantine(cfg.byzantine.clone());
     let inline = Inline::new(context.child("inline"), app, marshal_mailbox, epocher);
     let engine = simplex::Engine::new(
         context.child("simplex"),
