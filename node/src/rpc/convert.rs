@@ -219,6 +219,37 @@ mod tests {
     }
 
     #[test]
+    fn requests_convert_or_are_invalid_arguments() {
+        use pb::get_block_request::At;
+        let at = |at| block_at(pb::GetBlockRequest { at });
+        assert_eq!(at(Some(At::Height(5))).unwrap(), BlockAt::Height(5));
+        assert_eq!(
+            at(Some(At::Hash(vec![1; 32]))).unwrap(),
+            BlockAt::Hash([1; 32])
+        );
+        for bad in [None, Some(At::Hash(vec![1; 31]))] {
+            assert_eq!(at(bad).unwrap_err().code(), tonic::Code::InvalidArgument);
+        }
+        let signed = |signature| {
+            signed_admin_command(pb::SignedAdminCommand {
+                command: vec![1],
+                operator_certificate: vec![2],
+                signature,
+            })
+        };
+        assert_eq!(signed(vec![3; 64]).unwrap().signature, [3; 64]);
+        assert_eq!(
+            signed(vec![3; 63]).unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+        // Too short, and the identity (all zero), which is no address.
+        for address in [vec![7; 31], vec![0; 32]] {
+            let e = registry_address(&pb::GetRegistryPathRequest { address }).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        }
+    }
+
+    #[test]
     fn ids_must_be_32_bytes() {
         assert!(tx_id(&pb::TxId { id: vec![0; 32] }).is_ok());
         for n in [0, 31, 33] {
