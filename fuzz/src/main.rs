@@ -49,8 +49,8 @@ fn main() -> Result<ExitCode> {
         Some(name) => all.into_iter().filter(|t| t.name == name).collect(),
         None => all,
     };
-    if targets.is_empty() {
-        bail!("no target named {:?} (see --list)", args.only);
+    if let (Some(name), []) = (&args.only, &targets[..]) {
+        bail!("no target named {name:?} (see --list)");
     }
     if let Some(n) = args.replay {
         let [t] = &targets[..] else {
