@@ -40,7 +40,10 @@ pub enum ClientError {
     Timeout(TxId),
 }
 
-fn status_of(s: v1::TxStatus) -> Result<TxStatus, ClientError> {
+/// The status in a node's answer. Public for the decoders' fuzzer (`sable-fuzz`), as
+/// are the other conversions of answers.
+#[doc(hidden)]
+pub fn status_of(s: v1::TxStatus) -> Result<TxStatus, ClientError> {
     Ok(match s.state {
         Some(State::Pending(_)) => TxStatus::Pending,
         Some(State::Finalized(f)) => TxStatus::Finalized {
@@ -84,6 +87,37 @@ fn siblings<const D: usize>(
         .collect::<Result<Vec<_>, _>>()?;
     v.try_into()
         .map_err(|v: Vec<_>| ClientError::Malformed(format!("path of depth {}", v.len())))
+}
+
+/// The path of the note at `position` and the anchor in a `GetMerklePath` answer.
+#[doc(hidden)]
+pub fn note_path_of(
+    p: &v1::MerklePathResponse,
+    position: u64,
+) -> Result<(NotePath, Anchor), ClientError> {
+    let anchor = Anchor::from_bytes(&bytes32(&p.anchor, "anchor")?).map_err(malformed)?;
+    Ok((
+        NotePath {
+            position,
+            siblings: siblings(&p.siblings)?,
+        },
+        anchor,
+    ))
+}
+
+/// The registry path and root in a `GetRegistryPath` answer.
+#[doc(hidden)]
+pub fn registry_path_of(
+    p: &v1::RegistryPathResponse,
+) -> Result<(RegistryPath, RegistryRoot), ClientError> {
+    let root = RegistryRoot::from_bytes(&bytes32(&p.root, "root")?).map_err(malformed)?;
+    Ok((
+        RegistryPath {
+            position: p.slot,
+            siblings: siblings(&p.siblings)?,
+        },
+        root,
+    ))
 }
 
 /// A connection to one node.
@@ -176,14 +210,7 @@ impl NodeClient {
             })
             .await?
             .into_inner();
-        let anchor = Anchor::from_bytes(&bytes32(&p.anchor, "anchor")?).map_err(malformed)?;
-        Ok((
-            NotePath {
-                position,
-                siblings: siblings(&p.siblings)?,
-            },
-            anchor,
-        ))
+        note_path_of(&p, position)
     }
 
     /// The registry path of `address` and the current registry root.
@@ -198,14 +225,7 @@ impl NodeClient {
             })
             .await?
             .into_inner();
-        let root = RegistryRoot::from_bytes(&bytes32(&p.root, "root")?).map_err(malformed)?;
-        Ok((
-            RegistryPath {
-                position: p.slot,
-                siblings: siblings(&p.siblings)?,
-            },
-            root,
-        ))
+        registry_path_of(&p)
     }
 
     /// Height of the node's last applied block.

@@ -74,11 +74,16 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Most announcements in one message.
 const BATCH_ITEMS: usize = 1024;
 
-const TAG_HEARTBEAT: u8 = 0;
-const TAG_TX: u8 = 1;
-const TAG_ADMIN: u8 = 2;
-const TAG_BATCH: u8 = 3;
-const TAG_POOL_REQUEST: u8 = 4;
+/// Tag of a heartbeat.
+pub const TAG_HEARTBEAT: u8 = 0;
+/// Tag of a transaction's announcement.
+pub const TAG_TX: u8 = 1;
+/// Tag of an operator command's announcement.
+pub const TAG_ADMIN: u8 = 2;
+/// Tag of a batch of announcements.
+pub const TAG_BATCH: u8 = 3;
+/// Tag of a request for the receiver's pending pool.
+pub const TAG_POOL_REQUEST: u8 = 4;
 
 /// Which validators this node has heard from, and when (on the node's clock: whether a
 /// peer is heard anew decides whether its pool is asked for).
@@ -170,7 +175,8 @@ fn tagged(a: &Announcement) -> (u8, &[u8]) {
 }
 
 /// One message for `batch` (not empty): the announcement itself when it is alone.
-fn encode(batch: &[Announcement]) -> Vec<u8> {
+/// Public for the decoders' fuzzer (`sable-fuzz`), which starts from real messages.
+pub fn encode(batch: &[Announcement]) -> Vec<u8> {
     let mut w = Writer::new();
     if let [a] = batch {
         let (tag, bytes) = tagged(a);
@@ -186,7 +192,8 @@ fn encode(batch: &[Announcement]) -> Vec<u8> {
 }
 
 /// The announcements in a batch message's body, or `None` when it is malformed.
-fn decode_batch(body: &[u8]) -> Option<Vec<&[u8]>> {
+/// Public for the decoders' fuzzer (`sable-fuzz`): it reads a peer's bytes.
+pub fn decode_batch(body: &[u8]) -> Option<Vec<&[u8]>> {
     let mut r = Reader::new(body);
     let n = r.count("gossip batch", BATCH_ITEMS).ok()?;
     let items = (0..n)

@@ -13,7 +13,6 @@ use tonic::{Request, Response, Status};
 
 use super::{auth::caller, convert};
 use crate::node::Node;
-use sable_primitives::admin::SignedAdminCommand;
 use sable_primitives::TxStatus;
 use sable_storage::{ChainReader, StorageError, Store};
 
@@ -62,18 +61,7 @@ impl Admin for AdminService {
         request: Request<pb::SignedAdminCommand>,
     ) -> Result<Response<pb::AdminReceipt>, Status> {
         let relayed_by = caller(&request)?.to_string();
-        let m = request.into_inner();
-        let signature: [u8; 64] = m.signature.as_slice().try_into().map_err(|_| {
-            Status::invalid_argument(format!(
-                "signature must be 64 bytes, got {}",
-                m.signature.len()
-            ))
-        })?;
-        let signed = SignedAdminCommand {
-            command: m.command,
-            certificate: m.operator_certificate,
-            signature,
-        };
+        let signed = convert::signed_admin_command(request.into_inner())?;
         let id = signed.id();
         let status = match self.node.submit_admin(&signed) {
             Ok(_) => {

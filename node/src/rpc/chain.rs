@@ -11,16 +11,15 @@ use futures::Stream;
 use prost::Message;
 use sable_circuits::{
     constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH},
-    keys::Address,
     tree::AuthPath,
 };
-use sable_proto::v1::{self as pb, chain_server::Chain, get_block_request::At};
+use sable_proto::v1::{self as pb, chain_server::Chain};
 use tokio::sync::broadcast::Receiver;
 use tonic::{Request, Response, Status};
 
 use super::{
     auth::caller,
-    convert::{self, Stop, Wake},
+    convert::{self, BlockAt, Stop, Wake},
 };
 use crate::{
     liveness::StatusSource,
@@ -221,22 +220,16 @@ impl Chain for ChainService {
     ) -> Result<Response<pb::Block>, Status> {
         caller(&request)?;
         let store = self.store();
-        let at = request
-            .into_inner()
-            .at
-            .ok_or_else(|| Status::invalid_argument("give a height or a hash"))?;
+        let at = convert::block_at(request.into_inner())?;
         let block = convert::blocking(move || {
             let height = match at {
-                At::Height(h) => h,
-                At::Hash(hash) => {
-                    let hash = convert::bytes32("block hash", &hash)?;
-                    store
-                        .height_of(&hash)
-                        .map_err(convert::storage)?
-                        .ok_or_else(|| {
-                            Status::not_found(format!("no block with hash {}", hex::encode(hash)))
-                        })?
-                }
+                BlockAt::Height(h) => h,
+                BlockAt::Hash(hash) => store
+                    .height_of(&hash)
+                    .map_err(convert::storage)?
+                    .ok_or_else(|| {
+                        Status::not_found(format!("no block with hash {}", hex::encode(hash)))
+                    })?,
             };
             read_block(&store, height)?
                 .ok_or_else(|| Status::not_found(format!("no block at height {height}")))
@@ -415,9 +408,7 @@ impl Chain for ChainService {
         request: Request<pb::GetRegistryPathRequest>,
     ) -> Result<Response<pb::RegistryPathResponse>, Status> {
         caller(&request)?;
-        let key = convert::bytes32("address", &request.get_ref().address)?;
-        let address = Address::from_bytes(&key)
-            .map_err(|e| Status::invalid_argument(format!("address: {e}")))?;
+        let (key, address) = convert::registry_address(request.get_ref())?;
         let store = self.store();
         let response = convert::blocking(move || {
             let slot = store

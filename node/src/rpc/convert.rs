@@ -11,6 +11,8 @@ use tokio::sync::{
 use tonic::Status;
 
 use crate::node::AppliedEvent;
+use sable_circuits::keys::Address;
+use sable_primitives::admin::SignedAdminCommand;
 use sable_primitives::block::{Block, BlockHeader, TxId};
 use sable_primitives::{RejectCode, TxStatus};
 use sable_storage::StorageError;
@@ -57,15 +59,61 @@ pub(super) fn shutting_down() -> Status {
 }
 
 /// A 32-byte field of a request, or `INVALID_ARGUMENT` naming the field.
-pub(super) fn bytes32(field: &str, bytes: &[u8]) -> Result<[u8; 32], Status> {
+pub fn bytes32(field: &str, bytes: &[u8]) -> Result<[u8; 32], Status> {
     bytes.try_into().map_err(|_| {
         Status::invalid_argument(format!("{field} must be 32 bytes, got {}", bytes.len()))
     })
 }
 
 /// The id in a `TxId` message.
-pub(super) fn tx_id(id: &pb::TxId) -> Result<TxId, Status> {
+pub fn tx_id(id: &pb::TxId) -> Result<TxId, Status> {
     bytes32("tx id", &id.id).map(TxId)
+}
+
+/// The command of an `Admin.Submit` request (its certificate and signature are checked
+/// at admission, its command decoded there).
+pub fn signed_admin_command(m: pb::SignedAdminCommand) -> Result<SignedAdminCommand, Status> {
+    let signature: [u8; 64] = m.signature.as_slice().try_into().map_err(|_| {
+        Status::invalid_argument(format!(
+            "signature must be 64 bytes, got {}",
+            m.signature.len()
+        ))
+    })?;
+    Ok(SignedAdminCommand {
+        command: m.command,
+        certificate: m.operator_certificate,
+        signature,
+    })
+}
+
+/// Which block a `Chain.GetBlock` request names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockAt {
+    /// The block at this height.
+    Height(u64),
+    /// The block with this hash.
+    Hash([u8; 32]),
+}
+
+/// The block a `Chain.GetBlock` request names.
+pub fn block_at(request: pb::GetBlockRequest) -> Result<BlockAt, Status> {
+    use pb::get_block_request::At;
+    match request.at {
+        Some(At::Height(h)) => Ok(BlockAt::Height(h)),
+        Some(At::Hash(hash)) => bytes32("block hash", &hash).map(BlockAt::Hash),
+        None => Err(Status::invalid_argument("give a height or a hash")),
+    }
+}
+
+/// The address of a `Chain.GetRegistryPath` request: its bytes (the registry's key)
+/// and the point they encode.
+pub fn registry_address(
+    request: &pb::GetRegistryPathRequest,
+) -> Result<([u8; 32], Address), Status> {
+    let key = bytes32("address", &request.address)?;
+    let address =
+        Address::from_bytes(&key).map_err(|e| Status::invalid_argument(format!("address: {e}")))?;
+    Ok((key, address))
 }
 
 /// A storage failure: logged here with its cause; the caller sees only that the state
@@ -170,6 +218,37 @@ mod tests {
                 reason.as_str_name(),
                 format!("REJECT_REASON_{}", code.label().to_uppercase()),
             );
+        }
+    }
+
+    #[test]
+    fn requests_convert_or_are_invalid_arguments() {
+        use pb::get_block_request::At;
+        let at = |at| block_at(pb::GetBlockRequest { at });
+        assert_eq!(at(Some(At::Height(5))).unwrap(), BlockAt::Height(5));
+        assert_eq!(
+            at(Some(At::Hash(vec![1; 32]))).unwrap(),
+            BlockAt::Hash([1; 32])
+        );
+        for bad in [None, Some(At::Hash(vec![1; 31]))] {
+            assert_eq!(at(bad).unwrap_err().code(), tonic::Code::InvalidArgument);
+        }
+        let signed = |signature| {
+            signed_admin_command(pb::SignedAdminCommand {
+                command: vec![1],
+                operator_certificate: vec![2],
+                signature,
+            })
+        };
+        assert_eq!(signed(vec![3; 64]).unwrap().signature, [3; 64]);
+        assert_eq!(
+            signed(vec![3; 63]).unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+        // Too short, and the identity (all zero), which is no address.
+        for address in [vec![7; 31], vec![0; 32]] {
+            let e = registry_address(&pb::GetRegistryPathRequest { address }).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument);
         }
     }
 

@@ -47,7 +47,9 @@
 mod admin;
 pub mod auth;
 mod chain;
-mod convert;
+// Public only for the decoders' fuzzer (`sable-fuzz`): the requests' conversions.
+#[doc(hidden)]
+pub mod convert;
 pub mod tls;
 mod transactions;
 
