@@ -39,7 +39,7 @@ use sable_node::{
 };
 use sable_primitives::{
     admin::{AdminCommand, AdminOp},
-    block::{Block, BlockHash},
+    block::{Block, BlockHash, StateRef},
     published::PublishedData,
     WithdrawalRecord,
 };
@@ -300,7 +300,13 @@ pub fn admin_commands() -> Vec<Vec<u8>> {
 fn signed_admin() -> Vec<sable_primitives::admin::SignedAdminCommand> {
     admin()
         .iter()
-        .map(|c| c.sign(&[0x11; 32], OPERATOR_CERT.to_vec()))
+        .map(|c| {
+            c.sign(
+                &sable_circuits::transaction::ChainId::from_namespace("sable-fuzz"),
+                &[0x11; 32],
+                OPERATOR_CERT.to_vec(),
+            )
+        })
         .collect()
 }
 
@@ -324,6 +330,7 @@ fn chain_blocks() -> Vec<Block> {
             height: 1,
             parent: Block::genesis().hash(),
             timestamp_ms: 1_700_000_000_000,
+            state: StateRef::default(),
             transactions: vec![],
             admin: admin.clone(),
         },
@@ -331,6 +338,10 @@ fn chain_blocks() -> Vec<Block> {
             height: 2,
             parent: BlockHash([2; 32]),
             timestamp_ms: 1_700_000_000_500,
+            state: StateRef {
+                height: 1,
+                root: [7; 32],
+            },
             transactions: vec![txs[0].clone(), deposits[0].clone()],
             admin: admin[..1].to_vec(),
         },
@@ -338,6 +349,10 @@ fn chain_blocks() -> Vec<Block> {
             height: 3,
             parent: BlockHash([3; 32]),
             timestamp_ms: 1_700_000_001_000,
+            state: StateRef {
+                height: 2,
+                root: [8; 32],
+            },
             transactions: vec![txs[1].clone(), vec![], vec![1, 2, 3]],
             admin: vec![],
         },
