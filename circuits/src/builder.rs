@@ -24,7 +24,7 @@ use crate::{
         ACTIONS_PER_INSTANCE,
     },
     constants::{MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART},
-    deposit::Deposit,
+    deposit::{claim_binding, Deposit},
     keys::{Address, FullViewingKey, RegulatorPublicKey, SpendAuthorizingKey},
     note::{Note, NoteValue, Nullifier},
     note_encryption::{encrypt_note, MEMO_SIZE},
@@ -525,7 +525,8 @@ impl ProvenPart {
 /// Proves a bridge deposit: that `note` (whose commitment the depositor gave the bridge
 /// as deposit `index`) opens to its public asset and value, that its owner is
 /// registered under `registry_root` (by `registry_path`), and encrypts it to the
-/// regulator; the note also goes encrypted to its owner with `memo`.
+/// regulator; the note also goes encrypted to its owner with `memo`, and the proof binds
+/// `index` and that ciphertext ([`claim_binding`]).
 #[allow(clippy::too_many_arguments)]
 pub fn prove_deposit(
     pk: &DepositProvingKey,
@@ -541,8 +542,11 @@ pub fn prove_deposit(
         return Err(BuildError::NotRegistered("owner"));
     }
     let esk = random_esk(&mut *rng);
+    // The note ciphertext first: the proof binds it (with the index).
+    let encrypted_note = encrypt_note(note, memo, None, &mut *rng);
+    let claim = claim_binding(index, &encrypted_note);
     let (witness, instance, regulator_ciphertext) =
-        deposit_statement(note, registry_path, registry_root, regulator, esk);
+        deposit_statement(note, registry_path, registry_root, regulator, esk, claim);
     let proof = Proof::create_deposit(pk, &witness, &instance, &mut *rng)
         .map_err(|e| BuildError::Proving(e.to_string()))?;
     Ok(Deposit {
@@ -552,19 +556,21 @@ pub fn prove_deposit(
         cm: note.commitment(),
         registry_root,
         regulator_ciphertext,
-        encrypted_note: encrypt_note(note, memo, None, &mut *rng),
+        encrypted_note,
         proof,
     })
 }
 
 /// The deposit circuit's witness and public inputs for `note`, with the regulator
-/// ciphertext under `esk`.
+/// ciphertext under `esk` and the claim binding `claim`
+/// ([`claim_binding`](crate::deposit::claim_binding)).
 pub(crate) fn deposit_statement(
     note: &Note,
     registry_path: &RegistryPath,
     registry_root: RegistryRoot,
     regulator: &RegulatorPublicKey,
     esk: pallas::Base,
+    claim: pallas::Base,
 ) -> (DepositWitness, DepositInstance, RegulatorCiphertext) {
     let ct = RegulatorCiphertext::encrypt(regulator, esk, &RegulatorPlaintext::of_deposit(note));
     let instance = DepositInstance::new(
@@ -575,6 +581,7 @@ pub(crate) fn deposit_statement(
         regulator.to_affine(),
         ct.epk,
         ct.c,
+        claim,
     );
     let witness = DepositWitness {
         asset: Value::known(note.asset().base().to_affine()),
@@ -585,6 +592,7 @@ pub(crate) fn deposit_statement(
         reg_path: registry_path.siblings.map(Value::known),
         esk: Value::known(esk),
         regulator_pk: Value::known(regulator.to_affine()),
+        claim: Value::known(claim),
     };
     (witness, instance, ct)
 }

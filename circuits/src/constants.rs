@@ -38,6 +38,10 @@ pub const KDF_PERSONALIZATION: &[u8; 16] = b"Sable_NoteKDF___";
 /// Personalisation of the KDF for outgoing (sender) recovery.
 pub const OCK_PERSONALIZATION: &[u8; 16] = b"Sable_OutCipherK";
 
+/// Personalisation of the hash that binds a deposit claim's L1 deposit index and note
+/// ciphertext into its proof (a public input of the deposit circuit).
+pub const DEPOSIT_CLAIM_PERSONALIZATION: &[u8; 16] = b"Sable_DepositClm";
+
 /// Personalisation of the hash that derives per-asset generators from issuer-facing names.
 pub const ASSET_ID_PERSONALIZATION: &[u8; 16] = b"Sable_AssetId___";
 

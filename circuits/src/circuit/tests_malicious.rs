@@ -497,6 +497,7 @@ fn deposit_of(value: u64) -> (DepositWitness, deposit::DepositInstance) {
         w.registry.root(),
         &w.regulator.public_key(),
         random_esk(&mut rng),
+        Base::from(value),
     );
     (witness, instance)
 }
