@@ -29,7 +29,7 @@ use crate::{
     note::{Note, NoteValue, Nullifier},
     note_encryption::{encrypt_note, MEMO_SIZE},
     registry::{RegistryPath, RegistryRoot},
-    regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
+    regulator::{action_esk, deposit_esk, RegulatorCiphertext, RegulatorPlaintext},
     transaction::{Action, Burn, Part, PartEffects, TxDigest},
     tree::{Anchor, NotePath},
     value::{ValueCommitTrapdoor, ValueCommitment, ValueSum},
@@ -108,7 +108,6 @@ pub struct ActionInfo {
     rcv: ValueCommitTrapdoor,
     alpha: pallas::Scalar,
     salt: pallas::Base,
-    esk: pallas::Base,
 }
 
 impl ActionInfo {
@@ -128,8 +127,18 @@ impl ActionInfo {
             rcv: ValueCommitTrapdoor::random(&mut *rng),
             alpha: pallas::Scalar::random(&mut *rng),
             salt: pallas::Base::random(&mut *rng),
-            esk: random_esk(&mut *rng),
         }
+    }
+
+    /// The regulator ciphertext's `esk`: derived from the spend's nullifier and the new
+    /// note under the spender's `nk`, never drawn, so a repeated random stream cannot
+    /// repeat it (see [`crate::regulator`]).
+    fn regulator_esk(&self) -> pallas::Base {
+        action_esk(
+            self.spend.fvk.nk(),
+            &self.nullifier(),
+            &self.output.commitment(),
+        )
     }
 
     /// `v_net` of this action.
@@ -184,7 +193,8 @@ impl ActionInfo {
         regulator: &RegulatorPublicKey,
     ) -> Result<(ActionWitness, Instance, RegulatorCiphertext), crate::encoding::DecodeError> {
         let rk = self.spend.fvk.ak().randomize(&self.alpha);
-        let reg_ct = RegulatorCiphertext::encrypt(regulator, self.esk, &self.regulator_plaintext());
+        let esk = self.regulator_esk();
+        let reg_ct = RegulatorCiphertext::encrypt(regulator, esk, &self.regulator_plaintext());
         let instance = Instance::new(
             anchor.inner(),
             root.inner(),
@@ -215,7 +225,7 @@ impl ActionInfo {
             reg_pos_new: Value::known(self.output_registry_path.position),
             reg_path_new: self.output_registry_path.siblings.map(Value::known),
             rcv: Value::known(self.rcv.inner()),
-            esk: Value::known(self.esk),
+            esk: Value::known(esk),
             regulator_pk: Value::known(regulator.to_affine()),
         };
         Ok((circuit, instance, reg_ct))
@@ -541,7 +551,7 @@ pub fn prove_deposit(
     if registry_path.root(note.owner().registry_leaf()) != registry_root.inner() {
         return Err(BuildError::NotRegistered("owner"));
     }
-    let esk = random_esk(&mut *rng);
+    let esk = deposit_esk(note);
     // The note ciphertext first: the proof binds it (with the index).
     let encrypted_note = encrypt_note(note, memo, None, &mut *rng);
     let claim = claim_binding(index, &encrypted_note);

@@ -26,6 +26,13 @@ pub const KEY_AGREEMENT_PERSONALIZATION: &str = "sable:key-agreement";
 /// Personalisation of the PRF that expands a spending key into its components.
 pub const PRF_EXPAND_PERSONALIZATION: &[u8; 16] = b"Sable_ExpandSeed";
 
+/// `PRF^expand` domain byte of an action's regulator `esk`, keyed by the spender's `nk`
+/// (bytes 0, 1 and 2 expand a spending key into `ask`, `nk` and `ovk`).
+pub const PRF_REGULATOR_ESK_ACTION: u8 = 3;
+
+/// `PRF^expand` domain byte of a deposit's regulator `esk`, keyed by the note's `rcm`.
+pub const PRF_REGULATOR_ESK_DEPOSIT: u8 = 4;
+
 /// Personalisation of the transaction digest (also the signature hash).
 pub const TX_DIGEST_PERSONALIZATION: &[u8; 16] = b"Sable_TxDigest__";
 

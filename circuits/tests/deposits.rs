@@ -17,7 +17,10 @@ use sable_circuits::{
     note_encryption::{encrypt_note, try_decrypt_incoming, ENC_CIPHERTEXT_SIZE, MEMO_SIZE},
     pallas,
     registry::ParticipantRegistry,
-    transaction::{BatchValidator, ChainId, Issuance, IssuedNote, Transaction, TxError, TxHeader},
+    transaction::{
+        BatchValidator, ChainId, CiphertextSite, Issuance, IssuedNote, Transaction, TxError,
+        TxHeader,
+    },
 };
 
 type Rng = UnwrapErr<SysRng>;
@@ -131,6 +134,9 @@ fn a_deposit_claiming_anything_else_fails_verification() {
     let (vk, reg) = (&keys().1, w.regulator.public_key());
     let (_, d) = deposit(&w, 0, 250);
     let (_, other) = deposit(&w, 1, 250);
+    // A valid companion for the tampered claims (sharing nothing with `other`, whose
+    // regulator ciphertext one of them copies).
+    let (_, third) = deposit(&w, 2, 250);
     let tampered: Vec<(&str, Deposit)> = vec![
         (
             "more value",
@@ -178,7 +184,7 @@ fn a_deposit_claiming_anything_else_fails_verification() {
     for (what, bad) in tampered {
         assert!(bad.verify(vk, &reg).is_err(), "{what}");
         assert_eq!(
-            deposit_tx(vec![other.clone(), bad.clone()]).verify(vk, &reg),
+            deposit_tx(vec![third.clone(), bad.clone()]).verify(vk, &reg),
             Err(TxError::BadDepositProof(1)),
             "{what}"
         );
@@ -316,6 +322,19 @@ fn deposit_transactions_refuse_bad_shapes() {
         deposit_tx(vec![d.clone(), d.clone()]).verify(vk, &reg),
         Err(TxError::DuplicateDeposit(4))
     );
+    // Two deposits whose regulator ciphertexts share an epk (repeated randomness).
+    let (_, e) = deposit(&w, 5, 250);
+    let same_epk = Deposit {
+        regulator_ciphertext: d.regulator_ciphertext,
+        ..e
+    };
+    let expected = TxError::DuplicateRegulatorEpk {
+        first: CiphertextSite::Deposit(0),
+        second: CiphertextSite::Deposit(1),
+    };
+    let tx = deposit_tx(vec![d.clone(), same_epk]);
+    assert_eq!(tx.verify(vk, &reg), Err(expected.clone()));
+    assert_eq!(BatchValidator::new().add(&tx, &reg), Err(expected));
 
     // Version 2 needs at least one deposit; unknown versions are refused.
     let mut empty_v2 = deposit_tx(vec![]).to_bytes();
