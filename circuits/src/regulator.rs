@@ -49,7 +49,7 @@ use crate::{
     keys::{key_agreement_generator, NullifierDerivingKey, RegulatorPublicKey, RegulatorSecretKey},
     note::{Note, NoteCommitment, Nullifier},
     primitives::{
-        poseidon,
+        poseidon::{self, HashDomain},
         prf::{prf_expand, to_base},
     },
 };
@@ -169,8 +169,10 @@ pub(crate) fn pads(s: pallas::Affine) -> [pallas::Base; REGULATOR_PLAINTEXT_LEN]
     let (sx, sy) = Option::from(s.coordinates())
         .map(|c: pasta_curves::arithmetic::Coordinates<_>| (*c.x(), *c.y()))
         .unwrap_or((pallas::Base::zero(), pallas::Base::zero()));
-    let k = poseidon::hash2(sx, sy);
-    std::array::from_fn(|i| poseidon::hash2(k, pallas::Base::from(i as u64)))
+    let k = poseidon::hash2(HashDomain::RegulatorKdf, sx, sy);
+    std::array::from_fn(|i| {
+        poseidon::hash2(HashDomain::RegulatorPad, k, pallas::Base::from(i as u64))
+    })
 }
 
 impl RegulatorCiphertext {

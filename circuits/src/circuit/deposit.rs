@@ -33,7 +33,10 @@ use super::{
     gadgets::{poseidon_hash, range_check_64},
     registered, set_regulator_inputs, xy, Config,
 };
-use crate::constants::{REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN};
+use crate::{
+    constants::{REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN},
+    primitives::poseidon::HashDomain,
+};
 
 // Public input offsets.
 /// Asset base x.
@@ -157,6 +160,7 @@ impl plonk::Circuit<pallas::Base> for DepositWitness {
         let cm = poseidon_hash(
             &c.poseidon_b,
             layouter.namespace(|| "cm"),
+            HashDomain::NoteCommitment,
             [ax.clone(), ay, value.clone(), pk_x.clone(), pk_y, rcm],
         )?;
         layouter.constrain_instance(cm.cell(), c.primary, CM)?;
