@@ -24,12 +24,12 @@ use crate::{
         ACTIONS_PER_INSTANCE,
     },
     constants::{MAX_ACTIONS_PER_PART, MAX_BURNS_PER_PART},
-    deposit::Deposit,
+    deposit::{claim_binding, Deposit},
     keys::{Address, FullViewingKey, RegulatorPublicKey, SpendAuthorizingKey},
     note::{Note, NoteValue, Nullifier},
     note_encryption::{encrypt_note, MEMO_SIZE},
     registry::{RegistryPath, RegistryRoot},
-    regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
+    regulator::{action_esk, deposit_esk, RegulatorCiphertext, RegulatorPlaintext},
     transaction::{Action, Burn, Part, PartEffects, TxDigest},
     tree::{Anchor, NotePath},
     value::{ValueCommitTrapdoor, ValueCommitment, ValueSum},
@@ -108,7 +108,6 @@ pub struct ActionInfo {
     rcv: ValueCommitTrapdoor,
     alpha: pallas::Scalar,
     salt: pallas::Base,
-    esk: pallas::Base,
 }
 
 impl ActionInfo {
@@ -128,8 +127,18 @@ impl ActionInfo {
             rcv: ValueCommitTrapdoor::random(&mut *rng),
             alpha: pallas::Scalar::random(&mut *rng),
             salt: pallas::Base::random(&mut *rng),
-            esk: random_esk(&mut *rng),
         }
+    }
+
+    /// The regulator ciphertext's `esk`: derived from the spend's nullifier and the new
+    /// note under the spender's `nk`, never drawn, so a repeated random stream cannot
+    /// repeat it (see [`crate::regulator`]).
+    fn regulator_esk(&self) -> pallas::Base {
+        action_esk(
+            self.spend.fvk.nk(),
+            &self.nullifier(),
+            &self.output.commitment(),
+        )
     }
 
     /// `v_net` of this action.
@@ -184,7 +193,8 @@ impl ActionInfo {
         regulator: &RegulatorPublicKey,
     ) -> Result<(ActionWitness, Instance, RegulatorCiphertext), crate::encoding::DecodeError> {
         let rk = self.spend.fvk.ak().randomize(&self.alpha);
-        let reg_ct = RegulatorCiphertext::encrypt(regulator, self.esk, &self.regulator_plaintext());
+        let esk = self.regulator_esk();
+        let reg_ct = RegulatorCiphertext::encrypt(regulator, esk, &self.regulator_plaintext());
         let instance = Instance::new(
             anchor.inner(),
             root.inner(),
@@ -215,7 +225,7 @@ impl ActionInfo {
             reg_pos_new: Value::known(self.output_registry_path.position),
             reg_path_new: self.output_registry_path.siblings.map(Value::known),
             rcv: Value::known(self.rcv.inner()),
-            esk: Value::known(self.esk),
+            esk: Value::known(esk),
             regulator_pk: Value::known(regulator.to_affine()),
         };
         Ok((circuit, instance, reg_ct))
@@ -525,7 +535,8 @@ impl ProvenPart {
 /// Proves a bridge deposit: that `note` (whose commitment the depositor gave the bridge
 /// as deposit `index`) opens to its public asset and value, that its owner is
 /// registered under `registry_root` (by `registry_path`), and encrypts it to the
-/// regulator; the note also goes encrypted to its owner with `memo`.
+/// regulator; the note also goes encrypted to its owner with `memo`, and the proof binds
+/// `index` and that ciphertext ([`claim_binding`]).
 #[allow(clippy::too_many_arguments)]
 pub fn prove_deposit(
     pk: &DepositProvingKey,
@@ -540,9 +551,12 @@ pub fn prove_deposit(
     if registry_path.root(note.owner().registry_leaf()) != registry_root.inner() {
         return Err(BuildError::NotRegistered("owner"));
     }
-    let esk = random_esk(&mut *rng);
+    let esk = deposit_esk(note);
+    // The note ciphertext first: the proof binds it (with the index).
+    let encrypted_note = encrypt_note(note, memo, None, &mut *rng);
+    let claim = claim_binding(index, &encrypted_note);
     let (witness, instance, regulator_ciphertext) =
-        deposit_statement(note, registry_path, registry_root, regulator, esk);
+        deposit_statement(note, registry_path, registry_root, regulator, esk, claim);
     let proof = Proof::create_deposit(pk, &witness, &instance, &mut *rng)
         .map_err(|e| BuildError::Proving(e.to_string()))?;
     Ok(Deposit {
@@ -552,19 +566,21 @@ pub fn prove_deposit(
         cm: note.commitment(),
         registry_root,
         regulator_ciphertext,
-        encrypted_note: encrypt_note(note, memo, None, &mut *rng),
+        encrypted_note,
         proof,
     })
 }
 
 /// The deposit circuit's witness and public inputs for `note`, with the regulator
-/// ciphertext under `esk`.
+/// ciphertext under `esk` and the claim binding `claim`
+/// ([`claim_binding`](crate::deposit::claim_binding)).
 pub(crate) fn deposit_statement(
     note: &Note,
     registry_path: &RegistryPath,
     registry_root: RegistryRoot,
     regulator: &RegulatorPublicKey,
     esk: pallas::Base,
+    claim: pallas::Base,
 ) -> (DepositWitness, DepositInstance, RegulatorCiphertext) {
     let ct = RegulatorCiphertext::encrypt(regulator, esk, &RegulatorPlaintext::of_deposit(note));
     let instance = DepositInstance::new(
@@ -575,6 +591,7 @@ pub(crate) fn deposit_statement(
         regulator.to_affine(),
         ct.epk,
         ct.c,
+        claim,
     );
     let witness = DepositWitness {
         asset: Value::known(note.asset().base().to_affine()),
@@ -585,6 +602,7 @@ pub(crate) fn deposit_statement(
         reg_path: registry_path.siblings.map(Value::known),
         esk: Value::known(esk),
         regulator_pk: Value::known(regulator.to_affine()),
+        claim: Value::known(claim),
     };
     (witness, instance, ct)
 }

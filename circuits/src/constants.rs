@@ -26,6 +26,13 @@ pub const KEY_AGREEMENT_PERSONALIZATION: &str = "sable:key-agreement";
 /// Personalisation of the PRF that expands a spending key into its components.
 pub const PRF_EXPAND_PERSONALIZATION: &[u8; 16] = b"Sable_ExpandSeed";
 
+/// `PRF^expand` domain byte of an action's regulator `esk`, keyed by the spender's `nk`
+/// (bytes 0, 1 and 2 expand a spending key into `ask`, `nk` and `ovk`).
+pub const PRF_REGULATOR_ESK_ACTION: u8 = 3;
+
+/// `PRF^expand` domain byte of a deposit's regulator `esk`, keyed by the note's `rcm`.
+pub const PRF_REGULATOR_ESK_DEPOSIT: u8 = 4;
+
 /// Personalisation of the transaction digest (also the signature hash).
 pub const TX_DIGEST_PERSONALIZATION: &[u8; 16] = b"Sable_TxDigest__";
 
@@ -37,6 +44,10 @@ pub const KDF_PERSONALIZATION: &[u8; 16] = b"Sable_NoteKDF___";
 
 /// Personalisation of the KDF for outgoing (sender) recovery.
 pub const OCK_PERSONALIZATION: &[u8; 16] = b"Sable_OutCipherK";
+
+/// Personalisation of the hash that binds a deposit claim's L1 deposit index and note
+/// ciphertext into its proof (a public input of the deposit circuit).
+pub const DEPOSIT_CLAIM_PERSONALIZATION: &[u8; 16] = b"Sable_DepositClm";
 
 /// Personalisation of the hash that derives per-asset generators from issuer-facing names.
 pub const ASSET_ID_PERSONALIZATION: &[u8; 16] = b"Sable_AssetId___";

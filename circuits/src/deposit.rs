@@ -8,6 +8,12 @@
 //! if the L1 deposit at that index is confirmed with the same asset, value and
 //! commitment; nothing here reads L1.
 //!
+//! The proof also binds what it does not prove: the L1 deposit `index` and the
+//! `encrypted_note` (and so the memo inside it) enter the deposit circuit as one public
+//! input, [`claim_binding`]. Without it anyone who saw a pending claim could resubmit
+//! its proof first with a garbage note ciphertext (or another index), and the note
+//! would be minted where its owner cannot find it (protocol audit F4).
+//!
 //! This module holds the claim, its encoding and its verification; the depositor
 //! proves one with [`crate::builder::prove_deposit`].
 //!
@@ -17,9 +23,13 @@
 //!           || proof:var(exactly DEPOSIT_PROOF_SIZE)
 //! ```
 
+use blake2b_simd::Params;
+use pasta_curves::pallas;
+
 use crate::{
     asset::AssetId,
     circuit::{deposit::DepositInstance, Proof, VerifyingKey, DEPOSIT_PROOF_SIZE},
+    constants::DEPOSIT_CLAIM_PERSONALIZATION,
     encoding::{DecodeError, Reader, Writer},
     keys::RegulatorPublicKey,
     note::NoteCommitment,
@@ -27,6 +37,21 @@ use crate::{
     registry::RegistryRoot,
     regulator::RegulatorCiphertext,
 };
+
+/// The deposit circuit's claim-binding public input:
+/// `BLAKE2b-512("Sable_DepositClm", index:u64 || encrypted_note)` reduced (wide, so
+/// uniformly) into `pallas::Base`. The proof is valid for this value only, so it cannot
+/// be moved to a claim with another index, note ciphertext or memo.
+pub fn claim_binding(index: u64, encrypted_note: &EncryptedNote) -> pallas::Base {
+    let mut w = Writer::new();
+    w.u64(index);
+    encrypted_note.write(&mut w);
+    let h = Params::new()
+        .hash_length(64)
+        .personal(DEPOSIT_CLAIM_PERSONALIZATION)
+        .hash(&w.into_bytes());
+    crate::primitives::prf::to_base(*h.as_array())
+}
 
 /// A claim that mints one L1 bridge deposit as a shielded note.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +85,7 @@ impl Deposit {
             regulator.to_affine(),
             self.regulator_ciphertext.epk,
             self.regulator_ciphertext.c,
+            claim_binding(self.index, &self.encrypted_note),
         )
     }
 

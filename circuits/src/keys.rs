@@ -32,7 +32,7 @@ use crate::{
     constants::KEY_AGREEMENT_PERSONALIZATION,
     encoding::DecodeError,
     primitives::{
-        poseidon,
+        poseidon::{self, HashDomain},
         prf::{prf_expand, to_base, to_scalar},
     },
 };
@@ -184,7 +184,7 @@ impl FullViewingKey {
 
     /// `ivk = Poseidon(ak.x, nk)` as a base field element (the circuit's view).
     pub(crate) fn ivk_base(&self) -> pallas::Base {
-        poseidon::hash2(self.ak.x(), self.nk.0)
+        poseidon::hash2(HashDomain::IncomingViewingKey, self.ak.x(), self.nk.0)
     }
 
     /// The incoming viewing key.
@@ -282,7 +282,7 @@ impl Address {
     /// The registry leaf for this address: `Poseidon(pk.x, pk.y)`.
     pub fn registry_leaf(&self) -> pallas::Base {
         let (x, y) = self.coordinates();
-        poseidon::hash2(x, y)
+        poseidon::hash2(HashDomain::RegistryLeaf, x, y)
     }
 }
 
@@ -392,7 +392,7 @@ mod tests {
         let sk = SpendingKey::random(&mut rand::rng());
         let fvk = sk.full_viewing_key();
         let addr = fvk.address();
-        let expected = poseidon::hash2(fvk.ak.x(), fvk.nk.0);
+        let expected = poseidon::hash2(HashDomain::IncomingViewingKey, fvk.ak.x(), fvk.nk.0);
         let ivk = pallas::Scalar::from_repr(expected.to_repr()).unwrap();
         assert_eq!(addr.0, (key_agreement_generator() * ivk).to_affine());
         assert_eq!(Address::from_bytes(&addr.to_bytes()).unwrap(), addr);

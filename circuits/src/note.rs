@@ -20,7 +20,7 @@ use rand_core::CryptoRng;
 use crate::{
     asset::AssetId,
     keys::{Address, NullifierDerivingKey},
-    primitives::poseidon,
+    primitives::poseidon::{self, HashDomain},
 };
 
 /// A note value: an amount of one asset in its smallest unit.
@@ -93,14 +93,10 @@ impl Note {
     pub fn commitment(&self) -> NoteCommitment {
         let (ax, ay) = self.asset.base().coordinates();
         let (px, py) = self.owner.coordinates();
-        NoteCommitment(poseidon::hash([
-            ax,
-            ay,
-            self.value.to_base(),
-            px,
-            py,
-            self.rcm,
-        ]))
+        NoteCommitment(poseidon::hash(
+            HashDomain::NoteCommitment,
+            [ax, ay, self.value.to_base(), px, py, self.rcm],
+        ))
     }
 
     /// The nullifier revealed when this note, at tree position `pos`, is spent.
@@ -123,6 +119,6 @@ impl Nullifier {
     /// `nf = Poseidon(nk, cm, tag)` where `tag` is the tree position for a real spend
     /// and a fresh salt for a split spend.
     pub(crate) fn derive(nk: &NullifierDerivingKey, cm: NoteCommitment, tag: pallas::Base) -> Self {
-        Nullifier(poseidon::hash([nk.0, cm.0, tag]))
+        Nullifier(poseidon::hash(HashDomain::Nullifier, [nk.0, cm.0, tag]))
     }
 }

@@ -15,8 +15,28 @@
 //! k   = Poseidon(S.x, S.y)        c_i = m_i + Poseidon(k, i)   for i in 0..5
 //! ```
 //!
-//! `esk` is a fresh non-zero base field element per action, used as a scalar (Pallas
-//! has p < q, so the integer is the same on both sides).
+//! `esk` is a non-zero base field element, used as a scalar (Pallas has p < q, so the
+//! integer is the same on both sides).
+//!
+//! # Where `esk` comes from
+//! A repeated `esk` would give two ciphertexts the same `epk` (linking them in public)
+//! and the same pads, so `c − c′ = m − m′` (equal assets and owners and the difference
+//! of values leak, and anyone who knows one plaintext reads the other). So, in the
+//! manner of ZIP 212, the builder does not draw `esk` but derives it from what the
+//! ciphertext encrypts:
+//!
+//! - an action: `esk = PRF^expand(nk, [3] || nf || cm_new)` ([`action_esk`]). `nf` is
+//!   unique on the chain (validators refuse a repeated nullifier) and `cm_new` holds
+//!   the new note's fresh `rcm`, so two actions share `esk` only if they share both.
+//!   The key is the spender's `nk`, not the note's `rcm`: the recipient learns `rcm`
+//!   and must not be able to open the regulator ciphertext, which also names the
+//!   spent note and its value;
+//! - a deposit: `esk = PRF^expand(rcm, [4] || cm)` ([`deposit_esk`]), the note's own
+//!   randomness as its seed (the owner may derive it, and learns nothing: a deposit's
+//!   plaintext is its public asset and value and the owner itself).
+//!
+//! Transactions in which two ciphertexts share an `epk` are refused
+//! ([`TxError::DuplicateRegulatorEpk`](crate::transaction::TxError::DuplicateRegulatorEpk)).
 
 use ff::{Field, PrimeField};
 use group::Curve;
@@ -24,10 +44,14 @@ use pasta_curves::{arithmetic::CurveAffine, pallas};
 use rand_core::CryptoRng;
 
 use crate::{
-    constants::REGULATOR_PLAINTEXT_LEN,
+    constants::{PRF_REGULATOR_ESK_ACTION, PRF_REGULATOR_ESK_DEPOSIT, REGULATOR_PLAINTEXT_LEN},
     encoding::{DecodeError, Reader, Writer},
-    keys::{key_agreement_generator, RegulatorPublicKey, RegulatorSecretKey},
-    primitives::poseidon,
+    keys::{key_agreement_generator, NullifierDerivingKey, RegulatorPublicKey, RegulatorSecretKey},
+    note::{Note, NoteCommitment, Nullifier},
+    primitives::{
+        poseidon::{self, HashDomain},
+        prf::{prf_expand, to_base},
+    },
 };
 
 /// What the regulator learns about one action.
@@ -90,7 +114,43 @@ pub struct RegulatorCiphertext {
     pub c: [pallas::Base; REGULATOR_PLAINTEXT_LEN],
 }
 
-/// Fresh ephemeral secret for one regulator ciphertext.
+/// The regulator `esk` of an action that reveals nullifier `nf` and creates note
+/// commitment `cm_new`, spent with nullifier key `nk` (see the module's notes).
+pub fn action_esk(
+    nk: &NullifierDerivingKey,
+    nf: &Nullifier,
+    cm_new: &NoteCommitment,
+) -> pallas::Base {
+    let mut extra = [0u8; 64];
+    extra[..32].copy_from_slice(&nf.to_bytes());
+    extra[32..].copy_from_slice(&cm_new.to_bytes());
+    derived_esk(&nk.inner().to_repr(), PRF_REGULATOR_ESK_ACTION, &extra)
+}
+
+/// The regulator `esk` of a deposit of `note`: derived from the note's `rcm`.
+pub fn deposit_esk(note: &Note) -> pallas::Base {
+    derived_esk(
+        &note.rcm().to_repr(),
+        PRF_REGULATOR_ESK_DEPOSIT,
+        &note.commitment().to_bytes(),
+    )
+}
+
+/// `ToBase(PRF^expand(key, [t] || extra || counter))` for the first counter giving a
+/// non-zero value (the first, but for probability 2^-254).
+fn derived_esk(key: &[u8; 32], t: u8, extra: &[u8]) -> pallas::Base {
+    (0u8..=u8::MAX)
+        .map(|counter| {
+            let mut input = extra.to_vec();
+            input.push(counter);
+            to_base(prf_expand(key, t, &input))
+        })
+        .find(|esk| !bool::from(esk.is_zero()))
+        .expect("256 PRF outputs are not all zero")
+}
+
+/// A fresh random ephemeral secret, for ciphertexts built by hand (tests, tools): the
+/// builder derives `esk` instead ([`action_esk`], [`deposit_esk`]).
 pub fn random_esk(rng: &mut impl CryptoRng) -> pallas::Base {
     loop {
         let esk = pallas::Base::random(&mut *rng);
@@ -109,8 +169,10 @@ pub(crate) fn pads(s: pallas::Affine) -> [pallas::Base; REGULATOR_PLAINTEXT_LEN]
     let (sx, sy) = Option::from(s.coordinates())
         .map(|c: pasta_curves::arithmetic::Coordinates<_>| (*c.x(), *c.y()))
         .unwrap_or((pallas::Base::zero(), pallas::Base::zero()));
-    let k = poseidon::hash2(sx, sy);
-    std::array::from_fn(|i| poseidon::hash2(k, pallas::Base::from(i as u64)))
+    let k = poseidon::hash2(HashDomain::RegulatorKdf, sx, sy);
+    std::array::from_fn(|i| {
+        poseidon::hash2(HashDomain::RegulatorPad, k, pallas::Base::from(i as u64))
+    })
 }
 
 impl RegulatorCiphertext {
@@ -172,5 +234,42 @@ mod tests {
         assert_eq!(ct.decrypt(&sk), pt);
         let other = RegulatorSecretKey::random(&mut rand::rng());
         assert_ne!(ct.decrypt(&other), pt);
+    }
+
+    /// The two derivations are separate PRF domains, and each depends on all its input.
+    #[test]
+    fn derived_esks_are_domain_separated_and_input_bound() {
+        use crate::{
+            asset::AssetId,
+            keys::SpendingKey,
+            note::{Note, NoteValue},
+        };
+        let mut rng = rand::rng();
+        let fvk = SpendingKey::random(&mut rng).full_viewing_key();
+        let note = Note::new(
+            AssetId::from_name("USD"),
+            NoteValue(5),
+            fvk.address(),
+            &mut rng,
+        );
+        let cm = note.commitment();
+        let nf = note.nullifier(fvk.nk(), 0);
+        let esk = action_esk(fvk.nk(), &nf, &cm);
+        assert_eq!(esk, action_esk(fvk.nk(), &nf, &cm));
+        assert_ne!(esk, action_esk(fvk.nk(), &note.nullifier(fvk.nk(), 1), &cm));
+        let other = Note::new(note.asset(), note.value(), note.owner(), &mut rng);
+        assert_ne!(esk, action_esk(fvk.nk(), &nf, &other.commitment()));
+        assert_ne!(deposit_esk(&note), deposit_esk(&other));
+        // Same key bytes and input, other domain byte: another esk.
+        let key = note.rcm().to_repr();
+        let input = cm.to_bytes();
+        assert_ne!(
+            derived_esk(&key, PRF_REGULATOR_ESK_ACTION, &input),
+            derived_esk(&key, PRF_REGULATOR_ESK_DEPOSIT, &input)
+        );
+        assert_eq!(
+            deposit_esk(&note),
+            derived_esk(&key, PRF_REGULATOR_ESK_DEPOSIT, &input)
+        );
     }
 }

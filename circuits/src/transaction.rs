@@ -293,6 +293,19 @@ pub enum TxError {
     /// Two spends reveal the same nullifier.
     #[error("duplicate nullifier within the transaction")]
     DuplicateNullifier,
+    /// Two regulator ciphertexts share their `epk`, so their encryption randomness: in
+    /// public this links them, and the difference of the ciphertexts is the difference
+    /// of the plaintexts (see [`crate::regulator`]).
+    #[error(
+        "{second}: its regulator ciphertext reuses the epk of {first} \
+         (repeated encryption randomness links the two and leaks their plaintexts' difference)"
+    )]
+    DuplicateRegulatorEpk {
+        /// The earlier ciphertext.
+        first: CiphertextSite,
+        /// The later ciphertext with the same `epk`.
+        second: CiphertextSite,
+    },
     /// An issuance signature is invalid.
     #[error("issuance {0}: invalid issuer signature")]
     BadIssuerSignature(usize),
@@ -310,6 +323,30 @@ pub enum TxError {
     /// The proof is invalid.
     #[error("part {0}: invalid proof")]
     BadProof(usize),
+}
+
+/// Where a regulator ciphertext sits in a transaction (named by
+/// [`TxError::DuplicateRegulatorEpk`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CiphertextSite {
+    /// Action `action` of part `part`.
+    Action {
+        /// Part index.
+        part: usize,
+        /// Action index within the part.
+        action: usize,
+    },
+    /// A deposit, by its index in the transaction.
+    Deposit(usize),
+}
+
+impl std::fmt::Display for CiphertextSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CiphertextSite::Action { part, action } => write!(f, "part {part} action {action}"),
+            CiphertextSite::Deposit(i) => write!(f, "deposit {i}"),
+        }
+    }
 }
 
 impl Action {
@@ -700,6 +737,40 @@ impl Transaction {
         for nf in self.nullifiers() {
             if !seen.insert(*nf) {
                 return Err(TxError::DuplicateNullifier);
+            }
+        }
+        self.check_regulator_epks()
+    }
+
+    /// Refuses two regulator ciphertexts with one `epk`. The builder derives each `esk`
+    /// from its action, so an honest transaction never has one; this catches a broken or
+    /// hostile builder before its ciphertexts are published.
+    fn check_regulator_epks(&self) -> Result<(), TxError> {
+        let actions = self.parts.iter().enumerate().flat_map(|(part, p)| {
+            p.effects
+                .actions
+                .iter()
+                .enumerate()
+                .map(move |(action, a)| {
+                    (
+                        CiphertextSite::Action { part, action },
+                        &a.regulator_ciphertext,
+                    )
+                })
+        });
+        let deposits = self
+            .deposits
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (CiphertextSite::Deposit(i), &d.regulator_ciphertext));
+        let mut first_of = std::collections::HashMap::new();
+        for (site, ct) in actions.chain(deposits) {
+            let epk = group::GroupEncoding::to_bytes(&ct.epk);
+            if let Some(first) = first_of.insert(epk, site) {
+                return Err(TxError::DuplicateRegulatorEpk {
+                    first,
+                    second: site,
+                });
             }
         }
         Ok(())

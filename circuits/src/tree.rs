@@ -1,7 +1,8 @@
 //! The note commitment tree (depth 32, append-only) and the Merkle machinery it shares
 //! with the participant registry.
 //!
-//! Nodes are `Poseidon(left, right)` at every level; leaves are note commitments, and
+//! Nodes are `Poseidon(left, right)` at every level, in the Merkle node domain
+//! ([`HashDomain::MerkleNode`]); leaves are note commitments, and
 //! an unused leaf is the constant [`EMPTY_NOTE_LEAF`] (no Poseidon output of a note is
 //! known to equal it). The tree root is the *anchor* a spend proves membership against.
 //! [`MerkleHash`] implements `incrementalmerkletree::Hashable`, so the node's persistent
@@ -12,7 +13,11 @@ use std::collections::HashMap;
 use incrementalmerkletree::{Hashable, Level, Position};
 use pasta_curves::pallas;
 
-use crate::{constants::NOTE_COMMITMENT_TREE_DEPTH, note::NoteCommitment, primitives::poseidon};
+use crate::{
+    constants::NOTE_COMMITMENT_TREE_DEPTH,
+    note::NoteCommitment,
+    primitives::poseidon::{self, HashDomain},
+};
 
 /// The value of an unused note commitment tree leaf.
 pub const EMPTY_NOTE_LEAF: u64 = 2;
@@ -27,7 +32,7 @@ impl Hashable for MerkleHash {
     }
 
     fn combine(_level: Level, a: &Self, b: &Self) -> Self {
-        MerkleHash(poseidon::hash2(a.0, b.0))
+        MerkleHash(poseidon::hash2(HashDomain::MerkleNode, a.0, b.0))
     }
 }
 
@@ -54,9 +59,9 @@ impl<const DEPTH: usize> AuthPath<DEPTH> {
             .enumerate()
             .fold(leaf, |node, (level, sibling)| {
                 if (self.position >> level) & 1 == 1 {
-                    poseidon::hash2(*sibling, node)
+                    poseidon::hash2(HashDomain::MerkleNode, *sibling, node)
                 } else {
-                    poseidon::hash2(node, *sibling)
+                    poseidon::hash2(HashDomain::MerkleNode, node, *sibling)
                 }
             })
     }
@@ -92,7 +97,7 @@ impl<const DEPTH: usize> SparseMerkleTree<DEPTH> {
         let mut empty = Vec::with_capacity(DEPTH + 1);
         empty.push(empty_leaf);
         for l in 0..DEPTH {
-            empty.push(poseidon::hash2(empty[l], empty[l]));
+            empty.push(poseidon::hash2(HashDomain::MerkleNode, empty[l], empty[l]));
         }
         SparseMerkleTree {
             nodes: HashMap::new(),
@@ -125,9 +130,9 @@ impl<const DEPTH: usize> SparseMerkleTree<DEPTH> {
             }
             let sibling = self.node(level, idx ^ 1);
             node = if idx & 1 == 1 {
-                poseidon::hash2(sibling, node)
+                poseidon::hash2(HashDomain::MerkleNode, sibling, node)
             } else {
-                poseidon::hash2(node, sibling)
+                poseidon::hash2(HashDomain::MerkleNode, node, sibling)
             };
             idx >>= 1;
         }

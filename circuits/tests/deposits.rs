@@ -14,10 +14,13 @@ use sable_circuits::{
     encoding::DecodeError,
     keys::{RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
-    note_encryption::try_decrypt_incoming,
+    note_encryption::{encrypt_note, try_decrypt_incoming, ENC_CIPHERTEXT_SIZE, MEMO_SIZE},
     pallas,
     registry::ParticipantRegistry,
-    transaction::{BatchValidator, ChainId, Issuance, IssuedNote, Transaction, TxError, TxHeader},
+    transaction::{
+        BatchValidator, ChainId, CiphertextSite, Issuance, IssuedNote, Transaction, TxError,
+        TxHeader,
+    },
 };
 
 type Rng = UnwrapErr<SysRng>;
@@ -131,6 +134,9 @@ fn a_deposit_claiming_anything_else_fails_verification() {
     let (vk, reg) = (&keys().1, w.regulator.public_key());
     let (_, d) = deposit(&w, 0, 250);
     let (_, other) = deposit(&w, 1, 250);
+    // A valid companion for the tampered claims (sharing nothing with `other`, whose
+    // regulator ciphertext one of them copies).
+    let (_, third) = deposit(&w, 2, 250);
     let tampered: Vec<(&str, Deposit)> = vec![
         (
             "more value",
@@ -178,7 +184,7 @@ fn a_deposit_claiming_anything_else_fails_verification() {
     for (what, bad) in tampered {
         assert!(bad.verify(vk, &reg).is_err(), "{what}");
         assert_eq!(
-            deposit_tx(vec![other.clone(), bad.clone()]).verify(vk, &reg),
+            deposit_tx(vec![third.clone(), bad.clone()]).verify(vk, &reg),
             Err(TxError::BadDepositProof(1)),
             "{what}"
         );
@@ -189,8 +195,67 @@ fn a_deposit_claiming_anything_else_fails_verification() {
     // A foreign regulator key: the ciphertext is bound to the network's.
     let foreign = RegulatorSecretKey::random(&mut rng()).public_key();
     assert!(d.verify(vk, &foreign).is_err());
-    // The index is not in the proof: the node matches it against L1.
-    assert!(Deposit { index: 9, ..d }.verify(vk, &reg).is_ok());
+    // The index is bound too (the node also matches it against L1).
+    assert!(Deposit { index: 9, ..d }.verify(vk, &reg).is_err());
+}
+
+/// Protocol audit F4: a front-runner who copies a pending claim and resubmits its proof
+/// with another note ciphertext (garbage, or the same note under another memo) or
+/// another L1 deposit index is refused by every verifier, so the note is minted only as
+/// its depositor sent it.
+#[test]
+fn a_front_runners_copy_with_another_note_ciphertext_memo_or_index_fails() {
+    let w = world();
+    let (vk, reg) = (&keys().1, w.regulator.public_key());
+    let (note, d) = deposit(&w, 5, 250);
+    d.verify(vk, &reg).unwrap();
+    let (_, other) = deposit(&w, 6, 250);
+
+    let mut garbage = d.encrypted_note.clone();
+    garbage.enc_ciphertext = [0xA5; ENC_CIPHERTEXT_SIZE];
+    let mut flipped = d.encrypted_note.clone();
+    flipped.out_ciphertext[0] ^= 1;
+    // Still the right note for its owner, under another memo.
+    let other_memo = encrypt_note(&note, &[8; MEMO_SIZE], None, &mut rng());
+    let ivk = w.bob.full_viewing_key().incoming_viewing_key();
+    assert_eq!(
+        try_decrypt_incoming(&ivk, &other_memo, &d.cm),
+        Some((note, [8; MEMO_SIZE]))
+    );
+    let copies = [
+        ("a garbage note ciphertext", garbage, d.index),
+        ("one flipped out_ciphertext bit", flipped, d.index),
+        (
+            "another deposit's note ciphertext",
+            other.encrypted_note,
+            d.index,
+        ),
+        ("the note under another memo", other_memo, d.index),
+        ("another index", d.encrypted_note.clone(), d.index + 1),
+    ];
+    for (what, encrypted_note, index) in copies {
+        let copy = Deposit {
+            index,
+            encrypted_note,
+            ..d.clone()
+        };
+        assert!(copy.verify(vk, &reg).is_err(), "{what}");
+        // The copy encodes canonically, so only the proof can refuse it.
+        let tx = deposit_tx(vec![copy]);
+        let back = Transaction::from_bytes(&tx.to_bytes()).unwrap();
+        assert_eq!(
+            back.verify(vk, &reg),
+            Err(TxError::BadDepositProof(0)),
+            "{what}"
+        );
+        let mut batch = BatchValidator::new();
+        batch.add(&back, &reg).unwrap();
+        assert!(!batch.validate(vk, &mut rng()), "{what}");
+    }
+    // The original still verifies, alone and in a batch.
+    let mut batch = BatchValidator::new();
+    batch.add(&deposit_tx(vec![d]), &reg).unwrap();
+    assert!(batch.validate(vk, &mut rng()));
 }
 
 #[test]
@@ -257,6 +322,19 @@ fn deposit_transactions_refuse_bad_shapes() {
         deposit_tx(vec![d.clone(), d.clone()]).verify(vk, &reg),
         Err(TxError::DuplicateDeposit(4))
     );
+    // Two deposits whose regulator ciphertexts share an epk (repeated randomness).
+    let (_, e) = deposit(&w, 5, 250);
+    let same_epk = Deposit {
+        regulator_ciphertext: d.regulator_ciphertext,
+        ..e
+    };
+    let expected = TxError::DuplicateRegulatorEpk {
+        first: CiphertextSite::Deposit(0),
+        second: CiphertextSite::Deposit(1),
+    };
+    let tx = deposit_tx(vec![d.clone(), same_epk]);
+    assert_eq!(tx.verify(vk, &reg), Err(expected.clone()));
+    assert_eq!(BatchValidator::new().add(&tx, &reg), Err(expected));
 
     // Version 2 needs at least one deposit; unknown versions are refused.
     let mut empty_v2 = deposit_tx(vec![]).to_bytes();

@@ -19,7 +19,8 @@ use sable_circuits::{
     pallas,
     registry::ParticipantRegistry,
     transaction::{
-        digest_of, BatchValidator, ChainId, Issuance, IssuedNote, Transaction, TxError, TxHeader,
+        digest_of, BatchValidator, ChainId, CiphertextSite, Issuance, IssuedNote, Transaction,
+        TxError, TxHeader,
     },
     tree::CommitmentTree,
 };
@@ -691,6 +692,47 @@ fn an_identity_rk_is_refused_without_a_panic() {
     );
     batch.add(&tx, &reg).unwrap();
     assert!(batch.validate(vk, &mut rng()), "the batch still verifies");
+}
+
+/// Two regulator ciphertexts with one `epk` (repeated encryption randomness, which links
+/// them and leaks the difference of their plaintexts) are refused by both verifiers with
+/// a typed error naming both, within a part and across parts, before any signature or
+/// proof is checked; an honest transaction never has one.
+#[test]
+fn a_repeated_regulator_epk_is_refused() {
+    let n = net();
+    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let tx = dvp(&n);
+    let epks: std::collections::HashSet<_> = tx
+        .parts
+        .iter()
+        .flat_map(|p| &p.effects.actions)
+        .map(|a| group::GroupEncoding::to_bytes(&a.regulator_ciphertext.epk))
+        .collect();
+    assert_eq!(epks.len(), 4, "an honest DvP's four epks are distinct");
+    let site = |part, action| CiphertextSite::Action { part, action };
+
+    let mut within = tx.clone();
+    within.parts[0].effects.actions[1].regulator_ciphertext =
+        within.parts[0].effects.actions[0].regulator_ciphertext;
+    let mut across = tx.clone();
+    across.parts[1].effects.actions[1].regulator_ciphertext.epk =
+        across.parts[0].effects.actions[0].regulator_ciphertext.epk;
+    for (bad, first, second) in [
+        (within, site(0, 0), site(0, 1)),
+        (across, site(0, 0), site(1, 1)),
+    ] {
+        // It decodes (an epk is a valid point); the structure check refuses it.
+        let bad = Transaction::from_bytes(&bad.to_bytes()).unwrap();
+        let expected = TxError::DuplicateRegulatorEpk { first, second };
+        assert_eq!(bad.verify(vk, &reg), Err(expected.clone()));
+        let mut batch = BatchValidator::new();
+        assert_eq!(batch.add(&bad, &reg), Err(expected.clone()));
+        assert_eq!(batch.actions(), 0, "nothing of it is queued");
+        assert!(expected
+            .to_string()
+            .contains("reuses the epk of part 0 action 0"));
+    }
 }
 
 /// Nobody but the signers can change a valid transaction's bytes (and so its id): a

@@ -9,6 +9,7 @@ use sable_circuits::{
     keys::{RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
     pallas,
+    primitives::poseidon::{hash2, HashDomain},
     registry::ParticipantRegistry,
     regulator::{RegulatorCiphertext, RegulatorPlaintext},
     tree::{CommitmentTree, SparseMerkleTree},
@@ -148,5 +149,27 @@ proptest! {
         let ct = RegulatorCiphertext::encrypt(&sk.public_key(), pallas::Base::from(esk), &pt);
         prop_assert_eq!(ct.decrypt(&sk), pt);
         prop_assert_eq!(pt.value.to_repr()[..8].to_vec(), fields[1].to_le_bytes().to_vec());
+    }
+
+    /// Every use of Poseidon hashes in its own domain (audit F9a): the same two field
+    /// elements give a different value in each, and each protocol object is the hash in
+    /// its named domain.
+    #[test]
+    fn every_use_hashes_in_its_own_domain(a in any::<u64>(), b in any::<u64>(), s in any::<u64>()) {
+        let (a, b) = (base(a), base(b));
+        let values: Vec<_> = HashDomain::ALL.iter().map(|d| hash2(*d, a, b)).collect();
+        for (i, x) in values.iter().enumerate() {
+            for (j, y) in values.iter().enumerate().skip(i + 1) {
+                prop_assert_ne!(x, y, "{:?} and {:?}", HashDomain::ALL[i], HashDomain::ALL[j]);
+            }
+        }
+        let addr = key(s).full_viewing_key().address();
+        let (x, y) = addr.coordinates();
+        prop_assert_eq!(addr.registry_leaf(), hash2(HashDomain::RegistryLeaf, x, y));
+        prop_assert_ne!(addr.registry_leaf(), hash2(HashDomain::MerkleNode, x, y));
+        let mut tree = SparseMerkleTree::<1>::new(a);
+        tree.set(1, b);
+        prop_assert_eq!(tree.root(), hash2(HashDomain::MerkleNode, a, b));
+        prop_assert_ne!(tree.root(), hash2(HashDomain::RegistryLeaf, a, b));
     }
 }

@@ -12,6 +12,11 @@
 //! 3. **Regulator.** The public regulator ciphertext encrypts
 //!    `(V.x, v, pk.x, 0, 0)` to the public regulator key: the same plaintext as an
 //!    action's, with no spent note.
+//! 4. **Claim.** The public [`CLAIM`] input, a hash of the claim's L1 deposit index and
+//!    note ciphertext ([`crate::deposit::claim_binding`]), is copied from a witness
+//!    cell. Nothing is proven about it: it is there so that the proof, whose transcript
+//!    absorbs every public input, holds for that index and ciphertext only (protocol
+//!    audit F4: otherwise a front-runner could resubmit the proof with a garbage note).
 //!
 //! It uses the action circuit's columns and chips ([`Config`]) in its own layout, so
 //! it has its own keys over the same parameters.
@@ -28,7 +33,10 @@ use super::{
     gadgets::{poseidon_hash, range_check_64},
     registered, set_regulator_inputs, xy, Config,
 };
-use crate::constants::{REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN};
+use crate::{
+    constants::{REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN},
+    primitives::poseidon::HashDomain,
+};
 
 // Public input offsets.
 /// Asset base x.
@@ -43,8 +51,10 @@ pub const CM: usize = 3;
 pub const REGISTRY_ROOT: usize = 4;
 /// Regulator public key x; then its y, `epk.x`, `epk.y` and the ciphertext.
 pub const REG_PK_X: usize = 5;
+/// The claim binding: a hash of the L1 deposit index and the note ciphertext.
+pub const CLAIM: usize = REG_PK_X + 4 + REGULATOR_PLAINTEXT_LEN;
 /// Number of public inputs of a deposit.
-pub const NUM_PUBLIC_INPUTS: usize = REG_PK_X + 4 + REGULATOR_PLAINTEXT_LEN;
+pub const NUM_PUBLIC_INPUTS: usize = CLAIM + 1;
 
 /// The private witness of a deposit.
 #[derive(Clone, Debug, Default)]
@@ -57,6 +67,8 @@ pub struct DepositWitness {
     pub(crate) reg_path: [Value<pallas::Base>; REGISTRY_DEPTH],
     pub(crate) esk: Value<pallas::Base>,
     pub(crate) regulator_pk: Value<pallas::Affine>,
+    /// The claim binding ([`crate::deposit::claim_binding`]), a public input.
+    pub(crate) claim: Value<pallas::Base>,
 }
 
 /// The public inputs of a deposit, in circuit order.
@@ -74,6 +86,7 @@ impl DepositInstance {
         regulator_pk: pallas::Affine,
         epk: pallas::Affine,
         c: [pallas::Base; REGULATOR_PLAINTEXT_LEN],
+        claim: pallas::Base,
     ) -> Self {
         let mut out = [pallas::Base::zero(); NUM_PUBLIC_INPUTS];
         (out[ASSET_X], out[ASSET_Y]) = xy(asset);
@@ -81,6 +94,7 @@ impl DepositInstance {
         out[CM] = cm;
         out[REGISTRY_ROOT] = registry_root;
         set_regulator_inputs(&mut out[REG_PK_X..], regulator_pk, epk, &c);
+        out[CLAIM] = claim;
         DepositInstance(out)
     }
 }
@@ -109,11 +123,17 @@ impl plonk::Circuit<pallas::Base> for DepositWitness {
         assign_range_table(c, &mut layouter)?;
         let ecc = EccChip::construct(c.ecc.clone(), CircuitVersion::AnchoredBase);
 
-        let [value, rcm, esk] = c.add.witness(
+        let [value, rcm, esk, claim] = c.add.witness(
             layouter.namespace(|| "private field elements"),
-            [self.value.map(pallas::Base::from), self.rcm, self.esk],
+            [
+                self.value.map(pallas::Base::from),
+                self.rcm,
+                self.esk,
+                self.claim,
+            ],
         )?;
         layouter.constrain_instance(value.cell(), c.primary, VALUE)?;
+        layouter.constrain_instance(claim.cell(), c.primary, CLAIM)?;
         range_check_64(&c.lookup, layouter.namespace(|| "value"), value.clone())?;
         let asset =
             NonIdentityPoint::new(ecc.clone(), layouter.namespace(|| "asset base"), self.asset)?;
@@ -140,6 +160,7 @@ impl plonk::Circuit<pallas::Base> for DepositWitness {
         let cm = poseidon_hash(
             &c.poseidon_b,
             layouter.namespace(|| "cm"),
+            HashDomain::NoteCommitment,
             [ax.clone(), ay, value.clone(), pk_x.clone(), pk_y, rcm],
         )?;
         layouter.constrain_instance(cm.cell(), c.primary, CM)?;
@@ -191,6 +212,7 @@ mod tests {
             w.registry.root(),
             &w.regulator.public_key(),
             random_esk(&mut rng),
+            pallas::Base::from(value),
         );
         (witness, instance)
     }
@@ -235,6 +257,7 @@ mod tests {
             (REG_PK_X + 6, "a ciphertext of another owner"),
             (REG_PK_X + 7, "a ciphertext claiming a spent note"),
             (REG_PK_X + 8, "a ciphertext claiming a spent value"),
+            (CLAIM, "another index or note ciphertext"),
         ] {
             let mut t = i;
             t.0[offset] += pallas::Base::one();

@@ -4,8 +4,8 @@
 
 use halo2_gadgets::{
     poseidon::{
-        primitives::{ConstantLength, P128Pow5T3},
-        Hash as PoseidonHash, Pow5Chip, Pow5Config,
+        primitives::{Domain, P128Pow5T3},
+        PaddedWord, Pow5Chip, Pow5Config, Sponge,
     },
     utilities::lookup_range_check::{LookupRangeCheck, PallasLookupRangeCheckConfig},
 };
@@ -15,6 +15,8 @@ use halo2_proofs::{
     poly::Rotation,
 };
 use pasta_curves::pallas;
+
+use crate::primitives::poseidon::{HashDomain, Tagged};
 
 #[cfg(test)]
 use super::tamper::Site;
@@ -37,18 +39,60 @@ pub type Cell = AssignedCell<pallas::Base, pallas::Base>;
 /// Poseidon chip over `pallas::Base`, width 3, rate 2.
 pub type PoseidonChip = Pow5Chip<pallas::Base, 3, 2>;
 
-/// Hashes `L` assigned cells with Poseidon (`ConstantLength<L>`).
+/// Hashes `L` assigned cells with Poseidon in `domain`: the native
+/// [`crate::primitives::poseidon::hash`], with the same [`Tagged`] domain type.
 pub fn poseidon_hash<const L: usize>(
+    config: &Pow5Config<pallas::Base, 3, 2>,
+    layouter: impl Layouter<pallas::Base>,
+    domain: HashDomain,
+    message: [Cell; L],
+) -> Result<Cell, Error> {
+    // The halo2 domain is a type: one instantiation per tag.
+    macro_rules! in_domain {
+        ($($d:ident),*) => {
+            match domain {
+                $(HashDomain::$d => {
+                    tagged_hash::<{ HashDomain::$d.tag() }, L>(config, layouter, message)
+                })*
+            }
+        };
+    }
+    in_domain!(
+        NoteCommitment,
+        Nullifier,
+        IncomingViewingKey,
+        MerkleNode,
+        RegistryLeaf,
+        RegulatorKdf,
+        RegulatorPad
+    )
+}
+
+/// `ConstantLength`'s hash (halo2_gadgets' `poseidon::Hash::hash`) in the domain
+/// `Tagged<TAG, L>`: absorb the message and its zero padding, then squeeze once.
+fn tagged_hash<const TAG: u64, const L: usize>(
     config: &Pow5Config<pallas::Base, 3, 2>,
     mut layouter: impl Layouter<pallas::Base>,
     message: [Cell; L],
 ) -> Result<Cell, Error> {
     let chip = PoseidonChip::construct(config.clone());
-    let hasher = PoseidonHash::<_, _, P128Pow5T3, ConstantLength<L>, 3, 2>::init(
+    let mut sponge = Sponge::<_, _, P128Pow5T3, _, Tagged<TAG, L>, 3, 2>::new(
         chip,
         layouter.namespace(|| "poseidon init"),
     )?;
-    hasher.hash(layouter.namespace(|| "poseidon hash"), message)
+    let padding = <Tagged<TAG, L> as Domain<pallas::Base, 2>>::padding(L);
+    let mut layouter = layouter.namespace(|| "poseidon hash");
+    for (i, word) in message
+        .into_iter()
+        .map(PaddedWord::Message)
+        .chain(padding.map(PaddedWord::Padding))
+        .enumerate()
+    {
+        sponge.absorb(layouter.namespace(|| format!("absorb_{i}")), word)?;
+    }
+    sponge
+        .finish_absorbing(layouter.namespace(|| "finish absorbing"))?
+        .squeeze(layouter.namespace(|| "squeeze"))
 }
 
 /// Constrains `cell < 2^64` with the 10-bit lookup: six words leave `z_6 = ⌊v / 2^60⌋`,
@@ -206,6 +250,7 @@ impl MerkleConfig {
             node = poseidon_hash(
                 poseidon,
                 layouter.namespace(|| format!("merkle hash level {level}")),
+                HashDomain::MerkleNode,
                 [left, right],
             )?;
         }

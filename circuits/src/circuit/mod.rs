@@ -65,6 +65,7 @@ use pasta_curves::{arithmetic::CurveAffine, pallas};
 
 use crate::{
     constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN},
+    primitives::poseidon::HashDomain,
     value::ValueSum,
 };
 use gadgets::{
@@ -299,6 +300,7 @@ fn registered(
     let leaf = poseidon_hash(
         &c.poseidon_b,
         layouter.namespace(|| format!("{who} registry leaf")),
+        HashDomain::RegistryLeaf,
         [x, y],
     )?;
     let root = c.merkle_b.root(
@@ -349,6 +351,7 @@ fn encrypt_to_regulator(
     let k = poseidon_hash(
         &c.poseidon_b,
         layouter.namespace(|| "k = H(S)"),
+        HashDomain::RegulatorKdf,
         [shared.inner().x(), shared.inner().y()],
     )?;
     for (i, m) in plaintext.iter().enumerate() {
@@ -365,6 +368,7 @@ fn encrypt_to_regulator(
         let pad = poseidon_hash(
             chip,
             layouter.namespace(|| format!("pad {i}")),
+            HashDomain::RegulatorPad,
             [k.clone(), idx],
         )?;
         let ct = c
@@ -488,6 +492,7 @@ impl ActionWitness {
         let ivk = poseidon_hash(
             &c.poseidon_b,
             layouter.namespace(|| "ivk"),
+            HashDomain::IncomingViewingKey,
             [ak.inner().x(), nk.clone()],
         )?;
         let pk_old = FixedPointBaseField::from_inner(ecc.clone(), KeyAgreementG)
@@ -509,6 +514,7 @@ impl ActionWitness {
         let cm_old = poseidon_hash(
             &c.poseidon_b,
             layouter.namespace(|| "cm_old"),
+            HashDomain::NoteCommitment,
             [
                 ax.clone(),
                 ay.clone(),
@@ -529,6 +535,7 @@ impl ActionWitness {
         let nf = poseidon_hash(
             &c.poseidon_b,
             layouter.namespace(|| "nf"),
+            HashDomain::Nullifier,
             [nk, cm_old.clone(), gate.nf_tag.clone()],
         )?;
         layouter.constrain_instance(nf.cell(), c.primary, offset + NF)?;
@@ -568,6 +575,7 @@ impl ActionWitness {
         let cm_new = poseidon_hash(
             &c.poseidon_b,
             layouter.namespace(|| "cm_new"),
+            HashDomain::NoteCommitment,
             [
                 ax.clone(),
                 ay,

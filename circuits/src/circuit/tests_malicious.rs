@@ -448,7 +448,10 @@ fn off_curve_recipient_key_fails_on_curve_alone() {
     let c = bad.coordinates().unwrap();
     let mut registry = SparseMerkleTree::<REGISTRY_DEPTH>::new(Base::zero());
     registry.set(0, pk_old.registry_leaf());
-    registry.set(1, poseidon::hash2(*c.x(), *c.y()));
+    registry.set(
+        1,
+        poseidon::hash2(poseidon::HashDomain::RegistryLeaf, *c.x(), *c.y()),
+    );
     let (old, new) = (registry.path(0), registry.path(1));
     a.pk_new = Value::known(bad);
     (a.reg_pos_old, a.reg_path_old) = (Value::known(0), old.siblings.map(Value::known));
@@ -497,6 +500,7 @@ fn deposit_of(value: u64) -> (DepositWitness, deposit::DepositInstance) {
         w.registry.root(),
         &w.regulator.public_key(),
         random_esk(&mut rng),
+        Base::from(value),
     );
     (witness, instance)
 }
