@@ -194,8 +194,12 @@ pub fn verify_l1(
     };
     let client = sable_l1::L1Provider::connect(&l1.rpc, &key, contract, Default::default(), config)
         .map_err(crate::settlement::SettleError::from)?;
-    let scratch = std::env::temp_dir().join(format!("sable-verify-l1-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
+    // A fresh private directory (random name, mode 0700), removed when dropped: never a
+    // predictable path another user could have prepared.
+    let scratch = tempfile::Builder::new()
+        .prefix("sable-verify-l1-")
+        .tempdir()
+        .map_err(|e| DaemonError::Invalid(format!("scratch directory: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -212,11 +216,18 @@ pub fn verify_l1(
             usize::MAX,
             Arc::new(telemetry::VerificationMetrics),
         );
-        crate::settlement::verify::verify_l1(&client, params, policy, &verifier, genesis, &scratch)
-            .await
-            .map_err(DaemonError::from)
+        crate::settlement::verify::verify_l1(
+            &client,
+            params,
+            policy,
+            &verifier,
+            genesis,
+            scratch.path(),
+        )
+        .await
+        .map_err(DaemonError::from)
     });
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
     result
 }
 
