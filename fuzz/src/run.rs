@@ -71,6 +71,21 @@ pub struct Report {
     pub seconds: f64,
 }
 
+impl Report {
+    /// Nothing decoded yet.
+    fn empty(target: &'static str) -> Self {
+        Report {
+            target,
+            inputs: 0,
+            accepted: 0,
+            rejected: 0,
+            panics: 0,
+            findings: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+}
+
 thread_local! {
     static QUIET: Cell<bool> = const { Cell::new(false) };
     static LOCATION: RefCell<String> = const { RefCell::new(String::new()) };
@@ -118,15 +133,7 @@ pub fn run(target: &Target, inputs: u64, seed: u64, threads: usize) -> Report {
                 let generator = &generator;
                 s.spawn(move || {
                     QUIET.with(|q| q.set(true));
-                    let mut r = Report {
-                        target: target.name,
-                        inputs: 0,
-                        accepted: 0,
-                        rejected: 0,
-                        panics: 0,
-                        findings: Vec::new(),
-                        seconds: 0.0,
-                    };
+                    let mut r = Report::empty(target.name);
                     let mut i = t;
                     while i < inputs {
                         let input = generator.input(&mut rng_for(seed, target.name, i));
@@ -161,15 +168,7 @@ pub fn run(target: &Target, inputs: u64, seed: u64, threads: usize) -> Report {
             })
             .collect()
     });
-    let mut total = Report {
-        target: target.name,
-        inputs: 0,
-        accepted: 0,
-        rejected: 0,
-        panics: 0,
-        findings: Vec::new(),
-        seconds: 0.0,
-    };
+    let mut total = Report::empty(target.name);
     for p in parts {
         total.inputs += p.inputs;
         total.accepted += p.accepted;

@@ -110,74 +110,27 @@ fn a_leader_proposing_a_forged_operator_command_is_refused_and_named() {
 }
 
 /// `n` transactions that decode and pass every check but the cryptographic ones: each
-/// spends a fresh nullifier (no two conflict) under an all-zero proof and all-zero
+/// spends fresh nullifiers (no two conflict) under an all-zero proof and all-zero
 /// signatures, as a leader that wants to waste its voters' verifiers would make them.
 fn junk(n: usize) -> Vec<Vec<u8>> {
-    use sable_circuits::{
-        asset::AssetId,
-        circuit::Proof,
-        note::{Note, NoteValue, Nullifier},
-        note_encryption::encrypt_note,
-        pallas,
-        registry::ParticipantRegistry,
-        regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
-        transaction::{Action, Part, PartEffects, Transaction},
-        tree::CommitmentTree,
-        value::ValueCommitment,
-    };
-    let w = workload();
+    use sable_circuits::{note::Nullifier, registry::ParticipantRegistry, tree::CommitmentTree};
     let owner = sable_testkit::parties::Bank::new();
-    let mut rng = sable_testkit::parties::rng();
-    let note = Note::new(
-        AssetId::from_name("USD"),
-        NoteValue(1),
-        owner.address(),
-        &mut rng,
-    );
-    let rk = owner
-        .sk
-        .full_viewing_key()
-        .ak()
-        .randomize(&pallas::Scalar::from(7u64));
-    let (anchor, registry_root) = (
-        CommitmentTree::new().anchor(),
-        ParticipantRegistry::new().root(),
-    );
+    let nf = |i: u64| {
+        let mut nf = [0u8; 32];
+        nf[..8].copy_from_slice(&(i + 1).to_le_bytes());
+        nf[8] = 0x5a;
+        Nullifier::from_bytes(&nf).unwrap()
+    };
     (0..n as u64)
         .map(|k| {
-            let mut action = |j: u64| {
-                let mut nf = [0u8; 32];
-                nf[..8].copy_from_slice(&(2 * k + j + 1).to_le_bytes());
-                nf[8] = 0x5a;
-                Action {
-                    nf: Nullifier::from_bytes(&nf).unwrap(),
-                    rk,
-                    cv_net: ValueCommitment::public(1, note.asset().base()),
-                    cm_new: note.commitment(),
-                    regulator_ciphertext: RegulatorCiphertext::encrypt(
-                        &w.fixture.regulator(),
-                        random_esk(&mut rng),
-                        &RegulatorPlaintext::of_deposit(&note),
-                    ),
-                    encrypted_note: encrypt_note(&note, &[0; 64], None, &mut rng),
-                }
-            };
-            Transaction {
-                header: sim::header(),
-                issuances: vec![],
-                parts: vec![Part {
-                    effects: PartEffects {
-                        anchor,
-                        registry_root,
-                        actions: vec![action(0), action(1)],
-                        burns: vec![],
-                    },
-                    proof: Proof::from_bytes(vec![0; Proof::expected_size(2)]),
-                    spend_auth_sigs: vec![[0u8; 64].into(); 2],
-                    binding_sig: [0u8; 64].into(),
-                }],
-                deposits: vec![],
-            }
+            sable_testkit::parties::unproven_spend(
+                sim::header(),
+                &workload().fixture.regulator(),
+                &owner,
+                CommitmentTree::new().anchor(),
+                ParticipantRegistry::new().root(),
+                [nf(2 * k), nf(2 * k + 1)],
+            )
             .to_bytes()
         })
         .collect()

@@ -8,24 +8,21 @@
 use std::time::Duration;
 
 use sable_circuits::{
-    asset::AssetId,
-    circuit::Proof,
     constants::MAX_EXPIRY_DELTA,
-    note::{Note, NoteValue, Nullifier},
-    note_encryption::encrypt_note,
-    pallas,
+    note::Nullifier,
     registry::RegistryRoot,
-    regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
-    transaction::{Action, ChainId, Part, PartEffects, Transaction, TxHeader},
+    transaction::{ChainId, Transaction, TxHeader},
     tree::Anchor,
-    value::ValueCommitment,
 };
 use sable_client::wallet::issue;
 use sable_primitives::admin::{AdminCommand, AdminOp, SignedAdminCommand};
 use sable_primitives::block::{Block, TxId};
 use sable_primitives::{AdmissionError, Rejection, TxStatus};
 use sable_storage::ChainReader as _;
-use sable_testkit::{apply_admin_block, parties::Bank};
+use sable_testkit::{
+    apply_admin_block,
+    parties::{unproven_spend, Bank},
+};
 
 mod common;
 use common::{chain, header, started, Started};
@@ -212,52 +209,20 @@ async fn issuances_go_only_to_registered_participants() {
 /// the right shape.
 fn part_from(s: &Started, owner: &Bank) -> Transaction {
     let tip = s.node.chain().tip().unwrap().unwrap();
-    let mut rng = rand::rng();
-    let note = Note::new(
-        AssetId::from_name("USD"),
-        NoteValue(1),
-        owner.address(),
-        &mut rng,
-    );
-    let rk = owner
-        .sk
-        .full_viewing_key()
-        .ak()
-        .randomize(&pallas::Scalar::from(7u64));
-    let action = || {
-        // A fresh nullifier (a canonical field element: the top byte is zero).
+    // Fresh nullifiers (canonical field elements: the top byte is zero).
+    let nf = || {
         let mut nf = [0u8; 32];
         rand::Rng::fill_bytes(&mut rand::rng(), &mut nf[..31]);
-        Action {
-            nf: Nullifier::from_bytes(&nf).unwrap(),
-            rk,
-            cv_net: ValueCommitment::public(1, note.asset().base()),
-            cm_new: note.commitment(),
-            regulator_ciphertext: RegulatorCiphertext::encrypt(
-                &s.regulator,
-                random_esk(&mut rand::rng()),
-                &RegulatorPlaintext::of_deposit(&note),
-            ),
-            encrypted_note: encrypt_note(&note, &[0; 64], None, &mut rand::rng()),
-        }
+        Nullifier::from_bytes(&nf).unwrap()
     };
-    let actions = vec![action(), action()];
-    Transaction {
-        header: header(),
-        issuances: vec![],
-        parts: vec![Part {
-            effects: PartEffects {
-                anchor: Anchor::from_bytes(&tip.anchor).unwrap(),
-                registry_root: RegistryRoot::from_bytes(&tip.registry_root).unwrap(),
-                actions,
-                burns: vec![],
-            },
-            proof: Proof::from_bytes(vec![0; Proof::expected_size(2)]),
-            spend_auth_sigs: vec![[0u8; 64].into(); 2],
-            binding_sig: [0u8; 64].into(),
-        }],
-        deposits: vec![],
-    }
+    unproven_spend(
+        header(),
+        &s.regulator,
+        owner,
+        Anchor::from_bytes(&tip.anchor).unwrap(),
+        RegistryRoot::from_bytes(&tip.registry_root).unwrap(),
+        [nf(), nf()],
+    )
 }
 
 /// A removal binds the transactions of its own block: a spend proven under the root

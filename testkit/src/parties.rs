@@ -205,3 +205,71 @@ pub async fn pay(
     let part = leg(client, regulator, from, note, position, to, amount).await;
     assemble(header(client).await, vec![(part, from)])
 }
+
+/// A transaction in which `owner` spends a made-up note under nullifiers `nfs`, against
+/// `anchor` and `registry_root`, with a proof and signatures of zeros of the right shape:
+/// it decodes and passes every check but the cryptographic ones. For tests of what
+/// happens apart from verification (execution's state checks), and of verification
+/// itself (a leader stuffing junk into its proposals).
+pub fn unproven_spend(
+    header: TxHeader,
+    regulator: &RegulatorPublicKey,
+    owner: &Bank,
+    anchor: sable_circuits::tree::Anchor,
+    registry_root: sable_circuits::registry::RegistryRoot,
+    nfs: [sable_circuits::note::Nullifier; 2],
+) -> Transaction {
+    use sable_circuits::{
+        asset::AssetId,
+        circuit::Proof,
+        note::NoteValue,
+        note_encryption::encrypt_note,
+        pallas,
+        regulator::{random_esk, RegulatorCiphertext, RegulatorPlaintext},
+        transaction::{Action, Part, PartEffects},
+        value::ValueCommitment,
+    };
+    let mut rng = rng();
+    let note = Note::new(
+        AssetId::from_name("USD"),
+        NoteValue(1),
+        owner.address(),
+        &mut rng,
+    );
+    let rk = owner
+        .sk
+        .full_viewing_key()
+        .ak()
+        .randomize(&pallas::Scalar::from(7u64));
+    let actions = nfs
+        .into_iter()
+        .map(|nf| Action {
+            nf,
+            rk,
+            cv_net: ValueCommitment::public(1, note.asset().base()),
+            cm_new: note.commitment(),
+            regulator_ciphertext: RegulatorCiphertext::encrypt(
+                regulator,
+                random_esk(&mut rng),
+                &RegulatorPlaintext::of_deposit(&note),
+            ),
+            encrypted_note: encrypt_note(&note, &[0; 64], None, &mut rng),
+        })
+        .collect();
+    Transaction {
+        header,
+        issuances: vec![],
+        parts: vec![Part {
+            effects: PartEffects {
+                anchor,
+                registry_root,
+                actions,
+                burns: vec![],
+            },
+            proof: Proof::from_bytes(vec![0; Proof::expected_size(2)]),
+            spend_auth_sigs: vec![[0u8; 64].into(); 2],
+            binding_sig: [0u8; 64].into(),
+        }],
+        deposits: vec![],
+    }
+}
