@@ -327,20 +327,27 @@ impl NodeClient {
         &mut self,
         cmd: &SignedAdminCommand,
     ) -> Result<(TxId, TxStatus), ClientError> {
-        let r = self
-            .admin
-            .submit(v1::SignedAdminCommand {
-                command: cmd.command.clone(),
-                operator_certificate: cmd.certificate.clone(),
-                signature: cmd.signature.to_vec(),
-            })
-            .await?
-            .into_inner();
+        let r = self.admin.submit(admin_request(cmd)).await?.into_inner();
         let status = r
             .status
             .map(status_of)
             .transpose()?
             .unwrap_or(TxStatus::Unknown);
         Ok((cmd.id(), status))
+    }
+}
+
+/// The `Admin.Submit` request carrying `cmd` and its approvals.
+pub fn admin_request(cmd: &SignedAdminCommand) -> v1::SignedAdminCommand {
+    v1::SignedAdminCommand {
+        command: cmd.command.clone(),
+        approvals: cmd
+            .approvals
+            .iter()
+            .map(|a| v1::OperatorApproval {
+                operator_certificate: a.certificate.clone(),
+                signature: a.signature.to_vec(),
+            })
+            .collect(),
     }
 }

@@ -18,7 +18,7 @@ use sable_circuits::{
     note::{Note, NoteValue},
     note_encryption::try_decrypt_incoming,
     pallas,
-    transaction::{digest_of, Issuance, IssuedNote, Transaction, TxHeader},
+    transaction::{digest_of, ChainId, Issuance, IssuedNote, Transaction, TxHeader},
 };
 
 use sable_primitives::{
@@ -471,22 +471,62 @@ pub fn issue(header: TxHeader, issuances: &[IssuanceOrder<'_>]) -> (Transaction,
     )
 }
 
-/// Signs `ops` as the operator (`seed`, certificate `cert_der`) for the node's chain,
-/// sends them through `client` and waits until each is finalized.
+/// An operator's key seed and certificate (DER), to approve commands with.
+#[derive(Clone)]
+pub struct OperatorKey {
+    /// The certificate key's seed.
+    pub seed: [u8; 32],
+    /// The certificate (DER).
+    pub cert_der: Vec<u8>,
+}
+
+impl OperatorKey {
+    /// Reads an operator's key file (refused when others can read it) and certificate.
+    pub fn load(
+        key: &std::path::Path,
+        cert: &std::path::Path,
+    ) -> Result<Self, sable_pki::PkiError> {
+        Ok(OperatorKey {
+            seed: sable_pki::load_key_seed(key)?,
+            cert_der: sable_pki::load_certificate_pem(cert)?,
+        })
+    }
+}
+
+impl std::fmt::Debug for OperatorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorKey").finish_non_exhaustive()
+    }
+}
+
+/// `cmd` with the approval of each of `operators` for `chain`.
+pub fn approved(
+    cmd: &AdminCommand,
+    chain: &ChainId,
+    operators: &[OperatorKey],
+) -> SignedAdminCommand {
+    let approvals = operators
+        .iter()
+        .map(|o| cmd.approve(chain, &o.seed, o.cert_der.clone()))
+        .collect();
+    SignedAdminCommand::new(cmd, approvals)
+}
+
+/// Has each of `operators` approve `ops` for the node's chain (the chain's governance
+/// needs M of them), sends them through `client` and waits until each is finalized.
 pub async fn operate(
     client: &mut NodeClient,
-    seed: &[u8; 32],
-    cert_der: &[u8],
+    operators: &[OperatorKey],
     ops: Vec<AdminOp>,
 ) -> Result<(), WalletError> {
     let chain = client.tx_header(0).await?.chain;
     let mut ids = Vec::new();
     for op in ops {
-        let cmd: SignedAdminCommand = AdminCommand {
+        let cmd = AdminCommand {
             nonce: rand::random::<u64>(),
             op,
-        }
-        .sign(&chain, seed, cert_der.to_vec());
+        };
+        let cmd = approved(&cmd, &chain, operators);
         let (id, status) = client.admin(&cmd).await?;
         if status != TxStatus::Pending {
             return Err(WalletError::NotFinalized {

@@ -26,7 +26,6 @@ use sable_circuits::{
 };
 use sable_client::wallet::{self, ChainTx, Issuer, Wallet};
 use sable_client::NodeClient;
-use sable_pki::{load_certificate_pem, load_key_seed};
 use sable_primitives::admin::AdminOp;
 use sable_primitives::TxStatus;
 use sable_testkit::Devnet;
@@ -162,14 +161,12 @@ async fn main() -> Result<()> {
         bond_issuer.asset("ISIN:XS0000000001"),
     );
 
-    println!("0. Operator (signed commands, checked by every validator)");
+    println!("0. Operators (commands approved by 2 of 3 operators, checked by every validator)");
     let t = Instant::now();
-    let seed = load_key_seed(&net.pki().join("operator-0.key"))?;
-    let cert = load_certificate_pem(&net.pki().join("operator-0.pem"))?;
+    let operators = sable_testkit::parties::governing_operators(&cfg0)?;
     wallet::operate(
         &mut op,
-        &seed,
-        &cert,
+        &operators,
         vec![
             AdminOp::AuthorizeIssuer {
                 issuer_key: usd_issuer.public(),

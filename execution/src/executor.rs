@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use sable_circuits::{encoding::Writer, transaction::Transaction};
-use sable_pki::Identity;
+use sable_pki::{Fingerprint, Identity};
 use sable_primitives::admin::{AdminCommand, AdminError, AdminOp, SignedAdminCommand};
 use sable_primitives::block::{hash32, Block, BlockHash, BlockHeader, TxId};
 use sable_primitives::{Rejection, WithdrawalRecord};
@@ -47,6 +47,15 @@ pub enum ExecError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The store was written under other chain parameters (namespace, regulator key,
+    /// CA, registry window, validators or governance).
+    #[error("the data directory belongs to another genesis (its genesis state root is {stored}, these chain parameters give {expected}): restore the network's parameters or use a fresh data directory")]
+    GenesisMismatch {
+        /// The stored genesis state root.
+        stored: String,
+        /// What the configured parameters give.
+        expected: String,
+    },
     /// The block is not the tip's child.
     #[error("block {height} has parent {parent} but the tip at {tip_height} is {tip}")]
     Fork {
@@ -179,9 +188,20 @@ impl Executor {
         }
     }
 
-    /// Writes the genesis state if the store is empty; returns the tip header.
+    /// Writes the genesis state if the store is empty; returns the tip header. A store
+    /// written under other chain parameters is refused
+    /// ([`ExecError::GenesisMismatch`]): its every state root is another chain's.
     pub fn init_genesis(&self, store: &Store) -> Result<BlockHeader, ExecError> {
         if let Some(tip) = store.tip()? {
+            if let Some(stored) = store.header(0)? {
+                let expected = self.genesis_state_root(&stored);
+                if stored.state_root != expected {
+                    return Err(ExecError::GenesisMismatch {
+                        stored: hex::encode(stored.state_root),
+                        expected: hex::encode(expected),
+                    });
+                }
+            }
             return Ok(tip);
         }
         let genesis = Block::genesis();
@@ -202,10 +222,16 @@ impl Executor {
             state_root: [0; 32],
             tx_count: 0,
         };
-        header.state_root = state_root_step(&[0; 32], &header, &[]);
+        header.state_root = self.genesis_state_root(&header);
         s.put_block(genesis.to_bytes(), &header);
         store.commit(s)?;
         Ok(header)
+    }
+
+    /// The genesis state root: built on the chain parameters' digest, so validators
+    /// whose parameters differ agree on no state root from genesis on.
+    fn genesis_state_root(&self, genesis: &BlockHeader) -> [u8; 32] {
+        state_root_step(&self.params.genesis_digest(), genesis, &[])
     }
 
     /// Applies `block` (the tip's child) in one atomic commit. A block already applied
@@ -272,13 +298,13 @@ impl Executor {
                 Err(e) => (TxId::of(raw), Some(Rejection::Malformed(e.to_string()))),
                 Ok(signed) => {
                     let at = (block.timestamp_ms / 1000) as i64;
-                    match signed.authenticate(&self.params.chain, &self.params.ca, at) {
+                    match signed.authenticate(&self.params, at) {
                         // Recorded under its own bytes' id: a forged copy cannot burn
                         // the genuine command's.
                         Err(e) => (signed.copy_id(), Some(Rejection::Admin(e.to_string()))),
-                        Ok((who, cmd)) => {
+                        Ok((approvers, cmd)) => {
                             let id = signed.id();
-                            match self.apply_admin(&mut s, height, id, &who, cmd) {
+                            match self.apply_admin(&mut s, height, id, &approvers, cmd) {
                                 Ok(()) => (id, None),
                                 Err(StateCheckError::Rejected(r)) => (id, Some(r)),
                                 Err(StateCheckError::Storage(e)) => return Err(e.into()),
@@ -464,14 +490,16 @@ impl Executor {
         s: &mut Staged<'_>,
         height: u64,
         id: TxId,
-        who: &Identity,
+        approvers: &[Identity],
         cmd: AdminCommand,
     ) -> Result<(), StateCheckError> {
         if s.tx_location(&id)?.is_some() {
             return Err(Rejection::Duplicate.into());
         }
-        if s.is_revoked(&who.fingerprint)? {
-            return Err(Rejection::Admin(AdminError::Revoked(who.clone()).to_string()).into());
+        for who in approvers {
+            if s.is_revoked(&who.fingerprint)? {
+                return Err(Rejection::Admin(AdminError::Revoked(who.clone()).to_string()).into());
+            }
         }
         match cmd.op {
             AdminOp::AddParticipant { address, label } => {
@@ -510,7 +538,56 @@ impl Executor {
                 fingerprint,
                 reason,
             } => {
+                if s.is_revoked(&fingerprint)? {
+                    return Err(Rejection::Admin("certificate is already revoked".into()).into());
+                }
+                self.check_revocation_floor(s, &fingerprint)?;
                 s.put_revocation(&fingerprint, &Revocation { height, reason });
+            }
+            AdminOp::ReinstateCertificate { fingerprint, .. } => {
+                if !s.is_revoked(&fingerprint)? {
+                    return Err(Rejection::Admin("certificate is not revoked".into()).into());
+                }
+                s.remove_revocation(&fingerprint);
+            }
+        }
+        Ok(())
+    }
+
+    /// A revocation may not leave fewer unrevoked validators than a quorum (nothing
+    /// would finalize again, and no command could undo it), nor fewer unrevoked
+    /// governing operators than the threshold (no command could ever pass again).
+    fn check_revocation_floor(
+        &self,
+        s: &Staged<'_>,
+        fingerprint: &Fingerprint,
+    ) -> Result<(), StateCheckError> {
+        let p = &self.params;
+        let left = |set: &[Fingerprint]| -> Result<usize, StorageError> {
+            let mut n = 0;
+            for fp in set {
+                if fp != fingerprint && !s.is_revoked(fp)? {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        };
+        if p.validators.contains(fingerprint) {
+            let (left, quorum) = (left(&p.validators)?, p.quorum());
+            if left < quorum {
+                return Err(Rejection::Admin(format!(
+                    "revoking this validator would leave {left} unrevoked validators, fewer than a quorum of {quorum}"
+                ))
+                .into());
+            }
+        }
+        if p.governance.is_operator(fingerprint) {
+            let (left, m) = (left(p.governance.operators())?, p.governance.threshold());
+            if left < m {
+                return Err(Rejection::Admin(format!(
+                    "revoking this operator would leave {left} unrevoked governing operators, fewer than the {m} a command needs"
+                ))
+                .into());
             }
         }
         Ok(())

@@ -285,6 +285,10 @@ fn admin() -> Vec<AdminCommand> {
             fingerprint: [9; 32],
             reason: "key compromise".into(),
         },
+        AdminOp::ReinstateCertificate {
+            fingerprint: [9; 32],
+            reason: "revoked in error".into(),
+        },
     ];
     ops.into_iter()
         .zip(1..)
@@ -297,15 +301,17 @@ pub fn admin_commands() -> Vec<Vec<u8>> {
     admin().iter().map(AdminCommand::to_bytes).collect()
 }
 
+/// Each command with one approval, and with two (the second by another key).
 fn signed_admin() -> Vec<sable_primitives::admin::SignedAdminCommand> {
+    let chain = sable_circuits::transaction::ChainId::from_namespace("sable-fuzz");
     admin()
         .iter()
-        .map(|c| {
-            c.sign(
-                &sable_circuits::transaction::ChainId::from_namespace("sable-fuzz"),
-                &[0x11; 32],
-                OPERATOR_CERT.to_vec(),
-            )
+        .flat_map(|c| {
+            let one = c.sign(&chain, &[0x11; 32], OPERATOR_CERT.to_vec());
+            let mut two = one.clone();
+            two.approvals
+                .push(c.approve(&chain, &[0x22; 32], OPERATOR_CERT.to_vec()));
+            [one, two]
         })
         .collect()
 }
@@ -447,14 +453,7 @@ pub fn grpc_submit_transactions() -> Vec<Vec<u8>> {
 pub fn grpc_submit_admin() -> Vec<Vec<u8>> {
     signed_admin()
         .into_iter()
-        .map(|s| {
-            pb::SignedAdminCommand {
-                command: s.command,
-                operator_certificate: s.certificate,
-                signature: s.signature.to_vec(),
-            }
-            .encode_to_vec()
-        })
+        .map(|s| sable_client::node_client::admin_request(&s).encode_to_vec())
         .collect()
 }
 

@@ -36,6 +36,11 @@
 //! cert = "pki/validator-0.pem"
 //! p2p = "127.0.0.1:7200"
 //!
+//! # operator commands need `threshold` of these operators' approvals (M of N)
+//! [governance]
+//! threshold = 2
+//! operators = ["pki/operator-0.pem", "pki/operator-1.pem", "pki/operator-2.pem"]
+//!
 //! [telemetry]
 //! log = "info"
 //! # otlp_endpoint = "http://127.0.0.1:4318/v1/traces"
@@ -47,6 +52,15 @@
 //! key = "settlement.key"
 //! ```
 //! Relative paths are resolved against the configuration file's directory.
+//!
+//! # The chain's genesis
+//! `[chain]` (but its heartbeat), the CA (`tls.ca`), the `[[validators]]`' certificates
+//! and `[governance]` are the chain's genesis parameters: every validator must be given
+//! the same ones. They are committed in the genesis state root
+//! (`sable_primitives::ChainParams::genesis_digest`), so a validator given others
+//! agrees with no one on any state root (its votes are refused, and it refuses the
+//! others' blocks), and a validator restarted with edited parameters over its data
+//! directory refuses to start.
 
 use std::{
     net::SocketAddr,
@@ -179,6 +193,15 @@ pub struct ValidatorEntry {
     pub cert: PathBuf,
     /// Its p2p address.
     pub p2p: SocketAddr,
+}
+
+/// `[governance]`: who approves operator commands.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GovernanceSection {
+    /// M: distinct operators whose approvals each command needs.
+    pub threshold: usize,
+    /// The N governing operators' certificates.
+    pub operators: Vec<PathBuf>,
 }
 
 /// `[telemetry]`.
@@ -335,6 +358,8 @@ pub struct NodeConfig {
     pub chain: ChainSection,
     /// `[[validators]]`.
     pub validators: Vec<ValidatorEntry>,
+    /// `[governance]`.
+    pub governance: GovernanceSection,
     /// `[telemetry]`.
     #[serde(default)]
     pub telemetry: TelemetrySection,
@@ -371,6 +396,9 @@ impl NodeConfig {
         for v in &mut cfg.validators {
             abs(&mut v.cert);
         }
+        for o in &mut cfg.governance.operators {
+            abs(o);
+        }
         if let Some(s) = &mut cfg.settlement {
             abs(&mut s.key);
         }
@@ -403,6 +431,13 @@ impl NodeConfig {
             || hex::decode(&self.chain.regulator_public_key).is_err()
         {
             return bad("chain.regulator_public_key must be 64 hex digits".into());
+        }
+        let g = &self.governance;
+        if g.threshold == 0 || g.threshold > g.operators.len() {
+            return bad(format!(
+                "governance.threshold must be between 1 and the {} governance.operators",
+                g.operators.len()
+            ));
         }
         if self.chain.empty_block_interval_ms == 0 {
             return bad("chain.empty_block_interval_ms must be positive".into());
@@ -454,6 +489,10 @@ empty_block_interval_ms = 500
 id = "validator-0"
 cert = "pki/validator-0.pem"
 p2p = "127.0.0.1:7200"
+
+[governance]
+threshold = 1
+operators = ["pki/operator-0.pem"]
 "#;
 
     fn sample(dir: &Path) -> PathBuf {
@@ -472,6 +511,10 @@ p2p = "127.0.0.1:7200"
         assert_eq!(
             cfg.validators[0].cert,
             dir.path().join("pki/validator-0.pem")
+        );
+        assert_eq!(
+            cfg.governance.operators,
+            [dir.path().join("pki/operator-0.pem")]
         );
         // Without the settings, a node verifies on every core (0) and takes the
         // defaults of the rest.
@@ -505,6 +548,12 @@ p2p = "127.0.0.1:7200"
             edit("data_dir = \"data\"", "data_dir = \"data\"\nverify_batch_max = 0"),
             Err(ConfigError::Invalid(m)) if m.contains("verify_batch_max")
         ));
+        for threshold in ["threshold = 0", "threshold = 2"] {
+            assert!(matches!(
+                edit("threshold = 1", threshold),
+                Err(ConfigError::Invalid(m)) if m.contains("governance.threshold")
+            ));
+        }
         assert!(matches!(
             edit("empty_block_interval_ms = 500", "empty_block_interval_ms = 0"),
             Err(ConfigError::Invalid(m)) if m.contains("empty_block_interval_ms")

@@ -19,6 +19,7 @@ use crate::{
 };
 use sable_execution::{ChainParams, CompliancePolicy, Verifier};
 use sable_pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role};
+use sable_primitives::params::Governance;
 use sable_storage::Store;
 
 /// Why a node could not start or stopped.
@@ -124,7 +125,30 @@ async fn shutdown_signal() {
     }
 }
 
-/// The chain's public parameters from a node configuration.
+/// The governing operators' certificate fingerprints: each an operator certificate
+/// of the consortium.
+fn governing_operators(
+    cfg: &NodeConfig,
+    ca: &CertificateAuthority,
+) -> Result<Vec<sable_pki::Fingerprint>, DaemonError> {
+    cfg.governance
+        .operators
+        .iter()
+        .map(|path| {
+            let who = ca.verify(&load_certificate_pem(path)?)?;
+            if who.role != Role::Operator {
+                return Err(DaemonError::Identity {
+                    cert: path.clone(),
+                    found: who.to_string(),
+                    expected: "an operator".into(),
+                });
+            }
+            Ok(who.fingerprint)
+        })
+        .collect()
+}
+
+/// The chain's public parameters (its genesis) from a node configuration.
 pub fn chain_params(
     cfg: &NodeConfig,
     ca: &CertificateAuthority,
@@ -134,12 +158,22 @@ pub fn chain_params(
         .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
     let regulator = RegulatorPublicKey::from_bytes(&reg)
         .map_err(|e| DaemonError::Invalid(format!("regulator key: {e}")))?;
-    Ok(Arc::new(ChainParams {
+    let invalid = |e: sable_primitives::params::ParamsError| DaemonError::Invalid(e.to_string());
+    let governance = Governance::new(cfg.governance.threshold, governing_operators(cfg, ca)?)
+        .map_err(invalid)?;
+    let params = ChainParams {
         chain: ChainId::from_namespace(&cfg.chain.namespace),
         regulator,
         ca: ca.clone(),
         registry_root_window: cfg.chain.registry_root_window,
-    }))
+        validators: validator_peers(cfg, ca)?
+            .iter()
+            .map(|p| p.fingerprint)
+            .collect(),
+        governance,
+    };
+    params.check().map_err(invalid)?;
+    Ok(Arc::new(params))
 }
 
 /// Where `verify-l1` reads L1.

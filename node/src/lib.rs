@@ -4,7 +4,8 @@
 //! with commonware simplex ([`consensus`]), which hands finalized blocks to
 //! `sable-execution` over RocksDB (`sable-storage`), mempool gossip between validators
 //! ([`gossip`]), this validator's own view of L1 ([`l1_view`]), settlement to Ethereum
-//! ([`settlement`]), telemetry, and the daemon. The nouns it shares with participants
+//! ([`settlement`]), throttling of submitters whose transactions fail verification
+//! ([`throttle`]), telemetry, and the daemon. The nouns it shares with participants
 //! live in `sable-primitives`, identities in `sable-pki`; the participants' own
 //! programs build on `sable-client`, which never links this crate.
 //!
@@ -26,3 +27,4 @@ pub mod rpc;
 pub mod runtime;
 pub mod settlement;
 pub mod telemetry;
+pub mod throttle;

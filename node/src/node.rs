@@ -21,6 +21,7 @@ use crate::{
     mempool::{Mempool, MempoolLimits},
     runtime::{blocking, Rt, TokioRt},
     telemetry::{metrics, ReasonLabel},
+    throttle::SubmitterThrottle,
 };
 use sable_execution::{
     check_state, verifier::unavailable, Applied, ChainParams, CompliancePolicy, ExecError,
@@ -29,7 +30,7 @@ use sable_execution::{
 use sable_pki::Fingerprint;
 use sable_primitives::admin::SignedAdminCommand;
 use sable_primitives::block::{Block, BlockHeader, TxId, MAX_ADMIN_BYTES, MAX_TX_BYTES};
-use sable_primitives::{AdmissionError, BlockHash, Rejection, TxStatus};
+use sable_primitives::{AdmissionError, BlockHash, RejectCode, Rejection, TxStatus};
 use sable_storage::{ChainReader, Staged, StorageError, Store};
 
 /// A block applied to the state (sent to stream subscribers).
@@ -91,7 +92,10 @@ pub struct Node {
     executor: Executor,
     policy: Arc<dyn CompliancePolicy>,
     executed: AtomicU64,
-    admitted_at: Mutex<HashMap<TxId, SystemTime>>,
+    /// When each pending transaction of a client was admitted, and by whom.
+    admitted_at: Mutex<HashMap<TxId, (SystemTime, Option<Arc<str>>)>>,
+    /// Strikes against submitters whose transactions failed verification.
+    throttle: SubmitterThrottle,
     rejected: Mutex<(
         HashMap<TxId, AdmissionError>,
         std::collections::VecDeque<TxId>,
@@ -207,6 +211,7 @@ impl Node {
             policy,
             executed: AtomicU64::new(tip.height),
             admitted_at: Mutex::new(HashMap::new()),
+            throttle: SubmitterThrottle::default(),
             rejected: Mutex::new(Default::default()),
             revoked: RwLock::new(revoked),
             applied: tokio::sync::broadcast::channel(1024).0,
@@ -346,6 +351,20 @@ impl Node {
         r
     }
 
+    /// Puts a strike on whoever submitted `id` here when it failed its proofs or
+    /// signatures (not when this node could not decide).
+    fn strike_submitter(&self, id: &TxId, verdict: &AdmissionError) {
+        let failed = matches!(
+            verdict.code(),
+            RejectCode::InvalidProof | RejectCode::InvalidSignature
+        );
+        let who = self.admitted_at.lock().get(id).and_then(|(_, w)| w.clone());
+        if let (true, Some(who)) = (failed, who) {
+            tracing::info!(tx = %id, submitter = %who, "transaction failed verification: a strike against its submitter");
+            self.throttle.strike(&who, self.rt.now());
+        }
+    }
+
     /// Whether a finalized block already carried `id` (applied or rejected).
     fn already_executed(&self, id: &TxId) -> Result<bool, AdmissionError> {
         self.store
@@ -376,13 +395,19 @@ impl Node {
         };
         let span = info_span!("submit", tx = %id, submitter = who);
         let announced = matches!(origin, Origin::Client(_)).then(|| bytes.clone());
-        let result = self
-            .check_and_insert(id, bytes, submitter)
-            .instrument(info_span!(parent: &span, "admit"))
-            .await;
+        let result = match submitter.map(|s| self.throttle.check(s, self.rt.now())) {
+            Some(Err(throttled)) => Err(throttled.into()),
+            _ => {
+                self.check_and_insert(id, bytes, submitter)
+                    .instrument(info_span!(parent: &span, "admit"))
+                    .await
+            }
+        };
         match (result, announced) {
             (Ok(()), Some(bytes)) => {
-                self.admitted_at.lock().insert(id, self.rt.now());
+                self.admitted_at
+                    .lock()
+                    .insert(id, (self.rt.now(), submitter.map(Arc::from)));
                 metrics().admitted.inc();
                 self.announce(Announcement::Tx(bytes));
                 Ok(id)
@@ -583,6 +608,7 @@ impl Node {
                         match verdict {
                             Ok(()) => passed.push(*id),
                             Err(r) => {
+                                node.strike_submitter(id, r);
                                 if node.mempool.remove(id) {
                                     node.reject(*id, r.clone());
                                 }
@@ -644,9 +670,7 @@ impl Node {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         signed
-            .verify(&self.params.chain, &self.params.ca, now, |fp| {
-                self.is_revoked(fp)
-            })
+            .verify(&self.params, now, |fp| self.is_revoked(fp))
             .map_err(|e| Rejection::Admin(e.to_string()))?;
         let announced = matches!(origin, Origin::Client(_)).then(|| bytes.clone());
         self.mempool.insert_admin(id, bytes)?;
@@ -733,7 +757,7 @@ impl Node {
         let m = metrics();
         for o in &applied.outcomes {
             let admitted = self.admitted_at.lock().remove(&o.id);
-            if let Some(t) = admitted {
+            if let Some((t, _)) = admitted {
                 let latency = self.rt.now().duration_since(t).unwrap_or_default();
                 m.finality_latency.observe(latency.as_secs_f64());
             }

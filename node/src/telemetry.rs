@@ -31,6 +31,15 @@ pub struct RefusalLabel {
     pub reason: String,
 }
 
+/// Labels of the consensus-fault counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FaultLabel {
+    /// The offending validator (its p2p key, hex).
+    pub validator: String,
+    /// What the evidence shows (`conflicting_notarize`, …).
+    pub kind: String,
+}
+
 /// The node's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -40,6 +49,10 @@ pub struct Metrics {
     pub rejected: Family<ReasonLabel, Counter>,
     /// Proposals this validator refused to vote for, by leader and reason.
     pub refused_proposals: Family<RefusalLabel, Counter>,
+    /// gRPC connections closed before their TLS handshake, by reason.
+    pub refused_connections: Family<ReasonLabel, Counter>,
+    /// Evidence of equivocation seen, by validator and kind.
+    pub consensus_faults: Family<FaultLabel, Counter>,
     /// Pending transactions.
     pub mempool_size: Gauge,
     /// Height of the last applied block.
@@ -86,6 +99,8 @@ impl Metrics {
             admitted: Counter::default(),
             rejected: Family::default(),
             refused_proposals: Family::default(),
+            refused_connections: Family::default(),
+            consensus_faults: Family::default(),
             mempool_size: Gauge::default(),
             height: Gauge::default(),
             finality_latency: Histogram::new(buckets()),
@@ -117,6 +132,16 @@ impl Metrics {
             "sable_refused_proposals",
             "Proposals this validator refused to vote for, by leader and reason",
             m.refused_proposals.clone(),
+        );
+        registry.register(
+            "sable_consensus_faults",
+            "Evidence of equivocation seen, by validator and kind",
+            m.consensus_faults.clone(),
+        );
+        registry.register(
+            "sable_rpc_refused_connections",
+            "gRPC connections closed before their TLS handshake, by reason",
+            m.refused_connections.clone(),
         );
         registry.register(
             "sable_mempool_size",

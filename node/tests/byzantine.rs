@@ -6,14 +6,15 @@
 //! and in `sable_refused_proposals{leader, reason}`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use commonware_runtime::{Clock as _, Runner as _};
 use sable_node::{
     consensus::{Byzantine, MAX_CLOCK_AHEAD},
     runtime::epoch_millis,
-    telemetry::{metrics, RefusalLabel},
+    telemetry::{metrics, FaultLabel, RefusalLabel},
 };
+use sable_primitives::ChainParams;
 use sable_testkit::sim::{self, Cluster, NetConfig};
 
 mod sim_common;
@@ -40,12 +41,27 @@ fn run_with(
     byzantine: usize,
     fault: Byzantine,
 ) -> Vec<sable_primitives::block::BlockHeader> {
+    run_among(
+        seed,
+        byzantine,
+        NetConfig {
+            byzantine: vec![(byzantine, fault)],
+            ..NetConfig::default()
+        },
+        |_| {},
+    )
+}
+
+/// [`run_with`] over any `config` whose odd one out is `byzantine`; `then` inspects the
+/// cluster once the honest three agree.
+fn run_among(
+    seed: u64,
+    byzantine: usize,
+    config: NetConfig,
+    then: impl FnOnce(&Cluster) + Send + 'static,
+) -> Vec<sable_primitives::block::BlockHeader> {
     let w = workload();
     let (_dirs, paths) = dirs(4);
-    let config = NetConfig {
-        byzantine: vec![(byzantine, fault)],
-        ..NetConfig::default()
-    };
     let honest: Vec<usize> = (0..4).filter(|i| *i != byzantine).collect();
     sim::runner(seed, Duration::from_secs(900)).start(|context| async move {
         let mut c = Cluster::new(&context, &w.fixture, paths, config).await;
@@ -60,6 +76,7 @@ fn run_with(
             headers.iter().all(|h| h.timestamp_ms <= now),
             "no finalized block carries a time beyond the honest clocks"
         );
+        then(&c);
         headers
     })
 }
@@ -83,30 +100,72 @@ fn a_leader_whose_clock_is_an_hour_ahead_is_refused_and_named() {
     assert!(MAX_CLOCK_AHEAD >= Duration::from_secs(1));
 }
 
-#[test]
-fn a_leader_proposing_a_forged_operator_command_is_refused_and_named() {
-    let w = workload();
-    let mut forged = w.fixture.admin(
-        9_999,
-        sable_primitives::admin::AdminOp::RevokeCertificate {
-            fingerprint: [3; 32],
-            reason: "forged".into(),
-        },
-    );
-    forged.signature[0] ^= 1;
-    let before = refused(2, "unauthenticated_command");
+/// Runs the workload with validator `leader` putting `cmd` in every proposal; asserts
+/// the honest validators refuse those proposals as `unauthenticated_command`.
+fn refused_command(seed: u64, leader: usize, cmd: &sable_primitives::admin::SignedAdminCommand) {
+    let before = refused(leader, "unauthenticated_command");
     run_with(
-        32,
-        2,
+        seed,
+        leader,
         Byzantine {
-            admin_stuffing: vec![forged.to_bytes()],
+            admin_stuffing: vec![cmd.to_bytes()],
             ..Byzantine::default()
         },
     );
     assert!(
-        refused(2, "unauthenticated_command") > before,
-        "the honest validators name validator 2 for the forged command"
+        refused(leader, "unauthenticated_command") > before,
+        "the honest validators name validator {leader} for the command"
     );
+}
+
+fn revocation(nonce: u64) -> sable_primitives::admin::AdminOp {
+    sable_primitives::admin::AdminOp::RevokeCertificate {
+        fingerprint: [3; 32],
+        reason: format!("proposed by a Byzantine leader ({nonce})"),
+    }
+}
+
+#[test]
+fn a_leader_proposing_a_forged_operator_command_is_refused_and_named() {
+    let mut forged = workload().fixture.admin(9_999, revocation(9_999));
+    forged.approvals[0].signature[0] ^= 1;
+    refused_command(32, 2, &forged);
+}
+
+/// H2: the chain is governed 2 of 3; a command one operator approved (one stolen key,
+/// say) is no command, even from a leader.
+#[test]
+fn a_leader_proposing_a_command_one_operator_approved_is_refused_and_named() {
+    let alone = workload().fixture.admin_by(9_998, revocation(9_998), &[1]);
+    assert_eq!(alone.approvals.len(), 1);
+    refused_command(36, 1, &alone);
+}
+
+/// A validator that signs two different notarizes in the same round (every proposal
+/// and vote of its own, the second one to validator 3 only): validator 3 holds the
+/// evidence, names it in its log and in `sable_consensus_faults{validator, kind}`, and
+/// the honest three keep finalizing.
+#[test]
+fn an_equivocating_validator_is_named_and_the_others_go_on() {
+    let faults = || {
+        metrics()
+            .consensus_faults
+            .get_or_create(&FaultLabel {
+                validator: hex::encode(workload().fixture.keys[2].as_ref()),
+                kind: "conflicting_notarize".into(),
+            })
+            .get()
+    };
+    let before = faults();
+    run_with(
+        37,
+        2,
+        Byzantine {
+            equivocate: true,
+            ..Byzantine::default()
+        },
+    );
+    assert!(faults() > before, "validator 2's equivocation is on record");
 }
 
 /// `n` transactions that decode and pass every check but the cryptographic ones: each
@@ -178,4 +237,28 @@ fn a_leader_claiming_a_state_root_it_did_not_reach_is_refused_and_named() {
     assert!(headers
         .windows(2)
         .all(|w| w[0].state_root != w[1].state_root));
+}
+
+/// H4: execution depends only on the chain's genesis. A validator given another
+/// registry window (the review's reproduction: 2 blocks where the others have 16)
+/// starts from another genesis state root, so it agrees with no one: the others
+/// finalize without it and it halts at the first block, naming the divergence, rather
+/// than serving a state the others do not have.
+#[test]
+fn a_validator_given_other_chain_parameters_halts_while_the_others_go_on() {
+    let w = workload();
+    let other = Arc::new(ChainParams {
+        registry_root_window: 2,
+        ..(*w.fixture.params).clone()
+    });
+    assert_ne!(other.genesis_digest(), w.fixture.params.genesis_digest());
+    let config = NetConfig {
+        params: vec![(3, other)],
+        ..NetConfig::default()
+    };
+    run_among(35, 3, config, |c| {
+        let reason = c.node(3).halted().expect("validator 3 halted");
+        assert!(reason.contains("diverged"), "{reason}");
+        assert!(c.node(3).executed_height() < c.node(0).executed_height());
+    });
 }

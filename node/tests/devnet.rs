@@ -216,6 +216,8 @@ fn a_validator_that_cannot_execute_halts_exits_non_zero_and_catches_up_later() {
     assert_agree(&net);
 }
 
+/// A validator whose execution diverges halts, naming it, while the others go on; from
+/// an empty data directory it syncs back and agrees.
 #[test]
 fn a_validator_whose_execution_diverges_halts_loudly_and_the_others_go_on() {
     let mut net = devnet(4);
@@ -237,11 +239,18 @@ fn a_validator_whose_execution_diverges_halts_loudly_and_the_others_go_on() {
     );
     // The honest three never took its state: they go on and agree.
     net.wait_height(0, at + 3, T);
+    // Its way back: an empty data directory. It syncs every finalized block from its
+    // peers, re-executes them and reaches the others' state.
+    std::fs::remove_dir_all(&net.config(3).node.data_dir).unwrap();
+    net.start(3);
+    net.wait_height(3, at + 3, T);
     net.stop_all();
-    for i in 1..3 {
+    for i in 1..4 {
         assert_eq!(
-            net.store(i).header(at).unwrap().unwrap(),
-            net.store(0).header(at).unwrap().unwrap()
+            net.store(i).header(at + 3).unwrap().unwrap(),
+            net.store(0).header(at + 3).unwrap().unwrap(),
+            "validator {i} at {}",
+            at + 3
         );
     }
 }
@@ -291,7 +300,6 @@ fn a_crash_between_application_steps_never_leaves_half_a_block() {
 async fn a_restarted_validator_gets_what_its_peers_have_pending() {
     use sable_client::NodeClient;
     use sable_node::config::NodeConfig;
-    use sable_pki::{load_certificate_pem, load_key_seed};
     use sable_primitives::admin::{AdminCommand, AdminOp};
     use sable_primitives::block::TxId;
     use sable_primitives::TxStatus;
@@ -330,18 +338,16 @@ async fn a_restarted_validator_gets_what_its_peers_have_pending() {
         peers(&net, 0) == Some(1.0) && peers(&net, 1) == Some(1.0)
     });
     let (cfg0, cfg1) = (net.config(0), net.config(1));
-    let pki = cfg0.tls.ca.parent().unwrap();
-    let cmd = AdminCommand {
-        nonce: 7,
-        op: AdminOp::RevokeCertificate {
-            fingerprint: [7; 32],
-            reason: "test".into(),
+    let cmd = sable_client::wallet::approved(
+        &AdminCommand {
+            nonce: 7,
+            op: AdminOp::RevokeCertificate {
+                fingerprint: [7; 32],
+                reason: "test".into(),
+            },
         },
-    }
-    .sign(
         &sable_circuits::transaction::ChainId::from_namespace(&cfg0.chain.namespace),
-        &load_key_seed(&pki.join("operator-0.key")).unwrap(),
-        load_certificate_pem(&pki.join("operator-0.pem")).unwrap(),
+        &sable_testkit::parties::governing_operators(&cfg0).unwrap(),
     );
     let (id, status) = connect(&cfg0, "operator-0")
         .await
@@ -521,7 +527,9 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
         "a tampered proof breaks the signatures over it: {ff:?}"
     );
 
-    // The second issued note is still spendable.
+    // The second issued note is still spendable. Before the valid spend of it, hostile
+    // variants of that spend go through the real API, each refused at admission with
+    // its reason (review: through the real gRPC API against a real devnet).
     let spend = pay(
         &mut a0,
         reg,
@@ -532,6 +540,38 @@ async fn shielded_transactions_finalize_and_a_double_spend_finalizes_once() {
         2_000,
     )
     .await;
+    let refused = |status: TxStatus, code: RejectCode, what: &str| {
+        assert!(
+            matches!(&status, TxStatus::Rejected { code: c, .. } if *c == code),
+            "{what}: {status:?}"
+        );
+    };
+    let bytes = spend.to_bytes();
+    // An all-zero (identity) rk, whose spend signatures anyone could forge (F1).
+    let rk: [u8; 32] = spend.parts[0].effects.actions[0].rk.into();
+    let at = bytes.windows(32).position(|w| w == rk).unwrap();
+    let mut identity = bytes.clone();
+    identity[at..at + 32].fill(0);
+    let (_, st) = a0.submit_bytes(identity).await.unwrap();
+    refused(st, RejectCode::Malformed, "identity rk");
+    // A copy with a byte added inside its proof, under a new id (F3).
+    let mut malleated = spend.clone();
+    let mut proof = malleated.parts[0].proof.as_bytes().to_vec();
+    proof.push(0);
+    malleated.parts[0].proof = sable_circuits::circuit::Proof::from_bytes(proof);
+    let (mid, st) = a0.submit(&malleated).await.unwrap();
+    assert_ne!(mid, sable_primitives::block::TxId::of(&bytes));
+    refused(st, RejectCode::Malformed, "id-malleated copy");
+    // Expired, and signed for another network (F5, F9c).
+    let mut expired = spend.clone();
+    expired.header.expiry_height = net.height(0).unwrap().saturating_sub(1);
+    let (_, st) = a0.submit(&expired).await.unwrap();
+    refused(st, RejectCode::Expired, "expired");
+    let mut elsewhere = spend.clone();
+    elsewhere.header.chain = sable_circuits::transaction::ChainId::from_namespace("sable-other");
+    let (_, st) = a0.submit(&elsewhere).await.unwrap();
+    refused(st, RejectCode::WrongChain, "another network");
+    // The genuine spend, right after.
     let (id, _) = a0.submit(&spend).await.unwrap();
     assert!(matches!(
         a0.wait_final(&id, FINAL).await.unwrap(),

@@ -12,7 +12,7 @@ use sable_circuits::{
     circuit::VerifyingKey,
     keys::{RegulatorSecretKey, SpendingKey},
 };
-use sable_execution::{AllowAll, ChainParams, Verifier};
+use sable_execution::{AllowAll, Verifier};
 use sable_node::{
     liveness::StaticStatus,
     mempool::MempoolLimits,
@@ -65,12 +65,13 @@ impl TestNode {
         let vk = tokio::task::spawn_blocking(verifying_key).await.unwrap();
         let node = Node::new(
             Arc::new(Store::open(db.path()).unwrap()),
-            Arc::new(ChainParams {
-                chain: sable_circuits::transaction::ChainId::from_namespace("sable-test"),
+            // Governed by its one operator.
+            Arc::new(sable_testkit::genesis::chain_params(
+                &pki,
+                "sable-test",
                 regulator,
-                ca: ca.clone(),
-                registry_root_window: 16,
-            }),
+                1,
+            )),
             Arc::new(AllowAll),
             Verifier::start(vk, regulator, 0, usize::MAX, Arc::new(())),
             MempoolLimits::default(),
@@ -344,11 +345,7 @@ async fn revoked_certificates_are_refused_even_on_open_connections() {
     // follows the chain.
     let operator = net.client("operator-0").await;
     let receipt = AdminClient::new(operator.clone())
-        .submit(pb::SignedAdminCommand {
-            command: signed.command.clone(),
-            operator_certificate: signed.certificate.clone(),
-            signature: signed.signature.to_vec(),
-        })
+        .submit(sable_client::node_client::admin_request(&signed))
         .await
         .unwrap()
         .into_inner();
@@ -371,6 +368,19 @@ async fn revoked_certificates_are_refused_even_on_open_connections() {
         .into_inner();
     let genesis = blocks.message().await.unwrap().unwrap();
     assert_eq!(genesis.header.unwrap().height, 0);
+    // The bank about to be revoked holds streams open too (M1).
+    let mut bank_blocks = ChainClient::new(bank_ch.clone())
+        .stream_blocks(pb::StreamRequest { from_height: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(bank_blocks.message().await.unwrap().is_some());
+    let mut bank_watch = TransactionsClient::new(bank_ch.clone())
+        .watch_status(id.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(bank_watch.message().await.unwrap().is_some());
 
     let height = net.apply_admin_block(vec![signed.to_bytes()]).await;
     assert!(net.node.is_revoked(&fp));
@@ -399,6 +409,24 @@ async fn revoked_certificates_are_refused_even_on_open_connections() {
         .await;
     let compact: Vec<_> = compact.into_iter().map(|c| c.unwrap().height).collect();
     assert_eq!(compact, vec![0, height]);
+
+    // Its open streams end within the block that revoked it.
+    for next in [
+        tokio::time::timeout(Duration::from_secs(10), bank_blocks.message())
+            .await
+            .unwrap()
+            .map(|_| ()),
+        tokio::time::timeout(Duration::from_secs(10), bank_watch.message())
+            .await
+            .unwrap()
+            .map(|_| ()),
+    ] {
+        let e = next.unwrap_err();
+        assert_eq!(
+            (e.code(), e.message()),
+            (Code::PermissionDenied, "certificate revoked")
+        );
+    }
 
     // Refused on the connection opened before the revocation, and on a new one.
     for ch in [bank_ch, net.client("bank-a").await] {
@@ -546,21 +574,17 @@ async fn bad_input_gets_typed_answers_and_the_node_keeps_serving() {
         .unwrap_err();
     assert_eq!(far.code(), Code::OutOfRange);
 
-    let bad_signature = admin
-        .submit(pb::SignedAdminCommand {
-            command: vec![1],
+    let approval = |signature| pb::SignedAdminCommand {
+        command: vec![1],
+        approvals: vec![pb::OperatorApproval {
             operator_certificate: vec![2],
-            signature: vec![3; 3],
-        })
-        .await
-        .unwrap_err();
+            signature,
+        }],
+    };
+    let bad_signature = admin.submit(approval(vec![3; 3])).await.unwrap_err();
     assert_eq!(bad_signature.code(), Code::InvalidArgument);
     let refused = admin
-        .submit(pb::SignedAdminCommand {
-            command: vec![1],
-            operator_certificate: vec![2],
-            signature: vec![3; 64],
-        })
+        .submit(approval(vec![3; 64]))
         .await
         .unwrap()
         .into_inner();
@@ -625,5 +649,65 @@ async fn health_and_reflection_answer_authenticated_clients_and_health_follows_a
         }
         assert_eq!(status, not_serving, "{service} after a halt");
     }
+    net.stop().await;
+}
+
+/// M4: connections that never handshake are bounded per address. With
+/// `MAX_HANDSHAKES_PER_IP` idle sockets open from this address, the next is closed at
+/// once (before the 10 s handshake timeout), counted in
+/// `sable_rpc_refused_connections`, and the idle ones are still open; once they go, a
+/// real client connects from the same address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_bounded_per_address() {
+    use sable_node::rpc::limits::MAX_HANDSHAKES_PER_IP;
+    use tokio::{io::AsyncReadExt as _, net::TcpStream};
+
+    let net = TestNode::start().await;
+    let refused = || {
+        sable_node::telemetry::metrics()
+            .refused_connections
+            .get_or_create(&sable_node::telemetry::ReasonLabel {
+                reason: "handshakes_per_address".into(),
+            })
+            .get()
+    };
+    let before = refused();
+    let mut idle = Vec::new();
+    for _ in 0..MAX_HANDSHAKES_PER_IP {
+        idle.push(TcpStream::connect(&net.addr).await.unwrap());
+    }
+    let mut over = TcpStream::connect(&net.addr).await.unwrap();
+    let mut buf = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), over.read(&mut buf))
+        .await
+        .expect("the connection over the bound is closed before the handshake timeout");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "closed, not served: {read:?}"
+    );
+    assert!(refused() > before);
+    for s in &mut idle {
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), s.read(&mut buf))
+                .await
+                .is_err(),
+            "an idle connection within the bound is still open"
+        );
+    }
+    drop(idle);
+    // The slots come back as the server notices the closed sockets.
+    let mut ok = false;
+    for _ in 0..50 {
+        let id = net.pki.identity("bank-a").unwrap();
+        if let Ok(ch) = sable_client::connect(&net.addr, &net.pki.ca_cert, &id.cert, &id.key).await
+        {
+            ok = codes(&ch).await[0] == Code::Ok;
+            if ok {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "a real client connects once the idle sockets are gone");
     net.stop().await;
 }

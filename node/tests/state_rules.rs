@@ -15,8 +15,8 @@ use sable_circuits::{
     tree::Anchor,
 };
 use sable_client::wallet::issue;
-use sable_primitives::admin::{AdminCommand, AdminOp, SignedAdminCommand};
-use sable_primitives::block::{Block, TxId};
+use sable_primitives::admin::{AdminOp, SignedAdminCommand};
+use sable_primitives::block::TxId;
 use sable_primitives::{AdmissionError, Rejection, TxStatus};
 use sable_storage::ChainReader as _;
 use sable_testkit::{
@@ -25,34 +25,7 @@ use sable_testkit::{
 };
 
 mod common;
-use common::{chain, header, started, Started};
-
-/// Applies a block of `admin` commands and `txs` on top of the node's tip; returns each
-/// command's rejection, in block order.
-async fn apply(s: &Started, admin: Vec<Vec<u8>>, txs: Vec<Vec<u8>>) -> Vec<Option<Rejection>> {
-    let tip = s.node.chain().tip().unwrap().unwrap();
-    let block = Block {
-        height: tip.height + 1,
-        parent: tip.hash,
-        timestamp_ms: tip.timestamp_ms + 1,
-        state: tip.state_ref(),
-        transactions: txs,
-        admin,
-    };
-    let node = s.node.clone();
-    let applied = tokio::task::spawn_blocking(move || node.apply_finalized(&block))
-        .await
-        .unwrap()
-        .unwrap();
-    applied.outcomes.into_iter().map(|o| o.rejection).collect()
-}
-
-fn operator_command(s: &Started, nonce: u64, op: AdminOp) -> Vec<u8> {
-    let (seed, cert) = &s.operator;
-    AdminCommand { nonce, op }
-        .sign(&chain(), seed, cert.clone())
-        .to_bytes()
-}
+use common::{apply, approved, chain, header, operator_command, started, Started};
 
 /// An issuance of 10 to `to` under `header`.
 fn issuance_under(s: &Started, header: TxHeader, to: &Bank) -> Transaction {
@@ -269,7 +242,7 @@ async fn a_forged_copy_of_an_operator_command_cannot_burn_its_id() {
     let genuine = operator_command(&s, 100, op.clone());
     let signed = SignedAdminCommand::from_bytes(&genuine).unwrap();
     let mut forged = signed.clone();
-    forged.signature[10] ^= 0x40;
+    forged.approvals[1].signature[10] ^= 0x40;
     let forged_bytes = forged.to_bytes();
 
     let outcomes = apply(&s, vec![forged_bytes], vec![]).await;
@@ -292,11 +265,11 @@ async fn a_forged_copy_of_an_operator_command_cannot_burn_its_id() {
     );
 
     // Signed for another network that shares this CA.
-    let (seed, cert) = &s.operator;
-    let elsewhere = AdminCommand { nonce: 101, op }.sign(
+    let elsewhere = approved(
+        &s.operators[..2],
         &ChainId::from_namespace("sable-elsewhere"),
-        seed,
-        cert.clone(),
+        101,
+        op,
     );
     assert!(matches!(
         s.node.submit_admin(&elsewhere),

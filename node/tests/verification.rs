@@ -351,3 +351,41 @@ async fn a_state_read_failure_stops_execution_and_is_never_a_transactions_verdic
         }
     );
 }
+
+/// M3/F6: a submitter whose transactions fail verification is throttled: after
+/// `MAX_STRIKES` failures its submissions are refused (`THROTTLED`, with the delay),
+/// valid ones included, while another submitter's go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitter_whose_transactions_fail_verification_is_throttled() {
+    use sable_node::throttle::MAX_STRIKES;
+    use sable_primitives::PoolCondition;
+    let s = started(Duration::from_millis(5), 16).await;
+    let forged = |value| {
+        let mut tx = issuance(&s.issuer, &s.bank, value);
+        tx.issuances[0].signature =
+            issuance(&Issuer::random(), &s.bank, value).issuances[0].signature;
+        tx
+    };
+    let mut ids = Vec::new();
+    for value in 0..u64::from(MAX_STRIKES) {
+        let tx = forged(1_000 + value).to_bytes();
+        ids.push(s.node.submit(tx, Some("mallory")).await.unwrap());
+    }
+    wait_for("the forged transactions rejected", || {
+        ids.iter().all(|id| !s.node.is_pending(id))
+    })
+    .await;
+    let valid = issuance(&s.issuer, &s.bank, 77).to_bytes();
+    let refused = s.node.submit(valid.clone(), Some("mallory")).await;
+    assert!(
+        matches!(
+            refused,
+            Err(AdmissionError::Pool(PoolCondition::Throttled { failed, retry_after_s }))
+                if failed == MAX_STRIKES && retry_after_s > 0
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(refused.unwrap_err().code(), RejectCode::Throttled);
+    // Someone else's submission is not affected.
+    assert!(s.node.submit(valid, Some("bank")).await.is_ok());
+}

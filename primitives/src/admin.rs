@@ -1,10 +1,18 @@
 //! Operator commands: changes to the participant registry, the authorised issuers and
 //! the certificate revocation list.
 //!
-//! An operator signs each command with its certificate key and sends the certificate
-//! along, so every validator checks the operator's authority itself when the command is
-//! admitted and again when its block executes; a validator cannot invent one. A command
-//! executes at most once (its id is recorded).
+//! The chain is governed by M of N operators, both fixed at genesis
+//! ([`Governance`]): a command takes effect only with the approvals of M distinct
+//! operators among the N, each an operator certificate of the consortium, listed at
+//! genesis, unrevoked, with its signature over the command. One stolen operator key
+//! can therefore neither change the registry nor revoke anyone. Every validator checks
+//! the approvals itself when the command is admitted and again when its block
+//! executes; a validator cannot invent one. A command executes at most once (its id is
+//! recorded).
+//!
+//! Operators gather approvals off chain: each signs the same command bytes
+//! ([`AdminCommand::approve`]) and any of them submits the command with M approvals
+//! ([`SignedAdminCommand::new`]).
 //!
 //! # Format
 //! ```text
@@ -14,8 +22,10 @@
 //!         | 2 || issuer_key:32 || label         (authorise issuer)
 //!         | 3 || issuer_key:32                  (withdraw issuer)
 //!         | 4 || fingerprint:32 || reason       (revoke certificate)
+//!         | 5 || fingerprint:32 || reason       (reinstate certificate)
 //! label, reason = len:u32 || utf8 (≤ 128 bytes)
-//! signed  = len:u32 || command || len:u32 || certificate_der || signature:64
+//! signed   = len:u32 || command || count:u32 (≤ 8) || approval*
+//! approval = len:u32 || certificate_der || signature:64
 //! signature = Ed25519(operator key, domain "sable-admin-v1" || chain_id:32, command)
 //! ```
 //!
@@ -23,9 +33,10 @@
 //! transactions) means a command signed for one network is invalid on every other,
 //! even one whose consortium CA is the same.
 //!
-//! A command's id is the hash of the command alone, so the operator's command executes
-//! once whoever relays it. A copy that fails authentication (a Byzantine leader flips a
-//! signature byte, say) is recorded under the id of its exact bytes
+//! A command's id is the hash of the command alone, so the operators' command executes
+//! once whoever relays it and whichever M approvals it carries. A copy that fails
+//! authentication (a Byzantine leader flips a signature byte, say, or drops an
+//! approval) is recorded under the id of its exact bytes
 //! ([`SignedAdminCommand::copy_id`]), never under the command's: it cannot burn the
 //! genuine command's id.
 
@@ -35,9 +46,12 @@ use sable_circuits::{
     transaction::ChainId,
 };
 
-use sable_pki::{self as pki, CertificateAuthority, Fingerprint, Identity, PkiError, Role};
+use sable_pki::{self as pki, Fingerprint, Identity, PkiError, Role};
 
-use crate::block::TxId;
+use crate::{
+    block::TxId,
+    params::{ChainParams, Governance},
+};
 
 /// Command encoding version.
 pub const ADMIN_VERSION: u8 = 1;
@@ -50,6 +64,8 @@ pub fn admin_domain(chain: &ChainId) -> Vec<u8> {
 }
 const MAX_TEXT: usize = 128;
 const MAX_CERT: usize = 2048;
+/// The most approvals one command carries (and so the most operators worth listing).
+pub const MAX_APPROVALS: usize = 8;
 
 /// A change an operator asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +101,13 @@ pub enum AdminOp {
         /// Why.
         reason: String,
     },
+    /// Take a certificate off the revocation list.
+    ReinstateCertificate {
+        /// SHA-256 of the certificate's DER.
+        fingerprint: Fingerprint,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// An operator command: an operation and a nonce that makes it unique.
@@ -108,12 +131,26 @@ pub enum AdminError {
     /// The certificate is valid but not an operator's.
     #[error("certificate of {0} is not an operator certificate")]
     NotOperator(Identity),
+    /// An operator certificate the chain's genesis does not list among its governors.
+    #[error("operator {0} is not one of the chain's governing operators")]
+    NotGoverning(Identity),
     /// The certificate is revoked.
     #[error("operator certificate of {0} is revoked")]
     Revoked(Identity),
-    /// The signature does not verify.
-    #[error("invalid operator signature")]
-    BadSignature,
+    /// A signature does not verify.
+    #[error("invalid operator signature by {0}")]
+    BadSignature(Identity),
+    /// One operator approved twice.
+    #[error("operator {0} approved the command twice")]
+    DuplicateApproval(Identity),
+    /// Fewer than M approvals.
+    #[error("{have} operator approvals, the chain needs {need}")]
+    TooFewApprovals {
+        /// Approvals carried.
+        have: usize,
+        /// M.
+        need: usize,
+    },
 }
 
 fn write_text(w: &mut Writer, s: &str) {
@@ -152,6 +189,13 @@ impl AdminCommand {
                 w.u8(4).bytes(fingerprint);
                 write_text(&mut w, reason);
             }
+            AdminOp::ReinstateCertificate {
+                fingerprint,
+                reason,
+            } => {
+                w.u8(5).bytes(fingerprint);
+                write_text(&mut w, reason);
+            }
         }
         w.into_bytes()
     }
@@ -187,47 +231,78 @@ impl AdminCommand {
                 fingerprint: r.array("fingerprint")?,
                 reason: read_text(&mut r, "reason")?,
             },
+            5 => AdminOp::ReinstateCertificate {
+                fingerprint: r.array("fingerprint")?,
+                reason: read_text(&mut r, "reason")?,
+            },
             _ => return Err(DecodeError::InvalidKey("unknown admin op")),
         };
         r.finish()?;
         Ok(AdminCommand { nonce, op })
     }
 
-    /// Signs the command for `chain` with an operator's key seed and certificate.
+    /// One operator's approval of the command for `chain`, with its key seed and
+    /// certificate.
+    pub fn approve(
+        &self,
+        chain: &ChainId,
+        operator_seed: &[u8; 32],
+        operator_cert_der: Vec<u8>,
+    ) -> Approval {
+        Approval {
+            certificate: operator_cert_der,
+            signature: pki::sign(operator_seed, &admin_domain(chain), &self.to_bytes()),
+        }
+    }
+
+    /// The command with one operator's approval (enough on a chain governed 1 of N).
     pub fn sign(
         &self,
         chain: &ChainId,
         operator_seed: &[u8; 32],
         operator_cert_der: Vec<u8>,
     ) -> SignedAdminCommand {
-        let command = self.to_bytes();
-        let signature = pki::sign(operator_seed, &admin_domain(chain), &command);
-        SignedAdminCommand {
-            command,
-            certificate: operator_cert_der,
-            signature,
-        }
+        SignedAdminCommand::new(
+            self,
+            vec![self.approve(chain, operator_seed, operator_cert_der)],
+        )
     }
 }
 
-/// A command with its operator's certificate and signature.
+/// One operator's signature over a command, with its certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approval {
+    /// The operator's certificate (DER).
+    pub certificate: Vec<u8>,
+    /// Signature over the command under [`admin_domain`].
+    pub signature: [u8; 64],
+}
+
+/// A command with its operators' approvals.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedAdminCommand {
     /// [`AdminCommand::to_bytes`].
     pub command: Vec<u8>,
-    /// The operator's certificate (DER).
-    pub certificate: Vec<u8>,
-    /// Ed25519 signature over the command.
-    pub signature: [u8; 64],
+    /// The operators' approvals.
+    pub approvals: Vec<Approval>,
 }
 
 impl SignedAdminCommand {
+    /// `cmd` with `approvals`.
+    pub fn new(cmd: &AdminCommand, approvals: Vec<Approval>) -> Self {
+        SignedAdminCommand {
+            command: cmd.to_bytes(),
+            approvals,
+        }
+    }
+
     /// Canonical encoding (as carried in blocks).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.var_bytes(&self.command)
-            .var_bytes(&self.certificate)
-            .bytes(&self.signature);
+        w.var_bytes(&self.command).count(self.approvals.len());
+        for a in &self.approvals {
+            w.var_bytes(&a.certificate).bytes(&a.signature);
+        }
         w.into_bytes()
     }
 
@@ -235,14 +310,16 @@ impl SignedAdminCommand {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let command = r.var_bytes("admin command", MAX_TEXT + 64)?.to_vec();
-        let certificate = r.var_bytes("operator certificate", MAX_CERT)?.to_vec();
-        let signature = r.array("operator signature")?;
+        let n = r.count("operator approvals", MAX_APPROVALS)?;
+        let mut approvals = Vec::with_capacity(n);
+        for _ in 0..n {
+            approvals.push(Approval {
+                certificate: r.var_bytes("operator certificate", MAX_CERT)?.to_vec(),
+                signature: r.array("operator signature")?,
+            });
+        }
         r.finish()?;
-        Ok(SignedAdminCommand {
-            command,
-            certificate,
-            signature,
-        })
+        Ok(SignedAdminCommand { command, approvals })
     }
 
     /// The command's id (replay protection and status tracking).
@@ -250,51 +327,64 @@ impl SignedAdminCommand {
         TxId::of(&self.command)
     }
 
-    /// The id of these exact bytes (command, certificate and signature): what a copy
-    /// that fails [`SignedAdminCommand::authenticate`] is recorded under, so that it
-    /// cannot take the genuine command's [`id`](SignedAdminCommand::id).
+    /// The id of these exact bytes (command and approvals): what a copy that fails
+    /// [`SignedAdminCommand::authenticate`] is recorded under, so that it cannot take
+    /// the genuine command's [`id`](SignedAdminCommand::id).
     pub fn copy_id(&self) -> TxId {
         TxId::of(&self.to_bytes())
     }
 
-    /// The checks that need no chain state: the certificate (consortium CA, valid at
-    /// `unix_secs`, operator role) and the signature for `chain`; decodes the command.
+    /// The checks that need no chain state: every approval is by a distinct operator
+    /// the chain's governance lists, with a consortium certificate valid at
+    /// `unix_secs` and a signature for the chain; at least M of them; decodes the
+    /// command. Returns the approvers. Any bad approval refuses the whole command, so
+    /// what executes is exactly what the operators signed and sent.
     pub fn authenticate(
         &self,
-        chain: &ChainId,
-        ca: &CertificateAuthority,
+        params: &ChainParams,
         unix_secs: i64,
-    ) -> Result<(Identity, AdminCommand), AdminError> {
-        let who = ca.verify_at(&self.certificate, unix_secs)?;
-        if who.role != Role::Operator {
-            return Err(AdminError::NotOperator(who));
+    ) -> Result<(Vec<Identity>, AdminCommand), AdminError> {
+        let gov: &Governance = &params.governance;
+        let domain = admin_domain(&params.chain);
+        let mut approvers: Vec<Identity> = Vec::with_capacity(self.approvals.len());
+        for a in &self.approvals {
+            let who = params.ca.verify_at(&a.certificate, unix_secs)?;
+            if who.role != Role::Operator {
+                return Err(AdminError::NotOperator(who));
+            }
+            if !gov.is_operator(&who.fingerprint) {
+                return Err(AdminError::NotGoverning(who));
+            }
+            if approvers.iter().any(|p| p.fingerprint == who.fingerprint) {
+                return Err(AdminError::DuplicateApproval(who));
+            }
+            if !pki::verify_signature(&who.public_key, &domain, &self.command, &a.signature) {
+                return Err(AdminError::BadSignature(who));
+            }
+            approvers.push(who);
         }
-        if !pki::verify_signature(
-            &who.public_key,
-            &admin_domain(chain),
-            &self.command,
-            &self.signature,
-        ) {
-            return Err(AdminError::BadSignature);
+        if approvers.len() < gov.threshold() {
+            return Err(AdminError::TooFewApprovals {
+                have: approvers.len(),
+                need: gov.threshold(),
+            });
         }
         let cmd = AdminCommand::from_bytes(&self.command)?;
-        Ok((who, cmd))
+        Ok((approvers, cmd))
     }
 
-    /// [`SignedAdminCommand::authenticate`], and the operator's certificate is not
-    /// revoked.
+    /// [`SignedAdminCommand::authenticate`], and no approver's certificate is revoked.
     pub fn verify(
         &self,
-        chain: &ChainId,
-        ca: &CertificateAuthority,
+        params: &ChainParams,
         unix_secs: i64,
         is_revoked: impl Fn(&Fingerprint) -> bool,
-    ) -> Result<(Identity, AdminCommand), AdminError> {
-        let (who, cmd) = self.authenticate(chain, ca, unix_secs)?;
-        if is_revoked(&who.fingerprint) {
-            return Err(AdminError::Revoked(who));
+    ) -> Result<(Vec<Identity>, AdminCommand), AdminError> {
+        let (approvers, cmd) = self.authenticate(params, unix_secs)?;
+        if let Some(who) = approvers.iter().find(|w| is_revoked(&w.fingerprint)) {
+            return Err(AdminError::Revoked(who.clone()));
         }
-        Ok((who, cmd))
+        Ok((approvers, cmd))
     }
 }
 
@@ -302,8 +392,11 @@ impl SignedAdminCommand {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use sable_circuits::keys::SpendingKey;
-    use sable_pki::{generate_dev_pki, load_certificate_pem, load_key_seed, DevPkiSpec};
+    use sable_circuits::keys::{RegulatorSecretKey, SpendingKey};
+    use sable_pki::{
+        fingerprint, generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority,
+        DevPkiSpec,
+    };
 
     fn now() -> i64 {
         std::time::SystemTime::now()
@@ -333,6 +426,10 @@ mod tests {
                 fingerprint: [9; 32],
                 reason: "key compromise".into(),
             },
+            AdminOp::ReinstateCertificate {
+                fingerprint: [9; 32],
+                reason: "key rotated back".into(),
+            },
         ]
     }
 
@@ -358,81 +455,177 @@ mod tests {
         assert!(AdminCommand::from_bytes(&bad).is_err());
     }
 
-    #[test]
-    fn only_unrevoked_operators_with_valid_signatures_are_accepted() {
+    struct Gov {
+        _dir: tempfile::TempDir,
+        params: ChainParams,
+        ops: Vec<([u8; 32], Vec<u8>)>,
+        bank: ([u8; 32], Vec<u8>),
+    }
+
+    /// A chain governed 2 of 3 (`operator-0..2`); `operator-3` is an operator of the
+    /// consortium the chain does not list.
+    fn governed() -> Gov {
         let dir = tempfile::tempdir().unwrap();
-        let pki = generate_dev_pki(dir.path(), &DevPkiSpec::default()).unwrap();
-        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
-        let op = pki.identity("operator-0").unwrap();
-        let bank = pki.identity("bank-a").unwrap();
-        let cmd = AdminCommand {
-            nonce: 1,
-            op: ops().remove(0),
+        let spec = DevPkiSpec {
+            operators: 4,
+            ..DevPkiSpec::default()
         };
+        let pki = generate_dev_pki(dir.path(), &spec).unwrap();
+        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
+        let load = |name: &str| {
+            let id = pki.identity(name).unwrap();
+            (
+                load_key_seed(&id.key).unwrap(),
+                load_certificate_pem(&id.cert).unwrap(),
+            )
+        };
+        let ops: Vec<_> = (0..4).map(|i| load(&format!("operator-{i}"))).collect();
+        let governors = ops[..3].iter().map(|(_, c)| fingerprint(c)).collect();
+        let params = ChainParams {
+            chain: ChainId::from_namespace("sable-test"),
+            regulator: RegulatorSecretKey::random(&mut rand::rng()).public_key(),
+            ca,
+            registry_root_window: 16,
+            validators: vec![[7; 32]],
+            governance: Governance::new(2, governors).unwrap(),
+        };
+        Gov {
+            _dir: dir,
+            params,
+            ops,
+            bank: load("bank-a"),
+        }
+    }
 
-        let chain = ChainId::from_namespace("sable-test");
-        let signed = cmd.sign(
-            &chain,
-            &load_key_seed(&op.key).unwrap(),
-            load_certificate_pem(&op.cert).unwrap(),
-        );
-        let (who, decoded) = signed.verify(&chain, &ca, now(), |_| false).unwrap();
-        assert_eq!(who.role, Role::Operator);
-        assert_eq!(decoded, cmd);
-        let again = SignedAdminCommand::from_bytes(&signed.to_bytes()).unwrap();
-        assert_eq!(again, signed);
+    impl Gov {
+        fn approve(&self, cmd: &AdminCommand, who: usize) -> Approval {
+            let (seed, cert) = &self.ops[who];
+            cmd.approve(&self.params.chain, seed, cert.clone())
+        }
+        fn signed(&self, cmd: &AdminCommand, who: &[usize]) -> SignedAdminCommand {
+            SignedAdminCommand::new(cmd, who.iter().map(|&i| self.approve(cmd, i)).collect())
+        }
+    }
 
-        assert!(matches!(
-            signed.verify(&chain, &ca, now(), |_| true),
-            Err(AdminError::Revoked(_))
-        ));
-        let mut forged = signed.clone();
-        forged.command = AdminCommand {
-            nonce: 2,
+    fn command(nonce: u64) -> AdminCommand {
+        AdminCommand {
+            nonce,
             op: ops().remove(0),
         }
-        .to_bytes();
-        assert!(matches!(
-            forged.verify(&chain, &ca, now(), |_| false),
-            Err(AdminError::BadSignature)
-        ));
+    }
 
-        let by_bank = cmd.sign(
-            &chain,
-            &load_key_seed(&bank.key).unwrap(),
-            load_certificate_pem(&bank.cert).unwrap(),
+    #[test]
+    fn m_distinct_governing_operators_must_approve() {
+        let g = governed();
+        let cmd = command(1);
+        let signed = g.signed(&cmd, &[0, 2]);
+        let (who, decoded) = signed.verify(&g.params, now(), |_| false).unwrap();
+        assert_eq!(who.len(), 2);
+        assert!(who.iter().all(|w| w.role == Role::Operator));
+        assert_eq!(decoded, cmd);
+        assert_eq!(
+            SignedAdminCommand::from_bytes(&signed.to_bytes()).unwrap(),
+            signed
         );
+        // All three is fine too, and the id does not depend on which approvals.
+        let all = g.signed(&cmd, &[2, 1, 0]);
+        assert!(all.verify(&g.params, now(), |_| false).is_ok());
+        assert_eq!(all.id(), signed.id());
+        assert_ne!(all.copy_id(), signed.copy_id());
+
+        // One operator alone is not enough, nor is one operator twice.
         assert!(matches!(
-            by_bank.verify(&chain, &ca, now(), |_| false),
+            g.signed(&cmd, &[1]).verify(&g.params, now(), |_| false),
+            Err(AdminError::TooFewApprovals { have: 1, need: 2 })
+        ));
+        assert!(matches!(
+            g.signed(&cmd, &[1, 1]).verify(&g.params, now(), |_| false),
+            Err(AdminError::DuplicateApproval(_))
+        ));
+        assert!(matches!(
+            SignedAdminCommand::new(&cmd, vec![]).verify(&g.params, now(), |_| false),
+            Err(AdminError::TooFewApprovals { have: 0, need: 2 })
+        ));
+        // An operator of the consortium the chain's genesis does not list.
+        assert!(matches!(
+            g.signed(&cmd, &[0, 3]).verify(&g.params, now(), |_| false),
+            Err(AdminError::NotGoverning(_))
+        ));
+        // A bank's certificate is no operator's, whatever it signs.
+        let mut by_bank = g.signed(&cmd, &[0]);
+        by_bank
+            .approvals
+            .push(cmd.approve(&g.params.chain, &g.bank.0, g.bank.1.clone()));
+        assert!(matches!(
+            by_bank.verify(&g.params, now(), |_| false),
             Err(AdminError::NotOperator(_))
         ));
-        // An operator certificate with someone else's key signature.
-        let mut wrong_key = signed.clone();
-        wrong_key.signature = by_bank.signature;
+        // A revoked approver spoils the command.
+        let revoked = fingerprint(&g.ops[2].1);
         assert!(matches!(
-            wrong_key.verify(&chain, &ca, now(), |_| false),
-            Err(AdminError::BadSignature)
+            signed.verify(&g.params, now(), |fp| *fp == revoked),
+            Err(AdminError::Revoked(w)) if w.fingerprint == revoked
         ));
-        // Signed for another network (same CA): invalid here.
+        assert!(g
+            .signed(&cmd, &[0, 1])
+            .verify(&g.params, now(), |fp| *fp == revoked)
+            .is_ok());
+    }
+
+    #[test]
+    fn every_approval_must_sign_this_command_for_this_chain() {
+        let g = governed();
+        let cmd = command(1);
+        let signed = g.signed(&cmd, &[0, 1]);
+        // A signature over another command.
+        let mut forged = signed.clone();
+        forged.approvals[1] = g.approve(&command(2), 1);
         assert!(matches!(
-            signed.verify(&ChainId::from_namespace("sable-other"), &ca, now(), |_| {
-                false
-            }),
-            Err(AdminError::BadSignature)
+            forged.verify(&g.params, now(), |_| false),
+            Err(AdminError::BadSignature(_))
+        ));
+        // One operator's certificate with another's signature.
+        let mut swapped = signed.clone();
+        swapped.approvals[1].signature = signed.approvals[0].signature;
+        assert!(matches!(
+            swapped.verify(&g.params, now(), |_| false),
+            Err(AdminError::BadSignature(_))
+        ));
+        // Signed for another network (same CA, same operators): invalid here.
+        let mut elsewhere = g.params.clone();
+        elsewhere.chain = ChainId::from_namespace("sable-other");
+        assert!(matches!(
+            signed.verify(&elsewhere, now(), |_| false),
+            Err(AdminError::BadSignature(_))
         ));
         // A tampered copy has the command's id but not its exact bytes' id.
         let mut flipped = signed.clone();
-        flipped.signature[0] ^= 1;
+        flipped.approvals[0].signature[0] ^= 1;
         assert_eq!(flipped.id(), signed.id());
         assert_ne!(flipped.copy_id(), signed.copy_id());
         assert!(matches!(
-            flipped.authenticate(&chain, &ca, now()),
-            Err(AdminError::BadSignature)
+            flipped.authenticate(&g.params, now()),
+            Err(AdminError::BadSignature(_))
         ));
-        // Outside the certificate's validity period.
+        // Outside the certificates' validity period.
         assert!(matches!(
-            signed.verify(&chain, &ca, 0, |_| false),
+            signed.verify(&g.params, 0, |_| false),
             Err(AdminError::Certificate(PkiError::Validity))
         ));
+    }
+
+    #[test]
+    fn approvals_are_bounded_when_decoding() {
+        let g = governed();
+        let cmd = command(1);
+        let one = g.approve(&cmd, 0);
+        let at_most = SignedAdminCommand::new(&cmd, vec![one.clone(); MAX_APPROVALS]);
+        assert!(SignedAdminCommand::from_bytes(&at_most.to_bytes()).is_ok());
+        let too_many = SignedAdminCommand::new(&cmd, vec![one; MAX_APPROVALS + 1]);
+        assert!(SignedAdminCommand::from_bytes(&too_many.to_bytes()).is_err());
+        let b = g.signed(&cmd, &[0, 1]).to_bytes();
+        for n in 0..b.len() {
+            assert!(SignedAdminCommand::from_bytes(&b[..n]).is_err());
+        }
     }
 }

@@ -34,8 +34,9 @@ pub const MAX_BLOCK_TXS: usize = 1024;
 pub const MAX_BLOCK_ADMIN: usize = 64;
 /// Largest encoded transaction the node accepts.
 pub const MAX_TX_BYTES: usize = 256 * 1024;
-/// Largest encoded operator command.
-pub const MAX_ADMIN_BYTES: usize = 4096;
+/// Largest encoded operator command (with its approvals: up to
+/// [`MAX_APPROVALS`](crate::admin::MAX_APPROVALS) certificates of 2 KiB).
+pub const MAX_ADMIN_BYTES: usize = 20 * 1024;
 /// Largest encoded block (bounds p2p messages and storage reads).
 pub const MAX_BLOCK_BYTES: usize = 16 * 1024 * 1024;
 

@@ -58,6 +58,8 @@ pub enum RejectCode {
     Expired = 19,
     /// An issuance to an address the registry does not hold.
     UnregisteredRecipient = 20,
+    /// Its submitter's recent transactions failed verification: try again later.
+    Throttled = 21,
 }
 
 /// Whose fact a refusal is (see the module docs).
@@ -79,7 +81,7 @@ pub enum RejectKind {
 
 impl RejectCode {
     /// Every code, in numeric order.
-    pub const ALL: [RejectCode; 20] = [
+    pub const ALL: [RejectCode; 21] = [
         RejectCode::Malformed,
         RejectCode::TooLarge,
         RejectCode::InvalidSignature,
@@ -100,6 +102,7 @@ impl RejectCode {
         RejectCode::WrongChain,
         RejectCode::Expired,
         RejectCode::UnregisteredRecipient,
+        RejectCode::Throttled,
     ];
 
     /// The code a byte stands for; `None` for 0 and for numbers no code has.
@@ -130,6 +133,7 @@ impl RejectCode {
             RejectCode::WrongChain => "wrong_chain",
             RejectCode::Expired => "expired",
             RejectCode::UnregisteredRecipient => "unregistered_recipient",
+            RejectCode::Throttled => "throttled",
         }
     }
 
@@ -151,7 +155,9 @@ impl RejectCode {
             | RejectCode::Expired
             | RejectCode::UnregisteredRecipient => RejectKind::Conflict,
             RejectCode::Compliance => RejectKind::Policy,
-            RejectCode::DuplicateNullifier | RejectCode::MempoolFull => RejectKind::Pool,
+            RejectCode::DuplicateNullifier | RejectCode::MempoolFull | RejectCode::Throttled => {
+                RejectKind::Pool
+            }
             RejectCode::UnconfirmedDeposit | RejectCode::UnlistedAsset => RejectKind::L1View,
             RejectCode::Unavailable => RejectKind::Unavailable,
         }
@@ -280,6 +286,14 @@ pub enum PoolCondition {
     /// A nullifier collides with another pending transaction.
     #[error("nullifier already used by a pending transaction")]
     DuplicateNullifier,
+    /// The submitter's recent transactions failed verification.
+    #[error("submitter throttled: {failed} of its recent transactions failed verification; retry in {retry_after_s} s")]
+    Throttled {
+        /// Failures still counted against it.
+        failed: u32,
+        /// Seconds until it may submit again.
+        retry_after_s: u64,
+    },
 }
 
 /// This validator's view of Ethereum does not (yet) back the command.
@@ -321,6 +335,7 @@ impl AdmissionError {
             AdmissionError::Pool(PoolCondition::DuplicateNullifier) => {
                 RejectCode::DuplicateNullifier
             }
+            AdmissionError::Pool(PoolCondition::Throttled { .. }) => RejectCode::Throttled,
             AdmissionError::L1(L1View::UnconfirmedDeposit(_)) => RejectCode::UnconfirmedDeposit,
             AdmissionError::L1(L1View::UnlistedAsset(_)) => RejectCode::UnlistedAsset,
             AdmissionError::Unavailable(_) => RejectCode::Unavailable,
@@ -339,7 +354,7 @@ mod tests {
             assert_eq!(RejectCode::from_u8(c as u8), Some(c));
         }
         assert_eq!(RejectCode::from_u8(0), None);
-        assert_eq!(RejectCode::from_u8(21), None);
+        assert_eq!(RejectCode::from_u8(22), None);
         assert_eq!(RejectCode::from_u8(255), None);
     }
 
@@ -381,6 +396,10 @@ mod tests {
         let local = [
             AdmissionError::Pool(PoolCondition::Full),
             AdmissionError::Pool(PoolCondition::DuplicateNullifier),
+            AdmissionError::Pool(PoolCondition::Throttled {
+                failed: 8,
+                retry_after_s: 3,
+            }),
             AdmissionError::L1(L1View::UnconfirmedDeposit(3)),
             AdmissionError::L1(L1View::UnlistedAsset([1; 32])),
             AdmissionError::Unavailable("disk".into()),

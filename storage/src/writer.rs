@@ -127,6 +127,11 @@ impl Staged<'_> {
         self.put(Cf::Revocations, fingerprint.to_vec(), revocation.to_bytes());
     }
 
+    /// Takes a certificate off the revocation list.
+    pub fn remove_revocation(&mut self, fingerprint: &[u8; 32]) {
+        self.delete(Cf::Revocations, fingerprint.to_vec());
+    }
+
     /// Records a confirmed L1 deposit this validator's watcher saw.
     pub fn put_l1_deposit(&mut self, index: u64, record: &L1DepositRecord) {
         self.put(

@@ -8,8 +8,8 @@ use std::{
 };
 
 use sable_node::config::{
-    ChainSection, ConfigError, NetworkSection, NodeConfig, NodeSection, TelemetrySection,
-    TlsSection, ValidatorEntry,
+    ChainSection, ConfigError, GovernanceSection, NetworkSection, NodeConfig, NodeSection,
+    TelemetrySection, TlsSection, ValidatorEntry,
 };
 use sable_pki::{generate_dev_pki, DevPkiSpec, PkiError, Role};
 
@@ -76,10 +76,15 @@ fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// Operators a devnet's PKI issues (`operator-0`, …): all of them govern the chain.
+pub const DEVNET_OPERATORS: usize = 3;
+/// How many of them approve each operator command.
+pub const DEVNET_GOVERNANCE_THRESHOLD: usize = 2;
+
 /// Writes a fresh development network under `dir`: a dev PKI (validators, two banks, a
-/// regulator, an auditor, an operator), a regulator key pair, and one configuration per
-/// validator on loopback (each with an equal share of this machine's cores for
-/// verification) with a settlement key beside it.
+/// regulator, an auditor, three operators), a regulator key pair, and one
+/// configuration per validator on loopback (each with an equal share of this machine's
+/// cores for verification, governed 2 of 3) with a settlement key beside it.
 pub fn init_devnet(
     dir: &Path,
     validators: usize,
@@ -95,9 +100,17 @@ pub fn init_devnet(
         &pki_dir,
         &DevPkiSpec {
             validators,
+            operators: DEVNET_OPERATORS,
             ..DevPkiSpec::default()
         },
     )?;
+    let governance = GovernanceSection {
+        threshold: DEVNET_GOVERNANCE_THRESHOLD,
+        operators: pki
+            .with_role(Role::Operator)
+            .map(|id| id.cert.clone())
+            .collect(),
+    };
     let regulator = sable_circuits::keys::RegulatorSecretKey::random(&mut rand::rng());
     let regulator_secret = pki_dir.join(REGULATOR_SECRET_FILE);
     sable_pki::write_secret(&regulator_secret, hex::encode(regulator.to_bytes()))?;
@@ -144,6 +157,7 @@ pub fn init_devnet(
                 empty_block_interval_ms: 500,
             },
             validators: entries.clone(),
+            governance: governance.clone(),
             telemetry: TelemetrySection::default(),
             settlement: None,
         };

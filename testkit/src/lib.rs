@@ -4,7 +4,8 @@
 //! key pair, one configuration per validator; the `sable-devnet` binary writes and runs
 //! it), a loopback devnet of real `sable-node` processes ([`Devnet`]: start/kill/restart,
 //! metrics polling, state inspection after the processes stop), an L1 harness on a real anvil with the contracts deployed
-//! ([`l1`]), and the parties that use them ([`parties`]: banks, issuers, the operator,
+//! ([`l1`]), a chain's genesis parameters over a dev PKI ([`genesis`]), and the parties
+//! that use them ([`parties`]: banks, issuers, the operator,
 //! built on `sable-client`), and validators in one process on commonware's
 //! deterministic runtime over a simulated network ([`sim`]).
 //!
@@ -15,6 +16,7 @@
 //! ([`Devnet::try_new`], [`layout::init_devnet`]) returns typed errors.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod genesis;
 pub mod l1;
 pub mod layout;
 pub mod parties;

@@ -12,9 +12,8 @@ use sable_circuits::{
     transaction::{Transaction, TxHeader},
 };
 use sable_client::node_client::NodeClient;
-use sable_client::wallet;
+use sable_client::wallet::{self, OperatorKey};
 use sable_node::config::NodeConfig;
-use sable_pki::{load_certificate_pem, load_key_seed};
 use sable_primitives::admin::AdminOp;
 
 pub const FINAL: Duration = Duration::from_secs(60);
@@ -54,12 +53,22 @@ pub fn regulator(cfg: &NodeConfig) -> RegulatorPublicKey {
     RegulatorPublicKey::from_bytes(&b).unwrap()
 }
 
-/// Signs and sends operator commands as `operator-0`, waiting for each to finalize.
+/// The keys of the first M of `cfg`'s governing operators, enough to approve a command
+/// (a dev PKI keeps each key beside its certificate).
+pub fn governing_operators(cfg: &NodeConfig) -> Result<Vec<OperatorKey>, sable_pki::PkiError> {
+    let g = &cfg.governance;
+    g.operators
+        .iter()
+        .take(g.threshold)
+        .map(|cert| OperatorKey::load(&cert.with_extension("key"), cert))
+        .collect()
+}
+
+/// Has M operators approve operator commands and sends them, waiting for each to
+/// finalize.
 pub async fn operator(cfg: &NodeConfig, client: &mut NodeClient, ops: Vec<AdminOp>) {
-    let pki = cfg.tls.ca.parent().unwrap();
-    let seed = load_key_seed(&pki.join("operator-0.key")).unwrap();
-    let cert = load_certificate_pem(&pki.join("operator-0.pem")).unwrap();
-    wallet::operate(client, &seed, &cert, ops).await.unwrap();
+    let keys = governing_operators(cfg).unwrap();
+    wallet::operate(client, &keys, ops).await.unwrap();
 }
 
 /// As `operator-0` through validator `cfg`: authorises `issuer` and registers each

@@ -31,6 +31,7 @@ use sable_circuits::{
     keys::{RegulatorPublicKey, RegulatorSecretKey},
     transaction::{ChainId, TxHeader},
 };
+use sable_client::wallet::{approved, OperatorKey};
 use sable_execution::{AllowAll, ChainParams, Verifier};
 use sable_l1::{Domain, SettledState, SettlementKey};
 use sable_node::{
@@ -45,9 +46,7 @@ use sable_node::{
         plan::BatchRule,
     },
 };
-use sable_pki::{
-    generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
-};
+use sable_pki::{generate_dev_pki, load_certificate_pem, load_key_seed, DevPkiSpec};
 use sable_primitives::{
     admin::{AdminCommand, AdminOp, SignedAdminCommand},
     block::BlockHeader,
@@ -98,7 +97,7 @@ pub struct Fixture {
     pub keys: Vec<PublicKey>,
     /// The validators' settlement keys (the contract's validator set, in order).
     pub settlement_keys: Vec<SettlementKey>,
-    operator: ([u8; 32], Vec<u8>),
+    operators: Vec<OperatorKey>,
 }
 
 impl Fixture {
@@ -107,11 +106,13 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let spec = DevPkiSpec {
             validators: n,
+            operators: SIM_OPERATORS,
             ..DevPkiSpec::default()
         };
         let pki = generate_dev_pki(dir.path(), &spec).unwrap();
-        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
         let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
+        let params = crate::genesis::chain_params(&pki, NAMESPACE, regulator, SIM_THRESHOLD);
+        let ca = &params.ca;
         let (mut peers, mut seeds, mut keys) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..n {
             let id = pki.identity(&format!("validator-{i}")).unwrap();
@@ -125,25 +126,16 @@ impl Fixture {
             seeds.push(load_key_seed(&id.key).unwrap());
             keys.push(PublicKey::decode_fixed(who.public_key).unwrap());
         }
-        let op = pki.identity("operator-0").unwrap();
-        let operator = (
-            load_key_seed(&op.key).unwrap(),
-            load_certificate_pem(&op.cert).unwrap(),
-        );
+        let operators = crate::genesis::operator_keys(&pki);
         Fixture {
             _pki: dir,
-            params: Arc::new(ChainParams {
-                chain: ChainId::from_namespace(NAMESPACE),
-                regulator,
-                ca,
-                registry_root_window: 16,
-            }),
+            params: Arc::new(params),
             vk,
             peers,
             seeds,
             keys,
             settlement_keys: (0..n).map(|_| SettlementKey::random()).collect(),
-            operator,
+            operators,
         }
     }
 
@@ -160,13 +152,15 @@ impl Fixture {
         self.params.regulator
     }
 
-    /// `op` signed by `operator-0` (deterministic: Ed25519).
+    /// `op` approved by the first M operators (deterministic: Ed25519).
     pub fn admin(&self, nonce: u64, op: AdminOp) -> SignedAdminCommand {
-        AdminCommand { nonce, op }.sign(
-            &self.params.chain,
-            &self.operator.0,
-            self.operator.1.clone(),
-        )
+        self.admin_by(nonce, op, &(0..SIM_THRESHOLD).collect::<Vec<_>>())
+    }
+
+    /// `op` approved by operators `who` (indices), however many.
+    pub fn admin_by(&self, nonce: u64, op: AdminOp, who: &[usize]) -> SignedAdminCommand {
+        let by: Vec<OperatorKey> = who.iter().map(|&i| self.operators[i].clone()).collect();
+        approved(&AdminCommand { nonce, op }, &self.params.chain, &by)
     }
 }
 
@@ -185,10 +179,16 @@ pub struct NetConfig {
     pub cosigning: Option<Cosigning>,
     /// Validators that misbehave as leaders, by index.
     pub byzantine: Vec<(usize, Byzantine)>,
+    /// Validators given chain parameters other than the fixture's, by index.
+    pub params: Vec<(usize, Arc<ChainParams>)>,
 }
 
 /// The chain's namespace in simulation.
 pub const NAMESPACE: &str = "sable-sim";
+/// Operators in simulation, all governing.
+pub const SIM_OPERATORS: usize = 3;
+/// Approvals an operator command needs in simulation.
+pub const SIM_THRESHOLD: usize = 2;
 
 /// A transaction header for the simulated chain, valid from its first block to the
 /// furthest expiry the chain allows.
@@ -247,6 +247,7 @@ impl Default for NetConfig {
             certification_timeout: Duration::from_secs(2),
             cosigning: None,
             byzantine: Vec::new(),
+            params: Vec::new(),
         }
     }
 }
@@ -425,6 +426,12 @@ impl Cluster {
                 .unwrap_or_default(),
             ..ConsensusConfig::default()
         };
+        let params = self
+            .config
+            .params
+            .iter()
+            .find(|(b, _)| *b == i)
+            .map_or_else(|| f.params.clone(), |(_, p)| p.clone());
         let dir = self.dirs[i].clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = self
@@ -436,7 +443,7 @@ impl Cluster {
                 let store = Arc::new(Store::open(&dir).unwrap());
                 let node = Node::with_runtime(
                     store,
-                    f.params.clone(),
+                    params,
                     Arc::new(AllowAll),
                     Verifier::inline(f.vk.clone(), f.params.regulator, Arc::new(())),
                     MempoolLimits::default(),

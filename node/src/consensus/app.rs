@@ -229,16 +229,16 @@ impl SableApp {
         rt: &E,
         block: &ConsensusBlock,
     ) -> Result<(), Refusal> {
-        // Operator commands must decode and carry an operator's valid signature for this
-        // chain (revocation is state, decided at execution): a leader cannot slip in a
-        // forged copy of a pending command.
+        // Operator commands must decode and carry M governing operators' valid
+        // signatures for this chain (revocation is state, decided at execution): a
+        // leader cannot slip in a forged copy of a pending command.
         let at = (block.timestamp_ms / 1000) as i64;
         let params = &self.node.params;
         for (i, raw) in block.admin.iter().enumerate() {
             let signed =
                 SignedAdminCommand::from_bytes(raw).map_err(|_| Refusal::MalformedCommand(i))?;
             signed
-                .authenticate(&params.chain, &params.ca, at)
+                .authenticate(params, at)
                 .map_err(|_| Refusal::UnauthenticatedCommand(i))?;
         }
         let mut txs = Vec::with_capacity(block.transactions.len());

@@ -18,6 +18,8 @@ pub struct Byzantine {
     pub admin_stuffing: Vec<Vec<u8>>,
     /// Claims a state root its execution did not reach.
     pub wrong_state: bool,
+    /// Sends a conflicting notarize after each of its own ([`Equivocating`]).
+    pub equivocate: bool,
 }
 
 impl Byzantine {
@@ -36,5 +38,104 @@ impl Byzantine {
         if self.wrong_state {
             block.state.root[0] ^= 1;
         }
+    }
+}
+
+/// The vote channel of a validator that equivocates: every notarize it sends (its
+/// proposals included) is followed by a conflicting one (same round and parent,
+/// another payload) to one victim, which so holds two different notarizes of the same
+/// round from it.
+#[derive(Clone)]
+pub struct Equivocating<T> {
+    inner: T,
+    scheme: super::S,
+    victim: super::PublicKey,
+    on: bool,
+}
+
+impl<T> Equivocating<T> {
+    /// `inner`, equivocating towards `victim` when `on`.
+    pub fn new(inner: T, scheme: super::S, victim: super::PublicKey, on: bool) -> Self {
+        Equivocating {
+            inner,
+            scheme,
+            victim,
+            on,
+        }
+    }
+}
+
+/// The conflicting twin of `message` when it is a notarize.
+fn twin(message: commonware_runtime::IoBufs, scheme: &super::S) -> Option<Vec<u8>> {
+    use commonware_codec::{Decode as _, Encode as _};
+    use commonware_consensus::simplex::types::{Notarize, Proposal, Vote};
+    use commonware_cryptography::Hasher as _;
+    let Ok(Vote::Notarize(n)) = Vote::<super::S, super::D>::decode_cfg(message, &()) else {
+        return None;
+    };
+    let p = &n.proposal;
+    let payload = commonware_cryptography::Sha256::hash(&[p.payload.as_ref(), b"twin"]);
+    let other = Proposal::new(p.round, p.parent, payload);
+    let twin = Notarize::<super::S, super::D>::sign(scheme, other)?;
+    Some(Vote::<super::S, super::D>::Notarize(twin).encode().to_vec())
+}
+
+/// [`Equivocating`] after its recipients were checked.
+pub struct EquivocatingChecked<'a, T: commonware_p2p::LimitedSender + 'a> {
+    checked: T::Checked<'a>,
+    twin_sender: Option<(T, &'a super::S, super::PublicKey)>,
+}
+
+impl<T> commonware_p2p::LimitedSender for Equivocating<T>
+where
+    T: commonware_p2p::LimitedSender<PublicKey = super::PublicKey>,
+{
+    type PublicKey = super::PublicKey;
+    type Checked<'a>
+        = EquivocatingChecked<'a, T>
+    where
+        Self: 'a;
+
+    fn check(
+        &mut self,
+        recipients: commonware_p2p::Recipients<Self::PublicKey>,
+    ) -> Result<Self::Checked<'_>, std::time::SystemTime> {
+        let twin_sender = self
+            .on
+            .then(|| (self.inner.clone(), &self.scheme, self.victim.clone()));
+        let checked = self.inner.check(recipients)?;
+        Ok(EquivocatingChecked {
+            checked,
+            twin_sender,
+        })
+    }
+}
+
+impl<'a, T> commonware_p2p::CheckedSender for EquivocatingChecked<'a, T>
+where
+    T: commonware_p2p::LimitedSender<PublicKey = super::PublicKey>,
+{
+    type PublicKey = super::PublicKey;
+
+    fn recipients(&self) -> Vec<Self::PublicKey> {
+        self.checked.recipients()
+    }
+
+    fn send(
+        self,
+        message: impl Into<commonware_runtime::IoBufs> + Send,
+        priority: bool,
+    ) -> commonware_actor::Unreliable<commonware_actor::Feedback> {
+        let message: commonware_runtime::IoBufs = message.into();
+        let Some((mut sender, scheme, victim)) = self.twin_sender else {
+            return self.checked.send(message, priority);
+        };
+        let copy = message.clone();
+        let feedback = self.checked.send(message, priority);
+        if let Some(twin) = twin(copy, scheme) {
+            use commonware_p2p::Sender as _;
+            sender.send(commonware_p2p::Recipients::One(victim), twin, priority);
+        }
+        feedback
     }
 }

@@ -313,6 +313,7 @@ impl BoundedBlock for ConsensusBlock {
 mod app;
 #[cfg(feature = "byzantine")]
 mod byzantine;
+mod evidence;
 pub use app::{check_timestamp, Refusal, SableApp, MAX_CLOCK_AHEAD};
 #[cfg(feature = "byzantine")]
 pub use byzantine::Byzantine;
@@ -676,6 +677,25 @@ where
     }
     let marshal_handle = marshal_actor.start(FinalizedSink(tx), buffer, resolver);
 
+    // A validator told to equivocate double-signs its notarizes towards the next
+    // validator (tests under faults only).
+    #[cfg(feature = "byzantine")]
+    let vote_net = {
+        let victim = participants
+            .iter()
+            .skip_while(|k| **k != me)
+            .nth(1)
+            .or_else(|| participants.iter().next())
+            .cloned()
+            .unwrap_or_else(|| me.clone());
+        let sender = byzantine::Equivocating::new(
+            vote_net.0,
+            scheme.clone(),
+            victim,
+            cfg.byzantine.equivocate,
+        );
+        (sender, vote_net.1)
+    };
     let app = SableApp::new(node, cfg.empty_block_interval);
     #[cfg(feature = "byzantine")]
     let app = app.byzantine(cfg.byzantine.clone());
@@ -688,7 +708,7 @@ where
             blocker,
             automaton: inline.clone(),
             relay: inline.clone(),
-            reporter: inline,
+            reporter: evidence::EvidenceReporter::new(inline, participants),
             track_historical_votes: false,
             strategy: Sequential,
             partition: format!("{}simplex-e0", cfg.partition_prefix),

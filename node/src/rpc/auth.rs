@@ -3,7 +3,10 @@
 //! certificate is not revoked and whose role the service admits.
 //!
 //! Revocation is checked on every request against the revocation list as of the last
-//! applied block, so revoking a certificate also shuts out connections opened before.
+//! applied block, so revoking a certificate also shuts out connections opened before;
+//! a server stream checks again before each item and after each applied block
+//! ([`still_admitted`]), so a stream opened before the revocation ends within one
+//! block with `PERMISSION_DENIED`.
 //! Each refusal is logged at `warn` with the peer, its identity (if any) and the
 //! service. An admitted request carries the caller's [`Identity`] in its extensions;
 //! handlers read it with [`caller`].
@@ -106,6 +109,16 @@ impl Interceptor for RoleGate {
         request.extensions_mut().insert(who);
         Ok(request)
     }
+}
+
+/// Whether `who`, admitted when its stream opened, may still be served: an open stream
+/// ends with `PERMISSION_DENIED` once its certificate is revoked.
+pub fn still_admitted(node: &Node, who: &Identity) -> Result<(), Status> {
+    if node.is_revoked(&who.fingerprint) {
+        tracing::warn!(identity = %who, "certificate revoked: closing its stream");
+        return Err(Status::permission_denied("certificate revoked"));
+    }
+    Ok(())
 }
 
 /// The authenticated caller of a request that passed a [`RoleGate`]. A request that did

@@ -13,12 +13,13 @@ use sable_circuits::{
     constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH},
     tree::AuthPath,
 };
+use sable_pki::Identity;
 use sable_proto::v1::{self as pb, chain_server::Chain};
 use tokio::sync::broadcast::Receiver;
 use tonic::{Request, Response, Status};
 
 use super::{
-    auth::caller,
+    auth::{caller, still_admitted},
     convert::{self, BlockAt, Stop, Wake},
 };
 use crate::{
@@ -119,6 +120,8 @@ fn read_compact(store: &Store, height: u64) -> Result<Option<pb::CompactBlock>, 
 /// none is skipped or repeated even when the subscription lags.
 struct Feed<T> {
     node: Arc<Node>,
+    /// Who opened the stream: served only while [`still_admitted`].
+    who: Identity,
     next: u64,
     applied: Receiver<Arc<AppliedEvent>>,
     stop: Stop,
@@ -132,6 +135,10 @@ impl<T: Send + 'static> Feed<T> {
             return None;
         }
         loop {
+            if let Err(e) = still_admitted(&self.node, &self.who) {
+                self.done = true;
+                return Some((Err(e), self));
+            }
             if self.next <= self.node.executed_height() {
                 let (store, height, read) = (self.node.store.clone(), self.next, self.read);
                 let item = convert::blocking(move || {
@@ -155,6 +162,7 @@ impl<T: Send + 'static> Feed<T> {
 
 fn feed<T: Send + 'static>(
     node: &Arc<Node>,
+    who: Identity,
     stop: &Stop,
     from_height: u64,
     read: fn(&Store, u64) -> Result<Option<T>, Status>,
@@ -170,6 +178,7 @@ fn feed<T: Send + 'static>(
     }
     let feed = Feed {
         node: node.clone(),
+        who,
         next: from_height,
         applied,
         stop: stop.clone(),
@@ -287,10 +296,10 @@ impl Chain for ChainService {
         &self,
         request: Request<pb::StreamRequest>,
     ) -> Result<Response<Self::StreamBlocksStream>, Status> {
-        caller(&request)?;
+        let who = caller(&request)?.clone();
         let from = request.get_ref().from_height;
         Ok(Response::new(feed(
-            &self.node, &self.stop, from, read_block,
+            &self.node, who, &self.stop, from, read_block,
         )?))
     }
 
@@ -300,10 +309,11 @@ impl Chain for ChainService {
         &self,
         request: Request<pb::StreamRequest>,
     ) -> Result<Response<Self::StreamCompactBlocksStream>, Status> {
-        caller(&request)?;
+        let who = caller(&request)?.clone();
         let from = request.get_ref().from_height;
         Ok(Response::new(feed(
             &self.node,
+            who,
             &self.stop,
             from,
             read_compact,

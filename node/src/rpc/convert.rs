@@ -12,7 +12,7 @@ use tonic::Status;
 
 use crate::node::AppliedEvent;
 use sable_circuits::keys::Address;
-use sable_primitives::admin::SignedAdminCommand;
+use sable_primitives::admin::{Approval, SignedAdminCommand, MAX_APPROVALS};
 use sable_primitives::block::{Block, BlockHeader, TxId};
 use sable_primitives::{RejectCode, TxStatus};
 use sable_storage::StorageError;
@@ -70,19 +70,35 @@ pub fn tx_id(id: &pb::TxId) -> Result<TxId, Status> {
     bytes32("tx id", &id.id).map(TxId)
 }
 
-/// The command of an `Admin.Submit` request (its certificate and signature are checked
-/// at admission, its command decoded there).
+/// The command of an `Admin.Submit` request (its approvals are checked at admission,
+/// its command decoded there).
 pub fn signed_admin_command(m: pb::SignedAdminCommand) -> Result<SignedAdminCommand, Status> {
-    let signature: [u8; 64] = m.signature.as_slice().try_into().map_err(|_| {
-        Status::invalid_argument(format!(
-            "signature must be 64 bytes, got {}",
-            m.signature.len()
-        ))
-    })?;
+    if m.approvals.len() > MAX_APPROVALS {
+        return Err(Status::invalid_argument(format!(
+            "at most {MAX_APPROVALS} approvals, got {}",
+            m.approvals.len()
+        )));
+    }
+    let approvals = m
+        .approvals
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let signature: [u8; 64] = a.signature.as_slice().try_into().map_err(|_| {
+                Status::invalid_argument(format!(
+                    "approval {i}: signature must be 64 bytes, got {}",
+                    a.signature.len()
+                ))
+            })?;
+            Ok(Approval {
+                certificate: a.operator_certificate,
+                signature,
+            })
+        })
+        .collect::<Result<_, Status>>()?;
     Ok(SignedAdminCommand {
         command: m.command,
-        certificate: m.operator_certificate,
-        signature,
+        approvals,
     })
 }
 
@@ -233,16 +249,28 @@ mod tests {
         for bad in [None, Some(At::Hash(vec![1; 31]))] {
             assert_eq!(at(bad).unwrap_err().code(), tonic::Code::InvalidArgument);
         }
-        let signed = |signature| {
+        let signed = |signature: Vec<u8>, n| {
             signed_admin_command(pb::SignedAdminCommand {
                 command: vec![1],
-                operator_certificate: vec![2],
-                signature,
+                approvals: vec![
+                    pb::OperatorApproval {
+                        operator_certificate: vec![2],
+                        signature,
+                    };
+                    n
+                ],
             })
         };
-        assert_eq!(signed(vec![3; 64]).unwrap().signature, [3; 64]);
         assert_eq!(
-            signed(vec![3; 63]).unwrap_err().code(),
+            signed(vec![3; 64], 2).unwrap().approvals[1].signature,
+            [3; 64]
+        );
+        assert_eq!(
+            signed(vec![3; 63], 1).unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+        assert_eq!(
+            signed(vec![3; 64], MAX_APPROVALS + 1).unwrap_err().code(),
             tonic::Code::InvalidArgument
         );
         // Too short, and the identity (all zero), which is no address.

@@ -50,6 +50,7 @@ mod chain;
 // Public only for the decoders' fuzzer (`sable-fuzz`): the requests' conversions.
 #[doc(hidden)]
 pub mod convert;
+pub mod limits;
 pub mod tls;
 mod transactions;
 

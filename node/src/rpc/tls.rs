@@ -11,7 +11,8 @@
 //! without an identity.
 //!
 //! Handshakes run concurrently, each bounded by [`HANDSHAKE_TIMEOUT`], so a client that
-//! stalls mid-handshake holds up no one else. Only TLS 1.3 is offered.
+//! stalls mid-handshake holds up no one else, and their number is bounded in total and
+//! per address ([`super::limits`]). Only TLS 1.3 is offered.
 
 use std::{
     io,
@@ -39,13 +40,19 @@ use tokio_rustls::{server::TlsStream, TlsAcceptor};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 
-use super::RpcError;
+use super::{
+    limits::{HandshakeLimits, LogBudget},
+    RpcError,
+};
 use sable_pki::{CertificateAuthority, Identity};
 
 /// How long a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections that finished the handshake but that the server has not picked up yet.
 const ACCEPT_BACKLOG: usize = 64;
+/// Warnings about refused or failed handshakes logged per second at most (the rest are
+/// counted into the next one).
+const HANDSHAKE_WARNINGS_PER_SECOND: u64 = 10;
 
 /// Why a connection carries no identity.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -268,6 +275,8 @@ pub fn incoming(
 ) -> ReceiverStream<Result<TlsConnection, io::Error>> {
     let (tx, rx) = mpsc::channel(ACCEPT_BACKLOG);
     let acceptor = TlsAcceptor::from(config);
+    let limits = HandshakeLimits::default();
+    let warnings = Arc::new(LogBudget::new(HANDSHAKE_WARNINGS_PER_SECOND));
     tokio::spawn(async move {
         loop {
             let (tcp, addr) = tokio::select! {
@@ -282,17 +291,41 @@ pub fn incoming(
                     }
                 },
             };
+            let slot = match limits.admit(addr.ip()) {
+                Ok(slot) => slot,
+                Err(refused) => {
+                    // Closed before any TLS work.
+                    drop(tcp);
+                    crate::telemetry::metrics()
+                        .refused_connections
+                        .get_or_create(&crate::telemetry::ReasonLabel {
+                            reason: refused.as_str().into(),
+                        })
+                        .inc();
+                    if let Some(swallowed) = warnings.take() {
+                        tracing::warn!(peer = %addr, reason = refused.as_str(), swallowed, "connection refused before its handshake");
+                    }
+                    continue;
+                }
+            };
             let (tx, acceptor, ca) = (tx.clone(), acceptor.clone(), ca.clone());
+            let warnings = warnings.clone();
             tokio::spawn(async move {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
+                drop(slot);
+                match handshake {
                     Ok(Ok(stream)) => {
                         let _ = tx.send(Ok(TlsConnection::new(stream, addr, &ca))).await;
                     }
                     Ok(Err(e)) => {
-                        tracing::warn!(peer = %addr, reason = %e, "TLS handshake failed");
+                        if let Some(swallowed) = warnings.take() {
+                            tracing::warn!(peer = %addr, reason = %e, swallowed, "TLS handshake failed");
+                        }
                     }
                     Err(_) => {
-                        tracing::warn!(peer = %addr, "TLS handshake timed out");
+                        if let Some(swallowed) = warnings.take() {
+                            tracing::warn!(peer = %addr, swallowed, "TLS handshake timed out");
+                        }
                     }
                 }
             });

@@ -8,12 +8,13 @@
 use std::{pin::Pin, sync::Arc};
 
 use futures::Stream;
+use sable_pki::Identity;
 use sable_proto::v1::{self as pb, transactions_server::Transactions};
 use tokio::sync::broadcast::Receiver;
 use tonic::{Request, Response, Status};
 
 use super::{
-    auth::caller,
+    auth::{caller, still_admitted},
     convert::{self, Stop, Wake},
 };
 use crate::node::{AppliedEvent, Node};
@@ -44,6 +45,8 @@ fn is_final(s: &TxStatus) -> bool {
 /// Follows one transaction: its current status, then each change, until it is final.
 struct Watch {
     node: Arc<Node>,
+    /// Who opened the stream: served only while [`still_admitted`].
+    who: Identity,
     id: TxId,
     applied: Receiver<Arc<AppliedEvent>>,
     stop: Stop,
@@ -64,6 +67,10 @@ impl Watch {
                     self.done = true;
                     return Some((Err(convert::shutting_down()), self));
                 }
+            }
+            if let Err(e) = still_admitted(&self.node, &self.who) {
+                self.done = true;
+                return Some((Err(e), self));
             }
             let status = match self.node.status(&self.id) {
                 Ok(s) => s,
@@ -115,10 +122,11 @@ impl Transactions for TransactionsService {
         &self,
         request: Request<pb::TxId>,
     ) -> Result<Response<StatusStream>, Status> {
-        caller(&request)?;
+        let who = caller(&request)?.clone();
         let id = convert::tx_id(request.get_ref())?;
         // Subscribe before the first look, so no block slips between the two.
         let watch = Watch {
+            who,
             applied: self.node.subscribe(),
             stop: self.stop.clone(),
             node: self.node.clone(),

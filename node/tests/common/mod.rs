@@ -12,15 +12,16 @@ use sable_circuits::{
     keys::{RegulatorPublicKey, RegulatorSecretKey},
     transaction::{ChainId, Transaction, TxHeader},
 };
+use sable_client::wallet::OperatorKey;
 use sable_client::wallet::{issue, Issuer};
 use sable_execution::{AllowAll, ChainParams, Verifier};
 use sable_node::{mempool::MempoolLimits, node::Node};
-use sable_pki::{
-    generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
-};
-use sable_primitives::admin::{AdminCommand, AdminOp};
+use sable_pki::{generate_dev_pki, DevPkiSpec};
+use sable_primitives::admin::{AdminCommand, AdminOp, SignedAdminCommand};
+use sable_primitives::{block::Block, Rejection};
+use sable_storage::ChainReader as _;
 use sable_storage::Store;
-use sable_testkit::{apply_admin_block, parties::Bank};
+use sable_testkit::{apply_admin_block, genesis, parties::Bank};
 
 /// The chain these nodes run.
 pub fn chain() -> ChainId {
@@ -61,8 +62,11 @@ pub struct Started {
     pub issuer: Issuer,
     pub bank: Bank,
     pub regulator: RegulatorPublicKey,
-    /// The operator's key seed and certificate (DER), for more operator commands.
-    pub operator: ([u8; 32], Vec<u8>),
+    /// The chain's operators (`operator-0..2`; it is governed 2 of 3), for more
+    /// operator commands.
+    pub operators: Vec<OperatorKey>,
+    /// The chain's parameters.
+    pub params: Arc<ChainParams>,
     pub _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
@@ -80,19 +84,18 @@ pub async fn verifying_key() -> Arc<VerifyingKey> {
 
 pub async fn started(window: Duration, max_batch: usize) -> Started {
     let (pki_dir, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let pki = generate_dev_pki(pki_dir.path(), &DevPkiSpec::default()).unwrap();
-    let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
+    let spec = DevPkiSpec {
+        operators: 3,
+        ..DevPkiSpec::default()
+    };
+    let pki = generate_dev_pki(pki_dir.path(), &spec).unwrap();
     let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
     let verifier = Verifier::start(verifying_key().await, regulator, 0, max_batch, Arc::new(()));
     let store = Arc::new(Store::open(db.path()).unwrap());
+    let params = Arc::new(genesis::chain_params(&pki, "sable-test", regulator, 2));
     let node = Node::new(
         store.clone(),
-        Arc::new(ChainParams {
-            chain: chain(),
-            regulator,
-            ca,
-            registry_root_window: 16,
-        }),
+        params.clone(),
         Arc::new(AllowAll),
         verifier.clone(),
         MempoolLimits::default(),
@@ -103,11 +106,7 @@ pub async fn started(window: Duration, max_batch: usize) -> Started {
     // Block 1 (applied directly: no consensus here) registers a bank and authorises an
     // issuer, so issuances pass admission's state checks.
     let (issuer, bank) = (Issuer::random(), Bank::new());
-    let op = pki.identity("operator-0").unwrap();
-    let (seed, cert) = (
-        load_key_seed(&op.key).unwrap(),
-        load_certificate_pem(&op.cert).unwrap(),
-    );
+    let operators = genesis::operator_keys(&pki);
     let admin = [
         AdminOp::AuthorizeIssuer {
             issuer_key: issuer.public(),
@@ -120,14 +119,7 @@ pub async fn started(window: Duration, max_batch: usize) -> Started {
     ]
     .into_iter()
     .enumerate()
-    .map(|(nonce, op)| {
-        AdminCommand {
-            nonce: nonce as u64,
-            op,
-        }
-        .sign(&chain(), &seed, cert.clone())
-        .to_bytes()
-    })
+    .map(|(nonce, op)| approved(&operators[..2], &chain(), nonce as u64, op).to_bytes())
     .collect();
     let applied = apply_admin_block(&node, admin).await;
     assert!(
@@ -142,7 +134,43 @@ pub async fn started(window: Duration, max_batch: usize) -> Started {
         issuer,
         bank,
         regulator,
-        operator: (seed, cert),
+        operators,
+        params,
         _dirs: (pki_dir, db),
     }
+}
+
+/// `op` approved by each of `by` for `chain`.
+pub fn approved(
+    by: &[OperatorKey],
+    chain: &ChainId,
+    nonce: u64,
+    op: AdminOp,
+) -> SignedAdminCommand {
+    sable_client::wallet::approved(&AdminCommand { nonce, op }, chain, by)
+}
+
+/// Applies a block of `admin` commands and `txs` on top of the node's tip; returns each
+/// command's rejection, in block order.
+pub async fn apply(s: &Started, admin: Vec<Vec<u8>>, txs: Vec<Vec<u8>>) -> Vec<Option<Rejection>> {
+    let tip = s.node.chain().tip().unwrap().unwrap();
+    let block = Block {
+        height: tip.height + 1,
+        parent: tip.hash,
+        timestamp_ms: tip.timestamp_ms + 1,
+        state: tip.state_ref(),
+        transactions: txs,
+        admin,
+    };
+    let node = s.node.clone();
+    let applied = tokio::task::spawn_blocking(move || node.apply_finalized(&block))
+        .await
+        .unwrap()
+        .unwrap();
+    applied.outcomes.into_iter().map(|o| o.rejection).collect()
+}
+
+/// `op` approved by operators 0 and 1 (the chain is governed 2 of 3).
+pub fn operator_command(s: &Started, nonce: u64, op: AdminOp) -> Vec<u8> {
+    approved(&s.operators[..2], &chain(), nonce, op).to_bytes()
 }
