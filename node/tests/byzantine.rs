@@ -41,25 +41,10 @@ fn run_with(
     byzantine: usize,
     fault: Byzantine,
 ) -> Vec<sable_primitives::block::BlockHeader> {
-    run_among(
-        seed,
-        byzantine,
-        NetConfig {
-            byzantine: vec![(byzantine, fault)],
-            ..NetConfig::default()
-        },
-        |_| {},
-    )
-}
-
-/// [`run_with`] over any `config` whose odd one out is `byzantine`; `then` inspects the
-/// cluster once the honest three agree.
-fn run_among(
-    seed: u64,
-    byzantine: usize,
-    config: NetConfig,
-    then: impl FnOnce(&Cluster) + Send + 'static,
-) -> Vec<sable_primitives::block::BlockHeader> {
+    let config = NetConfig {
+        byzantine: vec![(byzantine, fault)],
+        ..NetConfig::default()
+    };
     let w = workload();
     let (_dirs, paths) = dirs(4);
     let honest: Vec<usize> = (0..4).filter(|i| *i != byzantine).collect();
@@ -76,7 +61,6 @@ fn run_among(
             headers.iter().all(|h| h.timestamp_ms <= now),
             "no finalized block carries a time beyond the honest clocks"
         );
-        then(&c);
         headers
     })
 }
@@ -157,6 +141,8 @@ fn an_equivocating_validator_is_named_and_the_others_go_on() {
             .get()
     };
     let before = faults();
+    let sent = || sable_node::consensus::TWINS_SENT.load(std::sync::atomic::Ordering::Relaxed);
+    let sent_before = sent();
     run_with(
         37,
         2,
@@ -164,6 +150,11 @@ fn an_equivocating_validator_is_named_and_the_others_go_on() {
             equivocate: true,
             ..Byzantine::default()
         },
+    );
+    assert!(
+        sent() > sent_before,
+        "validator 2 equivocated (undecoded votes: {})",
+        sable_node::consensus::TWINS_UNDECODED.load(std::sync::atomic::Ordering::Relaxed)
     );
     assert!(faults() > before, "validator 2's equivocation is on record");
 }
@@ -256,9 +247,21 @@ fn a_validator_given_other_chain_parameters_halts_while_the_others_go_on() {
         params: vec![(3, other)],
         ..NetConfig::default()
     };
-    run_among(35, 3, config, |c| {
+    let (_dirs, paths) = dirs(4);
+    sim::runner(35, Duration::from_secs(900)).start(|context| async move {
+        let mut c = Cluster::new(&context, &w.fixture, paths, config).await;
+        c.start_all().await;
+        c.wait_until("the others finalize without validator 3", STEP, |c| {
+            (0..3).all(|i| c.node(i).executed_height() >= 10)
+        })
+        .await;
         let reason = c.node(3).halted().expect("validator 3 halted");
         assert!(reason.contains("diverged"), "{reason}");
-        assert!(c.node(3).executed_height() < c.node(0).executed_height());
+        assert_eq!(c.node(3).executed_height(), 0, "it took no block");
+        let upto = (0..3).map(|i| c.node(i).executed_height()).min().unwrap();
+        let first = c.headers(0, upto);
+        for i in 1..3 {
+            assert_eq!(c.headers(i, upto), first, "validator {i}");
+        }
     });
 }

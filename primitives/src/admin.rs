@@ -53,6 +53,8 @@ use crate::{
     params::{ChainParams, Governance},
 };
 
+pub use crate::params::MAX_APPROVALS;
+
 /// Command encoding version.
 pub const ADMIN_VERSION: u8 = 1;
 /// Signature domain (followed by the chain id: [`admin_domain`]).
@@ -64,8 +66,6 @@ pub fn admin_domain(chain: &ChainId) -> Vec<u8> {
 }
 const MAX_TEXT: usize = 128;
 const MAX_CERT: usize = 2048;
-/// The most approvals one command carries (and so the most operators worth listing).
-pub const MAX_APPROVALS: usize = 8;
 
 /// A change an operator asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,6 +14,9 @@ use sable_pki::{CertificateAuthority, Fingerprint};
 
 use crate::block::hash32;
 
+/// The most approvals one operator command carries, and so the largest M.
+pub const MAX_APPROVALS: usize = 8;
+
 /// Who may change the chain's registry, issuers and revocation list: `threshold`
 /// distinct operators out of `operators` (M of N) must sign each command.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,8 +56,7 @@ impl Governance {
     /// `threshold` of `operators` (certificate fingerprints, distinct, 1 ≤ M ≤ N, and
     /// M no more than a command can carry).
     pub fn new(threshold: usize, operators: Vec<Fingerprint>) -> Result<Self, ParamsError> {
-        if threshold == 0 || threshold > operators.len() || threshold > crate::admin::MAX_APPROVALS
-        {
+        if threshold == 0 || threshold > operators.len() || threshold > MAX_APPROVALS {
             return Err(ParamsError::Threshold {
                 threshold,
                 operators: operators.len(),

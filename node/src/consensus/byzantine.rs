@@ -65,13 +65,24 @@ impl<T> Equivocating<T> {
     }
 }
 
+/// Conflicting notarizes sent by equivocating validators of this process (tests read
+/// it to know the fault was injected).
+pub static TWINS_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Votes an equivocating validator could not decode (so sent no twin for).
+pub static TWINS_UNDECODED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The conflicting twin of `message` when it is a notarize.
 fn twin(message: commonware_runtime::IoBufs, scheme: &super::S) -> Option<Vec<u8>> {
     use commonware_codec::{Decode as _, Encode as _};
     use commonware_consensus::simplex::types::{Notarize, Proposal, Vote};
     use commonware_cryptography::Hasher as _;
-    let Ok(Vote::Notarize(n)) = Vote::<super::S, super::D>::decode_cfg(message, &()) else {
-        return None;
+    let n = match Vote::<super::S, super::D>::decode_cfg(message, &()) {
+        Ok(Vote::Notarize(n)) => n,
+        Ok(_) => return None,
+        Err(_) => {
+            TWINS_UNDECODED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return None;
+        }
     };
     let p = &n.proposal;
     let payload = commonware_cryptography::Sha256::hash(&[p.payload.as_ref(), b"twin"]);
@@ -134,7 +145,10 @@ where
         let feedback = self.checked.send(message, priority);
         if let Some(twin) = twin(copy, scheme) {
             use commonware_p2p::Sender as _;
-            sender.send(commonware_p2p::Recipients::One(victim), twin, priority);
+            let sent = sender.send(commonware_p2p::Recipients::One(victim), twin, priority);
+            if !sent.is_empty() {
+                TWINS_SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         feedback
     }

@@ -316,7 +316,7 @@ mod byzantine;
 mod evidence;
 pub use app::{check_timestamp, Refusal, SableApp, MAX_CLOCK_AHEAD};
 #[cfg(feature = "byzantine")]
-pub use byzantine::Byzantine;
+pub use byzantine::{Byzantine, TWINS_SENT, TWINS_UNDECODED};
 
 // ---------------------------------------------------------------------------------
 // Finalized blocks → execution.
