@@ -471,11 +471,11 @@ pub fn issue(header: TxHeader, issuances: &[IssuanceOrder<'_>]) -> (Transaction,
     )
 }
 
-/// Signs `ops` as the operator (`seed`, certificate `cert_der`) for the node's chain,
+/// Signs `ops` as the operator (`key`, certificate `cert_der`) for the node's chain,
 /// sends them through `client` and waits until each is finalized.
 pub async fn operate(
     client: &mut NodeClient,
-    seed: &[u8; 32],
+    key: &sable_pki::SigningKey,
     cert_der: &[u8],
     ops: Vec<AdminOp>,
 ) -> Result<(), WalletError> {
@@ -486,7 +486,8 @@ pub async fn operate(
             nonce: rand::random::<u64>(),
             op,
         }
-        .sign(&chain, seed, cert_der.to_vec());
+        .sign(&chain, key, cert_der.to_vec())
+        .map_err(build)?;
         let (id, status) = client.admin(&cmd).await?;
         if status != TxStatus::Pending {
             return Err(WalletError::NotFinalized {

@@ -26,7 +26,7 @@ use sable_circuits::{
 };
 use sable_client::wallet::{self, ChainTx, Issuer, Wallet};
 use sable_client::NodeClient;
-use sable_pki::{load_certificate_pem, load_key_seed};
+use sable_pki::{load_certificate_pem, SigningKey};
 use sable_primitives::admin::AdminOp;
 use sable_primitives::TxStatus;
 use sable_testkit::Devnet;
@@ -164,11 +164,11 @@ async fn main() -> Result<()> {
 
     println!("0. Operator (signed commands, checked by every validator)");
     let t = Instant::now();
-    let seed = load_key_seed(&net.pki().join("operator-0.key"))?;
+    let key = SigningKey::load(&net.pki().join("operator-0.key"))?;
     let cert = load_certificate_pem(&net.pki().join("operator-0.pem"))?;
     wallet::operate(
         &mut op,
-        &seed,
+        &key,
         &cert,
         vec![
             AdminOp::AuthorizeIssuer {

@@ -301,11 +301,13 @@ fn signed_admin() -> Vec<sable_primitives::admin::SignedAdminCommand> {
     admin()
         .iter()
         .map(|c| {
+            let key = sable_pki::SigningKey::ed25519([0x11; 32]).expect("a 32-byte seed");
             c.sign(
                 &sable_circuits::transaction::ChainId::from_namespace("sable-fuzz"),
-                &[0x11; 32],
+                &key,
                 OPERATOR_CERT.to_vec(),
             )
+            .expect("Ed25519 signing cannot fail")
         })
         .collect()
 }

@@ -291,7 +291,7 @@ fn a_crash_between_application_steps_never_leaves_half_a_block() {
 async fn a_restarted_validator_gets_what_its_peers_have_pending() {
     use sable_client::NodeClient;
     use sable_node::config::NodeConfig;
-    use sable_pki::{load_certificate_pem, load_key_seed};
+    use sable_pki::{load_certificate_pem, SigningKey};
     use sable_primitives::admin::{AdminCommand, AdminOp};
     use sable_primitives::block::TxId;
     use sable_primitives::TxStatus;
@@ -340,9 +340,10 @@ async fn a_restarted_validator_gets_what_its_peers_have_pending() {
     }
     .sign(
         &sable_circuits::transaction::ChainId::from_namespace(&cfg0.chain.namespace),
-        &load_key_seed(&pki.join("operator-0.key")).unwrap(),
+        &SigningKey::load(&pki.join("operator-0.key")).unwrap(),
         load_certificate_pem(&pki.join("operator-0.pem")).unwrap(),
-    );
+    )
+    .unwrap();
     let (id, status) = connect(&cfg0, "operator-0")
         .await
         .admin(&cmd)

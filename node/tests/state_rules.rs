@@ -51,6 +51,7 @@ fn operator_command(s: &Started, nonce: u64, op: AdminOp) -> Vec<u8> {
     let (seed, cert) = &s.operator;
     AdminCommand { nonce, op }
         .sign(&chain(), seed, cert.clone())
+        .unwrap()
         .to_bytes()
 }
 
@@ -293,11 +294,13 @@ async fn a_forged_copy_of_an_operator_command_cannot_burn_its_id() {
 
     // Signed for another network that shares this CA.
     let (seed, cert) = &s.operator;
-    let elsewhere = AdminCommand { nonce: 101, op }.sign(
-        &ChainId::from_namespace("sable-elsewhere"),
-        seed,
-        cert.clone(),
-    );
+    let elsewhere = AdminCommand { nonce: 101, op }
+        .sign(
+            &ChainId::from_namespace("sable-elsewhere"),
+            seed,
+            cert.clone(),
+        )
+        .unwrap();
     assert!(matches!(
         s.node.submit_admin(&elsewhere),
         Err(AdmissionError::Rejected(Rejection::Admin(_)))

@@ -35,7 +35,7 @@ use sable_circuits::{
     transaction::ChainId,
 };
 
-use sable_pki::{self as pki, CertificateAuthority, Fingerprint, Identity, PkiError, Role};
+use sable_pki::{CertificateAuthority, Fingerprint, Identity, PkiError, Role, SigningKey};
 
 use crate::block::TxId;
 
@@ -193,20 +193,21 @@ impl AdminCommand {
         Ok(AdminCommand { nonce, op })
     }
 
-    /// Signs the command for `chain` with an operator's key seed and certificate.
+    /// Signs the command for `chain` with an operator's key (Ed25519 or P-256) and
+    /// certificate.
     pub fn sign(
         &self,
         chain: &ChainId,
-        operator_seed: &[u8; 32],
+        operator_key: &SigningKey,
         operator_cert_der: Vec<u8>,
-    ) -> SignedAdminCommand {
+    ) -> Result<SignedAdminCommand, AdminError> {
         let command = self.to_bytes();
-        let signature = pki::sign(operator_seed, &admin_domain(chain), &command);
-        SignedAdminCommand {
+        let signature = operator_key.sign(&admin_domain(chain), &command)?;
+        Ok(SignedAdminCommand {
             command,
             certificate: operator_cert_der,
             signature,
-        }
+        })
     }
 }
 
@@ -217,7 +218,7 @@ pub struct SignedAdminCommand {
     pub command: Vec<u8>,
     /// The operator's certificate (DER).
     pub certificate: Vec<u8>,
-    /// Ed25519 signature over the command.
+    /// The operator's signature over the command (Ed25519 or P-256, 64 bytes).
     pub signature: [u8; 64],
 }
 
@@ -269,12 +270,10 @@ impl SignedAdminCommand {
         if who.role != Role::Operator {
             return Err(AdminError::NotOperator(who));
         }
-        if !pki::verify_signature(
-            &who.public_key,
-            &admin_domain(chain),
-            &self.command,
-            &self.signature,
-        ) {
+        if !who
+            .public_key
+            .verify(&admin_domain(chain), &self.command, &self.signature)
+        {
             return Err(AdminError::BadSignature);
         }
         let cmd = AdminCommand::from_bytes(&self.command)?;
@@ -303,7 +302,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use sable_circuits::keys::SpendingKey;
-    use sable_pki::{generate_dev_pki, load_certificate_pem, load_key_seed, DevPkiSpec};
+    use sable_pki::{generate_dev_pki, load_certificate_pem, DevPkiSpec};
 
     fn now() -> i64 {
         std::time::SystemTime::now()
@@ -371,11 +370,13 @@ mod tests {
         };
 
         let chain = ChainId::from_namespace("sable-test");
-        let signed = cmd.sign(
-            &chain,
-            &load_key_seed(&op.key).unwrap(),
-            load_certificate_pem(&op.cert).unwrap(),
-        );
+        let signed = cmd
+            .sign(
+                &chain,
+                &SigningKey::load(&op.key).unwrap(),
+                load_certificate_pem(&op.cert).unwrap(),
+            )
+            .unwrap();
         let (who, decoded) = signed.verify(&chain, &ca, now(), |_| false).unwrap();
         assert_eq!(who.role, Role::Operator);
         assert_eq!(decoded, cmd);
@@ -397,11 +398,13 @@ mod tests {
             Err(AdminError::BadSignature)
         ));
 
-        let by_bank = cmd.sign(
-            &chain,
-            &load_key_seed(&bank.key).unwrap(),
-            load_certificate_pem(&bank.cert).unwrap(),
-        );
+        let by_bank = cmd
+            .sign(
+                &chain,
+                &SigningKey::load(&bank.key).unwrap(),
+                load_certificate_pem(&bank.cert).unwrap(),
+            )
+            .unwrap();
         assert!(matches!(
             by_bank.verify(&chain, &ca, now(), |_| false),
             Err(AdminError::NotOperator(_))

@@ -14,7 +14,7 @@ use sable_circuits::{
 use sable_client::node_client::NodeClient;
 use sable_client::wallet;
 use sable_node::config::NodeConfig;
-use sable_pki::{load_certificate_pem, load_key_seed};
+use sable_pki::{load_certificate_pem, SigningKey};
 use sable_primitives::admin::AdminOp;
 
 pub const FINAL: Duration = Duration::from_secs(60);
@@ -57,9 +57,9 @@ pub fn regulator(cfg: &NodeConfig) -> RegulatorPublicKey {
 /// Signs and sends operator commands as `operator-0`, waiting for each to finalize.
 pub async fn operator(cfg: &NodeConfig, client: &mut NodeClient, ops: Vec<AdminOp>) {
     let pki = cfg.tls.ca.parent().unwrap();
-    let seed = load_key_seed(&pki.join("operator-0.key")).unwrap();
+    let key = SigningKey::load(&pki.join("operator-0.key")).unwrap();
     let cert = load_certificate_pem(&pki.join("operator-0.pem")).unwrap();
-    wallet::operate(client, &seed, &cert, ops).await.unwrap();
+    wallet::operate(client, &key, &cert, ops).await.unwrap();
 }
 
 /// As `operator-0` through validator `cfg`: authorises `issuer` and registers each

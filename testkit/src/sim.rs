@@ -47,6 +47,7 @@ use sable_node::{
 };
 use sable_pki::{
     generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
+    SigningKey,
 };
 use sable_primitives::{
     admin::{AdminCommand, AdminOp, SignedAdminCommand},
@@ -98,7 +99,7 @@ pub struct Fixture {
     pub keys: Vec<PublicKey>,
     /// The validators' settlement keys (the contract's validator set, in order).
     pub settlement_keys: Vec<SettlementKey>,
-    operator: ([u8; 32], Vec<u8>),
+    operator: (SigningKey, Vec<u8>),
 }
 
 impl Fixture {
@@ -107,6 +108,9 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let spec = DevPkiSpec {
             validators: n,
+            // Seeded runs replay byte for byte: Ed25519 signatures are deterministic,
+            // ECDSA ones are not.
+            ed25519_participants: true,
             ..DevPkiSpec::default()
         };
         let pki = generate_dev_pki(dir.path(), &spec).unwrap();
@@ -117,17 +121,17 @@ impl Fixture {
             let id = pki.identity(&format!("validator-{i}")).unwrap();
             let who = ca.verify(&load_certificate_pem(&id.cert).unwrap()).unwrap();
             peers.push(Peer {
-                public_key: who.public_key,
+                public_key: who.public_key.ed25519().unwrap(),
                 fingerprint: who.fingerprint,
                 // Unused: the simulated network ignores addresses.
                 address: std::net::SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
             });
             seeds.push(load_key_seed(&id.key).unwrap());
-            keys.push(PublicKey::decode_fixed(who.public_key).unwrap());
+            keys.push(PublicKey::decode_fixed(who.public_key.ed25519().unwrap()).unwrap());
         }
         let op = pki.identity("operator-0").unwrap();
         let operator = (
-            load_key_seed(&op.key).unwrap(),
+            SigningKey::load(&op.key).unwrap(),
             load_certificate_pem(&op.cert).unwrap(),
         );
         Fixture {
@@ -162,11 +166,13 @@ impl Fixture {
 
     /// `op` signed by `operator-0` (deterministic: Ed25519).
     pub fn admin(&self, nonce: u64, op: AdminOp) -> SignedAdminCommand {
-        AdminCommand { nonce, op }.sign(
-            &self.params.chain,
-            &self.operator.0,
-            self.operator.1.clone(),
-        )
+        AdminCommand { nonce, op }
+            .sign(
+                &self.params.chain,
+                &self.operator.0,
+                self.operator.1.clone(),
+            )
+            .unwrap()
     }
 }
 

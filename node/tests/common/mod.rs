@@ -16,7 +16,7 @@ use sable_client::wallet::{issue, Issuer};
 use sable_execution::{AllowAll, ChainParams, Verifier};
 use sable_node::{mempool::MempoolLimits, node::Node};
 use sable_pki::{
-    generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority, DevPkiSpec,
+    generate_dev_pki, load_certificate_pem, CertificateAuthority, DevPkiSpec, SigningKey,
 };
 use sable_primitives::admin::{AdminCommand, AdminOp};
 use sable_storage::Store;
@@ -61,8 +61,8 @@ pub struct Started {
     pub issuer: Issuer,
     pub bank: Bank,
     pub regulator: RegulatorPublicKey,
-    /// The operator's key seed and certificate (DER), for more operator commands.
-    pub operator: ([u8; 32], Vec<u8>),
+    /// The operator's key and certificate (DER), for more operator commands.
+    pub operator: (SigningKey, Vec<u8>),
     pub _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
@@ -105,7 +105,7 @@ pub async fn started(window: Duration, max_batch: usize) -> Started {
     let (issuer, bank) = (Issuer::random(), Bank::new());
     let op = pki.identity("operator-0").unwrap();
     let (seed, cert) = (
-        load_key_seed(&op.key).unwrap(),
+        SigningKey::load(&op.key).unwrap(),
         load_certificate_pem(&op.cert).unwrap(),
     );
     let admin = [
