@@ -164,11 +164,11 @@ async fn main() -> Result<()> {
 
     println!("0. Operator (signed commands, checked by every validator)");
     let t = Instant::now();
-    let key = SigningKey::load(&net.pki().join("operator-0.key"))?;
+    let operator_key = SigningKey::load(&net.pki().join("operator-0.key"))?;
     let cert = load_certificate_pem(&net.pki().join("operator-0.pem"))?;
     wallet::operate(
         &mut op,
-        &key,
+        &operator_key,
         &cert,
         vec![
             AdminOp::AuthorizeIssuer {

@@ -135,10 +135,12 @@ impl TestNode {
 
     /// A raw TLS 1.3 session to the port, checking the server's chain with webpki for
     /// validator-0's DNS name, as `participant` or without a certificate; reads the
-    /// server's first bytes (its HTTP/2 SETTINGS) after sending the HTTP/2 preface.
+    /// server's first bytes (its HTTP/2 SETTINGS, which it sends unasked). Nothing is
+    /// written: bytes the server never reads would turn its close into a reset that
+    /// can overtake its alert.
     async fn raw_tls(&self, participant: Option<&str>) -> Result<usize, std::io::Error> {
         use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, ServerName};
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncReadExt;
         let mut roots = rustls::RootCertStore::empty();
         roots
             .add(CertificateDer::from_pem_file(&self.pki.ca_cert).unwrap())
@@ -166,8 +168,6 @@ impl TestNode {
         let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await?;
-        tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await?;
-        tls.flush().await?;
         let mut buf = [0u8; 64];
         tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf))
             .await
@@ -280,10 +280,15 @@ async fn callers_without_a_consortium_certificate_are_refused_everywhere() {
                 .get_anchor(pb::GetAnchorRequest {})
                 .await
                 .unwrap_err();
-            // A transport failure carrying the server's alert, never a gRPC answer.
-            assert_ne!(refused.code(), Code::Unauthenticated, "{refused:?}");
+            // A failure of the connection under the call (the server's alert, the
+            // reset after it, or the connection closed: whichever the client meets
+            // first), never a status the server sent.
+            assert!(std::error::Error::source(&refused).is_some(), "{refused:?}");
             assert!(
-                format!("{refused:?}").contains("CertificateRequired"),
+                !matches!(
+                    refused.code(),
+                    Code::Unauthenticated | Code::PermissionDenied
+                ),
                 "{refused:?}"
             );
         }

@@ -28,8 +28,8 @@ pub enum PublicKey {
     /// Ed25519 (RFC 8410). Validators' consensus and p2p keys are of this kind.
     Ed25519([u8; 32]),
     /// ECDSA P-256, as an uncompressed SEC1 point (`0x04 ‖ x ‖ y`): what banks' PKIs and
-    /// HSMs issue.
-    P256([u8; 65]),
+    /// HSMs issue. (Boxed: an [`crate::Identity`] stays small enough to travel in errors.)
+    P256(Box<[u8; 65]>),
     /// RSA (the PKCS#1 `RSAPublicKey` DER). Authenticates TLS connections; signs no
     /// Sable message.
     Rsa(Vec<u8>),
@@ -65,7 +65,7 @@ impl PublicKey {
                     return Err(PkiError::KeyAlgorithm);
                 }
                 match <[u8; 65]>::try_from(data) {
-                    Ok(point) if point[0] == 0x04 => Ok(PublicKey::P256(point)),
+                    Ok(point) if point[0] == 0x04 => Ok(PublicKey::P256(Box::new(point))),
                     _ => Err(PkiError::KeyAlgorithm),
                 }
             }
@@ -100,7 +100,7 @@ impl PublicKey {
             PublicKey::Ed25519(k) => UnparsedPublicKey::new(&ED25519, k)
                 .verify(&m, signature)
                 .is_ok(),
-            PublicKey::P256(k) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, k)
+            PublicKey::P256(k) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &k[..])
                 .verify(&m, signature)
                 .is_ok(),
             PublicKey::Rsa(_) => false,
@@ -112,7 +112,7 @@ impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes: &[u8] = match self {
             PublicKey::Ed25519(k) => k,
-            PublicKey::P256(k) => k,
+            PublicKey::P256(k) => &k[..],
             PublicKey::Rsa(k) => k,
         };
         write!(f, "{}:", self.algorithm())?;
@@ -196,7 +196,7 @@ impl SigningKey {
             Inner::P256(pair) => {
                 let mut k = [0u8; 65];
                 k.copy_from_slice(pair.public_key().as_ref());
-                PublicKey::P256(k)
+                PublicKey::P256(Box::new(k))
             }
         }
     }

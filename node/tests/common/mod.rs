@@ -126,6 +126,7 @@ pub async fn started(window: Duration, max_batch: usize) -> Started {
             op,
         }
         .sign(&chain(), &seed, cert.clone())
+        .unwrap()
         .to_bytes()
     })
     .collect();
