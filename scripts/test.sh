@@ -12,4 +12,7 @@ if cargo clippy --version >/dev/null 2>&1; then
 else
   echo "warning: clippy is not installed; skipping lints" >&2
 fi
+# The stock-grpcio test (node/tests/stock_grpcio.rs) needs Google's Python gRPC client:
+# its venv is made once, from PyPI, under $HOME/.cache/sable/venv.
+bash scripts/grpcio-venv.sh >/dev/null
 cargo test --release --workspace

@@ -1,6 +1,7 @@
 //! # sable-client — what a participant's software runs against a node
 //!
-//! Owns: the mutual-TLS channel to a node's API ([`connect`]), the typed client of the
+//! Owns: the mutual-TLS channel to a node's API ([`connect`]; it checks that the node's
+//! certificate is a validator's, review M8), the typed client of the
 //! `sable.v1` services ([`NodeClient`]: submit and follow transactions, anchors and
 //! Merkle paths, compact blocks, operator commands), and the wallet ([`wallet`]: notes
 //! found with a bank's incoming viewing key, balances, building and proving legs and
@@ -18,6 +19,8 @@ pub mod connect;
 pub mod node_client;
 pub mod wallet;
 
-pub use connect::{connect, connect_without_identity, ConnectError};
+pub use connect::{
+    connect, connect_to_validator, connect_without_identity, ConnectError, ServerRejection,
+};
 pub use node_client::{ClientError, NodeClient};
 pub use wallet::{Wallet, WalletError};

@@ -471,11 +471,12 @@ pub fn issue(header: TxHeader, issuances: &[IssuanceOrder<'_>]) -> (Transaction,
     )
 }
 
-/// An operator's key seed and certificate (DER), to approve commands with.
+/// An operator's signing key (Ed25519 or P-256) and certificate (DER), to approve
+/// commands with.
 #[derive(Clone)]
 pub struct OperatorKey {
-    /// The certificate key's seed.
-    pub seed: [u8; 32],
+    /// The certificate's key.
+    pub key: std::sync::Arc<sable_pki::SigningKey>,
     /// The certificate (DER).
     pub cert_der: Vec<u8>,
 }
@@ -487,7 +488,7 @@ impl OperatorKey {
         cert: &std::path::Path,
     ) -> Result<Self, sable_pki::PkiError> {
         Ok(OperatorKey {
-            seed: sable_pki::load_key_seed(key)?,
+            key: std::sync::Arc::new(sable_pki::SigningKey::load(key)?),
             cert_der: sable_pki::load_certificate_pem(cert)?,
         })
     }
@@ -504,12 +505,12 @@ pub fn approved(
     cmd: &AdminCommand,
     chain: &ChainId,
     operators: &[OperatorKey],
-) -> SignedAdminCommand {
+) -> Result<SignedAdminCommand, sable_primitives::admin::AdminError> {
     let approvals = operators
         .iter()
-        .map(|o| cmd.approve(chain, &o.seed, o.cert_der.clone()))
-        .collect();
-    SignedAdminCommand::new(cmd, approvals)
+        .map(|o| cmd.approve(chain, &o.key, o.cert_der.clone()))
+        .collect::<Result<_, _>>()?;
+    Ok(SignedAdminCommand::new(cmd, approvals))
 }
 
 /// Has each of `operators` approve `ops` for the node's chain (the chain's governance
@@ -526,7 +527,7 @@ pub async fn operate(
             nonce: rand::random::<u64>(),
             op,
         };
-        let cmd = approved(&cmd, &chain, operators);
+        let cmd = approved(&cmd, &chain, operators).map_err(build)?;
         let (id, status) = client.admin(&cmd).await?;
         if status != TxStatus::Pending {
             return Err(WalletError::NotFinalized {

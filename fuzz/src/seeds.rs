@@ -307,10 +307,15 @@ fn signed_admin() -> Vec<sable_primitives::admin::SignedAdminCommand> {
     admin()
         .iter()
         .flat_map(|c| {
-            let one = c.sign(&chain, &[0x11; 32], OPERATOR_CERT.to_vec());
+            let key = |seed| sable_pki::SigningKey::ed25519([seed; 32]).expect("a 32-byte seed");
+            let one = c
+                .sign(&chain, &key(0x11), OPERATOR_CERT.to_vec())
+                .expect("Ed25519 signing cannot fail");
             let mut two = one.clone();
-            two.approvals
-                .push(c.approve(&chain, &[0x22; 32], OPERATOR_CERT.to_vec()));
+            two.approvals.push(
+                c.approve(&chain, &key(0x22), OPERATOR_CERT.to_vec())
+                    .expect("Ed25519 signing cannot fail"),
+            );
             [one, two]
         })
         .collect()

@@ -17,8 +17,12 @@
 //!
 //! [tls]
 //! ca = "pki/ca.pem"
+//! # the validator's certificate: its Ed25519 key is its consensus and p2p key
 //! cert = "pki/validator-0.pem"
 //! key = "pki/validator-0.key"
+//! # what the gRPC port presents (P-256, serverAuth); absent: cert and key
+//! server_cert = "pki/validator-0-server.pem"
+//! server_key = "pki/validator-0-server.key"
 //!
 //! [network]
 //! rpc = "127.0.0.1:7100"
@@ -153,10 +157,27 @@ fn default_verify_batch_max() -> usize {
 pub struct TlsSection {
     /// Consortium CA certificate.
     pub ca: PathBuf,
-    /// This node's certificate.
+    /// This node's certificate (a validator's: its key is the consensus and p2p key).
     pub cert: PathBuf,
-    /// This node's key (PKCS#8 Ed25519).
+    /// This node's key (PKCS#8; Ed25519 for a validator).
     pub key: PathBuf,
+    /// The certificate the gRPC port presents: a validator's API server certificate
+    /// (P-256, `serverAuth`, which every TLS stack can handshake with). Absent: `cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cert: Option<PathBuf>,
+    /// The key of `server_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_key: Option<PathBuf>,
+}
+
+impl TlsSection {
+    /// The certificate and key the gRPC port presents.
+    pub fn server_identity(&self) -> (&Path, &Path) {
+        match (&self.server_cert, &self.server_key) {
+            (Some(cert), Some(key)) => (cert, key),
+            _ => (&self.cert, &self.key),
+        }
+    }
 }
 
 /// `[network]`.
@@ -393,6 +414,12 @@ impl NodeConfig {
         abs(&mut cfg.tls.ca);
         abs(&mut cfg.tls.cert);
         abs(&mut cfg.tls.key);
+        for p in [&mut cfg.tls.server_cert, &mut cfg.tls.server_key]
+            .into_iter()
+            .flatten()
+        {
+            abs(p);
+        }
         for v in &mut cfg.validators {
             abs(&mut v.cert);
         }
@@ -414,6 +441,9 @@ impl NodeConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.tls.server_cert.is_some() != self.tls.server_key.is_some() {
+            return bad("tls.server_cert and tls.server_key go together".into());
+        }
         if self.validators.is_empty() {
             return bad("no [[validators]]".into());
         }
@@ -529,6 +559,24 @@ operators = ["pki/operator-0.pem"]
         assert_eq!(back.node.verify_batch_max, cfg.node.verify_batch_max);
         assert_eq!(back.network.p2p, cfg.network.p2p);
         assert!(back.settlement.is_none(), "settlement is off by default");
+        // Without a server certificate the gRPC port presents the node's certificate.
+        assert_eq!(
+            cfg.tls.server_identity(),
+            (cfg.tls.cert.as_path(), cfg.tls.key.as_path())
+        );
+        let with_server = SAMPLE.replace(
+            "key = \"pki/validator-0.key\"",
+            "key = \"pki/validator-0.key\"\nserver_cert = \"pki/s.pem\"\nserver_key = \"pki/s.key\"",
+        );
+        std::fs::write(dir.path().join("config.toml"), with_server).unwrap();
+        let cfg = NodeConfig::load(&dir.path().join("config.toml")).unwrap();
+        assert_eq!(
+            cfg.tls.server_identity(),
+            (
+                dir.path().join("pki/s.pem").as_path(),
+                dir.path().join("pki/s.key").as_path()
+            )
+        );
     }
 
     #[test]
@@ -557,6 +605,10 @@ operators = ["pki/operator-0.pem"]
         assert!(matches!(
             edit("empty_block_interval_ms = 500", "empty_block_interval_ms = 0"),
             Err(ConfigError::Invalid(m)) if m.contains("empty_block_interval_ms")
+        ));
+        assert!(matches!(
+            edit("key = \"pki/validator-0.key\"", "key = \"k\"\nserver_cert = \"s.pem\""),
+            Err(ConfigError::Invalid(m)) if m.contains("server_key")
         ));
         let twice = format!(
             "{SAMPLE}\n[[validators]]\nid = \"validator-0\"\ncert = \"x.pem\"\np2p = \"127.0.0.1:7201\"\n"

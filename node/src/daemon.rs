@@ -18,7 +18,7 @@ use crate::{
     telemetry,
 };
 use sable_execution::{ChainParams, CompliancePolicy, Verifier};
-use sable_pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role};
+use sable_pki::{load_certificate_pem, load_key_seed, CertificateAuthority, Role, TlsPurpose};
 use sable_primitives::params::Governance;
 use sable_storage::Store;
 
@@ -98,7 +98,8 @@ pub fn validator_peers(
                 });
             }
             Ok(Peer {
-                public_key: who.public_key,
+                // The p2p identity is commonware's Ed25519 key.
+                public_key: who.public_key.ed25519()?,
                 fingerprint: who.fingerprint,
                 address: v.p2p,
             })
@@ -303,6 +304,18 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
                 expected: cfg.node.id.clone(),
             });
         }
+        if let Some(server_cert) = &cfg.tls.server_cert {
+            // The API's certificate is this validator's, issued for a TLS server:
+            // clients refuse anything else.
+            let api = ca.verify_tls(&load_certificate_pem(server_cert)?, TlsPurpose::Server)?;
+            if (api.role, &api.participant) != (me.role, &me.participant) {
+                return Err(DaemonError::Identity {
+                    cert: server_cert.clone(),
+                    found: api.to_string(),
+                    expected: me.to_string(),
+                });
+            }
+        }
         let params = chain_params(&cfg, &ca)?;
         let regulator = params.regulator;
         tracing::info!(node = %me, "building the verifying key");
@@ -430,6 +443,7 @@ async fn start_rpc(
             addr: cfg.network.rpc,
             source,
         })?;
+    let (server_cert, server_key) = cfg.tls.server_identity();
     let rpc_cfg = rpc::RpcConfig {
         status: status.unwrap_or_else(|| {
             Arc::new(crate::liveness::StaticStatus {
@@ -439,8 +453,8 @@ async fn start_rpc(
         }),
         ..rpc::RpcConfig::new(
             cfg.network.rpc,
-            cfg.tls.cert.clone(),
-            cfg.tls.key.clone(),
+            server_cert.to_path_buf(),
+            server_key.to_path_buf(),
             ca,
         )
     };

@@ -348,7 +348,8 @@ async fn a_restarted_validator_gets_what_its_peers_have_pending() {
         },
         &sable_circuits::transaction::ChainId::from_namespace(&cfg0.chain.namespace),
         &sable_testkit::parties::governing_operators(&cfg0).unwrap(),
-    );
+    )
+    .unwrap();
     let (id, status) = connect(&cfg0, "operator-0")
         .await
         .admin(&cmd)

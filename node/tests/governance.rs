@@ -72,7 +72,7 @@ async fn one_operator_cannot_change_the_chain() {
     };
     let approve = |i: usize| {
         let o = &s.operators[i];
-        cmd.approve(&chain(), &o.seed, o.cert_der.clone())
+        cmd.approve(&chain(), &o.key, o.cert_der.clone()).unwrap()
     };
     let alone = SignedAdminCommand::new(&cmd, vec![approve(2)]);
     let twice = SignedAdminCommand::new(&cmd, vec![approve(2), approve(2)]);

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::{
+    path::PathBuf,
     sync::{Arc, OnceLock},
     time::Duration,
 };
@@ -20,8 +21,8 @@ use sable_node::{
     rpc::{self, RpcConfig, RpcError},
 };
 use sable_pki::{
-    fingerprint, generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority,
-    DevPki, DevPkiSpec,
+    fingerprint, generate_dev_pki, load_certificate_pem, CertificateAuthority, DevPki, DevPkiSpec,
+    SigningKey,
 };
 use sable_primitives::admin::{AdminCommand, AdminOp};
 use sable_primitives::block::MAX_TX_BYTES;
@@ -52,13 +53,25 @@ struct TestNode {
 }
 
 impl TestNode {
+    /// A node whose port presents validator-0's API server certificate.
     async fn start() -> Self {
+        Self::start_presenting(|pki| pki.identity("validator-0").unwrap().server.clone().unwrap())
+            .await
+    }
+
+    /// A node whose port presents the certificate and key `server` picks from the PKI
+    /// (which also holds a server certificate mis-issued to `bank-a`).
+    async fn start_presenting(server: impl FnOnce(&DevPki) -> (PathBuf, PathBuf)) -> Self {
         let (pki_dir, foreign_dir, db) = (
             tempfile::tempdir().unwrap(),
             tempfile::tempdir().unwrap(),
             tempfile::tempdir().unwrap(),
         );
-        let pki = generate_dev_pki(pki_dir.path(), &DevPkiSpec::default()).unwrap();
+        let spec = DevPkiSpec {
+            misissued_server_certificates: vec!["bank-a".into()],
+            ..DevPkiSpec::default()
+        };
+        let pki = generate_dev_pki(pki_dir.path(), &spec).unwrap();
         let foreign = generate_dev_pki(foreign_dir.path(), &DevPkiSpec::default()).unwrap();
         let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
         let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
@@ -80,8 +93,8 @@ impl TestNode {
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let local = listener.local_addr().unwrap();
-        let me = pki.identity("validator-0").unwrap();
-        let mut cfg = RpcConfig::new(local, me.cert.clone(), me.key.clone(), ca);
+        let (cert, key) = server(&pki);
+        let mut cfg = RpcConfig::new(local, cert, key, ca);
         cfg.status = Arc::new(StaticStatus {
             validators: 4,
             connected_peers: 3,
@@ -117,10 +130,49 @@ impl TestNode {
             .unwrap()
     }
 
-    async fn anonymous_client(&self) -> Channel {
-        sable_client::connect_without_identity(&self.addr, &self.pki.ca_cert)
-            .await
+    async fn anonymous_client(&self) -> Result<Channel, sable_client::ConnectError> {
+        sable_client::connect_without_identity(&self.addr, &self.pki.ca_cert).await
+    }
+
+    /// A raw TLS 1.3 session to the port, checking the server's chain with webpki for
+    /// validator-0's DNS name, as `participant` or without a certificate; reads the
+    /// server's first bytes (its HTTP/2 SETTINGS, which it sends unasked). Nothing is
+    /// written: bytes the server never reads would turn its close into a reset that
+    /// can overtake its alert.
+    async fn raw_tls(&self, participant: Option<&str>) -> Result<usize, std::io::Error> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, ServerName};
+        use tokio::io::AsyncReadExt;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_file(&self.pki.ca_cert).unwrap())
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
             .unwrap()
+            .with_root_certificates(roots);
+        let mut config = match participant {
+            Some(p) => {
+                let id = self.pki.identity(p).unwrap();
+                builder
+                    .with_client_auth_cert(
+                        vec![CertificateDer::from_pem_file(&id.cert).unwrap()],
+                        PrivateKeyDer::from_pem_file(&id.key).unwrap(),
+                    )
+                    .unwrap()
+            }
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let tcp = tokio::net::TcpStream::connect(&self.addr).await?;
+        let name = ServerName::try_from("validator-0.sable.local").unwrap();
+        let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await?;
+        let mut buf = [0u8; 64];
+        tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf))
+            .await
+            .map_err(|_| std::io::Error::other("no answer"))?
     }
 
     /// Applies a block holding `admin` commands on the tip, as consensus would.
@@ -207,7 +259,8 @@ fn rejected_reason(s: &pb::TxStatus) -> pb::RejectReason {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_without_a_consortium_certificate_are_refused_everywhere() {
     let net = TestNode::start().await;
-    for ch in [net.anonymous_client().await, net.foreign_client().await] {
+    {
+        let ch = net.foreign_client().await;
         assert_eq!(codes(&ch).await, [Code::Unauthenticated; 3]);
         assert_eq!(
             health(&ch, "").await.unwrap_err().code(),
@@ -218,11 +271,46 @@ async fn callers_without_a_consortium_certificate_are_refused_everywhere() {
             Code::Unauthenticated
         );
     }
-    let none = ChainClient::new(net.anonymous_client().await)
-        .get_anchor(pb::GetAnchorRequest {})
-        .await
-        .unwrap_err();
-    assert_eq!(none.message(), "client certificate required");
+    // Without a certificate the handshake itself fails: no HTTP/2 session, no gRPC
+    // status. (TLS 1.3 clients finish their side before the server reads their
+    // certificate, so the refusal arrives as the server's `certificate_required` alert.)
+    match net.anonymous_client().await {
+        Err(_) => {}
+        Ok(ch) => {
+            let refused = ChainClient::new(ch)
+                .get_anchor(pb::GetAnchorRequest {})
+                .await
+                .unwrap_err();
+            // A failure of the connection under the call (the server's alert, the
+            // reset after it, or the connection closed: whichever the client meets
+            // first), never a status the server sent.
+            assert!(std::error::Error::source(&refused).is_some(), "{refused:?}");
+            assert!(
+                !matches!(
+                    refused.code(),
+                    Code::Unauthenticated | Code::PermissionDenied
+                ),
+                "{refused:?}"
+            );
+        }
+    }
+    let refused = net.raw_tls(None).await.unwrap_err();
+    let alert = refused
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .cloned();
+    assert_eq!(
+        alert,
+        Some(rustls::Error::AlertReceived(
+            rustls::AlertDescription::CertificateRequired
+        )),
+        "{refused:?}"
+    );
+    // With one (P-256, as the dev PKI issues to banks) the same session gets its answer;
+    // webpki accepts the node's chain for its own name, validator-0.sable.local.
+    assert!(net.raw_tls(Some("bank-a")).await.unwrap() > 0);
+    // An Ed25519 client certificate (a validator's) is accepted too.
+    assert!(net.raw_tls(Some("validator-1")).await.unwrap() > 0);
     let foreign = ChainClient::new(net.foreign_client().await)
         .get_anchor(pb::GetAnchorRequest {})
         .await
@@ -256,6 +344,86 @@ async fn callers_without_a_consortium_certificate_are_refused_everywhere() {
             Code::Ok
         );
     }
+    net.stop().await;
+}
+
+/// M8: a client accepts only a validator's API certificate of its consortium as the
+/// node, and the validator it asks for when it names one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_refuse_a_server_that_is_not_a_validator() {
+    use sable_client::{ConnectError, ServerRejection};
+    use sable_pki::{PkiError, TlsPurpose};
+    let connect = |net: &TestNode, expected: Option<&'static str>| {
+        let id = net.pki.identity("bank-b").unwrap();
+        let (addr, ca, cert, key) = (
+            net.addr.clone(),
+            net.pki.ca_cert.clone(),
+            id.cert.clone(),
+            id.key.clone(),
+        );
+        async move {
+            match expected {
+                None => sable_client::connect(&addr, &ca, &cert, &key).await,
+                Some(v) => sable_client::connect_to_validator(&addr, v, &ca, &cert, &key).await,
+            }
+        }
+    };
+
+    // A bank's server certificate (mis-issued with serverAuth): refused by its role.
+    let net =
+        TestNode::start_presenting(|pki| pki.identity("bank-a").unwrap().server.clone().unwrap())
+            .await;
+    let refused = connect(&net, None).await.unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            ConnectError::UntrustedServer {
+                reason: ServerRejection::Certificate(PkiError::NotAValidator(who)),
+                ..
+            } if who == "bank:bank-a"
+        ),
+        "{refused:?}"
+    );
+    net.stop().await;
+
+    // A bank's ordinary certificate (clientAuth only): not a server certificate.
+    let net = TestNode::start_presenting(|pki| {
+        let id = pki.identity("bank-a").unwrap();
+        (id.cert.clone(), id.key.clone())
+    })
+    .await;
+    assert!(matches!(
+        connect(&net, None).await.unwrap_err(),
+        ConnectError::UntrustedServer {
+            reason: ServerRejection::Certificate(PkiError::Purpose(TlsPurpose::Server)),
+            ..
+        }
+    ));
+    net.stop().await;
+
+    // A validator: accepted, and calls go through; but not as another validator.
+    let net = TestNode::start().await;
+    let ch = connect(&net, Some("validator-0")).await.unwrap();
+    assert_eq!(health(&ch, "").await.unwrap(), 1);
+    assert!(matches!(
+        connect(&net, Some("validator-2")).await.unwrap_err(),
+        ConnectError::UntrustedServer {
+            reason: ServerRejection::OtherValidator { expected, found },
+            ..
+        } if expected == "validator-2" && found == "validator-0"
+    ));
+    // A node of another consortium is refused as well.
+    let foreign_ca = net.foreign.ca_cert.clone();
+    let id = net.pki.identity("bank-b").unwrap();
+    assert!(matches!(
+        sable_client::connect(&net.addr, &foreign_ca, &id.cert, &id.key)
+            .await
+            .unwrap_err(),
+        ConnectError::UntrustedServer {
+            reason: ServerRejection::Certificate(PkiError::ForeignIssuer),
+            ..
+        }
+    ));
     net.stop().await;
 }
 
@@ -337,9 +505,10 @@ async fn revoked_certificates_are_refused_even_on_open_connections() {
     }
     .sign(
         &sable_circuits::transaction::ChainId::from_namespace("sable-test"),
-        &load_key_seed(&op.key).unwrap(),
+        &SigningKey::load(&op.key).unwrap(),
         load_certificate_pem(&op.cert).unwrap(),
-    );
+    )
+    .unwrap();
 
     // The operator submits it through the API; another bank watches it; an auditor
     // follows the chain.

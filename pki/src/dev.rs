@@ -1,7 +1,20 @@
 //! A development PKI: a consortium CA and one certificate per party, written as PEM files.
 //!
 //! For devnets and tests only; a production consortium runs its own CA and issues the
-//! same kind of certificates (Ed25519 key, `urn:sable:<role>:<id>` SAN URI).
+//! same kind of certificates (`urn:sable:<role>:<id>` SAN URI; see the crate docs for
+//! which key each role holds).
+//!
+//! What is issued:
+//!
+//! | file | key | names | extended key usage |
+//! |---|---|---|---|
+//! | `ca.pem` | P-256 | `Sable development consortium CA` | (CA) |
+//! | `validator-N.pem` / `.key` | Ed25519 (consensus, p2p) | `urn:sable:validator:validator-N` | clientAuth |
+//! | `validator-N-server.pem` / `.key` | P-256 (gRPC port) | the same URI, DNS `validator-N.sable.local` | serverAuth |
+//! | `<participant>.pem` / `.key` | P-256 | `urn:sable:<role>:<participant>`, DNS `<participant>.sable.local` | clientAuth |
+//!
+//! No certificate names `localhost` or an IP address: a client names the validator it
+//! expects (`validator-N.sable.local`) and checks the role in the certificate.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +23,10 @@ use rcgen::{
     KeyUsagePurpose, SanType,
 };
 
-use super::{identity::valid_participant_id, identity::ED25519_PKCS8_V1_PREFIX, PkiError, Role};
+use super::{identity::valid_participant_id, key::ED25519_PKCS8_V1_PREFIX, PkiError, Role};
+
+/// The DNS suffix of development certificates' names (`validator-0.sable.local`).
+pub const DEV_DNS_SUFFIX: &str = "sable.local";
 
 /// Which parties to issue certificates for.
 #[derive(Clone, Debug)]
@@ -25,6 +41,15 @@ pub struct DevPkiSpec {
     pub auditors: usize,
     /// Number of operators (`operator-0`, …).
     pub operators: usize,
+    /// Issue Ed25519 keys to every party (validators' API server certificates stay
+    /// P-256): for seeded simulations, whose operator signatures must be the same on
+    /// every run (Ed25519 signatures are deterministic, ECDSA ones are not). Stock gRPC
+    /// clients cannot handshake with such participants' certificates. Off by default.
+    pub ed25519_participants: bool,
+    /// Participants other than validators that also get a `serverAuth` certificate, as
+    /// a careless CA might issue: for tests that clients refuse such a server by its
+    /// role. Empty by default.
+    pub misissued_server_certificates: Vec<String>,
 }
 
 impl Default for DevPkiSpec {
@@ -35,6 +60,8 @@ impl Default for DevPkiSpec {
             regulators: 1,
             auditors: 1,
             operators: 1,
+            ed25519_participants: false,
+            misissued_server_certificates: Vec::new(),
         }
     }
 }
@@ -46,10 +73,22 @@ pub struct IssuedIdentity {
     pub role: Role,
     /// Participant id.
     pub participant: String,
-    /// Certificate (PEM file).
+    /// Certificate (PEM file): Ed25519 for validators (their consensus key), P-256 for
+    /// every other role.
     pub cert: PathBuf,
     /// Private key (PKCS#8 PEM file).
     pub key: PathBuf,
+    /// Validators only: the P-256 certificate and key the gRPC port presents
+    /// (`serverAuth`, DNS name [`IssuedIdentity::server_name`]).
+    pub server: Option<(PathBuf, PathBuf)>,
+}
+
+impl IssuedIdentity {
+    /// The DNS name in this party's certificates (`<participant>.sable.local`): the
+    /// server name a client asks for when it connects to a validator.
+    pub fn server_name(&self) -> String {
+        format!("{}.{DEV_DNS_SUFFIX}", self.participant)
+    }
 }
 
 /// The files of a development PKI.
@@ -73,6 +112,12 @@ impl DevPki {
     pub fn with_role(&self, role: Role) -> impl Iterator<Item = &IssuedIdentity> {
         self.identities.iter().filter(move |i| i.role == role)
     }
+}
+
+fn p256_keypair() -> Result<(KeyPair, String), PkiError> {
+    let kp = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let pem = kp.serialize_pem();
+    Ok((kp, pem))
 }
 
 fn ed25519_keypair() -> Result<(KeyPair, String), PkiError> {
@@ -100,7 +145,7 @@ pub fn generate_dev_pki(dir: &Path, spec: &DevPkiSpec) -> Result<DevPki, PkiErro
         path: dir.display().to_string(),
         source,
     })?;
-    let (ca_key, _) = ed25519_keypair()?;
+    let (ca_key, _) = p256_keypair()?;
     let mut ca_params = CertificateParams::default();
     ca_params
         .distinguished_name
@@ -128,35 +173,55 @@ pub fn generate_dev_pki(dir: &Path, spec: &DevPkiSpec) -> Result<DevPki, PkiErro
         if !valid_participant_id(&participant) {
             return Err(PkiError::ParticipantId(participant));
         }
-        let (key, key_pem) = ed25519_keypair()?;
-        let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-        params.subject_alt_names.push(SanType::URI(
-            format!("urn:sable:{role}:{participant}").try_into()?,
-        ));
-        params
-            .distinguished_name
-            .push(DnType::CommonName, participant.as_str());
-        params
-            .distinguished_name
-            .push(DnType::OrganizationalUnitName, role.as_str());
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        let cert = params.signed_by(&key, &issuer)?;
-        let cert_path = dir.join(format!("{participant}.pem"));
-        let key_path = dir.join(format!("{participant}.key"));
-        write(&cert_path, &cert.pem())?;
-        crate::write_secret(&key_path, &key_pem)?;
+        let issue = |name: &str, key: (KeyPair, String), eku: ExtendedKeyUsagePurpose| {
+            let params = leaf_params(role, &participant, eku)?;
+            let cert = params.signed_by(&key.0, &issuer)?;
+            let cert_path = dir.join(format!("{name}.pem"));
+            let key_path = dir.join(format!("{name}.key"));
+            write(&cert_path, &cert.pem())?;
+            crate::write_secret(&key_path, &key.1)?;
+            Ok::<_, PkiError>((cert_path, key_path))
+        };
+        let (cert, key, server) = if role == Role::Validator {
+            // The consensus key must be Ed25519 (commonware); the gRPC port presents a
+            // P-256 certificate that every TLS stack can verify a handshake with.
+            let (cert, key) = issue(
+                &participant,
+                ed25519_keypair()?,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            )?;
+            let server = issue(
+                &format!("{participant}-server"),
+                p256_keypair()?,
+                ExtendedKeyUsagePurpose::ServerAuth,
+            )?;
+            (cert, key, Some(server))
+        } else {
+            let keypair = if spec.ed25519_participants {
+                ed25519_keypair()?
+            } else {
+                p256_keypair()?
+            };
+            let (cert, key) = issue(&participant, keypair, ExtendedKeyUsagePurpose::ClientAuth)?;
+            let server = spec
+                .misissued_server_certificates
+                .contains(&participant)
+                .then(|| {
+                    issue(
+                        &format!("{participant}-server"),
+                        p256_keypair()?,
+                        ExtendedKeyUsagePurpose::ServerAuth,
+                    )
+                })
+                .transpose()?;
+            (cert, key, server)
+        };
         identities.push(IssuedIdentity {
             role,
             participant,
-            cert: cert_path,
-            key: key_path,
+            cert,
+            key,
+            server,
         });
     }
     Ok(DevPki {
@@ -165,11 +230,33 @@ pub fn generate_dev_pki(dir: &Path, spec: &DevPkiSpec) -> Result<DevPki, PkiErro
     })
 }
 
+/// A party's certificate: its role URI, its own DNS name, one extended key usage.
+fn leaf_params(
+    role: Role,
+    participant: &str,
+    eku: ExtendedKeyUsagePurpose,
+) -> Result<CertificateParams, PkiError> {
+    let mut params = CertificateParams::new(vec![format!("{participant}.{DEV_DNS_SUFFIX}")])?;
+    params.subject_alt_names.push(SanType::URI(
+        format!("urn:sable:{role}:{participant}").try_into()?,
+    ));
+    params
+        .distinguished_name
+        .push(DnType::CommonName, participant);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationalUnitName, role.as_str());
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![eku];
+    Ok(params)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{load_certificate_pem, load_key_seed, CertificateAuthority};
+    use crate::{load_certificate_pem, load_key_seed, CertificateAuthority, SigningKey};
+    use crate::{PublicKey, TlsPurpose};
 
     #[test]
     fn issued_certificates_verify_and_name_their_role() {
@@ -182,10 +269,121 @@ mod tests {
             assert_eq!(who.role, id.role);
             assert_eq!(who.participant, id.participant);
             // The key file holds the certificate's key.
-            let seed = load_key_seed(&id.key).unwrap();
-            assert_eq!(crate::public_key_of_seed(&seed), who.public_key);
+            let key = SigningKey::load(&id.key).unwrap();
+            assert_eq!(key.public_key(), who.public_key);
+            // Validators' certificates carry their Ed25519 consensus key; every other
+            // party's is P-256, as banks' PKIs issue.
+            if id.role == Role::Validator {
+                assert!(matches!(who.public_key, PublicKey::Ed25519(_)));
+                assert_eq!(
+                    who.public_key.ed25519().unwrap(),
+                    SigningKey::ed25519(load_key_seed(&id.key).unwrap())
+                        .unwrap()
+                        .public_key()
+                        .ed25519()
+                        .unwrap()
+                );
+                let (cert, key) = id.server.as_ref().unwrap();
+                let server = ca
+                    .verify_validator_server(&load_certificate_pem(cert).unwrap())
+                    .unwrap();
+                assert_eq!(
+                    (server.role, &server.participant),
+                    (id.role, &id.participant)
+                );
+                assert!(matches!(server.public_key, PublicKey::P256(_)));
+                assert_eq!(
+                    SigningKey::load(key).unwrap().public_key(),
+                    server.public_key
+                );
+            } else {
+                assert!(matches!(who.public_key, PublicKey::P256(_)));
+                assert!(matches!(
+                    load_key_seed(&id.key),
+                    Err(PkiError::NotEd25519(_))
+                ));
+                assert!(id.server.is_none());
+                assert!(id.cert.ends_with(format!("{}.pem", id.participant)));
+            }
+            // Every party's certificate is good for a TLS client, none for a server.
+            ca.verify_tls(&der, TlsPurpose::Client).unwrap();
+            assert!(matches!(
+                ca.verify_tls(&der, TlsPurpose::Server),
+                Err(PkiError::Purpose(TlsPurpose::Server))
+            ));
         }
         assert_eq!(pki.with_role(Role::Validator).count(), 4);
+        assert!(matches!(
+            CertificateAuthority::load(&pki.ca_cert)
+                .unwrap()
+                .public_key(),
+            PublicKey::P256(_)
+        ));
+    }
+
+    #[test]
+    fn each_party_has_its_own_name_and_none_is_localhost() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = generate_dev_pki(dir.path(), &DevPkiSpec::default()).unwrap();
+        let mut names = std::collections::HashSet::new();
+        for id in &pki.identities {
+            let pem = std::fs::read_to_string(&id.cert).unwrap();
+            let der = load_certificate_pem(&id.cert).unwrap();
+            let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+            let san = cert.subject_alternative_name().unwrap().unwrap();
+            let dns: Vec<String> = san
+                .value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+                    x509_parser::extensions::GeneralName::IPAddress(_) => {
+                        panic!("{}: an IP address SAN", id.participant)
+                    }
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(dns, vec![id.server_name()], "{pem}");
+            assert!(!dns.iter().any(|d| d == "localhost"));
+            assert!(names.insert(id.server_name()), "shared name");
+        }
+    }
+
+    #[test]
+    fn a_bank_certificate_cannot_pass_for_a_validator_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = generate_dev_pki(dir.path(), &DevPkiSpec::default()).unwrap();
+        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
+        let bank = load_certificate_pem(&pki.identity("bank-a").unwrap().cert).unwrap();
+        // Not issued for servers at all.
+        assert!(matches!(
+            ca.verify_validator_server(&bank),
+            Err(PkiError::Purpose(TlsPurpose::Server))
+        ));
+        // A serverAuth certificate of a bank is refused by its role.
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DevPkiSpec {
+            misissued_server_certificates: vec!["bank-a".into()],
+            ..DevPkiSpec::default()
+        };
+        let pki = generate_dev_pki(dir.path(), &spec).unwrap();
+        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
+        let (cert, _) = pki.identity("bank-a").unwrap().server.clone().unwrap();
+        let rogue = load_certificate_pem(&cert).unwrap();
+        assert_eq!(
+            ca.verify_tls(&rogue, TlsPurpose::Server).unwrap().role,
+            Role::Bank
+        );
+        assert!(matches!(
+            ca.verify_validator_server(&rogue),
+            Err(PkiError::NotAValidator(who)) if who == "bank:bank-a"
+        ));
+        // A validator's p2p certificate is not a server certificate either.
+        let v = load_certificate_pem(&pki.identity("validator-1").unwrap().cert).unwrap();
+        assert!(matches!(
+            ca.verify_validator_server(&v),
+            Err(PkiError::Purpose(TlsPurpose::Server))
+        ));
     }
 
     #[cfg(unix)]

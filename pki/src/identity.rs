@@ -4,7 +4,7 @@ use std::{fmt, path::Path, str::FromStr};
 
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 
-use super::PkiError;
+use super::{PkiError, PublicKey};
 
 /// What a certificate's holder may do. Each RPC names the roles it admits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,8 +75,8 @@ pub struct Identity {
     pub role: Role,
     /// Participant id named by the certificate (e.g. `bank-a`, `validator-0`).
     pub participant: String,
-    /// The certificate's Ed25519 public key.
-    pub public_key: [u8; 32],
+    /// The certificate's public key (Ed25519, P-256 or RSA).
+    pub public_key: PublicKey,
     /// SHA-256 of the certificate.
     pub fingerprint: Fingerprint,
 }
@@ -99,7 +99,18 @@ pub(crate) fn valid_participant_id(id: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct CertificateAuthority {
     der: Vec<u8>,
-    public_key: [u8; 32],
+    public_key: PublicKey,
+}
+
+/// What a TLS peer's certificate must be issued for (its extended key usage, RFC 5280
+/// §4.2.1.12). The extension must be present and name the purpose: a certificate
+/// without one is not taken as good for any purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsPurpose {
+    /// A TLS server (`id-kp-serverAuth`): only validators' API certificates.
+    Server,
+    /// A TLS client (`id-kp-clientAuth`): participants' certificates.
+    Client,
 }
 
 impl CertificateAuthority {
@@ -107,7 +118,7 @@ impl CertificateAuthority {
     pub fn from_der(der: Vec<u8>) -> Result<Self, PkiError> {
         let (_, cert) =
             X509Certificate::from_der(&der).map_err(|e| PkiError::Certificate(e.to_string()))?;
-        let public_key = ed25519_key(&cert)?;
+        let public_key = PublicKey::of_certificate(&cert)?;
         Ok(CertificateAuthority { der, public_key })
     }
 
@@ -133,6 +144,55 @@ impl CertificateAuthority {
     /// [`CertificateAuthority::verify`] at a given Unix time (execution uses the block's
     /// timestamp so every validator reaches the same verdict).
     pub fn verify_at(&self, der: &[u8], unix_secs: i64) -> Result<Identity, PkiError> {
+        self.verify_parsed(der, unix_secs, |_| Ok(()))
+    }
+
+    /// [`CertificateAuthority::verify`] for a TLS peer: the certificate must also be
+    /// issued for `purpose` (extended key usage), and its key usage, when present, must
+    /// allow digital signatures.
+    pub fn verify_tls(&self, der: &[u8], purpose: TlsPurpose) -> Result<Identity, PkiError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.verify_parsed(der, now, |cert| {
+            let eku = cert
+                .extended_key_usage()
+                .map_err(|e| PkiError::Certificate(e.to_string()))?;
+            let allowed = eku.is_some_and(|e| match purpose {
+                TlsPurpose::Server => e.value.server_auth,
+                TlsPurpose::Client => e.value.client_auth,
+            });
+            if !allowed {
+                return Err(PkiError::Purpose(purpose));
+            }
+            let ku = cert
+                .key_usage()
+                .map_err(|e| PkiError::Certificate(e.to_string()))?;
+            if ku.is_some_and(|k| !k.value.digital_signature()) {
+                return Err(PkiError::Purpose(purpose));
+            }
+            Ok(())
+        })
+    }
+
+    /// A validator's API certificate, as a client checks the node it connects to:
+    /// issued by this CA, valid now, for TLS servers, and naming the validator role
+    /// ([`PkiError::NotAValidator`] for any other role: a bank's certificate cannot
+    /// pass for a node).
+    pub fn verify_validator_server(&self, der: &[u8]) -> Result<Identity, PkiError> {
+        let who = self.verify_tls(der, TlsPurpose::Server)?;
+        if who.role != Role::Validator {
+            return Err(PkiError::NotAValidator(who.to_string()));
+        }
+        Ok(who)
+    }
+
+    fn verify_parsed(
+        &self,
+        der: &[u8],
+        unix_secs: i64,
+        extra: impl FnOnce(&X509Certificate<'_>) -> Result<(), PkiError>,
+    ) -> Result<Identity, PkiError> {
         let (rest, cert) =
             X509Certificate::from_der(der).map_err(|e| PkiError::Certificate(e.to_string()))?;
         if !rest.is_empty() {
@@ -151,31 +211,19 @@ impl CertificateAuthority {
             return Err(PkiError::Validity);
         }
         let (role, participant) = role_of(&cert)?;
+        extra(&cert)?;
         Ok(Identity {
             role,
             participant,
-            public_key: ed25519_key(&cert)?,
+            public_key: PublicKey::of_certificate(&cert)?,
             fingerprint: fingerprint(der),
         })
     }
 
-    /// The CA's Ed25519 public key.
-    pub fn public_key(&self) -> &[u8; 32] {
+    /// The CA's public key.
+    pub fn public_key(&self) -> &PublicKey {
         &self.public_key
     }
-}
-
-fn ed25519_key(cert: &X509Certificate<'_>) -> Result<[u8; 32], PkiError> {
-    // id-Ed25519, RFC 8410.
-    if cert.public_key().algorithm.algorithm.to_id_string() != "1.3.101.112" {
-        return Err(PkiError::KeyAlgorithm);
-    }
-    cert.public_key()
-        .subject_public_key
-        .data
-        .as_ref()
-        .try_into()
-        .map_err(|_| PkiError::KeyAlgorithm)
 }
 
 fn role_of(cert: &X509Certificate<'_>) -> Result<(Role, String), PkiError> {
@@ -210,78 +258,9 @@ pub fn load_certificate_pem(path: &Path) -> Result<Vec<u8>, PkiError> {
         .map_err(|_| PkiError::Pem(path.display().to_string(), "CERTIFICATE"))
 }
 
-/// DER prefix of a PKCS#8 v1 Ed25519 private key (RFC 8410 §7); the 32-byte seed follows.
-pub(crate) const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-
-/// Reads the 32-byte Ed25519 seed of a PKCS#8 PEM key file (refused when others can
-/// read it).
-pub fn load_key_seed(path: &Path) -> Result<[u8; 32], PkiError> {
-    use rustls::pki_types::{pem::PemObject, PrivatePkcs8KeyDer};
-    let pem = crate::read_secret(path)?;
-    let der = PrivatePkcs8KeyDer::from_pem_slice(&pem)
-        .map_err(|_| PkiError::Pem(path.display().to_string(), "PRIVATE KEY"))?;
-    der.secret_pkcs8_der()
-        .strip_prefix(&ED25519_PKCS8_V1_PREFIX[..])
-        .and_then(|seed| seed.try_into().ok())
-        .ok_or_else(|| PkiError::KeyFormat(path.display().to_string()))
-}
-
-/// The Ed25519 public key of a 32-byte seed.
-pub fn public_key_of_seed(seed: &[u8; 32]) -> [u8; 32] {
-    use ring::signature::KeyPair;
-    let mut pk = [0u8; 32];
-    if let Ok(kp) = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed) {
-        pk.copy_from_slice(kp.public_key().as_ref());
-    }
-    pk
-}
-
-/// Signs `message` under `domain` with the Ed25519 key of `seed`.
-pub fn sign(seed: &[u8; 32], domain: &[u8], message: &[u8]) -> [u8; 64] {
-    let mut sig = [0u8; 64];
-    if let Ok(kp) = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed) {
-        sig.copy_from_slice(kp.sign(&domain_separated(domain, message)).as_ref());
-    }
-    sig
-}
-
-/// Verifies an Ed25519 signature made by [`sign`].
-pub fn verify_signature(public_key: &[u8; 32], domain: &[u8], message: &[u8], sig: &[u8]) -> bool {
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key)
-        .verify(&domain_separated(domain, message), sig)
-        .is_ok()
-}
-
-fn domain_separated(domain: &[u8], message: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(4 + domain.len() + message.len());
-    m.extend_from_slice(&(domain.len() as u32).to_le_bytes());
-    m.extend_from_slice(domain);
-    m.extend_from_slice(message);
-    m
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signatures_bind_key_domain_and_message() {
-        let seed = [7u8; 32];
-        let pk = public_key_of_seed(&seed);
-        let sig = sign(&seed, b"d", b"m");
-        assert!(verify_signature(&pk, b"d", b"m", &sig));
-        assert!(!verify_signature(&pk, b"e", b"m", &sig));
-        assert!(!verify_signature(&pk, b"d", b"n", &sig));
-        assert!(!verify_signature(
-            &public_key_of_seed(&[8u8; 32]),
-            b"d",
-            b"m",
-            &sig
-        ));
-        assert!(!verify_signature(&pk, b"d", b"m", &sig[..63]));
-    }
 
     #[test]
     fn roles_parse_and_reject_unknown() {

@@ -46,7 +46,7 @@ use sable_circuits::{
     transaction::ChainId,
 };
 
-use sable_pki::{self as pki, Fingerprint, Identity, PkiError, Role};
+use sable_pki::{Fingerprint, Identity, PkiError, Role, SigningKey};
 
 use crate::{
     block::TxId,
@@ -143,6 +143,9 @@ pub enum AdminError {
     /// One operator approved twice.
     #[error("operator {0} approved the command twice")]
     DuplicateApproval(Identity),
+    /// The operator's key could not sign.
+    #[error("cannot sign the command: {0}")]
+    Signing(PkiError),
     /// Fewer than M approvals.
     #[error("{have} operator approvals, the chain needs {need}")]
     TooFewApprovals {
@@ -241,31 +244,33 @@ impl AdminCommand {
         Ok(AdminCommand { nonce, op })
     }
 
-    /// One operator's approval of the command for `chain`, with its key seed and
-    /// certificate.
+    /// One operator's approval of the command for `chain`, with its key (Ed25519 or
+    /// P-256) and certificate.
     pub fn approve(
         &self,
         chain: &ChainId,
-        operator_seed: &[u8; 32],
+        operator_key: &SigningKey,
         operator_cert_der: Vec<u8>,
-    ) -> Approval {
-        Approval {
+    ) -> Result<Approval, AdminError> {
+        Ok(Approval {
             certificate: operator_cert_der,
-            signature: pki::sign(operator_seed, &admin_domain(chain), &self.to_bytes()),
-        }
+            signature: operator_key
+                .sign(&admin_domain(chain), &self.to_bytes())
+                .map_err(AdminError::Signing)?,
+        })
     }
 
     /// The command with one operator's approval (enough on a chain governed 1 of N).
     pub fn sign(
         &self,
         chain: &ChainId,
-        operator_seed: &[u8; 32],
+        operator_key: &SigningKey,
         operator_cert_der: Vec<u8>,
-    ) -> SignedAdminCommand {
-        SignedAdminCommand::new(
+    ) -> Result<SignedAdminCommand, AdminError> {
+        Ok(SignedAdminCommand::new(
             self,
-            vec![self.approve(chain, operator_seed, operator_cert_der)],
-        )
+            vec![self.approve(chain, operator_key, operator_cert_der)?],
+        ))
     }
 }
 
@@ -274,7 +279,7 @@ impl AdminCommand {
 pub struct Approval {
     /// The operator's certificate (DER).
     pub certificate: Vec<u8>,
-    /// Signature over the command under [`admin_domain`].
+    /// Signature over the command under [`admin_domain`] (Ed25519 or P-256, 64 bytes).
     pub signature: [u8; 64],
 }
 
@@ -358,7 +363,7 @@ impl SignedAdminCommand {
             if approvers.iter().any(|p| p.fingerprint == who.fingerprint) {
                 return Err(AdminError::DuplicateApproval(who));
             }
-            if !pki::verify_signature(&who.public_key, &domain, &self.command, &a.signature) {
+            if !who.public_key.verify(&domain, &self.command, &a.signature) {
                 return Err(AdminError::BadSignature(who));
             }
             approvers.push(who);
@@ -394,7 +399,7 @@ mod tests {
     use super::*;
     use sable_circuits::keys::{RegulatorSecretKey, SpendingKey};
     use sable_pki::{
-        fingerprint, generate_dev_pki, load_certificate_pem, load_key_seed, CertificateAuthority,
+        fingerprint, generate_dev_pki, load_certificate_pem, CertificateAuthority,
         DevPkiSpec,
     };
 
@@ -458,8 +463,8 @@ mod tests {
     struct Gov {
         _dir: tempfile::TempDir,
         params: ChainParams,
-        ops: Vec<([u8; 32], Vec<u8>)>,
-        bank: ([u8; 32], Vec<u8>),
+        ops: Vec<(SigningKey, Vec<u8>)>,
+        bank: (SigningKey, Vec<u8>),
     }
 
     /// A chain governed 2 of 3 (`operator-0..2`); `operator-3` is an operator of the
@@ -475,7 +480,7 @@ mod tests {
         let load = |name: &str| {
             let id = pki.identity(name).unwrap();
             (
-                load_key_seed(&id.key).unwrap(),
+                SigningKey::load(&id.key).unwrap(),
                 load_certificate_pem(&id.cert).unwrap(),
             )
         };
@@ -499,8 +504,8 @@ mod tests {
 
     impl Gov {
         fn approve(&self, cmd: &AdminCommand, who: usize) -> Approval {
-            let (seed, cert) = &self.ops[who];
-            cmd.approve(&self.params.chain, seed, cert.clone())
+            let (key, cert) = &self.ops[who];
+            cmd.approve(&self.params.chain, key, cert.clone()).unwrap()
         }
         fn signed(&self, cmd: &AdminCommand, who: &[usize]) -> SignedAdminCommand {
             SignedAdminCommand::new(cmd, who.iter().map(|&i| self.approve(cmd, i)).collect())
@@ -555,7 +560,7 @@ mod tests {
         let mut by_bank = g.signed(&cmd, &[0]);
         by_bank
             .approvals
-            .push(cmd.approve(&g.params.chain, &g.bank.0, g.bank.1.clone()));
+            .push(cmd.approve(&g.params.chain, &g.bank.0, g.bank.1.clone()).unwrap());
         assert!(matches!(
             by_bank.verify(&g.params, now(), |_| false),
             Err(AdminError::NotOperator(_))

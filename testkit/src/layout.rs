@@ -144,6 +144,8 @@ pub fn init_devnet(
                 ca: pki.ca_cert.clone(),
                 cert: id.cert.clone(),
                 key: id.key.clone(),
+                server_cert: id.server.as_ref().map(|(c, _)| c.clone()),
+                server_key: id.server.as_ref().map(|(_, k)| k.clone()),
             },
             network: NetworkSection {
                 rpc: loopback(rpc),

@@ -107,6 +107,9 @@ impl Fixture {
         let spec = DevPkiSpec {
             validators: n,
             operators: SIM_OPERATORS,
+            // Seeded runs replay byte for byte: Ed25519 signatures are deterministic,
+            // ECDSA ones are not.
+            ed25519_participants: true,
             ..DevPkiSpec::default()
         };
         let pki = generate_dev_pki(dir.path(), &spec).unwrap();
@@ -118,13 +121,13 @@ impl Fixture {
             let id = pki.identity(&format!("validator-{i}")).unwrap();
             let who = ca.verify(&load_certificate_pem(&id.cert).unwrap()).unwrap();
             peers.push(Peer {
-                public_key: who.public_key,
+                public_key: who.public_key.ed25519().unwrap(),
                 fingerprint: who.fingerprint,
                 // Unused: the simulated network ignores addresses.
                 address: std::net::SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
             });
             seeds.push(load_key_seed(&id.key).unwrap());
-            keys.push(PublicKey::decode_fixed(who.public_key).unwrap());
+            keys.push(PublicKey::decode_fixed(who.public_key.ed25519().unwrap()).unwrap());
         }
         let operators = crate::genesis::operator_keys(&pki);
         Fixture {
@@ -160,7 +163,7 @@ impl Fixture {
     /// `op` approved by operators `who` (indices), however many.
     pub fn admin_by(&self, nonce: u64, op: AdminOp, who: &[usize]) -> SignedAdminCommand {
         let by: Vec<OperatorKey> = who.iter().map(|&i| self.operators[i].clone()).collect();
-        approved(&AdminCommand { nonce, op }, &self.params.chain, &by)
+        approved(&AdminCommand { nonce, op }, &self.params.chain, &by).unwrap()
     }
 }
 

@@ -147,7 +147,7 @@ mod tests {
         Identity {
             role,
             participant: format!("{role}-0"),
-            public_key: [1; 32],
+            public_key: sable_pki::PublicKey::Ed25519([1; 32]),
             fingerprint: [role as u8; 32],
         }
     }

@@ -17,13 +17,18 @@
 //! | `sable.v1.Transactions` | bank |
 //! | `sable.v1.Chain` | bank, regulator, auditor, operator, validator |
 //! | `sable.v1.Admin` | operator |
-//! | `grpc.health.v1.Health`, `grpc.reflection.v1.ServerReflection` | any role |
+//! | `grpc.health.v1.Health`, `grpc.reflection.v1.ServerReflection` (and `v1alpha`, which stock grpcio clients ask) | any role |
 //!
-//! TLS accepts any client certificate (or none) at the handshake, still checking that
-//! the client holds the certificate's key (TLS 1.3 `CertificateVerify`); the consortium
-//! CA check happens once per connection and the revocation and role checks on every
-//! request, so a refused caller gets `UNAUTHENTICATED` or `PERMISSION_DENIED` instead of
-//! an opaque handshake failure, and every refusal is logged.
+//! TLS requires a client certificate at the handshake (a client without one never gets
+//! an HTTP/2 session) and checks that the client holds the certificate's key (TLS 1.3
+//! `CertificateVerify`, Ed25519, ECDSA or RSA). The consortium CA check happens once
+//! per connection and the revocation and role checks on every request, so a caller
+//! with a foreign, expired or revoked certificate gets `UNAUTHENTICATED` or
+//! `PERMISSION_DENIED` instead of an opaque handshake failure, and every refusal is
+//! logged.
+//!
+//! The port presents a validator's API server certificate (P-256, `serverAuth`; see
+//! `sable-pki`), which clients check names a validator.
 //!
 //! # Example
 //! ```no_run
@@ -35,8 +40,8 @@
 //! let ca = CertificateAuthority::load(Path::new("pki/ca.pem"))?;
 //! let cfg = rpc::RpcConfig::new(
 //!     "0.0.0.0:50051".parse()?,
-//!     "pki/validator-0.pem".into(),
-//!     "pki/validator-0.key".into(),
+//!     "pki/validator-0-server.pem".into(),
+//!     "pki/validator-0-server.key".into(),
 //!     ca,
 //! );
 //! rpc::serve(node, cfg, async { let _ = tokio::signal::ctrl_c().await; }).await?;
@@ -82,6 +87,10 @@ pub const ADMIN: &str = sable_proto::v1::admin_server::SERVICE_NAME;
 pub const HEALTH: &str = tonic_health::pb::health_server::SERVICE_NAME;
 /// `grpc.reflection.v1.ServerReflection`.
 pub const REFLECTION: &str = tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME;
+/// `grpc.reflection.v1alpha.ServerReflection`: the same service under the name stock
+/// grpcio clients (Python's `grpc_reflection`, grpcurl's fallback) still ask for.
+pub const REFLECTION_V1ALPHA: &str =
+    tonic_reflection::pb::v1alpha::server_reflection_server::SERVICE_NAME;
 
 /// Protobuf framing allowance above the largest payload a request may carry.
 const FRAMING_SLACK: usize = 1024;
@@ -218,10 +227,13 @@ pub async fn serve_on(
     let admin = admin::AdminService::new(node.clone());
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(sable_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(sable_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder().build_v1()?;
+    let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
     let transactions =
         TransactionsServer::new(transactions).max_decoding_message_size(MAX_TRANSACTIONS_REQUEST);
@@ -229,6 +241,7 @@ pub async fn serve_on(
     let admin = AdminServer::new(admin).max_decoding_message_size(MAX_ADMIN_REQUEST);
     let health_service = health_service.max_decoding_message_size(MAX_QUERY_REQUEST);
     let reflection = reflection.max_decoding_message_size(MAX_QUERY_REQUEST);
+    let reflection_v1alpha = reflection_v1alpha.max_decoding_message_size(MAX_QUERY_REQUEST);
     for name in [TRANSACTIONS, CHAIN, ADMIN] {
         health
             .set_service_status(name, tonic_health::ServingStatus::Serving)
@@ -266,6 +279,10 @@ pub async fn serve_on(
         .add_service(InterceptedService::new(
             reflection,
             gate(REFLECTION, ANY_ROLE),
+        ))
+        .add_service(InterceptedService::new(
+            reflection_v1alpha,
+            gate(REFLECTION_V1ALPHA, ANY_ROLE),
         ));
     tracing::info!(addr = ?local, identity = %own, "serving the gRPC API over mutual TLS");
     router

@@ -1,14 +1,16 @@
 //! The TLS port: rustls server configuration, the accept loop, and who is on the other
 //! end of each connection.
 //!
-//! The handshake accepts any client certificate, or none, so that a caller the
-//! consortium does not know receives a gRPC `UNAUTHENTICATED` it can read instead of a
-//! bare handshake failure. It still requires proof of possession: the client's TLS 1.3
-//! `CertificateVerify` signature is checked against the certificate it presented. After
-//! the handshake the certificate is checked against the consortium CA
-//! ([`CertificateAuthority::verify`]) and the verdict travels with the connection as
-//! [`PeerInfo`]; the role gate ([`super::auth`]) refuses every request of a connection
-//! without an identity.
+//! The handshake requires a client certificate: a client without one never completes
+//! it, so it never reaches HTTP/2 or gRPC. Any certificate is accepted at the handshake,
+//! so that a caller the consortium does not know receives a gRPC `UNAUTHENTICATED` it
+//! can read instead of a bare handshake failure; the handshake still requires proof of
+//! possession: the client's TLS 1.3 `CertificateVerify` signature (Ed25519, ECDSA P-256
+//! or P-384, RSA) is checked against the certificate it presented. After the handshake
+//! the certificate is checked against the consortium CA, for a TLS client
+//! ([`CertificateAuthority::verify_tls`] with [`TlsPurpose::Client`]), and the verdict
+//! travels with the connection as [`PeerInfo`]; the role gate ([`super::auth`]) refuses
+//! every request of a connection without an identity.
 //!
 //! Handshakes run concurrently, each bounded by [`HANDSHAKE_TIMEOUT`], so a client that
 //! stalls mid-handshake holds up no one else, and their number is bounded in total and
@@ -44,7 +46,7 @@ use super::{
     limits::{HandshakeLimits, LogBudget},
     RpcError,
 };
-use sable_pki::{CertificateAuthority, Identity};
+use sable_pki::{CertificateAuthority, Identity, TlsPurpose};
 
 /// How long a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,7 +59,8 @@ const HANDSHAKE_WARNINGS_PER_SECOND: u64 = 10;
 /// Why a connection carries no identity.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PeerAuthError {
-    /// The client presented no certificate.
+    /// The client presented no certificate (the handshake requires one: only a
+    /// connection built some other way can carry this).
     #[error("client certificate required")]
     NoCertificate,
     /// The certificate is not a valid consortium certificate (foreign issuer, bad
@@ -88,7 +91,7 @@ pub fn peer_identity(
     match certs.and_then(<[_]>::first) {
         None => Err(PeerAuthError::NoCertificate),
         Some(leaf) => ca
-            .verify(leaf.as_ref())
+            .verify_tls(leaf.as_ref(), TlsPurpose::Client)
             .map_err(|e| PeerAuthError::ForeignOrInvalid(e.to_string())),
     }
 }
@@ -167,8 +170,9 @@ impl AsyncWrite for TlsConnection {
     }
 }
 
-/// Accepts any client certificate chain, or none, but checks the handshake signature
-/// made with the certificate's key (the consortium check comes after the handshake).
+/// Requires a client certificate chain and checks the handshake signature made with
+/// its key; accepts any chain (the consortium check comes after the handshake, so that
+/// a refusal is a readable gRPC status).
 #[derive(Debug)]
 struct AnyClientCertificate {
     algorithms: WebPkiSupportedAlgorithms,
@@ -181,7 +185,7 @@ impl ClientCertVerifier for AnyClientCertificate {
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        false
+        true
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
@@ -237,7 +241,8 @@ pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Rp
 }
 
 /// The server's rustls configuration: its certificate and key, TLS 1.3 only, HTTP/2
-/// ALPN, and optional client certificates checked for possession only.
+/// ALPN, and a client certificate required, checked at the handshake for possession
+/// only.
 pub fn server_config(
     cert: &Path,
     key: &Path,

@@ -147,7 +147,7 @@ pub fn approved(
     nonce: u64,
     op: AdminOp,
 ) -> SignedAdminCommand {
-    sable_client::wallet::approved(&AdminCommand { nonce, op }, chain, by)
+    sable_client::wallet::approved(&AdminCommand { nonce, op }, chain, by).unwrap()
 }
 
 /// Applies a block of `admin` commands and `txs` on top of the node's tip; returns each
