@@ -1,8 +1,14 @@
-//! The bridge as the node reads it: confirmed deposits in index order, confirmed
-//! asset listings, and the governance digests validators sign to list assets.
+//! The bridge as the node reads it: deposits and asset listings in final L1 blocks
+//! ([`Finality`]: L1's `finalized` block, or a depth below the head), a watcher's
+//! reorg-aware incremental scan ([`BridgeScan`]), and the governance digests validators
+//! sign to list assets.
+
+use std::collections::BTreeMap;
 
 use alloy::{
+    eips::BlockNumberOrTag,
     primitives::{keccak256, Address, TxHash, B256, U256},
+    providers::Provider,
     rpc::types::Filter,
     sol_types::SolValue,
 };
@@ -15,6 +21,57 @@ use crate::{
 };
 
 type Result<T> = std::result::Result<T, L1Error>;
+
+/// When an L1 block counts as final for the bridge reads: a deposit is stored (and so
+/// can be minted on Sable) only from a final block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Finality {
+    /// L1's `finalized` block (the JSON-RPC block tag): on Ethereum, two epochs
+    /// (about 13 minutes) behind the head, and reverting it would burn a third of all
+    /// stake. The default.
+    #[default]
+    Finalized,
+    /// Blocks with this many confirmations (the head has 1), for chains without a
+    /// `finalized` tag; it must cover the deepest reorg the chain can have.
+    Depth(u64),
+}
+
+/// How many reorg checkpoints a [`BridgeScan`] keeps (the scanned ranges' last blocks).
+/// A reorg deeper than all of them re-reads the bridge from the configured
+/// `from_block`.
+pub const SCAN_CHECKPOINTS: usize = 256;
+
+/// A watcher's position in the bridge's log: the first L1 block it has not read, and the
+/// hashes of the last blocks of the ranges it read, by which it notices that L1
+/// reorganised beneath what it read. A fresh scan reads from the configured
+/// `from_block`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BridgeScan {
+    next_block: u64,
+    checkpoints: BTreeMap<u64, B256>,
+}
+
+impl BridgeScan {
+    /// The first L1 block this scan has not read (0: none read yet).
+    pub fn next_block(&self) -> u64 {
+        self.next_block
+    }
+}
+
+/// One step of a [`BridgeScan`]: what the bridge logged in the final L1 blocks from
+/// `from_block` on. These are the canonical contents of those blocks: anything read
+/// from them before (a reorg made the scan step back, or a fresh scan) is replaced by
+/// this.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BridgeStep {
+    /// The first L1 block read (earlier than the scan's last `next_block` after a reorg).
+    pub from_block: u64,
+    /// The deposits and listings in the final blocks from `from_block` on.
+    pub events: BridgeEvents,
+    /// Whether L1 reorganised beneath blocks the scan had read: `from_block` is then the
+    /// block after the last checkpoint that is still in the chain.
+    pub reorged: bool,
+}
 
 /// A deposit the bridge holds on L1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,10 +131,107 @@ pub struct L1Listing {
 }
 
 impl L1Provider {
-    /// The last L1 block with the client's `confirmations` (a block b has
-    /// head − b + 1), or `None` while the chain is shorter than that.
+    /// The last final L1 block (the client's [`Finality`]) and its hash, or `None`
+    /// while there is none.
+    pub async fn final_block(&self) -> Result<Option<(u64, B256)>> {
+        let tag = match self.config().finality {
+            Finality::Finalized => BlockNumberOrTag::Finalized,
+            Finality::Depth(depth) => match (self.head().await? + 1).checked_sub(depth.max(1)) {
+                Some(n) => BlockNumberOrTag::Number(n),
+                None => return Ok(None),
+            },
+        };
+        let block = self
+            .provider()
+            .get_block_by_number(tag)
+            .await
+            .map_err(|e| match tag {
+                BlockNumberOrTag::Finalized => rpc(format!(
+                    "the `finalized` block ({e}); for a chain without one, configure a depth"
+                )),
+                _ => rpc(e),
+            })?;
+        Ok(block.map(|b| (b.header.number, b.header.hash)))
+    }
+
+    /// The hash of L1 block `number` in the endpoint's current chain (`None` past its
+    /// head).
+    pub async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        Ok(self
+            .provider()
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(rpc)?
+            .map(|b| b.header.hash))
+    }
+
+    /// The last final L1 block (the client's [`Finality`]), or `None` while there is
+    /// none.
     async fn confirmed_head(&self) -> Result<Option<u64>> {
-        Ok((self.head().await? + 1).checked_sub(self.config().confirmations.max(1)))
+        Ok(self.final_block().await?.map(|(n, _)| n))
+    }
+
+    /// The next step of the watcher's `scan`: first, whether L1 reorganised beneath
+    /// the blocks it read (the hash of its last checkpoint changed); if so, it steps back
+    /// to the block after the newest checkpoint still in the chain (or to `from_block`
+    /// when none is) and reads again from there. Then it reads the bridge's deposits (in
+    /// index order) and listings up to the last final block, and records that block as a
+    /// checkpoint.
+    pub async fn scan_bridge(&self, scan: &mut BridgeScan) -> Result<BridgeStep> {
+        let start = self.config().from_block;
+        let mut from = scan.next_block.max(start);
+        let mut reorged = false;
+        let last_final = self.final_block().await?;
+        if let Some((&height, &hash)) = scan.checkpoints.last_key_value() {
+            let now = match last_final {
+                Some((n, h)) if n == height => Some(h),
+                _ => self.block_hash(height).await?,
+            };
+            if now != Some(hash) {
+                reorged = true;
+                let mut fork = start;
+                for (&h, &hash) in scan.checkpoints.iter().rev().skip(1) {
+                    if self.block_hash(h).await? == Some(hash) {
+                        fork = h + 1;
+                        break;
+                    }
+                }
+                scan.checkpoints.retain(|&h, _| h < fork);
+                scan.next_block = fork;
+                from = fork.max(start);
+            }
+        }
+        let bridge = self.bridge_address().await?;
+        let (last, last_hash) = match last_final {
+            Some((last, hash)) if !bridge.is_zero() && last >= from => (last, hash),
+            _ => {
+                // Nothing final to read (yet): after a reorg, the blocks from `from` on
+                // hold nothing final any more.
+                return Ok(BridgeStep {
+                    from_block: from,
+                    events: BridgeEvents::none(from),
+                    reorged,
+                });
+            }
+        };
+        let mut deposits = self.deposits_in(bridge, from, last).await?;
+        deposits.sort_by_key(|d| d.index);
+        deposits.dedup_by_key(|d| d.index);
+        let listings = self.listings_in(bridge, from, last).await?;
+        scan.checkpoints.insert(last, last_hash);
+        while scan.checkpoints.len() > SCAN_CHECKPOINTS {
+            scan.checkpoints.pop_first();
+        }
+        scan.next_block = last + 1;
+        Ok(BridgeStep {
+            from_block: from,
+            events: BridgeEvents {
+                deposits,
+                listings,
+                next_block: last + 1,
+            },
+            reorged,
+        })
     }
 
     /// The client's bridge or, if it was connected without one, the bridge the
@@ -93,8 +247,8 @@ impl L1Provider {
             .map_err(rpc)
     }
 
-    /// The deposits with index `from_index` onwards whose L1 block has the client's
-    /// `confirmations`, in index order and without gaps (a deposit whose predecessor is
+    /// The deposits with index `from_index` onwards whose L1 block is final (the
+    /// client's [`Finality`]), in index order and without gaps (a deposit whose predecessor is
     /// not yet confirmed waits with it).
     pub async fn confirmed_deposits(&self, from_index: u64) -> Result<Vec<L1Deposit>> {
         let (Some(last), bridge) = (self.confirmed_head().await?, self.bridge_address().await?)
@@ -148,7 +302,7 @@ impl L1Provider {
         self.send("claim", bridge.claim(w.clone())).await
     }
 
-    /// Every listing whose L1 block has the client's `confirmations`, in L1 order.
+    /// Every listing whose L1 block is final (the client's [`Finality`]), in L1 order.
     pub async fn confirmed_listings(&self) -> Result<Vec<L1Listing>> {
         let (Some(last), bridge) = (self.confirmed_head().await?, self.bridge_address().await?)
         else {
@@ -160,10 +314,11 @@ impl L1Provider {
         self.listings_in(bridge, 0, last).await
     }
 
-    /// What the bridge logged in the L1 blocks from `from_block` to the last with the
-    /// client's `confirmations`: deposits in index order and listings, and the block to
-    /// read from next time (confirmed blocks are never read twice). A watcher's
-    /// incremental read; [`L1Provider::confirmed_deposits`] reads everything.
+    /// What the bridge logged in the L1 blocks from `from_block` to the last final one
+    /// (the client's [`Finality`]): deposits in index order and listings, and the block
+    /// to read from next time. An incremental read that does not notice reorgs
+    /// ([`L1Provider::scan_bridge`] does); [`L1Provider::confirmed_deposits`] reads
+    /// everything.
     pub async fn confirmed_bridge_events(&self, from_block: u64) -> Result<BridgeEvents> {
         let (Some(last), bridge) = (self.confirmed_head().await?, self.bridge_address().await?)
         else {

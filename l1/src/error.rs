@@ -46,6 +46,17 @@ pub enum L1Error {
         /// The transaction hash.
         tx: String,
     },
+    /// A sent transaction (and every replacement of it) was not mined and confirmed
+    /// within the configured time: it may still be mined later.
+    #[error("{call} was not mined within {waited_s} s (last transaction {tx})")]
+    NotMined {
+        /// The contract function.
+        call: &'static str,
+        /// The last transaction sent for it.
+        tx: String,
+        /// Seconds waited.
+        waited_s: u64,
+    },
     /// Nothing was sent: L1 gas costs more than configured.
     #[error("gas price {price} wei exceeds the configured limit {limit} wei")]
     GasPriceTooHigh {

@@ -4,8 +4,9 @@
 //! their EIP-712 digests, validator settlement keys and quorum signatures ([`batch`]),
 //! the L1 provider that publishes a batch's data and settles it, reads the contract
 //! state back and decodes the contracts' rejections ([`provider`]), settled batches and
-//! their data read back from L1 alone ([`history`]), confirmed bridge deposits and
-//! asset listings and the bridge's governance digests ([`bridge`]), and contract
+//! their data read back from L1 alone ([`history`]), bridge deposits and asset
+//! listings in final L1 blocks, a watcher's reorg-aware scan of them and the bridge's
+//! governance digests ([`bridge`]), and contract
 //! deployment from forge's artifacts ([`deploy`]). With `test-utils`, an anvil process
 //! on loopback for tests and benchmarks ([`anvil`]) and a test token driven through
 //! the bridge ([`testing`]).
@@ -31,7 +32,9 @@ pub use batch::{
     batch_hash, quorum_size, withdrawals_hash, DataFold, Domain, Quorum, SettlementKey,
 };
 pub use bindings::{Batch, Withdrawal};
-pub use bridge::{listing_digest, BridgeEvents, L1Deposit, L1Listing};
+pub use bridge::{
+    listing_digest, BridgeEvents, BridgeScan, BridgeStep, Finality, L1Deposit, L1Listing,
+};
 pub use error::L1Error;
 pub use history::SettledBatch;
 pub use provider::{BlobData, BlobSource, L1Config, L1Provider, SettledState};

@@ -1,6 +1,9 @@
 //! The L1 provider: reads the settlement contract's state, publishes a batch's data and
-//! settles it under a gas-price limit, waits for confirmations, and turns the
-//! contracts' custom errors into typed rejections.
+//! settles it under a gas-price limit, waits for confirmations (replacing a transaction
+//! that is not mined in time with a higher fee, same nonce), bounds every JSON-RPC
+//! request by a timeout, and turns the contracts' custom errors into typed rejections.
+
+use std::time::{Duration, Instant};
 
 use alloy::{
     contract::{CallBuilder, CallDecoder},
@@ -21,6 +24,7 @@ use alloy::eips::eip7594::BlobTransactionSidecarVariant;
 use crate::{
     batch::{withdrawals_hash, DataFold, Domain, SettlementKey},
     bindings::{Batch, ISableBridge, ISableSettlement, Withdrawal},
+    bridge::Finality,
     error::{rejected, rpc, L1Error},
 };
 
@@ -33,6 +37,17 @@ pub const DEFAULT_CHUNK: usize = 96 * 1024;
 /// The most L1 blocks one `eth_getLogs` call spans by default (public endpoints cap the
 /// range of a log query; 10,000 is a common cap).
 pub const DEFAULT_LOG_PAGE: u64 = 10_000;
+
+/// How long one JSON-RPC request may take by default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a sent transaction may stay unmined by default before it is replaced with a
+/// higher fee (five Ethereum slots).
+pub const DEFAULT_RESUBMIT_AFTER: Duration = Duration::from_secs(60);
+
+/// How long [`L1Provider::send`] waits for one transaction by default, replacements
+/// included, before it gives up with [`L1Error::NotMined`].
+pub const DEFAULT_TX_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Blobs per publishing transaction (the per-transaction limit since Fusaka; Prague
 /// allows a block's nine).
@@ -171,8 +186,19 @@ pub enum BlobSource {
 /// caller ever holds a half-configured client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct L1Config {
-    /// Blocks on top of a transaction's (or a log's) before it counts as done.
+    /// Blocks on top of a sent transaction's before it counts as done.
     pub confirmations: u64,
+    /// When an L1 block counts as final for the bridge reads (deposits and listings):
+    /// L1's `finalized` block, or a fixed depth below the head.
+    pub finality: Finality,
+    /// The longest one JSON-RPC request may take before it fails.
+    pub request_timeout: Duration,
+    /// A sent transaction not mined after this long is replaced: the same nonce, both
+    /// fees 12.5 % higher, never above `max_gas_price`.
+    pub resubmit_after: Duration,
+    /// The longest [`L1Provider::send`] waits for one transaction, replacements
+    /// included, before it gives up with [`L1Error::NotMined`].
+    pub tx_timeout: Duration,
     /// The largest calldata chunk per transaction.
     pub chunk_size: usize,
     /// Refuse to send while the node's gas price is above this (wei); `None`: no limit.
@@ -187,11 +213,17 @@ pub struct L1Config {
 }
 
 impl Default for L1Config {
-    /// One confirmation, [`DEFAULT_CHUNK`], no gas-price limit, logs from block 0 in
-    /// pages of [`DEFAULT_LOG_PAGE`], blobs from anvil.
+    /// One confirmation, bridge reads up to L1's `finalized` block, the default
+    /// timeouts ([`DEFAULT_REQUEST_TIMEOUT`], [`DEFAULT_RESUBMIT_AFTER`],
+    /// [`DEFAULT_TX_TIMEOUT`]), [`DEFAULT_CHUNK`], no gas-price limit, logs from block 0
+    /// in pages of [`DEFAULT_LOG_PAGE`], blobs from anvil.
     fn default() -> Self {
         L1Config {
             confirmations: 1,
+            finality: Finality::Finalized,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            resubmit_after: DEFAULT_RESUBMIT_AFTER,
+            tx_timeout: DEFAULT_TX_TIMEOUT,
             chunk_size: DEFAULT_CHUNK,
             max_gas_price: None,
             from_block: 0,
@@ -230,16 +262,27 @@ impl L1Provider {
             url: url.into(),
             reason: e.to_string(),
         })?;
-        // The nonce comes from the endpoint for every transaction: a call refused at gas
-        // estimation must not leave a cached nonce behind (a gap would stall every later
-        // transaction), and a restarted submitter picks up where the chain is.
+        // Every request is bounded: an endpoint that accepts the connection and never
+        // answers must not hang the settlement service or the bridge watcher.
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .build()
+            .map_err(|e| L1Error::Url {
+                url: url.into(),
+                reason: e.to_string(),
+            })?;
+        // `send` sets nonce, gas and fees itself (a replacement must reuse them); the
+        // fillers are for other senders (tests, tools). The nonce comes from the
+        // endpoint for every transaction: a call refused at gas estimation must not
+        // leave a cached nonce behind, and a restarted submitter picks up where the
+        // chain is.
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
             .with_gas_estimation()
             .with_simple_nonce_management()
             .fetch_chain_id()
             .wallet(EthereumWallet::from(key.signer().clone()))
-            .connect_http(parsed)
+            .connect_reqwest(http, parsed)
             .erased();
         Ok(L1Provider {
             provider,
@@ -421,7 +464,8 @@ impl L1Provider {
                 BlobTransactionSidecarVariant::Eip7594(s) => call.sidecar_7594(s.clone()),
             }
             .max_fee_per_blob_gas(fee.saturating_mul(2).max(1));
-            sent.push(self.send("publish", call).await?);
+            let blob_fee = Some(fee.saturating_mul(2).max(1));
+            sent.push(self.send_bumping("publish", call, blob_fee).await?);
         }
         let call = c.submitBatch(
             batch.clone(),
@@ -463,31 +507,213 @@ impl L1Provider {
     }
 
     /// Sends `call` under the gas-price limit and waits for its confirmations.
-    pub async fn send<D: CallDecoder>(
+    ///
+    /// Nonce, gas and fees are fixed here: fees from the endpoint's EIP-1559 estimate,
+    /// the fee cap at most `max_gas_price`. A transaction still unmined after
+    /// `resubmit_after` is replaced by the same one (same nonce) with both fees
+    /// 12.5 % higher, capped at `max_gas_price`; whichever of them is mined counts.
+    /// After `tx_timeout` without one mined and confirmed, [`L1Error::NotMined`]: the
+    /// caller re-reads the contract and tries again (the nonce is the account's mined
+    /// count, so the next attempt replaces the stuck one rather than queueing behind it).
+    pub async fn send<D: CallDecoder + Clone>(
         &self,
         name: &'static str,
         call: CallBuilder<&DynProvider, D>,
     ) -> Result<TxHash> {
-        let mut call = call;
-        if let Some(limit) = self.config.max_gas_price {
+        self.send_bumping(name, call, None).await
+    }
+
+    /// [`L1Provider::send`], for a blob transaction whose blob fee cap is `blob_fee`:
+    /// a replacement doubles it (blob pools ask for that much).
+    pub(crate) async fn send_bumping<D: CallDecoder + Clone>(
+        &self,
+        name: &'static str,
+        call: CallBuilder<&DynProvider, D>,
+        mut blob_fee: Option<u128>,
+    ) -> Result<TxHash> {
+        let limit = self.config.max_gas_price;
+        if let Some(limit) = limit {
             let price = self.provider.get_gas_price().await.map_err(rpc)?;
             if price > limit {
                 return Err(L1Error::GasPriceTooHigh { price, limit });
             }
-            call = call.max_fee_per_gas(limit);
         }
-        let pending = call.send().await.map_err(|e| rejected(name, e))?;
-        let receipt = pending
-            .with_required_confirmations(self.config.confirmations)
-            .get_receipt()
+        let estimate = self.provider.estimate_eip1559_fees().await.map_err(rpc)?;
+        let mut fees = Fees {
+            max: estimate.max_fee_per_gas,
+            tip: estimate.max_priority_fee_per_gas,
+        }
+        .capped(limit);
+        let call = call.from(self.from);
+        let gas = call.estimate_gas().await.map_err(|e| rejected(name, e))?;
+        let nonce = self
+            .provider
+            .get_transaction_count(self.from)
+            .latest()
             .await
             .map_err(rpc)?;
-        if !receipt.status() {
-            return Err(L1Error::Reverted {
-                call: name,
-                tx: receipt.transaction_hash.to_string(),
-            });
+        let mut call = call
+            .nonce(nonce)
+            .gas(gas)
+            .max_fee_per_gas(fees.max)
+            .max_priority_fee_per_gas(fees.tip);
+        // A transaction of an earlier attempt may still wait at this nonce: outbid it,
+        // up to the limit.
+        let pending = loop {
+            match call.send().await {
+                Ok(p) => break p,
+                Err(e) if e.to_string().to_lowercase().contains("underpriced") => {
+                    let higher = fees.bumped().capped(limit);
+                    if higher.max <= fees.max {
+                        return Err(rejected(name, e));
+                    }
+                    fees = higher;
+                    blob_fee = blob_fee.map(|f| f.saturating_mul(2));
+                    call = call
+                        .max_fee_per_gas(fees.max)
+                        .max_priority_fee_per_gas(fees.tip);
+                    if let Some(fee) = blob_fee {
+                        call = call.max_fee_per_blob_gas(fee);
+                    }
+                }
+                Err(e) => return Err(rejected(name, e)),
+            }
+        };
+        let mut sent = vec![*pending.tx_hash()];
+        // Polls start quick (a local or fast chain mines at once) and slow down.
+        let slowest = (self.config.resubmit_after / 4).clamp(POLL_MIN, POLL_MAX);
+        let mut poll = POLL_MIN;
+        let start = Instant::now();
+        let mut last_sent = Instant::now();
+        loop {
+            let (mined, confirmed) = self.receipt_of(&sent).await?;
+            if let Some(receipt) = confirmed {
+                if !receipt.status() {
+                    return Err(L1Error::Reverted {
+                        call: name,
+                        tx: receipt.transaction_hash.to_string(),
+                    });
+                }
+                return Ok(receipt.transaction_hash);
+            }
+            if start.elapsed() >= self.config.tx_timeout {
+                return Err(L1Error::NotMined {
+                    call: name,
+                    tx: sent.last().map(ToString::to_string).unwrap_or_default(),
+                    waited_s: start.elapsed().as_secs(),
+                });
+            }
+            if !mined && last_sent.elapsed() >= self.config.resubmit_after {
+                last_sent = Instant::now();
+                let higher = fees.bumped().capped(limit);
+                if higher.max > fees.max {
+                    let mut next = call
+                        .clone()
+                        .max_fee_per_gas(higher.max)
+                        .max_priority_fee_per_gas(higher.tip);
+                    let next_blob_fee = blob_fee.map(|f| f.saturating_mul(2));
+                    if let Some(fee) = next_blob_fee {
+                        next = next.max_fee_per_blob_gas(fee);
+                    }
+                    match next.send().await {
+                        Ok(p) => {
+                            tracing::warn!(
+                                call = name,
+                                nonce,
+                                replaced = %sent.last().map(ToString::to_string).unwrap_or_default(),
+                                by = %p.tx_hash(),
+                                max_fee_per_gas = higher.max,
+                                max_priority_fee_per_gas = higher.tip,
+                                "L1 transaction not mined in time: replaced with a higher fee"
+                            );
+                            sent.push(*p.tx_hash());
+                            fees = higher;
+                            blob_fee = next_blob_fee;
+                            call = next;
+                        }
+                        // Mined meanwhile (nonce too low), or refused as underpriced:
+                        // the transactions already sent are still awaited.
+                        Err(e) => {
+                            tracing::warn!(call = name, nonce, %e, "L1 replacement transaction not accepted")
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(poll).await;
+            poll = (poll * 2).min(slowest);
         }
-        Ok(receipt.transaction_hash)
+    }
+
+    /// Whether one of `sent` is mined, and its receipt once it has the configured
+    /// confirmations (one that a reorg took out of the chain is awaited again).
+    async fn receipt_of(
+        &self,
+        sent: &[TxHash],
+    ) -> Result<(bool, Option<alloy::rpc::types::TransactionReceipt>)> {
+        for hash in sent.iter().rev() {
+            let Some(receipt) = self
+                .provider
+                .get_transaction_receipt(*hash)
+                .await
+                .map_err(rpc)?
+            else {
+                continue;
+            };
+            let Some(block) = receipt.block_number else {
+                continue;
+            };
+            let depth = (self.head().await? + 1).saturating_sub(block);
+            let confirmed = depth >= self.config.confirmations.max(1);
+            return Ok((true, confirmed.then_some(receipt)));
+        }
+        Ok((false, None))
+    }
+}
+
+/// The shortest and longest wait between two receipt polls.
+const POLL_MIN: Duration = Duration::from_millis(50);
+const POLL_MAX: Duration = Duration::from_secs(2);
+
+/// EIP-1559 fee caps (wei per gas).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fees {
+    max: u128,
+    tip: u128,
+}
+
+impl Fees {
+    /// Both 12.5 % higher (rounded up, and at least 1 wei higher): what a replacement
+    /// needs (geth and reth ask 10 %, others 12.5 %).
+    fn bumped(self) -> Self {
+        let up = |f: u128| f.saturating_add(f.div_ceil(8).max(1));
+        Fees {
+            max: up(self.max),
+            tip: up(self.tip),
+        }
+    }
+
+    /// The fee cap at most `limit`, the tip at most the fee cap.
+    fn capped(self, limit: Option<u128>) -> Self {
+        let max = limit.map_or(self.max, |l| self.max.min(l));
+        Fees {
+            max,
+            tip: self.tip.min(max),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fees;
+
+    #[test]
+    fn a_replacement_pays_an_eighth_more_and_never_above_the_limit() {
+        let f = Fees { max: 800, tip: 8 };
+        assert_eq!(f.bumped(), Fees { max: 900, tip: 9 });
+        // Rounded up, and at least one wei more even from nothing.
+        assert_eq!(Fees { max: 9, tip: 0 }.bumped(), Fees { max: 11, tip: 1 });
+        assert_eq!(f.bumped().capped(Some(850)), Fees { max: 850, tip: 9 });
+        assert_eq!(f.capped(Some(5)), Fees { max: 5, tip: 5 });
+        assert_eq!(f.capped(None), f);
     }
 }

@@ -3,15 +3,17 @@
 //! comes back typed with the contract state unchanged.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
 use alloy::{
-    primitives::{Address, Bytes, B256},
+    primitives::{Address, Bytes, B256, U256},
     providers::Provider,
 };
 use sable_l1::{
     anvil::{Anvil, DEV_KEYS},
     batch_hash,
     deploy::{contracts_out, deploy},
-    Batch, BlobData, DataFold, L1Config, L1Error, L1Provider, Quorum, SettlementKey,
+    Batch, BlobData, DataFold, Finality, L1Config, L1Error, L1Provider, Quorum, SettlementKey,
 };
 
 struct Net {
@@ -45,12 +47,16 @@ async fn setup_with(anvil_args: &[&str]) -> Net {
     )
     .await
     .unwrap();
+    // Bridge reads up to the head: these tests read deposits as soon as they land.
     let client = L1Provider::connect(
         &anvil.url(),
         &sender,
         d.settlement,
         d.bridge,
-        L1Config::default(),
+        L1Config {
+            finality: Finality::Depth(1),
+            ..L1Config::default()
+        },
     )
     .unwrap();
     Net {
@@ -341,7 +347,6 @@ fn quorum_refuses_a_signature_from_someone_else() {
 /// confirmations, in index order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirmed_deposits_are_read_back_in_order() {
-    use alloy::primitives::U256;
     use sable_l1::testing::{deploy_test_token, deposit, list_asset};
 
     let mut net = setup().await;
@@ -376,12 +381,22 @@ async fn confirmed_deposits_are_read_back_in_order() {
     assert_eq!(all[1].commitment_le()[0], 22);
     assert_eq!(c.confirmed_deposits(1).await.unwrap(), all[1..]);
     assert!(c.confirmed_deposits(2).await.unwrap().is_empty());
-    // The second deposit is in the head block: with 2 confirmations it waits.
-    net.client = reconfigured(&net.client, |k| k.confirmations = 2);
+    // The second deposit is in the head block: at depth 2 it waits.
+    net.client = reconfigured(&net.client, |k| k.finality = Finality::Depth(2));
     assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all[..1]);
-    net.client = reconfigured(&net.client, |k| k.confirmations = 100);
+    net.client = reconfigured(&net.client, |k| k.finality = Finality::Depth(100));
     assert!(net.client.confirmed_deposits(0).await.unwrap().is_empty());
-    net.client = reconfigured(&net.client, |k| k.confirmations = 1);
+    // Anvil's `finalized` block is 64 blocks (two epochs of 32 slots) behind its head:
+    // the second deposit (in the head block) is final once 64 more blocks are mined.
+    net.client = reconfigured(&net.client, |k| k.finality = Finality::Finalized);
+    assert!(net.client.confirmed_deposits(0).await.unwrap().is_empty());
+    let head = net.client.head().await.unwrap();
+    mine(&net.client, 63).await;
+    assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all[..1]);
+    mine(&net.client, 1).await;
+    assert_eq!(net.client.head().await.unwrap(), head + 64);
+    assert_eq!(net.client.confirmed_deposits(0).await.unwrap(), all);
+    net.client = reconfigured(&net.client, |k| k.finality = Finality::Depth(1));
 
     // The listing, and a watcher's incremental reads: from a block, up to the confirmed
     // head, and from there on nothing is read twice.
@@ -430,4 +445,313 @@ async fn confirmed_deposits_are_read_back_in_order() {
     net.client = reconfigured(&net.client, |k| k.from_block = all[1].l1_block + 1);
     assert!(net.client.confirmed_deposits(0).await.unwrap().is_empty());
     assert!(net.client.confirmed_listings().await.unwrap().is_empty());
+}
+
+/// Mines `n` empty blocks.
+async fn mine(client: &L1Provider, n: u64) {
+    let _: () = client
+        .provider()
+        .raw_request("anvil_mine".into(), (U256::from(n),))
+        .await
+        .unwrap();
+}
+
+/// A watcher's scan notices that L1 reorganised beneath a deposit it read, steps back
+/// and reads the new order: deposit A read at index 0, then a reorg (back to a
+/// snapshot, B and A deposited again in that order, the chain longer than before)
+/// puts B at 0 and A at 1. A scan that has read everything reads nothing more; a
+/// fresh scan reads the same canonical deposits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_scan_notices_a_reorg_beneath_a_deposit_and_reads_the_new_order() {
+    use sable_l1::testing::{deploy_test_token, deposit, list_asset};
+    use sable_l1::BridgeScan;
+
+    let net = setup().await;
+    let c = &net.client;
+    let token = deploy_test_token(c, "USDT").await.unwrap();
+    let (asset, unit) = (B256::repeat_byte(0xa5), U256::from(1000u64));
+    list_asset(c, token, asset, unit, &net.validators[1..])
+        .await
+        .unwrap();
+    let mut scan = BridgeScan::default();
+    let first = c.scan_bridge(&mut scan).await.unwrap();
+    assert!(!first.reorged);
+    assert_eq!((first.from_block, first.events.listings.len()), (0, 1));
+    assert!(first.events.deposits.is_empty());
+
+    let before: U256 = c
+        .provider()
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    deposit(c, token, unit, U256::from(0xa)).await.unwrap();
+    mine(c, 2).await;
+    let seen = c.scan_bridge(&mut scan).await.unwrap();
+    assert!(!seen.reorged);
+    assert_eq!(seen.from_block, first.events.next_block);
+    let a_block = seen.events.deposits[0].l1_block;
+    assert_eq!(
+        seen.events
+            .deposits
+            .iter()
+            .map(|d| (d.index, d.commitment))
+            .collect::<Vec<_>>(),
+        vec![(0, U256::from(0xa))]
+    );
+    // Nothing new: nothing read, no reorg.
+    let idle = c.scan_bridge(&mut scan).await.unwrap();
+    assert!(!idle.reorged && idle.events.deposits.is_empty());
+
+    // The reorg: B lands first, A after it; the new chain is longer than the old.
+    let reverted: bool = c
+        .provider()
+        .raw_request("evm_revert".into(), (before,))
+        .await
+        .unwrap();
+    assert!(reverted);
+    let before: U256 = c
+        .provider()
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    deposit(c, token, unit, U256::from(0xb)).await.unwrap();
+    deposit(c, token, unit, U256::from(0xa)).await.unwrap();
+    mine(c, 3).await;
+    let after = c.scan_bridge(&mut scan).await.unwrap();
+    assert!(after.reorged, "the scan must notice the reorg");
+    assert!(after.from_block <= a_block, "{after:?}");
+    let order: Vec<_> = after
+        .events
+        .deposits
+        .iter()
+        .map(|d| (d.index, d.commitment))
+        .collect();
+    assert_eq!(order, vec![(0, U256::from(0xb)), (1, U256::from(0xa))]);
+    let idle = c.scan_bridge(&mut scan).await.unwrap();
+    assert!(!idle.reorged && idle.events.deposits.is_empty());
+    let fresh = c.scan_bridge(&mut BridgeScan::default()).await.unwrap();
+    assert_eq!(fresh.events.deposits, after.events.deposits);
+
+    // A shorter chain (back before the deposits) at depth 1: the scan notices, and
+    // nothing from the deposits' blocks on is final any more.
+    let reverted: bool = c
+        .provider()
+        .raw_request("evm_revert".into(), (before,))
+        .await
+        .unwrap();
+    assert!(reverted);
+    let gone = c.scan_bridge(&mut scan).await.unwrap();
+    assert!(gone.reorged);
+    assert!(gone.events.deposits.is_empty());
+}
+
+/// Every request has a timeout: an endpoint that accepts the connection and never
+/// answers fails the request with an RPC error once the timeout passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_to_an_endpoint_that_never_answers_times_out() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        // Accept and hold connections without answering, until the test ends.
+        let conns: Vec<_> = silent.incoming().take(4).collect();
+        std::thread::sleep(Duration::from_secs(30));
+        drop(conns);
+    });
+    let key = SettlementKey::random();
+    let client = L1Provider::connect(
+        &url,
+        &key,
+        Address::ZERO,
+        Address::ZERO,
+        L1Config {
+            request_timeout: Duration::from_millis(500),
+            ..L1Config::default()
+        },
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(20), client.head())
+        .await
+        .expect("the request timeout bounds the call");
+    assert!(matches!(r, Err(L1Error::Rpc(_))), "{r:?}");
+    assert!(start.elapsed() < Duration::from_secs(20));
+    drop(held);
+}
+
+/// The sender's transactions in anvil's pool, by nonce: (hash, maxFeePerGas).
+async fn pooled(client: &L1Provider) -> Vec<(u64, String, u128)> {
+    let pool: serde_json::Value = client
+        .provider()
+        .raw_request("txpool_content".into(), ())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for section in ["pending", "queued"] {
+        let Some(by_sender) = pool[section].as_object() else {
+            continue;
+        };
+        for (sender, txs) in by_sender {
+            if !sender.eq_ignore_ascii_case(&client.from.to_string()) {
+                continue;
+            }
+            for (nonce, tx) in txs.as_object().unwrap() {
+                let fee = tx["maxFeePerGas"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("0x");
+                out.push((
+                    nonce.parse().unwrap(),
+                    tx["hash"].as_str().unwrap().to_string(),
+                    u128::from_str_radix(fee, 16).unwrap(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Polls `cond` on the sender's pooled transactions every 50 ms for at most 60 s.
+async fn wait_pool(
+    client: &L1Provider,
+    what: &str,
+    cond: impl Fn(&[(u64, String, u128)]) -> bool,
+) -> Vec<(u64, String, u128)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let p = pooled(client).await;
+        if cond(&p) {
+            return p;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: pool {p:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A transaction that is not mined is replaced (same nonce, fees up 12.5 % a time)
+/// until its fee cap reaches the configured limit, never above; once mining resumes
+/// exactly one of them is mined and `send` returns it. With a short `tx_timeout`, a
+/// transaction nobody mines ends in `NotMined`, and the next send replaces it (the
+/// nonce is the account's mined count) instead of queueing behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmined_transaction_is_replaced_with_higher_fees_up_to_the_limit() {
+    let net = setup().await;
+    let estimate = net.client.provider().estimate_eip1559_fees().await.unwrap();
+    let limit = estimate.max_fee_per_gas * 3 / 2;
+    let c = reconfigured(&net.client, |k| {
+        k.max_gas_price = Some(limit);
+        k.resubmit_after = Duration::from_millis(200);
+    });
+    let nonce = c.provider().get_transaction_count(c.from).await.unwrap();
+    let _: () = c
+        .provider()
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+    let sender = c.clone();
+    let publish = tokio::spawn(async move {
+        let s = sender.settlement_contract();
+        sender
+            .send("publish", s.publish(1, true, Bytes::from_static(b"stuck")))
+            .await
+    });
+    let first = wait_pool(&c, "the first transaction", |p| p.len() == 1).await;
+    assert_eq!(first[0].0, nonce);
+    // Replaced until the cap reaches the limit: one transaction for the nonce at a
+    // time, its fee cap rising and never above the limit.
+    let mut fees = vec![first[0].2];
+    let capped = wait_pool(&c, "a replacement at the limit", |p| {
+        assert!(
+            p.len() == 1 && p[0].0 == nonce,
+            "one transaction, same nonce: {p:?}"
+        );
+        assert!(p[0].2 <= limit, "above the limit: {p:?}");
+        p[0].2 == limit
+    })
+    .await;
+    fees.push(capped[0].2);
+    assert!(fees[0] < limit && fees[1] == limit, "{fees:?}");
+    // Several more periods at the limit: no higher fee.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let still = pooled(&c).await;
+    assert_eq!((still.len(), still[0].2), (1, limit), "{still:?}");
+    assert!(
+        !publish.is_finished(),
+        "send returned before anything was mined"
+    );
+
+    // Mining resumes: the replacement is mined, once.
+    let _: String = c
+        .provider()
+        .raw_request("evm_mine".into(), ())
+        .await
+        .unwrap();
+    let hash = tokio::time::timeout(Duration::from_secs(60), publish)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(hash.to_string(), still[0].1);
+    let tx = c
+        .provider()
+        .get_transaction_by_hash(hash)
+        .await
+        .unwrap()
+        .unwrap();
+    use alloy::consensus::Transaction as _;
+    assert_eq!((tx.nonce(), tx.max_fee_per_gas()), (nonce, limit));
+    assert_eq!(
+        c.provider().get_transaction_count(c.from).await.unwrap(),
+        nonce + 1
+    );
+
+    // Nobody mines: `send` gives up after `tx_timeout`, and the next send replaces
+    // the stuck transaction at the same nonce.
+    let impatient = reconfigured(&c, |k| {
+        k.max_gas_price = None;
+        k.resubmit_after = Duration::from_secs(600);
+        k.tx_timeout = Duration::from_millis(600);
+    });
+    let s = impatient.settlement_contract();
+    let r = impatient
+        .send("publish", s.publish(2, true, Bytes::from_static(b"lost")))
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(L1Error::NotMined {
+                call: "publish",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    let stuck = pooled(&c).await;
+    assert_eq!((stuck.len(), stuck[0].0), (1, nonce + 1), "{stuck:?}");
+    let patient = reconfigured(&impatient, |k| k.tx_timeout = Duration::from_secs(60));
+    let retry = tokio::spawn(async move {
+        let s = patient.settlement_contract();
+        patient
+            .send("publish", s.publish(2, true, Bytes::from_static(b"again")))
+            .await
+    });
+    let replaced = wait_pool(&c, "the retry replacing the stuck one", |p| {
+        p.len() == 1 && p[0].1 != stuck[0].1
+    })
+    .await;
+    assert_eq!(replaced[0].0, nonce + 1);
+    let _: String = c
+        .provider()
+        .raw_request("evm_mine".into(), ())
+        .await
+        .unwrap();
+    let hash = tokio::time::timeout(Duration::from_secs(60), retry)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(hash.to_string(), replaced[0].1);
+    assert_eq!(
+        c.provider().get_transaction_count(c.from).await.unwrap(),
+        nonce + 2
+    );
 }

@@ -54,6 +54,13 @@
 //! rpc = "http://127.0.0.1:8545"
 //! contract = "0x…"
 //! key = "settlement.key"
+//! # deposits count from L1's `finalized` block (the default), or `{ depth = 64 }`
+//! deposit_finality = "finalized"
+//! # every L1 request times out; an unmined transaction is replaced with a 12.5 %
+//! # higher fee (at most max_gas_price_gwei) after resubmit_after_ms
+//! request_timeout_ms = 30000
+//! resubmit_after_ms = 60000
+//! tx_timeout_ms = 600000
 //! ```
 //! Relative paths are resolved against the configuration file's directory.
 //!
@@ -285,11 +292,30 @@ pub struct SettlementSection {
     /// The blob sidecar format, for the network's fork (blobs only).
     #[serde(default)]
     pub blob_sidecars: BlobSidecars,
-    /// L1 blocks on top of a settlement transaction before it counts as done, and a
-    /// bridge deposit's block needs before this node mints it (deposit records are never
-    /// withdrawn, so this must cover the reorgs the L1 can have).
+    /// L1 blocks on top of a settlement transaction before it counts as done (the
+    /// head holds 1). Deposits follow `deposit_finality` instead.
     #[serde(default = "default_confirmations")]
     pub confirmations: u64,
+    /// When an L1 block counts as final for the bridge watcher, which stores (and so
+    /// lets this node admit and vote for the minting of) only deposits in final blocks:
+    /// `"finalized"` (the default: L1's `finalized` block tag) or `{ depth = N }` (blocks
+    /// with N confirmations, for a chain without that tag; N must cover its deepest
+    /// reorg). The watcher notices reorgs beneath what it read either way and corrects
+    /// records of deposits not yet minted.
+    #[serde(default)]
+    pub deposit_finality: DepositFinality,
+    /// The longest one L1 JSON-RPC request may take (milliseconds).
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// A sent transaction not mined after this long (milliseconds) is replaced by the
+    /// same one (same nonce) with fees 12.5 % higher, never above
+    /// `max_gas_price_gwei`.
+    #[serde(default = "default_resubmit_after_ms")]
+    pub resubmit_after_ms: u64,
+    /// The longest a submission waits for one transaction, replacements included
+    /// (milliseconds); then the round fails and the next one re-reads the contract.
+    #[serde(default = "default_tx_timeout_ms")]
+    pub tx_timeout_ms: u64,
     /// Nothing is sent while L1 gas costs more than this (gwei); absent: no limit.
     #[serde(default)]
     pub max_gas_price_gwei: Option<u64>,
@@ -309,6 +335,18 @@ pub struct SettlementSection {
     pub log_page_blocks: u64,
 }
 
+/// When an L1 block counts as final for the bridge watcher (`[settlement]
+/// deposit_finality`): `"finalized"` or `{ depth = N }`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepositFinality {
+    /// L1's `finalized` block.
+    #[default]
+    Finalized,
+    /// Blocks with this many confirmations (the head has 1).
+    Depth(u64),
+}
+
 fn default_batch_blocks() -> u64 {
     64
 }
@@ -317,6 +355,15 @@ fn default_batch_interval_ms() -> u64 {
 }
 fn default_confirmations() -> u64 {
     1
+}
+fn default_request_timeout_ms() -> u64 {
+    sable_l1::provider::DEFAULT_REQUEST_TIMEOUT.as_millis() as u64
+}
+fn default_resubmit_after_ms() -> u64 {
+    sable_l1::provider::DEFAULT_RESUBMIT_AFTER.as_millis() as u64
+}
+fn default_tx_timeout_ms() -> u64 {
+    sable_l1::provider::DEFAULT_TX_TIMEOUT.as_millis() as u64
 }
 fn default_takeover_ms() -> u64 {
     4_000
@@ -340,6 +387,10 @@ impl SettlementSection {
             publish: Publication::default(),
             blob_sidecars: BlobSidecars::default(),
             confirmations: default_confirmations(),
+            deposit_finality: DepositFinality::default(),
+            request_timeout_ms: default_request_timeout_ms(),
+            resubmit_after_ms: default_resubmit_after_ms(),
+            tx_timeout_ms: default_tx_timeout_ms(),
             max_gas_price_gwei: None,
             takeover_ms: default_takeover_ms(),
             poll_ms: default_poll_ms(),
@@ -361,6 +412,12 @@ impl SettlementSection {
         }
         if self.confirmations == 0 || self.poll_ms == 0 || self.log_page_blocks == 0 {
             return bad("confirmations, poll_ms and log_page_blocks must be positive");
+        }
+        if self.deposit_finality == DepositFinality::Depth(0) {
+            return bad("deposit_finality depth must be positive");
+        }
+        if self.request_timeout_ms == 0 || self.resubmit_after_ms == 0 || self.tx_timeout_ms == 0 {
+            return bad("request_timeout_ms, resubmit_after_ms and tx_timeout_ms must be positive");
         }
         Ok(())
     }
@@ -648,6 +705,35 @@ operators = ["pki/operator-0.pem"]
             "the key path resolves beside the file"
         );
         assert_eq!(back.publish, Publication::Blobs);
+        assert_eq!(back.deposit_finality, DepositFinality::Finalized);
+        // Both spellings of the deposit finality; a section written before these
+        // fields existed loads with the defaults.
+        let section = |extra: &str| {
+            toml::from_str::<SettlementSection>(&format!(
+                "rpc = \"http://127.0.0.1:8545\"\ncontract = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\nkey = \"k\"\n{extra}"
+            ))
+        };
+        assert_eq!(
+            section("deposit_finality = \"finalized\"")
+                .unwrap()
+                .deposit_finality,
+            DepositFinality::Finalized
+        );
+        let deep = section("deposit_finality = { depth = 64 }\nresubmit_after_ms = 5").unwrap();
+        assert_eq!(
+            (deep.deposit_finality, deep.resubmit_after_ms),
+            (DepositFinality::Depth(64), 5)
+        );
+        let old = section("confirmations = 3").unwrap();
+        assert_eq!(
+            (
+                old.confirmations,
+                old.deposit_finality,
+                old.request_timeout_ms
+            ),
+            (3, DepositFinality::Finalized, 30_000)
+        );
+        assert!(section("deposit_finality = \"latest\"").is_err());
         let bad = [
             SettlementSection {
                 contract: "0x1234".into(),
@@ -663,6 +749,18 @@ operators = ["pki/operator-0.pem"]
             },
             SettlementSection {
                 poll_ms: 0,
+                ..good.clone()
+            },
+            SettlementSection {
+                deposit_finality: DepositFinality::Depth(0),
+                ..good.clone()
+            },
+            SettlementSection {
+                request_timeout_ms: 0,
+                ..good.clone()
+            },
+            SettlementSection {
+                resubmit_after_ms: 0,
                 ..good.clone()
             },
         ];

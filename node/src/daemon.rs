@@ -222,6 +222,8 @@ pub fn verify_l1(
     }
     let key = sable_l1::SettlementKey::random();
     let config = sable_l1::L1Config {
+        // Settled batches are read up to the head, so the deposits they claim are too.
+        finality: sable_l1::Finality::Depth(1),
         from_block: l1.from_block,
         log_page: l1.log_page,
         blobs: l1.blobs.clone(),
@@ -272,6 +274,7 @@ async fn settlement_stopped(handle: &mut Option<SettlementHandle>) {
         Some(h) => {
             tokio::select! {
                 _ = &mut h.task => {},
+                _ = &mut h.watcher => {},
                 _ = &mut h.receiver => {},
             }
         }

@@ -84,6 +84,18 @@ pub struct Metrics {
     /// Seconds from the timestamp of a batch's last block to its inclusion on L1 (at
     /// the submitter).
     pub settlement_inclusion: Histogram,
+    /// Bridge deposits the watcher holds from final L1 blocks (index 0 on, no gap).
+    pub l1_deposits_stored: Gauge,
+    /// Stored deposit records, not yet minted, that an L1 reorg made the watcher
+    /// replace or remove.
+    pub l1_deposit_corrections: Counter,
+    /// Deposits Sable minted whose L1 deposit a reorg changed or removed since this
+    /// process started: the deposit finality is too shallow. Must stay 0.
+    pub l1_minted_deposits_reorged: Gauge,
+    /// L1 reorgs the watcher noticed beneath blocks it had read.
+    pub l1_reorgs: Counter,
+    /// Bridge watcher rounds that failed.
+    pub l1_watch_errors: Counter,
 }
 
 fn buckets() -> impl Iterator<Item = f64> {
@@ -117,6 +129,11 @@ impl Metrics {
             settlement_inclusion: Histogram::new([
                 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0,
             ]),
+            l1_deposits_stored: Gauge::default(),
+            l1_deposit_corrections: Counter::default(),
+            l1_minted_deposits_reorged: Gauge::default(),
+            l1_reorgs: Counter::default(),
+            l1_watch_errors: Counter::default(),
         };
         registry.register(
             "sable_admitted",
@@ -208,6 +225,31 @@ impl Metrics {
             "sable_l1_inclusion_seconds",
             "Last block's timestamp to the batch's L1 inclusion",
             m.settlement_inclusion.clone(),
+        );
+        registry.register(
+            "sable_l1_deposits_stored",
+            "Bridge deposits stored from final L1 blocks",
+            m.l1_deposits_stored.clone(),
+        );
+        registry.register(
+            "sable_l1_deposit_corrections",
+            "Unminted deposit records an L1 reorg replaced or removed",
+            m.l1_deposit_corrections.clone(),
+        );
+        registry.register(
+            "sable_l1_minted_deposits_reorged",
+            "Minted deposits whose L1 deposit a reorg changed or removed (must stay 0)",
+            m.l1_minted_deposits_reorged.clone(),
+        );
+        registry.register(
+            "sable_l1_reorgs",
+            "L1 reorgs the bridge watcher noticed beneath blocks it read",
+            m.l1_reorgs.clone(),
+        );
+        registry.register(
+            "sable_l1_watch_errors",
+            "Bridge watcher rounds that failed",
+            m.l1_watch_errors.clone(),
         );
         m
     }

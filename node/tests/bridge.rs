@@ -9,11 +9,18 @@
 //! supply. A quorum rotates the contract's validator set and settlement follows it.
 //! `verify-l1` passes, then pinpoints a forged deposit count and, from the same L1
 //! state, a forged withdrawal.
+//!
+//! An L1 reorg beneath a deposit the watchers stored but nobody minted yet (review H3):
+//! the watchers correct their records, and each deposit mints exactly once, to its own
+//! note; a reorg beneath deposits already minted is reported, never rewritten.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::{
+    primitives::{Address, B256, U256},
+    providers::Provider as _,
+};
 use sable_circuits::{
     asset::AssetId,
     circuit::DepositProvingKey,
@@ -27,7 +34,7 @@ use sable_l1::{
     withdrawals_hash, L1Error, Quorum, Withdrawal,
 };
 use sable_node::{
-    config::{Publication, SettlementSection},
+    config::{DepositFinality, Publication, SettlementSection},
     settlement::plan::{Encoded, PublishedData},
 };
 use sable_primitives::{RejectCode, TxStatus, WithdrawalRecord};
@@ -61,7 +68,10 @@ fn deposit_tx(header: TxHeader, d: Deposit) -> Transaction {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let mut net = Devnet::new(env!("CARGO_BIN_EXE_sable-node"), 4);
-    let l1 = L1::for_devnet(&net, &[], small_batches).await;
+    // The watchers follow L1's `finalized` block (the default), which anvil keeps two
+    // epochs behind its head: one-slot epochs make that two blocks, which the
+    // validators' own settlements soon mine on top of a deposit.
+    let l1 = L1::for_devnet(&net, &["--slots-in-an-epoch", "1"], small_batches).await;
     net.start_all();
     net.wait_height(1, 2, T);
     let cfg = net.config(1);
@@ -372,4 +382,179 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         )),
         "{stdout}"
     );
+}
+
+/// Review H3's scenario, with watchers that read L1 at depth 1 (the head, so a reorg
+/// can reach what they stored). Deposit A lands at index 0 and every watcher stores
+/// it; nobody has minted it. L1 reorganises: B lands at index 0 and A at 1. The
+/// watchers replace record 0 and add record 1: a claim of A at index 0 is refused,
+/// B's claim at 0 and A's at 1 mint, each once, to their own notes. A second reorg
+/// then takes both minted deposits out of L1 (C at index 0): every watcher reports
+/// them at error level and in `sable_l1_minted_deposits_reorged`, and leaves the
+/// records as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_l1_reorg_under_a_stored_deposit_mints_each_deposit_once_to_its_note() {
+    let mut net = Devnet::new(env!("CARGO_BIN_EXE_sable-node"), 4);
+    let l1 = L1::for_devnet(&net, &[], |s| {
+        s.deposit_finality = DepositFinality::Depth(1);
+        s.poll_ms = 200;
+        s.log_page_blocks = 8;
+        // No batch closes during the test: the only L1 blocks are the test's.
+        s.batch_blocks = 100_000;
+        s.batch_interval_ms = 3_600_000;
+    })
+    .await;
+    net.start_all();
+    net.wait_height(1, 2, T);
+    let cfg = net.config(1);
+    let TwoBanks {
+        regulator: reg, a, ..
+    } = two_banks(&cfg).await;
+    let mut client = connect(&cfg, "bank-a").await;
+    let proving_key = tokio::task::spawn_blocking(DepositProvingKey::build);
+
+    let asset = AssetId::from_name("bridged USDC");
+    let unit = U256::from(1_000u64);
+    let token = deploy_test_token(&l1.client, "USDC").await.unwrap();
+    let signers: Vec<_> = (0..3).map(|i| net.settlement_key(i)).collect();
+    list_asset(&l1.client, token, B256::from(asset.0), unit, &signers)
+        .await
+        .unwrap();
+    let note_a = Note::new(asset, NoteValue(10), a.address(), &mut rand::rng());
+    let note_b = Note::new(asset, NoteValue(20), a.address(), &mut rand::rng());
+    let cm = |n: &Note| U256::from_le_bytes(n.commitment().to_bytes());
+    let stored = |net: &Devnet, n: f64| {
+        net.wait_until(T, &format!("every watcher holds {n} deposits"), || {
+            (0..4).all(|i| net.metric(i, "sable_l1_deposits_stored") == Some(n))
+        })
+    };
+
+    // A at index 0, stored by every watcher, not minted.
+    let fork = l1.snapshot().await;
+    deposit(&l1.client, token, unit * U256::from(10), cm(&note_a))
+        .await
+        .unwrap();
+    stored(&net, 1.0);
+
+    // The reorg: back before A, then B and A in that order, on a longer chain.
+    l1.revert(fork).await;
+    let fork = l1.snapshot().await;
+    deposit(&l1.client, token, unit * U256::from(20), cm(&note_b))
+        .await
+        .unwrap();
+    deposit(&l1.client, token, unit * U256::from(10), cm(&note_a))
+        .await
+        .unwrap();
+    let _: () = l1
+        .client
+        .provider()
+        .raw_request("anvil_mine".into(), (U256::from(3),))
+        .await
+        .unwrap();
+    stored(&net, 2.0);
+
+    let proving_key = proving_key.await.unwrap();
+    let (path, root) = client.registry_path(&a.address()).await.unwrap();
+    let h = header(&mut client).await;
+    let claim = |index, note: &Note| {
+        deposit_tx(
+            h,
+            sable_circuits::builder::prove_deposit(
+                &proving_key,
+                index,
+                note,
+                &path,
+                root,
+                &reg,
+                &[0; 64],
+                &mut rand::rng(),
+            )
+            .unwrap(),
+        )
+    };
+    // A's claim at its old index is refused: record 0 is B's now.
+    let (_, status) = client.submit(&claim(0, &note_a)).await.unwrap();
+    assert!(
+        matches!(
+            status,
+            TxStatus::Rejected {
+                code: RejectCode::UnconfirmedDeposit,
+                ..
+            }
+        ),
+        "A claimed at index 0 after the reorg: {status:?}"
+    );
+    // B at 0 and A at 1 mint.
+    for (index, note) in [(0, &note_b), (1, &note_a)] {
+        let (id, status) = client.submit(&claim(index, note)).await.unwrap();
+        assert!(
+            matches!(status, TxStatus::Pending),
+            "claim {index}: {status:?}"
+        );
+        let done = client.wait_final(&id, FINAL).await.unwrap();
+        assert!(
+            matches!(done, TxStatus::Finalized { .. }),
+            "claim {index}: {done:?}"
+        );
+    }
+    // Neither mints again, at either index.
+    for (index, note) in [(0, &note_a), (1, &note_a), (0, &note_b)] {
+        let (_, status) = client.submit(&claim(index, note)).await.unwrap();
+        assert!(
+            matches!(status, TxStatus::Rejected { code, .. }
+                if code == RejectCode::DepositConsumed || code == RejectCode::UnconfirmedDeposit),
+            "claim {index} again: {status:?}"
+        );
+    }
+    // Each note is in the chain exactly once.
+    let last = client.height().await.unwrap();
+    let blocks = client.compact_blocks(1, last).await.unwrap();
+    let count = |n: &Note| {
+        blocks
+            .iter()
+            .flat_map(|b| &b.txs)
+            .flat_map(|t| &t.notes)
+            .filter(|o| o.commitment == n.commitment().to_bytes())
+            .count()
+    };
+    assert_eq!((count(&note_b), count(&note_a)), (1, 1));
+
+    // A second reorg takes both minted deposits out of L1: C lands at index 0. The
+    // watchers report it and keep the records.
+    l1.revert(fork).await;
+    deposit(&l1.client, token, unit * U256::from(30), U256::from(0xc))
+        .await
+        .unwrap();
+    let _: () = l1
+        .client
+        .provider()
+        .raw_request("anvil_mine".into(), (U256::from(3),))
+        .await
+        .unwrap();
+    net.wait_until(
+        T,
+        "every watcher reports the minted deposits reorged",
+        || (0..4).all(|i| net.metric(i, "sable_l1_minted_deposits_reorged") == Some(2.0)),
+    );
+    assert!(
+        !net.log_lines(1, &["ALREADY MINTED"], 1).is_empty(),
+        "{}",
+        net.log_tail(1)
+    );
+
+    net.stop_all();
+    assert_agree(&net);
+    for i in 0..4 {
+        let store = net.store(i);
+        assert_eq!(store.deposits_prefix().unwrap(), 2, "validator {i}");
+        let record = |index| store.l1_deposit(index).unwrap().unwrap().commitment;
+        assert_eq!(
+            (record(0), record(1)),
+            (
+                note_b.commitment().to_bytes(),
+                note_a.commitment().to_bytes()
+            ),
+            "validator {i}'s records of the minted deposits are unchanged"
+        );
+    }
 }

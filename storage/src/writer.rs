@@ -141,6 +141,12 @@ impl Staged<'_> {
         );
     }
 
+    /// Forgets the L1 deposit `index` this validator's watcher saw: a reorg took it
+    /// out of L1's final blocks.
+    pub fn remove_l1_deposit(&mut self, index: u64) {
+        self.delete(Cf::L1Deposits, index.to_be_bytes().to_vec());
+    }
+
     /// Records a confirmed L1 asset listing this validator's watcher saw.
     pub fn put_l1_asset(&mut self, asset: &[u8; 32], record: &L1AssetRecord) {
         self.put(Cf::L1Assets, asset.to_vec(), record.to_bytes());

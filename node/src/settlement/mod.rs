@@ -7,9 +7,11 @@
 //! quorum has signed, the batch's designated submitter (validators take turns by batch
 //! number) publishes its data and submits it; if the batch is still unsettled after
 //! [`crate::config::SettlementSection::takeover_ms`], the next validator in turn does
-//! ([`service`]). The service is also the node's deposit watcher: it stores the
-//! bridge deposits confirmed on L1, which deposit claims must match to be admitted or
-//! voted for. [`verify`] rebuilds and checks the whole chain from L1 alone.
+//! ([`service`]); a submission not mined in time is replaced with a higher fee, and
+//! given up after a bound. Beside it runs the node's bridge watcher ([`watcher`]), a
+//! task of its own: it stores the bridge deposits in final L1 blocks, which deposit
+//! claims must match to be admitted or voted for, and corrects them when L1
+//! reorganises. [`verify`] rebuilds and checks the whole chain from L1 alone.
 //!
 //! Must never: keep its own record of what is settled (the contract is the source of
 //! truth: every round re-reads it, so a restart, a lost transaction or an L1 reorg is
@@ -21,6 +23,7 @@ pub mod exchange;
 pub mod plan;
 pub mod service;
 pub mod verify;
+pub mod watcher;
 
 use alloy::primitives::{keccak256, B256};
 use sable_l1::L1Error;

@@ -1,5 +1,6 @@
 //! The settlement loop: read the contract, build the next batch, sign it, gather a
-//! quorum, and submit it when it is this validator's turn.
+//! quorum, and submit it when it is this validator's turn; beside it, the bridge
+//! watcher's task ([`super::watcher`]).
 
 use std::{
     sync::Arc,
@@ -15,15 +16,14 @@ use super::{
     cosign::{BatchSpec, Cosigned, Cosigner},
     genesis_hash,
     plan::{BatchRule, Encoded},
+    watcher::Watcher,
     SettleError,
 };
 use crate::{
-    config::{BlobSidecars, Publication, SettlementSection},
-    l1_view::AssetListing,
+    config::{BlobSidecars, DepositFinality, Publication, SettlementSection},
     node::Node,
     telemetry::metrics,
 };
-use sable_storage::{ChainReader, L1AssetRecord, L1DepositRecord, Staged, StorageError};
 
 /// The environment variable that injects a crash: `before_submit` aborts the process
 /// when this validator is about to submit a batch it holds a quorum for. Read only by
@@ -48,6 +48,8 @@ pub struct Settler {
 pub struct SettlementHandle {
     /// The settlement loop.
     pub task: tokio::task::JoinHandle<()>,
+    /// The bridge watcher ([`super::watcher`]).
+    pub watcher: tokio::task::JoinHandle<()>,
     /// The signature receiver.
     pub receiver: Handle<()>,
 }
@@ -71,6 +73,13 @@ impl Settler {
             .map_err(|e| SettleError::Config(format!("contract address: {e}")))?;
         let config = sable_l1::L1Config {
             confirmations: section.confirmations,
+            finality: match section.deposit_finality {
+                DepositFinality::Finalized => sable_l1::Finality::Finalized,
+                DepositFinality::Depth(n) => sable_l1::Finality::Depth(n),
+            },
+            request_timeout: Duration::from_millis(section.request_timeout_ms),
+            resubmit_after: Duration::from_millis(section.resubmit_after_ms),
+            tx_timeout: Duration::from_millis(section.tx_timeout_ms),
             from_block: section.from_block,
             log_page: section.log_page_blocks,
             max_gas_price: section
@@ -122,6 +131,9 @@ impl Settler {
             sender,
             receiver,
         );
+        // The watcher is a task of its own: a submission waiting on L1 (up to the
+        // client's `tx_timeout`) never holds deposits back.
+        let watcher = Watcher::new(self.node.clone(), self.client.clone(), self.poll);
         let service = Service {
             s: self,
             cosigner,
@@ -129,10 +141,9 @@ impl Settler {
             ready_since: None,
             not_member_logged: false,
             l1: None,
-            next_deposit: 0,
-            scan_from: 0,
         };
         SettlementHandle {
+            watcher: tokio::spawn(watcher.run()),
             task: tokio::spawn(service.run()),
             receiver,
         }
@@ -146,11 +157,6 @@ struct Service<S: Sender> {
     ready_since: Option<(B256, Instant)>,
     not_member_logged: bool,
     l1: Option<(SettledState, Vec<Address>, Instant)>,
-    /// The next L1 deposit index the watcher looks for.
-    next_deposit: u64,
-    /// The first L1 block the watcher has not read (blocks it read were confirmed, so
-    /// are never read again; a restart reads from `from_block` once more).
-    scan_from: u64,
 }
 
 impl<S: Sender> Service<S> {
@@ -216,81 +222,10 @@ impl<S: Sender> Service<S> {
         }
         let state = self.s.client.state().await?;
         let validators = self.s.client.validators().await?;
-        self.watch_bridge().await?;
         metrics().settled_batch.set(state.last_batch as i64);
         self.cosigner.observe(&validators, &state);
         self.l1 = Some((state.clone(), validators.clone(), Instant::now()));
         Ok((state, validators))
-    }
-
-    /// The bridge watcher: stores the bridge deposits confirmed on L1 (the client's
-    /// `confirmations`) that this node has not stored yet, in index order, and the
-    /// confirmed asset listings it has not stored yet, where admission, votes and batch
-    /// plans look them up. Records are never removed: `confirmations` must cover the
-    /// reorgs the L1 can have.
-    async fn watch_bridge(&mut self) -> Result<(), SettleError> {
-        let events = self
-            .s
-            .client
-            .confirmed_bridge_events(self.scan_from)
-            .await?;
-        let mut deposits = events.deposits;
-        deposits.retain(|d| d.index >= self.next_deposit);
-        // Confirmed deposits arrive in index order from the last one stored: a gap means
-        // the endpoint left logs out, and the next round reads from `from_block` again.
-        if let Some((expected, found)) = deposits
-            .iter()
-            .zip(self.next_deposit..)
-            .find_map(|(d, i)| (d.index != i).then_some((i, d.index)))
-        {
-            self.scan_from = 0;
-            return Err(SettleError::L1(L1Error::Rpc(format!(
-                "the endpoint's logs skip bridge deposit {expected} (found {found} next); reading again"
-            ))));
-        }
-        let listings = events.listings;
-        let store = self.s.node.store.clone();
-        let last_deposit = deposits.last().map(|d| d.index);
-        let found = deposits;
-        let new_listings = tokio::task::spawn_blocking(move || {
-            let mut staged = Staged::new(&store);
-            for d in &found {
-                let record = L1DepositRecord {
-                    asset: d.asset.0,
-                    value: d.value,
-                    commitment: d.commitment_le(),
-                    l1_block: d.l1_block,
-                };
-                staged.put_l1_deposit(d.index, &record);
-            }
-            let mut new_listings = 0usize;
-            for l in &listings {
-                if staged.l1_asset(&l.asset.0)?.is_none() {
-                    let record = L1AssetRecord::from(AssetListing::from(l));
-                    staged.put_l1_asset(&l.asset.0, &record);
-                    new_listings += 1;
-                }
-            }
-            if !found.is_empty() || new_listings > 0 {
-                store.commit(staged)?;
-            }
-            Ok::<_, StorageError>(new_listings)
-        })
-        .await
-        .map_err(|e| SettleError::Config(format!("bridge watcher task: {e}")))??;
-        if new_listings > 0 {
-            tracing::info!(new_listings, "confirmed L1 asset listings stored");
-        }
-        if let Some(last) = last_deposit {
-            tracing::info!(
-                from = self.next_deposit,
-                to = last,
-                "confirmed L1 deposits stored"
-            );
-            self.next_deposit = last + 1;
-        }
-        self.scan_from = events.next_block;
-        Ok(())
     }
 
     async fn round(&mut self, read_l1: bool) -> Result<(), SettleError> {
