@@ -399,8 +399,7 @@ mod tests {
     use super::*;
     use sable_circuits::keys::{RegulatorSecretKey, SpendingKey};
     use sable_pki::{
-        fingerprint, generate_dev_pki, load_certificate_pem, CertificateAuthority,
-        DevPkiSpec,
+        fingerprint, generate_dev_pki, load_certificate_pem, CertificateAuthority, DevPkiSpec,
     };
 
     fn now() -> i64 {
@@ -558,9 +557,10 @@ mod tests {
         ));
         // A bank's certificate is no operator's, whatever it signs.
         let mut by_bank = g.signed(&cmd, &[0]);
-        by_bank
-            .approvals
-            .push(cmd.approve(&g.params.chain, &g.bank.0, g.bank.1.clone()).unwrap());
+        by_bank.approvals.push(
+            cmd.approve(&g.params.chain, &g.bank.0, g.bank.1.clone())
+                .unwrap(),
+        );
         assert!(matches!(
             by_bank.verify(&g.params, now(), |_| false),
             Err(AdminError::NotOperator(_))
