@@ -1,5 +1,5 @@
 //! The bridge as the node reads it: deposits and asset listings in final L1 blocks
-//! ([`Finality`]: L1's `finalized` block, or a depth below the head), a watcher's
+//! ([`Finality`](crate::Finality): L1's `finalized` block, or a depth below the head), a watcher's
 //! reorg-aware incremental scan ([`BridgeScan`]), and the governance digests validators
 //! sign to list assets.
 
@@ -17,24 +17,10 @@ use crate::{
     batch::Domain,
     bindings::{ISableBridge, Withdrawal},
     error::{rpc, L1Error},
-    provider::L1Provider,
+    provider::{Finality, L1Provider},
 };
 
 type Result<T> = std::result::Result<T, L1Error>;
-
-/// When an L1 block counts as final for the bridge reads: a deposit is stored (and so
-/// can be minted on Sable) only from a final block.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Finality {
-    /// L1's `finalized` block (the JSON-RPC block tag): on Ethereum, two epochs
-    /// (about 13 minutes) behind the head, and reverting it would burn a third of all
-    /// stake. The default.
-    #[default]
-    Finalized,
-    /// Blocks with this many confirmations (the head has 1), for chains without a
-    /// `finalized` tag; it must cover the deepest reorg the chain can have.
-    Depth(u64),
-}
 
 /// How many reorg checkpoints a [`BridgeScan`] keeps (the scanned ranges' last blocks).
 /// A reorg deeper than all of them re-reads the bridge from the configured

@@ -32,9 +32,7 @@ pub use batch::{
     batch_hash, quorum_size, withdrawals_hash, DataFold, Domain, Quorum, SettlementKey,
 };
 pub use bindings::{Batch, Withdrawal};
-pub use bridge::{
-    listing_digest, BridgeEvents, BridgeScan, BridgeStep, Finality, L1Deposit, L1Listing,
-};
+pub use bridge::{listing_digest, BridgeEvents, BridgeScan, BridgeStep, L1Deposit, L1Listing};
 pub use error::L1Error;
 pub use history::SettledBatch;
-pub use provider::{BlobData, BlobSource, L1Config, L1Provider, SettledState};
+pub use provider::{BlobData, BlobSource, Finality, L1Config, L1Provider, SettledState};

@@ -24,7 +24,6 @@ use alloy::eips::eip7594::BlobTransactionSidecarVariant;
 use crate::{
     batch::{withdrawals_hash, DataFold, Domain, SettlementKey},
     bindings::{Batch, ISableBridge, ISableSettlement, Withdrawal},
-    bridge::Finality,
     error::{rejected, rpc, L1Error},
 };
 
@@ -180,6 +179,20 @@ pub enum BlobSource {
         /// Seconds per slot (12 on Ethereum's networks).
         seconds_per_slot: u64,
     },
+}
+
+/// When an L1 block counts as final for the bridge reads: a deposit is stored (and so
+/// can be minted on Sable) only from a final block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Finality {
+    /// L1's `finalized` block (the JSON-RPC block tag): on Ethereum, two epochs
+    /// (about 13 minutes) behind the head, and reverting it would burn a third of all
+    /// stake. The default.
+    #[default]
+    Finalized,
+    /// Blocks with this many confirmations (the head has 1), for chains without a
+    /// `finalized` tag; it must cover the deepest reorg the chain can have.
+    Depth(u64),
 }
 
 /// How an [`L1Provider`] sends and reads: fixed at [`L1Provider::connect`], so that no
