@@ -93,7 +93,7 @@ pub struct Node {
     policy: Arc<dyn CompliancePolicy>,
     executed: AtomicU64,
     /// When each pending transaction of a client was admitted, and by whom.
-    admitted_at: Mutex<HashMap<TxId, (SystemTime, Option<Arc<str>>)>>,
+    admitted_at: Mutex<HashMap<TxId, Admitted>>,
     /// Strikes against submitters whose transactions failed verification.
     throttle: SubmitterThrottle,
     rejected: Mutex<(
@@ -163,6 +163,9 @@ impl std::fmt::Debug for Node {
         write!(f, "Node(height {})", self.executed_height())
     }
 }
+
+/// When a client's transaction was admitted, and the participant that submitted it.
+type Admitted = (SystemTime, Option<Arc<str>>);
 
 /// Node start-up errors.
 #[derive(Debug, thiserror::Error)]
