@@ -81,7 +81,8 @@ pub struct SpendInfo {
     pub path: NotePath,
     /// The owner's registry membership path.
     pub registry_path: RegistryPath,
-    /// Prove ownership of the note without consuming it (the action only creates).
+    /// A split spend: prove ownership of the note (in the tree under the anchor, spent
+    /// or not) without consuming it; the action only creates.
     pub split: bool,
 }
 

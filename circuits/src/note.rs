@@ -8,10 +8,11 @@
 //! have distinct nullifiers, so "faerie gold" cannot burn a recipient's funds), and
 //! unlinkable to `cm` without the owner's `nk`.
 //!
-//! A *split* spend (see [`crate::circuit`]) proves ownership of a note without consuming
-//! it, so an action can create a note of that asset without spending value; its
-//! nullifier is `Poseidon(nk, cm, salt)` with a fresh salt, which is unlinkable and
-//! never marks the note spent.
+//! A *split* spend (see [`crate::circuit`]) proves ownership of a note that is in the
+//! tree under the anchor, spent or not, and consumes nothing, so an action can create a
+//! note of that asset without spending value; its nullifier is `Poseidon(nk, cm, salt)`
+//! with a fresh salt, which is unlinkable, never marks the note spent, and stays in the
+//! nullifier set for good.
 
 use ff::Field;
 use pasta_curves::pallas;

@@ -16,7 +16,7 @@ pub enum L1Error {
     /// The JSON-RPC endpoint's URL does not parse.
     #[error("invalid RPC URL {url}: {reason}")]
     Url {
-        /// As given.
+        /// As given, cut to scheme, host and port ([`redact_urls`]).
         url: String,
         /// Why it does not parse.
         reason: String,
@@ -88,9 +88,69 @@ pub enum L1Error {
     },
 }
 
-/// An endpoint's failure (unreachable, refused, or an answer that does not decode).
+/// An endpoint's failure (unreachable, refused, or an answer that does not decode), with
+/// every URL in its text cut to scheme, host and port ([`redact_urls`]).
 pub(crate) fn rpc(e: impl std::fmt::Display) -> L1Error {
-    L1Error::Rpc(e.to_string())
+    L1Error::Rpc(redact_urls(&e.to_string()))
+}
+
+/// `text` with every URL in it cut to its scheme, host and port: hosted Ethereum
+/// endpoints carry their API key in the path, the query or the user information
+/// (`https://mainnet.example/v3/<key>`), and HTTP clients' errors quote the URL they
+/// failed on. These errors are logged every failed round (review L1), so none may
+/// carry the key. What was cut is shown as `/…`.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        // The scheme: the letters right before `://`.
+        let scheme_len = rest[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            .count();
+        let start = at - scheme_len;
+        out.push_str(&rest[..start]);
+        let after = &rest[at + 3..];
+        // The URL runs to the first character no URL holds unescaped.
+        let len = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>' | '<' | ','))
+            .unwrap_or(after.len());
+        let url = &after[..len];
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let authority = &url[..authority_end];
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        out.push_str(&rest[start..at + 3]);
+        out.push_str(host);
+        if host.len() != authority.len() || authority_end < url.len() {
+            out.push_str("/…");
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_urls;
+
+    #[test]
+    fn urls_keep_only_scheme_host_and_port() {
+        assert_eq!(
+            redact_urls(
+                "error sending request for url (https://eth.example:8545/v3/SECRET?key=K#f): timed out"
+            ),
+            "error sending request for url (https://eth.example:8545/…): timed out"
+        );
+        assert_eq!(
+            redact_urls("GET http://user:pw@10.0.0.1/eth/v1 and ws://h:1, then http://plain"),
+            "GET http://10.0.0.1/… and ws://h:1, then http://plain"
+        );
+        assert_eq!(redact_urls("no url here"), "no url here");
+        assert_eq!(redact_urls("odd ://x/y"), "odd ://x/…");
+        assert_eq!(redact_urls("http://"), "http://");
+    }
 }
 
 /// The contract's custom error when `e` carries one, else the RPC failure.

@@ -30,7 +30,7 @@ use crate::{
         ISableSettlement::{publishCall, submitBatchCall, BatchSettled, DataPublished},
         Withdrawal,
     },
-    error::{rpc, L1Error},
+    error::{redact_urls, rpc, L1Error},
     provider::{BlobSource, L1Provider},
 };
 
@@ -256,26 +256,27 @@ impl L1Provider {
 }
 
 fn beacon_error(url: &str, what: &str) -> L1Error {
-    L1Error::Blob(format!("beacon node {url}: {what}"))
+    L1Error::Blob(redact_urls(&format!("beacon node {url}: {what}")))
 }
 
 /// GETs `url` and parses its JSON body.
 async fn beacon_get(url: &str) -> Result<serde_json::Value> {
     let reply = reqwest::get(url)
         .await
-        .map_err(|e| L1Error::Blob(format!("GET {url}: {e}")))?;
+        .map_err(|e| L1Error::Blob(redact_urls(&format!("GET {url}: {e}"))))?;
     let status = reply.status();
     let body = reply
         .bytes()
         .await
-        .map_err(|e| L1Error::Blob(format!("GET {url}: {e}")))?;
+        .map_err(|e| L1Error::Blob(redact_urls(&format!("GET {url}: {e}"))))?;
     if !status.is_success() {
-        return Err(L1Error::Blob(format!(
+        return Err(L1Error::Blob(redact_urls(&format!(
             "GET {url}: {status}: {}",
             String::from_utf8_lossy(&body[..body.len().min(200)])
-        )));
+        ))));
     }
-    serde_json::from_slice(&body).map_err(|e| L1Error::Blob(format!("GET {url}: not JSON: {e}")))
+    serde_json::from_slice(&body)
+        .map_err(|e| L1Error::Blob(redact_urls(&format!("GET {url}: not JSON: {e}"))))
 }
 
 /// `fetched`, put in the order of the versioned hashes transaction `tx` carried; an

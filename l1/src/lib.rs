@@ -33,6 +33,6 @@ pub use batch::{
 };
 pub use bindings::{Batch, Withdrawal};
 pub use bridge::{listing_digest, BridgeEvents, BridgeScan, BridgeStep, L1Deposit, L1Listing};
-pub use error::L1Error;
+pub use error::{redact_urls, L1Error};
 pub use history::SettledBatch;
 pub use provider::{BlobData, BlobSource, Finality, L1Config, L1Provider, SettledState};

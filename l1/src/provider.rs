@@ -24,7 +24,7 @@ use alloy::eips::eip7594::BlobTransactionSidecarVariant;
 use crate::{
     batch::{withdrawals_hash, DataFold, Domain, SettlementKey},
     bindings::{Batch, ISableBridge, ISableSettlement, Withdrawal},
-    error::{rejected, rpc, L1Error},
+    error::{redact_urls, rejected, rpc, L1Error},
 };
 
 type Result<T> = std::result::Result<T, L1Error>;
@@ -272,7 +272,7 @@ impl L1Provider {
         // reqwest's rustls takes the process's provider: ring, as everywhere in Sable.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let parsed = url.parse::<reqwest::Url>().map_err(|e| L1Error::Url {
-            url: url.into(),
+            url: redact_urls(url),
             reason: e.to_string(),
         })?;
         // Every request is bounded: an endpoint that accepts the connection and never
@@ -281,8 +281,8 @@ impl L1Provider {
             .timeout(config.request_timeout)
             .build()
             .map_err(|e| L1Error::Url {
-                url: url.into(),
-                reason: e.to_string(),
+                url: redact_urls(url),
+                reason: redact_urls(&e.to_string()),
             })?;
         // `send` sets nonce, gas and fees itself (a replacement must reuse them); the
         // fillers are for other senders (tests, tools). The nonce comes from the

@@ -578,6 +578,40 @@ async fn a_request_to_an_endpoint_that_never_answers_times_out() {
     drop(held);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_failures_never_quote_the_api_key_in_the_url() {
+    // Nothing listens on port 1: the request fails, and reqwest's error names the URL.
+    let url = "http://user:PASSWORD@127.0.0.1:1/v3/SECRETKEY?apikey=SECRETQUERY";
+    let client = L1Provider::connect(
+        url,
+        &SettlementKey::random(),
+        Address::ZERO,
+        Address::ZERO,
+        L1Config {
+            request_timeout: Duration::from_secs(5),
+            ..L1Config::default()
+        },
+    )
+    .unwrap();
+    let e = client.head().await.unwrap_err();
+    let text = format!("{e} {e:?}");
+    for secret in ["PASSWORD", "SECRETKEY", "SECRETQUERY", "user:"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert!(text.contains("127.0.0.1:1"), "{text}");
+    // A URL that does not parse is quoted cut too.
+    let bad = L1Provider::connect(
+        "http://127.0.0.1:bad/v3/SECRETKEY",
+        &SettlementKey::random(),
+        Address::ZERO,
+        Address::ZERO,
+        L1Config::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(!bad.to_string().contains("SECRETKEY"), "{bad}");
+}
+
 /// The sender's transactions in anvil's pool, by nonce: (hash, maxFeePerGas).
 async fn pooled(client: &L1Provider) -> Vec<(u64, String, u128)> {
     let pool: serde_json::Value = client

@@ -101,6 +101,7 @@ pub fn validator_peers(
                 // The p2p identity is commonware's Ed25519 key.
                 public_key: who.public_key.ed25519()?,
                 fingerprint: who.fingerprint,
+                not_after: who.not_after,
                 address: v.p2p,
             })
         })
@@ -355,7 +356,7 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
                 what: "metrics",
                 source,
             })?;
-        tokio::spawn(async move {
+        let metrics_task = tokio::spawn(async move {
             let extra = Arc::new(move || metrics_ctx.encode());
             if let Err(e) = telemetry::serve_metrics(metrics, extra).await {
                 tracing::error!(%e, "metrics endpoint failed");
@@ -403,12 +404,17 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
         let status = consensus
             .as_ref()
             .map(|(c, _)| c.liveness.clone() as Arc<dyn crate::liveness::StatusSource>);
-        start_rpc(&cfg, node.clone(), ca.clone(), status).await?;
+        let rpc_task = start_rpc(&cfg, node.clone(), ca.clone(), status).await?;
         tracing::info!(rpc = %cfg.network.rpc, p2p = %cfg.network.p2p, metrics = %cfg.network.metrics, "node running");
+        let mut servers = Servers {
+            rpc: rpc_task,
+            metrics: metrics_task,
+        };
 
         let outcome = match consensus {
             Some((mut c, network)) => tokio::select! {
                 _ = settlement_stopped(&mut c.settlement) => Err(DaemonError::Stopped("settlement service")),
+                stopped = servers.stopped() => Err(stopped),
                 _ = shutdown_signal() => Ok(()),
                 _ = c.engine => Err(DaemonError::Stopped("consensus engine")),
                 _ = c.marshal => Err(DaemonError::Stopped("block delivery")),
@@ -416,10 +422,11 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
                 _ = c.broadcast => Err(DaemonError::Stopped("block broadcast")),
                 reason = node.until_halted() => Err(DaemonError::Halted(reason.to_string())),
             },
-            None => {
-                shutdown_signal().await;
-                Ok(())
-            }
+            None => tokio::select! {
+                stopped = servers.stopped() => Err(stopped),
+                _ = shutdown_signal() => Ok(()),
+                reason = node.until_halted() => Err(DaemonError::Halted(reason.to_string())),
+            },
         };
         tracing::info!("shutting down");
         let _ = context.stop(0, Some(Duration::from_secs(5))).await;
@@ -431,15 +438,33 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
     result
 }
 
-/// Binds `cfg.network.rpc` (failing at once if it cannot) and serves the API in the
-/// background for the life of the process. A validator reports its live peers from
-/// consensus gossip; an observer reports none.
+/// The servers a node runs beside consensus: when one of them ends, the node stops
+/// with its name (review L8) rather than running on with a dead port.
+struct Servers {
+    rpc: tokio::task::JoinHandle<()>,
+    metrics: tokio::task::JoinHandle<()>,
+}
+
+impl Servers {
+    /// Resolves when either server's task ends (it logged why), with the error the
+    /// node stops with.
+    async fn stopped(&mut self) -> DaemonError {
+        tokio::select! {
+            _ = &mut self.rpc => DaemonError::Stopped("gRPC API"),
+            _ = &mut self.metrics => DaemonError::Stopped("metrics endpoint"),
+        }
+    }
+}
+
+/// Binds `cfg.network.rpc` (failing at once if it cannot) and serves the API on a task
+/// of its own, which ends only if the server fails. A validator reports its live peers
+/// from consensus gossip; an observer reports none.
 async fn start_rpc(
     cfg: &NodeConfig,
     node: Arc<Node>,
     ca: CertificateAuthority,
     status: Option<Arc<dyn crate::liveness::StatusSource>>,
-) -> Result<(), DaemonError> {
+) -> Result<tokio::task::JoinHandle<()>, DaemonError> {
     let listener = tokio::net::TcpListener::bind(cfg.network.rpc)
         .await
         .map_err(|source| rpc::RpcError::Bind {
@@ -461,10 +486,49 @@ async fn start_rpc(
             ca,
         )
     };
-    tokio::spawn(async move {
-        if let Err(e) = rpc::serve_on(node, rpc_cfg, listener, std::future::pending()).await {
-            tracing::error!(%e, "gRPC API stopped");
+    Ok(tokio::spawn(async move {
+        match rpc::serve_on(node, rpc_cfg, listener, std::future::pending()).await {
+            Err(e) => tracing::error!(%e, "gRPC API stopped"),
+            Ok(()) => tracing::error!("gRPC API stopped"),
         }
-    });
-    Ok(())
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_that_ends_stops_the_node_with_its_name() {
+        for (rpc_ends, name) in [(true, "gRPC API"), (false, "metrics endpoint")] {
+            let ends = || tokio::spawn(async {});
+            let runs = || tokio::spawn(std::future::pending::<()>());
+            let mut servers = if rpc_ends {
+                Servers {
+                    rpc: ends(),
+                    metrics: runs(),
+                }
+            } else {
+                Servers {
+                    rpc: runs(),
+                    metrics: ends(),
+                }
+            };
+            let stopped = tokio::time::timeout(Duration::from_secs(10), servers.stopped())
+                .await
+                .unwrap();
+            assert!(matches!(stopped, DaemonError::Stopped(n) if n == name), "{stopped}");
+        }
+        // While both run, nothing stops.
+        let mut servers = Servers {
+            rpc: tokio::spawn(std::future::pending::<()>()),
+            metrics: tokio::spawn(std::future::pending::<()>()),
+        };
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), servers.stopped())
+                .await
+                .is_err()
+        );
+    }
 }

@@ -418,37 +418,48 @@ async fn receive_loop<E: Spawner, R: Receiver>(
     }
 }
 
-/// Admits one announcement from a peer: a transaction on its own task (dropped when
-/// [`IN_FLIGHT`] are being admitted already), an operator command at once.
+/// Admits one announcement from a peer on its own task, dropped when [`IN_FLIGHT`] are
+/// being admitted already: neither a transaction's checks nor an operator command's
+/// signatures and storage read hold up the receive loop (review L5).
 fn admit<E: Spawner>(context: &E, node: &Arc<Node>, permits: &Arc<Semaphore>, announcement: &[u8]) {
-    match announcement.split_first() {
-        Some((&TAG_TX, tx)) => {
-            let Ok(permit) = permits.clone().try_acquire_owned() else {
-                tracing::debug!("gossip admission saturated; dropping an announcement");
-                return;
-            };
-            let (node, tx) = (node.clone(), tx.to_vec());
-            // Detached: the admission outlives nothing but the receiver's context.
-            drop(context.child("admit").spawn(move |_| async move {
+    enum Incoming {
+        Tx(Vec<u8>),
+        Admin(SignedAdminCommand),
+    }
+    let incoming = match announcement.split_first() {
+        Some((&TAG_TX, tx)) => Incoming::Tx(tx.to_vec()),
+        Some((&TAG_ADMIN, cmd)) => match SignedAdminCommand::from_bytes(cmd) {
+            Ok(signed) => Incoming::Admin(signed),
+            Err(e) => return tracing::warn!(%e, "malformed operator command from a validator"),
+        },
+        _ => {
+            return tracing::warn!(
+                len = announcement.len(),
+                "malformed gossip from a validator"
+            )
+        }
+    };
+    let Ok(permit) = permits.clone().try_acquire_owned() else {
+        tracing::debug!("gossip admission saturated; dropping an announcement");
+        return;
+    };
+    let node = node.clone();
+    // Detached: the admission outlives nothing but the receiver's context.
+    drop(context.child("admit").spawn(move |_| async move {
+        match incoming {
+            Incoming::Tx(tx) => {
                 if let Err(r) = node.admit(tx, Origin::Peer).await {
                     tracing::debug!(reason = %r, "gossiped transaction not admitted");
                 }
-                drop(permit);
-            }));
-        }
-        Some((&TAG_ADMIN, cmd)) => match SignedAdminCommand::from_bytes(cmd) {
-            Ok(signed) => {
+            }
+            Incoming::Admin(signed) => {
                 if let Err(r) = node.admit_admin(&signed, Origin::Peer) {
                     tracing::debug!(reason = %r, "gossiped operator command not admitted");
                 }
             }
-            Err(e) => tracing::warn!(%e, "malformed operator command from a validator"),
-        },
-        _ => tracing::warn!(
-            len = announcement.len(),
-            "malformed gossip from a validator"
-        ),
-    }
+        }
+        drop(permit);
+    }));
 }
 
 /// Refreshes the connected-peers gauge every heartbeat.

@@ -59,13 +59,21 @@ pub struct MempoolLimits {
     pub max_txs: usize,
     /// Most pending bytes.
     pub max_bytes: usize,
+    /// Most pending operator commands (each at most
+    /// [`sable_primitives::block::MAX_ADMIN_BYTES`]).
+    pub max_admin: usize,
 }
+
+/// Pending operator commands at most, by default: four blocks' worth
+/// ([`sable_primitives::block::MAX_BLOCK_ADMIN`] each), 5 MiB at most.
+pub const DEFAULT_MAX_ADMIN: usize = 4 * sable_primitives::block::MAX_BLOCK_ADMIN;
 
 impl Default for MempoolLimits {
     fn default() -> Self {
         MempoolLimits {
             max_txs: 20_000,
             max_bytes: 256 * 1024 * 1024,
+            max_admin: DEFAULT_MAX_ADMIN,
         }
     }
 }
@@ -214,11 +222,15 @@ impl<P: Clone> Mempool<P> {
         Ok(())
     }
 
-    /// Adds a checked operator command.
+    /// Adds a checked operator command, unless [`MempoolLimits::max_admin`] are
+    /// pending already ([`PoolCondition::Full`]).
     pub fn insert_admin(&self, id: TxId, bytes: Vec<u8>) -> Result<(), AdmissionError> {
         let mut g = self.inner.lock();
         if g.admin.iter().any(|(a, _)| *a == id) {
             return Err(Rejection::Duplicate.into());
+        }
+        if g.admin.len() >= self.limits.max_admin {
+            return Err(PoolCondition::Full.into());
         }
         g.admin.push_back((id, bytes));
         drop(g);
@@ -376,6 +388,7 @@ mod tests {
         let m = Mempool::<()>::new(MempoolLimits {
             max_txs: 1,
             max_bytes: 10,
+            ..MempoolLimits::default()
         });
         m.insert(id(1), vec![0; 5], (), vec![]).unwrap();
         assert_eq!(
@@ -385,12 +398,32 @@ mod tests {
         let m = Mempool::<()>::new(MempoolLimits {
             max_txs: 10,
             max_bytes: 10,
+            ..MempoolLimits::default()
         });
         m.insert(id(1), vec![0; 6], (), vec![]).unwrap();
         assert_eq!(
             m.insert(id(2), vec![0; 6], (), vec![]),
             Err(PoolCondition::Full.into())
         );
+        // Operator commands have their own bound (review L5); a full command pool
+        // leaves transactions alone, and a command that leaves frees its place.
+        let m = Mempool::<()>::new(MempoolLimits {
+            max_admin: 2,
+            ..MempoolLimits::default()
+        });
+        m.insert_admin(id(1), vec![1]).unwrap();
+        assert_eq!(
+            m.insert_admin(id(1), vec![1]),
+            Err(Rejection::Duplicate.into())
+        );
+        m.insert_admin(id(2), vec![2]).unwrap();
+        assert_eq!(
+            m.insert_admin(id(3), vec![3]),
+            Err(PoolCondition::Full.into())
+        );
+        m.insert(id(4), vec![4], (), vec![]).unwrap();
+        m.finalized(&[id(1)], &[]);
+        m.insert_admin(id(3), vec![3]).unwrap();
     }
 
     #[test]

@@ -244,6 +244,13 @@ impl Node {
         self.mempool.len()
     }
 
+    /// How many client-admitted transactions this node still keeps an admission record
+    /// for (time and submitter): each leaves when its transaction finalizes, is refused
+    /// at any later step, or is evicted (review M9), so the count never exceeds the pool.
+    pub fn admission_records(&self) -> usize {
+        self.admitted_at.lock().len()
+    }
+
     /// Whether transaction `id` is pending in this node's pool.
     pub fn is_pending(&self, id: &TxId) -> bool {
         self.mempool.contains(id)

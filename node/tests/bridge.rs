@@ -118,7 +118,39 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let (path, root) = client.registry_path(&a.address()).await.unwrap();
     let h = header(&mut client).await;
     let claim = deposit_tx(h, prove(0, &path, root));
+    // A front-runner (audit F4) gets there first with a copy of the claim carrying
+    // another note ciphertext, which would mint the note where its owner cannot find
+    // it: the proof binds the ciphertext, so the copy fails verification and frees the
+    // deposit for the genuine claim.
+    let mut front_run = claim.clone();
+    front_run.deposits[0].encrypted_note = prove(0, &path, root).encrypted_note;
+    assert_ne!(front_run.to_bytes(), claim.to_bytes());
     let deadline = std::time::Instant::now() + T;
+    let copy_id = loop {
+        match client.submit(&front_run).await.unwrap() {
+            (
+                _,
+                TxStatus::Rejected {
+                    code: RejectCode::UnconfirmedDeposit,
+                    ..
+                },
+            ) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no watcher saw the deposit; validator 1's log:\n{}",
+                    net.log_tail(1)
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            (id, TxStatus::Pending) => break id,
+            other => panic!("front-run claim: {other:?}"),
+        }
+    };
+    let refused = client.wait_final(&copy_id, FINAL).await.unwrap();
+    assert!(
+        matches!(refused, TxStatus::Rejected { code: RejectCode::InvalidProof, .. }),
+        "the front-runner's copy: {refused:?}"
+    );
     let id = loop {
         match client.submit(&claim).await.unwrap() {
             (

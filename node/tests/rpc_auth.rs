@@ -2,24 +2,10 @@
 //! what, and that bad input gets typed answers while the node keeps serving.
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    path::PathBuf,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use futures::StreamExt;
-use sable_circuits::{
-    circuit::VerifyingKey,
-    keys::{RegulatorSecretKey, SpendingKey},
-};
-use sable_execution::{AllowAll, Verifier};
-use sable_node::{
-    liveness::StaticStatus,
-    mempool::MempoolLimits,
-    node::Node,
-    rpc::{self, RpcConfig, RpcError},
-};
+use sable_circuits::keys::SpendingKey;
 use sable_pki::{
     fingerprint, generate_dev_pki, load_certificate_pem, CertificateAuthority, DevPki, DevPkiSpec,
     SigningKey,
@@ -30,96 +16,54 @@ use sable_proto::v1::{
     self as pb, admin_client::AdminClient, chain_client::ChainClient, get_block_request::At,
     transactions_client::TransactionsClient, tx_status::State,
 };
-use sable_storage::Store;
 use tempfile::TempDir;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::{transport::Channel, Code, Status};
 
-/// Building the verifying key takes seconds: once per test binary.
-fn verifying_key() -> Arc<VerifyingKey> {
-    static VK: OnceLock<Arc<VerifyingKey>> = OnceLock::new();
-    VK.get_or_init(|| Arc::new(VerifyingKey::build())).clone()
+mod common;
+use common::api::{validator_0_server, ApiNode};
+
+/// A node serving the API ([`ApiNode`]), with a second consortium for foreign callers.
+struct TestNode {
+    api: ApiNode,
+    foreign: DevPki,
+    _foreign_dir: TempDir,
 }
 
-/// A node without consensus serving the API on an ephemeral port.
-struct TestNode {
-    pki: DevPki,
-    foreign: DevPki,
-    node: Arc<Node>,
-    addr: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: JoinHandle<Result<(), RpcError>>,
-    _dirs: [TempDir; 3],
+impl std::ops::Deref for TestNode {
+    type Target = ApiNode;
+    fn deref(&self) -> &ApiNode {
+        &self.api
+    }
 }
 
 impl TestNode {
     /// A node whose port presents validator-0's API server certificate.
     async fn start() -> Self {
-        Self::start_presenting(|pki| pki.identity("validator-0").unwrap().server.clone().unwrap())
-            .await
+        Self::start_presenting(validator_0_server).await
     }
 
     /// A node whose port presents the certificate and key `server` picks from the PKI
     /// (which also holds a server certificate mis-issued to `bank-a`).
     async fn start_presenting(server: impl FnOnce(&DevPki) -> (PathBuf, PathBuf)) -> Self {
-        let (pki_dir, foreign_dir, db) = (
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-        );
         let spec = DevPkiSpec {
             misissued_server_certificates: vec!["bank-a".into()],
             ..DevPkiSpec::default()
         };
-        let pki = generate_dev_pki(pki_dir.path(), &spec).unwrap();
-        let foreign = generate_dev_pki(foreign_dir.path(), &DevPkiSpec::default()).unwrap();
-        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
-        let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
-        let vk = tokio::task::spawn_blocking(verifying_key).await.unwrap();
-        let node = Node::new(
-            Arc::new(Store::open(db.path()).unwrap()),
-            // Governed by its one operator.
-            Arc::new(sable_testkit::genesis::chain_params(
-                &pki,
-                "sable-test",
-                regulator,
-                1,
-            )),
-            Arc::new(AllowAll),
-            Verifier::start(vk, regulator, 0, usize::MAX, Arc::new(())),
-            MempoolLimits::default(),
-        )
-        .unwrap();
-
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let local = listener.local_addr().unwrap();
-        let (cert, key) = server(&pki);
-        let mut cfg = RpcConfig::new(local, cert, key, ca);
-        cfg.status = Arc::new(StaticStatus {
-            validators: 4,
-            connected_peers: 3,
-        });
-        let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(rpc::serve_on(node.clone(), cfg, listener, async {
-            let _ = rx.await;
-        }));
-        TestNode {
-            pki,
-            foreign,
-            node,
-            addr: local.to_string(),
-            shutdown: Some(tx),
-            server,
-            _dirs: [pki_dir, foreign_dir, db],
-        }
+        Self::start_from(spec, server).await
     }
 
-    /// A channel authenticated as `participant` of this node's consortium.
-    async fn client(&self, participant: &str) -> Channel {
-        let id = self.pki.identity(participant).unwrap();
-        sable_client::connect(&self.addr, &self.pki.ca_cert, &id.cert, &id.key)
-            .await
-            .unwrap()
+    /// A node of a consortium issued by `spec`.
+    async fn start_from(
+        spec: DevPkiSpec,
+        server: impl FnOnce(&DevPki) -> (PathBuf, PathBuf),
+    ) -> Self {
+        let foreign_dir = tempfile::tempdir().unwrap();
+        let foreign = generate_dev_pki(foreign_dir.path(), &DevPkiSpec::default()).unwrap();
+        TestNode {
+            api: ApiNode::start(&spec, server).await,
+            foreign,
+            _foreign_dir: foreign_dir,
+        }
     }
 
     /// A channel with a certificate from another consortium's CA.
@@ -175,23 +119,8 @@ impl TestNode {
             .map_err(|_| std::io::Error::other("no answer"))?
     }
 
-    /// Applies a block holding `admin` commands on the tip, as consensus would.
-    async fn apply_admin_block(&self, admin: Vec<Vec<u8>>) -> u64 {
-        sable_testkit::apply_admin_block(&self.node, admin)
-            .await
-            .header
-            .height
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(10), &mut self.server)
-            .await
-            .expect("the server stops on shutdown")
-            .unwrap()
-            .unwrap();
+    async fn stop(self) {
+        self.api.stop().await;
     }
 }
 
@@ -318,7 +247,7 @@ async fn callers_without_a_consortium_certificate_are_refused_everywhere() {
     assert!(
         foreign
             .message()
-            .starts_with("certificate not issued by the consortium CA"),
+            .ends_with("certificate not issued by the consortium CA"),
         "{}",
         foreign.message()
     );
@@ -622,6 +551,87 @@ async fn revoked_certificates_are_refused_even_on_open_connections() {
     assert_eq!(
         (list[0].height, list[0].reason.as_str()),
         (height, "key compromise")
+    );
+    net.stop().await;
+}
+
+/// How long `bank-b`'s certificate lives in the expiry test: long enough to connect
+/// and open a stream on a loaded machine, short enough to wait out.
+const SHORT_LIFE: Duration = Duration::from_secs(12);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_certificate_loses_its_open_streams_and_its_connection() {
+    let spec = DevPkiSpec {
+        short_lived: vec![("bank-b".into(), SHORT_LIFE)],
+        ..DevPkiSpec::default()
+    };
+    let net = TestNode::start_from(spec, validator_0_server).await;
+    let ca = CertificateAuthority::load(&net.pki.ca_cert).unwrap();
+    let not_after = ca
+        .verify(&load_certificate_pem(&net.pki.identity("bank-b").unwrap().cert).unwrap())
+        .expect("bank-b's certificate is still valid when the test starts")
+        .not_after;
+    let short = net.client("bank-b").await;
+    assert_eq!(codes(&short).await, [Code::Ok, Code::Ok, Code::PermissionDenied]);
+    let mut blocks = ChainClient::new(short.clone())
+        .stream_blocks(pb::StreamRequest { from_height: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        blocks.message().await.unwrap().unwrap().header.unwrap().height,
+        0
+    );
+    let mut watch = TransactionsClient::new(short.clone())
+        .watch_status(pb::TxId { id: vec![7; 32] })
+        .await
+        .unwrap()
+        .into_inner();
+    // A transaction this node has never seen is final at once; watching a pending one
+    // would need a valid proof. The stream that stays open is the block stream.
+    assert!(watch.message().await.unwrap().is_some());
+
+    // No block is applied: the stream ends because the certificate expired, on time.
+    let e = tokio::time::timeout(SHORT_LIFE * 3, blocks.message())
+        .await
+        .expect("the stream ends when its certificate expires")
+        .unwrap_err();
+    let ended = sable_node::rpc::auth::unix_now();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::Unauthenticated, "certificate expired")
+    );
+    assert!(
+        ended > not_after && ended <= not_after + 3,
+        "ended at {ended}, certificate good until {not_after}"
+    );
+    // The connection opened while it was valid is refused every call.
+    for c in codes(&short).await {
+        assert_eq!(c, Code::Unauthenticated);
+    }
+    let e = ChainClient::new(short)
+        .get_anchor(pb::GetAnchorRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(e.message(), "certificate expired");
+    // A new connection does not get past the handshake's identity check.
+    let id = net.pki.identity("bank-b").unwrap();
+    let fresh = sable_client::connect(&net.addr, &net.pki.ca_cert, &id.cert, &id.key)
+        .await
+        .unwrap();
+    assert_eq!(codes(&fresh).await, [Code::Unauthenticated; 3]);
+    let e = ChainClient::new(fresh)
+        .get_anchor(pb::GetAnchorRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "not a valid consortium certificate: certificate expired or not yet valid"
+    );
+    // Others are unaffected.
+    assert_eq!(
+        codes(&net.client("bank-a").await).await,
+        [Code::Ok, Code::Ok, Code::PermissionDenied]
     );
     net.stop().await;
 }

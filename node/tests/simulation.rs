@@ -1,7 +1,9 @@
 //! Four validators in one process on commonware's deterministic runtime, over simulated
 //! lossy links (`sable_testkit::sim`): they finalize real shielded transactions and agree
 //! on every block; a crashed validator restarts from its storage and catches up; the
-//! whole network stops at once and recovers from its storage; a
+//! whole network stops at once and recovers from its storage; a partition without a
+//! quorum on either side finalizes nothing, one with a majority goes on, and healed, all
+//! agree; a
 //! seed replays the run exactly (every block hash and state root, and the runtime's
 //! audit of everything that happened), while another seed does not; and the validators
 //! co-sign a settlement batch over the lossy links (no L1: the contract's state is the
@@ -122,6 +124,56 @@ fn a_crashed_validator_restarts_from_its_storage_and_catches_up() {
             "{status:?}"
         );
         assert_eq!(status, c.node(0).status(&transfer).unwrap());
+    });
+}
+
+/// Partitions: split two against two, no side holds a quorum (3 of 4), so nothing is
+/// finalized and nothing forks while the split lasts; healed, the network finalizes
+/// again and every validator agrees. Then one validator cut off alone falls behind while
+/// the other three finalize the whole workload, and it catches up once healed.
+#[test]
+fn a_partition_halts_only_what_has_no_quorum_and_healing_restores_agreement() {
+    let w = workload();
+    let (_dirs, paths) = dirs(4);
+    sim::runner(11, Duration::from_secs(900)).start(|context| async move {
+        let mut c = Cluster::new(&context, &w.fixture, paths, NetConfig::default()).await;
+        c.start_all().await;
+        c.wait_height(3, STEP).await;
+
+        c.partition(&[0, 1]).await;
+        // What was in flight when the links went down lands within a few seconds.
+        context.sleep(Duration::from_secs(10)).await;
+        let split = c.heights();
+        context.sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            c.heights(),
+            split,
+            "two against two: no side finalizes anything"
+        );
+        let top = *split.iter().max().unwrap();
+        c.heal().await;
+        c.wait_height(top + 3, STEP).await;
+        c.assert_agree(*c.heights().iter().min().unwrap());
+
+        c.partition(&[3]).await;
+        context.sleep(Duration::from_secs(10)).await;
+        let alone_at = c.node(3).executed_height();
+        c.wait_until("the majority five blocks on", STEP, |c| {
+            (0..3).all(|i| c.node(i).executed_height() >= alone_at + 5)
+        })
+        .await;
+        assert_eq!(
+            c.node(3).executed_height(),
+            alone_at,
+            "the validator cut off alone finalizes nothing"
+        );
+        c.heal().await;
+        // Healed, it catches up, and the whole workload finalizes everywhere.
+        let at = settle_workload(&c, [3, 0, 1]).await;
+        c.wait_height(at + 2, STEP).await;
+        let upto = *c.heights().iter().min().unwrap();
+        assert!(upto > alone_at + 5);
+        c.assert_agree(upto);
     });
 }
 

@@ -176,26 +176,64 @@ async fn issuances_go_only_to_registered_participants() {
     assert_eq!(apply(&s, vec![], vec![tx.to_bytes()]).await, [None]);
 }
 
+/// A canonical field element's bytes, random (the top byte is zero).
+fn random_field_bytes() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut b[..31]);
+    b
+}
+
 /// A part spending from `owner` against the chain's current anchor and registry root,
 /// with a fresh nullifier. Execution checks state, not proofs or signatures (those are
 /// verified before a block is voted for), so the proof and signatures here are filler of
 /// the right shape.
 fn part_from(s: &Started, owner: &Bank) -> Transaction {
     let tip = s.node.chain().tip().unwrap().unwrap();
-    // Fresh nullifiers (canonical field elements: the top byte is zero).
-    let nf = || {
-        let mut nf = [0u8; 32];
-        rand::Rng::fill_bytes(&mut rand::rng(), &mut nf[..31]);
-        Nullifier::from_bytes(&nf).unwrap()
-    };
+    part_under(s, owner, Anchor::from_bytes(&tip.anchor).unwrap())
+}
+
+/// [`part_from`], proven (in filler) under `anchor`.
+fn part_under(s: &Started, owner: &Bank, anchor: Anchor) -> Transaction {
+    let tip = s.node.chain().tip().unwrap().unwrap();
+    let nf = || Nullifier::from_bytes(&random_field_bytes()).unwrap();
     unproven_spend(
         header(),
         &s.regulator,
         owner,
-        Anchor::from_bytes(&tip.anchor).unwrap(),
+        anchor,
         RegistryRoot::from_bytes(&tip.registry_root).unwrap(),
         [nf(), nf()],
     )
+}
+
+/// A spend proven under a root the note tree never had is refused at admission and at
+/// execution (review, requirement 10), while the same spend under a historic root
+/// applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spend_under_an_anchor_the_tree_never_had_is_refused() {
+    let s = started(Duration::from_millis(5), 16).await;
+    let funded = issuance_under(&s, header(), &s.bank);
+    assert_eq!(apply(&s, vec![], vec![funded.to_bytes()]).await, [None]);
+    let unknown = Anchor::from_bytes(&random_field_bytes()).unwrap();
+    let spend = part_under(&s, &s.bank, unknown);
+    assert_eq!(
+        s.node.submit(spend.to_bytes(), Some("bank")).await,
+        Err(Rejection::UnknownAnchor.into())
+    );
+    assert_eq!(
+        apply(&s, vec![], vec![spend.to_bytes()]).await,
+        [Some(Rejection::UnknownAnchor)]
+    );
+    // Control: an older root the tree did have (this block's anchor moves on after it).
+    let historic = s.node.chain().tip().unwrap().unwrap().anchor;
+    assert_eq!(apply(&s, vec![], vec![funded_again(&s)]).await, [None]);
+    let spend = part_under(&s, &s.bank, Anchor::from_bytes(&historic).unwrap());
+    assert_eq!(apply(&s, vec![], vec![spend.to_bytes()]).await, [None]);
+}
+
+/// Another issuance to the test's bank (a new note, so the anchor moves on).
+fn funded_again(s: &Started) -> Vec<u8> {
+    issuance_under(s, header(), &s.bank).to_bytes()
 }
 
 /// A removal binds the transactions of its own block: a spend proven under the root

@@ -9,22 +9,15 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
-use sable_circuits::{circuit::VerifyingKey, keys::RegulatorSecretKey};
-use sable_execution::{AllowAll, Verifier};
-use sable_node::{
-    liveness::StaticStatus,
-    mempool::MempoolLimits,
-    node::Node,
-    rpc::{self, RpcConfig, RpcError},
-};
+use sable_node::rpc;
 use sable_pki::{generate_dev_pki, CertificateAuthority, DevPki, DevPkiSpec};
-use sable_storage::Store;
-use tempfile::TempDir;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::net::TcpListener;
+
+mod common;
+use common::api::{validator_0_server, ApiNode};
 
 /// How long one run of the Python client may take (a handshake that never completes
 /// gives up after its own 15 s).
@@ -95,77 +88,9 @@ async fn stock_client(
     (out.status.code().unwrap_or(-1), json)
 }
 
-/// A node without consensus serving the API on an ephemeral loopback port.
-struct TestNode {
-    pki: DevPki,
-    node: Arc<Node>,
-    addr: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: JoinHandle<Result<(), RpcError>>,
-    _dirs: [TempDir; 2],
-}
-
-impl TestNode {
-    async fn start() -> Self {
-        let (pki_dir, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let pki = generate_dev_pki(pki_dir.path(), &DevPkiSpec::default()).unwrap();
-        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
-        let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
-        let vk = Arc::new(
-            tokio::task::spawn_blocking(VerifyingKey::build)
-                .await
-                .unwrap(),
-        );
-        let node = Node::new(
-            Arc::new(Store::open(db.path()).unwrap()),
-            Arc::new(sable_testkit::genesis::chain_params(
-                &pki,
-                "sable-test",
-                regulator,
-                1,
-            )),
-            Arc::new(AllowAll),
-            Verifier::start(vk, regulator, 0, usize::MAX, Arc::new(())),
-            MempoolLimits::default(),
-        )
-        .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let local = listener.local_addr().unwrap();
-        let (cert, key) = pki.identity("validator-0").unwrap().server.clone().unwrap();
-        let mut cfg = RpcConfig::new(local, cert, key, ca);
-        cfg.status = Arc::new(StaticStatus {
-            validators: 4,
-            connected_peers: 3,
-        });
-        let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(rpc::serve_on(node.clone(), cfg, listener, async {
-            let _ = rx.await;
-        }));
-        TestNode {
-            pki,
-            node,
-            addr: local.to_string(),
-            shutdown: Some(tx),
-            server,
-            _dirs: [pki_dir, db],
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(10), &mut self.server)
-            .await
-            .expect("the server stops on shutdown")
-            .unwrap()
-            .unwrap();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stock_grpcio_client_checks_health_reflects_and_calls() {
-    let net = TestNode::start().await;
+    let net = ApiNode::start(&DevPkiSpec::default(), validator_0_server).await;
     let block = sable_testkit::apply_admin_block(&net.node, vec![])
         .await
         .header;

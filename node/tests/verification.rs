@@ -371,8 +371,10 @@ async fn a_submitter_whose_transactions_fail_verification_is_throttled() {
         let tx = forged(1_000 + value).to_bytes();
         ids.push(s.node.submit(tx, Some("mallory")).await.unwrap());
     }
-    wait_for("the forged transactions rejected", || {
-        ids.iter().all(|id| !s.node.is_pending(id))
+    // Nothing of them is kept (review M9: the admission records of failed
+    // transactions used to stay for good).
+    wait_for("the forged transactions rejected and forgotten", || {
+        ids.iter().all(|id| !s.node.is_pending(id)) && s.node.admission_records() == 0
     })
     .await;
     let valid = issuance(&s.issuer, &s.bank, 77).to_bytes();
@@ -388,4 +390,5 @@ async fn a_submitter_whose_transactions_fail_verification_is_throttled() {
     assert_eq!(refused.unwrap_err().code(), RejectCode::Throttled);
     // Someone else's submission is not affected.
     assert!(s.node.submit(valid, Some("bank")).await.is_ok());
+    assert_eq!(s.node.admission_records(), 1);
 }

@@ -50,6 +50,10 @@ pub struct DevPkiSpec {
     /// a careless CA might issue: for tests that clients refuse such a server by its
     /// role. Empty by default.
     pub misissued_server_certificates: Vec<String>,
+    /// Participants whose certificates expire this long after they are issued (valid
+    /// from a minute before): for tests that an expired certificate loses its open
+    /// streams and its peers. Empty by default (certificates valid until 4096).
+    pub short_lived: Vec<(String, std::time::Duration)>,
 }
 
 impl Default for DevPkiSpec {
@@ -62,6 +66,7 @@ impl Default for DevPkiSpec {
             operators: 1,
             ed25519_participants: false,
             misissued_server_certificates: Vec::new(),
+            short_lived: Vec::new(),
         }
     }
 }
@@ -173,8 +178,18 @@ pub fn generate_dev_pki(dir: &Path, spec: &DevPkiSpec) -> Result<DevPki, PkiErro
         if !valid_participant_id(&participant) {
             return Err(PkiError::ParticipantId(participant));
         }
+        let lifetime = spec
+            .short_lived
+            .iter()
+            .find(|(p, _)| *p == participant)
+            .map(|(_, d)| *d);
         let issue = |name: &str, key: (KeyPair, String), eku: ExtendedKeyUsagePurpose| {
-            let params = leaf_params(role, &participant, eku)?;
+            let mut params = leaf_params(role, &participant, eku)?;
+            if let Some(lifetime) = lifetime {
+                let now = time::OffsetDateTime::now_utc();
+                params.not_before = now - time::Duration::MINUTE;
+                params.not_after = now + lifetime;
+            }
             let cert = params.signed_by(&key.0, &issuer)?;
             let cert_path = dir.join(format!("{name}.pem"));
             let key_path = dir.join(format!("{name}.key"));
@@ -384,6 +399,33 @@ mod tests {
             ca.verify_validator_server(&v),
             Err(PkiError::Purpose(TlsPurpose::Server))
         ));
+    }
+
+    #[test]
+    fn short_lived_certificates_carry_their_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DevPkiSpec {
+            short_lived: vec![("bank-b".into(), std::time::Duration::from_secs(600))],
+            ..DevPkiSpec::default()
+        };
+        let pki = generate_dev_pki(dir.path(), &spec).unwrap();
+        let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let der = load_certificate_pem(&pki.identity("bank-b").unwrap().cert).unwrap();
+        let who = ca.verify_at(&der, now).unwrap();
+        assert!((who.not_after - (now + 600)).abs() <= 5, "{}", who.not_after);
+        assert!(!who.expired_at(who.not_after));
+        assert!(who.expired_at(who.not_after + 1));
+        assert!(matches!(
+            ca.verify_at(&der, who.not_after + 1),
+            Err(PkiError::Validity)
+        ));
+        // Everyone else keeps the long validity.
+        let a = load_certificate_pem(&pki.identity("bank-a").unwrap().cert).unwrap();
+        assert!(ca.verify_at(&a, now).unwrap().not_after > now + 100 * 365 * 86_400);
     }
 
     #[cfg(unix)]

@@ -79,6 +79,17 @@ pub struct Identity {
     pub public_key: PublicKey,
     /// SHA-256 of the certificate.
     pub fingerprint: Fingerprint,
+    /// The certificate's `notAfter`, in Unix seconds: from then on the identity is no
+    /// longer good ([`Identity::expired_at`]).
+    pub not_after: i64,
+}
+
+impl Identity {
+    /// Whether the certificate has expired at `unix_secs` (its `notAfter` is the last
+    /// second it is valid, as X.509 reads it).
+    pub fn expired_at(&self, unix_secs: i64) -> bool {
+        unix_secs > self.not_after
+    }
 }
 
 impl fmt::Display for Identity {
@@ -217,6 +228,7 @@ impl CertificateAuthority {
             participant,
             public_key: PublicKey::of_certificate(&cert)?,
             fingerprint: fingerprint(der),
+            not_after: cert.validity().not_after.timestamp(),
         })
     }
 

@@ -13,6 +13,11 @@ use crate::block::{Block, MAX_BLOCK_BYTES};
 pub const DATA_VERSION: u8 = 1;
 /// Most blocks in one batch.
 pub const MAX_BATCH_BLOCKS: usize = 4096;
+/// Most bytes of block encodings in one batch (review L7): a batch closes before a
+/// block that would take it past this, so its data is at most this plus its framing
+/// (`5 + 4 × blocks` bytes). One block always fits (blocks are at most
+/// [`MAX_BLOCK_BYTES`]), so a batch is never empty.
+pub const MAX_BATCH_BLOCK_BYTES: usize = MAX_BLOCK_BYTES;
 
 /// A batch's public data: its blocks, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -83,6 +83,13 @@ pub trait ChainReader: sealed::RawRead {
             .transpose()
     }
 
+    /// The length of the block at `height`'s canonical encoding, without decoding it.
+    fn block_size(&self, height: u64) -> Result<Option<usize>, StorageError> {
+        Ok(self
+            .raw_get(Cf::Blocks, &height_key(height))?
+            .map(|b| b.len()))
+    }
+
     /// The height of the block with `hash`.
     fn height_of(&self, hash: &[u8; 32]) -> Result<Option<u64>, StorageError> {
         self.raw_get(Cf::BlockHashes, hash)?

@@ -123,6 +123,7 @@ impl Fixture {
             peers.push(Peer {
                 public_key: who.public_key.ed25519().unwrap(),
                 fingerprint: who.fingerprint,
+                not_after: who.not_after,
                 // Unused: the simulated network ignores addresses.
                 address: std::net::SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
             });
@@ -403,10 +404,7 @@ impl Cluster {
             .zip(cosign_net)
             .map(|(c, net)| {
                 let spec = BatchSpec {
-                    rule: BatchRule {
-                        max_blocks: c.batch_blocks[i],
-                        max_interval_ms: u64::MAX,
-                    },
+                    rule: BatchRule::new(c.batch_blocks[i], u64::MAX),
                     publication: Publication::Calldata,
                     genesis: genesis_hash(NAMESPACE),
                 };

@@ -12,7 +12,8 @@
 //!    under).
 //! 3. **Nullifier.** `nf = Poseidon(nk, cm_old, tag)` with `tag = pos` for a real spend
 //!    and `tag = salt` for a split spend (`split = 1`), which proves ownership of a note
-//!    of the asset without consuming it.
+//!    of the asset that is in the tree under the anchor (not that it is unspent) and
+//!    consumes nothing; its value does not count (rule 5).
 //! 4. **New note.** `cm_new = Poseidon(V.x, V.y, v_new, pk_new.x, pk_new.y, rcm_new)`.
 //! 5. **Value.** `v_old, v_new, |v_net| < 2^64`, `v_net = (1 − split) v_old − v_new`,
 //!    and `cv_net = [v_net] V + [rcv] R`.

@@ -41,25 +41,40 @@ impl Byzantine {
     }
 }
 
-/// The vote channel of a validator that equivocates: every notarize it sends (its
-/// proposals included) is followed by a conflicting one (same round and parent,
-/// another payload) to one victim, which so holds two different notarizes of the same
-/// round from it.
+/// Whether this validator leads a round (its elector's answer).
+pub type Leads = std::sync::Arc<dyn Fn(commonware_consensus::types::Round) -> bool + Send + Sync>;
+
+/// The vote channel of a validator that equivocates: in every round it leads, its
+/// proposal's notarize goes to one victim twice, first a conflicting twin (same round
+/// and parent, another payload) and then the genuine one with everyone's. Links
+/// deliver in order, so the victim takes the twin as the round's proposal and then
+/// holds two different notarizes of the round from it: the evidence simplex reports.
+/// (A twin of a vote for someone else's proposal would reach the victim after that
+/// proposal and be dropped as merely conflicting, with the sender blocked; so only
+/// its own proposals are doubled.)
 #[derive(Clone)]
 pub struct Equivocating<T> {
     inner: T,
     scheme: super::S,
     victim: super::PublicKey,
+    leads: Leads,
     on: bool,
 }
 
 impl<T> Equivocating<T> {
-    /// `inner`, equivocating towards `victim` when `on`.
-    pub fn new(inner: T, scheme: super::S, victim: super::PublicKey, on: bool) -> Self {
+    /// `inner`, equivocating towards `victim` in the rounds it `leads`, when `on`.
+    pub fn new(
+        inner: T,
+        scheme: super::S,
+        victim: super::PublicKey,
+        leads: Leads,
+        on: bool,
+    ) -> Self {
         Equivocating {
             inner,
             scheme,
             victim,
+            leads,
             on,
         }
     }
@@ -71,8 +86,9 @@ pub static TWINS_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU
 /// Votes an equivocating validator could not decode (so sent no twin for).
 pub static TWINS_UNDECODED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// The conflicting twin of `message` when it is a notarize.
-fn twin(message: commonware_runtime::IoBufs, scheme: &super::S) -> Option<Vec<u8>> {
+/// The conflicting twin of `message` when it is a notarize of a round this validator
+/// `leads` (its proposal).
+fn twin(message: commonware_runtime::IoBufs, scheme: &super::S, leads: &Leads) -> Option<Vec<u8>> {
     use commonware_codec::{Decode as _, Encode as _};
     use commonware_consensus::simplex::types::{Notarize, Proposal, Vote};
     use commonware_cryptography::Hasher as _;
@@ -85,6 +101,9 @@ fn twin(message: commonware_runtime::IoBufs, scheme: &super::S) -> Option<Vec<u8
         }
     };
     let p = &n.proposal;
+    if !leads(p.round) {
+        return None;
+    }
     let payload = commonware_cryptography::Sha256::hash(&[p.payload.as_ref(), b"twin"]);
     let other = Proposal::new(p.round, p.parent, payload);
     let twin = Notarize::<super::S, super::D>::sign(scheme, other)?;
@@ -94,7 +113,7 @@ fn twin(message: commonware_runtime::IoBufs, scheme: &super::S) -> Option<Vec<u8
 /// [`Equivocating`] after its recipients were checked.
 pub struct EquivocatingChecked<'a, T: commonware_p2p::LimitedSender + 'a> {
     checked: T::Checked<'a>,
-    twin_sender: Option<(T, &'a super::S, super::PublicKey)>,
+    twin_sender: Option<(T, &'a super::S, super::PublicKey, Leads)>,
 }
 
 impl<T> commonware_p2p::LimitedSender for Equivocating<T>
@@ -111,9 +130,14 @@ where
         &mut self,
         recipients: commonware_p2p::Recipients<Self::PublicKey>,
     ) -> Result<Self::Checked<'_>, std::time::SystemTime> {
-        let twin_sender = self
-            .on
-            .then(|| (self.inner.clone(), &self.scheme, self.victim.clone()));
+        let twin_sender = self.on.then(|| {
+            (
+                self.inner.clone(),
+                &self.scheme,
+                self.victim.clone(),
+                self.leads.clone(),
+            )
+        });
         let checked = self.inner.check(recipients)?;
         Ok(EquivocatingChecked {
             checked,
@@ -138,18 +162,17 @@ where
         priority: bool,
     ) -> commonware_actor::Unreliable<commonware_actor::Feedback> {
         let message: commonware_runtime::IoBufs = message.into();
-        let Some((mut sender, scheme, victim)) = self.twin_sender else {
+        let Some((mut sender, scheme, victim, leads)) = self.twin_sender else {
             return self.checked.send(message, priority);
         };
-        let copy = message.clone();
-        let feedback = self.checked.send(message, priority);
-        if let Some(twin) = twin(copy, scheme) {
+        // The twin first, so the victim takes it for the round's proposal.
+        if let Some(twin) = twin(message.clone(), scheme, &leads) {
             use commonware_p2p::Sender as _;
             let sent = sender.send(commonware_p2p::Recipients::One(victim), twin, priority);
             if !sent.is_empty() {
                 TWINS_SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        feedback
+        self.checked.send(message, priority)
     }
 }

@@ -170,6 +170,9 @@ pub struct Peer {
     pub public_key: [u8; 32],
     /// Fingerprint of its certificate (a revoked certificate disconnects the peer).
     pub fingerprint: Fingerprint,
+    /// Its certificate's `notAfter` (Unix seconds): an expired certificate disconnects
+    /// the peer as a revoked one does.
+    pub not_after: i64,
     /// P2P address.
     pub address: SocketAddr,
 }
@@ -428,19 +431,28 @@ fn archive<C>(
     }
 }
 
-/// The validators of `cfg` as p2p identities: key, address and certificate fingerprint.
-fn peers_of(
-    cfg: &ConsensusConfig,
-) -> Result<Vec<(PublicKey, Address, Fingerprint)>, ConsensusError> {
-    let peers: Vec<(PublicKey, Address, Fingerprint)> = cfg
+/// A validator as the p2p layer sees it: key, address, and the certificate whose
+/// revocation or expiry disconnects it.
+#[derive(Clone, Debug)]
+struct P2pPeer {
+    key: PublicKey,
+    address: Address,
+    fingerprint: Fingerprint,
+    not_after: i64,
+}
+
+/// The validators of `cfg` as p2p identities.
+fn peers_of(cfg: &ConsensusConfig) -> Result<Vec<P2pPeer>, ConsensusError> {
+    let peers: Vec<P2pPeer> = cfg
         .validators
         .iter()
         .map(|p| {
-            Ok((
-                public_key(&p.public_key)?,
-                Address::from(p.address),
-                p.fingerprint,
-            ))
+            Ok(P2pPeer {
+                key: public_key(&p.public_key)?,
+                address: Address::from(p.address),
+                fingerprint: p.fingerprint,
+                not_after: p.not_after,
+            })
         })
         .collect::<Result<_, ConsensusError>>()?;
     if peers.is_empty() {
@@ -542,7 +554,7 @@ where
     let peers = peers_of(&cfg)?;
     let participants: Set<PublicKey> = peers
         .iter()
-        .map(|(k, _, _)| k.clone())
+        .map(|p| p.key.clone())
         .try_collect()
         .map_err(|_| ConsensusError::ValidatorSet("duplicate keys".into()))?;
     let n = participants.len() as u32;
@@ -688,10 +700,19 @@ where
             .or_else(|| participants.iter().next())
             .cloned()
             .unwrap_or_else(|| me.clone());
+        let leads: byzantine::Leads = {
+            use commonware_consensus::simplex::elector::{Config as _, Elector as _};
+            use commonware_utils::ordered::Quorum as _;
+            let elector: commonware_consensus::simplex::elector::RoundRobinElector<S> =
+                RoundRobin::<Sha256>::default().build(&participants);
+            let mine = participants.index(&me);
+            std::sync::Arc::new(move |round| Some(elector.elect(round, ())) == mine)
+        };
         let sender = byzantine::Equivocating::new(
             vote_net.0,
             scheme.clone(),
             victim,
+            leads,
             cfg.byzantine.equivocate,
         );
         (sender, vote_net.1)
@@ -741,15 +762,27 @@ where
     })
 }
 
-/// Keeps the p2p peer set to the validators whose certificates are not revoked: at
-/// start, and after every applied block that changes the revocation list. A revoked
-/// validator is disconnected and refused from then on (its votes no longer reach this
-/// node; with one revoked of four, the other three still form a quorum), and gossip's
-/// `reach` drops to the peers left.
+/// The validators a node stays connected to at `now` (Unix seconds, on the node's
+/// clock): those whose certificates are neither revoked nor expired.
+fn admitted_peers<'p>(
+    validators: &'p [P2pPeer],
+    is_revoked: impl Fn(&Fingerprint) -> bool,
+    now: i64,
+) -> impl Iterator<Item = &'p P2pPeer> {
+    validators
+        .iter()
+        .filter(move |p| !is_revoked(&p.fingerprint) && now <= p.not_after)
+}
+
+/// Keeps the p2p peer set to the validators whose certificates are neither revoked nor
+/// expired ([`admitted_peers`]): at start, and after every applied block. A revoked or
+/// expired validator is disconnected and refused from then on (its votes no longer
+/// reach this node; with one gone of four, the other three still form a quorum), and
+/// gossip's `reach` drops to the peers left.
 async fn track_unrevoked<M: AddressableManager<PublicKey = PublicKey>>(
     node: Arc<Node>,
     mut oracle: M,
-    validators: Vec<(PublicKey, Address, Fingerprint)>,
+    validators: Vec<P2pPeer>,
     me: PublicKey,
     reach: Arc<gossip::Reach>,
 ) {
@@ -757,18 +790,22 @@ async fn track_unrevoked<M: AddressableManager<PublicKey = PublicKey>>(
     let mut index = 0u64;
     let mut current: Option<Vec<PublicKey>> = None;
     loop {
-        let allowed: Vec<(PublicKey, Address)> = validators
-            .iter()
-            .filter(|(_, _, fp)| !node.is_revoked(fp))
-            .map(|(k, a, _)| (k.clone(), a.clone()))
-            .collect();
+        let now = node
+            .runtime()
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let allowed: Vec<(PublicKey, Address)> =
+            admitted_peers(&validators, |fp| node.is_revoked(fp), now)
+                .map(|p| (p.key.clone(), p.address.clone()))
+                .collect();
         let keys: Vec<PublicKey> = allowed.iter().map(|(k, _)| k.clone()).collect();
         if current.as_ref() != Some(&keys) {
             if current.is_some() {
                 tracing::warn!(
                     allowed = keys.len(),
                     of = validators.len(),
-                    "validator certificate revoked; p2p peer set updated"
+                    "validator certificate revoked, reinstated or expired; p2p peer set updated"
                 );
             }
             // Keys are distinct (checked at start), so this cannot fail.
@@ -794,6 +831,27 @@ mod tests {
     use super::*;
     fn block() -> ConsensusBlock {
         ConsensusBlock(Block::sample())
+    }
+
+    #[test]
+    fn revoked_and_expired_validators_leave_the_peer_set() {
+        let peer = |i: u8, not_after: i64| P2pPeer {
+            key: ed25519::PrivateKey::from_seed(u64::from(i)).public_key(),
+            address: Address::from(SocketAddr::from(([127, 0, 0, 1], 9000 + u16::from(i)))),
+            fingerprint: [i; 32],
+            not_after,
+        };
+        let set = [peer(0, 100), peer(1, 100), peer(2, 50), peer(3, 100)];
+        let ids = |now: i64, revoked: &[u8]| -> Vec<u8> {
+            admitted_peers(&set, |fp| revoked.contains(&fp[0]), now)
+                .map(|p| p.fingerprint[0])
+                .collect()
+        };
+        assert_eq!(ids(50, &[]), [0, 1, 2, 3]);
+        // Its last valid second is `notAfter`; the one after, it is gone.
+        assert_eq!(ids(51, &[]), [0, 1, 3]);
+        assert_eq!(ids(10, &[1]), [0, 2, 3]);
+        assert_eq!(ids(101, &[]), Vec::<u8>::new());
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //!
 //! Revocation is checked on every request against the revocation list as of the last
 //! applied block, so revoking a certificate also shuts out connections opened before;
-//! a server stream checks again before each item and after each applied block
-//! ([`still_admitted`]), so a stream opened before the revocation ends within one
-//! block with `PERMISSION_DENIED`.
+//! a server stream checks again before each item, after each applied block and when
+//! its caller's certificate expires ([`still_admitted`]), so a stream opened before the
+//! revocation ends within one block with `PERMISSION_DENIED`, and one whose certificate
+//! expires under it ends then with `UNAUTHENTICATED`. Expiry is checked on every
+//! request too: a connection opened with a certificate that has since expired is
+//! refused everything.
 //! Each refusal is logged at `warn` with the peer, its identity (if any) and the
 //! service. An admitted request carries the caller's [`Identity`] in its extensions;
 //! handlers read it with [`caller`].
@@ -34,12 +37,27 @@ pub const ADMIN_ROLES: &[Role] = &[Role::Operator];
 /// Every role (health and reflection).
 pub const ANY_ROLE: &[Role] = &Role::ALL;
 
-/// Decides whether the connection `peer` may call `service`, which admits `roles`.
+/// The wall clock in Unix seconds, as the TLS handshake reads certificates' validity.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The refusal of a caller whose certificate expired after its connection opened.
+fn expired(who: &Identity) -> Status {
+    tracing::warn!(identity = %who, not_after = who.not_after, "expired certificate refused");
+    Status::unauthenticated("certificate expired")
+}
+
+/// Decides whether the connection `peer` may call `service`, which admits `roles`, at
+/// `now` (Unix seconds).
 pub fn authorize(
     peer: Option<&PeerInfo>,
     service: &str,
     roles: &[Role],
     is_revoked: impl Fn(&Fingerprint) -> bool,
+    now: i64,
 ) -> Result<Identity, Status> {
     let Some(peer) = peer else {
         // Only a connection that did not come through the TLS accept loop lacks this.
@@ -59,6 +77,9 @@ pub fn authorize(
     if is_revoked(&who.fingerprint) {
         tracing::warn!(peer = %peer.addr, identity = %who, service, "revoked certificate refused");
         return Err(Status::permission_denied("certificate revoked"));
+    }
+    if who.expired_at(now) {
+        return Err(expired(who));
     }
     if !roles.contains(&who.role) {
         tracing::warn!(peer = %peer.addr, identity = %who, service, "role not admitted");
@@ -105,6 +126,7 @@ impl Interceptor for RoleGate {
             self.service,
             self.roles,
             |fp| self.node.is_revoked(fp),
+            unix_now(),
         )?;
         request.extensions_mut().insert(who);
         Ok(request)
@@ -112,11 +134,15 @@ impl Interceptor for RoleGate {
 }
 
 /// Whether `who`, admitted when its stream opened, may still be served: an open stream
-/// ends with `PERMISSION_DENIED` once its certificate is revoked.
+/// ends with `PERMISSION_DENIED` once its certificate is revoked, and with
+/// `UNAUTHENTICATED` once it expires.
 pub fn still_admitted(node: &Node, who: &Identity) -> Result<(), Status> {
     if node.is_revoked(&who.fingerprint) {
         tracing::warn!(identity = %who, "certificate revoked: closing its stream");
         return Err(Status::permission_denied("certificate revoked"));
+    }
+    if who.expired_at(unix_now()) {
+        return Err(expired(who));
     }
     Ok(())
 }
@@ -143,12 +169,15 @@ mod tests {
         }
     }
 
+    const NOW: i64 = 1_800_000_000;
+
     fn who(role: Role) -> Identity {
         Identity {
             role,
             participant: format!("{role}-0"),
             public_key: sable_pki::PublicKey::Ed25519([1; 32]),
             fingerprint: [role as u8; 32],
+            not_after: NOW + 60,
         }
     }
 
@@ -161,7 +190,7 @@ mod tests {
             ("grpc.health.v1.Health", ANY_ROLE),
         ] {
             for role in Role::ALL {
-                let r = authorize(Some(&peer(Ok(who(role)))), service, roles, |_| false);
+                let r = authorize(Some(&peer(Ok(who(role)))), service, roles, |_| false, NOW);
                 if roles.contains(&role) {
                     assert_eq!(r.unwrap(), who(role));
                 } else {
@@ -175,13 +204,14 @@ mod tests {
 
     #[test]
     fn missing_foreign_and_revoked_certificates_are_refused() {
-        let none = authorize(None, "s", ANY_ROLE, |_| false).unwrap_err();
+        let none = authorize(None, "s", ANY_ROLE, |_| false, NOW).unwrap_err();
         assert_eq!(none.code(), Code::Unauthenticated);
         let no_cert = authorize(
             Some(&peer(Err(PeerAuthError::NoCertificate))),
             "s",
             ANY_ROLE,
             |_| false,
+            NOW,
         )
         .unwrap_err();
         assert_eq!(no_cert.code(), Code::Unauthenticated);
@@ -191,19 +221,32 @@ mod tests {
             "s",
             ANY_ROLE,
             |_| false,
+            NOW,
         )
         .unwrap_err();
         assert_eq!(foreign.code(), Code::Unauthenticated);
         assert_eq!(
             foreign.message(),
-            "certificate not issued by the consortium CA: x"
+            "not a valid consortium certificate: x"
         );
         let bank = who(Role::Bank);
-        let revoked = authorize(Some(&peer(Ok(bank.clone()))), "s", ANY_ROLE, |fp| {
-            *fp == bank.fingerprint
-        })
+        let revoked = authorize(
+            Some(&peer(Ok(bank.clone()))),
+            "s",
+            ANY_ROLE,
+            |fp| *fp == bank.fingerprint,
+            NOW,
+        )
         .unwrap_err();
         assert_eq!(revoked.code(), Code::PermissionDenied);
         assert_eq!(revoked.message(), "certificate revoked");
+        // Good up to its last second, refused the second after.
+        let last = bank.not_after;
+        assert!(authorize(Some(&peer(Ok(bank.clone()))), "s", ANY_ROLE, |_| false, last).is_ok());
+        let expired =
+            authorize(Some(&peer(Ok(bank.clone()))), "s", ANY_ROLE, |_| false, last + 1)
+                .unwrap_err();
+        assert_eq!(expired.code(), Code::Unauthenticated);
+        assert_eq!(expired.message(), "certificate expired");
     }
 }

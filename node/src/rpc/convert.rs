@@ -12,6 +12,7 @@ use tonic::Status;
 
 use crate::node::AppliedEvent;
 use sable_circuits::keys::Address;
+use sable_pki::Identity;
 use sable_primitives::admin::{Approval, SignedAdminCommand, MAX_APPROVALS};
 use sable_primitives::block::{Block, BlockHeader, TxId};
 use sable_primitives::{RejectCode, TxStatus};
@@ -38,17 +39,32 @@ impl Stop {
 pub(super) enum Wake {
     /// A block was applied (or several were, and the receiver lagged behind).
     Applied,
+    /// The caller's certificate has just expired.
+    Expiring,
     /// The server is shutting down (or the node stopped applying blocks).
     Stopping,
 }
 
-/// Waits for the next applied block or the shutdown of the server.
-pub(super) async fn wake(applied: &mut Receiver<Arc<AppliedEvent>>, stop: &mut Stop) -> Wake {
+/// Waits for the next applied block, the expiry of the caller's certificate (`who`:
+/// the stream then checks [`super::auth::still_admitted`] again) or the shutdown of
+/// the server.
+pub(super) async fn wake(
+    applied: &mut Receiver<Arc<AppliedEvent>>,
+    stop: &mut Stop,
+    who: &Identity,
+) -> Wake {
+    // The first second after `notAfter`, on the wall clock the certificate is read by.
+    let left = who
+        .not_after
+        .saturating_add(1)
+        .saturating_sub(super::auth::unix_now());
+    let expiry = std::time::Duration::from_secs(u64::try_from(left).unwrap_or(0));
     tokio::select! {
         r = applied.recv() => match r {
             Ok(_) | Err(RecvError::Lagged(_)) => Wake::Applied,
             Err(RecvError::Closed) => Wake::Stopping,
         },
+        () = tokio::time::sleep(expiry) => Wake::Expiring,
         () = stop.stopped() => Wake::Stopping,
     }
 }

@@ -65,7 +65,7 @@ pub enum PeerAuthError {
     NoCertificate,
     /// The certificate is not a valid consortium certificate (foreign issuer, bad
     /// signature, expired, no role, …).
-    #[error("certificate not issued by the consortium CA: {0}")]
+    #[error("not a valid consortium certificate: {0}")]
     ForeignOrInvalid(String),
 }
 

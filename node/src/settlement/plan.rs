@@ -24,22 +24,37 @@ use crate::{
 use sable_primitives::block::BlockHeader;
 use sable_storage::{ChainReader, Staged, Store};
 
-pub use sable_primitives::published::{PublishedData, DATA_VERSION, MAX_BATCH_BLOCKS};
+pub use sable_primitives::published::{
+    PublishedData, DATA_VERSION, MAX_BATCH_BLOCKS, MAX_BATCH_BLOCK_BYTES,
+};
 
 /// Where batches end: after `max_blocks` blocks, at the first block whose timestamp
-/// is `max_interval_ms` past the batch's first, or where the batch's withdrawals reach
-/// [`MAX_BATCH_WITHDRAWALS`] (before a block that would take them past it),
-/// whichever comes first. Block timestamps and withdrawals are chain state, so every
-/// validator finds the same boundaries.
+/// is `max_interval_ms` past the batch's first, or before a block that would take the
+/// batch's withdrawals past [`MAX_BATCH_WITHDRAWALS`] or its blocks' bytes past
+/// `max_bytes`, whichever comes first (a batch always holds its first block).
+/// Block timestamps, encodings and withdrawals are chain state, so every validator
+/// finds the same boundaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchRule {
     /// Blocks per batch at most.
     pub max_blocks: u64,
     /// Block-timestamp span that closes a batch, milliseconds.
     pub max_interval_ms: u64,
+    /// Bytes of block encodings per batch at most (clamped to
+    /// [`MAX_BATCH_BLOCK_BYTES`], the chain's rule; smaller only in tests).
+    pub max_bytes: usize,
 }
 
 impl BatchRule {
+    /// The chain's rule with these block and time bounds.
+    pub fn new(max_blocks: u64, max_interval_ms: u64) -> Self {
+        BatchRule {
+            max_blocks,
+            max_interval_ms,
+            max_bytes: MAX_BATCH_BLOCK_BYTES,
+        }
+    }
+
     /// The last block of the batch starting at `first`, once the chain up to `tip`
     /// holds it; `None` while the batch is still open.
     pub fn last_block(
@@ -49,13 +64,14 @@ impl BatchRule {
         tip: u64,
     ) -> Result<Option<u64>, SettleError> {
         let max_blocks = self.max_blocks.clamp(1, MAX_BATCH_BLOCKS as u64);
+        let max_bytes = self.max_bytes.min(MAX_BATCH_BLOCK_BYTES);
         if first == 0 || first > tip {
             return Ok(None);
         }
         let view = Staged::new(store);
         let start = header(store, first)?.timestamp_ms;
         let end = tip.min(first + max_blocks - 1);
-        let mut withdrawals = 0usize;
+        let (mut withdrawals, mut bytes) = (0usize, 0usize);
         for h in first..=end {
             let ts = if h == first {
                 start
@@ -63,13 +79,18 @@ impl BatchRule {
                 header(store, h)?.timestamp_ms
             };
             let in_block = view.withdrawals_at(h)?.len();
-            if h > first && withdrawals + in_block > MAX_BATCH_WITHDRAWALS {
+            let size = store.block_size(h)?.ok_or(SettleError::MissingBlock(h))?;
+            if h > first
+                && (withdrawals + in_block > MAX_BATCH_WITHDRAWALS || bytes + size > max_bytes)
+            {
                 return Ok(Some(h - 1));
             }
             withdrawals += in_block;
+            bytes += size;
             if h - first + 1 >= max_blocks
                 || ts.saturating_sub(start) >= self.max_interval_ms
                 || withdrawals >= MAX_BATCH_WITHDRAWALS
+                || bytes >= max_bytes
             {
                 return Ok(Some(h));
             }
@@ -245,10 +266,7 @@ mod tests {
     fn batches_close_on_block_count_or_timestamp_span_and_not_before() {
         let dir = tempfile::tempdir().unwrap();
         let store = chain(dir.path());
-        let by_count = BatchRule {
-            max_blocks: 4,
-            max_interval_ms: 100_000,
-        };
+        let by_count = BatchRule::new(4, 100_000);
         assert_eq!(
             by_count.last_block(&store, 1, 3).unwrap(),
             None,
@@ -257,10 +275,7 @@ mod tests {
         assert_eq!(by_count.last_block(&store, 1, 6).unwrap(), Some(4));
         assert_eq!(by_count.last_block(&store, 5, 6).unwrap(), None);
         assert_eq!(by_count.last_block(&store, 7, 6).unwrap(), None);
-        let by_time = |ms| BatchRule {
-            max_blocks: 100,
-            max_interval_ms: ms,
-        };
+        let by_time = |ms| BatchRule::new(100, ms);
         assert_eq!(by_time(1000).last_block(&store, 1, 6).unwrap(), Some(3));
         assert_eq!(by_time(2500).last_block(&store, 1, 6).unwrap(), Some(6));
         assert_eq!(by_time(2500).last_block(&store, 1, 5).unwrap(), None);
@@ -291,10 +306,7 @@ mod tests {
         s.put_withdrawals(3, &records(100));
         s.put_withdrawals(5, &records(MAX_BATCH_WITHDRAWALS));
         store.commit(s).unwrap();
-        let rule = BatchRule {
-            max_blocks: 100,
-            max_interval_ms: 100_000,
-        };
+        let rule = BatchRule::new(100, 100_000);
         // 200 + 100 is past the cap: the batch ends before block 3.
         assert_eq!(rule.last_block(&store, 1, 6).unwrap(), Some(2));
         // Block 3's 100 and block 4's none, then block 5 alone reaches the cap.
@@ -304,13 +316,35 @@ mod tests {
     }
 
     #[test]
+    fn batches_close_before_a_block_that_would_take_their_bytes_past_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = chain(dir.path());
+        let size = |h| store.block_size(h).unwrap().unwrap();
+        assert!((1..=6).all(|h| size(h) == size(1)), "the blocks are alike");
+        let rule = |max_bytes| BatchRule {
+            max_bytes,
+            ..BatchRule::new(100, 100_000)
+        };
+        // Two blocks and a byte fit, the third would not: the batch ends at block 2.
+        assert_eq!(rule(2 * size(1) + 1).last_block(&store, 1, 6).unwrap(), Some(2));
+        // Exactly two blocks close it at the second.
+        assert_eq!(rule(2 * size(1)).last_block(&store, 1, 6).unwrap(), Some(2));
+        assert_eq!(rule(2 * size(1)).last_block(&store, 1, 1).unwrap(), None);
+        // A block larger than the cap still forms a batch of its own.
+        assert_eq!(rule(1).last_block(&store, 3, 6).unwrap(), Some(3));
+        assert_eq!(rule(usize::MAX).last_block(&store, 1, 6).unwrap(), None);
+        // A block the store lacks is a typed error.
+        assert!(matches!(
+            rule(usize::MAX).last_block(&store, 5, 7),
+            Err(SettleError::MissingBlock(7))
+        ));
+    }
+
+    #[test]
     fn plans_extend_only_a_contract_state_this_chain_agrees_with() {
         let dir = tempfile::tempdir().unwrap();
         let store = chain(dir.path());
-        let rule = BatchRule {
-            max_blocks: 4,
-            max_interval_ms: 100_000,
-        };
+        let rule = BatchRule::new(4, 100_000);
         let domain = Domain {
             chain_id: 31337,
             contract: alloy::primitives::Address::repeat_byte(1),

@@ -93,10 +93,7 @@ impl Settler {
             client,
             key,
             spec: BatchSpec {
-                rule: BatchRule {
-                    max_blocks: section.batch_blocks,
-                    max_interval_ms: section.batch_interval_ms,
-                },
+                rule: BatchRule::new(section.batch_blocks, section.batch_interval_ms),
                 publication: section.publish,
                 genesis: genesis_hash(namespace),
             },

@@ -2,6 +2,8 @@
 //! RocksDB, with block 1 applied (a bank registered, an issuer authorised).
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod api;
+
 use std::{
     sync::{Arc, OnceLock},
     time::Duration,
