@@ -330,13 +330,14 @@ impl Cluster {
         &self.context
     }
 
-    /// Sets (or, with `None`, removes) the link from validator `a` to `b`.
+    /// Sets (replacing any there) or, with `None`, removes the link from validator `a`
+    /// to `b`.
     pub async fn set_link(&self, a: usize, b: usize, link: Option<Link>) {
         let (ka, kb) = (self.fixture.keys[a].clone(), self.fixture.keys[b].clone());
-        match link {
-            Some(l) => self.oracle.add_link(ka, kb, l).await.unwrap(),
-            // Absent already is fine: a partition of what is cut.
-            None => drop(self.oracle.remove_link(ka, kb).await),
+        // Absent already is fine: a partition of what is cut, a heal of what was not.
+        drop(self.oracle.remove_link(ka.clone(), kb.clone()).await);
+        if let Some(l) = link {
+            self.oracle.add_link(ka, kb, l).await.unwrap();
         }
     }
 
