@@ -518,7 +518,10 @@ mod tests {
             let stopped = tokio::time::timeout(Duration::from_secs(10), servers.stopped())
                 .await
                 .unwrap();
-            assert!(matches!(stopped, DaemonError::Stopped(n) if n == name), "{stopped}");
+            assert!(
+                matches!(stopped, DaemonError::Stopped(n) if n == name),
+                "{stopped}"
+            );
         }
         // While both run, nothing stops.
         let mut servers = Servers {

@@ -148,7 +148,13 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     };
     let refused = client.wait_final(&copy_id, FINAL).await.unwrap();
     assert!(
-        matches!(refused, TxStatus::Rejected { code: RejectCode::InvalidProof, .. }),
+        matches!(
+            refused,
+            TxStatus::Rejected {
+                code: RejectCode::InvalidProof,
+                ..
+            }
+        ),
         "the front-runner's copy: {refused:?}"
     );
     let id = loop {

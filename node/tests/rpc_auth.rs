@@ -572,14 +572,24 @@ async fn an_expiring_certificate_loses_its_open_streams_and_its_connection() {
         .expect("bank-b's certificate is still valid when the test starts")
         .not_after;
     let short = net.client("bank-b").await;
-    assert_eq!(codes(&short).await, [Code::Ok, Code::Ok, Code::PermissionDenied]);
+    assert_eq!(
+        codes(&short).await,
+        [Code::Ok, Code::Ok, Code::PermissionDenied]
+    );
     let mut blocks = ChainClient::new(short.clone())
         .stream_blocks(pb::StreamRequest { from_height: 0 })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(
-        blocks.message().await.unwrap().unwrap().header.unwrap().height,
+        blocks
+            .message()
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .unwrap()
+            .height,
         0
     );
     let mut watch = TransactionsClient::new(short.clone())

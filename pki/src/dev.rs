@@ -416,7 +416,11 @@ mod tests {
             .as_secs() as i64;
         let der = load_certificate_pem(&pki.identity("bank-b").unwrap().cert).unwrap();
         let who = ca.verify_at(&der, now).unwrap();
-        assert!((who.not_after - (now + 600)).abs() <= 5, "{}", who.not_after);
+        assert!(
+            (who.not_after - (now + 600)).abs() <= 5,
+            "{}",
+            who.not_after
+        );
         assert!(!who.expired_at(who.not_after));
         assert!(who.expired_at(who.not_after + 1));
         assert!(matches!(

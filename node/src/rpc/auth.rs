@@ -225,10 +225,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(foreign.code(), Code::Unauthenticated);
-        assert_eq!(
-            foreign.message(),
-            "not a valid consortium certificate: x"
-        );
+        assert_eq!(foreign.message(), "not a valid consortium certificate: x");
         let bank = who(Role::Bank);
         let revoked = authorize(
             Some(&peer(Ok(bank.clone()))),
@@ -242,10 +239,22 @@ mod tests {
         assert_eq!(revoked.message(), "certificate revoked");
         // Good up to its last second, refused the second after.
         let last = bank.not_after;
-        assert!(authorize(Some(&peer(Ok(bank.clone()))), "s", ANY_ROLE, |_| false, last).is_ok());
-        let expired =
-            authorize(Some(&peer(Ok(bank.clone()))), "s", ANY_ROLE, |_| false, last + 1)
-                .unwrap_err();
+        assert!(authorize(
+            Some(&peer(Ok(bank.clone()))),
+            "s",
+            ANY_ROLE,
+            |_| false,
+            last
+        )
+        .is_ok());
+        let expired = authorize(
+            Some(&peer(Ok(bank.clone()))),
+            "s",
+            ANY_ROLE,
+            |_| false,
+            last + 1,
+        )
+        .unwrap_err();
         assert_eq!(expired.code(), Code::Unauthenticated);
         assert_eq!(expired.message(), "certificate expired");
     }

@@ -152,7 +152,9 @@ impl<T: Send + 'static> Feed<T> {
                 self.done = item.is_err();
                 return Some((item, self));
             }
-            if let Wake::Stopping = convert::wake(&mut self.applied, &mut self.stop, &self.who).await {
+            if let Wake::Stopping =
+                convert::wake(&mut self.applied, &mut self.stop, &self.who).await
+            {
                 self.done = true;
                 return Some((Err(convert::shutting_down()), self));
             }

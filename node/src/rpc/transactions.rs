@@ -63,7 +63,9 @@ impl Watch {
             if self.last.is_some() {
                 // Every applied block may finalize, skip or evict it; a lagging receiver
                 // has missed blocks, so look again all the same.
-                if let Wake::Stopping = convert::wake(&mut self.applied, &mut self.stop, &self.who).await {
+                if let Wake::Stopping =
+                    convert::wake(&mut self.applied, &mut self.stop, &self.who).await
+                {
                     self.done = true;
                     return Some((Err(convert::shutting_down()), self));
                 }

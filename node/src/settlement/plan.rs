@@ -326,7 +326,10 @@ mod tests {
             ..BatchRule::new(100, 100_000)
         };
         // Two blocks and a byte fit, the third would not: the batch ends at block 2.
-        assert_eq!(rule(2 * size(1) + 1).last_block(&store, 1, 6).unwrap(), Some(2));
+        assert_eq!(
+            rule(2 * size(1) + 1).last_block(&store, 1, 6).unwrap(),
+            Some(2)
+        );
         // Exactly two blocks close it at the second.
         assert_eq!(rule(2 * size(1)).last_block(&store, 1, 6).unwrap(), Some(2));
         assert_eq!(rule(2 * size(1)).last_block(&store, 1, 1).unwrap(), None);
