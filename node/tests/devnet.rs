@@ -109,7 +109,8 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
 
 /// The operator revokes validator 3's certificate: the other validators drop it from
 /// their p2p peer set and keep finalizing as three (2f+1); validator 3, refused by all,
-/// stops advancing and hears from no one.
+/// stops advancing and hears from no one. A bank revoked by the same commands loses the
+/// block stream it held open.
 ///
 /// The validators also export spans over OTLP to an endpoint where no collector listens:
 /// export failures cost nothing but dropped spans.
@@ -117,6 +118,7 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
 async fn a_revoked_validator_is_cut_off_from_consensus() {
     use sable_pki::{fingerprint, load_certificate_pem};
     use sable_primitives::admin::AdminOp;
+    use sable_proto::v1::{self as pb, chain_client::ChainClient};
     use sable_testkit::parties::{connect, operator};
 
     let mut net = devnet(4);
@@ -137,16 +139,57 @@ async fn a_revoked_validator_is_cut_off_from_consensus() {
 
     let cfg0 = net.config(0);
     let der = load_certificate_pem(&net.config(3).tls.cert).unwrap();
+    // Bank B holds a block stream open at validator 1; the same operator commands
+    // revoke its certificate too.
+    let pki = cfg0.tls.ca.parent().unwrap();
+    let bank_b = sable_client::connect(
+        &net.config(1).network.rpc.to_string(),
+        &cfg0.tls.ca,
+        &pki.join("bank-b.pem"),
+        &pki.join("bank-b.key"),
+    )
+    .await
+    .unwrap();
+    let mut stream = ChainClient::new(bank_b)
+        .stream_blocks(pb::StreamRequest { from_height: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(stream.message().await.unwrap().is_some());
+    let bank_der = load_certificate_pem(&pki.join("bank-b.pem")).unwrap();
     let mut op = connect(&cfg0, "operator-0").await;
     operator(
         &cfg0,
         &mut op,
-        vec![AdminOp::RevokeCertificate {
-            fingerprint: fingerprint(&der),
-            reason: "key compromise".into(),
-        }],
+        vec![
+            AdminOp::RevokeCertificate {
+                fingerprint: fingerprint(&der),
+                reason: "key compromise".into(),
+            },
+            AdminOp::RevokeCertificate {
+                fingerprint: fingerprint(&bank_der),
+                reason: "sanctioned".into(),
+            },
+        ],
     )
     .await;
+    // Its stream ends with the block that revoked it, through the devnet's real API.
+    let end = tokio::time::timeout(T, async {
+        loop {
+            match stream.message().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        }
+    })
+    .await
+    .expect("the revoked bank's stream ends");
+    let e = end.expect("with an error, not a clean end");
+    assert_eq!(
+        (e.code(), e.message()),
+        (tonic::Code::PermissionDenied, "certificate revoked")
+    );
 
     net.wait_until(T, "validator 0 drops the revoked peer", || {
         peers(0) == Some(2.0)

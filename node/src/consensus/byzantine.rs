@@ -49,9 +49,9 @@ pub type Leads = std::sync::Arc<dyn Fn(commonware_consensus::types::Round) -> bo
 /// and parent, another payload) and then the genuine one with everyone's. Links
 /// deliver in order, so the victim takes the twin as the round's proposal and then
 /// holds two different notarizes of the round from it: the evidence simplex reports.
-/// (A twin of a vote for someone else's proposal would reach the victim after that
-/// proposal and be dropped as merely conflicting, with the sender blocked; so only
-/// its own proposals are doubled.)
+/// (Its own proposals are where delivery order alone makes the evidence certain: a
+/// twin of a vote for someone else's proposal may reach the victim after that proposal
+/// and be dropped as merely conflicting, with the sender blocked.)
 #[derive(Clone)]
 pub struct Equivocating<T> {
     inner: T,
