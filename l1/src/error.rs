@@ -131,28 +131,6 @@ pub fn redact_urls(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact_urls;
-
-    #[test]
-    fn urls_keep_only_scheme_host_and_port() {
-        assert_eq!(
-            redact_urls(
-                "error sending request for url (https://eth.example:8545/v3/SECRET?key=K#f): timed out"
-            ),
-            "error sending request for url (https://eth.example:8545/…): timed out"
-        );
-        assert_eq!(
-            redact_urls("GET http://user:pw@10.0.0.1/eth/v1 and ws://h:1, then http://plain"),
-            "GET http://10.0.0.1/… and ws://h:1, then http://plain"
-        );
-        assert_eq!(redact_urls("no url here"), "no url here");
-        assert_eq!(redact_urls("odd ://x/y"), "odd ://x/…");
-        assert_eq!(redact_urls("http://"), "http://");
-    }
-}
-
 /// The contract's custom error when `e` carries one, else the RPC failure.
 pub(crate) fn rejected(call: &'static str, e: alloy::contract::Error) -> L1Error {
     if let Some(err) = e.as_decoded_interface_error::<ISableSettlement::ISableSettlementErrors>() {
@@ -173,4 +151,26 @@ pub(crate) fn rejected(call: &'static str, e: alloy::contract::Error) -> L1Error
         };
     }
     rpc(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_urls;
+
+    #[test]
+    fn urls_keep_only_scheme_host_and_port() {
+        assert_eq!(
+            redact_urls(
+                "error sending request for url (https://eth.example:8545/v3/SECRET?key=K#f): timed out"
+            ),
+            "error sending request for url (https://eth.example:8545/…): timed out"
+        );
+        assert_eq!(
+            redact_urls("GET http://user:pw@10.0.0.1/eth/v1 and ws://h:1, then http://plain"),
+            "GET http://10.0.0.1/… and ws://h:1, then http://plain"
+        );
+        assert_eq!(redact_urls("no url here"), "no url here");
+        assert_eq!(redact_urls("odd ://x/y"), "odd ://x/…");
+        assert_eq!(redact_urls("http://"), "http://");
+    }
 }

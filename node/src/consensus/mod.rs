@@ -764,11 +764,11 @@ where
 
 /// The validators a node stays connected to at `now` (Unix seconds, on the node's
 /// clock): those whose certificates are neither revoked nor expired.
-fn admitted_peers<'p>(
-    validators: &'p [P2pPeer],
+fn admitted_peers(
+    validators: &[P2pPeer],
     is_revoked: impl Fn(&Fingerprint) -> bool,
     now: i64,
-) -> impl Iterator<Item = &'p P2pPeer> {
+) -> impl Iterator<Item = &P2pPeer> {
     validators
         .iter()
         .filter(move |p| !is_revoked(&p.fingerprint) && now <= p.not_after)
