@@ -14,6 +14,87 @@ fn devnet(n: usize) -> Devnet {
 
 const T: Duration = Duration::from_secs(90);
 
+/// The requests a [`Collector`] received: each one's path and body.
+type Received = std::sync::Arc<parking_lot::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A stand-in OpenTelemetry collector on loopback: answers every HTTP request 200 and
+/// keeps each one's path and body, until it is dropped.
+struct Collector {
+    addr: std::net::SocketAddr,
+    received: Received,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Collector {
+    fn start() -> Self {
+        use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received: Received = Default::default();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (got, done) = (received.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let Ok((conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                let (got, done) = (got.clone(), done.clone());
+                std::thread::spawn(move || {
+                    conn.set_nonblocking(false).unwrap();
+                    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    let mut conn = conn;
+                    // One request after another on a kept-alive connection.
+                    while !done.load(Ordering::Relaxed) {
+                        let mut line = String::new();
+                        match reader.read_line(&mut line) {
+                            Ok(0) => return,
+                            Ok(_) => {}
+                            Err(_) => continue,
+                        }
+                        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                        let mut len = 0usize;
+                        loop {
+                            let mut h = String::new();
+                            if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':') {
+                                if k.eq_ignore_ascii_case("content-length") {
+                                    len = v.trim().parse().unwrap_or(0);
+                                }
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        got.lock().push((path, body));
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                        if conn.write_all(ok).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Collector {
+            addr,
+            received,
+            stop,
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A steady stream of shielded payments to validators 0–2; validator 3 is SIGKILLed in
 /// the middle of it. Every payment still finalizes (the other three are 2f+1), the
 /// restarted validator catches up from its peers, and every validator's state holds
@@ -112,8 +193,9 @@ async fn under_load_a_killed_validator_stops_nothing_and_catches_up() {
 /// stops advancing and hears from no one. A bank revoked by the same commands loses the
 /// block stream it held open.
 ///
-/// The validators also export spans over OTLP to an endpoint where no collector listens:
-/// export failures cost nothing but dropped spans.
+/// The validators also export spans over OTLP: validators 0 and 1 to a collector, which
+/// receives their spans (review, requirement 15), validators 2 and 3 to an endpoint
+/// where no collector listens, where export failures cost nothing but dropped spans.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_revoked_validator_is_cut_off_from_consensus() {
     use sable_pki::{fingerprint, load_certificate_pem};
@@ -125,9 +207,14 @@ async fn a_revoked_validator_is_cut_off_from_consensus() {
     let absent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}/v1/traces", absent.local_addr().unwrap());
     drop(absent);
+    let collector = Collector::start();
     for i in 0..4 {
         let mut cfg = net.config(i);
-        cfg.telemetry.otlp_endpoint = Some(endpoint.clone());
+        cfg.telemetry.otlp_endpoint = Some(if i < 2 {
+            format!("http://{}/v1/traces", collector.addr)
+        } else {
+            endpoint.clone()
+        });
         cfg.save(&net.configs[i]).unwrap();
     }
     net.start_all();
@@ -218,6 +305,18 @@ async fn a_revoked_validator_is_cut_off_from_consensus() {
     );
     net.stop_all();
     assert_agree(&net);
+    // The collector holds spans of both validators that export to it (the batch
+    // exporter sends every few seconds, and flushes at shutdown).
+    let received = collector.received.lock().clone();
+    for v in ["sable-node/validator-0", "sable-node/validator-1"] {
+        assert!(
+            received.iter().any(|(path, body)| path == "/v1/traces"
+                && body.windows(v.len()).any(|w| w == v.as_bytes())
+                && body.windows(8).any(|w| w == b"finalize")),
+            "no finalize span of {v} reached the collector ({} requests)",
+            received.len()
+        );
+    }
 }
 
 #[test]
