@@ -714,11 +714,7 @@ async fn an_unmined_transaction_is_replaced_with_higher_fees_up_to_the_limit() {
     );
 
     // Mining resumes: the replacement is mined, once.
-    let _: String = c
-        .provider()
-        .raw_request("evm_mine".into(), ())
-        .await
-        .unwrap();
+    mine(&c, 1).await;
     let hash = tokio::time::timeout(Duration::from_secs(60), publish)
         .await
         .unwrap()
@@ -773,11 +769,7 @@ async fn an_unmined_transaction_is_replaced_with_higher_fees_up_to_the_limit() {
     })
     .await;
     assert_eq!(replaced[0].0, nonce + 1);
-    let _: String = c
-        .provider()
-        .raw_request("evm_mine".into(), ())
-        .await
-        .unwrap();
+    mine(&c, 1).await;
     let hash = tokio::time::timeout(Duration::from_secs(60), retry)
         .await
         .unwrap()

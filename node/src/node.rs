@@ -674,11 +674,7 @@ impl Node {
         if self.already_executed(&id)? {
             return Err(Rejection::Duplicate.into());
         }
-        let now = self
-            .rt
-            .now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = crate::runtime::epoch_secs(self.rt.now());
         signed
             .verify(&self.params, now, |fp| self.is_revoked(fp))
             .map_err(|e| Rejection::Admin(e.to_string()))?;

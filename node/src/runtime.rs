@@ -56,6 +56,13 @@ pub fn epoch_millis(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Seconds since the Unix epoch of `t` (0 before it), as certificates' validity and
+/// operator commands read time.
+pub fn epoch_secs(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The tokio runtime the caller is on, and the system clock. Spawning outside a tokio
 /// runtime panics, as `tokio::spawn` does.
 #[derive(Clone, Copy, Debug, Default)]

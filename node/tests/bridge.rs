@@ -28,7 +28,7 @@ use sable_circuits::{
     note::{Note, NoteValue},
     transaction::{Transaction, TxHeader},
 };
-use sable_client::wallet::Wallet;
+use sable_client::{node_client::NodeClient, wallet::Wallet};
 use sable_l1::{
     testing::{deploy_test_token, deposit, list_asset, token_balance},
     withdrawals_hash, L1Error, Quorum, Withdrawal,
@@ -37,7 +37,7 @@ use sable_node::{
     config::{DepositFinality, Publication, SettlementSection},
     settlement::plan::{Encoded, PublishedData},
 };
-use sable_primitives::{RejectCode, TxStatus, WithdrawalRecord};
+use sable_primitives::{block::TxId, RejectCode, TxStatus, WithdrawalRecord};
 use sable_storage::ChainReader as _;
 use sable_testkit::{
     assert_agree,
@@ -62,6 +62,37 @@ fn deposit_tx(header: TxHeader, d: Deposit) -> Transaction {
         issuances: vec![],
         parts: vec![],
         deposits: vec![d],
+    }
+}
+
+/// Submits the deposit claim `tx` (`what`) until the validators' watchers hold its
+/// deposit; its id, once admitted.
+async fn submit_once_seen(
+    client: &mut NodeClient,
+    net: &Devnet,
+    tx: &Transaction,
+    what: &str,
+) -> TxId {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        match client.submit(tx).await.unwrap() {
+            (
+                _,
+                TxStatus::Rejected {
+                    code: RejectCode::UnconfirmedDeposit,
+                    ..
+                },
+            ) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no watcher saw the deposit; validator 1's log:\n{}",
+                    net.log_tail(1)
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            (id, TxStatus::Pending) => return id,
+            other => panic!("{what}: {other:?}"),
+        }
     }
 }
 
@@ -125,27 +156,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let mut front_run = claim.clone();
     front_run.deposits[0].encrypted_note = prove(0, &path, root).encrypted_note;
     assert_ne!(front_run.to_bytes(), claim.to_bytes());
-    let deadline = std::time::Instant::now() + T;
-    let copy_id = loop {
-        match client.submit(&front_run).await.unwrap() {
-            (
-                _,
-                TxStatus::Rejected {
-                    code: RejectCode::UnconfirmedDeposit,
-                    ..
-                },
-            ) => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "no watcher saw the deposit; validator 1's log:\n{}",
-                    net.log_tail(1)
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            (id, TxStatus::Pending) => break id,
-            other => panic!("front-run claim: {other:?}"),
-        }
-    };
+    let copy_id = submit_once_seen(&mut client, &net, &front_run, "front-run claim").await;
     let refused = client.wait_final(&copy_id, FINAL).await.unwrap();
     assert!(
         matches!(
@@ -157,26 +168,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         ),
         "the front-runner's copy: {refused:?}"
     );
-    let id = loop {
-        match client.submit(&claim).await.unwrap() {
-            (
-                _,
-                TxStatus::Rejected {
-                    code: RejectCode::UnconfirmedDeposit,
-                    ..
-                },
-            ) => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "no watcher saw the deposit; validator 1's log:\n{}",
-                    net.log_tail(1)
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            (id, TxStatus::Pending) => break id,
-            other => panic!("deposit claim: {other:?}"),
-        }
-    };
+    let id = submit_once_seen(&mut client, &net, &claim, "deposit claim").await;
     // While it is pending, another claim of the same deposit conflicts in the pool.
     let mut inflated = claim.clone();
     inflated.deposits[0].value = 251;

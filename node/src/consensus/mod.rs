@@ -790,11 +790,7 @@ async fn track_unrevoked<M: AddressableManager<PublicKey = PublicKey>>(
     let mut index = 0u64;
     let mut current: Option<Vec<PublicKey>> = None;
     loop {
-        let now = node
-            .runtime()
-            .now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let now = crate::runtime::epoch_secs(node.runtime().now());
         let allowed: Vec<(PublicKey, Address)> =
             admitted_peers(&validators, |fp| node.is_revoked(fp), now)
                 .map(|p| (p.key.clone(), p.address.clone()))

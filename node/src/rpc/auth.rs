@@ -39,9 +39,7 @@ pub const ANY_ROLE: &[Role] = &Role::ALL;
 
 /// The wall clock in Unix seconds, as the TLS handshake reads certificates' validity.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    crate::runtime::epoch_secs(std::time::SystemTime::now())
 }
 
 /// The refusal of a caller whose certificate expired after its connection opened.
