@@ -238,6 +238,18 @@ impl NodeClient {
             .height)
     }
 
+    /// The digest of the node's chain's genesis parameters (its CA, regulator key,
+    /// validator set and governance among them), to compare with the one the bank was
+    /// given for its chain (`sable-node genesis` prints it).
+    pub async fn genesis_digest(&mut self) -> Result<[u8; 32], ClientError> {
+        let status = self
+            .chain
+            .get_status(v1::GetStatusRequest {})
+            .await?
+            .into_inner();
+        bytes32(&status.genesis_digest, "genesis digest")
+    }
+
     /// The header for a transaction signed now: the node's chain, and an expiry
     /// `window` blocks past its last applied block (at most
     /// [`MAX_EXPIRY_DELTA`](sable_circuits::constants::MAX_EXPIRY_DELTA), or validators

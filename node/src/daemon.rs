@@ -321,6 +321,11 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             }
         }
         let params = chain_params(&cfg, &ca)?;
+        tracing::info!(
+            namespace = %cfg.chain.namespace,
+            genesis = %hex::encode(params.genesis_digest()),
+            "chain parameters"
+        );
         let regulator = params.regulator;
         tracing::info!(node = %me, "building the verifying key");
         let vk = tokio::task::spawn_blocking(VerifyingKey::build)

@@ -35,6 +35,14 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Print the chain's genesis digest from a configuration (checking its CA and
+    /// certificates), for operators to compare before a first start: validators whose
+    /// digests differ agree on no block.
+    Genesis {
+        /// Configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Rebuild every settled batch from L1 data alone, re-verify every proof and root,
     /// and report the first mismatch (exit status 1; 2 when L1 cannot be read).
     #[command(name = "verify-l1")]
@@ -107,6 +115,22 @@ fn main() -> Result<()> {
                     std::process::exit(2);
                 }
             }
+        }
+        Cmd::Genesis { config } => {
+            let cfg = NodeConfig::load(&config)?;
+            let ca = sable_pki::CertificateAuthority::load(&cfg.tls.ca)?;
+            let params = daemon::chain_params(&cfg, &ca)?;
+            println!("namespace:  {}", cfg.chain.namespace);
+            println!("chain id:   {}", hex::encode(params.chain.0));
+            println!("genesis:    {}", hex::encode(params.genesis_digest()));
+            println!(
+                "validators: {} (quorum {}), operators: {} of {}",
+                params.validators.len(),
+                params.quorum(),
+                params.governance.threshold(),
+                params.governance.operators().len()
+            );
+            Ok(())
         }
         Cmd::Run { config } => {
             let cfg = NodeConfig::load(&config)?;

@@ -244,6 +244,11 @@ impl Node {
         self.mempool.len()
     }
 
+    /// The chain's genesis parameters this node runs with.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
     /// How many client-admitted transactions this node still keeps an admission record
     /// for (time and submitter): each leaves when its transaction finalizes, is refused
     /// at any later step, or is evicted (review M9), so the count never exceeds the pool.

@@ -25,7 +25,9 @@ use sable_circuits::{
     asset::AssetId,
     circuit::DepositProvingKey,
     deposit::Deposit,
+    keys::RegulatorPublicKey,
     note::{Note, NoteValue},
+    registry::{RegistryPath, RegistryRoot},
     transaction::{Transaction, TxHeader},
 };
 use sable_client::{node_client::NodeClient, wallet::Wallet};
@@ -41,7 +43,7 @@ use sable_primitives::{block::TxId, RejectCode, TxStatus, WithdrawalRecord};
 use sable_storage::ChainReader as _;
 use sable_testkit::{
     assert_agree,
-    l1::L1,
+    l1::{SwallowingEndpoint, L1},
     parties::{connect, header, pay, two_banks, withdraw, TwoBanks, FINAL},
     Devnet,
 };
@@ -63,6 +65,74 @@ fn deposit_tx(header: TxHeader, d: Deposit) -> Transaction {
         parts: vec![],
         deposits: vec![d],
     }
+}
+
+/// Starts `net` and waits for its first blocks; then [`TwoBanks`] onboarded through
+/// validator 1, bank A's client to it, and the deposit proving key, building.
+async fn started_with_banks(
+    net: &mut Devnet,
+) -> (
+    TwoBanks,
+    NodeClient,
+    tokio::task::JoinHandle<DepositProvingKey>,
+) {
+    net.start_all();
+    net.wait_height(1, 2, T);
+    let cfg = net.config(1);
+    let banks = two_banks(&cfg).await;
+    let client = connect(&cfg, "bank-a").await;
+    (
+        banks,
+        client,
+        tokio::task::spawn_blocking(DepositProvingKey::build),
+    )
+}
+
+/// Waits until `id` is final and returns its height; panics naming `what` unless it
+/// finalized.
+async fn final_height(client: &mut NodeClient, id: &TxId, what: &str) -> u64 {
+    match client.wait_final(id, FINAL).await.unwrap() {
+        TxStatus::Finalized { height, .. } => height,
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+/// A test token deployed on L1 as `symbol` and listed by a quorum of the validators
+/// as the shielded asset "bridged `symbol`", `unit` base units a note unit.
+async fn listed_token(l1: &L1, net: &Devnet, symbol: &str, unit: U256) -> (AssetId, Address) {
+    let asset = AssetId::from_name(&format!("bridged {symbol}"));
+    let token = deploy_test_token(&l1.client, symbol).await.unwrap();
+    let signers: Vec<_> = (0..3).map(|i| net.settlement_key(i)).collect();
+    list_asset(&l1.client, token, B256::from(asset.0), unit, &signers)
+        .await
+        .unwrap();
+    (asset, token)
+}
+
+/// A claim of the deposit at L1 index `index` of `note`, proved by its owner, whose
+/// registry membership is `path` under `root`.
+fn claim_of(
+    pk: &DepositProvingKey,
+    h: TxHeader,
+    index: u64,
+    note: &Note,
+    (path, root): (&RegistryPath, RegistryRoot),
+    reg: &RegulatorPublicKey,
+) -> Transaction {
+    deposit_tx(
+        h,
+        sable_circuits::builder::prove_deposit(
+            pk,
+            index,
+            note,
+            path,
+            root,
+            reg,
+            &[0; 64],
+            &mut rand::rng(),
+        )
+        .unwrap(),
+    )
 }
 
 /// Submits the deposit claim `tx` (`what`) until the validators' watchers hold its
@@ -103,27 +173,22 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     // epochs behind its head: one-slot epochs make that two blocks, which the
     // validators' own settlements soon mine on top of a deposit.
     let l1 = L1::for_devnet(&net, &["--slots-in-an-epoch", "1"], small_batches).await;
-    net.start_all();
-    net.wait_height(1, 2, T);
-    let cfg = net.config(1);
-    let TwoBanks {
-        regulator: reg,
-        a,
-        b,
-        issuer,
-    } = two_banks(&cfg).await;
-    let mut client = connect(&cfg, "bank-a").await;
-    let proving_key = tokio::task::spawn_blocking(DepositProvingKey::build);
+    let (
+        TwoBanks {
+            regulator: reg,
+            a,
+            b,
+            issuer,
+        },
+        mut client,
+        proving_key,
+    ) = started_with_banks(&mut net).await;
 
     // L1: a token listed by three of the four validators, and a deposit of 250 units
     // for a note of bank A (whose owner L1 never learns).
-    let asset = AssetId::from_name("bridged USDT");
     let unit = U256::from(1_000_000u64);
-    let token = deploy_test_token(&l1.client, "USDT").await.unwrap();
+    let (asset, token) = listed_token(&l1, &net, "USDT", unit).await;
     let signers: Vec<_> = (0..3).map(|i| net.settlement_key(i)).collect();
-    list_asset(&l1.client, token, B256::from(asset.0), unit, &signers)
-        .await
-        .unwrap();
     let note = Note::new(asset, NoteValue(250), a.address(), &mut rand::rng());
     let cm = U256::from_le_bytes(note.commitment().to_bytes());
     deposit(&l1.client, token, unit * U256::from(250), cm)
@@ -133,28 +198,16 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     // Sable: bank A proves that the commitment opens to 250 of the asset, and submits
     // the claim until the validators' watchers hold the deposit.
     let proving_key = proving_key.await.unwrap();
-    let prove = |index, client_path, root| {
-        sable_circuits::builder::prove_deposit(
-            &proving_key,
-            index,
-            &note,
-            client_path,
-            root,
-            &reg,
-            &[0; 64],
-            &mut rand::rng(),
-        )
-        .unwrap()
-    };
     let (path, root) = client.registry_path(&a.address()).await.unwrap();
     let h = header(&mut client).await;
-    let claim = deposit_tx(h, prove(0, &path, root));
+    let prove = |index| claim_of(&proving_key, h, index, &note, (&path, root), &reg);
+    let claim = prove(0);
     // A front-runner (audit F4) gets there first with a copy of the claim carrying
     // another note ciphertext, which would mint the note where its owner cannot find
     // it: the proof binds the ciphertext, so the copy fails verification and frees the
     // deposit for the genuine claim.
     let mut front_run = claim.clone();
-    front_run.deposits[0].encrypted_note = prove(0, &path, root).encrypted_note;
+    front_run.deposits[0].encrypted_note = prove(0).deposits[0].encrypted_note.clone();
     assert_ne!(front_run.to_bytes(), claim.to_bytes());
     let copy_id = submit_once_seen(&mut client, &net, &front_run, "front-run claim").await;
     let refused = client.wait_final(&copy_id, FINAL).await.unwrap();
@@ -177,22 +230,13 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         matches!(status, TxStatus::Rejected { code, .. } if code == RejectCode::DuplicateNullifier),
         "{status:?}"
     );
-    let minted_at = match client.wait_final(&id, FINAL).await.unwrap() {
-        TxStatus::Finalized { height, .. } => height,
-        other => panic!("deposit: {other:?}"),
-    };
+    let minted_at = final_height(&mut client, &id, "deposit").await;
     // Once minted, no claim of it passes (a fresh proof, so other bytes; or inflated);
     // a claim of a deposit L1 does not hold is refused too.
     for (claim, expected) in [
-        (
-            deposit_tx(h, prove(0, &path, root)),
-            RejectCode::DepositConsumed,
-        ),
+        (prove(0), RejectCode::DepositConsumed),
         (inflated, RejectCode::DepositConsumed),
-        (
-            deposit_tx(h, prove(1, &path, root)),
-            RejectCode::UnconfirmedDeposit,
-        ),
+        (prove(1), RejectCode::UnconfirmedDeposit),
     ] {
         let (_, status) = client.submit(&claim).await.unwrap();
         assert!(
@@ -212,11 +256,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
         .expect("the minted note is in the compact stream");
     let payment = pay(&mut client, reg, &a, note, position, b.address(), 250).await;
     let (id, _) = client.submit(&payment).await.unwrap();
-    let paid = client.wait_final(&id, FINAL).await.unwrap();
-    assert!(
-        matches!(paid, TxStatus::Finalized { .. }),
-        "payment of the deposited note: {paid:?}"
-    );
+    final_height(&mut client, &id, "payment of the deposited note").await;
 
     // Bank B withdraws 100 of the 250 to an Ethereum address, the change back to
     // itself. An asset the bridge does not list cannot leave that way.
@@ -225,10 +265,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     assert_eq!(wallet_b.balance(asset), 250);
     let (bond_issue, bonds) = issuer.issue(header(&mut client).await, "bond", a.address(), &[10]);
     let (bond_id, _) = client.submit(&bond_issue).await.unwrap();
-    assert!(matches!(
-        client.wait_final(&bond_id, FINAL).await.unwrap(),
-        TxStatus::Finalized { .. }
-    ));
+    final_height(&mut client, &bond_id, "bond issuance").await;
     let mut wallet_a = Wallet::new("Bank A", a.sk.clone());
     wallet_a.sync(&mut client).await.unwrap();
     let bond = wallet_a.note_for(bonds[0].asset(), 10).unwrap();
@@ -242,10 +279,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     let from_b = wallet_b.note_for(asset, 100).unwrap();
     let out = withdraw(&mut client, reg, &b, from_b, recipient.0 .0, 100).await;
     let (out_id, _) = client.submit(&out).await.unwrap();
-    let withdrawn_at = match client.wait_final(&out_id, FINAL).await.unwrap() {
-        TxStatus::Finalized { height, .. } => height,
-        other => panic!("withdrawal: {other:?}"),
-    };
+    let withdrawn_at = final_height(&mut client, &out_id, "withdrawal").await;
     let expected = Withdrawal {
         id: WithdrawalRecord::id_of(&out_id, 0, 0).into(),
         token,
@@ -443,22 +477,16 @@ async fn an_l1_reorg_under_a_stored_deposit_mints_each_deposit_once_to_its_note(
         s.batch_interval_ms = 3_600_000;
     })
     .await;
-    net.start_all();
-    net.wait_height(1, 2, T);
-    let cfg = net.config(1);
-    let TwoBanks {
-        regulator: reg, a, ..
-    } = two_banks(&cfg).await;
-    let mut client = connect(&cfg, "bank-a").await;
-    let proving_key = tokio::task::spawn_blocking(DepositProvingKey::build);
+    let (
+        TwoBanks {
+            regulator: reg, a, ..
+        },
+        mut client,
+        proving_key,
+    ) = started_with_banks(&mut net).await;
 
-    let asset = AssetId::from_name("bridged USDC");
     let unit = U256::from(1_000u64);
-    let token = deploy_test_token(&l1.client, "USDC").await.unwrap();
-    let signers: Vec<_> = (0..3).map(|i| net.settlement_key(i)).collect();
-    list_asset(&l1.client, token, B256::from(asset.0), unit, &signers)
-        .await
-        .unwrap();
+    let (asset, token) = listed_token(&l1, &net, "USDC", unit).await;
     let note_a = Note::new(asset, NoteValue(10), a.address(), &mut rand::rng());
     let note_b = Note::new(asset, NoteValue(20), a.address(), &mut rand::rng());
     let cm = |n: &Note| U256::from_le_bytes(n.commitment().to_bytes());
@@ -495,22 +523,7 @@ async fn an_l1_reorg_under_a_stored_deposit_mints_each_deposit_once_to_its_note(
     let proving_key = proving_key.await.unwrap();
     let (path, root) = client.registry_path(&a.address()).await.unwrap();
     let h = header(&mut client).await;
-    let claim = |index, note: &Note| {
-        deposit_tx(
-            h,
-            sable_circuits::builder::prove_deposit(
-                &proving_key,
-                index,
-                note,
-                &path,
-                root,
-                &reg,
-                &[0; 64],
-                &mut rand::rng(),
-            )
-            .unwrap(),
-        )
-    };
+    let claim = |index, note: &Note| claim_of(&proving_key, h, index, note, (&path, root), &reg);
     // A's claim at its old index is refused: record 0 is B's now.
     let (_, status) = client.submit(&claim(0, &note_a)).await.unwrap();
     assert!(
@@ -530,11 +543,7 @@ async fn an_l1_reorg_under_a_stored_deposit_mints_each_deposit_once_to_its_note(
             matches!(status, TxStatus::Pending),
             "claim {index}: {status:?}"
         );
-        let done = client.wait_final(&id, FINAL).await.unwrap();
-        assert!(
-            matches!(done, TxStatus::Finalized { .. }),
-            "claim {index}: {done:?}"
-        );
+        final_height(&mut client, &id, &format!("claim {index}")).await;
     }
     // Neither mints again, at either index.
     for (index, note) in [(0, &note_a), (1, &note_a), (0, &note_b)] {
@@ -596,4 +605,76 @@ async fn an_l1_reorg_under_a_stored_deposit_mints_each_deposit_once_to_its_note(
             "validator {i}'s records of the minted deposits are unchanged"
         );
     }
+}
+
+/// Review M6: a settlement submission that never mines holds up no deposit. Every
+/// validator reaches L1 through an endpoint that relays reads to anvil but takes
+/// transactions without passing them on, so each batch submission waits for ever
+/// (replaced with higher fees as it goes); the watchers, on their own tasks, still see
+/// a deposit finalized on L1, and it mints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deposit_mints_while_every_settlement_submission_is_stuck() {
+    let mut net = Devnet::new(env!("CARGO_BIN_EXE_sable-node"), 4);
+    // anvil mines a block a second on its own, so L1's finalized block moves on with
+    // no validator transaction ever mined.
+    let l1 = L1::for_devnet(
+        &net,
+        &["--slots-in-an-epoch", "1", "--block-time", "1"],
+        |s| {
+            small_batches(s);
+            s.resubmit_after_ms = 1_000;
+            s.tx_timeout_ms = 600_000;
+        },
+    )
+    .await;
+    let endpoint = SwallowingEndpoint::start(&l1.anvil);
+    for (i, path) in net.configs.iter().enumerate() {
+        let mut cfg = net.config(i);
+        cfg.settlement.as_mut().unwrap().rpc = endpoint.url();
+        cfg.save(path).unwrap();
+    }
+    let (
+        TwoBanks {
+            regulator: reg, a, ..
+        },
+        mut client,
+        proving_key,
+    ) = started_with_banks(&mut net).await;
+    net.wait_until(T, "a validator sends a batch", || {
+        !endpoint.swallowed().is_empty()
+    });
+
+    let unit = U256::from(1_000u64);
+    let (asset, token) = listed_token(&l1, &net, "EURC", unit).await;
+    let note = Note::new(asset, NoteValue(40), a.address(), &mut rand::rng());
+    deposit(
+        &l1.client,
+        token,
+        unit * U256::from(40),
+        U256::from_le_bytes(note.commitment().to_bytes()),
+    )
+    .await
+    .unwrap();
+    let proving_key = proving_key.await.unwrap();
+    let (path, root) = client.registry_path(&a.address()).await.unwrap();
+    let h = header(&mut client).await;
+    let claim = claim_of(&proving_key, h, 0, &note, (&path, root), &reg);
+    let id = submit_once_seen(&mut client, &net, &claim, "deposit claim").await;
+    final_height(&mut client, &id, "the deposit").await;
+    let mut wallet = Wallet::new("Bank A", a.sk.clone());
+    wallet.sync(&mut client).await.unwrap();
+    assert_eq!(wallet.balance(asset), 40);
+
+    // All the while, settlement was stuck, not failing: its transactions were taken,
+    // replaced with higher fees, and none of them mined.
+    let swallowed = endpoint.swallowed();
+    assert!(swallowed.len() >= 2, "{swallowed:?}");
+    let replaced = (0..4).any(|i| {
+        !net.log_lines(i, &["replaced with a higher fee"], 1)
+            .is_empty()
+    });
+    assert!(replaced, "no validator replaced its stuck submission");
+    assert!(l1.settled().await.is_empty(), "a batch settled");
+    net.stop_all();
+    assert_agree(&net);
 }

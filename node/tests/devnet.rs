@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use sable_node::gossip;
 use sable_storage::ChainReader as _;
-use sable_testkit::{assert_agree, Devnet};
+use sable_testkit::{
+    assert_agree,
+    http::{HttpStub, Reply},
+    Devnet,
+};
 
 fn devnet(n: usize) -> Devnet {
     Devnet::new(env!("CARGO_BIN_EXE_sable-node"), n)
@@ -20,78 +24,19 @@ type Received = std::sync::Arc<parking_lot::Mutex<Vec<(String, Vec<u8>)>>>;
 /// A stand-in OpenTelemetry collector on loopback: answers every HTTP request 200 and
 /// keeps each one's path and body, until it is dropped.
 struct Collector {
-    addr: std::net::SocketAddr,
+    stub: HttpStub,
     received: Received,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Collector {
     fn start() -> Self {
-        use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-        use std::sync::atomic::Ordering;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
         let received: Received = Default::default();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (got, done) = (received.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                let Ok((conn, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                };
-                let (got, done) = (got.clone(), done.clone());
-                std::thread::spawn(move || {
-                    conn.set_nonblocking(false).unwrap();
-                    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-                    let mut reader = BufReader::new(conn.try_clone().unwrap());
-                    let mut conn = conn;
-                    // One request after another on a kept-alive connection.
-                    while !done.load(Ordering::Relaxed) {
-                        let mut line = String::new();
-                        match reader.read_line(&mut line) {
-                            Ok(0) => return,
-                            Ok(_) => {}
-                            Err(_) => continue,
-                        }
-                        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                        let mut len = 0usize;
-                        loop {
-                            let mut h = String::new();
-                            if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                                break;
-                            }
-                            if let Some((k, v)) = h.split_once(':') {
-                                if k.eq_ignore_ascii_case("content-length") {
-                                    len = v.trim().parse().unwrap_or(0);
-                                }
-                            }
-                        }
-                        let mut body = vec![0; len];
-                        if reader.read_exact(&mut body).is_err() {
-                            return;
-                        }
-                        got.lock().push((path, body));
-                        let ok = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
-                        if conn.write_all(ok).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
+        let got = received.clone();
+        let stub = HttpStub::start(move |path, body| {
+            got.lock().push((path.to_string(), body.to_vec()));
+            Reply::ok("application/x-protobuf", vec![])
         });
-        Collector {
-            addr,
-            received,
-            stop,
-        }
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        Collector { stub, received }
     }
 }
 
@@ -211,7 +156,7 @@ async fn a_revoked_validator_is_cut_off_from_consensus() {
     for i in 0..4 {
         let mut cfg = net.config(i);
         cfg.telemetry.otlp_endpoint = Some(if i < 2 {
-            format!("http://{}/v1/traces", collector.addr)
+            format!("{}/v1/traces", collector.stub.url())
         } else {
             endpoint.clone()
         });

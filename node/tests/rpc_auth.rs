@@ -403,6 +403,10 @@ async fn each_role_reaches_exactly_its_services() {
         (status.height, status.validators, status.connected_peers),
         (0, 4, 3)
     );
+    assert_eq!(
+        status.genesis_digest,
+        net.node.params().genesis_digest().to_vec()
+    );
     let anchor = ChainClient::new(regulator)
         .get_anchor(pb::GetAnchorRequest {})
         .await

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     providers::Provider,
 };
 use sable_l1::{
@@ -221,4 +221,80 @@ impl Devnet {
         SettlementKey::from_hex(&std::fs::read_to_string(self.settlement_key_path(i)).unwrap())
             .unwrap()
     }
+}
+
+/// An L1 endpoint in front of anvil that answers every call from anvil, except that it
+/// takes transactions without ever passing them on: what is sent through it is given
+/// its hash and never mined, as with a provider whose mempool drops it. Reads (logs,
+/// blocks, the contract's state) stay live, so a node behind it has a working view of
+/// L1 and a settlement submission that waits for ever.
+pub struct SwallowingEndpoint {
+    stub: crate::http::HttpStub,
+    swallowed: std::sync::Arc<parking_lot::Mutex<Vec<B256>>>,
+}
+
+impl SwallowingEndpoint {
+    pub fn start(anvil: &Anvil) -> Self {
+        let upstream: std::net::SocketAddr = ([127, 0, 0, 1], anvil.port).into();
+        let swallowed: std::sync::Arc<parking_lot::Mutex<Vec<B256>>> = Default::default();
+        let kept = swallowed.clone();
+        let stub = crate::http::HttpStub::start(move |_, body| {
+            let answer = relay(upstream, body, &kept);
+            crate::http::Reply::ok("application/json", answer)
+        });
+        SwallowingEndpoint { stub, swallowed }
+    }
+
+    pub fn url(&self) -> String {
+        self.stub.url()
+    }
+
+    /// The hashes of the transactions it took, in order.
+    pub fn swallowed(&self) -> Vec<B256> {
+        self.swallowed.lock().clone()
+    }
+}
+
+/// The JSON-RPC answer to `body` (one request or a batch): `eth_sendRawTransaction`
+/// answered with the hash and kept in `kept`, everything else from `upstream`.
+fn relay(
+    upstream: std::net::SocketAddr,
+    body: &[u8],
+    kept: &parking_lot::Mutex<Vec<B256>>,
+) -> Vec<u8> {
+    use serde_json::{json, Value};
+    let answer_one = |request: &Value| -> Value {
+        if request["method"] == "eth_sendRawTransaction" {
+            let raw = request["params"][0]
+                .as_str()
+                .and_then(|h| hex::decode(h.trim_start_matches("0x")).ok())
+                .unwrap_or_default();
+            let hash = transaction_hash(&raw);
+            kept.lock().push(hash);
+            return json!({"jsonrpc": "2.0", "id": request["id"], "result": hash});
+        }
+        let forwarded = crate::http::post(upstream, request.to_string().as_bytes())
+            .ok()
+            .and_then(|(_, b)| serde_json::from_slice(&b).ok());
+        forwarded.unwrap_or_else(|| {
+            json!({"jsonrpc": "2.0", "id": request["id"],
+                   "error": {"code": -32603, "message": "anvil did not answer"}})
+        })
+    };
+    let answer = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(batch)) => Value::Array(batch.iter().map(answer_one).collect()),
+        Ok(one) => answer_one(&one),
+        Err(e) => json!({"jsonrpc": "2.0", "id": null,
+                         "error": {"code": -32700, "message": e.to_string()}}),
+    };
+    answer.to_string().into_bytes()
+}
+
+/// The hash L1 would give the network-encoded transaction `raw` (a blob transaction's
+/// sidecar is not hashed).
+fn transaction_hash(raw: &[u8]) -> B256 {
+    use alloy::eips::eip2718::Decodable2718 as _;
+    alloy::consensus::TxEnvelope::network_decode(&mut &raw[..])
+        .map(|tx| *tx.tx_hash())
+        .unwrap_or_else(|_| alloy::primitives::keccak256(raw))
 }

@@ -17,6 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod genesis;
+pub mod http;
 pub mod l1;
 pub mod layout;
 pub mod parties;
@@ -67,7 +68,7 @@ const CONFIGS_LIST: &str = "configs.txt";
 /// Linux's ephemeral range starts: an outgoing connection of a test running beside
 /// this one cannot take a port between this check and the validator's bind (a
 /// validator whose metrics port was taken ran without its metrics endpoint).
-fn free_base(n: usize) -> u16 {
+pub fn free_base(n: usize) -> u16 {
     let seed = (std::process::id() % 97) as u16;
     loop {
         let k = NEXT.fetch_add(1, Ordering::SeqCst);
@@ -236,6 +237,19 @@ impl Devnet {
         for i in 0..self.children.len() {
             self.stop(i);
         }
+    }
+
+    /// The validators whose processes exited on their own since the last call, each
+    /// with its exit status, reported once.
+    pub fn exited(&mut self) -> Vec<(usize, std::process::ExitStatus)> {
+        let mut out = Vec::new();
+        for (i, slot) in self.children.iter_mut().enumerate() {
+            if let Some(status) = slot.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                *slot = None;
+                out.push((i, status));
+            }
+        }
+        out
     }
 
     /// Waits for validator `i`'s process to exit on its own; returns whether it did.

@@ -463,6 +463,7 @@ impl Chain for ChainService {
             anchor: tip.anchor.to_vec(),
             registry_root: tip.registry_root.to_vec(),
             chain_id: self.node.params.chain.0.to_vec(),
+            genesis_digest: self.node.params.genesis_digest().to_vec(),
         }))
     }
 }

@@ -7,7 +7,9 @@
 //!
 //! `up` writes the network first when `DIR` holds none, then starts one `sable-node run`
 //! per validator (the `sable-node` beside this binary), each logging to `node.log` beside
-//! its configuration, and stops them with SIGTERM on Ctrl-C or SIGTERM.
+//! its configuration, and stops them with SIGTERM on Ctrl-C or SIGTERM. A validator that
+//! exits on its own is reported on stderr with the end of its log; when none is left,
+//! `up` exits non-zero.
 
 use std::path::PathBuf;
 
@@ -118,12 +120,30 @@ fn main() -> Result<()> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
+            // Until Ctrl-C or SIGTERM, reporting each validator that exits on its own.
             rt.block_on(async {
                 let mut term =
                     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = term.recv() => {},
+                let ctrl_c = tokio::signal::ctrl_c();
+                tokio::pin!(ctrl_c);
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+                loop {
+                    tokio::select! {
+                        _ = &mut ctrl_c => break,
+                        _ = term.recv() => break,
+                        _ = tick.tick() => {
+                            for (i, status) in net.exited() {
+                                eprintln!(
+                                    "validator {i} exited ({status}); the end of {}:\n{}",
+                                    net.configs[i].with_file_name("node.log").display(),
+                                    net.log_tail(i)
+                                );
+                            }
+                            if net.children.iter().all(Option::is_none) {
+                                bail!("every validator has exited");
+                            }
+                        }
+                    }
                 }
                 anyhow::Ok(())
             })?;
