@@ -308,6 +308,12 @@ impl RegulatorSecretKey {
         }
     }
 
+    /// The key-agreement secret `[sk] epk` of a regulator ciphertext whose ephemeral key
+    /// is `epk`.
+    pub fn agree(&self, epk: &pallas::Affine) -> pallas::Affine {
+        (*epk * self.0).to_affine()
+    }
+
     /// Parses a canonical non-zero scalar.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, DecodeError> {
         let s: Option<pallas::Scalar> = pallas::Scalar::from_repr(*bytes).into();

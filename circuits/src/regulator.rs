@@ -192,7 +192,13 @@ impl RegulatorCiphertext {
     /// Decrypts with the regulator's key. Always succeeds: the action proof, not a MAC,
     /// guarantees that the ciphertext opens to the real note.
     pub fn decrypt(&self, sk: &RegulatorSecretKey) -> RegulatorPlaintext {
-        let s = (self.epk * sk.0).to_affine();
+        self.decrypt_with_shared_secret(sk.agree(&self.epk))
+    }
+
+    /// Decrypts with the shared secret `S = [sk_reg] epk`, however it was obtained: from
+    /// the key ([`RegulatorSecretKey::agree`]) or combined from a threshold key's
+    /// decryption shares, so no party need hold the key itself.
+    pub fn decrypt_with_shared_secret(&self, s: pallas::Affine) -> RegulatorPlaintext {
         let pads = pads(s);
         RegulatorPlaintext::from_fields(std::array::from_fn(|i| self.c[i] - pads[i]))
     }

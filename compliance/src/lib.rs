@@ -1,13 +1,22 @@
 //! # sable-compliance — compliance tooling for regulators and compliance officers
 //!
+//! Owns today: the regulator's audit ledger ([`audit`]): every regulator ciphertext on
+//! the chain opened by a [`RegulatorDecryptor`](audit::RegulatorDecryptor), and from
+//! them every note with its asset, value, owner and creator, every spend linked to its
+//! note, every burn, and positions and flows at any height. The design of the rest
+//! is in `docs/compliance.md`.
+//!
 //! Will own: viewing keys in use (a bank's compliance officer scanning its activity),
-//! the regulator's audit of every action through the proven regulator ciphertexts, epoch
-//! keys, verifiable disclosure packages of one transaction, holdings proofs, and
-//! compliance policies (implementations of the validator's `CompliancePolicy` trait;
-//! the trait itself is the validator's). Built on `sable-client`, never on the
-//! validator's crates.
+//! the scan of the chain and the reports, the threshold regulator key and its audit
+//! log, epoch keys, verifiable disclosure packages of one transaction and holdings
+//! proofs. Policies that decide what the chain accepts are the validator's
+//! (`sable_execution::policy`); this crate only reads their log. Built on the
+//! participants' side (`sable-client`, `sable-circuits`), never on the validator's
+//! crates.
 //!
 //! Must never: hold a spending key, weaken a check the circuit enforces, or send
 //! plaintext anywhere but to the party entitled to it.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod audit;

@@ -3,7 +3,8 @@
 //!   and its crate, and every row names a folder that exists;
 //! - the crate graph in `docs/architecture.md` is the one the manifests declare;
 //! - the participants' client links none of the validator's stack (`cargo tree -p
-//!   sable-client -e normal`), execution neither the network nor L1, and the
+//!   sable-client -e normal`), nor does the compliance tooling (nor the validator's
+//!   crates), execution neither the network nor L1, and the
 //!   validator neither the dev CA nor the test kit.
 //!
 //! The workspace root is found at run time from `CARGO_MANIFEST_DIR`, never from a
@@ -189,6 +190,22 @@ fn the_participants_client_links_none_of_the_validators_stack() {
         forbidden_in(&tree, &VALIDATOR_STACK),
         Vec::<String>::new(),
         "the client links the validator's stack"
+    );
+}
+
+#[test]
+fn the_compliance_tooling_links_none_of_the_validators_crates_or_stack() {
+    let tree = normal_tree("sable-compliance");
+    assert!(tree.contains("sable-circuits"), "{tree}");
+    let mut forbidden = forbidden_in(&tree, &VALIDATOR_STACK);
+    forbidden.extend(forbidden_in(
+        &tree,
+        &["sable-node", "sable-execution", "sable-storage"],
+    ));
+    assert_eq!(
+        forbidden,
+        Vec::<String>::new(),
+        "the compliance tooling links the validator's crates or stack"
     );
 }
 

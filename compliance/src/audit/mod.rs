@@ -1,0 +1,68 @@
+//! The regulator's audit: opening every regulator ciphertext on the chain
+//! ([`decrypt`]) and rebuilding from them who holds what and who paid whom
+//! ([`ledger`]).
+
+pub mod decrypt;
+pub mod ledger;
+
+pub use decrypt::{RegulatorDecryptor, SingleKey};
+pub use ledger::{
+    AssetTag, AuditLedger, BurnRecord, FlowKey, NoteRecord, Origin, OwnerTag, SpendRecord,
+};
+
+use sable_primitives::block::TxId;
+
+/// Why a block cannot be added to an audit. Nothing of the block is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// Blocks must come in height order, each once.
+    #[error(
+        "block {height} comes after block {applied}: blocks are applied in height order, each once"
+    )]
+    OutOfOrder {
+        /// The block offered.
+        height: u64,
+        /// The last block applied.
+        applied: u64,
+    },
+    /// A ciphertext opened to something no proof allows: the key is not the one the
+    /// transaction was proven for.
+    #[error("transaction {}: its regulator ciphertext does not open under this key ({what})", hex(&tx.0))]
+    Undecryptable {
+        /// The transaction.
+        tx: TxId,
+        /// The field that made no sense.
+        what: &'static str,
+    },
+    /// A spend of a note the ledger never saw created: the scan did not start at genesis
+    /// (or the key is wrong).
+    #[error("transaction {} spends note {}, which this ledger never saw created", hex(&tx.0), hex(cm))]
+    UnknownNote {
+        /// The transaction.
+        tx: TxId,
+        /// The note's commitment.
+        cm: [u8; 32],
+    },
+    /// A note consumed twice (a chain the validators would never have produced).
+    #[error("transaction {} spends note {}, already spent by {}", hex(&tx.0), hex(cm), hex(&first.0))]
+    DoubleSpend {
+        /// The second spender.
+        tx: TxId,
+        /// The note.
+        cm: [u8; 32],
+        /// The first spender.
+        first: TxId,
+    },
+    /// A transaction the chain could not have applied.
+    #[error("transaction {}: {what}", hex(&tx.0))]
+    Inconsistent {
+        /// The transaction.
+        tx: TxId,
+        /// What is wrong.
+        what: &'static str,
+    },
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
