@@ -40,6 +40,26 @@ pub enum ClientError {
     Timeout(TxId),
 }
 
+/// The items of a block stream up to the one at height `to`; an error when the stream
+/// ends before it.
+async fn collect_until<T>(
+    mut stream: tonic::Streaming<T>,
+    to: u64,
+    height: impl Fn(&T) -> u64,
+    what: &str,
+) -> Result<Vec<T>, ClientError> {
+    let mut out = Vec::new();
+    while let Some(item) = stream.next().await {
+        let item = item?;
+        let at = height(&item);
+        out.push(item);
+        if at >= to {
+            return Ok(out);
+        }
+    }
+    Err(ClientError::Malformed(format!("{what} stream ended early")))
+}
+
 /// The status in a node's answer. Public for the decoders' fuzzer (`sable-fuzz`), as
 /// are the other conversions of answers.
 #[doc(hidden)]
@@ -273,26 +293,35 @@ impl NodeClient {
         from: u64,
         to: u64,
     ) -> Result<Vec<v1::CompactBlock>, ClientError> {
-        let mut out = Vec::new();
         if from > to {
-            return Ok(out);
+            return Ok(Vec::new());
         }
-        let mut stream = self
+        let stream = self
             .chain
             .stream_compact_blocks(v1::StreamRequest { from_height: from })
             .await?
             .into_inner();
-        while let Some(b) = stream.next().await {
-            let b = b?;
-            let height = b.height;
-            out.push(b);
-            if height >= to {
-                return Ok(out);
-            }
+        collect_until(stream, to, |b| b.height, "compact block").await
+    }
+
+    /// Finalized blocks `from..=to`, whole: headers and every command's encoding,
+    /// applied or refused at execution (which [`NodeClient::compact_blocks`] tells).
+    pub async fn blocks(&mut self, from: u64, to: u64) -> Result<Vec<v1::Block>, ClientError> {
+        if from > to {
+            return Ok(Vec::new());
         }
-        Err(ClientError::Malformed(
-            "compact block stream ended early".into(),
-        ))
+        let stream = self
+            .chain
+            .stream_blocks(v1::StreamRequest { from_height: from })
+            .await?
+            .into_inner();
+        collect_until(
+            stream,
+            to,
+            |b| b.header.as_ref().map_or(0, |h| h.height),
+            "block",
+        )
+        .await
     }
 
     /// A finalized transaction by id.

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use ff::PrimeField as _;
 use sable_circuits::{
     asset::AssetId,
     builder::{OutputInfo, PartBuilder, SpendInfo},
@@ -34,11 +33,11 @@ fn header() -> TxHeader {
 }
 
 fn owner(a: &Address) -> OwnerTag {
-    OwnerTag(a.coordinates().0.to_repr())
+    OwnerTag::of(a)
 }
 
 fn asset(id: AssetId) -> AssetTag {
-    AssetTag(id.base().coordinates().0.to_repr())
+    AssetTag::of(id)
 }
 
 fn id(tx: &Transaction) -> TxId {

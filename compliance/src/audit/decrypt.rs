@@ -11,7 +11,7 @@ use sable_circuits::{
 use super::AuditError;
 
 /// Opens regulator ciphertexts for an audit.
-pub trait RegulatorDecryptor {
+pub trait RegulatorDecryptor: Send + Sync {
     /// The shared secret `[sk_reg] epk` of a ciphertext whose ephemeral key is `epk`.
     fn shared_secret(&self, epk: &pallas::Affine) -> Result<pallas::Affine, AuditError>;
 

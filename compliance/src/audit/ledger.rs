@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use ff::PrimeField;
 use pasta_curves::pallas;
-use sable_circuits::{regulator::RegulatorPlaintext, transaction::Transaction};
+use sable_circuits::{
+    asset::AssetId, keys::Address, regulator::RegulatorPlaintext, transaction::Transaction,
+};
 use sable_primitives::block::TxId;
 
 use super::{decrypt::RegulatorDecryptor, AuditError};
@@ -22,6 +24,20 @@ pub struct AssetTag(pub [u8; 32]);
 /// (canonical bytes). Named through the participant registry's public listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OwnerTag(pub [u8; 32]);
+
+impl AssetTag {
+    /// The tag of `asset`.
+    pub fn of(asset: AssetId) -> Self {
+        AssetTag(bytes(&asset.base().coordinates().0))
+    }
+}
+
+impl OwnerTag {
+    /// The tag of the participant at `address`.
+    pub fn of(address: &Address) -> Self {
+        OwnerTag(bytes(&address.coordinates().0))
+    }
+}
 
 /// How a note came to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,13 +234,13 @@ impl AuditLedger {
     ) -> Result<(), AuditError> {
         let undecryptable = |what: &'static str| AuditError::Undecryptable { tx: tx_id, what };
         for issuance in &tx.issuances {
-            let asset = AssetTag(bytes(&issuance.asset().base().coordinates().0));
+            let asset = AssetTag::of(issuance.asset());
             for note in issuance.full_notes() {
                 staged.notes.push(NoteRecord {
                     cm: note.commitment().to_bytes(),
                     asset,
                     value: note.value().inner(),
-                    owner: OwnerTag(bytes(&note.owner().coordinates().0)),
+                    owner: OwnerTag::of(&note.owner()),
                     origin: Origin::Issuance,
                     tx: tx_id,
                     height,
@@ -301,7 +317,7 @@ impl AuditLedger {
                 staged.burns.push(BurnRecord {
                     tx: tx_id,
                     height,
-                    asset: AssetTag(bytes(&burn.asset.base().coordinates().0)),
+                    asset: AssetTag::of(burn.asset),
                     value: burn.value,
                     recipient: burn.is_withdrawal().then_some(burn.recipient),
                     by,
@@ -311,7 +327,7 @@ impl AuditLedger {
         for deposit in &tx.deposits {
             let pt = key.open(&deposit.regulator_ciphertext)?;
             let (asset, value, owner) = new_note(&pt).ok_or_else(|| undecryptable("value"))?;
-            let public = AssetTag(bytes(&deposit.asset.base().coordinates().0));
+            let public = AssetTag::of(deposit.asset);
             if asset != public || value != deposit.value {
                 return Err(undecryptable("deposit"));
             }

@@ -1,9 +1,10 @@
 //! The regulator's audit: opening every regulator ciphertext on the chain
 //! ([`decrypt`]) and rebuilding from them who holds what and who paid whom
-//! ([`ledger`]).
+//! ([`ledger`]), block by block from a node ([`scan`]).
 
 pub mod decrypt;
 pub mod ledger;
+pub mod scan;
 
 pub use decrypt::{RegulatorDecryptor, SingleKey};
 pub use ledger::{
