@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use sable_circuits::transaction::Transaction;
 use sable_client::node_client::{ClientError, NodeClient};
 use sable_primitives::block::TxId;
+use sable_proto::v1;
 
 use super::{decrypt::RegulatorDecryptor, AuditError, AuditLedger};
 
@@ -77,36 +78,7 @@ pub async fn scan_node(
             });
         }
         for (block, compact) in blocks.iter().zip(&compact) {
-            let height = block.header.as_ref().map_or(0, |h| h.height);
-            let inconsistent = |what: String| ScanError::Inconsistent { height, what };
-            if height != compact.height || height > end {
-                return Err(inconsistent(format!(
-                    "the streams disagree (compact block {})",
-                    compact.height
-                )));
-            }
-            let applied: HashSet<[u8; 32]> = compact
-                .txs
-                .iter()
-                .filter_map(|t| t.tx_id.as_ref())
-                .filter_map(|t| t.id.as_slice().try_into().ok())
-                .collect();
-            let mut txs: Vec<(TxId, Transaction)> = Vec::with_capacity(applied.len());
-            for bytes in &block.transactions {
-                let id = TxId::of(bytes);
-                if applied.contains(&id.0) {
-                    let tx = Transaction::from_bytes(bytes)
-                        .map_err(|e| inconsistent(format!("transaction {id}: {e}")))?;
-                    txs.push((id, tx));
-                }
-            }
-            if txs.len() != compact.txs.len() {
-                return Err(inconsistent(format!(
-                    "{} applied transactions listed, {} found in the block",
-                    compact.txs.len(),
-                    txs.len()
-                )));
-            }
+            let (height, txs) = applied_in(block, compact, end)?;
             ledger.apply_block(height, txs.iter().map(|(id, tx)| (*id, tx)), key)?;
             at.height = height;
             at.transactions += txs.len() as u64;
@@ -114,4 +86,108 @@ pub async fn scan_node(
         progress(at);
     }
     Ok(at)
+}
+
+/// The height of `block` and the transactions of it that the chain applied, as its
+/// compact record lists them, in block order; refused when the two disagree (another
+/// height, an applied transaction missing from the block, a block past `end`) or a
+/// transaction does not decode.
+fn applied_in(
+    block: &v1::Block,
+    compact: &v1::CompactBlock,
+    end: u64,
+) -> Result<(u64, Vec<(TxId, Transaction)>), ScanError> {
+    let height = block.header.as_ref().map_or(0, |h| h.height);
+    let inconsistent = |what: String| ScanError::Inconsistent { height, what };
+    if height != compact.height || height > end {
+        return Err(inconsistent(format!(
+            "the streams disagree (compact block {})",
+            compact.height
+        )));
+    }
+    let applied: HashSet<[u8; 32]> = compact
+        .txs
+        .iter()
+        .filter_map(|t| t.tx_id.as_ref())
+        .filter_map(|t| t.id.as_slice().try_into().ok())
+        .collect();
+    let mut txs: Vec<(TxId, Transaction)> = Vec::with_capacity(applied.len());
+    for bytes in &block.transactions {
+        let id = TxId::of(bytes);
+        if applied.contains(&id.0) {
+            let tx = Transaction::from_bytes(bytes)
+                .map_err(|e| inconsistent(format!("transaction {id}: {e}")))?;
+            txs.push((id, tx));
+        }
+    }
+    if txs.len() != compact.txs.len() {
+        return Err(inconsistent(format!(
+            "{} applied transactions listed, {} found in the block",
+            compact.txs.len(),
+            txs.len()
+        )));
+    }
+    Ok((height, txs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(height: u64, transactions: Vec<Vec<u8>>) -> v1::Block {
+        v1::Block {
+            header: Some(v1::BlockHeader {
+                height,
+                ..Default::default()
+            }),
+            transactions,
+            ..Default::default()
+        }
+    }
+
+    fn compact(height: u64, ids: &[TxId]) -> v1::CompactBlock {
+        v1::CompactBlock {
+            height,
+            txs: ids
+                .iter()
+                .map(|id| v1::CompactTx {
+                    tx_id: Some(v1::TxId { id: id.0.to_vec() }),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn refusal(r: Result<(u64, Vec<(TxId, Transaction)>), ScanError>) -> String {
+        match r {
+            Err(ScanError::Inconsistent { what, .. }) => what,
+            other => panic!("{:?}", other.map(|(h, t)| (h, t.len()))),
+        }
+    }
+
+    #[test]
+    fn a_node_whose_streams_disagree_is_refused_with_the_reason() {
+        // An empty block whose compact record agrees: nothing applied.
+        let (h, txs) = applied_in(&block(7, vec![]), &compact(7, &[]), 7).unwrap();
+        assert_eq!((h, txs.len()), (7, 0));
+        // Another height in each stream; a block past the window.
+        assert!(refusal(applied_in(&block(7, vec![]), &compact(8, &[]), 9)).contains("disagree"));
+        assert!(refusal(applied_in(&block(9, vec![]), &compact(9, &[]), 8)).contains("disagree"));
+        // An applied transaction the block does not hold.
+        let missing = TxId::of(b"not in the block");
+        assert!(
+            refusal(applied_in(&block(7, vec![]), &compact(7, &[missing]), 7))
+                .contains("1 applied transactions listed, 0 found")
+        );
+        // An applied transaction whose bytes do not decode.
+        let junk = vec![1, 2, 3];
+        let id = TxId::of(&junk);
+        let why = refusal(applied_in(&block(7, vec![junk]), &compact(7, &[id]), 7));
+        assert!(why.starts_with(&format!("transaction {id}:")), "{why}");
+        // Bytes the compact record does not list are not decoded: refused transactions
+        // move nothing.
+        let (_, txs) = applied_in(&block(7, vec![vec![9; 5]]), &compact(7, &[]), 7).unwrap();
+        assert!(txs.is_empty());
+    }
 }
