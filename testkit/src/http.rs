@@ -114,8 +114,12 @@ fn serve(conn: TcpStream, handler: &dyn Fn(&str, &[u8]) -> Reply, done: &AtomicB
     }
 }
 
+/// The largest body a stand-in reads (a larger `content-length` ends the connection).
+const MAX_BODY: usize = 64 << 20;
+
 /// Reads a request's or a response's headers up to the blank line: its
-/// `content-length` (0 when absent), or `None` when the stream ended first.
+/// `content-length` (0 when absent), or `None` when the stream ended first or the
+/// length is past [`MAX_BODY`].
 fn content_length(reader: &mut impl std::io::BufRead) -> Option<usize> {
     let mut len = 0usize;
     loop {
@@ -124,7 +128,7 @@ fn content_length(reader: &mut impl std::io::BufRead) -> Option<usize> {
             return None;
         }
         if h == "\r\n" || h == "\n" {
-            return Some(len);
+            return (len <= MAX_BODY).then_some(len);
         }
         if let Some((k, v)) = h.split_once(':') {
             if k.eq_ignore_ascii_case("content-length") {
