@@ -15,4 +15,13 @@ fi
 # The stock-grpcio test (node/tests/stock_grpcio.rs) needs Google's Python gRPC client:
 # its venv is made once, from PyPI, under $HOME/.cache/sable/venv.
 bash scripts/grpcio-venv.sh >/dev/null
+# The HTML audit report is rendered by a real browser (compliance/tests/report_browser.rs):
+# Debian's chromium, installed once.
+if [ -z "${SABLE_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then
+  echo "installing chromium (renders the HTML audit report in a test)..." >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 cargo test --release --workspace

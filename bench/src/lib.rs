@@ -1,7 +1,11 @@
 //! Shared pieces of Sable's benchmarks: a one-note world in which Alice pays Bob, to
 //! prove and time the action circuit or to get real transaction bytes.
 
-use anyhow::Result;
+pub mod verification;
+
+use std::path::Path;
+
+use anyhow::{ensure, Context as _, Result};
 use rand::{rand_core::UnwrapErr, rngs::SysRng};
 use sable_circuits::{
     asset::AssetId,
@@ -95,6 +99,34 @@ impl Transfer {
             deposits: vec![],
         })
     }
+}
+
+/// Writes transactions to `path`, each as its length (u32, little-endian) and bytes.
+pub fn write_pool(path: &Path, pool: &[Transaction]) -> Result<()> {
+    let mut out = Vec::new();
+    for tx in pool {
+        let bytes = tx.to_bytes();
+        out.extend_from_slice(&u32::try_from(bytes.len())?.to_le_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads what [`write_pool`] wrote.
+pub fn read_pool(path: &Path) -> Result<Vec<Transaction>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rest = bytes.as_slice();
+    let mut pool = Vec::new();
+    while !rest.is_empty() {
+        ensure!(rest.len() >= 4, "{}: truncated", path.display());
+        let (len, tail) = rest.split_at(4);
+        let len = u32::from_le_bytes(len.try_into()?) as usize;
+        ensure!(tail.len() >= len, "{}: truncated", path.display());
+        let (tx, tail) = tail.split_at(len);
+        pool.push(Transaction::from_bytes(tx).with_context(|| path.display().to_string())?);
+        rest = tail;
+    }
+    Ok(pool)
 }
 
 /// The value after `name` on the command line, or `default`.

@@ -3,8 +3,14 @@
 //! Owns today: the regulator's audit ledger ([`audit`]): every regulator ciphertext on
 //! the chain opened by a [`RegulatorDecryptor`](audit::RegulatorDecryptor), and from
 //! them every note with its asset, value, owner and creator, every spend linked to its
-//! note, every burn, and positions and flows at any height. The design of the rest
-//! is in `docs/compliance.md`.
+//! note, every burn, and positions and flows at any height, named through the chain's
+//! public registry and issuances; and the reports over it ([`report`]: JSON, CSV, a
+//! terminal summary and a self-contained HTML page with charts, for the whole network
+//! or one participant, with large transactions and activity after removal flagged).
+//! The threshold regulator key ([`threshold`]): its distributed key generation,
+//! decryption shares with proofs and their combination, and the hash-chained audit log
+//! of every share released (its head on chain is not yet built).
+//! The design of the rest is in `docs/compliance.md`.
 //!
 //! Will own: viewing keys in use (a bank's compliance officer scanning its activity),
 //! the scan of the chain and the reports, the threshold regulator key and its audit
@@ -20,3 +26,5 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod report;
+pub mod threshold;

@@ -21,7 +21,7 @@ use sable_circuits::{
 };
 use sable_client::wallet::{assemble, issue, Issuer};
 use sable_compliance::audit::{
-    AssetTag, AuditError, AuditLedger, FlowKey, Origin, OwnerTag, SingleKey,
+    AssetTag, AuditBlock, AuditError, AuditLedger, FlowKey, Origin, OwnerTag, SingleKey,
 };
 use sable_primitives::block::TxId;
 
@@ -143,7 +143,7 @@ fn the_ledger_accounts_for_every_note_spend_and_burn_and_refuses_what_does_not_f
     let (issuance, notes) = issue(header(), &[(&issuer, "USD", &[(addr_a, 1_000)])]);
     let positions = chain.append(&issuance);
     ledger
-        .apply_block(1, [(id(&issuance), &issuance)], &key)
+        .apply_block(AuditBlock::new(1, [(id(&issuance), &issuance)]), &key)
         .unwrap();
 
     // Block 2: A pays B 300 and keeps 700.
@@ -152,7 +152,7 @@ fn the_ledger_accounts_for_every_note_spend_and_burn_and_refuses_what_does_not_f
 
     // Another key opens the ciphertexts to nonsense: refused, nothing recorded.
     let wrong = SingleKey::new(RegulatorSecretKey::random(&mut r));
-    let refused = ledger.apply_block(2, [(id(&payment), &payment)], &wrong);
+    let refused = ledger.apply_block(AuditBlock::new(2, [(id(&payment), &payment)]), &wrong);
     assert!(
         matches!(
             refused,
@@ -164,7 +164,7 @@ fn the_ledger_accounts_for_every_note_spend_and_burn_and_refuses_what_does_not_f
     assert_eq!(ledger.spends().len(), 0);
 
     ledger
-        .apply_block(2, [(id(&payment), &payment)], &key)
+        .apply_block(AuditBlock::new(2, [(id(&payment), &payment)]), &key)
         .unwrap();
     let issued = ledger.note(&notes[0].commitment().to_bytes()).unwrap();
     assert_eq!(
@@ -206,7 +206,7 @@ fn the_ledger_accounts_for_every_note_spend_and_burn_and_refuses_what_does_not_f
 
     // A block at a height already applied is refused.
     assert_eq!(
-        ledger.apply_block(2, [(id(&payment), &payment)], &key),
+        ledger.apply_block(AuditBlock::new(2, [(id(&payment), &payment)]), &key),
         Err(AuditError::OutOfOrder {
             height: 2,
             applied: 2
@@ -224,7 +224,9 @@ fn the_ledger_accounts_for_every_note_spend_and_burn_and_refuses_what_does_not_f
         Some((100, [0x5a; 20])),
     );
     chain.append(&back);
-    ledger.apply_block(3, [(id(&back), &back)], &key).unwrap();
+    ledger
+        .apply_block(AuditBlock::new(3, [(id(&back), &back)]), &key)
+        .unwrap();
     let burns = ledger.burns();
     assert_eq!(burns.len(), 1);
     assert_eq!(
@@ -247,12 +249,12 @@ fn the_ledger_accounts_for_every_note_spend_and_burn_and_refuses_what_does_not_f
     let replay = chain.pay(&b, b_full, paid_positions[0], &addr_a, 10, None);
     let before = (ledger.notes().len(), ledger.spends().len());
     assert!(matches!(
-        ledger.apply_block(4, [(id(&replay), &replay)], &key),
+        ledger.apply_block(AuditBlock::new(4, [(id(&replay), &replay)]), &key),
         Err(AuditError::DoubleSpend { first, .. }) if first == id(&back)
     ));
     let mut fresh = AuditLedger::new();
     assert!(matches!(
-        fresh.apply_block(1, [(id(&back), &back)], &key),
+        fresh.apply_block(AuditBlock::new(1, [(id(&back), &back)]), &key),
         Err(AuditError::UnknownNote { .. })
     ));
     assert_eq!((ledger.notes().len(), ledger.spends().len()), before);

@@ -15,7 +15,7 @@ use prost::Message;
 use sable_circuits::{encoding::Writer, transaction::Transaction};
 use sable_pki::{Fingerprint, Identity};
 use sable_primitives::admin::{AdminCommand, AdminError, AdminOp, SignedAdminCommand};
-use sable_primitives::block::{hash32, Block, BlockHash, BlockHeader, TxId};
+use sable_primitives::block::{hash32, nullifier_root_step, Block, BlockHash, BlockHeader, TxId};
 use sable_primitives::{Rejection, WithdrawalRecord};
 use sable_storage::{
     ChainReader, RegistryEntry, ReprBytes, Revocation, Staged, StorageError, Store, TxLocation,
@@ -140,16 +140,6 @@ pub fn state_root_step(prev: &[u8; 32], header: &BlockHeader, outcomes: &[Outcom
             .u8(o.rejection.as_ref().map_or(0, |r| r.code() as u8));
     }
     hash32(b"Sable_StateRoot_", &w.into_bytes())
-}
-
-fn nullifier_root_step(prev: &[u8; 32], height: u64, nfs: &[[u8; 32]]) -> [u8; 32] {
-    let mut data = Vec::with_capacity(40 + 32 * nfs.len());
-    data.extend_from_slice(prev);
-    data.extend_from_slice(&height.to_le_bytes());
-    for nf in nfs {
-        data.extend_from_slice(nf);
-    }
-    hash32(b"Sable_Nf_Accum__", &data)
 }
 
 impl Executor {

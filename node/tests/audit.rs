@@ -3,7 +3,11 @@
 //! regulator scans the chain in two steps (the second resuming where the first
 //! stopped), and its ledger holds, per bank and asset, exactly what each bank's own
 //! wallet holds, every unit issued is held or burnt, and every payment appears as a
-//! flow between the two banks. A scan in one step gives the same ledger.
+//! flow between the two banks. A scan in one step gives the same ledger. The ledger
+//! names the banks and assets as the chain registered and issued them, and its report
+//! says the same. A bank that proves its payment with the regulator ciphertexts
+//! encrypted to a key of its own is refused by the validators (`InvalidProof`: the
+//! proof is for another regulator key than the chain's), and the audit never sees it.
 #![allow(clippy::unwrap_used)]
 
 use std::{collections::BTreeMap, time::Duration};
@@ -11,11 +15,13 @@ use std::{collections::BTreeMap, time::Duration};
 use sable_circuits::{asset::AssetId, keys::RegulatorSecretKey};
 use sable_client::{
     node_client::NodeClient,
-    wallet::{settle, Wallet},
+    wallet::{settle, Wallet, WalletError},
 };
-use sable_compliance::audit::{
-    scan::scan_node, AssetTag, AuditLedger, FlowKey, OwnerTag, SingleKey,
+use sable_compliance::{
+    audit::{scan::scan_node, AssetTag, AuditLedger, FlowKey, OwnerTag, SingleKey},
+    report::{Report, ReportConfig, Scope},
 };
+use sable_primitives::{rejection::RejectCode, status::TxStatus};
 use sable_testkit::{
     parties::{connect, header, pay, two_banks, withdraw, Bank, TwoBanks},
     Devnet,
@@ -106,6 +112,35 @@ async fn the_regulators_scan_holds_exactly_what_every_bank_holds() {
     wallet_a.sync(&mut client_a).await.unwrap();
     wallet_b.sync(&mut client_b).await.unwrap();
 
+    // A tries to pay B 10 USD hidden from the regulator: its proof is made for a key of
+    // its own, and the validators, checking it against the chain's, refuse it.
+    let owned = wallet_a.note_for(usd, 10).unwrap();
+    let own_key = RegulatorSecretKey::random(&mut rand::rng()).public_key();
+    let hidden = pay(
+        &mut client_a,
+        own_key,
+        &a,
+        owned.note,
+        owned.position,
+        b.address(),
+        10,
+    )
+    .await;
+    let refused = settle(&mut client_a, &hidden).await;
+    assert!(
+        matches!(
+            &refused,
+            Err(WalletError::NotFinalized {
+                status: TxStatus::Rejected {
+                    code: RejectCode::InvalidProof,
+                    ..
+                },
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+
     // The regulator scans up to the issuances, then resumes to the tip.
     let mut regulator = connect(&cfg, "regulator-0").await;
     let mut ledger = AuditLedger::new();
@@ -177,6 +212,44 @@ async fn the_regulators_scan_holds_exactly_what_every_bank_holds() {
             ),
         ])
     );
+
+    // Named as the chain registered and issued them; the report says the same.
+    let dir = ledger.directory();
+    assert_eq!(
+        (
+            dir.participant_label(&owner(&a)),
+            dir.participant_label(&owner(&b))
+        ),
+        ("Bank A".to_string(), "Bank B".to_string())
+    );
+    assert_eq!(
+        (dir.asset_name(&tag(usd)), dir.asset_name(&tag(eur))),
+        ("USD".to_string(), "EUR".to_string())
+    );
+    assert_eq!(
+        dir.asset(&tag(usd)).unwrap().issuer.as_deref(),
+        Some("issuer")
+    );
+    let report = Report::build(&ledger, Scope::Network, &ReportConfig::default()).unwrap();
+    let mut named: Vec<(&str, &str, u128)> = report
+        .positions
+        .iter()
+        .map(|p| (p.participant.as_str(), p.asset.as_str(), p.value))
+        .collect();
+    named.sort_unstable();
+    assert_eq!(
+        named,
+        [
+            ("Bank A", "EUR", 120),
+            ("Bank A", "USD", 700),
+            ("Bank B", "EUR", 300),
+            ("Bank B", "USD", 300)
+        ]
+    );
+    assert!(report
+        .largest
+        .iter()
+        .any(|m| m.from == "Bank A" && m.to == "Bank B" && m.value == 300));
 
     // One scan from genesis gives the same ledger.
     let mut whole = AuditLedger::new();

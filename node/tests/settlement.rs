@@ -3,6 +3,9 @@
 //! submitter crashing between signing and submitting costs nothing but a takeover,
 //! neither an L1 reorg nor an anvil restart makes anything settle twice or stop, and
 //! `verify-l1` passes the honest chain and names a batch a quorum signed with a false root.
+//! The regulator audits from L1 alone (no node): every honest batch replays into its
+//! ledger (the payment seen, as the banks made it), and the forged batch, or an honest
+//! one with a transaction cut from its data, is refused by name.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -201,5 +204,105 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
     assert!(
         stdout.contains(&format!("MISMATCH at batch {}: commitment root", last + 1)),
         "{stdout}"
+    );
+
+    // The regulator audits from L1 alone: each settled batch replayed into its
+    // ledger, judged against the settled roots.
+    use sable_compliance::audit::{
+        l1::{L1AuditError, L1Replay, SettledBatch},
+        AssetTag, AuditLedger, FlowKey, OwnerTag, SingleKey,
+    };
+    let hex = std::fs::read_to_string(net.regulator_secret()).unwrap();
+    let mut sk = [0u8; 32];
+    hex::decode_to_slice(hex.trim(), &mut sk).unwrap();
+    let key = SingleKey::new(sable_circuits::keys::RegulatorSecretKey::from_bytes(&sk).unwrap());
+    let batches: Vec<SettledBatch> = l1
+        .client
+        .settled_batches(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| SettledBatch {
+            number: b.batch.number,
+            first_block: b.batch.firstBlock,
+            last_block: b.batch.lastBlock,
+            commitment_root: b.batch.commitmentRoot.0,
+            nullifier_root: b.batch.nullifierRoot.0,
+            data: b.data,
+        })
+        .collect();
+    let chain = issuance.header.chain;
+    let audit = |batches: &[SettledBatch]| {
+        let (mut replay, mut ledger) = (L1Replay::new(chain), AuditLedger::new());
+        for b in batches {
+            if let Err(e) = replay.apply_batch(&mut ledger, b, &key) {
+                return (ledger, Some((b.number, e)));
+            }
+        }
+        (ledger, None)
+    };
+    let (ledger, refused) = audit(&batches);
+    let (number, why) = refused.expect("the forged batch is refused");
+    assert_eq!(number, last + 1);
+    assert!(
+        matches!(
+            why,
+            L1AuditError::Roots {
+                root: "note commitment",
+                ..
+            }
+        ),
+        "{why}"
+    );
+    assert_eq!(
+        ledger.height(),
+        state.last_block,
+        "every honest batch applied"
+    );
+    let usd = AssetTag::of(notes[0].asset());
+    let (from, to) = (OwnerTag::of(&a.address()), OwnerTag::of(&b.address()));
+    assert_eq!(
+        ledger.positions_at(ledger.height()),
+        std::collections::BTreeMap::from([((to, usd), 500)])
+    );
+    assert_eq!(
+        ledger.flows(1, ledger.height()),
+        std::collections::BTreeMap::from([(
+            FlowKey {
+                from,
+                to,
+                asset: usd
+            },
+            500
+        )])
+    );
+
+    // An honest batch with the payment cut from its data is refused: its blocks no
+    // longer link (a block's hash covers its transactions) or, for the batch's last
+    // block, no longer reach the settled roots.
+    let payment_id = sable_primitives::TxId::of(&payment.to_bytes());
+    let k = batches
+        .iter()
+        .position(|b| (b.first_block..=b.last_block).contains(&paid_at))
+        .unwrap();
+    let mut cut = batches[..=k].to_vec();
+    let mut blocks = PublishedData::from_bytes(&cut[k].data).unwrap().0;
+    for block in &mut blocks {
+        block
+            .transactions
+            .retain(|t| sable_primitives::TxId::of(t) != payment_id);
+    }
+    cut[k].data = PublishedData(blocks).to_bytes();
+    let (ledger, refused) = audit(&cut);
+    let (number, why) = refused.expect("the cut batch is refused");
+    assert_eq!(number, cut[k].number);
+    assert!(
+        matches!(why, L1AuditError::Roots { .. } | L1AuditError::Batch { .. }),
+        "{why}"
+    );
+    assert_eq!(
+        ledger.height(),
+        cut[k].first_block - 1,
+        "nothing of it applied"
     );
 }

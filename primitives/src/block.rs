@@ -79,6 +79,21 @@ pub fn hash32(personal: &[u8; 16], data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// The nullifier root after the block at `height`, which spent `nfs` (in execution
+/// order), from the root `prev` before it (genesis: all zeros). A hash chain: the
+/// header and the settled batch commit to it, so anyone replaying the blocks (a
+/// validator, `verify-l1`, the regulator's audit from L1) checks which nullifiers
+/// execution spent.
+pub fn nullifier_root_step(prev: &[u8; 32], height: u64, nfs: &[[u8; 32]]) -> [u8; 32] {
+    let mut data = Vec::with_capacity(40 + 32 * nfs.len());
+    data.extend_from_slice(prev);
+    data.extend_from_slice(&height.to_le_bytes());
+    for nf in nfs {
+        data.extend_from_slice(nf);
+    }
+    hash32(b"Sable_Nf_Accum__", &data)
+}
+
 /// The state root a block's proposer reached by executing the chain up to `height` (an
 /// ancestor of the block): [`BlockHeader::state_root`] at that height.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

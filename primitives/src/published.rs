@@ -19,6 +19,24 @@ pub const MAX_BATCH_BLOCKS: usize = 4096;
 /// [`MAX_BLOCK_BYTES`]), so a batch is never empty.
 pub const MAX_BATCH_BLOCK_BYTES: usize = MAX_BLOCK_BYTES;
 
+/// One settled batch as L1 holds it: what the settlement contract recorded of it and
+/// the data published with it, as anyone replaying the chain from L1 reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettledBatch {
+    /// Its number (from 1).
+    pub number: u64,
+    /// The first block it settles.
+    pub first_block: u64,
+    /// The last.
+    pub last_block: u64,
+    /// The note commitment tree root after its last block.
+    pub commitment_root: [u8; 32],
+    /// The nullifier root after its last block.
+    pub nullifier_root: [u8; 32],
+    /// Its published data ([`PublishedData`] encoding).
+    pub data: Vec<u8>,
+}
+
 /// A batch's public data: its blocks, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishedData(pub Vec<Block>);

@@ -6,8 +6,10 @@
 //! metrics polling, state inspection after the processes stop), an L1 harness on a real anvil with the contracts deployed
 //! ([`l1`]), a chain's genesis parameters over a dev PKI ([`genesis`]), and the parties
 //! that use them ([`parties`]: banks, issuers, the operator,
-//! built on `sable-client`), and validators in one process on commonware's
-//! deterministic runtime over a simulated network ([`sim`]).
+//! built on `sable-client`), validators in one process on commonware's
+//! deterministic runtime over a simulated network ([`sim`]), and a synthetic chain of
+//! many banks' payments without validators or proofs, for the compliance tooling's
+//! workloads and benchmarks ([`synthetic`]).
 //!
 //! Must never: be a normal dependency of the validator or of a participant's program
 //! (it is a dev-dependency, and a dependency of the benchmarks and the Quickstart demo
@@ -22,6 +24,7 @@ pub mod l1;
 pub mod layout;
 pub mod parties;
 pub mod sim;
+pub mod synthetic;
 
 use std::{
     io::{Read, Write},

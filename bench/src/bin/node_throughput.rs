@@ -50,12 +50,14 @@ use std::{
 };
 
 use anyhow::{bail, ensure, Context as _, Result};
-use sable_bench::{arg, percentile};
+use sable_bench::{
+    arg, percentile, read_pool,
+    verification::{at_once, on_one_thread, verify_pool},
+    write_pool,
+};
 use sable_circuits::{
-    circuit::VerifyingKey,
-    constants::MAX_ISSUED_NOTES,
-    keys::RegulatorPublicKey,
-    transaction::{BatchValidator, Transaction},
+    circuit::VerifyingKey, constants::MAX_ISSUED_NOTES, keys::RegulatorPublicKey,
+    transaction::Transaction,
 };
 use sable_client::wallet;
 use sable_client::NodeClient;
@@ -195,32 +197,6 @@ fn remove_dir(dir: &Path) -> Result<()> {
 }
 
 /// Transactions as length-prefixed canonical encodings.
-fn write_pool(path: &Path, pool: &[Transaction]) -> Result<()> {
-    let mut out = Vec::new();
-    for tx in pool {
-        let bytes = tx.to_bytes();
-        out.extend_from_slice(&u32::try_from(bytes.len())?.to_le_bytes());
-        out.extend_from_slice(&bytes);
-    }
-    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
-}
-
-fn read_pool(path: &Path) -> Result<Vec<Transaction>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut rest = bytes.as_slice();
-    let mut pool = Vec::new();
-    while !rest.is_empty() {
-        ensure!(rest.len() >= 4, "{}: truncated", path.display());
-        let (len, tail) = rest.split_at(4);
-        let len = u32::from_le_bytes(len.try_into()?) as usize;
-        ensure!(tail.len() >= len, "{}: truncated", path.display());
-        let (tx, tail) = tail.split_at(len);
-        pool.push(Transaction::from_bytes(tx).with_context(|| path.display().to_string())?);
-        rest = tail;
-    }
-    Ok(pool)
-}
-
 /// Starts a devnet in `work`, funds a bank with one note per transaction, proves `n`
 /// payments, stops the devnet and keeps it, with the pool, in `snapshot`.
 async fn prepare(exe: &Path, work: &Path, snapshot: &Path, n: usize) -> Result<()> {
@@ -285,49 +261,6 @@ impl Bound {
     fn machine(&self) -> f64 {
         self.all_cores.max(self.per_core)
     }
-}
-
-/// Verifies `pool` in batches of `size` on the current rayon pool; the actions checked.
-fn verify_pool(
-    vk: &VerifyingKey,
-    pool: &[Arc<Transaction>],
-    reg: &RegulatorPublicKey,
-    size: usize,
-) -> Result<usize> {
-    let mut actions = 0;
-    for chunk in pool.chunks(size.max(1)) {
-        let mut batch = BatchValidator::new();
-        for tx in chunk {
-            batch.add(tx, reg)?;
-        }
-        actions += batch.actions();
-        ensure!(
-            batch.validate(vk, &mut rand::rng()),
-            "the pool does not verify"
-        );
-    }
-    Ok(actions)
-}
-
-/// Runs `f` on a rayon pool of one thread.
-fn on_one_thread<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()?
-        .install(f)
-}
-
-/// Runs `k` copies of `f` at the same time, each on a thread of its own; the seconds
-/// until the last one ends.
-fn at_once(k: usize, f: impl Fn() -> Result<()> + Sync) -> Result<f64> {
-    let t = Instant::now();
-    std::thread::scope(|s| {
-        let running: Vec<_> = (0..k).map(|_| s.spawn(&f)).collect();
-        running
-            .into_iter()
-            .try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("verifier panicked"))?)
-    })?;
-    Ok(t.elapsed().as_secs_f64())
 }
 
 fn measure_bound(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey) -> Result<Bound> {

@@ -8,12 +8,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use ff::PrimeField;
 use pasta_curves::pallas;
+use rayon::prelude::*;
 use sable_circuits::{
-    asset::AssetId, keys::Address, regulator::RegulatorPlaintext, transaction::Transaction,
+    asset::AssetId,
+    keys::Address,
+    regulator::{RegulatorCiphertext, RegulatorPlaintext},
+    transaction::Transaction,
 };
-use sable_primitives::block::TxId;
+use sable_primitives::{admin::AdminCommand, block::TxId};
 
-use super::{decrypt::RegulatorDecryptor, AuditError};
+use super::{decrypt::RegulatorDecryptor, directory::Directory, AuditError};
 
 /// An asset as the regulator sees it: the x-coordinate of its value base (canonical
 /// bytes). Named through the assets the chain lists (issuances, bridge listings).
@@ -113,6 +117,49 @@ pub struct FlowKey {
     pub asset: AssetTag,
 }
 
+/// One action's movement of value: from the owner of the note it spends to the owner
+/// of the note it creates (the same participant for change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransferRecord {
+    /// The transaction.
+    pub tx: TxId,
+    /// Its block's height.
+    pub height: u64,
+    /// Sender, recipient and asset.
+    pub key: FlowKey,
+    /// The new note's value.
+    pub value: u64,
+}
+
+/// One finalized block as the audit reads it: its height and time, the transactions
+/// the chain applied (in block order) and its operator commands.
+#[derive(Clone, Debug, Default)]
+pub struct AuditBlock<'a> {
+    /// The block's height.
+    pub height: u64,
+    /// Its proposer's timestamp (Unix milliseconds).
+    pub timestamp_ms: u64,
+    /// The transactions the chain applied, in block order.
+    pub transactions: Vec<(TxId, &'a Transaction)>,
+    /// Its operator commands (registry, issuers, revocations).
+    pub admin: Vec<AdminCommand>,
+}
+
+impl<'a> AuditBlock<'a> {
+    /// The block at `height` holding `transactions`, without a time or commands.
+    pub fn new(
+        height: u64,
+        transactions: impl IntoIterator<Item = (TxId, &'a Transaction)>,
+    ) -> Self {
+        AuditBlock {
+            height,
+            timestamp_ms: 0,
+            transactions: transactions.into_iter().collect(),
+            admin: Vec::new(),
+        }
+    }
+}
+
 /// The regulator's ledger (see the module docs).
 #[derive(Clone, Debug, Default)]
 pub struct AuditLedger {
@@ -120,8 +167,10 @@ pub struct AuditLedger {
     by_cm: HashMap<[u8; 32], usize>,
     spends: Vec<SpendRecord>,
     burns: Vec<BurnRecord>,
-    /// Per action: its transaction's height, sender, recipient, asset and value.
-    transfers: Vec<(u64, FlowKey, u64)>,
+    transfers: Vec<TransferRecord>,
+    /// Each applied block's height and timestamp (Unix ms), in order.
+    times: Vec<(u64, u64)>,
+    directory: Directory,
     height: u64,
 }
 
@@ -145,7 +194,7 @@ struct Staged {
     notes: Vec<NoteRecord>,
     spends: Vec<SpendRecord>,
     burns: Vec<BurnRecord>,
-    transfers: Vec<(u64, FlowKey, u64)>,
+    transfers: Vec<TransferRecord>,
 }
 
 impl AuditLedger {
@@ -179,25 +228,70 @@ impl AuditLedger {
         &self.burns
     }
 
-    /// Applies the finalized block at `height`: its transactions that the chain
-    /// applied, in block order. Either the whole block is recorded or, on an error,
+    /// Every action's movement of value, in chain order.
+    pub fn transfers(&self) -> &[TransferRecord] {
+        &self.transfers
+    }
+
+    /// Each applied block's height and timestamp (Unix milliseconds), in order.
+    pub fn block_times(&self) -> &[(u64, u64)] {
+        &self.times
+    }
+
+    /// The names of participants, issuers and assets as of the ledger's height.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// The directory, to name what the chain does not (bridged tokens).
+    pub fn directory_mut(&mut self) -> &mut Directory {
+        &mut self.directory
+    }
+
+    /// Applies a finalized block. Either the whole block is recorded or, on an error,
     /// nothing of it.
-    pub fn apply_block<'a>(
+    pub fn apply_block(
         &mut self,
-        height: u64,
-        applied: impl IntoIterator<Item = (TxId, &'a Transaction)>,
+        block: AuditBlock<'_>,
         key: &dyn RegulatorDecryptor,
     ) -> Result<(), AuditError> {
+        let height = block.height;
         if height <= self.height {
             return Err(AuditError::OutOfOrder {
                 height,
                 applied: self.height,
             });
         }
+        // Opening a ciphertext is the costly step (a scalar multiplication): every
+        // ciphertext of the block is opened at once, across the cores, and the block
+        // is then recorded in order.
+        let ciphertexts: Vec<&RegulatorCiphertext> = block
+            .transactions
+            .iter()
+            .flat_map(|(_, tx)| {
+                let actions = tx.parts.iter().flat_map(|p| p.effects.actions.iter());
+                actions
+                    .map(|a| &a.regulator_ciphertext)
+                    .chain(tx.deposits.iter().map(|d| &d.regulator_ciphertext))
+            })
+            .collect();
+        let mut opened = ciphertexts
+            .par_iter()
+            .map(|ct| key.open(ct))
+            .collect::<Vec<_>>()
+            .into_iter();
         let mut staged = Staged::default();
-        for (id, tx) in applied {
-            self.stage(&mut staged, height, id, tx, key)?;
+        for (id, tx) in &block.transactions {
+            self.stage(&mut staged, height, *id, tx, &mut opened)?;
         }
+        // Operator commands apply before the block's transactions (as at execution).
+        self.directory.apply_admin(height, &block.admin);
+        for (_, tx) in &block.transactions {
+            for issuance in &tx.issuances {
+                self.directory.apply_issuance(height, issuance);
+            }
+        }
+        self.times.push((height, block.timestamp_ms));
         // Spends of notes of this very block were resolved against the staged notes;
         // consumption is marked once everything checked out.
         let base = self.notes.len();
@@ -230,9 +324,12 @@ impl AuditLedger {
         height: u64,
         tx_id: TxId,
         tx: &Transaction,
-        key: &dyn RegulatorDecryptor,
+        opened: &mut impl Iterator<Item = Result<RegulatorPlaintext, AuditError>>,
     ) -> Result<(), AuditError> {
         let undecryptable = |what: &'static str| AuditError::Undecryptable { tx: tx_id, what };
+        // The block's plaintexts come in the order the ciphertexts were gathered:
+        // each part's actions, then the deposits.
+        let mut next = || opened.next().unwrap_or(Err(undecryptable("missing")));
         for issuance in &tx.issuances {
             let asset = AssetTag::of(issuance.asset());
             for note in issuance.full_notes() {
@@ -251,7 +348,7 @@ impl AuditLedger {
         for part in &tx.parts {
             let mut sender = None;
             for action in &part.effects.actions {
-                let pt = key.open(&action.regulator_ciphertext)?;
+                let pt = next()?;
                 let (asset, value, owner) = new_note(&pt).ok_or_else(|| undecryptable("value"))?;
                 let spent_cm = bytes(&pt.spent_cm);
                 let spent_value =
@@ -289,15 +386,16 @@ impl AuditLedger {
                     note: spent_cm,
                     value: spent_value,
                 });
-                staged.transfers.push((
+                staged.transfers.push(TransferRecord {
+                    tx: tx_id,
                     height,
-                    FlowKey {
+                    key: FlowKey {
                         from,
                         to: owner,
                         asset,
                     },
                     value,
-                ));
+                });
                 staged.notes.push(NoteRecord {
                     cm: action.cm_new.to_bytes(),
                     asset,
@@ -325,7 +423,7 @@ impl AuditLedger {
             }
         }
         for deposit in &tx.deposits {
-            let pt = key.open(&deposit.regulator_ciphertext)?;
+            let pt = next()?;
             let (asset, value, owner) = new_note(&pt).ok_or_else(|| undecryptable("value"))?;
             let public = AssetTag::of(deposit.asset);
             if asset != public || value != deposit.value {
@@ -362,9 +460,9 @@ impl AuditLedger {
     /// recipient and asset (change a participant pays itself is left out).
     pub fn flows(&self, from: u64, to: u64) -> BTreeMap<FlowKey, u128> {
         let mut out = BTreeMap::new();
-        for (height, key, value) in &self.transfers {
-            if (from..=to).contains(height) && key.from != key.to && *value > 0 {
-                *out.entry(*key).or_insert(0) += u128::from(*value);
+        for t in &self.transfers {
+            if (from..=to).contains(&t.height) && t.key.from != t.key.to && t.value > 0 {
+                *out.entry(t.key).or_insert(0) += u128::from(t.value);
             }
         }
         out

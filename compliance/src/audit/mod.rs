@@ -1,14 +1,20 @@
 //! The regulator's audit: opening every regulator ciphertext on the chain
 //! ([`decrypt`]) and rebuilding from them who holds what and who paid whom
-//! ([`ledger`]), block by block from a node ([`scan`]).
+//! ([`ledger`]), named through the chain's public registry and issuances
+//! ([`directory`]), block by block from a node ([`scan`]) or batch by batch from
+//! what Ethereum holds ([`l1`]).
 
 pub mod decrypt;
+pub mod directory;
+pub mod l1;
 pub mod ledger;
 pub mod scan;
 
 pub use decrypt::{RegulatorDecryptor, SingleKey};
+pub use directory::{AssetEntry, Directory, ParticipantEntry};
 pub use ledger::{
-    AssetTag, AuditLedger, BurnRecord, FlowKey, NoteRecord, Origin, OwnerTag, SpendRecord,
+    AssetTag, AuditBlock, AuditLedger, BurnRecord, FlowKey, NoteRecord, Origin, OwnerTag,
+    SpendRecord, TransferRecord,
 };
 
 use sable_primitives::block::TxId;
@@ -54,6 +60,10 @@ pub enum AuditError {
         /// The first spender.
         first: TxId,
     },
+    /// A threshold key could not open a ciphertext (too few holders answered, a share
+    /// was invalid, the audit log refused the request); the error names the holder.
+    #[error("threshold decryption: {0}")]
+    Threshold(#[from] crate::threshold::ThresholdError),
     /// A transaction the chain could not have applied.
     #[error("transaction {}: {what}", hex(&tx.0))]
     Inconsistent {

@@ -5,12 +5,17 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use sable_circuits::transaction::Transaction;
 use sable_client::node_client::{ClientError, NodeClient};
-use sable_primitives::block::TxId;
+use sable_primitives::{
+    admin::{AdminCommand, SignedAdminCommand},
+    block::TxId,
+};
 use sable_proto::v1;
 
-use super::{decrypt::RegulatorDecryptor, AuditError, AuditLedger};
+use super::{decrypt::RegulatorDecryptor, AuditBlock, AuditError, AuditLedger};
 
 /// Blocks fetched per round trip.
 pub const SCAN_WINDOW: u64 = 256;
@@ -78,26 +83,54 @@ pub async fn scan_node(
             });
         }
         for (block, compact) in blocks.iter().zip(&compact) {
-            let (height, txs) = applied_in(block, compact, end)?;
-            ledger.apply_block(height, txs.iter().map(|(id, tx)| (*id, tx)), key)?;
-            at.height = height;
-            at.transactions += txs.len() as u64;
+            let read = read_block(block, compact, end)?;
+            let count = read.txs.len() as u64;
+            ledger.apply_block(read.audit_block(), key)?;
+            at.height = read.height;
+            at.transactions += count;
         }
         progress(at);
     }
     Ok(at)
 }
 
-/// The height of `block` and the transactions of it that the chain applied, as its
-/// compact record lists them, in block order; refused when the two disagree (another
-/// height, an applied transaction missing from the block, a block past `end`) or a
-/// transaction does not decode.
-fn applied_in(
+/// A block as read for the audit, owning its decoded transactions.
+#[derive(Debug)]
+pub struct ReadBlock {
+    /// Its height.
+    pub height: u64,
+    /// Its proposer's timestamp (Unix milliseconds).
+    pub timestamp_ms: u64,
+    /// The transactions the chain applied, in block order.
+    pub txs: Vec<(TxId, Transaction)>,
+    /// Its operator commands.
+    pub admin: Vec<AdminCommand>,
+}
+
+impl ReadBlock {
+    /// The block as the ledger takes it.
+    pub fn audit_block(&self) -> AuditBlock<'_> {
+        AuditBlock {
+            height: self.height,
+            timestamp_ms: self.timestamp_ms,
+            transactions: self.txs.iter().map(|(id, tx)| (*id, tx)).collect(),
+            admin: self.admin.clone(),
+        }
+    }
+}
+
+/// The height, time and operator commands of `block` and the transactions of it that
+/// the chain applied, as its compact record lists them, in block order (decoded
+/// across the cores); refused when the two disagree (another height, an applied
+/// transaction missing from the block, a block past `end`) or a transaction or command
+/// does not decode.
+pub fn read_block(
     block: &v1::Block,
     compact: &v1::CompactBlock,
     end: u64,
-) -> Result<(u64, Vec<(TxId, Transaction)>), ScanError> {
+) -> Result<ReadBlock, ScanError> {
     let height = block.header.as_ref().map_or(0, |h| h.height);
+    let timestamp_ms = block.header.as_ref().map_or(0, |h| h.timestamp_ms);
     let inconsistent = |what: String| ScanError::Inconsistent { height, what };
     if height != compact.height || height > end {
         return Err(inconsistent(format!(
@@ -111,15 +144,22 @@ fn applied_in(
         .filter_map(|t| t.tx_id.as_ref())
         .filter_map(|t| t.id.as_slice().try_into().ok())
         .collect();
-    let mut txs: Vec<(TxId, Transaction)> = Vec::with_capacity(applied.len());
-    for bytes in &block.transactions {
-        let id = TxId::of(bytes);
-        if applied.contains(&id.0) {
-            let tx = Transaction::from_bytes(bytes)
-                .map_err(|e| inconsistent(format!("transaction {id}: {e}")))?;
-            txs.push((id, tx));
-        }
-    }
+    // A transaction repeated in a block was applied once, at its first place.
+    let ids: Vec<TxId> = block.transactions.par_iter().map(|b| TxId::of(b)).collect();
+    let mut seen = HashSet::new();
+    let chosen: Vec<(TxId, &Vec<u8>)> = ids
+        .into_iter()
+        .zip(&block.transactions)
+        .filter(|(id, _)| applied.contains(&id.0) && seen.insert(*id))
+        .collect();
+    let txs: Vec<(TxId, Transaction)> = chosen
+        .into_par_iter()
+        .map(|(id, bytes)| {
+            Transaction::from_bytes(bytes)
+                .map(|tx| (id, tx))
+                .map_err(|e| inconsistent(format!("transaction {id}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
     if txs.len() != compact.txs.len() {
         return Err(inconsistent(format!(
             "{} applied transactions listed, {} found in the block",
@@ -127,7 +167,21 @@ fn applied_in(
             txs.len()
         )));
     }
-    Ok((height, txs))
+    let admin = block
+        .admin_commands
+        .iter()
+        .map(|bytes| {
+            SignedAdminCommand::from_bytes(bytes)
+                .and_then(|signed| AdminCommand::from_bytes(&signed.command))
+                .map_err(|e| inconsistent(format!("operator command: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ReadBlock {
+        height,
+        timestamp_ms,
+        txs,
+        admin,
+    })
 }
 
 #[cfg(test)]
@@ -159,35 +213,40 @@ mod tests {
         }
     }
 
-    fn refusal(r: Result<(u64, Vec<(TxId, Transaction)>), ScanError>) -> String {
+    fn refusal(r: Result<ReadBlock, ScanError>) -> String {
         match r {
             Err(ScanError::Inconsistent { what, .. }) => what,
-            other => panic!("{:?}", other.map(|(h, t)| (h, t.len()))),
+            other => panic!("{:?}", other.map(|b| (b.height, b.txs.len()))),
         }
     }
 
     #[test]
     fn a_node_whose_streams_disagree_is_refused_with_the_reason() {
         // An empty block whose compact record agrees: nothing applied.
-        let (h, txs) = applied_in(&block(7, vec![]), &compact(7, &[]), 7).unwrap();
-        assert_eq!((h, txs.len()), (7, 0));
+        let read = read_block(&block(7, vec![]), &compact(7, &[]), 7).unwrap();
+        assert_eq!((read.height, read.txs.len()), (7, 0));
         // Another height in each stream; a block past the window.
-        assert!(refusal(applied_in(&block(7, vec![]), &compact(8, &[]), 9)).contains("disagree"));
-        assert!(refusal(applied_in(&block(9, vec![]), &compact(9, &[]), 8)).contains("disagree"));
+        assert!(refusal(read_block(&block(7, vec![]), &compact(8, &[]), 9)).contains("disagree"));
+        assert!(refusal(read_block(&block(9, vec![]), &compact(9, &[]), 8)).contains("disagree"));
         // An applied transaction the block does not hold.
         let missing = TxId::of(b"not in the block");
         assert!(
-            refusal(applied_in(&block(7, vec![]), &compact(7, &[missing]), 7))
+            refusal(read_block(&block(7, vec![]), &compact(7, &[missing]), 7))
                 .contains("1 applied transactions listed, 0 found")
         );
         // An applied transaction whose bytes do not decode.
         let junk = vec![1, 2, 3];
         let id = TxId::of(&junk);
-        let why = refusal(applied_in(&block(7, vec![junk]), &compact(7, &[id]), 7));
+        let why = refusal(read_block(&block(7, vec![junk]), &compact(7, &[id]), 7));
         assert!(why.starts_with(&format!("transaction {id}:")), "{why}");
         // Bytes the compact record does not list are not decoded: refused transactions
         // move nothing.
-        let (_, txs) = applied_in(&block(7, vec![vec![9; 5]]), &compact(7, &[]), 7).unwrap();
-        assert!(txs.is_empty());
+        let read = read_block(&block(7, vec![vec![9; 5]]), &compact(7, &[]), 7).unwrap();
+        assert!(read.txs.is_empty());
+        // An operator command that does not decode.
+        let mut with_junk_command = block(7, vec![]);
+        with_junk_command.admin_commands = vec![vec![0xff; 3]];
+        assert!(refusal(read_block(&with_junk_command, &compact(7, &[]), 7))
+            .starts_with("operator command:"));
     }
 }
