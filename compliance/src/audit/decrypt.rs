@@ -1,6 +1,7 @@
 //! Who opens regulator ciphertexts: anything that yields the shared secret
-//! `S = [sk_reg] epk` of a ciphertext. A single key computes it; a threshold key will
-//! combine its holders' decryption shares into it. The ledger sees only plaintexts.
+//! `S = [sk_reg] epk` of a ciphertext. A single key computes it; a threshold key
+//! combines its holders' decryption shares into it, each use on its audit log
+//! ([`ThresholdDecryptor`]). The ledger sees only plaintexts.
 
 use pasta_curves::pallas;
 use sable_circuits::{
@@ -9,6 +10,7 @@ use sable_circuits::{
 };
 
 use super::AuditError;
+use crate::threshold::ThresholdDecryptor;
 
 /// Opens regulator ciphertexts for an audit.
 pub trait RegulatorDecryptor: Send + Sync {
@@ -36,5 +38,11 @@ impl SingleKey {
 impl RegulatorDecryptor for SingleKey {
     fn shared_secret(&self, epk: &pallas::Affine) -> Result<pallas::Affine, AuditError> {
         Ok(self.0.agree(epk))
+    }
+}
+
+impl RegulatorDecryptor for ThresholdDecryptor {
+    fn shared_secret(&self, epk: &pallas::Affine) -> Result<pallas::Affine, AuditError> {
+        Ok(self.decrypt(epk)?)
     }
 }

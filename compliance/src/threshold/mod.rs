@@ -22,8 +22,8 @@
 //! asked, for which ciphertexts, why and when. Its head is committed on chain, so a
 //! rewritten, removed, reordered or inserted entry is detected ([`AuditLog::verify`]).
 //!
-//! [`ThresholdDecryptor`] plugs all this into the audit as a
-//! [`RegulatorDecryptor`](crate::audit::RegulatorDecryptor).
+//! [`ThresholdDecryptor`] plugs all this into the audit: it is a regulator decryptor
+//! (the audit implements its trait for it), so every scan runs on a threshold key.
 
 pub mod dkg;
 pub mod log;

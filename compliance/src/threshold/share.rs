@@ -29,7 +29,6 @@ use super::{
     log::{AuditLog, MAX_EPKS, MAX_TEXT_LEN},
     DkgParams, GroupKey, HolderIndex, KeyShare, ThresholdError,
 };
-use crate::audit::{AuditError, RegulatorDecryptor};
 
 const CHALLENGE_PERSONAL: &[u8; 16] = b"Sable_ThrDecShr_";
 const NONCE_PERSONAL: &[u8; 16] = b"Sable_ThrDecNonc";
@@ -469,11 +468,5 @@ impl ThresholdDecryptor {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-}
-
-impl RegulatorDecryptor for ThresholdDecryptor {
-    fn shared_secret(&self, epk: &pallas::Affine) -> Result<pallas::Affine, AuditError> {
-        Ok(self.decrypt(epk)?)
     }
 }
