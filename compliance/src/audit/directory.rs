@@ -134,11 +134,12 @@ impl Directory {
         self.assets.get(asset)
     }
 
-    /// A participant's label, or `unlisted <first 8 hex digits>` for an owner the
-    /// registry never listed.
+    /// A participant's label; `unknown sender` for [`OwnerTag::UNKNOWN`]; `unlisted
+    /// <first 8 hex digits>` for an owner the registry never listed.
     pub fn participant_label(&self, owner: &OwnerTag) -> String {
         match self.participants.get(owner) {
             Some(p) => p.label.clone(),
+            None if *owner == OwnerTag::UNKNOWN => "unknown sender".to_string(),
             None => format!("unlisted {}", short(&owner.0)),
         }
     }

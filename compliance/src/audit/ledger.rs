@@ -37,6 +37,11 @@ impl AssetTag {
 }
 
 impl OwnerTag {
+    /// The sender of a note a participant received, as the participant's own view
+    /// keys see it: unknown (the incoming ciphertext does not name a sender). No
+    /// address has it: it is not a canonical field element.
+    pub const UNKNOWN: OwnerTag = OwnerTag([0xff; 32]);
+
     /// The tag of the participant at `address`.
     pub fn of(address: &Address) -> Self {
         OwnerTag(bytes(&address.coordinates().0))
@@ -190,11 +195,11 @@ fn value_of(f: &pallas::Base) -> Option<u64> {
 
 /// What one block adds, gathered before anything is committed.
 #[derive(Default)]
-struct Staged {
-    notes: Vec<NoteRecord>,
-    spends: Vec<SpendRecord>,
-    burns: Vec<BurnRecord>,
-    transfers: Vec<TransferRecord>,
+pub(super) struct Staged {
+    pub(super) notes: Vec<NoteRecord>,
+    pub(super) spends: Vec<SpendRecord>,
+    pub(super) burns: Vec<BurnRecord>,
+    pub(super) transfers: Vec<TransferRecord>,
 }
 
 impl AuditLedger {
@@ -256,12 +261,7 @@ impl AuditLedger {
         key: &dyn RegulatorDecryptor,
     ) -> Result<(), AuditError> {
         let height = block.height;
-        if height <= self.height {
-            return Err(AuditError::OutOfOrder {
-                height,
-                applied: self.height,
-            });
-        }
+        self.check_order(height)?;
         // Opening a ciphertext is the costly step (a scalar multiplication): every
         // ciphertext of the block is opened at once, across the cores, and the block
         // is then recorded in order.
@@ -284,6 +284,24 @@ impl AuditLedger {
         for (id, tx) in &block.transactions {
             self.stage(&mut staged, height, *id, tx, &mut opened)?;
         }
+        self.commit(&block, staged);
+        Ok(())
+    }
+
+    /// Refuses a block at or below the last one applied.
+    pub(super) fn check_order(&self, height: u64) -> Result<(), AuditError> {
+        if height <= self.height {
+            return Err(AuditError::OutOfOrder {
+                height,
+                applied: self.height,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records `block` with what it `staged` (checked in full before).
+    pub(super) fn commit(&mut self, block: &AuditBlock<'_>, staged: Staged) {
+        let height = block.height;
         // Operator commands apply before the block's transactions (as at execution).
         self.directory.apply_admin(height, &block.admin);
         for (_, tx) in &block.transactions {
@@ -300,8 +318,8 @@ impl AuditLedger {
             self.notes.push(n);
         }
         for s in &staged.spends {
-            if s.value > 0 {
-                let i = self.by_cm[&s.note];
+            // Every staged spend names a note the ledger holds (checked when staged).
+            if let (true, Some(&i)) = (s.value > 0, self.by_cm.get(&s.note)) {
                 self.notes[i].spent = Some((s.tx, s.height));
             }
         }
@@ -309,7 +327,6 @@ impl AuditLedger {
         self.burns.extend(staged.burns);
         self.transfers.extend(staged.transfers);
         self.height = height;
-        Ok(())
     }
 
     /// The note `cm` among the ledger's and the block's staged ones.

@@ -2,13 +2,15 @@
 //! ([`decrypt`]) and rebuilding from them who holds what and who paid whom
 //! ([`ledger`]), named through the chain's public registry and issuances
 //! ([`directory`]), block by block from a node ([`scan`]) or batch by batch from
-//! what Ethereum holds ([`l1`]).
+//! what Ethereum holds ([`l1`]); and a bank's own view of itself with its full viewing
+//! key, into the same ledger ([`view`]).
 
 pub mod decrypt;
 pub mod directory;
 pub mod l1;
 pub mod ledger;
 pub mod scan;
+pub mod view;
 
 pub use decrypt::{RegulatorDecryptor, SingleKey};
 pub use directory::{AssetEntry, Directory, ParticipantEntry};

@@ -73,7 +73,7 @@ impl Report {
             scope: scope_name,
             height: ledger.height(),
             time_range_ms,
-            supply: supply(ledger, dir),
+            supply: supply(ledger, dir, scope),
             positions,
             series: series(ledger, scope, config.series_points),
             flows: flows(ledger, scope, config.period_blocks),
@@ -84,11 +84,12 @@ impl Report {
     }
 }
 
-/// Supply per asset over the whole chain (a participant's scope shows the same
-/// supply: it is public in total, though not per holder).
-fn supply(ledger: &AuditLedger, dir: &Directory) -> Vec<AssetSupply> {
+/// Supply per asset in scope: for the network, what entered, left and is held on the
+/// whole chain; for a participant, what was issued or minted to it, what it burnt and
+/// what it holds.
+fn supply(ledger: &AuditLedger, dir: &Directory, scope: Scope) -> Vec<AssetSupply> {
     let mut by: BTreeMap<AssetTag, [u128; 4]> = BTreeMap::new();
-    for n in ledger.notes() {
+    for n in ledger.notes().iter().filter(|n| scope.covers(&n.owner)) {
         let row = by.entry(n.asset).or_default();
         match n.origin {
             Origin::Issuance => row[0] += u128::from(n.value),
@@ -99,7 +100,7 @@ fn supply(ledger: &AuditLedger, dir: &Directory) -> Vec<AssetSupply> {
             row[3] += u128::from(n.value);
         }
     }
-    for b in ledger.burns() {
+    for b in ledger.burns().iter().filter(|b| scope.covers(&b.by)) {
         by.entry(b.asset).or_default()[2] += u128::from(b.value);
     }
     by.into_iter()

@@ -70,8 +70,10 @@ pub enum ReportError {
     UnknownParticipant(String),
 }
 
-/// An asset's supply: what entered (issued, deposited), what left (burnt), and what
-/// participants hold. `issued + deposited = held + burnt` on any consistent chain.
+/// An asset's supply in scope: what entered (issued, deposited), what left (burnt),
+/// and what is held. For the network, `issued + deposited = held + burnt` on any
+/// consistent chain; for a participant, what was issued or minted to it, what it
+/// burnt and what it holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AssetSupply {
     /// The asset's name.
