@@ -270,6 +270,24 @@ impl NodeClient {
         bytes32(&status.genesis_digest, "genesis digest")
     }
 
+    /// The committed heads of the regulator decryption audit log `log` (the digest of
+    /// the regulator key it records), by entries: `(entries, head, height committed)`.
+    pub async fn audit_log_heads(
+        &mut self,
+        log: &[u8; 32],
+    ) -> Result<Vec<(u64, [u8; 32], u64)>, ClientError> {
+        let heads = self
+            .chain
+            .get_audit_log_heads(v1::AuditLogHeadsRequest { log: log.to_vec() })
+            .await?
+            .into_inner()
+            .heads;
+        heads
+            .into_iter()
+            .map(|h| Ok((h.entries, bytes32(&h.head, "audit log head")?, h.height)))
+            .collect()
+    }
+
     /// The header for a transaction signed now: the node's chain, and an expiry
     /// `window` blocks past its last applied block (at most
     /// [`MAX_EXPIRY_DELTA`](sable_circuits::constants::MAX_EXPIRY_DELTA), or validators

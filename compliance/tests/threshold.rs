@@ -577,6 +577,41 @@ fn the_audit_log_detects_tampering() {
 }
 
 #[test]
+fn the_audit_log_is_checked_against_every_head_the_chain_committed() {
+    let (log, head, hs) = three_entry_log();
+    // Heads committed after entry 2 and after entry 3 (as `audit_log_heads` lists them).
+    let committed = [(2, log.entries()[1].hash()), (3, head)];
+    log.verify_commitments(&committed).unwrap();
+    // Grown since: still the committed prefix.
+    let mut grown = log.clone();
+    hs[1]
+        .respond(&mut grown, &request(vec![key_agreement_generator()]))
+        .unwrap();
+    grown.verify_commitments(&committed).unwrap();
+    let broken_at = |r: Result<(), ThresholdError>| match r {
+        Err(ThresholdError::LogBroken { seq, .. }) => seq,
+        other => panic!("expected a broken log, got {other:?}"),
+    };
+    // Entry 0 rewritten and every later link re-chained: the log is whole, but the
+    // first committed head (after entry 1) no longer matches.
+    let mut entries = log.entries().to_vec();
+    entries[0].purpose = "routine".into();
+    for i in 1..entries.len() {
+        entries[i].prev = entries[i - 1].hash();
+    }
+    let rechained = AuditLog::from_entries(entries);
+    rechained.verify(&rechained.head()).unwrap();
+    assert_eq!(broken_at(rechained.verify_commitments(&committed)), 1);
+    // The last entry dropped: the chain committed more than the log holds.
+    let mut entries = log.entries().to_vec();
+    entries.pop();
+    assert_eq!(
+        broken_at(AuditLog::from_entries(entries).verify_commitments(&committed)),
+        2
+    );
+}
+
+#[test]
 fn no_share_without_a_log_entry() {
     let (mut log, head, hs) = three_entry_log();
     let epk = key_agreement_generator();

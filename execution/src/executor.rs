@@ -18,8 +18,8 @@ use sable_primitives::admin::{AdminCommand, AdminError, AdminOp, SignedAdminComm
 use sable_primitives::block::{hash32, nullifier_root_step, Block, BlockHash, BlockHeader, TxId};
 use sable_primitives::{Rejection, WithdrawalRecord};
 use sable_storage::{
-    ChainReader, RegistryEntry, ReprBytes, Revocation, Staged, StorageError, Store, TxLocation,
-    NOTE_TREE, REGISTRY_TREE,
+    AuditLogHead, ChainReader, RegistryEntry, ReprBytes, Revocation, Staged, StorageError, Store,
+    TxLocation, NOTE_TREE, REGISTRY_TREE,
 };
 
 use crate::{
@@ -539,6 +539,29 @@ impl Executor {
                     return Err(Rejection::Admin("certificate is not revoked".into()).into());
                 }
                 s.remove_revocation(&fingerprint);
+            }
+            AdminOp::CommitAuditLog { log, entries, head } => {
+                // A log only grows: each commitment covers more entries than the last.
+                let last = s
+                    .audit_log_heads(&log)?
+                    .into_iter()
+                    .map(|h| h.entries)
+                    .max();
+                if entries == 0 || last.is_some_and(|last| entries <= last) {
+                    return Err(Rejection::Admin(format!(
+                        "an audit log commitment must cover more entries than the last ({}), not {entries}",
+                        last.unwrap_or(0)
+                    ))
+                    .into());
+                }
+                s.put_audit_log_head(
+                    &log,
+                    &AuditLogHead {
+                        entries,
+                        head,
+                        height,
+                    },
+                );
             }
         }
         Ok(())

@@ -289,6 +289,11 @@ fn admin() -> Vec<AdminCommand> {
             fingerprint: [9; 32],
             reason: "revoked in error".into(),
         },
+        AdminOp::CommitAuditLog {
+            log: [5; 32],
+            entries: 3,
+            head: [6; 32],
+        },
     ];
     ops.into_iter()
         .zip(1..)

@@ -8,6 +8,10 @@
 //! says the same. A bank that proves its payment with the regulator ciphertexts
 //! encrypted to a key of its own is refused by the validators (`InvalidProof`: the
 //! proof is for another regulator key than the chain's), and the audit never sees it.
+//! A threshold key's decryption audit log is committed on chain by an operator
+//! command; a bank reads the committed heads, checks the log against them and sees
+//! which of its ciphertexts were opened, by whom and why; a rewritten log fails
+//! against the chain, and a commitment that would shrink the log is refused.
 #![allow(clippy::unwrap_used)]
 
 use std::{collections::BTreeMap, time::Duration};
@@ -15,15 +19,21 @@ use std::{collections::BTreeMap, time::Duration};
 use sable_circuits::{asset::AssetId, keys::RegulatorSecretKey};
 use sable_client::{
     node_client::NodeClient,
-    wallet::{settle, Wallet, WalletError},
+    wallet::{operate, settle, Wallet, WalletError},
 };
 use sable_compliance::{
     audit::{scan::scan_node, AssetTag, AuditLedger, FlowKey, OwnerTag, SingleKey},
     report::{Report, ReportConfig, Scope},
+    threshold::{
+        simulate_ceremony, AuditLog, DkgParams, KeyHolder, ThresholdDecryptor, ThresholdError,
+    },
 };
+use sable_primitives::admin::AdminOp;
 use sable_primitives::{rejection::RejectCode, status::TxStatus};
 use sable_testkit::{
-    parties::{connect, header, pay, two_banks, withdraw, Bank, TwoBanks},
+    parties::{
+        connect, governing_operators, header, operator, pay, two_banks, withdraw, Bank, TwoBanks,
+    },
     Devnet,
 };
 
@@ -250,6 +260,79 @@ async fn the_regulators_scan_holds_exactly_what_every_bank_holds() {
         .largest
         .iter()
         .any(|m| m.from == "Bank A" && m.to == "Bank B" && m.value == 300));
+
+    // A 2-of-3 regulator key's holders open B's incoming payment for a review, each
+    // release recorded in their log; an operator commits the log's head on chain.
+    let (group, shares) =
+        simulate_ceremony(DkgParams::new(2, 3).unwrap(), &mut rand::rng()).unwrap();
+    let holders = shares[..2]
+        .iter()
+        .map(|s| KeyHolder::new(s.clone(), &group).unwrap())
+        .collect();
+    let reviewer =
+        ThresholdDecryptor::new(group.clone(), holders, "regulator-0", "quarterly review").unwrap();
+    let opened_epk = to_b.parts[0].effects.actions[0].regulator_ciphertext.epk;
+    reviewer.decrypt(&opened_epk).unwrap();
+    let log = reviewer.log();
+    assert_eq!(log.len(), 2);
+    let log_id = group.digest();
+    let mut op = connect(&cfg, "operator-0").await;
+    operator(
+        &cfg,
+        &mut op,
+        vec![AdminOp::CommitAuditLog {
+            log: log_id,
+            entries: log.len() as u64,
+            head: log.head(),
+        }],
+    )
+    .await;
+    // Bank B checks the log it was shown against the chain, and finds its payment.
+    let heads = client_b.audit_log_heads(&log_id).await.unwrap();
+    assert_eq!(heads.len(), 1);
+    assert_eq!((heads[0].0, heads[0].1), (2, log.head()));
+    let committed: Vec<(u64, [u8; 32])> = heads.iter().map(|h| (h.0, h.1)).collect();
+    log.verify_commitments(&committed).unwrap();
+    let epk_bytes = pasta_curves::group::GroupEncoding::to_bytes(&opened_epk);
+    let who: Vec<_> = log
+        .opened(&epk_bytes)
+        .map(|e| (e.requester.as_str(), e.purpose.as_str()))
+        .collect();
+    assert_eq!(who, [("regulator-0", "quarterly review"); 2]);
+    // A log rewritten after the commitment (the purpose changed) fails against it.
+    let mut entries = log.entries().to_vec();
+    entries[0].purpose = "routine".into();
+    let rewritten = AuditLog::from_entries(entries);
+    assert!(matches!(
+        rewritten.verify_commitments(&committed),
+        Err(ThresholdError::LogBroken { seq: 0, .. })
+    ));
+    // The chain refuses a commitment that would shrink the log.
+    let keys = governing_operators(&cfg).unwrap();
+    let shrink = operate(
+        &mut op,
+        &keys,
+        vec![AdminOp::CommitAuditLog {
+            log: log_id,
+            entries: 1,
+            head: log.entries()[0].hash(),
+        }],
+    )
+    .await;
+    assert!(
+        matches!(
+            &shrink,
+            Err(WalletError::NotFinalized {
+                status: TxStatus::Rejected {
+                    code: RejectCode::Admin,
+                    ..
+                },
+                ..
+            })
+        ),
+        "{shrink:?}"
+    );
+    assert_eq!(client_b.audit_log_heads(&log_id).await.unwrap(), heads);
 
     // One scan from genesis gives the same ledger.
     let mut whole = AuditLedger::new();

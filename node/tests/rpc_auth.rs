@@ -743,6 +743,19 @@ async fn bad_input_gets_typed_answers_and_the_node_keeps_serving() {
         code(chain.get_transaction(pb::TxId { id: vec![9; 32] }).await),
         Code::NotFound
     );
+    // An audit log id that is not 32 bytes is refused; an unknown log has no heads.
+    let log = |log| pb::AuditLogHeadsRequest { log };
+    assert_eq!(
+        code(chain.get_audit_log_heads(log(vec![1; 31])).await),
+        Code::InvalidArgument
+    );
+    assert!(chain
+        .get_audit_log_heads(log(vec![1; 32]))
+        .await
+        .unwrap()
+        .into_inner()
+        .heads
+        .is_empty());
     let registry = |address| pb::GetRegistryPathRequest { address };
     let unregistered = SpendingKey::random(&mut rand::rng())
         .full_viewing_key()

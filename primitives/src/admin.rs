@@ -108,6 +108,18 @@ pub enum AdminOp {
         /// Why.
         reason: String,
     },
+    /// Commit the head of a regulator key's decryption audit log (the hash chain of
+    /// every decryption share its holders released), so the audited can later check
+    /// the log against what the chain recorded. A log only grows: a commitment must
+    /// cover more entries than the last one for the same log.
+    CommitAuditLog {
+        /// Which log: the digest of the regulator key it records the use of.
+        log: [u8; 32],
+        /// How many entries the head covers.
+        entries: u64,
+        /// The hash of the last of them.
+        head: [u8; 32],
+    },
 }
 
 /// An operator command: an operation and a nonce that makes it unique.
@@ -199,6 +211,9 @@ impl AdminCommand {
                 w.u8(5).bytes(fingerprint);
                 write_text(&mut w, reason);
             }
+            AdminOp::CommitAuditLog { log, entries, head } => {
+                w.u8(6).bytes(log).u64(*entries).bytes(head);
+            }
         }
         w.into_bytes()
     }
@@ -237,6 +252,11 @@ impl AdminCommand {
             5 => AdminOp::ReinstateCertificate {
                 fingerprint: r.array("fingerprint")?,
                 reason: read_text(&mut r, "reason")?,
+            },
+            6 => AdminOp::CommitAuditLog {
+                log: r.array("audit log")?,
+                entries: r.u64("audit log entries")?,
+                head: r.array("audit log head")?,
             },
             _ => return Err(DecodeError::InvalidKey("unknown admin op")),
         };
@@ -433,6 +453,11 @@ mod tests {
             AdminOp::ReinstateCertificate {
                 fingerprint: [9; 32],
                 reason: "key rotated back".into(),
+            },
+            AdminOp::CommitAuditLog {
+                log: [3; 32],
+                entries: 12,
+                head: [4; 32],
             },
         ]
     }

@@ -44,6 +44,7 @@
 //! | `withdrawals` | height | the block's withdrawals |
 //! | `l1_deposits` | L1 deposit index | asset · value · commitment · L1 block (local) |
 //! | `l1_assets` | asset id | token · unit · L1 block (local) |
+//! | `audit_logs` | log · entries | height · head of a regulator decryption audit log |
 
 mod merkle;
 pub mod reader;
@@ -60,7 +61,9 @@ use rocksdb::{ColumnFamilyDescriptor, Options, WriteOptions, DB};
 
 pub use merkle::{PersistentTree, NOTE_TREE, REGISTRY_TREE};
 pub use reader::ChainReader;
-pub use records::{L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation};
+pub use records::{
+    AuditLogHead, L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation,
+};
 pub use staged::Staged;
 
 use schema::Cf;

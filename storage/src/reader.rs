@@ -10,7 +10,9 @@ use sable_primitives::{
 };
 
 use crate::{
-    records::{L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation},
+    records::{
+        AuditLogHead, L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation,
+    },
     schema::{height_key, meta, u64_le, Cf},
     Row, Staged, StorageError, Store,
 };
@@ -231,6 +233,15 @@ pub trait ChainReader: sealed::RawRead {
                     String::from_utf8_lossy(&v).into_owned(),
                 ))
             })
+            .collect()
+    }
+
+    /// The committed heads of the regulator decryption audit log `log`, by entries.
+    fn audit_log_heads(&self, log: &[u8; 32]) -> Result<Vec<AuditLogHead>, StorageError> {
+        self.raw_scan(Cf::AuditLogs)?
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(log))
+            .map(|(k, v)| AuditLogHead::from_row(&k, &v))
             .collect()
     }
 

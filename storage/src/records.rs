@@ -88,6 +88,43 @@ impl Revocation {
     }
 }
 
+/// A committed head of a regulator decryption audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditLogHead {
+    /// How many entries the head covers.
+    pub entries: u64,
+    /// The hash of the last of them.
+    pub head: [u8; 32],
+    /// The height of the block that committed it.
+    pub height: u64,
+}
+
+impl AuditLogHead {
+    pub(crate) fn value_bytes(&self) -> Vec<u8> {
+        let mut v = self.height.to_le_bytes().to_vec();
+        v.extend_from_slice(&self.head);
+        v
+    }
+
+    pub(crate) fn from_row(key: &[u8], value: &[u8]) -> Result<Self, StorageError> {
+        let corrupt = || StorageError::Corrupt("audit log head");
+        let entries = key
+            .get(32..40)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(corrupt)?;
+        let head = value
+            .get(8..40)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(corrupt)?;
+        Ok(AuditLogHead {
+            entries,
+            head,
+            height: u64_le(value, "audit log head")?,
+        })
+    }
+}
+
 /// A confirmed L1 deposit as this validator's watcher stored it (its own view of L1,
 /// never read by execution).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

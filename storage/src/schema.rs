@@ -49,11 +49,14 @@ pub enum Cf {
     /// Confirmed L1 asset listings this node's watcher has seen: asset id → token ·
     /// unit · L1 block. Local: read when admitting, voting and planning a batch.
     L1Assets,
+    /// Committed heads of regulator decryption audit logs: log · entries (big-endian)
+    /// → height · head. Chain state.
+    AuditLogs,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 19] = [
+    pub const ALL: [Cf; 20] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -73,6 +76,7 @@ impl Cf {
         Cf::L1Deposits,
         Cf::Withdrawals,
         Cf::L1Assets,
+        Cf::AuditLogs,
     ];
 
     /// The column family's name on disk.
@@ -97,6 +101,7 @@ impl Cf {
             Cf::L1Deposits => "l1_deposits",
             Cf::Withdrawals => "withdrawals",
             Cf::L1Assets => "l1_assets",
+            Cf::AuditLogs => "audit_logs",
         }
     }
 }

@@ -7,7 +7,9 @@ use sable_primitives::{
 };
 
 use crate::{
-    records::{L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation},
+    records::{
+        AuditLogHead, L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation,
+    },
     schema::{height_key, meta, Cf},
     Staged,
 };
@@ -120,6 +122,13 @@ impl Staged<'_> {
     /// Withdraws an issuer's authorisation.
     pub fn remove_issuer(&mut self, issuer_key: &[u8; 32]) {
         self.delete(Cf::Issuers, issuer_key.to_vec());
+    }
+
+    /// Records a committed head of the regulator decryption audit log `log`.
+    pub fn put_audit_log_head(&mut self, log: &[u8; 32], head: &AuditLogHead) {
+        let mut key = log.to_vec();
+        key.extend_from_slice(&head.entries.to_be_bytes());
+        self.put(Cf::AuditLogs, key, head.value_bytes());
     }
 
     /// Revokes a certificate.

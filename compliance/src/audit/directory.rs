@@ -86,7 +86,9 @@ impl Directory {
                         issuer.1 = false;
                     }
                 }
-                AdminOp::RevokeCertificate { .. } | AdminOp::ReinstateCertificate { .. } => {}
+                AdminOp::RevokeCertificate { .. }
+                | AdminOp::ReinstateCertificate { .. }
+                | AdminOp::CommitAuditLog { .. } => {}
             }
         }
     }

@@ -344,6 +344,37 @@ impl AuditLog {
         Ok(())
     }
 
+    /// Checks the log against every head the chain committed for it, `(entries,
+    /// head)` each (`NodeClient::audit_log_heads`): the chain is unbroken, and the
+    /// first `entries` entries hash to each committed head. Names the entry a
+    /// commitment ends at that does not match (the rewrite is at or before it).
+    pub fn verify_commitments(&self, committed: &[(u64, [u8; 32])]) -> Result<(), ThresholdError> {
+        self.verify(&self.head)?;
+        for (entries, head) in committed {
+            let Some(last) = entries.checked_sub(1) else {
+                continue;
+            };
+            match usize::try_from(last).ok().and_then(|i| self.entries.get(i)) {
+                Some(entry) if entry.hash() == *head => {}
+                Some(_) => {
+                    return Err(ThresholdError::LogBroken {
+                        seq: last,
+                        why: "the chain committed another head after this entry: the log was \
+                              rewritten at or before it",
+                    })
+                }
+                None => {
+                    return Err(ThresholdError::LogBroken {
+                        seq: self.entries.len() as u64,
+                        why: "the chain committed more entries than the log holds: entries \
+                              were removed from its end",
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The entries that opened the ciphertext with ephemeral key `epk` (compressed):
     /// what the audited look up.
     pub fn opened<'a>(&'a self, epk: &'a [u8; 32]) -> impl Iterator<Item = &'a LogEntry> + 'a {

@@ -384,6 +384,28 @@ impl Chain for ChainService {
         Ok(Response::new(response))
     }
 
+    async fn get_audit_log_heads(
+        &self,
+        request: Request<pb::AuditLogHeadsRequest>,
+    ) -> Result<Response<pb::AuditLogHeads>, Status> {
+        caller(&request)?;
+        let log = convert::bytes32("log", &request.get_ref().log)?;
+        let store = self.store();
+        let heads =
+            convert::blocking(move || store.audit_log_heads(&log).map_err(convert::storage))
+                .await?;
+        Ok(Response::new(pb::AuditLogHeads {
+            heads: heads
+                .into_iter()
+                .map(|h| pb::AuditLogHead {
+                    entries: h.entries,
+                    head: h.head.to_vec(),
+                    height: h.height,
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_registry_root(
         &self,
         request: Request<pb::GetRegistryRootRequest>,
