@@ -364,3 +364,34 @@ fn the_report_renders_as_json_csv_text_and_html_with_the_same_figures() {
         assert!(!html.contains(banned), "{banned}");
     }
 }
+
+#[test]
+fn report_settings_a_careless_caller_gives_are_refused_or_bounded() {
+    let chain = chain();
+    let ledger = audit(chain, &[]);
+    let with = |config: ReportConfig| Report::build(&ledger, Scope::Network, &config);
+    assert_eq!(
+        with(ReportConfig {
+            period_blocks: 0,
+            ..ReportConfig::default()
+        }),
+        Err(sable_compliance::report::ReportError::EmptyPeriod)
+    );
+    // One period spanning every height there could be: all flows in it, no overflow.
+    let one = with(ReportConfig {
+        period_blocks: u64::MAX,
+        largest: usize::MAX,
+        series_points: 0,
+        large_transaction: 0,
+        ..ReportConfig::default()
+    })
+    .unwrap();
+    assert!(one
+        .flows
+        .iter()
+        .all(|f| (f.from_height, f.to_height) == (1, u64::MAX)));
+    // Every movement listed and flagged; the series still have their ends.
+    assert_eq!(one.largest.len(), chain.payments.len());
+    assert_eq!(one.alerts.len(), chain.payments.len());
+    assert!(one.series.iter().all(|s| !s.points.is_empty()));
+}

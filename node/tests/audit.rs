@@ -32,7 +32,8 @@ use sable_primitives::admin::AdminOp;
 use sable_primitives::{rejection::RejectCode, status::TxStatus};
 use sable_testkit::{
     parties::{
-        connect, governing_operators, header, operator, pay, two_banks, withdraw, Bank, TwoBanks,
+        connect, governing_operators, header, operator, pay, pay_from_wallet, two_banks, withdraw,
+        Bank, TwoBanks,
     },
     Devnet,
 };
@@ -88,32 +89,9 @@ async fn the_regulators_scan_holds_exactly_what_every_bank_holds() {
     // A pays B 300 USD; B pays A 120 EUR and burns 80 EUR.
     let mut wallet_a = Wallet::new("Bank A", a.sk.clone());
     let mut wallet_b = Wallet::new("Bank B", b.sk.clone());
-    wallet_a.sync(&mut client_a).await.unwrap();
-    let owned = wallet_a.note_for(usd, 300).unwrap();
-    let to_b = pay(
-        &mut client_a,
-        reg,
-        &a,
-        owned.note,
-        owned.position,
-        b.address(),
-        300,
-    )
-    .await;
-    settle(&mut client_a, &to_b).await.unwrap();
-    wallet_b.sync(&mut client_b).await.unwrap();
-    let owned = wallet_b.note_for(eur, 120).unwrap();
-    let to_a = pay(
-        &mut client_b,
-        reg,
-        &b,
-        owned.note,
-        owned.position,
-        a.address(),
-        120,
-    )
-    .await;
-    settle(&mut client_b, &to_a).await.unwrap();
+    let (to_b, _) =
+        pay_from_wallet(&mut client_a, reg, &a, &mut wallet_a, usd, b.address(), 300).await;
+    pay_from_wallet(&mut client_b, reg, &b, &mut wallet_b, eur, a.address(), 120).await;
     wallet_b.sync(&mut client_b).await.unwrap();
     let owned = wallet_b.note_for(eur, 80).unwrap();
     // A burn on Sable alone (a redemption): no L1 runs here to list the asset.

@@ -5,6 +5,7 @@ use std::{sync::OnceLock, time::Duration};
 
 use rand::{rand_core::UnwrapErr, rngs::SysRng};
 use sable_circuits::{
+    asset::AssetId,
     builder::ProvenPart,
     circuit::ProvingKey,
     keys::{Address, RegulatorPublicKey, SpendingKey},
@@ -213,6 +214,34 @@ pub async fn pay(
 ) -> Transaction {
     let part = leg(client, regulator, from, note, position, to, amount).await;
     assemble(header(client).await, vec![(part, from)])
+}
+
+/// `from` pays `to` `amount` of `asset` out of one note its `wallet` holds (synced
+/// first), and waits for the payment to finalize: the payment and the height it
+/// finalized at.
+pub async fn pay_from_wallet(
+    client: &mut NodeClient,
+    regulator: RegulatorPublicKey,
+    from: &Bank,
+    wallet: &mut wallet::Wallet,
+    asset: AssetId,
+    to: Address,
+    amount: u64,
+) -> (Transaction, u64) {
+    wallet.sync(client).await.unwrap();
+    let owned = wallet.note_for(asset, amount).unwrap();
+    let tx = pay(
+        client,
+        regulator,
+        from,
+        owned.note,
+        owned.position,
+        to,
+        amount,
+    )
+    .await;
+    let (_, height) = wallet::settle(client, &tx).await.unwrap();
+    (tx, height)
 }
 
 /// A transaction in which `owner` spends a made-up note under nullifiers `nfs`, against

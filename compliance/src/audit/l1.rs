@@ -165,7 +165,7 @@ impl L1Replay {
         let expected = batch
             .last_block
             .checked_sub(batch.first_block)
-            .map(|d| d + 1)
+            .and_then(|d| d.checked_add(1))
             .ok_or_else(|| refuse("its last block is before its first".into()))?;
         if blocks.len() as u64 != expected {
             return Err(refuse(format!(

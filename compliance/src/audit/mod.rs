@@ -3,8 +3,10 @@
 //! ([`ledger`]), named through the chain's public registry and issuances
 //! ([`directory`]), block by block from a node ([`scan`]) or batch by batch from
 //! what Ethereum holds ([`l1`]); and a bank's own view of itself with its full viewing
-//! key, into the same ledger ([`view`]).
+//! key, into the same ledger ([`view`]). A scan keeps what it read in an archive on
+//! disk ([`archive`]), so the next resumes where it stopped.
 
+pub mod archive;
 pub mod decrypt;
 pub mod directory;
 pub mod l1;

@@ -29,6 +29,9 @@ pub enum ScanError {
     /// A block does not fit the ledger.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// The scan's archive could not be written.
+    #[error(transparent)]
+    Archive(#[from] super::archive::ArchiveError),
     /// The node's blocks and compact blocks disagree, or a transaction does not decode.
     #[error("block {height}: {what}")]
     Inconsistent {
@@ -57,7 +60,20 @@ pub async fn scan_node(
     ledger: &mut AuditLedger,
     key: &dyn RegulatorDecryptor,
     to: Option<u64>,
+    progress: impl FnMut(ScanProgress),
+) -> Result<ScanProgress, ScanError> {
+    scan_node_with(client, ledger, key, to, progress, |_| Ok(())).await
+}
+
+/// [`scan_node`], handing each window's blocks, once applied, to `keep` (to archive
+/// them: [`super::archive::ScanArchive`]); an error from `keep` stops the scan.
+pub async fn scan_node_with(
+    client: &mut NodeClient,
+    ledger: &mut AuditLedger,
+    key: &dyn RegulatorDecryptor,
+    to: Option<u64>,
     mut progress: impl FnMut(ScanProgress),
+    mut keep: impl FnMut(&[ReadBlock]) -> Result<(), ScanError>,
 ) -> Result<ScanProgress, ScanError> {
     let target = match to {
         Some(h) => h,
@@ -82,13 +98,16 @@ pub async fn scan_node(
                 ),
             });
         }
+        let mut window = Vec::with_capacity(blocks.len());
         for (block, compact) in blocks.iter().zip(&compact) {
             let read = read_block(block, compact, end)?;
             let count = read.txs.len() as u64;
             ledger.apply_block(read.audit_block(), key)?;
             at.height = read.height;
             at.transactions += count;
+            window.push(read);
         }
+        keep(&window)?;
         progress(at);
     }
     Ok(at)

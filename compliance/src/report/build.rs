@@ -226,7 +226,7 @@ fn flows(ledger: &AuditLedger, scope: Scope, period: u64) -> Vec<Flow> {
     by.into_iter()
         .map(|((start, from, to, a), value)| Flow {
             from_height: start,
-            to_height: start + period - 1,
+            to_height: start.saturating_add(period - 1),
             from: dir.participant_label(&from),
             to: dir.participant_label(&to),
             asset: dir.asset_name(&a),
