@@ -201,7 +201,41 @@ impl FullViewingKey {
     pub fn address(&self) -> Address {
         self.incoming_viewing_key().address()
     }
+
+    /// The 96-byte encoding a bank hands its compliance officer: `ak` (compressed point)
+    /// || `nk` (canonical field element) || `ovk`.
+    pub fn to_bytes(&self) -> [u8; FULL_VIEWING_KEY_SIZE] {
+        let mut out = [0u8; FULL_VIEWING_KEY_SIZE];
+        out[..32].copy_from_slice(&self.ak.0.to_bytes());
+        out[32..64].copy_from_slice(&self.nk.0.to_repr());
+        out[64..].copy_from_slice(&self.ovk.0);
+        out
+    }
+
+    /// Parses [`Self::to_bytes`], rejecting an `ak` that is not a point or is the
+    /// identity, a non-canonical `nk`, and a key whose incoming viewing key is zero.
+    pub fn from_bytes(bytes: &[u8; FULL_VIEWING_KEY_SIZE]) -> Result<Self, DecodeError> {
+        let part = |i: usize| -> [u8; 32] {
+            bytes[32 * i..32 * (i + 1)]
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("32 bytes"))
+        };
+        let ak = crate::encoding::decode_non_identity_point(&part(0), "ak")?;
+        let nk = crate::encoding::decode_base(&part(1), "nk")?;
+        let fvk = FullViewingKey {
+            ak: SpendValidatingKey(ak),
+            nk: NullifierDerivingKey(nk),
+            ovk: OutgoingViewingKey(part(2)),
+        };
+        if fvk.ivk_base().is_zero_vartime() {
+            return Err(DecodeError::InvalidKey("viewing key yields a zero ivk"));
+        }
+        Ok(fvk)
+    }
 }
+
+/// The size of an encoded [`FullViewingKey`].
+pub const FULL_VIEWING_KEY_SIZE: usize = 96;
 
 /// Finds and decrypts the notes sent to an address; cannot see spends or spend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -409,5 +443,30 @@ mod tests {
         let sk = SpendingKey::random(&mut rand::rng());
         let vk: [u8; 32] = reddsa::VerificationKey::from(&sk.spend_authorizing_key().0).into();
         assert_eq!(vk, sk.full_viewing_key().ak.0.to_bytes());
+    }
+
+    #[test]
+    fn a_full_viewing_key_round_trips_and_bad_encodings_are_refused() {
+        let fvk = SpendingKey::random(&mut rand::rng()).full_viewing_key();
+        let bytes = fvk.to_bytes();
+        assert_eq!(FullViewingKey::from_bytes(&bytes).unwrap(), fvk);
+        let mut identity = bytes;
+        identity[..32].copy_from_slice(&[0; 32]);
+        assert!(
+            FullViewingKey::from_bytes(&identity).is_err(),
+            "identity ak"
+        );
+        let mut not_a_point = bytes;
+        not_a_point[..32].copy_from_slice(&[0xff; 32]);
+        assert!(
+            FullViewingKey::from_bytes(&not_a_point).is_err(),
+            "ak off the curve"
+        );
+        let mut non_canonical = bytes;
+        non_canonical[32..64].copy_from_slice(&[0xff; 32]);
+        assert!(
+            FullViewingKey::from_bytes(&non_canonical).is_err(),
+            "nk >= p"
+        );
     }
 }

@@ -6,7 +6,8 @@
 //! tree ([`tree`]) and the participant registry ([`registry`]), the in-circuit-verifiable
 //! encryption of every new note to the regulator ([`regulator`]), note encryption to
 //! recipients ([`note_encryption`]), the Halo2 action and deposit circuits
-//! ([`circuit`]), bridge deposits ([`deposit`]), and the transaction format with its
+//! ([`circuit`]), bridge deposits ([`deposit`]), selective disclosure of a note to a third party
+//! ([`disclosure`]), and the transaction format with its
 //! binding signatures and canonical encoding ([`transaction`], [`builder`]).
 //!
 //! The native functions in this crate are the *specification*: the circuit is tested
@@ -24,6 +25,7 @@ pub mod builder;
 pub mod circuit;
 pub mod constants;
 pub mod deposit;
+pub mod disclosure;
 pub mod encoding;
 pub mod keys;
 pub mod note;

@@ -7,8 +7,9 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
+
+use crate::connection::{read_hex, Connection};
 use sable_circuits::keys::RegulatorSecretKey;
-use sable_client::node_client::NodeClient;
 use sable_compliance::{
     audit::{archive::ScanArchive, scan::scan_node_with, AuditLedger, SingleKey},
     report::{Report, ReportConfig, Scope},
@@ -22,23 +23,6 @@ pub enum AuditCommand {
     Scan(ScanArgs),
     /// Writes a report of everything archived.
     Report(ReportArgs),
-}
-
-/// The node and this party's consortium identity.
-#[derive(Args)]
-pub struct Connection {
-    /// The node's API address (`host:port`).
-    #[arg(long)]
-    node: String,
-    /// The consortium CA certificate (PEM).
-    #[arg(long)]
-    ca: PathBuf,
-    /// This party's certificate (PEM; a regulator's or auditor's).
-    #[arg(long)]
-    cert: PathBuf,
-    /// Its private key (PEM).
-    #[arg(long)]
-    key: PathBuf,
 }
 
 /// `sable audit scan`
@@ -112,11 +96,7 @@ pub async fn run(cmd: AuditCommand) -> Result<()> {
 }
 
 fn regulator_key(path: &Path) -> Result<SingleKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the regulator key {}", path.display()))?;
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut bytes)
-        .with_context(|| format!("{}: a regulator key is 64 hex digits", path.display()))?;
+    let bytes = read_hex::<32>(path, "regulator key")?;
     let sk = RegulatorSecretKey::from_bytes(&bytes)
         .with_context(|| format!("{}: not a regulator key", path.display()))?;
     Ok(SingleKey::new(sk))
@@ -138,11 +118,7 @@ async fn scan(args: ScanArgs) -> Result<()> {
     let archive = ScanArchive::at(&args.archive);
     let mut ledger = replay(&archive, &key)?;
     let resumed = ledger.height();
-    let c = &args.connection;
-    let channel = sable_client::connect(&c.node, &c.ca, &c.cert, &c.key)
-        .await
-        .with_context(|| format!("connecting to {}", c.node))?;
-    let mut client = NodeClient::new(channel);
+    let mut client = args.connection.connect().await?;
     let quiet = args.json;
     let done = scan_node_with(
         &mut client,

@@ -4,14 +4,20 @@
 //! into an archive on disk, resuming where the last scan stopped, with progress on
 //! stderr) and `sable audit report` (the archive replayed under the regulator's key
 //! into a report: a terminal summary, JSON, CSV tables or a self-contained HTML page).
-//! Will own: the bank, compliance-officer and operator commands (view keys,
-//! disclosures, holdings proofs, the threshold key ceremony; issue 23 §5 and the CLI
-//! issue), all in this one binary.
+//! A bank's full viewing key for its compliance officer (`sable keys viewing-key`), a
+//! verifiable disclosure of chosen fields of one note to a named third party
+//! (`sable disclose`), and its check against a node by that party
+//! (`sable verify-disclosure`).
+//! Will own: the rest of the bank, compliance-officer and operator commands (epoch
+//! keys, holdings proofs, the threshold key ceremony; issue 23 §5 and the CLI issue),
+//! all in this one binary.
 //!
 //! Must never: link the validator's crates, keep a secret key it was not handed on the
 //! command line, or write plaintext anywhere but where its user asked.
 
 mod audit;
+mod connection;
+mod disclose;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +38,21 @@ enum Command {
     /// The regulator's audit of the chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Discloses chosen fields of one note to a named third party (a compliance officer,
+    /// with the bank's full viewing key).
+    Disclose(disclose::DiscloseArgs),
+    /// Checks a disclosure package addressed to you against your node.
+    VerifyDisclosure(disclose::VerifyArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Prints the full viewing key of a bank's spending key, for its compliance officer
+    /// (it sees everything the bank receives and sends; it cannot spend).
+    ViewingKey(disclose::ViewingKeyArgs),
 }
 
 #[tokio::main]
@@ -39,6 +60,9 @@ async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(cmd) => audit::run(cmd).await,
+        Command::Keys(KeysCommand::ViewingKey(args)) => disclose::viewing_key(args),
+        Command::Disclose(args) => disclose::disclose(args).await,
+        Command::VerifyDisclosure(args) => disclose::verify(args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

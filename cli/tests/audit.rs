@@ -5,81 +5,41 @@
 //! HTML without a file) is refused with a message and exit status 1, changing nothing.
 #![allow(clippy::unwrap_used)]
 
-use std::{path::Path, process::Command, time::Duration};
+use sable_client::wallet::Wallet;
+use sable_testkit::parties::{pay_from_wallet, TwoBanks};
 
-use sable_client::wallet::{settle, Wallet};
-use sable_testkit::{
-    parties::{connect, header, pay_from_wallet, two_banks, TwoBanks},
-    Devnet,
-};
-
-const T: Duration = Duration::from_secs(90);
-
-/// Runs `sable` with `args`; its exit status, stdout and stderr.
-fn sable(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sable"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{connection, devnet_with_two_banks, s, sable, usd_to_a};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_regulator_scans_resumes_and_reports_from_the_command_line() {
-    // The validator binary beside this one: the workspace's test build makes both.
-    let node_exe = Path::new(env!("CARGO_BIN_EXE_sable")).with_file_name("sable-node");
-    assert!(
-        node_exe.exists(),
-        "{} is missing: `cargo build --release -p sable-node`",
-        node_exe.display()
-    );
-    let mut net = Devnet::new(node_exe.to_str().unwrap(), 4);
-    net.start_all();
-    net.wait_height(0, 2, T);
-    let cfg = net.config(0);
+    let (mut net, parties) = devnet_with_two_banks().await;
+    let (mut client_a, usd) = usd_to_a(&net, &parties).await;
     let TwoBanks {
         regulator: reg,
         a,
         b,
-        issuer,
-    } = two_banks(&cfg).await;
-    let mut client_a = connect(&cfg, "bank-a").await;
-    let (usd_issue, _) = issuer.issue(header(&mut client_a).await, "USD", a.address(), &[1_000]);
-    settle(&mut client_a, &usd_issue).await.unwrap();
+        ..
+    } = parties;
 
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("audit.archive");
-    let pki = cfg.tls.ca.parent().unwrap().to_path_buf();
-    let (cert, key) = (pki.join("regulator-0.pem"), pki.join("regulator-0.key"));
-    let node = cfg.network.rpc.to_string();
     let secret = net.regulator_secret();
     let scan = |extra: &[&str]| {
-        let mut args = vec![
-            "audit",
-            "scan",
-            "--node",
-            &node,
-            "--ca",
-            s(&cfg.tls.ca),
-            "--cert",
-            s(&cert),
-            "--key",
-            s(&key),
-            "--regulator-key",
-            s(&secret),
-            "--archive",
-            s(&archive),
-            "--json",
-        ];
-        args.extend_from_slice(extra);
+        let mut args: Vec<String> = ["audit", "scan"].map(String::from).to_vec();
+        args.extend(connection(&net, "regulator-0"));
+        args.extend(
+            [
+                "--regulator-key",
+                s(&secret),
+                "--archive",
+                s(&archive),
+                "--json",
+            ]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .map(String::from),
+        );
         sable(&args)
     };
     let report = |extra: &[&str]| {
@@ -110,7 +70,6 @@ async fn a_regulator_scans_resumes_and_reports_from_the_command_line() {
 
     // A pays B 300; the second scan resumes after the first.
     let mut wallet = Wallet::new("Bank A", a.sk.clone());
-    let usd = usd_issue.issuances[0].asset();
     pay_from_wallet(&mut client_a, reg, &a, &mut wallet, usd, b.address(), 300).await;
     let (code, out, err) = tokio::task::block_in_place(|| scan(&[]));
     assert_eq!(code, 0, "{err}");

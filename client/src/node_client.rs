@@ -140,6 +140,17 @@ pub fn registry_path_of(
     ))
 }
 
+/// A transaction as a finalized block holds it ([`NodeClient::transaction`]).
+#[derive(Clone, Debug)]
+pub struct FinalizedTx {
+    /// The transaction.
+    pub transaction: Transaction,
+    /// The height of its block.
+    pub height: u64,
+    /// Whether execution applied it (`false`: included but skipped).
+    pub applied: bool,
+}
+
 /// A connection to one node.
 #[derive(Clone, Debug)]
 pub struct NodeClient {
@@ -342,14 +353,30 @@ impl NodeClient {
         .await
     }
 
-    /// A finalized transaction by id.
-    pub async fn transaction(&mut self, id: &TxId) -> Result<Transaction, ClientError> {
-        let r = self
+    /// A transaction in a finalized block, by id, with its height and whether execution
+    /// applied it (one included but skipped created and spent nothing). Any role that
+    /// reads the chain may ask. `None`: no finalized block holds it.
+    pub async fn transaction(&mut self, id: &TxId) -> Result<Option<FinalizedTx>, ClientError> {
+        let r = match self
             .chain
             .get_transaction(v1::TxId { id: id.0.to_vec() })
-            .await?
-            .into_inner();
-        Transaction::from_bytes(&r.transaction).map_err(|e| ClientError::Malformed(e.to_string()))
+            .await
+        {
+            Ok(r) => r.into_inner(),
+            Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+            Err(status) => return Err(status.into()),
+        };
+        let transaction = Transaction::from_bytes(&r.transaction)
+            .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let height = r
+            .location
+            .ok_or_else(|| ClientError::Malformed("a transaction without its location".into()))?
+            .height;
+        Ok(Some(FinalizedTx {
+            transaction,
+            height,
+            applied: r.applied,
+        }))
     }
 
     /// The status of an operator command (operator role).

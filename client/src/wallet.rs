@@ -97,7 +97,13 @@ async fn scan_to_tip(
                 .and_then(|t| <[u8; 32]>::try_from(t.id.as_slice()).ok())
                 .map(TxId)
                 .ok_or_else(|| WalletError::Inconsistent("compact tx without an id".into()))?;
-            let tx = client.transaction(&id).await?;
+            let tx = client
+                .transaction(&id)
+                .await?
+                .ok_or_else(|| {
+                    WalletError::Inconsistent(format!("compact transaction {id} is in no block"))
+                })?
+                .transaction;
             let first_position = ctx.notes.first().map_or(0, |n| n.position);
             let notes = tx.commitments().len();
             if notes != ctx.notes.len() {

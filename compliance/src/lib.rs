@@ -9,13 +9,14 @@
 //! or one participant, with large transactions and activity after removal flagged).
 //! The threshold regulator key ([`threshold`]): its distributed key generation,
 //! decryption shares with proofs and their combination, and the hash-chained audit log
-//! of every share released (its head on chain is not yet built).
+//! of every share released, checked against the heads committed on chain. A bank's
+//! own view with its full viewing key, into the same ledger and reports
+//! ([`audit::view`]). Verifiable disclosures of chosen fields of one note to a named
+//! third party, and their check against a node ([`disclose`]).
 //! The design of the rest is in `docs/compliance.md`.
 //!
-//! Will own: viewing keys in use (a bank's compliance officer scanning its activity),
-//! the scan of the chain and the reports, the threshold regulator key and its audit
-//! log, epoch keys, verifiable disclosure packages of one transaction and holdings
-//! proofs. Policies that decide what the chain accepts are the validator's
+//! Will own: epoch keys, key rotation, holdings proofs and the compliance gRPC
+//! services. Policies that decide what the chain accepts are the validator's
 //! (`sable_execution::policy`); this crate only reads their log. Built on the
 //! participants' side (`sable-client`, `sable-circuits`), never on the validator's
 //! crates.
@@ -26,5 +27,6 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod disclose;
 pub mod report;
 pub mod threshold;

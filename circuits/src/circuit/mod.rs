@@ -26,6 +26,7 @@
 
 mod batch;
 pub mod deposit;
+pub mod disclosure;
 mod fixed_bases;
 mod gadgets;
 mod generators;

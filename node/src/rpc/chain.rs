@@ -286,6 +286,7 @@ impl Chain for ChainService {
                     block_hash: header.hash.0.to_vec(),
                     index: loc.index,
                 }),
+                applied: loc.rejection_code.is_none(),
             })
         })
         .await?;
