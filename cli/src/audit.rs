@@ -1,4 +1,6 @@
-//! `sable audit`: the regulator's scan and reports.
+//! `sable audit`: the scan of the chain and its reports, by the regulator (its key:
+//! the whole network) or by a bank's compliance officer (the bank's full viewing key:
+//! that bank only), into the same ledger and reports.
 
 use std::{
     io::Write as _,
@@ -9,9 +11,14 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::connection::{read_hex, Connection};
-use sable_circuits::keys::RegulatorSecretKey;
+use sable_circuits::keys::{FullViewingKey, RegulatorSecretKey, FULL_VIEWING_KEY_SIZE};
 use sable_compliance::{
-    audit::{archive::ScanArchive, scan::scan_node_with, AuditLedger, SingleKey},
+    audit::{
+        archive::ScanArchive,
+        scan::{scan_node_blocks, ReadBlock},
+        view::ViewScan,
+        AuditError, AuditLedger, SingleKey,
+    },
     report::{Report, ReportConfig, Scope},
 };
 
@@ -19,10 +26,22 @@ use sable_compliance::{
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Scans a node's finalized blocks into the archive, resuming after the last block
-    /// archived, and checks each against the regulator's key as it goes.
+    /// archived, and reads each with the key as it goes.
     Scan(ScanArgs),
     /// Writes a report of everything archived.
     Report(ReportArgs),
+}
+
+/// Whose eyes: the regulator's (the whole network) or a bank's (that bank only).
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct KeyArgs {
+    /// The regulator's secret key (64 hex digits).
+    #[arg(long)]
+    regulator_key: Option<PathBuf>,
+    /// A bank's full viewing key (192 hex digits: `sable keys viewing-key`).
+    #[arg(long)]
+    viewing_key: Option<PathBuf>,
 }
 
 /// `sable audit scan`
@@ -30,9 +49,8 @@ pub enum AuditCommand {
 pub struct ScanArgs {
     #[command(flatten)]
     connection: Connection,
-    /// The regulator's secret key (64 hex digits).
-    #[arg(long)]
-    regulator_key: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
     /// The archive (created on the first scan).
     #[arg(long)]
     archive: PathBuf,
@@ -60,9 +78,8 @@ pub enum Format {
 /// `sable audit report`
 #[derive(Args)]
 pub struct ReportArgs {
-    /// The regulator's secret key (64 hex digits).
-    #[arg(long)]
-    regulator_key: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
     /// The archive a scan wrote.
     #[arg(long)]
     archive: PathBuf,
@@ -73,7 +90,7 @@ pub struct ReportArgs {
     /// and JSON only).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Report on this participant only (its registry label).
+    /// Report on this participant only (its registry label; with a regulator key).
     #[arg(long)]
     participant: Option<String>,
     /// Flag movements of at least this value.
@@ -102,28 +119,67 @@ fn regulator_key(path: &Path) -> Result<SingleKey> {
     Ok(SingleKey::new(sk))
 }
 
-/// The ledger of everything archived, opened under `key`.
-fn replay(archive: &ScanArchive, key: &SingleKey) -> Result<AuditLedger> {
-    let mut ledger = AuditLedger::new();
+/// The reader of the chain a key makes.
+enum Eyes {
+    /// The regulator's: every note on chain.
+    Regulator(SingleKey),
+    /// A bank's: what it received, sent, spent and burnt.
+    Bank(Box<ViewScan>),
+}
+
+/// A ledger and the eyes that fill it.
+struct Audit {
+    eyes: Eyes,
+    ledger: AuditLedger,
+}
+
+impl Audit {
+    /// An empty ledger for the key `args` names.
+    fn new(args: &KeyArgs) -> Result<Self> {
+        let eyes = match (&args.regulator_key, &args.viewing_key) {
+            (Some(path), _) => Eyes::Regulator(regulator_key(path)?),
+            (None, Some(path)) => {
+                let bytes = read_hex::<FULL_VIEWING_KEY_SIZE>(path, "full viewing key")?;
+                let fvk = FullViewingKey::from_bytes(&bytes)
+                    .with_context(|| format!("{}: not a full viewing key", path.display()))?;
+                Eyes::Bank(Box::new(ViewScan::new(fvk)))
+            }
+            (None, None) => bail!("--regulator-key or --viewing-key is needed"),
+        };
+        Ok(Audit {
+            eyes,
+            ledger: AuditLedger::new(),
+        })
+    }
+
+    fn apply(&mut self, block: &ReadBlock) -> Result<(), AuditError> {
+        match &mut self.eyes {
+            Eyes::Regulator(key) => self.ledger.apply_block(block.audit_block(), key),
+            Eyes::Bank(view) => view.apply_block(&mut self.ledger, block.audit_block()),
+        }
+    }
+}
+
+/// Everything archived, read with the key `args` names.
+fn replay(archive: &ScanArchive, args: &KeyArgs) -> Result<Audit> {
+    let mut audit = Audit::new(args)?;
     for block in archive.read()? {
-        ledger
-            .apply_block(block.audit_block(), key)
+        audit
+            .apply(&block)
             .with_context(|| format!("replaying {}", archive.path().display()))?;
     }
-    Ok(ledger)
+    Ok(audit)
 }
 
 async fn scan(args: ScanArgs) -> Result<()> {
-    let key = regulator_key(&args.regulator_key)?;
     let archive = ScanArchive::at(&args.archive);
-    let mut ledger = replay(&archive, &key)?;
-    let resumed = ledger.height();
+    let mut audit = replay(&archive, &args.key)?;
+    let resumed = audit.ledger.height();
     let mut client = args.connection.connect().await?;
     let quiet = args.json;
-    let done = scan_node_with(
+    let done = scan_node_blocks(
         &mut client,
-        &mut ledger,
-        &key,
+        resumed,
         args.to,
         |p| {
             if !quiet {
@@ -134,6 +190,7 @@ async fn scan(args: ScanArgs) -> Result<()> {
                 let _ = std::io::stderr().flush();
             }
         },
+        |block| Ok(audit.apply(block)?),
         |blocks| Ok(archive.append(blocks)?),
     )
     .await
@@ -141,6 +198,7 @@ async fn scan(args: ScanArgs) -> Result<()> {
     if !quiet && done.height > resumed {
         eprintln!();
     }
+    let ledger = &audit.ledger;
     if args.json {
         println!(
             "{{\"resumed_from\":{resumed},\"height\":{},\"transactions\":{},\"notes\":{}}}",
@@ -162,7 +220,6 @@ async fn scan(args: ScanArgs) -> Result<()> {
 }
 
 fn report(args: ReportArgs) -> Result<()> {
-    let key = regulator_key(&args.regulator_key)?;
     let archive = ScanArchive::at(&args.archive);
     if !archive.path().exists() {
         bail!(
@@ -170,10 +227,15 @@ fn report(args: ReportArgs) -> Result<()> {
             archive.path().display()
         );
     }
-    let ledger = replay(&archive, &key)?;
-    let scope = match &args.participant {
-        None => Scope::Network,
-        Some(label) => {
+    let audit = replay(&archive, &args.key)?;
+    let ledger = &audit.ledger;
+    let scope = match (&audit.eyes, &args.participant) {
+        (Eyes::Bank(view), None) => Scope::Participant(view.owner()),
+        (Eyes::Bank(_), Some(_)) => {
+            bail!("a viewing key reports on its own bank only: leave out --participant")
+        }
+        (Eyes::Regulator(_), None) => Scope::Network,
+        (Eyes::Regulator(_), Some(label)) => {
             let dir = ledger.directory();
             let found = dir
                 .participants()
@@ -195,7 +257,7 @@ fn report(args: ReportArgs) -> Result<()> {
         largest: args.largest,
         ..ReportConfig::default()
     };
-    let report = Report::build(&ledger, scope, &config)?;
+    let report = Report::build(ledger, scope, &config)?;
     let write = |path: &Path, text: &str| {
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
     };

@@ -1,9 +1,10 @@
 //! # sable — the command line of Sable's participants
 //!
-//! Owns today: the regulator's audit, `sable audit scan` (a node's finalized blocks
-//! into an archive on disk, resuming where the last scan stopped, with progress on
-//! stderr) and `sable audit report` (the archive replayed under the regulator's key
-//! into a report: a terminal summary, JSON, CSV tables or a self-contained HTML page).
+//! Owns today: the audit, `sable audit scan` (a node's finalized blocks into an
+//! archive on disk, resuming where the last scan stopped, with progress on stderr) and
+//! `sable audit report` (the archive replayed into a report: a terminal summary, JSON,
+//! CSV tables or a self-contained HTML page), under the regulator's key (the network)
+//! or a bank's full viewing key (that bank, for its compliance officer).
 //! A bank's full viewing key for its compliance officer (`sable keys viewing-key`), a
 //! verifiable disclosure of chosen fields of one note to a named third party
 //! (`sable disclose`), and its check against a node by that party
@@ -35,7 +36,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The regulator's audit of the chain.
+    /// The audit of the chain: the regulator's, or a compliance officer's of its bank.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Keys.

@@ -5,7 +5,8 @@
 //! against its node and sees the value and not the owner; a second showing, a package
 //! for someone else, an altered package and careless input are refused with a message
 //! and exit status 1. Bank A's officer discloses the same note as its sender, owner
-//! included.
+//! included. B's officer also scans the chain with the viewing key alone and reports
+//! on its own bank (`sable audit scan|report --viewing-key`).
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -54,6 +55,47 @@ async fn an_officer_discloses_a_note_and_an_auditor_verifies_it_once() {
         assert_eq!(code, 0, "{err}");
         std::fs::write(file(&format!("{name}.fvk")), out.trim()).unwrap();
     }
+
+    // B's officer scans the chain with the viewing key into an archive of its own and
+    // reports on its bank: 300 USD, from a sender it cannot name.
+    let archive = file("b.archive");
+    let view = |sub: &str, extra: &[&str]| {
+        let mut args: Vec<String> = ["audit", sub].map(String::from).to_vec();
+        if sub == "scan" {
+            args.extend(connection(&net, "bank-b"));
+        }
+        args.extend(
+            ["--viewing-key", s(&file("b.fvk")), "--archive", s(&archive)]
+                .into_iter()
+                .chain(extra.iter().copied())
+                .map(String::from),
+        );
+        tokio::task::block_in_place(|| sable(&args))
+    };
+    let (code, _, err) = view("scan", &["--json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = view("report", &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let positions: Vec<(&str, &str, u64)> = report["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["participant"].as_str().unwrap(),
+                p["asset"].as_str().unwrap(),
+                p["value"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(positions, [("Bank B", "USD", 300)]);
+    let (code, _, err) = view("report", &["--participant", "Bank A"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("its own bank only"), "{err}");
+    let a_sk = file("a.sk");
+    let (code, _, err) = view("report", &["--regulator-key", s(&a_sk)]);
+    assert_eq!(code, 2, "one key or the other: {err}");
 
     let disclose_at =
         |who: &str, fvk: &str, (tx, output): (&str, &str), reveal: &str, out: &str| {

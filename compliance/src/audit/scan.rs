@@ -72,7 +72,24 @@ pub async fn scan_node_with(
     ledger: &mut AuditLedger,
     key: &dyn RegulatorDecryptor,
     to: Option<u64>,
+    progress: impl FnMut(ScanProgress),
+    keep: impl FnMut(&[ReadBlock]) -> Result<(), ScanError>,
+) -> Result<ScanProgress, ScanError> {
+    let from = ledger.height();
+    let apply = |block: &ReadBlock| Ok(ledger.apply_block(block.audit_block(), key)?);
+    scan_node_blocks(client, from, to, progress, apply, keep).await
+}
+
+/// The node's finalized blocks after height `from`, up to `to` (the node's tip when
+/// `None`), each read and handed to `apply` in order (the regulator's ledger, or a
+/// bank's view: [`super::view::ViewScan`]), then each window to `keep`, with
+/// `progress` after each window. An error from `apply` or `keep` stops the scan.
+pub async fn scan_node_blocks(
+    client: &mut NodeClient,
+    from: u64,
+    to: Option<u64>,
     mut progress: impl FnMut(ScanProgress),
+    mut apply: impl FnMut(&ReadBlock) -> Result<(), ScanError>,
     mut keep: impl FnMut(&[ReadBlock]) -> Result<(), ScanError>,
 ) -> Result<ScanProgress, ScanError> {
     let target = match to {
@@ -80,7 +97,7 @@ pub async fn scan_node_with(
         None => client.height().await?,
     };
     let mut at = ScanProgress {
-        height: ledger.height(),
+        height: from,
         target,
         transactions: 0,
     };
@@ -102,7 +119,7 @@ pub async fn scan_node_with(
         for (block, compact) in blocks.iter().zip(&compact) {
             let read = read_block(block, compact, end)?;
             let count = read.txs.len() as u64;
-            ledger.apply_block(read.audit_block(), key)?;
+            apply(&read)?;
             at.height = read.height;
             at.transactions += count;
             window.push(read);
