@@ -33,6 +33,10 @@ use crate::{
     note::{Note, NoteCommitment, NoteValue},
 };
 
+/// The size of a disclosure proof, in bytes (pinned by a test that creates one): a
+/// decoder refuses any other length, so a proof cannot be padded into a new encoding.
+pub const DISCLOSURE_PROOF_SIZE: usize = 2_272;
+
 /// Which of a note's fields a disclosure reveals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Fields {
@@ -311,6 +315,7 @@ mod tests {
             owner: false,
         };
         let (statement, proof) = prove(&pk, &n, fields, b, rand::rng()).unwrap();
+        assert_eq!(proof.as_bytes().len(), DISCLOSURE_PROOF_SIZE);
         assert_eq!(statement.owner, None);
         verify(&vk, &statement, b, &proof).unwrap();
         assert!(verify(&vk, &statement, b + pallas::Base::one(), &proof).is_err());

@@ -30,3 +30,8 @@ pub mod audit;
 pub mod disclose;
 pub mod report;
 pub mod threshold;
+
+/// Lower-case hex, for names and messages.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

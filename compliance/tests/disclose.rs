@@ -302,6 +302,16 @@ fn malformed_packages_and_records_are_refused_by_name() {
         with("proof", serde_json::json!("00".repeat(20_000))),
         "proof over",
     );
+    let proof = json["proof"].as_str().unwrap();
+    malformed(
+        with("proof", serde_json::json!(format!("{proof}00"))),
+        "a proof of 2273 bytes",
+    );
+    malformed(
+        with("proof", serde_json::json!(proof[..proof.len() - 2])),
+        "a proof of 2271 bytes",
+    );
+    malformed(with("owner", serde_json::json!(hex(&[0; 32]))), "owner");
     malformed(with("extra", serde_json::json!(1)), "unknown field");
     malformed(with("value", serde_json::json!(-1)), "not a package");
     // An empty audience cannot be disclosed to either.

@@ -18,6 +18,8 @@
 
 use std::collections::HashSet;
 
+use crate::hex;
+
 use ff::PrimeField;
 use incrementalmerkletree::frontier::Frontier;
 use sable_circuits::{
@@ -95,10 +97,6 @@ struct State {
     nullifier_root: [u8; 32],
     last_hash: Option<BlockHash>,
     next_block: u64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn root_bytes(f: &Frontier<MerkleHash, 32>) -> [u8; 32] {

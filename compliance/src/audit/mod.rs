@@ -23,6 +23,8 @@ pub use ledger::{
 
 use sable_primitives::block::TxId;
 
+use crate::hex;
+
 /// Why a block cannot be added to an audit. Nothing of the block is recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditError {
@@ -76,8 +78,4 @@ pub enum AuditError {
         /// What is wrong.
         what: &'static str,
     },
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

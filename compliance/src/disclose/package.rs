@@ -8,7 +8,7 @@ use rand_core::CryptoRng;
 use sable_circuits::{
     asset::AssetId,
     circuit::Proof,
-    disclosure::{self, DisclosedNote, DisclosureProvingKey, Fields},
+    disclosure::{self, DisclosedNote, DisclosureProvingKey, Fields, DISCLOSURE_PROOF_SIZE},
     keys::Address,
     note::{Note, NoteCommitment, NoteValue},
 };
@@ -16,6 +16,7 @@ use sable_primitives::block::TxId;
 use serde::{Deserialize, Serialize};
 
 use super::DisclosureError;
+use crate::hex;
 
 /// The package format's version.
 pub const VERSION: u8 = 1;
@@ -156,7 +157,14 @@ impl DisclosurePackage {
         if w.proof.len() > 2 * MAX_PROOF {
             return Err(bad(format!("a proof over {MAX_PROOF} bytes")));
         }
-        let proof = Proof::from_bytes(unhex("proof", &w.proof)?);
+        let proof = unhex("proof", &w.proof)?;
+        if proof.len() != DISCLOSURE_PROOF_SIZE {
+            return Err(bad(format!(
+                "a proof of {} bytes (a disclosure proof has {DISCLOSURE_PROOF_SIZE})",
+                proof.len()
+            )));
+        }
+        let proof = Proof::from_bytes(proof);
         let addressing = Addressing {
             chain: bytes32("chain", &w.chain)?,
             tx: TxId(bytes32("tx", &w.tx)?),
@@ -197,10 +205,6 @@ struct Wire {
     proof: String,
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unhex(field: &str, s: &str) -> Result<Vec<u8>, DisclosureError> {
     let bad = || DisclosureError::Malformed(format!("{field}: not hex"));
     if !s.len().is_multiple_of(2) || !s.is_ascii() {
@@ -212,7 +216,7 @@ fn unhex(field: &str, s: &str) -> Result<Vec<u8>, DisclosureError> {
         .collect()
 }
 
-fn bytes32(field: &str, s: &str) -> Result<[u8; 32], DisclosureError> {
+pub(crate) fn bytes32(field: &str, s: &str) -> Result<[u8; 32], DisclosureError> {
     let v = unhex(field, s)?;
     v.try_into().map_err(|v: Vec<u8>| {
         DisclosureError::Malformed(format!("{field}: {} bytes, not 32", v.len()))

@@ -15,7 +15,8 @@ use sable_circuits::{
 use sable_client::node_client::{ClientError, NodeClient};
 use sable_primitives::block::TxId;
 
-use super::{package::hex, DisclosureError, DisclosurePackage};
+use super::{package::bytes32, DisclosureError, DisclosurePackage};
+use crate::hex;
 
 /// What a verifier knows of the chain when it checks a package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,8 +77,8 @@ impl SeenNonces {
         let mut seen = HashSet::new();
         for (i, line) in BufReader::new(file).lines().enumerate() {
             let line = line.map_err(|e| fail(e.to_string()))?;
-            let nonce = decode_nonce(line.trim())
-                .ok_or_else(|| fail(format!("line {} is not a 32-byte hex nonce", i + 1)))?;
+            let nonce = bytes32("nonce", line.trim())
+                .map_err(|_| fail(format!("line {} is not a 32-byte hex nonce", i + 1)))?;
             seen.insert(nonce);
         }
         Ok(SeenNonces {
@@ -115,17 +116,6 @@ impl SeenNonces {
         self.seen.insert(nonce);
         Ok(())
     }
-}
-
-fn decode_nonce(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 || !s.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 /// A third party that checks the disclosures addressed to it.

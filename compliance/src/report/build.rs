@@ -3,15 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::{AssetTag, AuditLedger, Directory, Origin, OwnerTag};
+use crate::hex;
 
 use super::{
     Alert, AlertKind, AssetSupply, Flow, Movement, Position, PositionSeries, Report, ReportConfig,
     ReportError, Scope, Totals,
 };
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 impl Scope {
     fn covers(&self, owner: &OwnerTag) -> bool {
