@@ -89,6 +89,7 @@ impl Transfer {
         let header = TxHeader {
             chain: ChainId::from_namespace("sable-bench"),
             expiry_height: 1_000,
+            regulator: self.regulator,
         };
         let digest = digest_of(&header, &[], &[proven.signed_data()]);
         let ask = self.alice.spend_authorizing_key();

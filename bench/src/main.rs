@@ -60,17 +60,16 @@ fn sable(reps: usize) -> Result<Figures> {
         (ProvingKey::build(), vk)
     });
     let fixture = Transfer::new(&mut rng)?;
-    let regulator = fixture.regulator;
     let part = fixture.part(&mut rng)?;
     let (circuits, instances) = part.circuits();
     let (proof, prove) = repeat(reps, || Proof::create(&pk, &circuits, instances, rng))?;
     let ((), verify) = repeat(reps, || proof.verify(&vk, instances))?;
     // Full transactions (proof and signatures) through the batch validator.
     let tx = fixture.transaction(&pk, &mut rng)?;
-    tx.verify(&vk, &regulator)?;
+    tx.verify(&vk)?;
     let mut batch = BatchValidator::new();
     for _ in 0..BATCH_PROOFS {
-        batch.add(&tx, &regulator)?;
+        batch.add(&tx)?;
     }
     let (ok, batch_time) = time(|| batch.validate(&vk, &mut rng));
     anyhow::ensure!(ok, "batch verification failed");

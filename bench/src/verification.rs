@@ -6,22 +6,16 @@ use std::{sync::Arc, time::Instant};
 use anyhow::{ensure, Result};
 use sable_circuits::{
     circuit::VerifyingKey,
-    keys::RegulatorPublicKey,
     transaction::{BatchValidator, Transaction},
 };
 
 /// Verifies `pool` in batches of `size` on the current rayon pool; the actions checked.
-pub fn verify_pool(
-    vk: &VerifyingKey,
-    pool: &[Arc<Transaction>],
-    reg: &RegulatorPublicKey,
-    size: usize,
-) -> Result<usize> {
+pub fn verify_pool(vk: &VerifyingKey, pool: &[Arc<Transaction>], size: usize) -> Result<usize> {
     let mut actions = 0;
     for chunk in pool.chunks(size.max(1)) {
         let mut batch = BatchValidator::new();
         for tx in chunk {
-            batch.add(tx, reg)?;
+            batch.add(tx)?;
         }
         actions += batch.actions();
         ensure!(
@@ -56,13 +50,9 @@ pub fn at_once(k: usize, f: impl Fn() -> Result<()> + Sync) -> Result<f64> {
 /// Transactions per second verifying `pool` in one batch: the faster of one verifier
 /// on all cores and one single-threaded verifier per core running at the same time
 /// (as `node_throughput` measures the machine's bound).
-pub fn machine_rate(
-    vk: &VerifyingKey,
-    pool: &[Arc<Transaction>],
-    reg: &RegulatorPublicKey,
-) -> Result<f64> {
+pub fn machine_rate(vk: &VerifyingKey, pool: &[Arc<Transaction>]) -> Result<f64> {
     let n = pool.len() as f64;
-    let whole = || verify_pool(vk, pool, reg, pool.len());
+    let whole = || verify_pool(vk, pool, pool.len());
     let t = Instant::now();
     whole()?;
     let all_cores = n / t.elapsed().as_secs_f64();

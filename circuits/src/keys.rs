@@ -372,6 +372,22 @@ impl RegulatorSecretKey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegulatorPublicKey(pub(crate) pallas::Affine);
 
+impl std::hash::Hash for RegulatorPublicKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.to_bytes().hash(state);
+    }
+}
+
+/// The first eight bytes of the compressed encoding, in hex (enough to tell keys apart
+/// in a message).
+impl fmt::Display for RegulatorPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_bytes()[..8]
+            .iter()
+            .try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
 impl RegulatorPublicKey {
     /// The point.
     pub fn to_affine(&self) -> pallas::Affine {

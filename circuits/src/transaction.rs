@@ -16,7 +16,7 @@
 //! ```text
 //! tx        = 1:u8 || header || count || issuance* || count || part*
 //!           | 2:u8 || header || count || issuance* || count || part* || count(≥1) || deposit*
-//! header    = chain:32 || expiry_height:u64
+//! header    = chain:32 || expiry_height:u64 || regulator:32
 //! issuance  = issuer:32 || name:var(≤64) || count || (value:u64 || owner:32 || rcm:32)* || sig:64
 //! part      = anchor:32 || registry_root:32 || count || action* || count || burn*
 //!             || proof:var(exactly Proof::expected_size(n_actions))
@@ -25,8 +25,15 @@
 //! burn      = asset:32 || value:u64 || recipient:20 (an Ethereum address; zero: none)
 //! deposit   = see crate::deposit
 //! ```
+//! The header names the regulator key every proof in the transaction encrypts to: the
+//! proofs are verified against it (stateless), and a validator applies the
+//! transaction only in a block where that key is the chain's regulator key (the
+//! chain's schedule of keys rotates at operator-chosen heights; a key of the
+//! sender's own choosing is refused there, however valid its proofs).
+//!
 //! The digest every signature signs is BLAKE2b-256 over the same encoding with the
-//! signatures left out: it covers the chain, the expiry and every proof, so nothing
+//! signatures left out: it covers the chain, the expiry, the regulator key and every
+//! proof, so nothing
 //! signed for one network is valid on another, and no one but the signers can change a
 //! byte of a valid transaction. The encoding is canonical (every field decodes one way,
 //! proofs have their exact length, trailing bytes are an error), so the transaction id,
@@ -110,17 +117,24 @@ pub struct TxHeader {
     /// [`MAX_EXPIRY_DELTA`](crate::constants::MAX_EXPIRY_DELTA): a signed transaction is
     /// never a free option for ever.
     pub expiry_height: u64,
+    /// The regulator key every ciphertext in the transaction is proven to encrypt to.
+    /// Proofs are verified against it; a validator applies the transaction only in a
+    /// block whose height the chain's schedule gives this key.
+    pub regulator: RegulatorPublicKey,
 }
 
 impl TxHeader {
     fn write(&self, w: &mut Writer) {
-        w.bytes(&self.chain.0).u64(self.expiry_height);
+        w.bytes(&self.chain.0)
+            .u64(self.expiry_height)
+            .bytes(&self.regulator.to_bytes());
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(TxHeader {
             chain: ChainId(r.array("chain id")?),
             expiry_height: r.u64("expiry height")?,
+            regulator: RegulatorPublicKey::from_bytes(&r.array("regulator key")?)?,
         })
     }
 }
@@ -776,9 +790,11 @@ impl Transaction {
         Ok(())
     }
 
-    /// Verifies every signature and proof (stateless), naming the first failure.
-    pub fn verify(&self, vk: &VerifyingKey, regulator: &RegulatorPublicKey) -> Result<(), TxError> {
+    /// Verifies every signature and proof (stateless) against the regulator key the
+    /// header names, naming the first failure.
+    pub fn verify(&self, vk: &VerifyingKey) -> Result<(), TxError> {
         self.check_structure()?;
+        let regulator = &self.header.regulator;
         let digest = self.digest();
         for (i, iss) in self.issuances.iter().enumerate() {
             iss.issuer
@@ -849,9 +865,11 @@ impl BatchValidator {
     }
 
     /// Queues a transaction; structural errors are reported at once, and then nothing of
-    /// the transaction is queued.
-    pub fn add(&mut self, tx: &Transaction, regulator: &RegulatorPublicKey) -> Result<(), TxError> {
+    /// the transaction is queued. Proofs are checked against the regulator key the
+    /// transaction's header names.
+    pub fn add(&mut self, tx: &Transaction) -> Result<(), TxError> {
         tx.check_structure()?;
+        let regulator = &tx.header.regulator;
         // Everything that can fail first: a refused transaction leaves the batch as it was.
         let parts = tx
             .parts

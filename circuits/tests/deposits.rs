@@ -40,13 +40,20 @@ struct World {
     registry: ParticipantRegistry,
 }
 
+/// The regulator key of these tests' network.
+fn regulator() -> RegulatorSecretKey {
+    let mut seed = [0; 32];
+    seed[0] = 7;
+    RegulatorSecretKey::from_bytes(&seed).unwrap()
+}
+
 fn world() -> World {
     let mut r = rng();
     let bob = SpendingKey::random(&mut r);
     let mut registry = ParticipantRegistry::new();
     registry.add(&bob.full_viewing_key().address()).unwrap();
     World {
-        regulator: RegulatorSecretKey::random(&mut r),
+        regulator: regulator(),
         bob,
         outsider: SpendingKey::random(&mut r),
         registry,
@@ -77,6 +84,7 @@ fn deposit_tx(deposits: Vec<Deposit>) -> Transaction {
         header: TxHeader {
             chain: ChainId::from_namespace("sable-test"),
             expiry_height: 1_000,
+            regulator: regulator().public_key(),
         },
         issuances: vec![],
         parts: vec![],
@@ -108,7 +116,7 @@ fn a_deposit_proves_and_its_owner_and_the_regulator_see_it() {
     let back = Transaction::from_bytes(&bytes).unwrap();
     assert_eq!(back, tx);
     assert_eq!(back.to_bytes(), bytes);
-    back.verify(vk, &reg).unwrap();
+    back.verify(vk).unwrap();
     assert_eq!(back.commitments(), vec![note.commitment()]);
     assert_eq!(back.nullifiers().count(), 0);
 
@@ -184,12 +192,12 @@ fn a_deposit_claiming_anything_else_fails_verification() {
     for (what, bad) in tampered {
         assert!(bad.verify(vk, &reg).is_err(), "{what}");
         assert_eq!(
-            deposit_tx(vec![third.clone(), bad.clone()]).verify(vk, &reg),
+            deposit_tx(vec![third.clone(), bad.clone()]).verify(vk),
             Err(TxError::BadDepositProof(1)),
             "{what}"
         );
         let mut batch = BatchValidator::new();
-        batch.add(&deposit_tx(vec![bad]), &reg).unwrap();
+        batch.add(&deposit_tx(vec![bad])).unwrap();
         assert!(!batch.validate(vk, &mut rng()), "{what}");
     }
     // A foreign regulator key: the ciphertext is bound to the network's.
@@ -243,18 +251,14 @@ fn a_front_runners_copy_with_another_note_ciphertext_memo_or_index_fails() {
         // The copy encodes canonically, so only the proof can refuse it.
         let tx = deposit_tx(vec![copy]);
         let back = Transaction::from_bytes(&tx.to_bytes()).unwrap();
-        assert_eq!(
-            back.verify(vk, &reg),
-            Err(TxError::BadDepositProof(0)),
-            "{what}"
-        );
+        assert_eq!(back.verify(vk), Err(TxError::BadDepositProof(0)), "{what}");
         let mut batch = BatchValidator::new();
-        batch.add(&back, &reg).unwrap();
+        batch.add(&back).unwrap();
         assert!(!batch.validate(vk, &mut rng()), "{what}");
     }
     // The original still verifies, alone and in a batch.
     let mut batch = BatchValidator::new();
-    batch.add(&deposit_tx(vec![d]), &reg).unwrap();
+    batch.add(&deposit_tx(vec![d])).unwrap();
     assert!(batch.validate(vk, &mut rng()));
 }
 
@@ -265,8 +269,8 @@ fn deposits_batch_with_each_other_and_agree_with_halo2() {
     let (_, a) = deposit(&w, 0, 10);
     let (_, b) = deposit(&w, 1, 20);
     let mut batch = BatchValidator::new();
-    batch.add(&deposit_tx(vec![a.clone()]), &reg).unwrap();
-    batch.add(&deposit_tx(vec![b.clone()]), &reg).unwrap();
+    batch.add(&deposit_tx(vec![a.clone()])).unwrap();
+    batch.add(&deposit_tx(vec![b.clone()])).unwrap();
     assert!(batch.validate(vk, &mut rng()));
     for (items, valid) in [
         (vec![a.clone(), b.clone()], true),
@@ -296,7 +300,7 @@ fn deposits_batch_with_each_other_and_agree_with_halo2() {
 #[test]
 fn deposit_transactions_refuse_bad_shapes() {
     let w = world();
-    let (vk, reg) = (&keys().1, w.regulator.public_key());
+    let vk = &keys().1;
     let (_, d) = deposit(&w, 4, 250);
 
     // Deposits with an issuance, or twice the same L1 deposit.
@@ -316,10 +320,10 @@ fn deposit_transactions_refuse_bad_shapes() {
         parts: vec![],
         deposits: vec![d.clone()],
     };
-    assert_eq!(mixed.verify(vk, &reg), Err(TxError::MixedDeposits));
-    assert!(BatchValidator::new().add(&mixed, &reg).is_err());
+    assert_eq!(mixed.verify(vk), Err(TxError::MixedDeposits));
+    assert!(BatchValidator::new().add(&mixed).is_err());
     assert_eq!(
-        deposit_tx(vec![d.clone(), d.clone()]).verify(vk, &reg),
+        deposit_tx(vec![d.clone(), d.clone()]).verify(vk),
         Err(TxError::DuplicateDeposit(4))
     );
     // Two deposits whose regulator ciphertexts share an epk (repeated randomness).
@@ -333,8 +337,8 @@ fn deposit_transactions_refuse_bad_shapes() {
         second: CiphertextSite::Deposit(1),
     };
     let tx = deposit_tx(vec![d.clone(), same_epk]);
-    assert_eq!(tx.verify(vk, &reg), Err(expected.clone()));
-    assert_eq!(BatchValidator::new().add(&tx, &reg), Err(expected));
+    assert_eq!(tx.verify(vk), Err(expected.clone()));
+    assert_eq!(BatchValidator::new().add(&tx), Err(expected));
 
     // Version 2 needs at least one deposit; unknown versions are refused.
     let mut empty_v2 = deposit_tx(vec![]).to_bytes();

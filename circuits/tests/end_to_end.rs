@@ -13,7 +13,7 @@ use sable_circuits::{
     builder::{BuildError, OutputInfo, PartBuilder, ProvenPart, SpendInfo, UnprovenPart},
     circuit::{Instance, Proof, ProofBatch, ProvingKey, VerifyingKey},
     encoding::DecodeError,
-    keys::{Address, RegulatorSecretKey, SpendingKey},
+    keys::{Address, RegulatorPublicKey, RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
     note_encryption::{try_decrypt_incoming, try_decrypt_outgoing},
     pallas,
@@ -25,11 +25,19 @@ use sable_circuits::{
     tree::CommitmentTree,
 };
 
-/// The chain and expiry every transaction of these tests is signed for.
+/// The regulator key of these tests' network.
+fn regulator() -> RegulatorSecretKey {
+    let mut seed = [0; 32];
+    seed[0] = 7;
+    RegulatorSecretKey::from_bytes(&seed).unwrap()
+}
+
+/// The chain, expiry and regulator key every transaction of these tests is signed for.
 fn header() -> TxHeader {
     TxHeader {
         chain: ChainId::from_namespace("sable-test"),
         expiry_height: 1_000,
+        regulator: regulator().public_key(),
     }
 }
 
@@ -72,7 +80,7 @@ fn issue(key: &reddsa::SigningKey<SpendAuth>, name: &str, to: Address, v: u64) -
 
 fn net() -> Net {
     let mut r = rng();
-    let regulator = RegulatorSecretKey::random(&mut r);
+    let regulator = regulator();
     let a = SpendingKey::random(&mut r);
     let b = SpendingKey::random(&mut r);
     let mut registry = ParticipantRegistry::new();
@@ -93,7 +101,7 @@ fn net() -> Net {
         parts: vec![],
         deposits: vec![],
     };
-    tx.verify(&keys().1, &regulator.public_key()).unwrap();
+    tx.verify(&keys().1).unwrap();
     let mut tree = CommitmentTree::new();
     let pos: Vec<u64> = tx
         .commitments()
@@ -148,6 +156,18 @@ fn unproven_leg(
     amount: u64,
     to: Address,
 ) -> UnprovenPart {
+    unproven_leg_for(n, owner, (note, pos), amount, to, n.regulator.public_key())
+}
+
+/// A leg whose regulator ciphertexts are proven for `regulator`.
+fn unproven_leg_for(
+    n: &Net,
+    owner: &SpendingKey,
+    (note, pos): (Note, u64),
+    amount: u64,
+    to: Address,
+    regulator: RegulatorPublicKey,
+) -> UnprovenPart {
     let mut r = rng();
     let spend = n.spend(owner, (note, pos));
     let pay = OutputInfo {
@@ -156,9 +176,49 @@ fn unproven_leg(
         registry_path: n.registry.path(&to).unwrap(),
         memo: [7; 64],
     };
-    let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());
+    let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), regulator);
     b.add_payment(spend, pay, &mut r).unwrap();
     b.build(&mut r).unwrap()
+}
+
+/// A proof binds the regulator key it was made for: under a header naming another key
+/// (the chain's, say, over ciphertexts to a key of the sender's own), it fails, alone
+/// and in a batch. Under a header naming the key it was made for, it verifies: whether
+/// that key is the chain's at the block's height is the validators' stateful check
+/// (`node/tests/rotation.rs`).
+#[test]
+fn a_proof_holds_only_under_the_regulator_key_its_header_names() {
+    let n = net();
+    let vk = &keys().1;
+    let own = RegulatorSecretKey::random(&mut rng()).public_key();
+    let a_addr = n.a.full_viewing_key().address();
+    let kb = n.b.spend_authorizing_key();
+    let under = |header: TxHeader| {
+        let part = unproven_leg_for(&n, &n.b, n.b_usd, 100, a_addr, own)
+            .prove(&keys().0, &mut rng())
+            .unwrap();
+        let d = digest_of(&header, &[], &[part.signed_data()]);
+        Transaction {
+            header,
+            issuances: vec![],
+            parts: vec![part.authorize(&d, &[&kb], &mut rng()).unwrap()],
+            deposits: vec![],
+        }
+    };
+    let chains = under(header());
+    assert_eq!(chains.verify(vk), Err(TxError::BadProof(0)));
+    let mut batch = BatchValidator::new();
+    batch.add(&chains).unwrap();
+    assert!(!batch.validate(vk, &mut rng()));
+
+    let named = under(TxHeader {
+        regulator: own,
+        ..header()
+    });
+    named.verify(vk).unwrap();
+    let mut batch = BatchValidator::new();
+    batch.add(&named).unwrap();
+    assert!(batch.validate(vk, &mut rng()));
 }
 
 fn dvp(n: &Net) -> Transaction {
@@ -185,12 +245,12 @@ fn dvp(n: &Net) -> Transaction {
 #[test]
 fn dvp_settles_and_each_party_sees_exactly_its_own() {
     let n = net();
-    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let vk = &keys().1;
     let tx = dvp(&n);
     let bytes = tx.to_bytes();
     let tx = Transaction::from_bytes(&bytes).unwrap();
     assert_eq!(tx.to_bytes(), bytes, "canonical encoding");
-    tx.verify(vk, &reg).unwrap();
+    tx.verify(vk).unwrap();
 
     // Stripping either leg, or swapping a leg into another transaction, breaks it.
     for keep in [0, 1] {
@@ -201,7 +261,7 @@ fn dvp_settles_and_each_party_sees_exactly_its_own() {
             deposits: vec![],
         };
         assert!(matches!(
-            stripped.verify(vk, &reg),
+            stripped.verify(vk),
             Err(TxError::BadSpendAuth { .. })
         ));
     }
@@ -277,8 +337,8 @@ fn dvp_settles_and_each_party_sees_exactly_its_own() {
 
     // Batch verification accepts the honest set and rejects one bad apple.
     let mut batch = BatchValidator::new();
-    batch.add(&tx, &reg).unwrap();
-    batch.add(&n.issuance, &reg).unwrap();
+    batch.add(&tx).unwrap();
+    batch.add(&n.issuance).unwrap();
     assert_eq!(batch.actions(), 4);
     assert!(batch.validate(vk, &mut rng()));
     // A bank that signs its part over a proof that is not its own: the signatures hold,
@@ -294,10 +354,10 @@ fn dvp_settles_and_each_party_sees_exactly_its_own() {
             .unwrap()],
         deposits: vec![],
     };
-    assert_eq!(bad.verify(vk, &reg), Err(TxError::BadProof(0)));
+    assert_eq!(bad.verify(vk), Err(TxError::BadProof(0)));
     let mut batch = BatchValidator::new();
-    batch.add(&tx, &reg).unwrap();
-    batch.add(&bad, &reg).unwrap();
+    batch.add(&tx).unwrap();
+    batch.add(&bad).unwrap();
     assert!(!batch.validate(vk, &mut rng()));
 }
 
@@ -456,7 +516,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
         parts: vec![part.authorize(&d, &[&k], &mut r).unwrap()],
         deposits: vec![],
     };
-    tx.verify(&keys().1, &n.regulator.public_key()).unwrap();
+    tx.verify(&keys().1).unwrap();
     assert_eq!(tx.parts[0].proof.as_bytes().len(), Proof::expected_size(1));
     assert!(tx.parts[0].effects.burns[0].is_withdrawal());
     assert_eq!(Transaction::from_bytes(&tx.to_bytes()).unwrap(), tx);
@@ -464,7 +524,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     let mut redirected = tx.clone();
     redirected.parts[0].effects.burns[0].recipient = [0xaa; 20];
     assert!(matches!(
-        redirected.verify(&keys().1, &n.regulator.public_key()),
+        redirected.verify(&keys().1),
         Err(TxError::BadSpendAuth { .. })
     ));
     assert_eq!(
@@ -477,7 +537,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     let mut zero = tx.clone();
     zero.parts[0].effects.burns[0].value = 0;
     assert_eq!(
-        zero.verify(&keys().1, &n.regulator.public_key()),
+        zero.verify(&keys().1),
         Err(TxError::ZeroWithdrawal { part: 0, burn: 0 })
     );
     // Claiming a smaller burn (keeping value) breaks the binding signature.
@@ -493,7 +553,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     assert!(bvk(&part.effects)
         .verify(d.as_bytes(), &part.binding_sig)
         .is_err());
-    assert!(tx.verify(&keys().1, &n.regulator.public_key()).is_err());
+    assert!(tx.verify(&keys().1).is_err());
     // Building with someone else's note or an unregistered recipient is refused early.
     let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());
     let theft = SpendInfo {
@@ -516,7 +576,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
 }
 
 /// Bytes of the header in the encoding: chain id and expiry height.
-const HEADER: usize = 32 + 8;
+const HEADER: usize = 32 + 8 + 32;
 
 #[test]
 fn hostile_encodings_get_typed_errors() {
@@ -549,12 +609,24 @@ fn hostile_encodings_get_typed_errors() {
         Err(DecodeError::Truncated { .. })
     ));
     let mut huge = vec![1u8];
-    huge.extend_from_slice(&[0; HEADER]);
+    huge.extend_from_slice(&bytes[1..1 + HEADER]);
     huge.extend_from_slice(&u32::MAX.to_le_bytes());
     assert!(matches!(
         Transaction::from_bytes(&huge),
         Err(DecodeError::TooMany { .. })
     ));
+    // A header naming no regulator key (the identity) or a point off the curve.
+    let mut no_key = bytes.clone();
+    no_key[1 + 40..1 + HEADER].fill(0);
+    assert_eq!(
+        Transaction::from_bytes(&no_key),
+        Err(DecodeError::IdentityPoint("regulator public key"))
+    );
+    no_key[1 + 40..1 + HEADER].fill(0xff);
+    assert_eq!(
+        Transaction::from_bytes(&no_key),
+        Err(DecodeError::InvalidPoint("regulator public key"))
+    );
     // An asset name that is not UTF-8 (version, header, count, issuer key, length, then
     // name).
     let mut bad_name = bytes.clone();
@@ -602,7 +674,7 @@ fn hostile_encodings_get_typed_errors() {
     let mut forged = n.issuance.clone();
     forged.issuances[0].notes[0].value += 1;
     assert_eq!(
-        forged.verify(&keys().1, &n.regulator.public_key()),
+        forged.verify(&keys().1),
         Err(TxError::BadIssuerSignature(0))
     );
 }
@@ -610,7 +682,7 @@ fn hostile_encodings_get_typed_errors() {
 #[test]
 fn structural_rejections_are_typed() {
     let n = net();
-    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let vk = &keys().1;
     let tx = dvp(&n);
     let empty = Transaction {
         header: header(),
@@ -618,12 +690,12 @@ fn structural_rejections_are_typed() {
         parts: vec![],
         deposits: vec![],
     };
-    assert_eq!(empty.verify(vk, &reg), Err(TxError::Empty));
+    assert_eq!(empty.verify(vk), Err(TxError::Empty));
     let mut odd = tx.clone();
     odd.parts[0].effects.actions.pop();
     odd.parts[0].spend_auth_sigs.pop();
     assert_eq!(
-        odd.verify(vk, &reg),
+        odd.verify(vk),
         Err(TxError::ActionCount {
             part: 0,
             actions: 1
@@ -632,7 +704,7 @@ fn structural_rejections_are_typed() {
     let mut unsigned = tx.clone();
     unsigned.parts[1].spend_auth_sigs.pop();
     assert!(matches!(
-        unsigned.verify(vk, &reg),
+        unsigned.verify(vk),
         Err(TxError::SignatureCount { part: 1, .. })
     ));
     let replayed = Transaction {
@@ -641,11 +713,11 @@ fn structural_rejections_are_typed() {
         parts: vec![tx.parts[0].clone(), tx.parts[0].clone()],
         deposits: vec![],
     };
-    assert_eq!(replayed.verify(vk, &reg), Err(TxError::DuplicateNullifier));
+    assert_eq!(replayed.verify(vk), Err(TxError::DuplicateNullifier));
     let mut no_notes = n.issuance.clone();
     no_notes.issuances[0].notes.clear();
     assert_eq!(
-        no_notes.verify(vk, &reg),
+        no_notes.verify(vk),
         Err(TxError::EmptyComponent("issuance"))
     );
     // Signing needs the owner's key: another bank's key is refused.
@@ -665,7 +737,7 @@ fn structural_rejections_are_typed() {
 #[test]
 fn an_identity_rk_is_refused_without_a_panic() {
     let n = net();
-    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let vk = &keys().1;
     let tx = dvp(&n);
     let identity = reddsa::VerificationKey::<SpendAuth>::try_from([0u8; 32])
         .expect("reddsa accepts the identity as a key");
@@ -676,13 +748,13 @@ fn an_identity_rk_is_refused_without_a_panic() {
         Err(DecodeError::IdentityPoint("rk"))
     );
     assert_eq!(
-        bad.verify(vk, &reg),
+        bad.verify(vk),
         Err(TxError::Decode(DecodeError::IdentityPoint("rk")))
     );
     let mut batch = BatchValidator::new();
-    batch.add(&n.issuance, &reg).unwrap();
+    batch.add(&n.issuance).unwrap();
     assert_eq!(
-        batch.add(&bad, &reg),
+        batch.add(&bad),
         Err(TxError::Decode(DecodeError::IdentityPoint("rk")))
     );
     assert_eq!(
@@ -690,7 +762,7 @@ fn an_identity_rk_is_refused_without_a_panic() {
         0,
         "nothing of the refused transaction is queued"
     );
-    batch.add(&tx, &reg).unwrap();
+    batch.add(&tx).unwrap();
     assert!(batch.validate(vk, &mut rng()), "the batch still verifies");
 }
 
@@ -701,7 +773,7 @@ fn an_identity_rk_is_refused_without_a_panic() {
 #[test]
 fn a_repeated_regulator_epk_is_refused() {
     let n = net();
-    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let vk = &keys().1;
     let tx = dvp(&n);
     let epks: std::collections::HashSet<_> = tx
         .parts
@@ -725,9 +797,9 @@ fn a_repeated_regulator_epk_is_refused() {
         // It decodes (an epk is a valid point); the structure check refuses it.
         let bad = Transaction::from_bytes(&bad.to_bytes()).unwrap();
         let expected = TxError::DuplicateRegulatorEpk { first, second };
-        assert_eq!(bad.verify(vk, &reg), Err(expected.clone()));
+        assert_eq!(bad.verify(vk), Err(expected.clone()));
         let mut batch = BatchValidator::new();
-        assert_eq!(batch.add(&bad, &reg), Err(expected.clone()));
+        assert_eq!(batch.add(&bad), Err(expected.clone()));
         assert_eq!(batch.actions(), 0, "nothing of it is queued");
         assert!(expected
             .to_string()
@@ -742,7 +814,7 @@ fn a_repeated_regulator_epk_is_refused() {
 #[test]
 fn only_the_signers_can_change_a_transaction() {
     let n = net();
-    let (vk, reg) = (&keys().1, n.regulator.public_key());
+    let vk = &keys().1;
     let tx = dvp(&n);
     let expected = Proof::expected_size(2);
     for delta in [1isize, -1, 32] {
@@ -765,7 +837,7 @@ fn only_the_signers_can_change_a_transaction() {
     swapped.parts[0].proof = tx.parts[1].proof.clone();
     let swapped = Transaction::from_bytes(&swapped.to_bytes()).unwrap();
     assert!(matches!(
-        swapped.verify(vk, &reg),
+        swapped.verify(vk),
         Err(TxError::BadSpendAuth { part: 0, action: 0 })
     ));
     for header in [
@@ -781,7 +853,7 @@ fn only_the_signers_can_change_a_transaction() {
         let mut moved = tx.clone();
         moved.header = header;
         assert!(matches!(
-            moved.verify(vk, &reg),
+            moved.verify(vk),
             Err(TxError::BadSpendAuth { part: 0, action: 0 })
         ));
     }

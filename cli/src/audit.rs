@@ -17,7 +17,7 @@ use sable_compliance::{
         archive::ScanArchive,
         scan::{scan_node_blocks, ReadBlock},
         view::ViewScan,
-        AuditError, AuditLedger, SingleKey,
+        AuditError, AuditLedger, Keyring, SingleKey,
     },
     report::{Report, ReportConfig, Scope},
 };
@@ -36,9 +36,11 @@ pub enum AuditCommand {
 #[derive(Args)]
 #[group(required = true, multiple = false)]
 pub struct KeyArgs {
-    /// The regulator's secret key (64 hex digits).
+    /// A regulator secret key (64 hex digits). Repeat it for each key the chain has
+    /// had: a transaction's notes open with the key its header names, before or after
+    /// a rotation.
     #[arg(long)]
-    regulator_key: Option<PathBuf>,
+    regulator_key: Vec<PathBuf>,
     /// A bank's full viewing key (192 hex digits: `sable keys viewing-key`).
     #[arg(long)]
     viewing_key: Option<PathBuf>,
@@ -112,17 +114,22 @@ pub async fn run(cmd: AuditCommand) -> Result<()> {
     }
 }
 
-fn regulator_key(path: &Path) -> Result<SingleKey> {
-    let bytes = read_hex::<32>(path, "regulator key")?;
-    let sk = RegulatorSecretKey::from_bytes(&bytes)
-        .with_context(|| format!("{}: not a regulator key", path.display()))?;
-    Ok(SingleKey::new(sk))
+/// The regulator's keys in the files at `paths`.
+fn regulator_keys(paths: &[PathBuf]) -> Result<Keyring> {
+    let mut keys = Keyring::new();
+    for path in paths {
+        let bytes = read_hex::<32>(path, "regulator key")?;
+        let sk = RegulatorSecretKey::from_bytes(&bytes)
+            .with_context(|| format!("{}: not a regulator key", path.display()))?;
+        keys = keys.with(SingleKey::new(sk));
+    }
+    Ok(keys)
 }
 
 /// The reader of the chain a key makes.
 enum Eyes {
-    /// The regulator's: every note on chain.
-    Regulator(SingleKey),
+    /// The regulator's: every note on chain, each with the key its transaction names.
+    Regulator(Keyring),
     /// A bank's: what it received, sent, spent and burnt.
     Bank(Box<ViewScan>),
 }
@@ -136,15 +143,15 @@ struct Audit {
 impl Audit {
     /// An empty ledger for the key `args` names.
     fn new(args: &KeyArgs) -> Result<Self> {
-        let eyes = match (&args.regulator_key, &args.viewing_key) {
-            (Some(path), _) => Eyes::Regulator(regulator_key(path)?),
-            (None, Some(path)) => {
+        let eyes = match (&args.regulator_key[..], &args.viewing_key) {
+            ([_, ..], _) => Eyes::Regulator(regulator_keys(&args.regulator_key)?),
+            ([], Some(path)) => {
                 let bytes = read_hex::<FULL_VIEWING_KEY_SIZE>(path, "full viewing key")?;
                 let fvk = FullViewingKey::from_bytes(&bytes)
                     .with_context(|| format!("{}: not a full viewing key", path.display()))?;
                 Eyes::Bank(Box::new(ViewScan::new(fvk)))
             }
-            (None, None) => bail!("--regulator-key or --viewing-key is needed"),
+            ([], None) => bail!("--regulator-key or --viewing-key is needed"),
         };
         Ok(Audit {
             eyes,

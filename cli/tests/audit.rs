@@ -140,7 +140,7 @@ async fn a_regulator_scans_resumes_and_reports_from_the_command_line() {
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("64 hex digits"), "{err}");
-    // Another regulator's key opens the payment's ciphertexts to nonsense.
+    // Another regulator's key: the payment names a key it does not hold.
     let foreign = dir.path().join("foreign.key");
     let other = sable_circuits::keys::RegulatorSecretKey::random(&mut rand::rng());
     std::fs::write(&foreign, hex::encode(other.to_bytes())).unwrap();
@@ -153,7 +153,19 @@ async fn a_regulator_scans_resumes_and_reports_from_the_command_line() {
         s(&archive),
     ]);
     assert_eq!(code, 1);
-    assert!(err.contains("does not open under this key"), "{err}");
+    assert!(err.contains("which this audit does not hold"), "{err}");
+    // Both keys (a keyring, as after a rotation): each transaction opens with its own.
+    let (code, _, err) = sable(&[
+        "audit",
+        "report",
+        "--regulator-key",
+        s(&foreign),
+        "--regulator-key",
+        s(&secret),
+        "--archive",
+        s(&archive),
+    ]);
+    assert_eq!(code, 0, "{err}");
     // A damaged archive is named.
     let damaged = dir.path().join("damaged.archive");
     std::fs::write(&damaged, &archived[..archived.len() - 3]).unwrap();

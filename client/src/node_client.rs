@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sable_circuits::{
     encoding::decode_base,
-    keys::Address,
+    keys::{Address, RegulatorPublicKey},
     registry::{RegistryPath, RegistryRoot},
     transaction::{ChainId, Transaction, TxHeader},
     tree::{Anchor, NotePath},
@@ -23,7 +23,7 @@ use tonic::transport::Channel;
 use sable_primitives::{
     admin::SignedAdminCommand,
     block::{BlockHash, TxId},
-    RejectCode, TxStatus,
+    RegulatorRotation, RegulatorSchedule, RejectCode, TxStatus,
 };
 
 /// Client errors.
@@ -38,6 +38,19 @@ pub enum ClientError {
     /// The transaction did not reach a final state in time.
     #[error("timed out waiting for {0}")]
     Timeout(TxId),
+    /// The chain's regulator key for the next block is not the one this client was
+    /// configured with (a rotation, or a node that lies): nothing was encrypted.
+    #[error(
+        "the chain's regulator key for block {height} is {chain}, not the configured {configured}; check the rotation with the chain's operators and configure the new key"
+    )]
+    RegulatorKey {
+        /// The next block's height.
+        height: u64,
+        /// The key the node's schedule gives it (first bytes, hex).
+        chain: String,
+        /// The configured key (first bytes, hex).
+        configured: String,
+    },
 }
 
 /// The items of a block stream up to the one at height `to`; an error when the stream
@@ -259,26 +272,25 @@ impl NodeClient {
         registry_path_of(&p)
     }
 
-    /// Height of the node's last applied block.
-    pub async fn height(&mut self) -> Result<u64, ClientError> {
+    /// The node's status (its tip, its chain).
+    async fn node_status(&mut self) -> Result<v1::NodeStatus, ClientError> {
         Ok(self
             .chain
             .get_status(v1::GetStatusRequest {})
             .await?
-            .into_inner()
-            .height)
+            .into_inner())
+    }
+
+    /// Height of the node's last applied block.
+    pub async fn height(&mut self) -> Result<u64, ClientError> {
+        Ok(self.node_status().await?.height)
     }
 
     /// The digest of the node's chain's genesis parameters (its CA, regulator key,
     /// validator set and governance among them), to compare with the one the bank was
     /// given for its chain (`sable-node genesis` prints it).
     pub async fn genesis_digest(&mut self) -> Result<[u8; 32], ClientError> {
-        let status = self
-            .chain
-            .get_status(v1::GetStatusRequest {})
-            .await?
-            .into_inner();
-        bytes32(&status.genesis_digest, "genesis digest")
+        bytes32(&self.node_status().await?.genesis_digest, "genesis digest")
     }
 
     /// The committed heads of the regulator decryption audit log `log` (the digest of
@@ -299,19 +311,72 @@ impl NodeClient {
             .collect()
     }
 
-    /// The header for a transaction signed now: the node's chain, and an expiry
-    /// `window` blocks past its last applied block (at most
-    /// [`MAX_EXPIRY_DELTA`](sable_circuits::constants::MAX_EXPIRY_DELTA), or validators
-    /// refuse it). A bank that knows its chain should check `chain` against it.
-    pub async fn tx_header(&mut self, window: u64) -> Result<TxHeader, ClientError> {
-        let status = self
+    /// The chain the node runs (the id every transaction and command is signed for).
+    pub async fn chain_id(&mut self) -> Result<ChainId, ClientError> {
+        Ok(ChainId(bytes32(
+            &self.node_status().await?.chain_id,
+            "chain id",
+        )?))
+    }
+
+    /// The chain's regulator key schedule as the node's state holds it (its genesis
+    /// key, then each scheduled rotation).
+    pub async fn regulator_schedule(&mut self) -> Result<RegulatorSchedule, ClientError> {
+        let keys = self
             .chain
-            .get_status(v1::GetStatusRequest {})
+            .get_regulator_keys(v1::GetRegulatorKeysRequest {})
             .await?
             .into_inner();
+        let key =
+            |b: &[u8], what| RegulatorPublicKey::from_bytes(&bytes32(b, what)?).map_err(malformed);
+        let rotations = keys
+            .rotations
+            .iter()
+            .map(|r| {
+                Ok(RegulatorRotation {
+                    from_height: r.from_height,
+                    key: key(&r.key, "regulator key")?,
+                    scheduled_at: r.scheduled_at,
+                })
+            })
+            .collect::<Result<Vec<_>, ClientError>>()?;
+        RegulatorSchedule::with_rotations(key(&keys.genesis, "genesis regulator key")?, rotations)
+            .map_err(|e| ClientError::Malformed(format!("regulator key schedule: {e}")))
+    }
+
+    /// The header for a transaction signed now, proven for `regulator`: the node's
+    /// chain, and an expiry `window` blocks past its last applied block (at most
+    /// [`MAX_EXPIRY_DELTA`](sable_circuits::constants::MAX_EXPIRY_DELTA), or validators
+    /// refuse it), cut to the last block before a scheduled rotation, since no later
+    /// block takes the transaction. `regulator` is the key the bank trusts (its
+    /// configuration, never the node's word): when the chain's schedule gives the next
+    /// block another key, this is [`ClientError::RegulatorKey`] and nothing is
+    /// encrypted to a key the bank was not given. A bank that knows its chain should
+    /// check `chain` against it.
+    pub async fn tx_header(
+        &mut self,
+        window: u64,
+        regulator: RegulatorPublicKey,
+    ) -> Result<TxHeader, ClientError> {
+        let status = self.node_status().await?;
+        let schedule = self.regulator_schedule().await?;
+        let next = status.height.saturating_add(1);
+        let chain_key = schedule.key_at(next);
+        if chain_key != regulator {
+            return Err(ClientError::RegulatorKey {
+                height: next,
+                chain: chain_key.to_string(),
+                configured: regulator.to_string(),
+            });
+        }
+        let mut expiry_height = status.height.saturating_add(window);
+        if let Some(r) = schedule.rotations().iter().find(|r| r.from_height > next) {
+            expiry_height = expiry_height.min(r.from_height - 1);
+        }
         Ok(TxHeader {
             chain: ChainId(bytes32(&status.chain_id, "chain id")?),
-            expiry_height: status.height.saturating_add(window),
+            expiry_height,
+            regulator,
         })
     }
 

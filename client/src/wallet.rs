@@ -526,7 +526,7 @@ pub async fn operate(
     operators: &[OperatorKey],
     ops: Vec<AdminOp>,
 ) -> Result<(), WalletError> {
-    let chain = client.tx_header(0).await?.chain;
+    let chain = client.chain_id().await?;
     let mut ids = Vec::new();
     for op in ops {
         let cmd = AdminCommand {

@@ -1,7 +1,8 @@
 //! The regulator's audit from published batches alone (`audit::l1`), on a synthetic
 //! chain cut into batches as settlement cuts it: the replay gives the same ledger as
 //! reading the blocks directly; transactions execution would have skipped (a second
-//! spend of a note, an expired one, a repeat) are skipped and the roots still agree
+//! spend of a note, an expired one, one naming a regulator key of the sender's own, a
+//! repeat) are skipped and the roots still agree
 //! (each skip fails this test when its check is removed);
 //! a batch whose data or roots are not what the chain reached, out of order, or read
 //! with the wrong key is refused by name with nothing of it applied.
@@ -15,10 +16,7 @@ use sable_compliance::audit::{
     l1::{L1AuditError, L1Replay, SettledBatch},
     AuditBlock, AuditLedger, SingleKey,
 };
-use sable_primitives::{
-    block::{nullifier_root_step, Block, StateRef},
-    published::PublishedData,
-};
+use sable_primitives::{block::Block, published::PublishedData};
 use sable_testkit::synthetic::{header, SyntheticChain, Workload};
 
 fn chain() -> &'static SyntheticChain {
@@ -45,7 +43,7 @@ fn replay(
     batches: &[SettledBatch],
 ) -> (AuditLedger, Option<(u64, L1AuditError)>) {
     let key = key(chain);
-    let mut replay = L1Replay::new(header().chain);
+    let mut replay = L1Replay::new(header().chain, chain.regulator.public_key());
     let mut ledger = AuditLedger::new();
     for b in batches {
         if let Err(e) = replay.apply_batch(&mut ledger, b, &key) {
@@ -97,8 +95,9 @@ fn transactions_execution_skips_are_skipped_and_the_roots_still_agree() {
     let last = honest.last().unwrap();
     // One more block, after the chain's tip, holding only what execution skips, each
     // for one reason alone (all are built against the tip's anchor): a second spend of
-    // a note already spent, a fresh payment past its expiry, and a repeat of the
-    // issuance (which spends nothing). Execution applies none of them: the block moves
+    // a note already spent, a fresh payment past its expiry, a fresh payment naming a
+    // regulator key of the sender's own, and a repeat of the issuance (which spends
+    // nothing). Execution applies none of them: the block moves
     // no root, and a batch settling it keeps the tip's roots.
     let spent = chain.payments[0];
     let a = &chain.banks[spent.from];
@@ -126,30 +125,18 @@ fn transactions_execution_skips_are_skipped_and_the_roots_still_agree() {
     let unspent = b.note_for(chain.assets[0], 1).unwrap();
     let mut expired = chain.part_paying(b.spending_key(), unspent, other(0), 1, &chain.regulator);
     expired.header.expiry_height = 0;
-    let extra: Vec<Transaction> = vec![twice, expired, issuance];
-    let tip = PublishedData::from_bytes(&last.data)
-        .unwrap()
-        .0
-        .pop()
-        .unwrap();
+    // The same note paid by a sender that names a regulator key of its own.
+    let hiding = chain.part_paying(
+        b.spending_key(),
+        unspent,
+        other(0),
+        1,
+        &RegulatorSecretKey::random(&mut rand::rng()),
+    );
+    let extra: Vec<Transaction> = vec![twice, expired, hiding, issuance];
     let height = last.last_block + 1;
-    let block = Block {
-        height,
-        parent: tip.hash(),
-        timestamp_ms: tip.timestamp_ms + 1_000,
-        state: StateRef::default(),
-        transactions: extra.iter().map(Transaction::to_bytes).collect(),
-        admin: Vec::new(),
-    };
     let mut batches = honest.clone();
-    batches.push(SettledBatch {
-        number: last.number + 1,
-        first_block: height,
-        last_block: height,
-        commitment_root: last.commitment_root,
-        nullifier_root: nullifier_root_step(&last.nullifier_root, height, &[]),
-        data: PublishedData(vec![block]).to_bytes(),
-    });
+    batches.push(SyntheticChain::skipped_batch(last, &extra));
     let (ledger, refused) = replay(chain, &batches);
     assert!(refused.is_none(), "{refused:?}");
     assert_eq!(ledger.height(), height);
@@ -245,7 +232,7 @@ fn batches_whose_data_roots_order_or_key_are_wrong_are_refused_and_apply_nothing
     // The wrong key: the roots agree, the ciphertexts open to nonsense; the replay
     // stops and says so after.
     let other = SingleKey::new(RegulatorSecretKey::random(&mut rand::rng()));
-    let mut replay = L1Replay::new(header().chain);
+    let mut replay = L1Replay::new(header().chain, chain.regulator.public_key());
     let mut ledger = AuditLedger::new();
     let mut first_error = None;
     for b in &honest {

@@ -222,10 +222,10 @@ fn a_sender_who_encrypts_to_another_key_is_refused_by_name_and_nothing_is_record
     let chain = chain();
     let mut ledger = audit(chain, &[]);
     let before = (ledger.notes().len(), ledger.spends().len(), ledger.height());
-    // Bank A pays Bank B with its regulator ciphertexts encrypted to a key of its own.
-    // (Validators never accept this: the proof binds the ciphertext to the chain's
-    // key, a public input; the circuit's tests show the wrong key failing. The audit
-    // refuses it too, should it ever see one.)
+    // Bank A pays Bank B with its regulator ciphertexts encrypted to a key of its own,
+    // named in the header (its proof would verify under that key; validators refuse
+    // the key: `node/tests/rotation.rs`). The audit refuses it too, should it ever see
+    // one: it holds no such key.
     let a = &chain.banks[0];
     let note = a.note_for(chain.assets[0], 1).unwrap();
     let own_key = RegulatorSecretKey::random(&mut rand::rng());
@@ -238,6 +238,17 @@ fn a_sender_who_encrypts_to_another_key_is_refused_by_name_and_nothing_is_record
     );
     let id = TxId::of(&hiding.to_bytes());
     let refused = ledger.apply_block(AuditBlock::new(before.2 + 1, [(id, &hiding)]), &key(chain));
+    let own = own_key.public_key().to_string();
+    assert!(
+        matches!(&refused, Err(AuditError::KeyNotHeld { tx, key }) if *tx == id && *key == own),
+        "{refused:?}"
+    );
+    // The same ciphertexts under a header naming the chain's key (whose proof no
+    // validator accepts: the circuit's tests show it failing): they open to nonsense.
+    let mut lying = hiding.clone();
+    lying.header.regulator = chain.regulator.public_key();
+    let id = TxId::of(&lying.to_bytes());
+    let refused = ledger.apply_block(AuditBlock::new(before.2 + 1, [(id, &lying)]), &key(chain));
     assert!(
         matches!(refused, Err(AuditError::Undecryptable { tx, .. }) if tx == id),
         "{refused:?}"

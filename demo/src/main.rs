@@ -193,7 +193,7 @@ async fn main() -> Result<()> {
     );
 
     println!("\n1. Issuance: USD deposit tokens to Bank B, bonds to Bank A");
-    let header = bank_b.tx_header(wallet::EXPIRY_WINDOW).await?;
+    let header = bank_b.tx_header(wallet::EXPIRY_WINDOW, reg).await?;
     println!(
         "  signed for chain {} until height {}",
         header.chain, header.expiry_height
@@ -215,7 +215,7 @@ async fn main() -> Result<()> {
 
     println!("\n2. Transfer: Bank B pays Bank A 250,000 USD (through validator 1)");
     let part = leg(&mut bank_b, pk, reg, &b, usd, 250_000, a.address()).await?;
-    let header = bank_b.tx_header(wallet::EXPIRY_WINDOW).await?;
+    let header = bank_b.tx_header(wallet::EXPIRY_WINDOW, reg).await?;
     let tx = wallet::assemble(header, vec![(part, b.spending_key())])?;
     settle(&mut bank_b, "transfer", &tx).await?;
     a.sync(&mut bank_a).await?;
@@ -226,7 +226,7 @@ async fn main() -> Result<()> {
     let leg_b = leg(&mut bank_b, pk, reg, &b, usd, 400_000, a.address()).await?;
     // The banks exchange only their legs' public effects and proofs; each signs its own
     // leg over the digest of the whole transaction.
-    let header = bank_a.tx_header(wallet::EXPIRY_WINDOW).await?;
+    let header = bank_a.tx_header(wallet::EXPIRY_WINDOW, reg).await?;
     let dvp = wallet::assemble(
         header,
         vec![(leg_a, a.spending_key()), (leg_b, b.spending_key())],

@@ -16,7 +16,7 @@ use sable_circuits::{encoding::Writer, transaction::Transaction};
 use sable_pki::{Fingerprint, Identity};
 use sable_primitives::admin::{AdminCommand, AdminError, AdminOp, SignedAdminCommand};
 use sable_primitives::block::{hash32, nullifier_root_step, Block, BlockHash, BlockHeader, TxId};
-use sable_primitives::{Rejection, WithdrawalRecord};
+use sable_primitives::{RegulatorRotation, Rejection, WithdrawalRecord};
 use sable_storage::{
     AuditLogHead, ChainReader, RegistryEntry, ReprBytes, Revocation, Staged, StorageError, Store,
     TxLocation, NOTE_TREE, REGISTRY_TREE,
@@ -562,6 +562,17 @@ impl Executor {
                         height,
                     },
                 );
+            }
+            AdminOp::RotateRegulatorKey { key, from_height } => {
+                let rotation = RegulatorRotation {
+                    from_height,
+                    key,
+                    scheduled_at: height,
+                };
+                s.regulator_schedule(self.params.regulator)?
+                    .check(&rotation)
+                    .map_err(|e| Rejection::Admin(e.to_string()))?;
+                s.put_regulator_rotation(&rotation);
             }
         }
         Ok(())

@@ -25,5 +25,7 @@ pub use executor::{Applied, ExecError, Executor, Outcome};
 pub use failpoint::{ApplyStep, FailAction, FailPoint};
 pub use policy::{AllowAll, CompliancePolicy, TxContext};
 pub use sable_primitives::params::ChainParams;
-pub use state_check::{check_state, registry_root_acceptable, StateCheckError};
+pub use state_check::{
+    check_regulator_key, check_state, registry_root_acceptable, StateCheckError,
+};
 pub use verifier::{BatchObserver, Verifier};

@@ -9,7 +9,7 @@ use sable_circuits::{
     registry::RegistryRoot,
     transaction::{Transaction, TxHeader},
 };
-use sable_primitives::{AdmissionError, Rejection};
+use sable_primitives::{AdmissionError, RegulatorSchedule, Rejection};
 use sable_storage::{ChainReader, Staged, StorageError};
 
 use crate::ChainParams;
@@ -48,6 +48,11 @@ pub fn check_state(
 ) -> Result<(), StateCheckError> {
     let tip = view.height()?;
     check_header(&tx.header, params, tip + 1)?;
+    check_regulator_key(
+        &tx.header,
+        &view.regulator_schedule(params.regulator)?,
+        tip + 1,
+    )?;
     let last_removal = view.last_removal()?;
     for (i, iss) in tx.issuances.iter().enumerate() {
         let key: [u8; 32] = iss.issuer.into();
@@ -120,6 +125,26 @@ pub fn check_header(header: &TxHeader, params: &ChainParams, height: u64) -> Res
             expiry: header.expiry_height,
             height,
             horizon,
+        });
+    }
+    Ok(())
+}
+
+/// Whether a transaction with `header` may be in a block at `height` by the chain's
+/// regulator key schedule: its proofs were verified against the key it names, which
+/// must be the key the schedule gives that height (never one from before a rotation,
+/// nor one the sender chose).
+pub fn check_regulator_key(
+    header: &TxHeader,
+    schedule: &RegulatorSchedule,
+    height: u64,
+) -> Result<(), Rejection> {
+    let expected = schedule.key_at(height);
+    if header.regulator != expected {
+        return Err(Rejection::WrongRegulatorKey {
+            expected: expected.to_string(),
+            found: header.regulator.to_string(),
+            height,
         });
     }
     Ok(())

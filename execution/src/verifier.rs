@@ -30,7 +30,6 @@ use std::{
 use futures::channel::oneshot;
 use sable_circuits::{
     circuit::VerifyingKey,
-    keys::RegulatorPublicKey,
     transaction::{BatchValidator, Transaction, TxError},
 };
 
@@ -73,7 +72,6 @@ enum Mode {
     /// At the call, on the caller's thread (see [`Verifier::inline`]).
     Inline {
         vk: Arc<VerifyingKey>,
-        regulator: RegulatorPublicKey,
         observer: Arc<dyn BatchObserver>,
     },
 }
@@ -119,16 +117,11 @@ struct BatchRun {
 }
 
 /// Verifies `txs[i]` for every `i` in `which` as one batch.
-fn run_batch(
-    vk: &VerifyingKey,
-    regulator: &RegulatorPublicKey,
-    txs: &[Arc<Transaction>],
-    which: &[usize],
-) -> BatchRun {
+fn run_batch(vk: &VerifyingKey, txs: &[Arc<Transaction>], which: &[usize]) -> BatchRun {
     let mut batch = BatchValidator::new();
     let (mut queued, mut refused) = (Vec::new(), Vec::new());
     for &i in which {
-        match batch.add(&txs[i], regulator) {
+        match batch.add(&txs[i]) {
             Ok(()) => queued.push(i),
             Err(e) => refused.push((i, rejection_of(e))),
         }
@@ -198,13 +191,12 @@ fn bisect(
 /// Whether every one of `txs` verifies: one batch, no bisection, a panic counts as no.
 fn verify_all_batch(
     vk: &VerifyingKey,
-    regulator: &RegulatorPublicKey,
     txs: &[Arc<Transaction>],
     observer: &dyn BatchObserver,
 ) -> bool {
     let started = Instant::now();
     let all: Vec<usize> = (0..txs.len()).collect();
-    match guarded(|| run_batch(vk, regulator, txs, &all)) {
+    match guarded(|| run_batch(vk, txs, &all)) {
         Ok(run) => {
             observer.batch_verified(run.actions, started.elapsed());
             run.valid && run.refused.is_empty()
@@ -218,7 +210,6 @@ fn verify_all_batch(
 
 fn verify_batch(
     vk: &VerifyingKey,
-    regulator: &RegulatorPublicKey,
     txs: &[Arc<Transaction>],
     observer: &dyn BatchObserver,
 ) -> Vec<Result<(), Rejection>> {
@@ -230,8 +221,8 @@ fn verify_batch(
     } else {
         bisect(
             &all,
-            &|which| run_batch(vk, regulator, txs, which),
-            &|i| txs[i].verify(vk, regulator).map_err(rejection_of),
+            &|which| run_batch(vk, txs, which),
+            &|i| txs[i].verify(vk).map_err(rejection_of),
             &mut results,
         )
     };
@@ -269,7 +260,6 @@ impl Verifier {
     /// is told of each batch.
     pub fn start(
         vk: Arc<VerifyingKey>,
-        regulator: RegulatorPublicKey,
         threads: usize,
         max_batch: usize,
         observer: Arc<dyn BatchObserver>,
@@ -305,7 +295,7 @@ impl Verifier {
                     if let [(txs, Reply::All(_))] = &pending[..] {
                         counter.fetch_add(txs.len() as u64, Ordering::Relaxed);
                         batch_counter.fetch_add(1, Ordering::Relaxed);
-                        let run = || verify_all_batch(&vk, &regulator, txs, observer.as_ref());
+                        let run = || verify_all_batch(&vk, txs, observer.as_ref());
                         let ok = match &pool {
                             Some(p) => p.install(run),
                             None => run(),
@@ -322,7 +312,7 @@ impl Verifier {
                     counter.fetch_add(all.len() as u64, Ordering::Relaxed);
                     batch_counter.fetch_add(1, Ordering::Relaxed);
                     let started = Instant::now();
-                    let run = || verify_batch(&vk, &regulator, &all, observer.as_ref());
+                    let run = || verify_batch(&vk, &all, observer.as_ref());
                     // verify_batch catches what verification throws; this keeps the
                     // thread alive even past a bug in the batching itself (whose
                     // callers then hear "unavailable" and may ask again).
@@ -366,17 +356,9 @@ impl Verifier {
     /// arrive at times no one controls: on `commonware_runtime::deterministic`, a
     /// verdict from a thread lands in whichever executor step happens to follow it, so a
     /// seeded simulation would not replay; inline, it lands in the step that asked.
-    pub fn inline(
-        vk: Arc<VerifyingKey>,
-        regulator: RegulatorPublicKey,
-        observer: Arc<dyn BatchObserver>,
-    ) -> Self {
+    pub fn inline(vk: Arc<VerifyingKey>, observer: Arc<dyn BatchObserver>) -> Self {
         Verifier {
-            mode: Mode::Inline {
-                vk,
-                regulator,
-                observer,
-            },
+            mode: Mode::Inline { vk, observer },
             checked: Arc::new(AtomicU64::new(0)),
             batches: Arc::new(AtomicU64::new(0)),
         }
@@ -403,15 +385,10 @@ impl Verifier {
         let (tx, rx) = oneshot::channel();
         let queued = match &self.mode {
             Mode::Threaded(jobs) => jobs.send((txs, Reply::Each(tx))).is_ok(),
-            Mode::Inline {
-                vk,
-                regulator,
-                observer,
-            } => {
+            Mode::Inline { vk, observer } => {
                 self.checked.fetch_add(n as u64, Ordering::Relaxed);
                 self.batches.fetch_add(1, Ordering::Relaxed);
-                tx.send(verify_batch(vk, regulator, &txs, observer.as_ref()))
-                    .is_ok()
+                tx.send(verify_batch(vk, &txs, observer.as_ref())).is_ok()
             }
         };
         async move {
@@ -437,14 +414,10 @@ impl Verifier {
         let (tx, rx) = oneshot::channel();
         let queued = match &self.mode {
             Mode::Threaded(jobs) => jobs.send((txs, Reply::All(tx))).is_ok(),
-            Mode::Inline {
-                vk,
-                regulator,
-                observer,
-            } => {
+            Mode::Inline { vk, observer } => {
                 self.checked.fetch_add(txs.len() as u64, Ordering::Relaxed);
                 self.batches.fetch_add(1, Ordering::Relaxed);
-                tx.send(verify_all_batch(vk, regulator, &txs, observer.as_ref()))
+                tx.send(verify_all_batch(vk, &txs, observer.as_ref()))
                     .is_ok()
             }
         };

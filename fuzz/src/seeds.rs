@@ -76,6 +76,7 @@ fn header() -> TxHeader {
     TxHeader {
         chain: ChainId::from_namespace("sable-devnet"),
         expiry_height: 1_000,
+        regulator: RegulatorSecretKey::random(&mut rng()).public_key(),
     }
 }
 
@@ -293,6 +294,10 @@ fn admin() -> Vec<AdminCommand> {
             log: [5; 32],
             entries: 3,
             head: [6; 32],
+        },
+        AdminOp::RotateRegulatorKey {
+            key: RegulatorSecretKey::random(&mut rng).public_key(),
+            from_height: 120,
         },
     ];
     ops.into_iter()

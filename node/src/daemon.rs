@@ -249,7 +249,6 @@ pub fn verify_l1(
             .map_err(|e| DaemonError::Invalid(format!("verifying key: {e}")))?;
         let verifier = Verifier::start(
             Arc::new(vk),
-            params.regulator,
             0,
             usize::MAX,
             Arc::new(telemetry::VerificationMetrics),
@@ -326,7 +325,6 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             genesis = %hex::encode(params.genesis_digest()),
             "chain parameters"
         );
-        let regulator = params.regulator;
         tracing::info!(node = %me, "building the verifying key");
         let vk = tokio::task::spawn_blocking(VerifyingKey::build)
             .await
@@ -339,7 +337,6 @@ pub fn run(cfg: NodeConfig, policy: Arc<dyn CompliancePolicy>) -> Result<(), Dae
             policy,
             Verifier::start(
                 Arc::new(vk),
-                regulator,
                 cfg.node.verifier_threads,
                 cfg.node.verify_batch_max,
                 Arc::new(telemetry::VerificationMetrics),

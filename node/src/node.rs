@@ -765,6 +765,24 @@ impl Node {
                 .into(),
             );
         }
+        // And what the chain's regulator key no longer takes: proven for the key before
+        // a rotation that takes effect with the next block (or admitted in a race with
+        // this block). A schedule that cannot be read evicts nothing: execution still
+        // skips such a transaction.
+        if let Ok(schedule) = self.store.regulator_schedule(self.params.regulator) {
+            let key = schedule.key_at(next);
+            let stale = self
+                .mempool
+                .evict(|tx: &Arc<Transaction>| tx.header.regulator != key);
+            for (id, tx) in stale {
+                let rejection = Rejection::WrongRegulatorKey {
+                    expected: key.to_string(),
+                    found: tx.header.regulator.to_string(),
+                    height: next,
+                };
+                self.reject(id, rejection.into());
+            }
+        }
         let m = metrics();
         for o in &applied.outcomes {
             let admitted = self.admitted_at.lock().remove(&o.id);

@@ -12,28 +12,36 @@
 //! command; a bank reads the committed heads, checks the log against them and sees
 //! which of its ciphertexts were opened, by whom and why; a rewritten log fails
 //! against the chain, and a commitment that would shrink the log is refused.
+//! The operators then rotate the chain's regulator key to that 2-of-3 key at a height:
+//! before it a wallet configured with the new key encrypts nothing, after it a payment
+//! under the new key applies and one still naming the old key is refused by name, and
+//! the regulator's keyring of both keys reads both sides (the old key alone stops at
+//! the first payment after the rotation).
 #![allow(clippy::unwrap_used)]
 
 use std::{collections::BTreeMap, time::Duration};
 
-use sable_circuits::{asset::AssetId, keys::RegulatorSecretKey};
+use sable_circuits::{asset::AssetId, keys::RegulatorSecretKey, transaction::TxHeader};
 use sable_client::{
-    node_client::NodeClient,
+    node_client::{ClientError, NodeClient},
     wallet::{operate, settle, Wallet, WalletError},
 };
 use sable_compliance::{
-    audit::{scan::scan_node, AssetTag, AuditLedger, FlowKey, OwnerTag, SingleKey},
+    audit::{
+        scan::{scan_node, ScanError},
+        AssetTag, AuditError, AuditLedger, FlowKey, Keyring, OwnerTag, SingleKey,
+    },
     report::{Report, ReportConfig, Scope},
     threshold::{
         simulate_ceremony, AuditLog, DkgParams, KeyHolder, ThresholdDecryptor, ThresholdError,
     },
 };
 use sable_primitives::admin::AdminOp;
-use sable_primitives::{rejection::RejectCode, status::TxStatus};
+use sable_primitives::{block::TxId, rejection::RejectCode, status::TxStatus};
 use sable_testkit::{
     parties::{
-        connect, governing_operators, header, operator, pay, pay_from_wallet, two_banks, withdraw,
-        Bank, TwoBanks,
+        assemble, connect, governing_operators, header, leg, operator, pay, pay_from_wallet,
+        two_banks, withdraw, Bank, TwoBanks,
     },
     Devnet,
 };
@@ -48,12 +56,17 @@ fn tag(asset: AssetId) -> AssetTag {
     AssetTag::of(asset)
 }
 
-/// Scans with the devnet's regulator key into `ledger`, up to `to` (the tip: `None`).
-async fn scan(net: &Devnet, client: &mut NodeClient, ledger: &mut AuditLedger, to: Option<u64>) {
+/// The devnet's (genesis) regulator key.
+fn regulator_key(net: &Devnet) -> SingleKey {
     let hex = std::fs::read_to_string(net.regulator_secret()).unwrap();
     let mut sk = [0u8; 32];
     hex::decode_to_slice(hex.trim(), &mut sk).unwrap();
-    let key = SingleKey::new(RegulatorSecretKey::from_bytes(&sk).unwrap());
+    SingleKey::new(RegulatorSecretKey::from_bytes(&sk).unwrap())
+}
+
+/// Scans with the devnet's regulator key into `ledger`, up to `to` (the tip: `None`).
+async fn scan(net: &Devnet, client: &mut NodeClient, ledger: &mut AuditLedger, to: Option<u64>) {
+    let key = regulator_key(net);
     let mut windows = 0;
     let done = scan_node(client, ledger, &key, to, |_| windows += 1)
         .await
@@ -317,5 +330,130 @@ async fn the_regulators_scan_holds_exactly_what_every_bank_holds() {
     scan(&net, &mut regulator, &mut whole, Some(tip)).await;
     assert_eq!(whole.notes(), ledger.notes());
     assert_eq!(whole.spends(), ledger.spends());
+
+    // The operators rotate the chain's regulator key to the 2-of-3 key, a few blocks
+    // ahead. Until then, a wallet configured with the new key encrypts nothing.
+    let new_key = group.regulator_public_key().unwrap();
+    let from_height = client_a.height().await.unwrap() + 4;
+    operator(
+        &cfg,
+        &mut op,
+        vec![AdminOp::RotateRegulatorKey {
+            key: new_key,
+            from_height,
+        }],
+    )
+    .await;
+    let schedule = client_a.regulator_schedule().await.unwrap();
+    assert_eq!(
+        (
+            schedule.key_at(from_height - 1),
+            schedule.key_at(from_height)
+        ),
+        (reg, new_key)
+    );
+    if client_a.height().await.unwrap() + 1 < from_height {
+        let early = client_a.tx_header(10, new_key).await;
+        assert!(
+            matches!(early, Err(ClientError::RegulatorKey { .. })),
+            "{early:?}"
+        );
+        // The old key's header expires before the rotation: no block after it could
+        // take the transaction.
+        let h = client_a.tx_header(1_000, reg).await.unwrap();
+        assert_eq!(h.expiry_height, from_height - 1);
+    }
+    while client_a.height().await.unwrap() + 1 < from_height {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // From the rotation on: A pays B 50 USD under the new key; a payment still proven
+    // for the old key, and naming it, is refused by name.
+    assert!(matches!(
+        client_a.tx_header(10, reg).await,
+        Err(ClientError::RegulatorKey { .. })
+    ));
+    let (after, _) = pay_from_wallet(
+        &mut client_a,
+        new_key,
+        &a,
+        &mut wallet_a,
+        usd,
+        b.address(),
+        50,
+    )
+    .await;
+    assert_eq!(after.header.regulator, new_key);
+    wallet_a.sync(&mut client_a).await.unwrap();
+    let owned = wallet_a.note_for(usd, 5).unwrap();
+    let stale_leg = leg(
+        &mut client_a,
+        reg,
+        &a,
+        owned.note,
+        owned.position,
+        b.address(),
+        5,
+    )
+    .await;
+    let stale_header = TxHeader {
+        regulator: reg,
+        ..header(&mut client_a).await
+    };
+    let stale = assemble(stale_header, vec![(stale_leg, &a)]);
+    let refused = settle(&mut client_a, &stale).await;
+    assert!(
+        matches!(
+            &refused,
+            Err(WalletError::NotFinalized {
+                status: TxStatus::Rejected {
+                    code: RejectCode::WrongRegulatorKey,
+                    ..
+                },
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    // The regulator reads both sides with both keys (the new one shared 2 of 3); with
+    // the old key alone its scan stops at the payment after the rotation, by name.
+    let threshold = ThresholdDecryptor::new(
+        group.clone(),
+        shares[1..]
+            .iter()
+            .map(|s| KeyHolder::new(s.clone(), &group).unwrap())
+            .collect(),
+        "regulator-0",
+        "after the rotation",
+    )
+    .unwrap();
+    let keys = Keyring::new().with(regulator_key(&net)).with(threshold);
+    let mut rotated = AuditLedger::new();
+    scan_node(&mut regulator, &mut rotated, &keys, None, |_| {})
+        .await
+        .unwrap();
+    wallet_b.sync(&mut client_b).await.unwrap();
+    let at = rotated.height();
+    assert_eq!(
+        rotated
+            .positions_at(at)
+            .get(&(owner(&b), tag(usd)))
+            .copied(),
+        Some(u128::from(wallet_b.balance(usd)))
+    );
+    assert_eq!(wallet_b.balance(usd), 350);
+    let mut old_only = AuditLedger::new();
+    let stopped = scan_node(
+        &mut regulator,
+        &mut old_only,
+        &regulator_key(&net),
+        None,
+        |_| {},
+    )
+    .await;
+    let after_id = TxId::of(&after.to_bytes());
+    assert!(
+        matches!(&stopped, Err(ScanError::Audit(AuditError::KeyNotHeld { tx, .. })) if *tx == after_id),
+        "{stopped:?}"
+    );
     net.stop_all();
 }

@@ -179,10 +179,9 @@ async fn revocations_keep_m_operators_and_revoked_approvals_count_for_nothing() 
 async fn a_data_directory_refuses_other_chain_parameters() {
     let s = started(Duration::from_millis(5), 16).await;
     let params: ChainParams = (*s.params).clone();
-    let regulator = params.regulator;
     let db = tempfile::tempdir().unwrap();
     let open = |params: ChainParams| async {
-        let verifier = Verifier::start(verifying_key().await, regulator, 1, 16, Arc::new(()));
+        let verifier = Verifier::start(verifying_key().await, 1, 16, Arc::new(()));
         let store = Arc::new(Store::open(db.path()).unwrap());
         Node::new(
             store,

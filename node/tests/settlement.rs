@@ -231,9 +231,9 @@ async fn batches_settle_through_a_crashed_submitter_a_reorg_and_an_anvil_restart
             data: b.data,
         })
         .collect();
-    let chain = issuance.header.chain;
+    let (chain, regulator) = (issuance.header.chain, issuance.header.regulator);
     let audit = |batches: &[SettledBatch]| {
-        let (mut replay, mut ledger) = (L1Replay::new(chain), AuditLedger::new());
+        let (mut replay, mut ledger) = (L1Replay::new(chain, regulator), AuditLedger::new());
         for b in batches {
             if let Err(e) = replay.apply_batch(&mut ledger, b, &key) {
                 return (ledger, Some((b.number, e)));

@@ -23,6 +23,8 @@
 //!         | 3 || issuer_key:32                  (withdraw issuer)
 //!         | 4 || fingerprint:32 || reason       (revoke certificate)
 //!         | 5 || fingerprint:32 || reason       (reinstate certificate)
+//!         | 6 || log:32 || entries:u64 || head:32 (commit an audit log head)
+//!         | 7 || key:32 || from_height:u64      (rotate the regulator key)
 //! label, reason = len:u32 || utf8 (≤ 128 bytes)
 //! signed   = len:u32 || command || count:u32 (≤ 8) || approval*
 //! approval = len:u32 || certificate_der || signature:64
@@ -42,7 +44,7 @@
 
 use sable_circuits::{
     encoding::{DecodeError, Reader, Writer},
-    keys::Address,
+    keys::{Address, RegulatorPublicKey},
     transaction::ChainId,
 };
 
@@ -119,6 +121,15 @@ pub enum AdminOp {
         entries: u64,
         /// The hash of the last of them.
         head: [u8; 32],
+    },
+    /// Rotate the chain's regulator key: blocks from `from_height` on take only
+    /// transactions proven for `key` (see [`crate::regulator`]). Notes before it stay
+    /// readable with the old key only.
+    RotateRegulatorKey {
+        /// The new key.
+        key: RegulatorPublicKey,
+        /// The first height it applies to (after the block that applies this command).
+        from_height: u64,
     },
 }
 
@@ -214,6 +225,9 @@ impl AdminCommand {
             AdminOp::CommitAuditLog { log, entries, head } => {
                 w.u8(6).bytes(log).u64(*entries).bytes(head);
             }
+            AdminOp::RotateRegulatorKey { key, from_height } => {
+                w.u8(7).bytes(&key.to_bytes()).u64(*from_height);
+            }
         }
         w.into_bytes()
     }
@@ -257,6 +271,10 @@ impl AdminCommand {
                 log: r.array("audit log")?,
                 entries: r.u64("audit log entries")?,
                 head: r.array("audit log head")?,
+            },
+            7 => AdminOp::RotateRegulatorKey {
+                key: RegulatorPublicKey::from_bytes(&r.array("regulator key")?)?,
+                from_height: r.u64("rotation height")?,
             },
             _ => return Err(DecodeError::InvalidKey("unknown admin op")),
         };
@@ -458,6 +476,10 @@ mod tests {
                 log: [3; 32],
                 entries: 12,
                 head: [4; 32],
+            },
+            AdminOp::RotateRegulatorKey {
+                key: RegulatorSecretKey::random(&mut rand::rng()).public_key(),
+                from_height: 40,
             },
         ]
     }

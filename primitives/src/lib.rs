@@ -18,6 +18,7 @@ pub mod block;
 pub mod bridge;
 pub mod params;
 pub mod published;
+pub mod regulator;
 pub mod rejection;
 pub mod status;
 
@@ -25,5 +26,6 @@ pub use block::{Block, BlockHash, BlockHeader, StateRef, TxId};
 pub use bridge::WithdrawalRecord;
 pub use params::ChainParams;
 pub use published::PublishedData;
+pub use regulator::{RegulatorRotation, RegulatorSchedule};
 pub use rejection::{AdmissionError, L1View, PoolCondition, RejectCode, RejectKind, Rejection};
 pub use status::TxStatus;

@@ -95,7 +95,8 @@ pub fn quorum(n: usize) -> usize {
 pub struct ChainParams {
     /// The chain every transaction must be signed for (the hash of its namespace).
     pub chain: ChainId,
-    /// The network's regulator key (a public input of every proof).
+    /// The network's regulator key at genesis (a public input of every proof until the
+    /// first rotation; see [`crate::regulator`]).
     pub regulator: RegulatorPublicKey,
     /// The consortium CA.
     pub ca: CertificateAuthority,

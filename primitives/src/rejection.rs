@@ -60,6 +60,8 @@ pub enum RejectCode {
     UnregisteredRecipient = 20,
     /// Its submitter's recent transactions failed verification: try again later.
     Throttled = 21,
+    /// Proven for a regulator key that is not the chain's key at the block's height.
+    WrongRegulatorKey = 22,
 }
 
 /// Whose fact a refusal is (see the module docs).
@@ -81,7 +83,7 @@ pub enum RejectKind {
 
 impl RejectCode {
     /// Every code, in numeric order.
-    pub const ALL: [RejectCode; 21] = [
+    pub const ALL: [RejectCode; 22] = [
         RejectCode::Malformed,
         RejectCode::TooLarge,
         RejectCode::InvalidSignature,
@@ -103,6 +105,7 @@ impl RejectCode {
         RejectCode::Expired,
         RejectCode::UnregisteredRecipient,
         RejectCode::Throttled,
+        RejectCode::WrongRegulatorKey,
     ];
 
     /// The code a byte stands for; `None` for 0 and for numbers no code has.
@@ -134,6 +137,7 @@ impl RejectCode {
             RejectCode::Expired => "expired",
             RejectCode::UnregisteredRecipient => "unregistered_recipient",
             RejectCode::Throttled => "throttled",
+            RejectCode::WrongRegulatorKey => "wrong_regulator_key",
         }
     }
 
@@ -153,7 +157,8 @@ impl RejectCode {
             | RejectCode::Admin
             | RejectCode::DepositConsumed
             | RejectCode::Expired
-            | RejectCode::UnregisteredRecipient => RejectKind::Conflict,
+            | RejectCode::UnregisteredRecipient
+            | RejectCode::WrongRegulatorKey => RejectKind::Conflict,
             RejectCode::Compliance => RejectKind::Policy,
             RejectCode::DuplicateNullifier | RejectCode::MempoolFull | RejectCode::Throttled => {
                 RejectKind::Pool
@@ -252,6 +257,19 @@ pub enum Rejection {
         /// The note within the issuance.
         note: usize,
     },
+    /// Proven for a regulator key that is not the chain's key at the block's height
+    /// (one from before a rotation, or one the sender chose).
+    #[error(
+        "proven for regulator key {found}; the chain's regulator key for a block at height {height} is {expected}"
+    )]
+    WrongRegulatorKey {
+        /// The key the chain's schedule gives that height (its first bytes, in hex).
+        expected: String,
+        /// The key the transaction names.
+        found: String,
+        /// The height of the block it would be in.
+        height: u64,
+    },
 }
 
 impl Rejection {
@@ -273,6 +291,7 @@ impl Rejection {
             Rejection::WrongChain { .. } => RejectCode::WrongChain,
             Rejection::Expired { .. } => RejectCode::Expired,
             Rejection::UnregisteredRecipient { .. } => RejectCode::UnregisteredRecipient,
+            Rejection::WrongRegulatorKey { .. } => RejectCode::WrongRegulatorKey,
         }
     }
 }
@@ -354,7 +373,7 @@ mod tests {
             assert_eq!(RejectCode::from_u8(c as u8), Some(c));
         }
         assert_eq!(RejectCode::from_u8(0), None);
-        assert_eq!(RejectCode::from_u8(22), None);
+        assert_eq!(RejectCode::from_u8(23), None);
         assert_eq!(RejectCode::from_u8(255), None);
     }
 
@@ -388,6 +407,11 @@ mod tests {
             Rejection::UnregisteredRecipient {
                 issuance: 0,
                 note: 1,
+            },
+            Rejection::WrongRegulatorKey {
+                expected: "a".into(),
+                found: "b".into(),
+                height: 4,
             },
         ];
         for r in &verdicts {

@@ -45,6 +45,7 @@
 //! | `l1_deposits` | L1 deposit index | asset · value · commitment · L1 block (local) |
 //! | `l1_assets` | asset id | token · unit · L1 block (local) |
 //! | `audit_logs` | log · entries | height · head of a regulator decryption audit log |
+//! | `regulator_keys` | from height | key · height scheduled (a regulator key rotation) |
 
 mod merkle;
 pub mod reader;

@@ -4,14 +4,15 @@
 //! own writes first), so execution checks a block's later transactions against its
 //! earlier ones with the same calls the RPC uses on the committed state.
 
+use sable_circuits::keys::RegulatorPublicKey;
 use sable_primitives::{
     block::{Block, BlockHeader, TxId},
-    WithdrawalRecord,
+    RegulatorRotation, RegulatorSchedule, WithdrawalRecord,
 };
 
 use crate::{
     records::{
-        AuditLogHead, L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation,
+        self, AuditLogHead, L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation,
     },
     schema::{height_key, meta, u64_le, Cf},
     Row, Staged, StorageError, Store,
@@ -243,6 +244,23 @@ pub trait ChainReader: sealed::RawRead {
             .filter(|(k, _)| k.starts_with(log))
             .map(|(k, v)| AuditLogHead::from_row(&k, &v))
             .collect()
+    }
+
+    /// The scheduled regulator key rotations, by the height they take effect.
+    fn regulator_rotations(&self) -> Result<Vec<RegulatorRotation>, StorageError> {
+        self.raw_scan(Cf::RegulatorKeys)?
+            .into_iter()
+            .map(|(k, v)| records::rotation_from_row(&k, &v))
+            .collect()
+    }
+
+    /// The chain's regulator key schedule, whose genesis key is `genesis`.
+    fn regulator_schedule(
+        &self,
+        genesis: RegulatorPublicKey,
+    ) -> Result<RegulatorSchedule, StorageError> {
+        RegulatorSchedule::with_rotations(genesis, self.regulator_rotations()?)
+            .map_err(|_| StorageError::Corrupt("regulator key schedule"))
     }
 
     /// Whether the certificate with this fingerprint is revoked.

@@ -1,6 +1,7 @@
 //! The records the store keeps, with their encodings (integers little-endian).
 
-use sable_primitives::RejectCode;
+use sable_circuits::keys::RegulatorPublicKey;
+use sable_primitives::{RegulatorRotation, RejectCode};
 
 use crate::{schema::u64_le, StorageError};
 
@@ -123,6 +124,36 @@ impl AuditLogHead {
             height: u64_le(value, "audit log head")?,
         })
     }
+}
+
+/// A regulator key rotation's value: key · height scheduled.
+pub(crate) fn rotation_value(rotation: &RegulatorRotation) -> Vec<u8> {
+    let mut v = rotation.key.to_bytes().to_vec();
+    v.extend_from_slice(&rotation.scheduled_at.to_le_bytes());
+    v
+}
+
+/// A regulator key rotation from its row (from height, big-endian · its value).
+pub(crate) fn rotation_from_row(
+    key: &[u8],
+    value: &[u8],
+) -> Result<RegulatorRotation, StorageError> {
+    let corrupt = || StorageError::Corrupt("regulator key rotation");
+    let from_height = <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt())?;
+    let point: [u8; 32] = value
+        .get(..32)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(corrupt)?;
+    if value.len() != 40 {
+        return Err(corrupt());
+    }
+    Ok(RegulatorRotation {
+        from_height,
+        key: RegulatorPublicKey::from_bytes(&point).map_err(|_| corrupt())?,
+        scheduled_at: u64_le(&value[32..], "regulator key rotation")?,
+    })
 }
 
 /// A confirmed L1 deposit as this validator's watcher stored it (its own view of L1,

@@ -52,11 +52,14 @@ pub enum Cf {
     /// Committed heads of regulator decryption audit logs: log · entries (big-endian)
     /// → height · head. Chain state.
     AuditLogs,
+    /// Scheduled regulator key rotations: from height (big-endian) → key · height
+    /// scheduled. Chain state.
+    RegulatorKeys,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 20] = [
+    pub const ALL: [Cf; 21] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -77,6 +80,7 @@ impl Cf {
         Cf::Withdrawals,
         Cf::L1Assets,
         Cf::AuditLogs,
+        Cf::RegulatorKeys,
     ];
 
     /// The column family's name on disk.
@@ -102,6 +106,7 @@ impl Cf {
             Cf::Withdrawals => "withdrawals",
             Cf::L1Assets => "l1_assets",
             Cf::AuditLogs => "audit_logs",
+            Cf::RegulatorKeys => "regulator_keys",
         }
     }
 }

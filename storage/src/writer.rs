@@ -3,7 +3,7 @@
 
 use sable_primitives::{
     block::{BlockHeader, TxId},
-    WithdrawalRecord,
+    RegulatorRotation, WithdrawalRecord,
 };
 
 use crate::{
@@ -129,6 +129,15 @@ impl Staged<'_> {
         let mut key = log.to_vec();
         key.extend_from_slice(&head.entries.to_be_bytes());
         self.put(Cf::AuditLogs, key, head.value_bytes());
+    }
+
+    /// Schedules a regulator key rotation.
+    pub fn put_regulator_rotation(&mut self, rotation: &RegulatorRotation) {
+        self.put(
+            Cf::RegulatorKeys,
+            rotation.from_height.to_be_bytes().to_vec(),
+            crate::records::rotation_value(rotation),
+        );
     }
 
     /// Revokes a certificate.

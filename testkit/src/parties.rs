@@ -42,10 +42,13 @@ pub async fn connect(cfg: &NodeConfig, participant: &str) -> NodeClient {
     NodeClient::new(channel)
 }
 
-/// The header for a transaction signed now through `client`'s node (its chain, and the
-/// wallet's default expiry window).
+/// The header for a transaction signed now through `client`'s node (its chain, the
+/// wallet's default expiry window, and the regulator key the node's schedule gives the
+/// next block: tests take the node's word for it, a bank's wallet never does).
 pub async fn header(client: &mut NodeClient) -> TxHeader {
-    client.tx_header(wallet::EXPIRY_WINDOW).await.unwrap()
+    let next = client.height().await.unwrap() + 1;
+    let key = client.regulator_schedule().await.unwrap().key_at(next);
+    client.tx_header(wallet::EXPIRY_WINDOW, key).await.unwrap()
 }
 
 pub fn regulator(cfg: &NodeConfig) -> RegulatorPublicKey {

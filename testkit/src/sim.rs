@@ -28,7 +28,7 @@ use commonware_utils::{NZUsize, NZU32};
 use sable_circuits::{
     circuit::VerifyingKey,
     constants::MAX_EXPIRY_DELTA,
-    keys::{RegulatorPublicKey, RegulatorSecretKey},
+    keys::RegulatorPublicKey,
     transaction::{ChainId, TxHeader},
 };
 use sable_client::wallet::{approved, OperatorKey};
@@ -101,7 +101,8 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// A network of `n` validators with a fresh dev PKI, a random regulator key and `vk`.
+    /// A network of `n` validators with a fresh dev PKI, the simulated chain's regulator
+    /// key and `vk`.
     pub fn new(n: usize, vk: Arc<VerifyingKey>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let spec = DevPkiSpec {
@@ -113,7 +114,7 @@ impl Fixture {
             ..DevPkiSpec::default()
         };
         let pki = generate_dev_pki(dir.path(), &spec).unwrap();
-        let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
+        let regulator = crate::genesis::test_regulator(SIM_REGULATOR_SEED).public_key();
         let params = crate::genesis::chain_params(&pki, NAMESPACE, regulator, SIM_THRESHOLD);
         let ca = &params.ca;
         let (mut peers, mut seeds, mut keys) = (Vec::new(), Vec::new(), Vec::new());
@@ -200,8 +201,12 @@ pub fn header() -> TxHeader {
     TxHeader {
         chain: ChainId::from_namespace(NAMESPACE),
         expiry_height: MAX_EXPIRY_DELTA,
+        regulator: crate::genesis::test_regulator(SIM_REGULATOR_SEED).public_key(),
     }
 }
+
+/// The simulated chain's regulator key ([`crate::genesis::test_regulator`]'s seed).
+pub const SIM_REGULATOR_SEED: u8 = 3;
 
 /// Co-signing settlement batches in simulation: each validator runs its
 /// [`Cosigner`] over the simulated links on channel [`exchange::CHANNEL`], against a
@@ -447,7 +452,7 @@ impl Cluster {
                     store,
                     params,
                     Arc::new(AllowAll),
-                    Verifier::inline(f.vk.clone(), f.params.regulator, Arc::new(())),
+                    Verifier::inline(f.vk.clone(), Arc::new(())),
                     MempoolLimits::default(),
                     Arc::new(RtOf(ctx.child("node"))),
                 )

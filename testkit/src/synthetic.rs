@@ -75,6 +75,10 @@ pub struct Workload {
     pub issued: u64,
     /// One payment in this many is a withdrawal to L1 (0: none).
     pub withdrawal_every: usize,
+    /// The regulator key rotates from this height on (scheduled by an operator command
+    /// in block 1; `None`: never): payments from it encrypt to
+    /// [`SyntheticChain::rotated`]'s key.
+    pub rotate_at: Option<u64>,
 }
 
 impl Default for Workload {
@@ -87,14 +91,17 @@ impl Default for Workload {
             per_block: 4,
             issued: 1_000_000,
             withdrawal_every: 25,
+            rotate_at: None,
         }
     }
 }
 
 /// A generated chain (see the module docs).
 pub struct SyntheticChain {
-    /// The chain's regulator key.
+    /// The chain's regulator key at genesis.
     pub regulator: RegulatorSecretKey,
+    /// The key it rotated to, and from which height ([`Workload::rotate_at`]).
+    pub rotated: Option<(u64, RegulatorSecretKey)>,
     /// The banks' wallets, each having absorbed every block.
     pub banks: Vec<Wallet>,
     /// The assets, as issued.
@@ -109,12 +116,17 @@ pub struct SyntheticChain {
     registry: ParticipantRegistry,
 }
 
+/// The synthetic chain's regulator key ([`crate::genesis::test_regulator`]'s seed).
+pub const SYNTHETIC_REGULATOR_SEED: u8 = 5;
+
 /// The header every synthetic transaction carries (valid at every height up to
-/// `MAX_EXPIRY_DELTA`, as execution judges expiry).
+/// `MAX_EXPIRY_DELTA`, as execution judges expiry, and naming the chain's regulator
+/// key).
 pub fn header() -> TxHeader {
     TxHeader {
         chain: ChainId::from_namespace("sable-synthetic"),
         expiry_height: MAX_EXPIRY_DELTA,
+        regulator: crate::genesis::test_regulator(SYNTHETIC_REGULATOR_SEED).public_key(),
     }
 }
 
@@ -127,7 +139,17 @@ impl SyntheticChain {
         assert!(w.banks >= 2 && w.assets >= 1 && w.per_block >= 1);
         let mut choose = StdRng::seed_from_u64(w.seed);
         let mut chain = SyntheticChain {
-            regulator: RegulatorSecretKey::random(&mut rand::rng()),
+            regulator: crate::genesis::test_regulator(SYNTHETIC_REGULATOR_SEED),
+            rotated: w.rotate_at.map(|h| {
+                assert!(
+                    h > 1,
+                    "a rotation takes effect after block 1, which schedules it"
+                );
+                (
+                    h,
+                    crate::genesis::test_regulator(SYNTHETIC_REGULATOR_SEED + 1),
+                )
+            }),
             banks: (0..w.banks)
                 .map(|i| Wallet::random(&format!("Bank {}", (b'A' + i as u8) as char)))
                 .collect(),
@@ -159,6 +181,15 @@ impl SyntheticChain {
                 label: "Central issuer".into(),
             },
         });
+        if let Some((from_height, key)) = &chain.rotated {
+            admin.push(AdminCommand {
+                nonce: w.banks as u64 + 1,
+                op: AdminOp::RotateRegulatorKey {
+                    key: key.public_key(),
+                    from_height: *from_height,
+                },
+            });
+        }
         for b in &chain.banks {
             chain.registry.add(&b.address()).expect("registry has room");
         }
@@ -261,22 +292,32 @@ impl SyntheticChain {
         });
     }
 
+    /// The chain's regulator key at `height`.
+    pub fn regulator_at(&self, height: u64) -> &RegulatorSecretKey {
+        match &self.rotated {
+            Some((from, key)) if height >= *from => key,
+            _ => &self.regulator,
+        }
+    }
+
     /// Bank `from` pays `value` of `note` to bank `to` (or withdraws it to L1),
-    /// keeping the change.
+    /// keeping the change, in the next block (under its regulator key).
     fn pay(&self, from: usize, note: OwnedNote, to: Option<usize>, value: u64) -> Transaction {
         let sk: &SpendingKey = self.banks[from].spending_key();
+        let height = self.blocks.len() as u64 + 1;
         self.part_paying(
             sk,
             note,
             to.map(|t| self.banks[t].address()),
             value,
-            &self.regulator,
+            self.regulator_at(height),
         )
     }
 
     /// A payment of `value` from `sk`'s `note` to `to` (or to L1), with its regulator
-    /// ciphertexts encrypted to `regulator`: the chain's key, or another one for a
-    /// sender who tries to hide from the regulator.
+    /// ciphertexts encrypted to `regulator`, the key its header names: the chain's key,
+    /// or another one for a sender who tries to hide from the regulator (whose proof
+    /// would verify under the key it names; execution refuses the key).
     pub fn part_paying(
         &self,
         sk: &SpendingKey,
@@ -348,7 +389,38 @@ impl SyntheticChain {
             .build(&mut r)
             .expect("part builds")
             .with_unchecked_proof(Proof::from_bytes(vec![0; Proof::expected_size(2)]));
-        assemble(header(), vec![(part, sk)]).expect("transaction assembles")
+        let header = TxHeader {
+            regulator: regulator.public_key(),
+            ..header()
+        };
+        assemble(header, vec![(part, sk)]).expect("transaction assembles")
+    }
+
+    /// A batch after `last` settling one more block, a second after `last`'s tip,
+    /// holding `txs`, every one of which execution skips: the block moves no root, so
+    /// the batch keeps `last`'s roots.
+    pub fn skipped_batch(last: &SettledBatch, txs: &[Transaction]) -> SettledBatch {
+        let tip = PublishedData::from_bytes(&last.data)
+            .ok()
+            .and_then(|d| d.0.last().cloned())
+            .expect("the batch holds blocks");
+        let height = last.last_block + 1;
+        let block = Block {
+            height,
+            parent: tip.hash(),
+            timestamp_ms: tip.timestamp_ms + 1_000,
+            state: StateRef::default(),
+            transactions: txs.iter().map(Transaction::to_bytes).collect(),
+            admin: Vec::new(),
+        };
+        SettledBatch {
+            number: last.number + 1,
+            first_block: height,
+            last_block: height,
+            commitment_root: last.commitment_root,
+            nullifier_root: nullifier_root_step(&last.nullifier_root, height, &[]),
+            data: PublishedData(vec![block]).to_bytes(),
+        }
     }
 
     /// The blocks as settled batches of `per_batch` blocks (the last may hold fewer),

@@ -32,7 +32,7 @@ use rand::{rand_core::UnwrapErr, rngs::SysRng};
 use sable_bench::{arg, read_pool, verification::machine_rate, write_pool, Transfer};
 use sable_circuits::{
     circuit::{ProvingKey, VerifyingKey},
-    keys::{RegulatorPublicKey, RegulatorSecretKey},
+    keys::RegulatorSecretKey,
     transaction::Transaction,
 };
 use sable_compliance::audit::{scan::read_block, AuditLedger, SingleKey};
@@ -62,19 +62,16 @@ fn scan(blocks: &[(v1::Block, v1::CompactBlock)], key: &SingleKey) -> Result<f64
     Ok(rate)
 }
 
-/// `n` proven 2-action transactions and the regulator key they were proven for, made
-/// once and kept under `$HOME/.cache/sable/bench/audit_scan`.
-fn reference_pool(n: usize) -> Result<(Vec<Transaction>, RegulatorPublicKey)> {
+/// `n` proven 2-action transactions (each names the regulator key it was proven for),
+/// made once and kept under `$HOME/.cache/sable/bench/audit_scan`; a pool from before a
+/// change of the transaction encoding is made again.
+fn reference_pool(n: usize) -> Result<Vec<Transaction>> {
     let home = std::env::var_os("HOME").context("HOME is not set")?;
     let dir = PathBuf::from(home).join(".cache/sable/bench/audit_scan");
-    let (pool_file, key_file) = (
-        dir.join(format!("pool-{n}.bin")),
-        dir.join(format!("pool-{n}.key")),
-    );
-    if let (Ok(pool), Ok(key)) = (read_pool(&pool_file), std::fs::read(&key_file)) {
-        let key: [u8; 32] = key.as_slice().try_into().context("pool key")?;
+    let pool_file = dir.join(format!("pool-{n}.bin"));
+    if let Ok(pool) = read_pool(&pool_file) {
         if pool.len() == n {
-            return Ok((pool, RegulatorPublicKey::from_bytes(&key)?));
+            return Ok(pool);
         }
     }
     let t = Instant::now();
@@ -86,13 +83,12 @@ fn reference_pool(n: usize) -> Result<(Vec<Transaction>, RegulatorPublicKey)> {
         .collect::<Result<_>>()?;
     std::fs::create_dir_all(&dir)?;
     write_pool(&pool_file, &pool)?;
-    std::fs::write(&key_file, transfer.regulator.to_bytes())?;
     println!(
         "reference: proved {n} 2-action transactions in {:.1} s (kept in {})",
         t.elapsed().as_secs_f64(),
         dir.display()
     );
-    Ok((pool, transfer.regulator))
+    Ok(pool)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -173,16 +169,16 @@ fn main() -> Result<()> {
     );
     let key = SingleKey::new(RegulatorSecretKey::from_bytes(&chain.regulator.to_bytes())?);
 
-    let (pool, regulator) = reference_pool(proofs)?;
+    let pool = reference_pool(proofs)?;
     let pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
     let vk = VerifyingKey::build();
 
     let (mut scans, mut verifies) = (Vec::new(), Vec::new());
     for _ in 0..reps {
-        verifies.push(machine_rate(&vk, &pool, &regulator)?);
+        verifies.push(machine_rate(&vk, &pool)?);
         scans.push(scan(&blocks, &key)?);
     }
-    verifies.push(machine_rate(&vk, &pool, &regulator)?);
+    verifies.push(machine_rate(&vk, &pool)?);
     let (scan_rate, verify_rate) = (median(scans.clone()), median(verifies.clone()));
     let bound = verify_rate / VALIDATORS;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

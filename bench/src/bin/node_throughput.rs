@@ -56,15 +56,14 @@ use sable_bench::{
     write_pool,
 };
 use sable_circuits::{
-    circuit::VerifyingKey, constants::MAX_ISSUED_NOTES, keys::RegulatorPublicKey,
-    transaction::Transaction,
+    circuit::VerifyingKey, constants::MAX_ISSUED_NOTES, transaction::Transaction,
 };
 use sable_client::wallet;
 use sable_client::NodeClient;
 use sable_primitives::TxStatus;
 use sable_storage::ChainReader as _;
 use sable_testkit::{
-    parties::{connect, pay, regulator, two_banks, TwoBanks},
+    parties::{connect, pay, two_banks, TwoBanks},
     Devnet,
 };
 
@@ -218,7 +217,7 @@ async fn prepare(exe: &Path, work: &Path, snapshot: &Path, n: usize) -> Result<(
     while notes.len() < n {
         let (_, _, base) = client.anchor().await?;
         let count = (n - notes.len()).min(MAX_ISSUED_NOTES);
-        let h = client.tx_header(wallet::EXPIRY_WINDOW).await?;
+        let h = client.tx_header(wallet::EXPIRY_WINDOW, reg).await?;
         let (issuance, issued) = issuer.issue(h, "USD", a.address(), &vec![100; count]);
         wallet::settle(&mut client, &issuance).await?;
         notes.extend(
@@ -263,10 +262,10 @@ impl Bound {
     }
 }
 
-fn measure_bound(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey) -> Result<Bound> {
+fn measure_bound(pool: &[Arc<Transaction>]) -> Result<Bound> {
     let vk = VerifyingKey::build();
     let n = pool.len() as f64;
-    let whole = || verify_pool(&vk, pool, reg, pool.len());
+    let whole = || verify_pool(&vk, pool, pool.len());
     let t = Instant::now();
     let actions = whole()?;
     let all_s = t.elapsed().as_secs_f64();
@@ -287,7 +286,7 @@ fn measure_bound(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey) -> Result<
 /// One thread's verification rate over `pool` in batches of each of `sizes`, and with
 /// `--curve-verifiers K`, the rate of K single-threaded verifiers running at once (the
 /// devnet runs one per validator, more than this machine has cores).
-fn batch_curve(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey, sizes: &str) -> Result<()> {
+fn batch_curve(pool: &[Arc<Transaction>], sizes: &str) -> Result<()> {
     let verifiers: usize = arg("--curve-verifiers", 1);
     ensure!(verifiers > 0, "--curve-verifiers must be positive");
     let vk = VerifyingKey::build();
@@ -300,7 +299,7 @@ fn batch_curve(pool: &[Arc<Transaction>], reg: &RegulatorPublicKey, sizes: &str)
             .with_context(|| format!("--batch-curve: {size} is not a batch size"))?;
         ensure!(size > 0, "--batch-curve: sizes must be positive");
         let s = at_once(verifiers, || {
-            on_one_thread(|| verify_pool(&vk, pool, reg, size)).map(drop)
+            on_one_thread(|| verify_pool(&vk, pool, size)).map(drop)
         })?;
         let n = (pool.len() * verifiers) as f64;
         println!(
@@ -563,7 +562,9 @@ async fn main() -> Result<()> {
     };
     let work = state.join("net");
     let snapshot = state.join(format!("pool-{pool_size}"));
-    if !snapshot.join("ready").exists() {
+    // A snapshot from before a change of the transaction encoding is made again.
+    let usable = snapshot.join("ready").exists() && read_pool(&snapshot.join("pool.bin")).is_ok();
+    if !usable {
         prepare(&exe, &work, &snapshot, pool_size).await?;
     }
     // `--prepare-only`: make the pool (on a busy machine, say) and measure later.
@@ -577,15 +578,13 @@ async fn main() -> Result<()> {
         snapshot.display()
     );
     let pool: Vec<Arc<Transaction>> = pool.into_iter().map(Arc::new).collect();
-    // The regulator's key, from the snapshot's configuration.
     remove_dir(&work)?;
     copy_dir(&snapshot.join("net"), &work)?;
-    let reg = regulator(&Devnet::at(&exe, &work, VALIDATORS).config(0));
     // `--batch-curve 32,64,...`: one thread's verification rate over the whole pool in
     // batches of each size (what the nodes' batch cap costs), then stop.
     let curve = arg("--batch-curve", String::new());
     if !curve.is_empty() {
-        return batch_curve(&pool, &reg, &curve);
+        return batch_curve(&pool, &curve);
     }
     // `--node` settings are written into this scratch copy first, so a malformed one
     // stops the run before the bound is measured rather than at round 1.
@@ -607,14 +606,14 @@ async fn main() -> Result<()> {
     // each round restores the devnet from the snapshot and spends the same transactions,
     // with the bound measured before and after it, and each round's ratios use the mean
     // of the two measurements around it.
-    let mut bounds = vec![measure_bound(&pool, &reg)?];
+    let mut bounds = vec![measure_bound(&pool)?];
     let mut results = Vec::with_capacity(rounds);
     for r in 0..rounds {
         let before = bounds[r].machine() / VALIDATORS as f64;
         // The last round's logs, when `--logs DIR` asks for them.
         let keep = (!logs.is_empty() && r + 1 == rounds).then(|| Path::new(&logs));
         results.push(run_round(&setup, &pool, before, keep).await?);
-        bounds.push(measure_bound(&pool, &reg)?);
+        bounds.push(measure_bound(&pool)?);
         eprintln!("round {} of {rounds} done", r + 1);
     }
     let machine: Vec<f64> = bounds.iter().map(Bound::machine).collect();

@@ -88,7 +88,8 @@ impl Directory {
                 }
                 AdminOp::RevokeCertificate { .. }
                 | AdminOp::ReinstateCertificate { .. }
-                | AdminOp::CommitAuditLog { .. } => {}
+                | AdminOp::CommitAuditLog { .. }
+                | AdminOp::RotateRegulatorKey { .. } => {}
             }
         }
     }

@@ -4,7 +4,9 @@
 //! A block lists the transactions its proposer ordered; execution may still skip some
 //! (already spent, expired, an anchor the tree never had, …), and only the applied ones
 //! moved value. The replay judges each transaction by the checks it can make from the
-//! chain's own data: a duplicate, the chain id and expiry window, issuer authorisation
+//! chain's own data: a duplicate, the chain id and expiry window, the regulator key the
+//! chain's schedule gives the block (rotations from the operator commands in the
+//! blocks), issuer authorisation
 //! and registered recipients (from the operator commands in the blocks), the anchor
 //! against every root the rebuilt note tree had, nullifiers already spent, deposits
 //! already minted. It then checks its judgement against the roots the batch settled
@@ -24,20 +26,22 @@ use ff::PrimeField;
 use incrementalmerkletree::frontier::Frontier;
 use sable_circuits::{
     constants::MAX_EXPIRY_DELTA,
+    keys::RegulatorPublicKey,
     transaction::{ChainId, Transaction},
     tree::MerkleHash,
 };
 use sable_primitives::{
-    admin::{AdminCommand, SignedAdminCommand},
+    admin::{AdminCommand, AdminOp, SignedAdminCommand},
     block::{nullifier_root_step, BlockHash, TxId},
     published::PublishedData,
+    RegulatorRotation, RegulatorSchedule,
 };
 
 pub use sable_primitives::published::SettledBatch;
 
 use super::{
-    decrypt::RegulatorDecryptor, directory::Directory, ledger::OwnerTag, scan::ReadBlock,
-    AuditError, AuditLedger,
+    decrypt::RegulatorKeys, directory::Directory, ledger::OwnerTag, scan::ReadBlock, AuditError,
+    AuditLedger,
 };
 
 /// Why a batch was not applied.
@@ -97,6 +101,8 @@ struct State {
     nullifier_root: [u8; 32],
     last_hash: Option<BlockHash>,
     next_block: u64,
+    /// The regulator key each height takes (rotations as execution schedules them).
+    regulators: RegulatorSchedule,
 }
 
 fn root_bytes(f: &Frontier<MerkleHash, 32>) -> [u8; 32] {
@@ -104,8 +110,9 @@ fn root_bytes(f: &Frontier<MerkleHash, 32>) -> [u8; 32] {
 }
 
 impl L1Replay {
-    /// A replay of chain `chain` from genesis.
-    pub fn new(chain: ChainId) -> Self {
+    /// A replay of chain `chain`, whose genesis regulator key is `regulator`, from
+    /// genesis.
+    pub fn new(chain: ChainId, regulator: RegulatorPublicKey) -> Self {
         let frontier = Frontier::empty();
         let anchors = HashSet::from([root_bytes(&frontier)]);
         L1Replay {
@@ -119,6 +126,7 @@ impl L1Replay {
                 nullifier_root: [0; 32],
                 last_hash: None,
                 next_block: 1,
+                regulators: RegulatorSchedule::new(regulator),
             },
             next_batch: 1,
             stopped: false,
@@ -137,7 +145,7 @@ impl L1Replay {
         &mut self,
         ledger: &mut AuditLedger,
         batch: &SettledBatch,
-        key: &dyn RegulatorDecryptor,
+        key: &dyn RegulatorKeys,
     ) -> Result<u64, L1AuditError> {
         if self.stopped {
             return Err(L1AuditError::Stopped);
@@ -199,6 +207,17 @@ impl L1Replay {
                 })
                 .collect();
             directory.apply_admin(h, &admin);
+            for cmd in &admin {
+                if let AdminOp::RotateRegulatorKey { key, from_height } = cmd.op {
+                    // One execution refuses (not ahead, not after the last, a key the
+                    // chain used before) changes nothing there either.
+                    let _ = state.regulators.schedule(RegulatorRotation {
+                        from_height,
+                        key,
+                        scheduled_at: h,
+                    });
+                }
+            }
             let mut txs = Vec::new();
             let mut nfs = Vec::new();
             for raw in &block.transactions {
@@ -277,6 +296,7 @@ impl L1Replay {
         if header.chain != self.chain
             || header.expiry_height < height
             || header.expiry_height > horizon
+            || header.regulator != state.regulators.key_at(height)
         {
             return false;
         }

@@ -11,13 +11,13 @@ use pasta_curves::pallas;
 use rayon::prelude::*;
 use sable_circuits::{
     asset::AssetId,
-    keys::Address,
+    keys::{Address, RegulatorPublicKey},
     regulator::{RegulatorCiphertext, RegulatorPlaintext},
     transaction::Transaction,
 };
 use sable_primitives::{admin::AdminCommand, block::TxId};
 
-use super::{decrypt::RegulatorDecryptor, directory::Directory, AuditError};
+use super::{decrypt::RegulatorKeys, directory::Directory, AuditError};
 
 /// An asset as the regulator sees it: the x-coordinate of its value base (canonical
 /// bytes). Named through the assets the chain lists (issuances, bridge listings).
@@ -258,26 +258,36 @@ impl AuditLedger {
     pub fn apply_block(
         &mut self,
         block: AuditBlock<'_>,
-        key: &dyn RegulatorDecryptor,
+        key: &dyn RegulatorKeys,
     ) -> Result<(), AuditError> {
         let height = block.height;
         self.check_order(height)?;
         // Opening a ciphertext is the costly step (a scalar multiplication): every
         // ciphertext of the block is opened at once, across the cores, and the block
         // is then recorded in order.
-        let ciphertexts: Vec<&RegulatorCiphertext> = block
+        let ciphertexts: Vec<(TxId, &RegulatorPublicKey, &RegulatorCiphertext)> = block
             .transactions
             .iter()
-            .flat_map(|(_, tx)| {
+            .flat_map(|(id, tx)| {
                 let actions = tx.parts.iter().flat_map(|p| p.effects.actions.iter());
                 actions
                     .map(|a| &a.regulator_ciphertext)
                     .chain(tx.deposits.iter().map(|d| &d.regulator_ciphertext))
+                    .map(|ct| (*id, &tx.header.regulator, ct))
             })
             .collect();
+        // Each with the key its transaction names: one this audit does not hold is
+        // refused by name, never tried.
         let mut opened = ciphertexts
             .par_iter()
-            .map(|ct| key.open(ct))
+            .map(|(tx, named, ct)| {
+                key.open_for(named, ct).unwrap_or_else(|| {
+                    Err(AuditError::KeyNotHeld {
+                        tx: *tx,
+                        key: named.to_string(),
+                    })
+                })
+            })
             .collect::<Vec<_>>()
             .into_iter();
         let mut staged = Staged::default();

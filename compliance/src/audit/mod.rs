@@ -14,7 +14,7 @@ pub mod ledger;
 pub mod scan;
 pub mod view;
 
-pub use decrypt::{RegulatorDecryptor, SingleKey};
+pub use decrypt::{Keyring, RegulatorDecryptor, RegulatorKeys, SingleKey};
 pub use directory::{AssetEntry, Directory, ParticipantEntry};
 pub use ledger::{
     AssetTag, AuditBlock, AuditLedger, BurnRecord, FlowKey, NoteRecord, Origin, OwnerTag,
@@ -65,6 +65,15 @@ pub enum AuditError {
         cm: [u8; 32],
         /// The first spender.
         first: TxId,
+    },
+    /// A transaction's ciphertexts were proven for a regulator key this audit does not
+    /// hold (one from before or after a rotation: add it to the [`Keyring`]).
+    #[error("transaction {}: proven for regulator key {key}, which this audit does not hold", hex(&tx.0))]
+    KeyNotHeld {
+        /// The transaction.
+        tx: TxId,
+        /// The key (its first bytes, in hex).
+        key: String,
     },
     /// A threshold key could not open a ciphertext (too few holders answered, a share
     /// was invalid, the audit log refused the request); the error names the holder.

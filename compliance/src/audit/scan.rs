@@ -15,7 +15,7 @@ use sable_primitives::{
 };
 use sable_proto::v1;
 
-use super::{decrypt::RegulatorDecryptor, AuditBlock, AuditError, AuditLedger};
+use super::{decrypt::RegulatorKeys, AuditBlock, AuditError, AuditLedger};
 
 /// Blocks fetched per round trip.
 pub const SCAN_WINDOW: u64 = 256;
@@ -58,7 +58,7 @@ pub struct ScanProgress {
 pub async fn scan_node(
     client: &mut NodeClient,
     ledger: &mut AuditLedger,
-    key: &dyn RegulatorDecryptor,
+    key: &dyn RegulatorKeys,
     to: Option<u64>,
     progress: impl FnMut(ScanProgress),
 ) -> Result<ScanProgress, ScanError> {
@@ -70,7 +70,7 @@ pub async fn scan_node(
 pub async fn scan_node_with(
     client: &mut NodeClient,
     ledger: &mut AuditLedger,
-    key: &dyn RegulatorDecryptor,
+    key: &dyn RegulatorKeys,
     to: Option<u64>,
     progress: impl FnMut(ScanProgress),
     keep: impl FnMut(&[ReadBlock]) -> Result<(), ScanError>,

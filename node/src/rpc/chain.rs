@@ -407,6 +407,29 @@ impl Chain for ChainService {
         }))
     }
 
+    async fn get_regulator_keys(
+        &self,
+        request: Request<pb::GetRegulatorKeysRequest>,
+    ) -> Result<Response<pb::RegulatorKeys>, Status> {
+        caller(&request)?;
+        let (store, genesis) = (self.store(), self.node.params.regulator);
+        let schedule =
+            convert::blocking(move || store.regulator_schedule(genesis).map_err(convert::storage))
+                .await?;
+        Ok(Response::new(pb::RegulatorKeys {
+            genesis: schedule.genesis().to_bytes().to_vec(),
+            rotations: schedule
+                .rotations()
+                .iter()
+                .map(|r| pb::RegulatorRotation {
+                    from_height: r.from_height,
+                    key: r.key.to_bytes().to_vec(),
+                    scheduled_at: r.scheduled_at,
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_registry_root(
         &self,
         request: Request<pb::GetRegistryRootRequest>,

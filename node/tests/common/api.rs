@@ -3,7 +3,6 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use sable_circuits::keys::RegulatorSecretKey;
 use sable_execution::{AllowAll, Verifier};
 use sable_node::{
     liveness::StaticStatus,
@@ -48,7 +47,7 @@ impl ApiNode {
         let vk = verifying_key().await;
         let pki = generate_dev_pki(pki_dir.path(), spec).unwrap();
         let ca = CertificateAuthority::load(&pki.ca_cert).unwrap();
-        let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
+        let regulator = super::regulator_key();
         let node = Node::new(
             Arc::new(Store::open(db.path()).unwrap()),
             Arc::new(sable_testkit::genesis::chain_params(
@@ -58,7 +57,7 @@ impl ApiNode {
                 1,
             )),
             Arc::new(AllowAll),
-            Verifier::start(vk, regulator, 0, usize::MAX, Arc::new(())),
+            Verifier::start(vk, 0, usize::MAX, Arc::new(())),
             MempoolLimits::default(),
         )
         .unwrap();

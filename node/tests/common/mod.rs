@@ -11,7 +11,7 @@ use std::{
 
 use sable_circuits::{
     circuit::VerifyingKey,
-    keys::{RegulatorPublicKey, RegulatorSecretKey},
+    keys::RegulatorPublicKey,
     transaction::{ChainId, Transaction, TxHeader},
 };
 use sable_client::wallet::OperatorKey;
@@ -30,11 +30,17 @@ pub fn chain() -> ChainId {
     ChainId::from_namespace("sable-test")
 }
 
+/// The regulator key of these nodes' chain (fixed: headers are built without a node).
+pub fn regulator_key() -> RegulatorPublicKey {
+    genesis::test_regulator(1).public_key()
+}
+
 /// A header for this chain, valid from the first block on.
 pub fn header() -> TxHeader {
     TxHeader {
         chain: chain(),
         expiry_height: 1_000,
+        regulator: regulator_key(),
     }
 }
 
@@ -91,8 +97,8 @@ pub async fn started(window: Duration, max_batch: usize) -> Started {
         ..DevPkiSpec::default()
     };
     let pki = generate_dev_pki(pki_dir.path(), &spec).unwrap();
-    let regulator = RegulatorSecretKey::random(&mut rand::rng()).public_key();
-    let verifier = Verifier::start(verifying_key().await, regulator, 0, max_batch, Arc::new(()));
+    let regulator = regulator_key();
+    let verifier = Verifier::start(verifying_key().await, 0, max_batch, Arc::new(()));
     let store = Arc::new(Store::open(db.path()).unwrap());
     let params = Arc::new(genesis::chain_params(&pki, "sable-test", regulator, 2));
     let node = Node::new(
