@@ -147,6 +147,12 @@ impl DisclosureVerifyingKey {
             .expect("the disclosure circuit fits in 2^K_DISCLOSURE rows");
         DisclosureVerifyingKey { params, vk }
     }
+
+    /// The pinned debug representation of the verifying key (gates, columns,
+    /// permutation, fixed commitments), compared against a fixture by a test.
+    pub fn pinned(&self) -> String {
+        format!("{:#?}", self.vk.pinned())
+    }
 }
 
 impl DisclosureProvingKey {

@@ -10,6 +10,7 @@ use sable_circuits::{
     asset::AssetId,
     builder::{OutputInfo, PartBuilder, SpendInfo},
     circuit::{Instance, Proof, ProvingKey, Statement, VerifyingKey, NUM_PUBLIC_INPUTS},
+    disclosure::DisclosureVerifyingKey,
     keys::{RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
     pallas,
@@ -35,19 +36,44 @@ fn updating() -> bool {
     std::env::var("SABLE_UPDATE_FIXTURES").is_ok_and(|v| v == "1")
 }
 
+/// Each verifying key's pinned debug representation, with its text and hash fixtures:
+/// the action and deposit statements (one key) and the disclosure circuit (its own).
+fn pinned_keys() -> Vec<(&'static str, String, &'static str, &'static str)> {
+    vec![
+        (
+            "action",
+            vk().pinned(Statement::Actions),
+            "action_vk_pinned.txt",
+            "vk_pinned.blake2b",
+        ),
+        (
+            "deposit",
+            vk().pinned(Statement::Deposit),
+            "deposit_vk_pinned.txt",
+            "deposit_vk_pinned.blake2b",
+        ),
+        (
+            "disclosure",
+            DisclosureVerifyingKey::build().pinned(),
+            "disclosure_vk_pinned.txt",
+            "disclosure_vk_pinned.blake2b",
+        ),
+    ]
+}
+
+fn blake2b_hex(text: &str) -> String {
+    let hash = blake2b_simd::Params::new()
+        .hash_length(32)
+        .hash(text.as_bytes());
+    hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// BLAKE2b-256 of each verifying key's pinned debug representation (gates, columns,
 /// permutation, fixed commitments): a conformance hash of each circuit.
 #[test]
 fn verifying_keys_are_pinned() {
-    for (statement, file) in [
-        (Statement::Actions, "vk_pinned.blake2b"),
-        (Statement::Deposit, "deposit_vk_pinned.blake2b"),
-    ] {
-        let pinned = vk().pinned(statement);
-        let hash = blake2b_simd::Params::new()
-            .hash_length(32)
-            .hash(pinned.as_bytes());
-        let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    for (name, pinned, _, file) in pinned_keys() {
+        let hex = blake2b_hex(&pinned);
         let path = fixture(file);
         if updating() {
             std::fs::write(&path, format!("{hex}\n")).unwrap();
@@ -56,7 +82,7 @@ fn verifying_keys_are_pinned() {
         assert_eq!(
             hex,
             expected.trim(),
-            "the {statement:?} verifying key changed: regenerate fixtures on purpose"
+            "the {name} verifying key changed: regenerate fixtures on purpose"
         );
     }
 }
@@ -66,19 +92,7 @@ fn verifying_keys_are_pinned() {
 /// a gate, a column or a fixed commitment.
 #[test]
 fn verifying_keys_are_pinned_as_text() {
-    for (statement, file, hash_file) in [
-        (
-            Statement::Actions,
-            "action_vk_pinned.txt",
-            "vk_pinned.blake2b",
-        ),
-        (
-            Statement::Deposit,
-            "deposit_vk_pinned.txt",
-            "deposit_vk_pinned.blake2b",
-        ),
-    ] {
-        let pinned = vk().pinned(statement);
+    for (name, pinned, file, hash_file) in pinned_keys() {
         let path = fixture(file);
         if updating() {
             std::fs::write(&path, &pinned).unwrap();
@@ -96,19 +110,19 @@ fn verifying_keys_are_pinned_as_text() {
             .find(|(_, (now, was))| now != was)
         {
             panic!(
-                "the {statement:?} verifying key changed: {} line {}\n  pinned: {was}\n  now:    {now}\n{regenerate}",
+                "the {name} verifying key changed: {} line {}\n  pinned: {was}\n  now:    {now}\n{regenerate}",
                 path.display(),
                 line + 1,
             );
         }
         assert_eq!(pinned, expected, "{}: {regenerate}", path.display());
         // The text is the preimage of the pinned hash.
-        let hash = blake2b_simd::Params::new()
-            .hash_length(32)
-            .hash(expected.as_bytes());
-        let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
         let pinned_hash = std::fs::read_to_string(fixture(hash_file)).unwrap();
-        assert_eq!(hex, pinned_hash.trim(), "{file} and {hash_file} disagree");
+        assert_eq!(
+            blake2b_hex(&expected),
+            pinned_hash.trim(),
+            "{file} and {hash_file} disagree"
+        );
     }
 }
 
