@@ -1,6 +1,9 @@
 //! Stateless verification of transactions (encoding, signatures, proofs) in batches,
 //! on a dedicated thread whose batch verification fans out over rayon, never on the
-//! async runtime's threads.
+//! async runtime's threads. Each transaction's proofs are checked against the regulator
+//! key its header names, so a verdict never depends on the height the transaction
+//! lands at; whether that key is the chain's at that height is a stateful check
+//! ([`crate::state_check::check_regulator_key`]).
 //!
 //! Requests that arrive while a batch is being verified are verified together in the
 //! next batch: all RedPallas signatures in one batch and all Halo2 proofs in one
