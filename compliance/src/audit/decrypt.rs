@@ -101,19 +101,21 @@ impl RegulatorKeys for Keyring {
     }
 }
 
-/// The regulator's key held whole (`t = n = 1`).
-pub struct SingleKey(RegulatorSecretKey);
+/// The regulator's key held whole (`t = n = 1`), with its public key (computed once:
+/// every ciphertext of a scan is matched against it).
+pub struct SingleKey(RegulatorSecretKey, pallas::Affine);
 
 impl SingleKey {
     /// Audits with `sk`.
     pub fn new(sk: RegulatorSecretKey) -> Self {
-        SingleKey(sk)
+        let pk = sk.public_key().to_affine();
+        SingleKey(sk, pk)
     }
 }
 
 impl RegulatorDecryptor for SingleKey {
     fn public_key(&self) -> pallas::Affine {
-        self.0.public_key().to_affine()
+        self.1
     }
 
     fn shared_secret(&self, epk: &pallas::Affine) -> Result<pallas::Affine, AuditError> {
