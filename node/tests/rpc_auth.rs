@@ -924,26 +924,14 @@ async fn idle_connections_are_bounded_per_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_transaction_says_whether_execution_applied_it() {
     use sable_client::{node_client::NodeClient, wallet::Issuer};
-    use sable_primitives::block::{Block, TxId};
+    use sable_primitives::block::TxId;
     use sable_storage::ChainReader as _;
 
     let node = TestNode::start().await;
     // An issuance by an issuer the chain never authorised: included, then skipped.
     let skipped = common::issuance(&Issuer::random(), &sable_testkit::parties::Bank::new(), 10);
     let tip = node.node.chain().tip().unwrap().unwrap();
-    let block = Block {
-        height: tip.height + 1,
-        parent: tip.hash,
-        timestamp_ms: tip.timestamp_ms + 1,
-        state: tip.state_ref(),
-        transactions: vec![skipped.to_bytes()],
-        admin: vec![],
-    };
-    let n = node.node.clone();
-    let applied = tokio::task::spawn_blocking(move || n.apply_finalized(&block))
-        .await
-        .unwrap()
-        .unwrap();
+    let applied = sable_testkit::apply_block(&node.node, vec![], vec![skipped.to_bytes()]).await;
     assert!(
         applied.outcomes[0].rejection.is_some(),
         "the issuance is skipped"

@@ -504,6 +504,20 @@ mod tests {
         .to_bytes();
         bad[9] = 77;
         assert!(AdminCommand::from_bytes(&bad).is_err());
+        // A rotation to the identity, or to bytes that are no point, does not decode.
+        let rotation = AdminCommand {
+            nonce: 1,
+            op: ops().pop().unwrap(),
+        }
+        .to_bytes();
+        for (fill, expected) in [
+            (0x00, DecodeError::IdentityPoint("regulator public key")),
+            (0xff, DecodeError::InvalidPoint("regulator public key")),
+        ] {
+            let mut bad = rotation.clone();
+            bad[10..42].fill(fill);
+            assert_eq!(AdminCommand::from_bytes(&bad), Err(expected));
+        }
     }
 
     struct Gov {

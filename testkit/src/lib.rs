@@ -395,16 +395,28 @@ pub fn assert_agree(net: &Devnet) -> Vec<Vec<BlockHeader>> {
 /// Applies a block holding operator commands `admin` on `node`'s tip, as consensus would
 /// (stamped now: certificates are checked against the block's time).
 pub async fn apply_admin_block(node: &std::sync::Arc<Node>, admin: Vec<Vec<u8>>) -> Applied {
+    apply_block(node, admin, vec![]).await
+}
+
+/// Applies a block of operator commands `admin` and transactions `txs` on `node`'s tip,
+/// as consensus would, whatever admission would say of them (a leader may propose
+/// anything): stamped now, and after its parent.
+pub async fn apply_block(
+    node: &std::sync::Arc<Node>,
+    admin: Vec<Vec<u8>>,
+    transactions: Vec<Vec<u8>>,
+) -> Applied {
     let tip = node.chain().tip().unwrap().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     let block = Block {
         height: tip.height + 1,
         parent: tip.hash,
-        timestamp_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
+        timestamp_ms: now.max(tip.timestamp_ms + 1),
         state: tip.state_ref(),
-        transactions: vec![],
+        transactions,
         admin,
     };
     let node = node.clone();

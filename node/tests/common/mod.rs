@@ -20,8 +20,7 @@ use sable_execution::{AllowAll, ChainParams, Verifier};
 use sable_node::{mempool::MempoolLimits, node::Node};
 use sable_pki::{generate_dev_pki, DevPkiSpec};
 use sable_primitives::admin::{AdminCommand, AdminOp, SignedAdminCommand};
-use sable_primitives::{block::Block, Rejection};
-use sable_storage::ChainReader as _;
+use sable_primitives::Rejection;
 use sable_storage::Store;
 use sable_testkit::{apply_admin_block, genesis, parties::Bank};
 
@@ -161,21 +160,12 @@ pub fn approved(
 /// Applies a block of `admin` commands and `txs` on top of the node's tip; returns each
 /// command's rejection, in block order.
 pub async fn apply(s: &Started, admin: Vec<Vec<u8>>, txs: Vec<Vec<u8>>) -> Vec<Option<Rejection>> {
-    let tip = s.node.chain().tip().unwrap().unwrap();
-    let block = Block {
-        height: tip.height + 1,
-        parent: tip.hash,
-        timestamp_ms: tip.timestamp_ms + 1,
-        state: tip.state_ref(),
-        transactions: txs,
-        admin,
-    };
-    let node = s.node.clone();
-    let applied = tokio::task::spawn_blocking(move || node.apply_finalized(&block))
+    sable_testkit::apply_block(&s.node, admin, txs)
         .await
-        .unwrap()
-        .unwrap();
-    applied.outcomes.into_iter().map(|o| o.rejection).collect()
+        .outcomes
+        .into_iter()
+        .map(|o| o.rejection)
+        .collect()
 }
 
 /// `op` approved by operators 0 and 1 (the chain is governed 2 of 3).
