@@ -140,6 +140,20 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// Prints one row of a timing table, `name  median ms  (min–max)`, with `decimals`
+/// digits, and returns the median of `xs` (milliseconds).
+pub fn print_median(name: &str, mut xs: Vec<f64>, decimals: usize) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let median = percentile(&xs, 0.5);
+    let (min, max) = (xs.first().copied(), xs.last().copied());
+    println!(
+        "{name:<44} {median:>10.decimals$} ms   ({:.decimals$}–{:.decimals$})",
+        min.unwrap_or(f64::NAN),
+        max.unwrap_or(f64::NAN)
+    );
+    median
+}
+
 /// The `p` quantile (0..=1) of ascending `sorted` (nearest rank); NaN when empty.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

@@ -8,6 +8,9 @@
 /// Depth of the note commitment tree: 2^32 notes.
 pub const NOTE_COMMITMENT_TREE_DEPTH: usize = 32;
 
+/// Depth of the nullifier tree: 2^32 spent notes (one leaf each, and the genesis leaf).
+pub const NULLIFIER_TREE_DEPTH: usize = 32;
+
 /// Depth of the participant registry tree: 2^16 registered addresses.
 ///
 /// A consortium of regulated institutions has at most thousands of participants; a

@@ -30,6 +30,7 @@ pub mod encoding;
 pub mod keys;
 pub mod note;
 pub mod note_encryption;
+pub mod nullifier_tree;
 pub mod primitives;
 pub mod registry;
 pub mod regulator;

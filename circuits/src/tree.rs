@@ -143,6 +143,33 @@ impl<const DEPTH: usize> SparseMerkleTree<DEPTH> {
         }
     }
 
+    /// Sets several leaves (the caller checks each `index < capacity()`), hashing each
+    /// changed ancestor once: leaves of one batch share their common ancestors' work.
+    pub fn set_many(&mut self, leaves: &[(u64, pallas::Base)]) {
+        let mut dirty: std::collections::BTreeMap<u64, pallas::Base> =
+            leaves.iter().copied().collect();
+        for level in 0..=DEPTH {
+            for (i, v) in &dirty {
+                if *v == self.empty[level] {
+                    self.nodes.remove(&(level, *i));
+                } else {
+                    self.nodes.insert((level, *i), *v);
+                }
+            }
+            if level == DEPTH {
+                break;
+            }
+            let parents: std::collections::BTreeSet<u64> = dirty.keys().map(|i| i >> 1).collect();
+            dirty = parents
+                .into_iter()
+                .map(|p| {
+                    let (l, r) = (self.node(level, p << 1), self.node(level, (p << 1) | 1));
+                    (p, poseidon::hash2(HashDomain::MerkleNode, l, r))
+                })
+                .collect();
+        }
+    }
+
     /// The leaf at `index`.
     pub fn leaf(&self, index: u64) -> pallas::Base {
         self.node(0, index)

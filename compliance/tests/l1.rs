@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use sable_circuits::{keys::RegulatorSecretKey, transaction::Transaction};
+use sable_circuits::{circuit::Proof, keys::RegulatorSecretKey, transaction::Transaction};
 use sable_client::wallet::OwnedNote;
 use sable_compliance::audit::{
     l1::{L1AuditError, L1Replay, SettledBatch},
@@ -96,8 +96,8 @@ fn transactions_execution_skips_are_skipped_and_the_roots_still_agree() {
     // One more block, after the chain's tip, holding only what execution skips, each
     // for one reason alone (all are built against the tip's anchor): a second spend of
     // a note already spent, a fresh payment past its expiry, a fresh payment naming a
-    // regulator key of the sender's own, and a repeat of the issuance (which spends
-    // nothing). Execution applies none of them: the block moves
+    // regulator key of the sender's own, a fresh payment spending its note twice, and
+    // a repeat of the issuance (which spends nothing). Execution applies none of them: the block moves
     // no root, and a batch settling it keeps the tip's roots.
     let spent = chain.payments[0];
     let a = &chain.banks[spent.from];
@@ -133,7 +133,16 @@ fn transactions_execution_skips_are_skipped_and_the_roots_still_agree() {
         1,
         &RegulatorSecretKey::random(&mut rand::rng()),
     );
-    let extra: Vec<Transaction> = vec![twice, expired, hiding, issuance];
+    // The same note spent twice within one transaction.
+    let mut doubled = chain.part_paying(b.spending_key(), unspent, other(0), 1, &chain.regulator);
+    let action = doubled.parts[0].effects.actions[0].clone();
+    doubled.parts[0].effects.actions.push(action);
+    let sig = doubled.parts[0].spend_auth_sigs[0];
+    doubled.parts[0].spend_auth_sigs.push(sig);
+    let actions = doubled.parts[0].effects.actions.len();
+    doubled.parts[0].proof = Proof::from_bytes(vec![0; Proof::expected_size(actions)]);
+    assert!(Transaction::from_bytes(&doubled.to_bytes()).is_ok());
+    let extra: Vec<Transaction> = vec![twice, expired, hiding, doubled, issuance];
     let height = last.last_block + 1;
     let mut batches = honest.clone();
     batches.push(SyntheticChain::skipped_batch(last, &extra));

@@ -15,7 +15,7 @@ use prost::Message;
 use sable_circuits::{encoding::Writer, transaction::Transaction};
 use sable_pki::{Fingerprint, Identity};
 use sable_primitives::admin::{AdminCommand, AdminError, AdminOp, SignedAdminCommand};
-use sable_primitives::block::{hash32, nullifier_root_step, Block, BlockHash, BlockHeader, TxId};
+use sable_primitives::block::{hash32, Block, BlockHash, BlockHeader, TxId};
 use sable_primitives::{RegulatorRotation, Rejection, WithdrawalRecord};
 use sable_storage::{
     AuditLogHead, ChainReader, RegistryEntry, ReprBytes, Revocation, Staged, StorageError, Store,
@@ -198,6 +198,7 @@ impl Executor {
         let mut s = Staged::new(store);
         let anchor = NOTE_TREE.root(&s)?.to_repr_bytes();
         let registry_root = REGISTRY_TREE.root(&s)?.to_repr_bytes();
+        let nullifier_root = s.init_nullifier_tree()?;
         s.put_anchor(&anchor, 0);
         s.put_registry_root(&registry_root, u64::MAX);
         let mut header = BlockHeader {
@@ -208,7 +209,7 @@ impl Executor {
             anchor,
             tree_size: 0,
             registry_root,
-            nullifier_root: [0; 32],
+            nullifier_root,
             state_root: [0; 32],
             tx_count: 0,
         };
@@ -324,6 +325,8 @@ impl Executor {
         let mut tree_size = tip.tree_size;
         let mut leaves = Vec::new();
         let mut nfs = Vec::new();
+        // The same nullifiers as field elements, for the nullifier tree.
+        let mut spent = Vec::new();
         let mut withdrawals = Vec::new();
         let mut compact = sable_proto::v1::CompactBlock {
             height,
@@ -366,6 +369,7 @@ impl Executor {
                                 notes: Vec::new(),
                             };
                             for nf in tx.nullifiers() {
+                                spent.push(nf.inner());
                                 let nf = nf.to_bytes();
                                 s.spend_nullifier(&nf, height);
                                 nfs.push(nf);
@@ -427,6 +431,7 @@ impl Executor {
 
         NOTE_TREE.set_leaves(&mut s, &leaves)?;
         let anchor = NOTE_TREE.root(&s)?.to_repr_bytes();
+        let nullifier_root = s.insert_nullifiers(&spent)?;
         if !s.is_anchor(&anchor)? {
             s.put_anchor(&anchor, height);
         }
@@ -441,7 +446,7 @@ impl Executor {
             anchor,
             tree_size,
             registry_root,
-            nullifier_root: nullifier_root_step(&tip.nullifier_root, height, &nfs),
+            nullifier_root,
             state_root: [0; 32],
             tx_count: block.transactions.len() as u32,
         };

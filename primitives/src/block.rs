@@ -79,21 +79,6 @@ pub fn hash32(personal: &[u8; 16], data: &[u8]) -> [u8; 32] {
     out
 }
 
-/// The nullifier root after the block at `height`, which spent `nfs` (in execution
-/// order), from the root `prev` before it (genesis: all zeros). A hash chain: the
-/// header and the settled batch commit to it, so anyone replaying the blocks (a
-/// validator, `verify-l1`, the regulator's audit from L1) checks which nullifiers
-/// execution spent.
-pub fn nullifier_root_step(prev: &[u8; 32], height: u64, nfs: &[[u8; 32]]) -> [u8; 32] {
-    let mut data = Vec::with_capacity(40 + 32 * nfs.len());
-    data.extend_from_slice(prev);
-    data.extend_from_slice(&height.to_le_bytes());
-    for nf in nfs {
-        data.extend_from_slice(nf);
-    }
-    hash32(b"Sable_Nf_Accum__", &data)
-}
-
 /// The state root a block's proposer reached by executing the chain up to `height` (an
 /// ancestor of the block): [`BlockHeader::state_root`] at that height.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -262,7 +247,10 @@ pub struct BlockHeader {
     pub tree_size: u64,
     /// Registry root after the block.
     pub registry_root: [u8; 32],
-    /// Nullifier-set accumulator after the block.
+    /// The nullifier tree's root after the block (`sable_circuits::nullifier_tree`):
+    /// the header and the settled batch commit to it, so anyone replaying the blocks (a
+    /// validator, `verify-l1`, the regulator's audit from L1) checks which nullifiers
+    /// execution spent, and a proof of holdings shows a nullifier absent at a height.
     pub nullifier_root: [u8; 32],
     /// Commits to the whole state after the block: the previous state root, this
     /// header's identity and roots, and every command's outcome (see

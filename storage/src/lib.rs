@@ -27,12 +27,14 @@
 //! |---|---|---|
 //! | `meta` | `tip` | header of the last applied block |
 //! | `meta` | `registry_free`, `registry_next`, `last_removal` | registry slot allocation |
+//! | `meta` | `nullifier_leaves` | leaves in the nullifier tree |
 //! | `headers` | height | [`BlockHeader`] |
 //! | `blocks` | height | [`Block`] bytes |
 //! | `block_hashes` | hash | height |
 //! | `tx_index` | tx id | height · index · outcome |
 //! | `nullifiers` | nullifier | height |
-//! | `note_tree`, `registry_tree` | level · index | node |
+//! | `nullifier_leaves` | nullifier's integer (big-endian) | index · leaf of the nullifier tree |
+//! | `note_tree`, `nullifier_tree`, `registry_tree` | level · index | node |
 //! | `anchors` | anchor | height it was first current |
 //! | `compact` | height | compact block (protobuf) |
 //! | `registry` | address | slot · label |
@@ -48,6 +50,7 @@
 //! | `regulator_keys` | from height | key · height scheduled (a regulator key rotation) |
 
 mod merkle;
+mod nullifiers;
 pub mod reader;
 pub mod records;
 mod schema;
@@ -60,7 +63,7 @@ use std::path::Path;
 
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteOptions, DB};
 
-pub use merkle::{PersistentTree, NOTE_TREE, REGISTRY_TREE};
+pub use merkle::{PersistentTree, NOTE_TREE, NULLIFIER_TREE, REGISTRY_TREE};
 pub use reader::ChainReader;
 pub use records::{
     AuditLogHead, L1AssetRecord, L1DepositRecord, RegistryEntry, Revocation, TxLocation,
@@ -138,6 +141,25 @@ impl Store {
             .collect()
     }
 
+    /// The rows of a column family at or below `key`, largest key first.
+    fn rows_down_from<'a>(
+        &'a self,
+        cf: Cf,
+        key: &[u8],
+    ) -> Result<impl Iterator<Item = Result<Row, StorageError>> + 'a, StorageError> {
+        let handle = self
+            .db
+            .cf_handle(cf.name())
+            .ok_or(StorageError::Corrupt("column family"))?;
+        Ok(self
+            .db
+            .iterator_cf(
+                &handle,
+                rocksdb::IteratorMode::From(key, rocksdb::Direction::Reverse),
+            )
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)))
+    }
+
     /// Applies a staged block atomically and durably.
     pub fn commit(&self, staged: Staged<'_>) -> Result<(), StorageError> {
         let mut batch = rocksdb::WriteBatch::default();
@@ -174,6 +196,9 @@ impl Store {
             }
             if REGISTRY_TREE.root(&staged)?.to_repr_bytes() != tip.registry_root {
                 return inv("registry root differs from the tip's".into());
+            }
+            if staged.nullifier_root()? != tip.nullifier_root {
+                return inv("nullifier tree root differs from the tip's".into());
             }
         }
         if self.header(height + 1)?.is_some() || self.block(height + 1)?.is_some() {

@@ -1,5 +1,6 @@
 //! Persistent sparse Merkle trees with the protocol's hashing: the note commitment tree
-//! (depth 32) and the participant registry (depth 16).
+//! (depth 32), the nullifier tree's nodes (depth 32; its leaves are in
+//! `crate::nullifiers`) and the participant registry (depth 16).
 //!
 //! Only non-empty nodes are stored (`level:u8 || index:u64 BE` → 32 bytes); a missing
 //! node is the root of an empty subtree. Updates are applied level by level so a block's
@@ -10,7 +11,7 @@ use std::{collections::BTreeMap, sync::LazyLock};
 use incrementalmerkletree::{Hashable, Level};
 use pasta_curves::pallas;
 use sable_circuits::{
-    constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH},
+    constants::{NOTE_COMMITMENT_TREE_DEPTH, NULLIFIER_TREE_DEPTH, REGISTRY_DEPTH},
     encoding::decode_base,
     tree::{AuthPath, MerkleHash},
 };
@@ -34,6 +35,8 @@ static NOTE_EMPTY: LazyLock<Vec<pallas::Base>> = LazyLock::new(|| {
 });
 static REGISTRY_EMPTY: LazyLock<Vec<pallas::Base>> =
     LazyLock::new(|| empty_roots(0, REGISTRY_DEPTH));
+static NULLIFIER_EMPTY: LazyLock<Vec<pallas::Base>> =
+    LazyLock::new(|| empty_roots(0, NULLIFIER_TREE_DEPTH));
 
 /// The note commitment tree.
 pub const NOTE_TREE: PersistentTree = PersistentTree {
@@ -47,6 +50,14 @@ pub const REGISTRY_TREE: PersistentTree = PersistentTree {
     cf: Cf::RegistryTree,
     depth: REGISTRY_DEPTH,
     empty: &REGISTRY_EMPTY,
+};
+
+/// The nullifier tree's nodes (its leaves are the hashes of
+/// `sable_circuits::nullifier_tree::NullifierLeaf`s).
+pub const NULLIFIER_TREE: PersistentTree = PersistentTree {
+    cf: Cf::NullifierTree,
+    depth: NULLIFIER_TREE_DEPTH,
+    empty: &NULLIFIER_EMPTY,
 };
 
 /// Roots of empty subtrees of a tree of `depth` whose empty leaf is `empty_leaf`, by level.

@@ -55,11 +55,16 @@ pub enum Cf {
     /// Scheduled regulator key rotations: from height (big-endian) → key · height
     /// scheduled. Chain state.
     RegulatorKeys,
+    /// The nullifier tree's leaves by value: the value's integer (big-endian, so keys
+    /// sort as the leaves link) → index (big-endian) · leaf. Chain state.
+    NullifierLeaves,
+    /// Nullifier tree nodes. Chain state.
+    NullifierTree,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 21] = [
+    pub const ALL: [Cf; 23] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -81,6 +86,8 @@ impl Cf {
         Cf::L1Assets,
         Cf::AuditLogs,
         Cf::RegulatorKeys,
+        Cf::NullifierLeaves,
+        Cf::NullifierTree,
     ];
 
     /// The column family's name on disk.
@@ -107,6 +114,8 @@ impl Cf {
             Cf::L1Assets => "l1_assets",
             Cf::AuditLogs => "audit_logs",
             Cf::RegulatorKeys => "regulator_keys",
+            Cf::NullifierLeaves => "nullifier_leaves",
+            Cf::NullifierTree => "nullifier_tree",
         }
     }
 }
@@ -120,6 +129,8 @@ pub(crate) mod meta {
     /// How many L1 deposits are minted without a gap (the settlement's
     /// `depositsConsumed`).
     pub const DEPOSITS_PREFIX: &[u8] = b"deposits_prefix";
+    /// How many leaves the nullifier tree holds (the genesis leaf included).
+    pub const NULLIFIER_LEAVES: &[u8] = b"nullifier_leaves";
 
     /// `DEPOSITS_PREFIX` as of the block at `height`.
     pub fn deposits_prefix_at(height: u64) -> [u8; 10] {

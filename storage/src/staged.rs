@@ -67,6 +67,29 @@ impl<'s> Staged<'s> {
         Ok(rows.into_iter().collect())
     }
 
+    /// The row with the largest key at or below `key`, staged writes applied.
+    pub(crate) fn floor_row(&self, cf: Cf, key: &[u8]) -> Result<Option<Row>, StorageError> {
+        let c = cf_key(cf);
+        let staged = self
+            .writes
+            .range((c, Vec::new())..=(c, key.to_vec()))
+            .rev()
+            .find_map(|((_, k), v)| v.as_ref().map(|v| (k.clone(), v.clone())));
+        let mut committed = None;
+        for row in self.store.rows_down_from(cf, key)? {
+            let (k, v) = row?;
+            // A staged write shadows the committed row (a put is among `staged`).
+            if !self.writes.contains_key(&(c, k.clone())) {
+                committed = Some((k, v));
+                break;
+            }
+        }
+        Ok(match (staged, committed) {
+            (Some(a), Some(b)) => Some(if a.0 >= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        })
+    }
+
     /// Number of staged writes.
     pub fn len(&self) -> usize {
         self.writes.len()

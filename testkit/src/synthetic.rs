@@ -9,6 +9,7 @@
 //! recipient, asset and value, and each bank's own wallet, which absorbs every block
 //! as a bank's does.
 
+use ff::PrimeField;
 use rand::{rngs::StdRng, RngExt as _, SeedableRng as _};
 use sable_circuits::{
     asset::AssetId,
@@ -17,6 +18,7 @@ use sable_circuits::{
     constants::MAX_EXPIRY_DELTA,
     keys::{Address, RegulatorSecretKey, SpendingKey},
     note::NoteValue,
+    nullifier_tree::NullifierTree,
     registry::ParticipantRegistry,
     transaction::{ChainId, Transaction, TxHeader},
     tree::CommitmentTree,
@@ -24,7 +26,7 @@ use sable_circuits::{
 use sable_client::wallet::{assemble, issue, ChainTx, Issuer, OwnedNote, Wallet};
 use sable_primitives::{
     admin::{AdminCommand, AdminOp, SignedAdminCommand},
-    block::{nullifier_root_step, Block, StateRef, TxId},
+    block::{Block, StateRef, TxId},
     published::{PublishedData, SettledBatch},
 };
 
@@ -418,7 +420,7 @@ impl SyntheticChain {
             first_block: height,
             last_block: height,
             commitment_root: last.commitment_root,
-            nullifier_root: nullifier_root_step(&last.nullifier_root, height, &[]),
+            nullifier_root: last.nullifier_root,
             data: PublishedData(vec![block]).to_bytes(),
         }
     }
@@ -429,7 +431,7 @@ impl SyntheticChain {
     /// them: validators did).
     pub fn batches(&self, per_batch: usize) -> Vec<SettledBatch> {
         let mut tree = CommitmentTree::new();
-        let mut nullifier_root = [0u8; 32];
+        let mut nullifiers = NullifierTree::new();
         let mut parent = Block::genesis().hash();
         let mut out = Vec::new();
         for (i, chunk) in self.blocks.chunks(per_batch.max(1)).enumerate() {
@@ -437,12 +439,14 @@ impl SyntheticChain {
             for b in chunk {
                 let mut nfs = Vec::new();
                 for (_, tx) in &b.txs {
-                    nfs.extend(tx.nullifiers().map(|nf| nf.to_bytes()));
+                    nfs.extend(tx.nullifiers().map(|nf| nf.inner()));
                     for cm in tx.commitments() {
                         tree.append(cm).expect("tree has room");
                     }
                 }
-                nullifier_root = nullifier_root_step(&nullifier_root, b.height, &nfs);
+                nullifiers
+                    .insert(&nfs)
+                    .expect("a synthetic chain spends each note once");
                 let block = Block {
                     height: b.height,
                     parent,
@@ -463,7 +467,7 @@ impl SyntheticChain {
                 first_block: chunk[0].height,
                 last_block: chunk[chunk.len() - 1].height,
                 commitment_root: tree.anchor().to_bytes(),
-                nullifier_root,
+                nullifier_root: nullifiers.root().to_repr(),
                 data: PublishedData(blocks).to_bytes(),
             });
         }

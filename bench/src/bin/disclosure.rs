@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use rand::{rand_core::UnwrapErr, rngs::SysRng};
-use sable_bench::{arg, percentile, Transfer};
+use sable_bench::{arg, print_median, Transfer};
 use sable_circuits::{
     asset::AssetId,
     circuit::ProvingKey,
@@ -27,17 +27,6 @@ use sable_primitives::block::TxId;
 
 fn ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1e3
-}
-
-fn summary(name: &str, mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let median = percentile(&xs, 0.5);
-    println!(
-        "{name:<38} {median:>10.1} ms   ({:.1}–{:.1})",
-        xs[0],
-        xs[xs.len() - 1]
-    );
-    median
 }
 
 fn main() -> Result<()> {
@@ -103,9 +92,9 @@ fn main() -> Result<()> {
         "{:<38} {action_keys:>10.1} ms",
         "action proving key (reference)"
     );
-    let p = summary("make a disclosure package", prove);
-    let v = summary("check a package (proof, binding, once)", check);
-    let a = summary("prove a 2-action payment (reference)", payment);
+    let p = print_median("make a disclosure package", prove, 1);
+    let v = print_median("check a package (proof, binding, once)", check, 1);
+    let a = print_median("prove a 2-action payment (reference)", payment, 1);
     println!("{:<38} {size:>10} bytes", "disclosure proof size");
     println!("disclosure proof / payment proof time: {:.3}", p / a);
     println!("package check / disclosure proof time:  {:.3}", v / p);

@@ -64,7 +64,8 @@ pub fn poseidon_hash<const L: usize>(
         MerkleNode,
         RegistryLeaf,
         RegulatorKdf,
-        RegulatorPad
+        RegulatorPad,
+        NullifierLeaf
     )
 }
 

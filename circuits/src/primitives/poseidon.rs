@@ -44,11 +44,14 @@ pub enum HashDomain {
     RegulatorKdf = 6,
     /// A regulator key-stream pad `H(k, i)` ([`crate::regulator`]).
     RegulatorPad = 7,
+    /// A nullifier tree leaf `H(value, next_value, next_index)`
+    /// ([`crate::nullifier_tree`]).
+    NullifierLeaf = 8,
 }
 
 impl HashDomain {
     /// Every domain, in tag order.
-    pub const ALL: [HashDomain; 7] = [
+    pub const ALL: [HashDomain; 8] = [
         HashDomain::NoteCommitment,
         HashDomain::Nullifier,
         HashDomain::IncomingViewingKey,
@@ -56,6 +59,7 @@ impl HashDomain {
         HashDomain::RegistryLeaf,
         HashDomain::RegulatorKdf,
         HashDomain::RegulatorPad,
+        HashDomain::NullifierLeaf,
     ];
 
     /// The domain's tag.

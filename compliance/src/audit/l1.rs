@@ -8,10 +8,11 @@
 //! chain's schedule gives the block (rotations from the operator commands in the
 //! blocks), issuer authorisation
 //! and registered recipients (from the operator commands in the blocks), the anchor
-//! against every root the rebuilt note tree had, nullifiers already spent, deposits
-//! already minted. It then checks its judgement against the roots the batch settled
-//! on L1: the note tree's root (which every applied note moves) and the nullifier root
-//! (a hash chain over every nullifier applied, block by block). Checks it cannot make
+//! against every root the rebuilt note tree had, nullifiers already spent (or twice in
+//! one transaction), deposits already minted. It then checks its judgement against the
+//! roots the batch settled on L1: the note tree's root (which every applied note moves)
+//! and the nullifier tree's root (which every applied spend moves; the replay rebuilds
+//! the tree as execution does, `sable_circuits::nullifier_tree`). Checks it cannot make
 //! from L1 data (a registry root gone stale, a policy's refusal) would show as a root
 //! mismatch, which refuses the batch by name; nothing of a refused batch is applied.
 //!
@@ -27,12 +28,13 @@ use incrementalmerkletree::frontier::Frontier;
 use sable_circuits::{
     constants::MAX_EXPIRY_DELTA,
     keys::RegulatorPublicKey,
+    nullifier_tree::NullifierTree,
     transaction::{ChainId, Transaction},
     tree::MerkleHash,
 };
 use sable_primitives::{
     admin::{AdminCommand, AdminOp, SignedAdminCommand},
-    block::{nullifier_root_step, BlockHash, TxId},
+    block::{BlockHash, TxId},
     published::PublishedData,
     RegulatorRotation, RegulatorSchedule,
 };
@@ -95,10 +97,10 @@ pub struct L1Replay {
 struct State {
     frontier: Frontier<MerkleHash, 32>,
     anchors: HashSet<[u8; 32]>,
-    spent: HashSet<[u8; 32]>,
+    /// The nullifier set, as execution's tree.
+    nullifiers: NullifierTree,
     seen: HashSet<TxId>,
     minted: HashSet<u64>,
-    nullifier_root: [u8; 32],
     last_hash: Option<BlockHash>,
     next_block: u64,
     /// The regulator key each height takes (rotations as execution schedules them).
@@ -120,10 +122,9 @@ impl L1Replay {
             state: State {
                 frontier,
                 anchors,
-                spent: HashSet::new(),
+                nullifiers: NullifierTree::new(),
                 seen: HashSet::new(),
                 minted: HashSet::new(),
-                nullifier_root: [0; 32],
                 last_hash: None,
                 next_block: 1,
                 regulators: RegulatorSchedule::new(regulator),
@@ -231,10 +232,7 @@ impl L1Replay {
                 if !self.judge(&state, &directory, h, &tx) {
                     continue;
                 }
-                for nf in tx.nullifiers() {
-                    state.spent.insert(nf.to_bytes());
-                    nfs.push(nf.to_bytes());
-                }
+                nfs.extend(tx.nullifiers().map(|nf| nf.inner()));
                 for cm in tx.commitments() {
                     if !state.frontier.append(MerkleHash(cm.inner())) {
                         return Err(refuse("the note tree is full".into()));
@@ -248,7 +246,11 @@ impl L1Replay {
             }
             applied += txs.len() as u64;
             state.anchors.insert(root_bytes(&state.frontier));
-            state.nullifier_root = nullifier_root_step(&state.nullifier_root, h, &nfs);
+            // Each transaction's nullifiers were judged unspent and distinct.
+            state
+                .nullifiers
+                .insert(&nfs)
+                .map_err(|e| refuse(format!("block {h}: {e}")))?;
             state.last_hash = Some(block.hash());
             state.next_block = h + 1;
             read.push(ReadBlock {
@@ -264,7 +266,11 @@ impl L1Replay {
                 batch.commitment_root,
                 root_bytes(&state.frontier),
             ),
-            ("nullifier", batch.nullifier_root, state.nullifier_root),
+            (
+                "nullifier",
+                batch.nullifier_root,
+                state.nullifiers.root().to_repr(),
+            ),
         ];
         for (root, settled, rebuilt) in roots {
             if settled != rebuilt {
@@ -318,10 +324,15 @@ impl L1Replay {
                 .effects
                 .actions
                 .iter()
-                .any(|a| state.spent.contains(&a.nf.to_bytes()))
+                .any(|a| state.nullifiers.contains(&a.nf.inner()))
             {
                 return false;
             }
+        }
+        // Execution refuses a transaction spending one note twice.
+        let mut distinct = HashSet::new();
+        if !tx.nullifiers().all(|nf| distinct.insert(nf.to_bytes())) {
+            return false;
         }
         tx.deposits.iter().all(|d| !state.minted.contains(&d.index))
     }
