@@ -11,12 +11,7 @@
 //! What a note commitment does not hold (the sender, the memo) cannot be proven this
 //! way.
 
-use halo2_proofs::{
-    circuit::Value,
-    plonk::{self, SingleVerifier},
-    poly::commitment::Params,
-    transcript::{Blake2bRead, Blake2bWrite},
-};
+use halo2_proofs::{circuit::Value, plonk, poly::commitment::Params};
 use pasta_curves::{pallas, vesta};
 use rand_core::CryptoRng;
 
@@ -27,7 +22,7 @@ use crate::{
             DisclosureInstance, DisclosureWitness, ASSET_X, ASSET_Y, BINDING, CM, K_DISCLOSURE,
             NUM_PUBLIC_INPUTS, OWNER_X, OWNER_Y, SHOW_ASSET, SHOW_OWNER, SHOW_VALUE, VALUE,
         },
-        Proof,
+        prove_standalone, standalone_pk, standalone_vk, verify_standalone, Proof,
     },
     keys::Address,
     note::{Note, NoteCommitment, NoteValue},
@@ -142,9 +137,7 @@ pub struct DisclosureVerifyingKey {
 impl DisclosureVerifyingKey {
     /// Builds the verifying key.
     pub fn build() -> Self {
-        let params = Params::new(K_DISCLOSURE);
-        let vk = plonk::keygen_vk(&params, &DisclosureWitness::default())
-            .expect("the disclosure circuit fits in 2^K_DISCLOSURE rows");
+        let (params, vk) = standalone_vk::<DisclosureWitness>(K_DISCLOSURE, "disclosure");
         DisclosureVerifyingKey { params, vk }
     }
 
@@ -159,8 +152,7 @@ impl DisclosureProvingKey {
     /// Builds the proving key.
     pub fn build() -> Self {
         let DisclosureVerifyingKey { params, vk } = DisclosureVerifyingKey::build();
-        let pk = plonk::keygen_pk(&params, vk, &DisclosureWitness::default())
-            .expect("the disclosure circuit fits in 2^K_DISCLOSURE rows");
+        let pk = standalone_pk::<DisclosureWitness>(&params, vk, "disclosure");
         DisclosureProvingKey { params, pk }
     }
 }
@@ -172,20 +164,12 @@ pub fn prove(
     note: &Note,
     fields: Fields,
     binding: pallas::Base,
-    mut rng: impl CryptoRng,
+    rng: impl CryptoRng,
 ) -> Result<(DisclosedNote, Proof), plonk::Error> {
     let statement = DisclosedNote::of(note, fields);
     let instance = statement.instance(binding);
-    let mut transcript = Blake2bWrite::<_, vesta::Affine, _>::init(vec![]);
-    plonk::create_proof(
-        &pk.params,
-        &pk.pk,
-        &[witness(note, binding)],
-        &[&[&instance.0[..]]],
-        &mut rng,
-        &mut transcript,
-    )?;
-    Ok((statement, Proof::from_bytes(transcript.finalize())))
+    let proof = prove_standalone(&pk.params, &pk.pk, witness(note, binding), &instance.0, rng)?;
+    Ok((statement, proof))
 }
 
 /// Verifies that `proof` proves `statement` under `binding`.
@@ -195,16 +179,7 @@ pub fn verify(
     binding: pallas::Base,
     proof: &Proof,
 ) -> Result<(), plonk::Error> {
-    let instance = statement.instance(binding);
-    let strategy = SingleVerifier::new(&vk.params);
-    let mut transcript = Blake2bRead::init(proof.as_bytes());
-    plonk::verify_proof(
-        &vk.params,
-        &vk.vk,
-        strategy,
-        &[&[&instance.0[..]]],
-        &mut transcript,
-    )
+    verify_standalone(&vk.params, &vk.vk, &statement.instance(binding).0, proof)
 }
 
 #[cfg(test)]

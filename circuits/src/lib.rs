@@ -27,6 +27,7 @@ pub mod constants;
 pub mod deposit;
 pub mod disclosure;
 pub mod encoding;
+pub mod holdings;
 pub mod keys;
 pub mod note;
 pub mod note_encryption;

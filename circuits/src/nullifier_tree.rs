@@ -342,14 +342,21 @@ impl NullifierTree {
 
     /// The witness that `x` is absent, against [`NullifierTree::root`].
     pub fn non_membership(&self, x: &pallas::Base) -> Result<NonMembershipWitness, WitnessError> {
-        let Ok((index, leaf)) = self.floor(x);
-        if leaf.value == *x {
+        let w = self.floor_leaf(x);
+        if w.leaf.value == *x {
             return Err(WitnessError::Present(hex::encode(x.to_repr())));
         }
-        Ok(NonMembershipWitness {
+        Ok(w)
+    }
+
+    /// The leaf holding the largest value at or below `x`, with its path: `x`'s own leaf
+    /// if it is in the set, else the witness of its absence.
+    pub fn floor_leaf(&self, x: &pallas::Base) -> NonMembershipWitness {
+        let Ok((index, leaf)) = self.floor(x);
+        NonMembershipWitness {
             leaf,
             path: self.tree.path(index),
-        })
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use sable_circuits::{
     builder::{OutputInfo, PartBuilder, SpendInfo},
     circuit::{Instance, Proof, ProvingKey, Statement, VerifyingKey, NUM_PUBLIC_INPUTS},
     disclosure::DisclosureVerifyingKey,
+    holdings::HoldingsVerifyingKey,
     keys::{RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
     pallas,
@@ -57,6 +58,12 @@ fn pinned_keys() -> Vec<(&'static str, String, &'static str, &'static str)> {
             DisclosureVerifyingKey::build().pinned(),
             "disclosure_vk_pinned.txt",
             "disclosure_vk_pinned.blake2b",
+        ),
+        (
+            "holdings",
+            HoldingsVerifyingKey::build().pinned(),
+            "holdings_vk_pinned.txt",
+            "holdings_vk_pinned.blake2b",
         ),
     ]
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use sable_circuits::{
     encoding::decode_base,
     keys::{Address, RegulatorPublicKey},
+    nullifier_tree::NullifierTree,
     registry::{RegistryPath, RegistryRoot},
     transaction::{ChainId, Transaction, TxHeader},
     tree::{Anchor, NotePath},
@@ -51,6 +52,75 @@ pub enum ClientError {
         /// The configured key (first bytes, hex).
         configured: String,
     },
+    /// The node has not applied the block asked about yet.
+    #[error("the node is at block {tip}; block {height} is not applied yet")]
+    NotYet {
+        /// The height asked about.
+        height: u64,
+        /// The node's tip.
+        tip: u64,
+    },
+    /// The nullifier set rebuilt from the node's compact blocks does not have the root
+    /// the node's header gives: the node's blocks and headers disagree, so neither can
+    /// be used.
+    #[error("the nullifier set rebuilt up to block {height} has root {rebuilt}, the node's header says {node}")]
+    NullifierRoot {
+        /// The height.
+        height: u64,
+        /// The header's root (hex).
+        node: String,
+        /// The rebuilt root (hex).
+        rebuilt: String,
+    },
+}
+
+/// The nullifier set after block `height` from the compact blocks `1..=height` (each
+/// block's nullifiers in the order execution spent them; blocks above `height` are
+/// ignored), checked against `header_root`, the nullifier root of the header at
+/// `height`.
+pub fn nullifier_set_from(
+    blocks: &[v1::CompactBlock],
+    height: u64,
+    header_root: &[u8],
+) -> Result<NullifierTree, ClientError> {
+    let mut tree = NullifierTree::new();
+    let mut next = 1;
+    for b in blocks.iter().take_while(|b| b.height <= height) {
+        if b.height != next {
+            return Err(ClientError::Malformed(format!(
+                "compact block {} where block {next} was due",
+                b.height
+            )));
+        }
+        let nfs = b
+            .txs
+            .iter()
+            .flat_map(|t| &t.nullifiers)
+            .map(|nf| field(nf, "nullifier"))
+            .collect::<Result<Vec<_>, _>>()?;
+        tree.insert(&nfs)
+            .map_err(|e| ClientError::Malformed(format!("compact block {next}: {e}")))?;
+        next += 1;
+    }
+    if next != height + 1 {
+        return Err(ClientError::Malformed(format!(
+            "compact blocks end at {} before block {height}",
+            next - 1
+        )));
+    }
+    let rebuilt = ff::PrimeField::to_repr(&tree.root());
+    if header_root != rebuilt {
+        return Err(ClientError::NullifierRoot {
+            height,
+            node: hex_of(header_root),
+            rebuilt: hex_of(&rebuilt),
+        });
+    }
+    Ok(tree)
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The items of a block stream up to the one at height `to`; an error when the stream
@@ -398,6 +468,26 @@ impl NodeClient {
         collect_until(stream, to, |b| b.height, "compact block").await
     }
 
+    /// The nullifier set after block `height` (at most the node's tip), rebuilt here from
+    /// the node's compact blocks and checked against the nullifier root of its header
+    /// at `height` ([`nullifier_set_from`]): the set a bank shows its notes' nullifiers
+    /// absent from at `height`, built without telling the node which nullifiers it
+    /// cares about.
+    pub async fn nullifier_set(&mut self, height: u64) -> Result<NullifierTree, ClientError> {
+        let tip = self.height().await?;
+        if height > tip {
+            return Err(ClientError::NotYet { height, tip });
+        }
+        let blocks = self.compact_blocks(1, height).await?;
+        let header = self
+            .blocks(height, height)
+            .await?
+            .into_iter()
+            .find_map(|b| b.header.filter(|h| h.height == height))
+            .ok_or_else(|| ClientError::Malformed(format!("no header for block {height}")))?;
+        nullifier_set_from(&blocks, height, &header.nullifier_root)
+    }
+
     /// Finalized blocks `from..=to`, whole: headers and every command's encoding,
     /// applied or refused at execution (which [`NodeClient::compact_blocks`] tells).
     pub async fn blocks(&mut self, from: u64, to: u64) -> Result<Vec<v1::Block>, ClientError> {
@@ -500,5 +590,81 @@ pub fn admin_request(cmd: &SignedAdminCommand) -> v1::SignedAdminCommand {
                 signature: a.signature.to_vec(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ff::{Field, PrimeField};
+    use sable_circuits::pallas;
+
+    fn block(height: u64, nfs: &[pallas::Base]) -> v1::CompactBlock {
+        v1::CompactBlock {
+            height,
+            hash: Vec::new(),
+            txs: vec![v1::CompactTx {
+                tx_id: None,
+                nullifiers: nfs.iter().map(|nf| nf.to_repr().to_vec()).collect(),
+                notes: Vec::new(),
+            }],
+        }
+    }
+
+    fn random(n: usize) -> Vec<pallas::Base> {
+        (0..n)
+            .map(|_| pallas::Base::random(&mut rand::rng()))
+            .collect()
+    }
+
+    /// The set rebuilt from honest compact blocks has the header's root; a block that
+    /// differs, is missing or repeats a nullifier is refused by name.
+    #[test]
+    fn the_rebuilt_nullifier_set_must_have_the_headers_root() {
+        let nfs: Vec<_> = (0..3).map(|_| random(4)).collect();
+        let blocks: Vec<_> = nfs
+            .iter()
+            .enumerate()
+            .map(|(i, n)| block(i as u64 + 1, n))
+            .collect();
+        let mut reference = NullifierTree::new();
+        reference.insert(&nfs[0]).unwrap();
+        reference.insert(&nfs[1]).unwrap();
+        let root = reference.root().to_repr();
+        // Block 3 is past the height asked about: ignored.
+        let set = nullifier_set_from(&blocks, 2, &root).unwrap();
+        assert_eq!(set.root(), reference.root());
+        assert!(set.contains(&nfs[1][2]) && !set.contains(&nfs[2][0]));
+        // Genesis: the genesis set, from no blocks.
+        let genesis = NullifierTree::genesis_root().to_repr();
+        assert!(nullifier_set_from(&[], 0, &genesis).is_ok());
+
+        let mut tampered = blocks.clone();
+        tampered[1].txs[0].nullifiers[0] = random(1)[0].to_repr().to_vec();
+        assert!(matches!(
+            nullifier_set_from(&tampered, 2, &root),
+            Err(ClientError::NullifierRoot { height: 2, .. })
+        ));
+        assert!(matches!(
+            nullifier_set_from(&blocks[1..], 2, &root),
+            Err(ClientError::Malformed(m)) if m.contains("block 1 was due")
+        ));
+        assert!(matches!(
+            nullifier_set_from(&blocks[..1], 2, &root),
+            Err(ClientError::Malformed(m)) if m.contains("before block 2")
+        ));
+        let mut repeated = blocks.clone();
+        repeated[1].txs[0].nullifiers[3] = repeated[0].txs[0].nullifiers[0].clone();
+        assert!(matches!(
+            nullifier_set_from(&repeated, 2, &root),
+            Err(ClientError::Malformed(m)) if m.contains("already in the set")
+        ));
+        let mut garbled = blocks;
+        garbled[0].txs[0].nullifiers[0] = vec![0xff; 32];
+        assert!(matches!(
+            nullifier_set_from(&garbled, 2, &root),
+            Err(ClientError::Malformed(_))
+        ));
     }
 }

@@ -21,7 +21,9 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use sable_circuits::{asset::AssetId, keys::RegulatorSecretKey, transaction::TxHeader};
+use sable_circuits::{
+    asset::AssetId, keys::RegulatorSecretKey, nullifier_tree::WitnessError, transaction::TxHeader,
+};
 use sable_client::{
     node_client::{ClientError, NodeClient},
     wallet::{operate, settle, Wallet, WalletError},
@@ -102,6 +104,12 @@ async fn the_regulators_scan_holds_exactly_what_every_bank_holds() {
     // A pays B 300 USD; B pays A 120 EUR and burns 80 EUR.
     let mut wallet_a = Wallet::new("Bank A", a.sk.clone());
     let mut wallet_b = Wallet::new("Bank B", b.sk.clone());
+    // A's one USD note, the one its payment spends, and the height before it.
+    wallet_a.sync(&mut client_a).await.unwrap();
+    let nk = *a.sk.full_viewing_key().nk();
+    let issued = wallet_a.note_for(usd, 1_000).unwrap();
+    let issued_nf = issued.note.nullifier(&nk, issued.position).inner();
+    let before_payment = client_a.height().await.unwrap();
     let (to_b, _) =
         pay_from_wallet(&mut client_a, reg, &a, &mut wallet_a, usd, b.address(), 300).await;
     pay_from_wallet(&mut client_b, reg, &b, &mut wallet_b, eur, a.address(), 120).await;
@@ -141,6 +149,35 @@ async fn the_regulators_scan_holds_exactly_what_every_bank_holds() {
         ),
         "{refused:?}"
     );
+
+    // The nullifier set, rebuilt by A from its node's compact blocks and checked against
+    // the node's headers (whose roots the validators' RocksDB trees gave): the spent
+    // note's nullifier is absent before the payment and present after; each unspent
+    // note has a witness of absence at the tip. A block not yet applied is refused.
+    let tip_a = client_a.height().await.unwrap();
+    let set = client_a.nullifier_set(tip_a).await.unwrap();
+    assert!(matches!(
+        set.non_membership(&issued_nf),
+        Err(WitnessError::Present(_))
+    ));
+    assert!(!wallet_a.notes().is_empty());
+    for o in wallet_a.notes() {
+        let nf = o.note.nullifier(&nk, o.position).inner();
+        set.non_membership(&nf)
+            .unwrap()
+            .verify(&set.root(), &nf)
+            .unwrap();
+    }
+    let earlier = client_a.nullifier_set(before_payment).await.unwrap();
+    earlier
+        .non_membership(&issued_nf)
+        .unwrap()
+        .verify(&earlier.root(), &issued_nf)
+        .unwrap();
+    assert!(matches!(
+        client_a.nullifier_set(tip_a + 1_000).await,
+        Err(ClientError::NotYet { .. })
+    ));
 
     // The regulator scans up to the issuances, then resumes to the tip.
     let mut regulator = connect(&cfg, "regulator-0").await;

@@ -21,7 +21,7 @@
 //! It uses the action circuit's columns and chips ([`Config`]) in its own layout, so
 //! it has its own keys over the same parameters.
 
-use halo2_gadgets::ecc::{chip::CircuitVersion, chip::EccChip, NonIdentityPoint};
+use halo2_gadgets::ecc::NonIdentityPoint;
 use halo2_proofs::{
     circuit::{floor_planner, Layouter, Value},
     plonk::{self, ConstraintSystem},
@@ -29,7 +29,7 @@ use halo2_proofs::{
 use pasta_curves::pallas;
 
 use super::{
-    assign_range_table, constrain_point, encrypt_to_regulator,
+    constrain_point, encrypt_to_regulator,
     gadgets::{poseidon_hash, range_check_64},
     registered, set_regulator_inputs, xy, Config,
 };
@@ -120,8 +120,7 @@ impl plonk::Circuit<pallas::Base> for DepositWitness {
         mut layouter: impl Layouter<pallas::Base>,
     ) -> Result<(), plonk::Error> {
         let c = &config;
-        assign_range_table(c, &mut layouter)?;
-        let ecc = EccChip::construct(c.ecc.clone(), CircuitVersion::AnchoredBase);
+        let ecc = c.start(&mut layouter)?;
 
         let [value, rcm, esk, claim] = c.add.witness(
             layouter.namespace(|| "private field elements"),

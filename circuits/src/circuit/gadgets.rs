@@ -32,6 +32,7 @@ macro_rules! tamper {
         value
     }};
 }
+pub(super) use tamper;
 
 /// An assigned field element.
 pub type Cell = AssignedCell<pallas::Base, pallas::Base>;
@@ -65,7 +66,8 @@ pub fn poseidon_hash<const L: usize>(
         RegistryLeaf,
         RegulatorKdf,
         RegulatorPad,
-        NullifierLeaf
+        NullifierLeaf,
+        HoldingsTag
     )
 }
 

@@ -30,12 +30,14 @@ pub mod disclosure;
 mod fixed_bases;
 mod gadgets;
 mod generators;
+pub mod holdings;
 mod proof;
 #[cfg(test)]
 mod tamper;
 
 pub use batch::ProofBatch;
 pub use fixed_bases::{FullWidthBase, KeyAgreementG, SableFixedBases};
+pub(crate) use proof::{prove_standalone, standalone_pk, standalone_vk, verify_standalone};
 pub use proof::{
     DepositProvingKey, Proof, ProvingKey, Statement, VerifyingKey, DEPOSIT_PROOF_SIZE, K,
 };
@@ -183,6 +185,21 @@ impl Config {
             add,
             lookup,
         }
+    }
+}
+
+impl Config {
+    /// What every circuit on these columns lays out first: the range checks' table; and
+    /// the ECC chip it then uses.
+    fn start(
+        &self,
+        layouter: &mut impl Layouter<pallas::Base>,
+    ) -> Result<EccChip<SableFixedBases>, plonk::Error> {
+        assign_range_table(self, layouter)?;
+        Ok(EccChip::construct(
+            self.ecc.clone(),
+            CircuitVersion::AnchoredBase,
+        ))
     }
 }
 
@@ -423,8 +440,7 @@ impl plonk::Circuit<pallas::Base> for Circuit {
         mut layouter: impl Layouter<pallas::Base>,
     ) -> Result<(), plonk::Error> {
         let c = &config;
-        assign_range_table(c, &mut layouter)?;
-        let ecc = EccChip::construct(c.ecc.clone(), CircuitVersion::AnchoredBase);
+        let ecc = c.start(&mut layouter)?;
         for (i, action) in self.actions.iter().enumerate() {
             action.synthesize(
                 c,
@@ -626,5 +642,7 @@ impl ActionWitness {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod tests_holdings;
 #[cfg(test)]
 mod tests_malicious;

@@ -133,6 +133,60 @@ impl DepositProvingKey {
     }
 }
 
+/// The parameters and verifying key of a circuit proven alone, one instance at a time,
+/// with keys of its own (the disclosure and holdings circuits), at `2^k` rows.
+pub(crate) fn standalone_vk<C: plonk::Circuit<pallas::Base> + Default>(
+    k: u32,
+    what: &str,
+) -> (Params<vesta::Affine>, plonk::VerifyingKey<vesta::Affine>) {
+    let params = Params::new(k);
+    let vk = plonk::keygen_vk(&params, &C::default())
+        .unwrap_or_else(|e| panic!("the {what} circuit fits in 2^{k} rows: {e}"));
+    (params, vk)
+}
+
+/// The proving key of a [`standalone_vk`] circuit.
+pub(crate) fn standalone_pk<C: plonk::Circuit<pallas::Base> + Default>(
+    params: &Params<vesta::Affine>,
+    vk: plonk::VerifyingKey<vesta::Affine>,
+    what: &str,
+) -> plonk::ProvingKey<vesta::Affine> {
+    plonk::keygen_pk(params, vk, &C::default())
+        .unwrap_or_else(|e| panic!("the {what} circuit fits in its rows: {e}"))
+}
+
+/// Proves `circuit` of a [`standalone_vk`] circuit with its public inputs.
+pub(crate) fn prove_standalone<C: plonk::Circuit<pallas::Base>>(
+    params: &Params<vesta::Affine>,
+    pk: &plonk::ProvingKey<vesta::Affine>,
+    circuit: C,
+    instance: &[pallas::Base],
+    mut rng: impl CryptoRng,
+) -> Result<Proof, plonk::Error> {
+    let mut transcript = Blake2bWrite::<_, vesta::Affine, _>::init(vec![]);
+    plonk::create_proof(
+        params,
+        pk,
+        &[circuit],
+        &[&[instance]],
+        &mut rng,
+        &mut transcript,
+    )?;
+    Ok(Proof::from_bytes(transcript.finalize()))
+}
+
+/// Verifies a proof of a [`standalone_vk`] circuit for its public inputs.
+pub(crate) fn verify_standalone(
+    params: &Params<vesta::Affine>,
+    vk: &plonk::VerifyingKey<vesta::Affine>,
+    instance: &[pallas::Base],
+    proof: &Proof,
+) -> Result<(), plonk::Error> {
+    let strategy = SingleVerifier::new(params);
+    let mut transcript = Blake2bRead::init(proof.as_bytes());
+    plonk::verify_proof(params, vk, strategy, &[&[instance]], &mut transcript)
+}
+
 /// A Halo2 proof: of the actions of one transaction part, or of one deposit.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proof(Vec<u8>);

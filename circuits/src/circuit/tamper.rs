@@ -67,6 +67,21 @@ pub(crate) enum Site {
     Sum,
     /// The `i`th private field element witnessed together (`AddConfig::witness`).
     Witness(usize),
+    /// The holdings circuit's `eq` flag of a comparison (`Value<pallas::Base>`).
+    Eq,
+    /// The holdings circuit's `last` flag of a comparison (`Value<pallas::Base>`).
+    Last,
+    /// The holdings circuit's `counted` flag of a slot (`Value<pallas::Base>`).
+    Counted,
+    /// The holdings circuit's limbs of a compared value
+    /// (`Value<(pallas::Base, pallas::Base)>`, high then low).
+    Limbs,
+    /// The holdings circuit's `t` of a comparison (`Value<pallas::Base>`).
+    T,
+    /// The holdings circuit's counted value of a slot (`Value<pallas::Base>`).
+    CountedValue,
+    /// The holdings circuit's tag of a slot (`Value<pallas::Base>`).
+    Tag,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -549,8 +564,18 @@ pub(crate) fn run<C: Circuit<pallas::Base>>(
     public: usize,
     tampers: &[Tamper],
 ) -> Outcome {
+    run_k(K, circuit, public, tampers)
+}
+
+/// [`run`] for a circuit of `2^k` rows.
+pub(crate) fn run_k<C: Circuit<pallas::Base>>(
+    k: u32,
+    circuit: &C,
+    public: usize,
+    tampers: &[Tamper],
+) -> Outcome {
     let active = Active::install(tampers);
-    MockProver::run(K, circuit, vec![vec![pallas::Base::zero(); public]])
+    MockProver::run(k, circuit, vec![vec![pallas::Base::zero(); public]])
         .unwrap_or_else(|e| panic!("synthesis failed: {e:?}"));
     let state = active.take();
     for (t, hits) in &state.tampers {
@@ -570,7 +595,7 @@ pub(crate) fn run<C: Circuit<pallas::Base>>(
         })
         .collect();
     let active = Active::install(tampers);
-    let failures = MockProver::run(K, circuit, vec![instance.clone()])
+    let failures = MockProver::run(k, circuit, vec![instance.clone()])
         .unwrap_or_else(|e| panic!("synthesis failed: {e:?}"))
         .verify()
         .err()

@@ -47,11 +47,14 @@ pub enum HashDomain {
     /// A nullifier tree leaf `H(value, next_value, next_index)`
     /// ([`crate::nullifier_tree`]).
     NullifierLeaf = 8,
+    /// A proof of holdings' tag of one note `H(nk, nf, statement)`
+    /// ([`crate::holdings`]).
+    HoldingsTag = 9,
 }
 
 impl HashDomain {
     /// Every domain, in tag order.
-    pub const ALL: [HashDomain; 8] = [
+    pub const ALL: [HashDomain; 9] = [
         HashDomain::NoteCommitment,
         HashDomain::Nullifier,
         HashDomain::IncomingViewingKey,
@@ -60,6 +63,7 @@ impl HashDomain {
         HashDomain::RegulatorKdf,
         HashDomain::RegulatorPad,
         HashDomain::NullifierLeaf,
+        HashDomain::HoldingsTag,
     ];
 
     /// The domain's tag.
@@ -206,7 +210,7 @@ mod tests {
         );
         // The tags are distinct and stable.
         let tags: Vec<u64> = HashDomain::ALL.iter().map(|d| d.tag()).collect();
-        assert_eq!(tags, (1..=7).collect::<Vec<_>>());
+        assert_eq!(tags, (1..=9).collect::<Vec<_>>());
     }
 
     /// The halo2 domain type has the native capacity element and padding.
