@@ -56,23 +56,13 @@ pub fn holdings_tag(
     poseidon::hash(HashDomain::HoldingsTag, [nk.0, nf.0, statement])
 }
 
-/// What a proof of holdings states.
+/// What a proof of holdings states: the query it answers, whose notes, and their tags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HoldingsClaim {
-    /// The note tree root after the height.
-    pub anchor: Anchor,
-    /// The nullifier tree root after the height.
-    pub nullifier_root: pallas::Base,
+    /// The chain state, asset, threshold, statement and binding.
+    pub query: HoldingsQuery,
     /// Whose notes.
     pub owner: Address,
-    /// Of which asset.
-    pub asset: AssetId,
-    /// At least how much.
-    pub threshold: u64,
-    /// What the tags are bound to.
-    pub statement: pallas::Base,
-    /// Whom the proof is for.
-    pub binding: pallas::Base,
     /// One tag per slot: zero for a slot not counted.
     pub tags: [pallas::Base; HOLDINGS_NOTES],
 }
@@ -80,14 +70,15 @@ pub struct HoldingsClaim {
 impl HoldingsClaim {
     /// The circuit's public inputs.
     pub fn instance(&self) -> HoldingsInstance {
+        let q = &self.query;
         let mut out = [pallas::Base::zero(); NUM_PUBLIC_INPUTS];
-        out[ANCHOR] = self.anchor.inner();
-        out[NULLIFIER_ROOT] = self.nullifier_root;
+        out[ANCHOR] = q.anchor.inner();
+        out[NULLIFIER_ROOT] = q.nullifier_root;
         (out[OWNER_X], out[OWNER_Y]) = self.owner.coordinates();
-        (out[ASSET_X], out[ASSET_Y]) = self.asset.base().coordinates();
-        out[THRESHOLD] = pallas::Base::from(self.threshold);
-        out[STATEMENT] = self.statement;
-        out[BINDING] = self.binding;
+        (out[ASSET_X], out[ASSET_Y]) = q.asset.base().coordinates();
+        out[THRESHOLD] = pallas::Base::from(q.threshold);
+        out[STATEMENT] = q.statement;
+        out[BINDING] = q.binding;
         out[TAGS..].copy_from_slice(&self.tags);
         HoldingsInstance(out)
     }
@@ -319,13 +310,8 @@ pub(crate) fn layout(
         }
     });
     let claim = HoldingsClaim {
-        anchor: q.anchor,
-        nullifier_root: q.nullifier_root,
+        query: *q,
         owner: fvk.address(),
-        asset: q.asset,
-        threshold: q.threshold,
-        statement: q.statement,
-        binding: q.binding,
         tags,
     };
     let witness = HoldingsWitness {
@@ -404,14 +390,14 @@ mod tests {
         let other = SpendingKey::random(&mut rand::rng()).full_viewing_key();
         type Change = Box<dyn Fn(&mut HoldingsClaim)>;
         let changes: Vec<Change> = vec![
-            Box::new(|c| c.threshold += 1),
-            Box::new(move |c| c.binding += one),
-            Box::new(move |c| c.statement += one),
+            Box::new(|c| c.query.threshold += 1),
+            Box::new(move |c| c.query.binding += one),
+            Box::new(move |c| c.query.statement += one),
             Box::new(move |c| c.tags[1] += one),
-            Box::new(move |c| c.nullifier_root += one),
-            Box::new(move |c| c.anchor = Anchor(c.anchor.inner() + one)),
+            Box::new(move |c| c.query.nullifier_root += one),
+            Box::new(move |c| c.query.anchor = Anchor(c.query.anchor.inner() + one)),
             Box::new(move |c| c.owner = other.address()),
-            Box::new(|c| c.asset = AssetId::from_name("EUR")),
+            Box::new(|c| c.query.asset = AssetId::from_name("EUR")),
         ];
         for (i, change) in changes.iter().enumerate() {
             let mut c = claim;

@@ -112,15 +112,11 @@ pub fn nullifier_set_from(
     if header_root != rebuilt {
         return Err(ClientError::NullifierRoot {
             height,
-            node: hex_of(header_root),
-            rebuilt: hex_of(&rebuilt),
+            node: hex::encode(header_root),
+            rebuilt: hex::encode(rebuilt),
         });
     }
     Ok(tree)
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The items of a block stream up to the one at height `to`; an error when the stream
