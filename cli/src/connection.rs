@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use sable_client::node_client::NodeClient;
+use sable_compliance::recipient::SeenRecord;
 
 /// The node and this party's consortium identity.
 #[derive(Args)]
@@ -41,4 +42,33 @@ pub fn read_hex<const N: usize>(path: &std::path::Path, what: &str) -> Result<[u
     hex::decode_to_slice(text.trim(), &mut bytes)
         .with_context(|| format!("{}: a {what} is {} hex digits", path.display(), 2 * N))?;
     Ok(bytes)
+}
+
+/// A third party checking a package addressed to it (`sable verify-disclosure`,
+/// `sable verify-holdings`).
+#[derive(Args)]
+pub struct Recipient {
+    #[command(flatten)]
+    pub connection: Connection,
+    /// The package.
+    pub package: PathBuf,
+    /// The verifier's name: only packages addressed to it are accepted.
+    #[arg(long = "as")]
+    pub name: String,
+    /// The record of packages accepted (created if absent): each is accepted once, and
+    /// the notes a proof of holdings counts are pledged once per statement.
+    #[arg(long)]
+    pub record: PathBuf,
+    /// Print what the package shows as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Recipient {
+    /// The package's text and the record of what was accepted.
+    pub fn open(&self) -> Result<(String, SeenRecord)> {
+        let text = std::fs::read_to_string(&self.package)
+            .with_context(|| format!("reading {}", self.package.display()))?;
+        Ok((text, SeenRecord::open(&self.record)?))
+    }
 }

@@ -12,11 +12,11 @@ use sable_circuits::{
     keys::{FullViewingKey, SpendingKey, FULL_VIEWING_KEY_SIZE},
 };
 use sable_compliance::disclose::{
-    chain_facts, open_output, Addressing, DisclosurePackage, SeenNonces, Verifier,
+    chain_facts, open_output, Addressing, DisclosurePackage, Verifier,
 };
 use sable_primitives::block::TxId;
 
-use crate::connection::{read_hex, Connection};
+use crate::connection::{read_hex, Connection, Recipient};
 
 /// `sable keys viewing-key`
 #[derive(Args)]
@@ -139,31 +139,11 @@ pub async fn disclose(args: DiscloseArgs) -> Result<()> {
     Ok(())
 }
 
-/// `sable verify-disclosure`
-#[derive(Args)]
-pub struct VerifyArgs {
-    #[command(flatten)]
-    connection: Connection,
-    /// The package.
-    package: PathBuf,
-    /// The verifier's name: only packages addressed to it are accepted.
-    #[arg(long = "as")]
-    name: String,
-    /// The record of packages accepted (created if absent): each is accepted once.
-    #[arg(long)]
-    record: PathBuf,
-    /// Print what is disclosed as JSON.
-    #[arg(long)]
-    json: bool,
-}
-
 /// Checks a package against the node and, if it holds, records it and prints what it
 /// discloses.
-pub async fn verify(args: VerifyArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.package)
-        .with_context(|| format!("reading {}", args.package.display()))?;
+pub async fn verify(args: Recipient) -> Result<()> {
+    let (text, seen) = args.open()?;
     let package = DisclosurePackage::from_json(&text)?;
-    let seen = SeenNonces::open(&args.record)?;
     let vk = DisclosureVerifyingKey::build();
     let mut verifier = Verifier::new(&vk, &args.name, seen);
     let mut client = args.connection.connect().await?;

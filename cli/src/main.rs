@@ -8,9 +8,11 @@
 //! A bank's full viewing key for its compliance officer (`sable keys viewing-key`), a
 //! verifiable disclosure of chosen fields of one note to a named third party
 //! (`sable disclose`), and its check against a node by that party
-//! (`sable verify-disclosure`).
+//! (`sable verify-disclosure`). A proof that the bank held at least an amount of an
+//! asset at a height, made with its full viewing key (`sable prove-holdings`), and its
+//! check against a node (`sable verify-holdings`).
 //! Will own: the rest of the bank, compliance-officer and operator commands (epoch
-//! keys, holdings proofs, the threshold key ceremony; issue 23 §5 and the CLI issue),
+//! keys, the threshold key ceremony; issue 23 §5 and the CLI issue),
 //! all in this one binary.
 //!
 //! Must never: link the validator's crates, keep a secret key it was not handed on the
@@ -19,6 +21,7 @@
 mod audit;
 mod connection;
 mod disclose;
+mod holdings;
 
 use clap::{Parser, Subcommand};
 
@@ -46,7 +49,12 @@ enum Command {
     /// with the bank's full viewing key).
     Disclose(disclose::DiscloseArgs),
     /// Checks a disclosure package addressed to you against your node.
-    VerifyDisclosure(disclose::VerifyArgs),
+    VerifyDisclosure(connection::Recipient),
+    /// Proves to a named third party that the bank held at least an amount of an asset
+    /// at a height (a compliance officer, with the bank's full viewing key).
+    ProveHoldings(holdings::ProveArgs),
+    /// Checks a proof of holdings addressed to you against your node.
+    VerifyHoldings(connection::Recipient),
 }
 
 #[derive(Subcommand)]
@@ -64,6 +72,8 @@ async fn main() {
         Command::Keys(KeysCommand::ViewingKey(args)) => disclose::viewing_key(args),
         Command::Disclose(args) => disclose::disclose(args).await,
         Command::VerifyDisclosure(args) => disclose::verify(args).await,
+        Command::ProveHoldings(args) => holdings::prove(args).await,
+        Command::VerifyHoldings(args) => holdings::verify(args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

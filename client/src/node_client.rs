@@ -470,18 +470,22 @@ impl NodeClient {
     /// absent from at `height`, built without telling the node which nullifiers it
     /// cares about.
     pub async fn nullifier_set(&mut self, height: u64) -> Result<NullifierTree, ClientError> {
+        let header = self.header(height).await?;
+        let blocks = self.compact_blocks(1, height).await?;
+        nullifier_set_from(&blocks, height, &header.nullifier_root)
+    }
+
+    /// The header of finalized block `height` (1 to the node's tip).
+    pub async fn header(&mut self, height: u64) -> Result<v1::BlockHeader, ClientError> {
         let tip = self.height().await?;
         if height > tip {
             return Err(ClientError::NotYet { height, tip });
         }
-        let blocks = self.compact_blocks(1, height).await?;
-        let header = self
-            .blocks(height, height)
+        self.blocks(height, height)
             .await?
             .into_iter()
             .find_map(|b| b.header.filter(|h| h.height == height))
-            .ok_or_else(|| ClientError::Malformed(format!("no header for block {height}")))?;
-        nullifier_set_from(&blocks, height, &header.nullifier_root)
+            .ok_or_else(|| ClientError::Malformed(format!("no header for block {height}")))
     }
 
     /// Finalized blocks `from..=to`, whole: headers and every command's encoding,

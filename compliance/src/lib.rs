@@ -12,10 +12,14 @@
 //! of every share released, checked against the heads committed on chain. A bank's
 //! own view with its full viewing key, into the same ledger and reports
 //! ([`audit::view`]). Verifiable disclosures of chosen fields of one note to a named
-//! third party, and their check against a node ([`disclose`]).
+//! third party, and their check against a node ([`disclose`]). Proofs that a bank
+//! held at least an amount of an asset at a height, made from its full viewing key
+//! and handed to a named third party, and their check against a node's header or the
+//! roots settled on Ethereum ([`holdings`]). What a third party keeps of the packages
+//! it accepted ([`recipient`]).
 //! The design of the rest is in `docs/compliance.md`.
 //!
-//! Will own: epoch keys, key rotation, holdings proofs and the compliance gRPC
+//! Will own: epoch keys and the compliance gRPC
 //! services. Policies that decide what the chain accepts are the validator's
 //! (`sable_execution::policy`); this crate only reads their log. Built on the
 //! participants' side (`sable-client`, `sable-circuits`), never on the validator's
@@ -28,10 +32,12 @@
 
 pub mod audit;
 pub mod disclose;
+pub mod holdings;
+pub mod recipient;
 pub mod report;
 pub mod threshold;
 
 /// Lower-case hex, for names and messages.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }

@@ -16,8 +16,9 @@ use sable_circuits::{
     transaction::Transaction,
 };
 use sable_compliance::disclose::{
-    open_output, Addressing, ChainFacts, DisclosureError, DisclosurePackage, SeenNonces, Verifier,
+    open_output, Addressing, ChainFacts, DisclosureError, DisclosurePackage, Verifier,
 };
+use sable_compliance::recipient::{RecordError, SeenRecord};
 use sable_primitives::block::TxId;
 use sable_testkit::synthetic::{Payment, SyntheticChain, Workload};
 
@@ -82,7 +83,7 @@ fn facts(p: &Payment, tx: &Transaction) -> ChainFacts {
 }
 
 fn verifier<'a>(w: &'a World, name: &str, dir: &tempfile::TempDir) -> Verifier<'a> {
-    let seen = SeenNonces::open(&dir.path().join(format!("{name}.seen"))).unwrap();
+    let seen = SeenRecord::open(&dir.path().join(format!("{name}.seen"))).unwrap();
     Verifier::new(&w.vk, name, seen)
 }
 
@@ -326,11 +327,11 @@ fn malformed_packages_and_records_are_refused_by_name() {
     let path = dir.path().join("seen");
     std::fs::write(&path, "not a nonce\n").unwrap();
     assert!(matches!(
-        SeenNonces::open(&path),
-        Err(DisclosureError::Record { what, .. }) if what.contains("line 1")
+        SeenRecord::open(&path),
+        Err(RecordError { what, .. }) if what.contains("line 1")
     ));
     assert!(matches!(
-        SeenNonces::open(dir.path()),
-        Err(DisclosureError::Record { .. })
+        SeenRecord::open(dir.path()),
+        Err(RecordError { .. })
     ));
 }

@@ -22,7 +22,8 @@ use sable_circuits::{
     keys::SpendingKey,
     note::{Note, NoteValue},
 };
-use sable_compliance::disclose::{Addressing, ChainFacts, DisclosurePackage, SeenNonces, Verifier};
+use sable_compliance::disclose::{Addressing, ChainFacts, DisclosurePackage, Verifier};
+use sable_compliance::recipient::SeenRecord;
 use sable_primitives::block::TxId;
 
 fn ms(start: Instant) -> f64 {
@@ -51,7 +52,7 @@ fn main() -> Result<()> {
     };
     let dir = std::env::temp_dir().join(format!("sable-bench-disclosure-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let mut verifier = Verifier::new(&vk, "FCA", SeenNonces::open(&dir.join("seen"))?);
+    let mut verifier = Verifier::new(&vk, "FCA", SeenRecord::open(&dir.join("seen"))?);
 
     let (mut prove, mut check, mut payment) = (Vec::new(), Vec::new(), Vec::new());
     let mut size = 0;

@@ -19,9 +19,9 @@ mod open;
 mod package;
 mod verify;
 
-pub use open::open_output;
+pub use open::{open_output, received_outputs};
 pub use package::{Addressing, DisclosurePackage, MAX_AUDIENCE, MAX_PROOF, VERSION};
-pub use verify::{chain_facts, ChainFacts, SeenNonces, Verifier};
+pub use verify::{chain_facts, ChainFacts, Verifier};
 
 /// Why a disclosure cannot be made or is refused. A refused package changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,11 +86,17 @@ pub enum DisclosureError {
     #[error("the node could not be asked: {0}")]
     Node(String),
     /// The record of accepted packages could not be read or written.
-    #[error("the record of accepted packages at {path}: {what}")]
-    Record {
-        /// Its path.
-        path: String,
-        /// What went wrong.
-        what: String,
-    },
+    #[error(transparent)]
+    Record(#[from] crate::recipient::RecordError),
+}
+
+impl From<crate::recipient::Misaddressed> for DisclosureError {
+    fn from(m: crate::recipient::Misaddressed) -> Self {
+        use crate::recipient::Misaddressed::*;
+        match m {
+            NotForYou(to, you) => DisclosureError::NotForYou { to, you },
+            OtherChain(package, node) => DisclosureError::OtherChain { package, node },
+            Expired(expires_at, height) => DisclosureError::Expired { expires_at, height },
+        }
+    }
 }

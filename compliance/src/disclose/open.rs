@@ -34,3 +34,31 @@ pub fn open_output(tx: &Transaction, output: u32, fvk: &FullViewingKey) -> Optio
     let d = tx.deposits.get(i)?;
     try_decrypt_incoming(&ivk, &d.encrypted_note, &d.cm).map(|(note, _)| note)
 }
+
+/// The outputs of `tx` that `fvk` received, by their index in
+/// `Transaction::commitments`: issued notes to its address (public) and the notes its
+/// incoming viewing key opens (its own address's; a note opened for another address
+/// would be one the key can open but not spend, and the caller filters by owner).
+pub fn received_outputs(tx: &Transaction, fvk: &FullViewingKey) -> Vec<(usize, Note)> {
+    let ivk = fvk.incoming_viewing_key();
+    let me = fvk.address();
+    let issued = tx.issuances.iter().flat_map(|is| is.full_notes());
+    let actions = tx.parts.iter().flat_map(|p| {
+        p.effects
+            .actions
+            .iter()
+            .map(|a| (&a.encrypted_note, a.cm_new))
+    });
+    let deposits = tx.deposits.iter().map(|d| (&d.encrypted_note, d.cm));
+    let issued: Vec<Note> = issued.collect();
+    let shielded = actions
+        .chain(deposits)
+        .map(|(enc, cm)| try_decrypt_incoming(&ivk, enc, &cm).map(|(note, _memo)| note));
+    issued
+        .iter()
+        .map(|n| (n.owner() == me).then_some(*n))
+        .chain(shielded)
+        .enumerate()
+        .filter_map(|(i, n)| n.map(|n| (i, n)))
+        .collect()
+}

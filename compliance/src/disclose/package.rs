@@ -157,7 +157,7 @@ impl DisclosurePackage {
         if w.proof.len() > 2 * MAX_PROOF {
             return Err(bad(format!("a proof over {MAX_PROOF} bytes")));
         }
-        let proof = unhex("proof", &w.proof)?;
+        let proof = crate::recipient::unhex("proof", &w.proof).map_err(bad)?;
         if proof.len() != DISCLOSURE_PROOF_SIZE {
             return Err(bad(format!(
                 "a proof of {} bytes (a disclosure proof has {DISCLOSURE_PROOF_SIZE})",
@@ -205,20 +205,6 @@ struct Wire {
     proof: String,
 }
 
-fn unhex(field: &str, s: &str) -> Result<Vec<u8>, DisclosureError> {
-    let bad = || DisclosureError::Malformed(format!("{field}: not hex"));
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return Err(bad());
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| bad()))
-        .collect()
-}
-
-pub(crate) fn bytes32(field: &str, s: &str) -> Result<[u8; 32], DisclosureError> {
-    let v = unhex(field, s)?;
-    v.try_into().map_err(|v: Vec<u8>| {
-        DisclosureError::Malformed(format!("{field}: {} bytes, not 32", v.len()))
-    })
+fn bytes32(field: &str, s: &str) -> Result<[u8; 32], DisclosureError> {
+    crate::recipient::bytes32(field, s).map_err(DisclosureError::Malformed)
 }

@@ -1,12 +1,4 @@
-//! Checking a disclosure package against the chain, and the record of packages
-//! accepted.
-
-use std::{
-    collections::HashSet,
-    fs::{File, OpenOptions},
-    io::{BufRead, BufReader, Write},
-    path::{Path, PathBuf},
-};
+//! Checking a disclosure package against the chain.
 
 use sable_circuits::{
     disclosure::{self, DisclosureVerifyingKey},
@@ -15,8 +7,11 @@ use sable_circuits::{
 use sable_client::node_client::{ClientError, NodeClient};
 use sable_primitives::block::TxId;
 
-use super::{package::bytes32, DisclosureError, DisclosurePackage};
-use crate::hex;
+use super::{DisclosureError, DisclosurePackage};
+use crate::{
+    hex,
+    recipient::{check_addressing, Addressed, SeenRecord},
+};
 
 /// What a verifier knows of the chain when it checks a package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,83 +48,18 @@ pub async fn chain_facts(
     })
 }
 
-/// The nonces of the packages a verifier accepted, kept in an append-only file (one
-/// hex nonce per line), so a package is accepted once across runs.
-#[derive(Debug)]
-pub struct SeenNonces {
-    path: PathBuf,
-    seen: HashSet<[u8; 32]>,
-}
-
-impl SeenNonces {
-    /// Opens the record at `path`, creating it if absent.
-    pub fn open(path: &Path) -> Result<Self, DisclosureError> {
-        let fail = |what: String| DisclosureError::Record {
-            path: path.display().to_string(),
-            what,
-        };
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)
-            .map_err(|e| fail(e.to_string()))?;
-        let mut seen = HashSet::new();
-        for (i, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|e| fail(e.to_string()))?;
-            let nonce = bytes32("nonce", line.trim())
-                .map_err(|_| fail(format!("line {} is not a 32-byte hex nonce", i + 1)))?;
-            seen.insert(nonce);
-        }
-        Ok(SeenNonces {
-            path: path.to_path_buf(),
-            seen,
-        })
-    }
-
-    /// Whether a package with `nonce` was accepted.
-    pub fn contains(&self, nonce: &[u8; 32]) -> bool {
-        self.seen.contains(nonce)
-    }
-
-    /// The number of packages accepted.
-    pub fn len(&self) -> usize {
-        self.seen.len()
-    }
-
-    /// Whether none was.
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
-    }
-
-    fn record(&mut self, nonce: [u8; 32]) -> Result<(), DisclosureError> {
-        let fail = |e: std::io::Error| DisclosureError::Record {
-            path: self.path.display().to_string(),
-            what: e.to_string(),
-        };
-        let mut file: File = OpenOptions::new()
-            .append(true)
-            .open(&self.path)
-            .map_err(fail)?;
-        writeln!(file, "{}", hex(&nonce)).map_err(fail)?;
-        file.sync_data().map_err(fail)?;
-        self.seen.insert(nonce);
-        Ok(())
-    }
-}
-
 /// A third party that checks the disclosures addressed to it.
 #[derive(Debug)]
 pub struct Verifier<'a> {
     vk: &'a DisclosureVerifyingKey,
     name: String,
-    seen: SeenNonces,
+    seen: SeenRecord,
 }
 
 impl<'a> Verifier<'a> {
     /// The verifier named `name` (what packages for it name as their audience), with
     /// the record of packages it accepted.
-    pub fn new(vk: &'a DisclosureVerifyingKey, name: &str, seen: SeenNonces) -> Self {
+    pub fn new(vk: &'a DisclosureVerifyingKey, name: &str, seen: SeenRecord) -> Self {
         Verifier {
             vk,
             name: name.to_owned(),
@@ -146,24 +76,12 @@ impl<'a> Verifier<'a> {
     ) -> Result<(), DisclosureError> {
         let a = &package.addressing;
         let s = &package.statement;
-        if a.audience != self.name {
-            return Err(DisclosureError::NotForYou {
-                to: a.audience.clone(),
-                you: self.name.clone(),
-            });
-        }
-        if a.chain != facts.chain {
-            return Err(DisclosureError::OtherChain {
-                package: hex(&a.chain),
-                node: hex(&facts.chain),
-            });
-        }
-        if a.expires_at < facts.height {
-            return Err(DisclosureError::Expired {
-                expires_at: a.expires_at,
-                height: facts.height,
-            });
-        }
+        let addressed = Addressed {
+            audience: &a.audience,
+            chain: &a.chain,
+            expires_at: a.expires_at,
+        };
+        check_addressing(addressed, &self.name, &facts.chain, facts.height)?;
         disclosure::verify(self.vk, s, a.binding(&s.cm), &package.proof)
             .map_err(|_| DisclosureError::Forged)?;
         let Some(cms) = &facts.commitments else {
@@ -192,11 +110,11 @@ impl<'a> Verifier<'a> {
         facts: &ChainFacts,
     ) -> Result<(), DisclosureError> {
         self.check(package, facts)?;
-        self.seen.record(package.addressing.nonce)
+        Ok(self.seen.record(&[package.addressing.nonce])?)
     }
 
     /// The packages accepted so far.
-    pub fn seen(&self) -> &SeenNonces {
+    pub fn seen(&self) -> &SeenRecord {
         &self.seen
     }
 }
