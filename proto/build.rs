@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sable/v1/types.proto",
         "sable/v1/node.proto",
         "sable/v1/admin.proto",
+        "sable/v1/compliance.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

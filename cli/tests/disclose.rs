@@ -6,15 +6,17 @@
 //! for someone else, an altered package and careless input are refused with a message
 //! and exit status 1. Bank A's officer discloses the same note as its sender, owner
 //! included. B's officer also scans the chain with the viewing key alone and reports
-//! on its own bank (`sable audit scan|report --viewing-key`).
+//! on its own bank (`sable audit scan|report --viewing-key`). The node's `Compliance`
+//! service checks a package for the auditor it names, once, and refuses it to anyone
+//! else.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 
 use sable_circuits::keys::SpendingKey;
-use sable_client::wallet::Wallet;
+use sable_client::{node_client::ClientError, wallet::Wallet};
 use sable_compliance::disclose::open_output;
-use sable_testkit::parties::{pay_from_wallet, TwoBanks};
+use sable_testkit::parties::{connect, pay_from_wallet, TwoBanks};
 
 mod common;
 use common::{connection, devnet_with_two_banks, s, sable, usd_to_a};
@@ -97,8 +99,8 @@ async fn an_officer_discloses_a_note_and_an_auditor_verifies_it_once() {
     let (code, _, err) = view("report", &["--regulator-key", s(&a_sk)]);
     assert_eq!(code, 2, "one key or the other: {err}");
 
-    let disclose_at =
-        |who: &str, fvk: &str, (tx, output): (&str, &str), reveal: &str, out: &str| {
+    let disclose_for =
+        |to: &str, who: &str, fvk: &str, (tx, output): (&str, &str), reveal: &str, out: &str| {
             let mut args = vec!["disclose".to_owned()];
             args.extend(connection(&net, who));
             args.extend(
@@ -112,7 +114,7 @@ async fn an_officer_discloses_a_note_and_an_auditor_verifies_it_once() {
                     "--reveal",
                     reveal,
                     "--to",
-                    "FCA",
+                    to,
                     "--out",
                     out,
                 ]
@@ -120,8 +122,14 @@ async fn an_officer_discloses_a_note_and_an_auditor_verifies_it_once() {
             );
             tokio::task::block_in_place(|| sable(&args))
         };
+    let disclose_at = |who: &str, fvk: &str, at: (&str, &str), reveal: &str, out: &str| {
+        disclose_for("FCA", who, fvk, at, reveal, out)
+    };
     let disclose = |who: &str, fvk: &str, reveal: &str, out: &str| {
         disclose_at(who, fvk, (&tx, &output), reveal, out)
+    };
+    let disclose_to = |to: &str, fvk: &str, reveal: &str, out: &str| {
+        disclose_for(to, "bank-b", fvk, (&tx, &output), reveal, out)
     };
     let record = file("fca.seen");
     let verify = |package: &Path, name: &str| {
@@ -167,6 +175,33 @@ async fn an_officer_discloses_a_note_and_an_auditor_verifies_it_once() {
     let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(shown["owner"], hex::encode(b.address().to_bytes()));
     assert_eq!(shown["asset"], serde_json::Value::Null);
+
+    // The node's Compliance service checks a package for the party it names (the
+    // caller), once.
+    let for_auditor = file("auditor.json");
+    let (code, _, err) = disclose_to("auditor-0", s(&file("b.fvk")), "value", s(&for_auditor));
+    assert_eq!(code, 0, "{err}");
+    let package = std::fs::read_to_string(&for_auditor).unwrap();
+    let mut auditor = connect(&net.config(0), "auditor-0").await;
+    let verdict = auditor.verify_disclosure(&package).await.unwrap();
+    assert_eq!(verdict.value, Some(300));
+    assert_eq!((verdict.asset, verdict.owner), (None, None));
+    assert_eq!(verdict.tx, hex::decode(&tx).unwrap());
+    match auditor.verify_disclosure(&package).await {
+        Err(ClientError::Rpc(status)) => {
+            assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+            assert!(status.message().contains("accepted before"), "{status}");
+        }
+        other => panic!("accepted twice: {other:?}"),
+    }
+    let mut bank_a = connect(&net.config(0), "bank-a").await;
+    match bank_a.verify_disclosure(&package).await {
+        Err(ClientError::Rpc(status)) => {
+            assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+            assert!(status.message().contains("not to \"bank-a\""), "{status}");
+        }
+        other => panic!("accepted for another party: {other:?}"),
+    }
 
     // Careless input.
     let stranger = SpendingKey::random(&mut rand::rng()).full_viewing_key();

@@ -5,13 +5,15 @@
 //! (the 1,000 note is spent by then); the counterparty, as "CCP", checks each against
 //! its node's header and accepts it once. The same note pledged again for the same
 //! purpose and height, a package for someone else, an altered package and careless
-//! input are refused with a message and exit status 1.
+//! input are refused with a message and exit status 1. The node's `Compliance`
+//! service checks a package for the party it names (the caller) and accepts it once;
+//! another party, an operator and a malformed package are refused.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 
-use sable_client::wallet::Wallet;
-use sable_testkit::parties::{pay_from_wallet, TwoBanks};
+use sable_client::{node_client::ClientError, wallet::Wallet};
+use sable_testkit::parties::{connect, pay_from_wallet, TwoBanks};
 
 mod common;
 use common::{connection, devnet_with_two_banks, s, sable, usd_to_a};
@@ -38,7 +40,7 @@ async fn an_officer_proves_holdings_and_a_counterparty_verifies_them_once() {
         hex::encode(a.sk.full_viewing_key().to_bytes()),
     )
     .unwrap();
-    let prove = |extra: &[&str], out: &Path| {
+    let prove_to = |to: &str, extra: &[&str], out: &Path| {
         let mut args = vec!["prove-holdings".to_owned()];
         args.extend(connection(&net, "bank-a"));
         args.extend(
@@ -46,7 +48,7 @@ async fn an_officer_proves_holdings_and_a_counterparty_verifies_them_once() {
                 "--viewing-key",
                 s(&file("a.fvk")),
                 "--to",
-                "CCP",
+                to,
                 "--out",
                 s(out),
                 "--json",
@@ -57,6 +59,7 @@ async fn an_officer_proves_holdings_and_a_counterparty_verifies_them_once() {
         );
         tokio::task::block_in_place(|| sable(&args))
     };
+    let prove = |extra: &[&str], out: &Path| prove_to("CCP", extra, out);
     let record = file("ccp.seen");
     let verify = |package: &Path, name: &str| {
         let mut args = vec!["verify-holdings".to_owned()];
@@ -195,5 +198,39 @@ async fn an_officer_proves_holdings_and_a_counterparty_verifies_them_once() {
     assert_eq!(code, 1);
     assert!(err.contains("malformed holdings package"), "{err}");
     assert!(!x.exists(), "nothing written for a refused proof");
+
+    // The node's Compliance service checks a package for the party it names, which
+    // must be the caller (its certificate's participant id), and accepts it once.
+    let for_auditor = file("auditor.json");
+    let (code, _, err) = prove_to(
+        "auditor-0",
+        &["--asset", "USD", "--at-least", "700", "--purpose", "audit"],
+        &for_auditor,
+    );
+    assert_eq!(code, 0, "{err}");
+    let package = std::fs::read_to_string(&for_auditor).unwrap();
+    let mut auditor = connect(&net.config(0), "auditor-0").await;
+    let verdict = auditor.verify_holdings(&package).await.unwrap();
+    assert_eq!(verdict.owner, a.address().to_bytes());
+    assert_eq!(verdict.asset, usd.0);
+    assert_eq!((verdict.at_least, verdict.notes), (700, 1));
+    assert_eq!(verdict.purpose, "audit");
+    let refusal = |r: Result<_, ClientError>| match r {
+        Err(ClientError::Rpc(status)) => (status.code(), status.message().to_owned()),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let (code, message) = refusal(auditor.verify_holdings(&package).await);
+    assert_eq!(code, tonic::Code::FailedPrecondition);
+    assert!(message.contains("accepted before"), "{message}");
+    let mut bank_b = connect(&net.config(0), "bank-b").await;
+    let (code, message) = refusal(bank_b.verify_holdings(&package).await);
+    assert_eq!(code, tonic::Code::FailedPrecondition);
+    assert!(message.contains("addressed to \"auditor-0\""), "{message}");
+    let (code, message) = refusal(auditor.verify_holdings("{\"version\": 1}").await);
+    assert_eq!(code, tonic::Code::InvalidArgument);
+    assert!(message.contains("malformed holdings package"), "{message}");
+    let mut operator = connect(&net.config(0), "operator-0").await;
+    let (code, _) = refusal(operator.verify_holdings(&package).await);
+    assert_eq!(code, tonic::Code::PermissionDenied);
     net.stop_all();
 }

@@ -16,7 +16,7 @@ use sable_circuits::{
 };
 use sable_proto::v1::{
     self, admin_client::AdminClient, chain_client::ChainClient,
-    transactions_client::TransactionsClient, tx_status::State,
+    compliance_client::ComplianceClient, transactions_client::TransactionsClient, tx_status::State,
 };
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;
@@ -236,6 +236,7 @@ pub struct NodeClient {
     txs: TransactionsClient<Channel>,
     chain: ChainClient<Channel>,
     admin: AdminClient<Channel>,
+    compliance: ComplianceClient<Channel>,
 }
 
 impl NodeClient {
@@ -244,8 +245,38 @@ impl NodeClient {
         NodeClient {
             txs: TransactionsClient::new(channel.clone()).max_decoding_message_size(64 << 20),
             chain: ChainClient::new(channel.clone()).max_decoding_message_size(64 << 20),
-            admin: AdminClient::new(channel),
+            admin: AdminClient::new(channel.clone()),
+            compliance: ComplianceClient::new(channel),
         }
+    }
+
+    /// Asks the node to check a disclosure package (its JSON file) addressed to this
+    /// client's identity, and to record it as accepted; a refusal is
+    /// [`ClientError::Rpc`] with the reason.
+    pub async fn verify_disclosure(
+        &mut self,
+        package: &str,
+    ) -> Result<v1::DisclosureVerdict, ClientError> {
+        let request = v1::PackageRequest {
+            package: package.to_owned(),
+        };
+        Ok(self
+            .compliance
+            .verify_disclosure(request)
+            .await?
+            .into_inner())
+    }
+
+    /// Asks the node to check a proof of holdings (its JSON file) addressed to this
+    /// client's identity, and to record it and the notes it counts as accepted.
+    pub async fn verify_holdings(
+        &mut self,
+        package: &str,
+    ) -> Result<v1::HoldingsVerdict, ClientError> {
+        let request = v1::PackageRequest {
+            package: package.to_owned(),
+        };
+        Ok(self.compliance.verify_holdings(request).await?.into_inner())
     }
 
     /// Submits a transaction; returns its id and admission status.

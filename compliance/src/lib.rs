@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod desk;
 pub mod disclose;
 pub mod holdings;
 pub mod recipient;

@@ -481,6 +481,7 @@ async fn start_rpc(
                 connected_peers: 0,
             })
         }),
+        compliance_records: Some(cfg.node.data_dir.join("compliance")),
         ..rpc::RpcConfig::new(
             cfg.network.rpc,
             server_cert.to_path_buf(),

@@ -8,6 +8,7 @@
 
 use ff::PrimeField;
 use pasta_curves::pallas;
+use rayon::prelude::*;
 use sable_circuits::{
     asset::AssetId,
     constants::NOTE_COMMITMENT_TREE_DEPTH,
@@ -116,24 +117,29 @@ impl HoldingsScan {
         self.nullifiers
             .insert(&nfs)
             .map_err(|e| replay(format!("block {}: {e}", block.height)))?;
-        for (_, tx) in &block.txs {
-            let first = self.notes.size();
-            let me = self.me;
-            self.owned.extend(
-                received_outputs(tx, &self.fvk)
-                    .into_iter()
-                    .filter(|(_, note)| note.owner() == me)
-                    .map(|(i, note)| Owned {
-                        note,
-                        position: first + i as u64,
-                    }),
-            );
-            for cm in tx.commitments() {
-                self.notes
-                    .append(cm)
-                    .map_err(|e| replay(format!("block {}: {e}", block.height)))?;
-            }
+        // Trial decryption is the costly step per output: a block's transactions are
+        // opened across the cores.
+        let (fvk, me) = (&self.fvk, self.me);
+        let received: Vec<Vec<(usize, Note)>> = block
+            .txs
+            .par_iter()
+            .map(|(_, tx)| {
+                let mut mine = received_outputs(tx, fvk);
+                mine.retain(|(_, note)| note.owner() == me);
+                mine
+            })
+            .collect();
+        let mut first = self.notes.size();
+        for ((_, tx), mine) in block.txs.iter().zip(received) {
+            self.owned.extend(mine.into_iter().map(|(i, note)| Owned {
+                note,
+                position: first + i as u64,
+            }));
+            first += tx.commitments().len() as u64;
         }
+        self.notes
+            .append_many(&cms)
+            .map_err(|e| replay(format!("block {}: {e}", block.height)))?;
         self.height = block.height;
         Ok(())
     }

@@ -32,6 +32,8 @@ pub const CHAIN_ROLES: &[Role] = &[
     Role::Operator,
     Role::Validator,
 ];
+/// Roles admitted to `sable.v1.Compliance`: the parties a package can be addressed to.
+pub const COMPLIANCE_ROLES: &[Role] = &[Role::Regulator, Role::Auditor, Role::Bank];
 /// Roles admitted to `sable.v1.Admin`.
 pub const ADMIN_ROLES: &[Role] = &[Role::Operator];
 /// Every role (health and reflection).
@@ -185,6 +187,7 @@ mod tests {
             ("sable.v1.Transactions", TRANSACTIONS_ROLES),
             ("sable.v1.Chain", CHAIN_ROLES),
             ("sable.v1.Admin", ADMIN_ROLES),
+            ("sable.v1.Compliance", COMPLIANCE_ROLES),
             ("grpc.health.v1.Health", ANY_ROLE),
         ] {
             for role in Role::ALL {

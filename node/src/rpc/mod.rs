@@ -1,5 +1,5 @@
 //! The gRPC API over mutual TLS: the `sable.v1` services (`Transactions`, `Chain`,
-//! `Admin`), gRPC health and reflection, all on one TLS port.
+//! `Admin`, `Compliance`), gRPC health and reflection, all on one TLS port.
 //!
 //! Owns: the TLS accept loop and the identity of each connection ([`tls`]), the role
 //! gate in front of every service ([`auth`]), the service implementations
@@ -17,6 +17,7 @@
 //! | `sable.v1.Transactions` | bank |
 //! | `sable.v1.Chain` | bank, regulator, auditor, operator, validator |
 //! | `sable.v1.Admin` | operator |
+//! | `sable.v1.Compliance` | regulator, auditor, bank (a package is checked for the party it names: the caller) |
 //! | `grpc.health.v1.Health`, `grpc.reflection.v1.ServerReflection` (and `v1alpha`, which stock grpcio clients ask) | any role |
 //!
 //! TLS requires a client certificate at the handshake (a client without one never gets
@@ -52,6 +53,7 @@
 mod admin;
 pub mod auth;
 mod chain;
+mod compliance;
 // Public only for the decoders' fuzzer (`sable-fuzz`): the requests' conversions.
 #[doc(hidden)]
 pub mod convert;
@@ -62,7 +64,8 @@ mod transactions;
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use sable_proto::v1::{
-    admin_server::AdminServer, chain_server::ChainServer, transactions_server::TransactionsServer,
+    admin_server::AdminServer, chain_server::ChainServer, compliance_server::ComplianceServer,
+    transactions_server::TransactionsServer,
 };
 use tokio::net::TcpListener;
 use tonic::{service::interceptor::InterceptedService, transport::Server};
@@ -74,7 +77,9 @@ use crate::{
 use sable_pki::{CertificateAuthority, PkiError};
 use sable_primitives::block::{MAX_ADMIN_BYTES, MAX_TX_BYTES};
 
-pub use auth::{RoleGate, ADMIN_ROLES, ANY_ROLE, CHAIN_ROLES, TRANSACTIONS_ROLES};
+pub use auth::{
+    RoleGate, ADMIN_ROLES, ANY_ROLE, CHAIN_ROLES, COMPLIANCE_ROLES, TRANSACTIONS_ROLES,
+};
 pub use tls::{PeerAuthError, PeerIdentity, PeerInfo};
 
 /// `sable.v1.Transactions`.
@@ -83,6 +88,8 @@ pub const TRANSACTIONS: &str = sable_proto::v1::transactions_server::SERVICE_NAM
 pub const CHAIN: &str = sable_proto::v1::chain_server::SERVICE_NAME;
 /// `sable.v1.Admin`.
 pub const ADMIN: &str = sable_proto::v1::admin_server::SERVICE_NAME;
+/// `sable.v1.Compliance`.
+pub const COMPLIANCE: &str = sable_proto::v1::compliance_server::SERVICE_NAME;
 /// `grpc.health.v1.Health`.
 pub const HEALTH: &str = tonic_health::pb::health_server::SERVICE_NAME;
 /// `grpc.reflection.v1.ServerReflection`.
@@ -102,6 +109,9 @@ pub const MAX_TRANSACTIONS_REQUEST: usize = MAX_TX_BYTES + FRAMING_SLACK;
 pub const MAX_ADMIN_REQUEST: usize = MAX_ADMIN_BYTES + FRAMING_SLACK;
 /// Largest `Chain`, health or reflection request (heights, hashes, addresses, names).
 pub const MAX_QUERY_REQUEST: usize = 4 * 1024;
+/// Largest `Compliance` request: one package (a proof of holdings, in hex, with its
+/// addressing, is under 14 KiB).
+pub const MAX_COMPLIANCE_REQUEST: usize = 64 * 1024;
 
 /// How to serve the API.
 #[derive(Clone)]
@@ -116,6 +126,9 @@ pub struct RpcConfig {
     pub ca: CertificateAuthority,
     /// Consensus figures for `Chain.GetStatus`.
     pub status: Arc<dyn StatusSource>,
+    /// Where `sable.v1.Compliance` keeps the record of what each party accepted (the
+    /// service is not served without one).
+    pub compliance_records: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for RpcConfig {
@@ -138,6 +151,7 @@ impl RpcConfig {
             key,
             ca,
             status: Arc::new(StaticStatus::default()),
+            compliance_records: None,
         }
     }
 }
@@ -181,6 +195,9 @@ pub enum RpcError {
     /// The server or a client connection failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The compliance service's record directory could not be made.
+    #[error("the compliance records: {0}")]
+    Compliance(String),
     /// The address is not a valid endpoint.
     #[error("invalid endpoint {0:?}")]
     Endpoint(String),
@@ -225,6 +242,20 @@ pub async fn serve_on(
     let transactions = transactions::TransactionsService::new(node.clone(), stop.clone());
     let chain = chain::ChainService::new(node.clone(), own.participant.clone(), cfg.status, stop);
     let admin = admin::AdminService::new(node.clone());
+    let compliance = match &cfg.compliance_records {
+        Some(dir) => {
+            let desk = sable_compliance::desk::VerificationDesk::new(dir)
+                .map_err(|e| RpcError::Compliance(e.to_string()))?;
+            Some(
+                ComplianceServer::new(compliance::ComplianceService::new(
+                    node.clone(),
+                    Arc::new(desk),
+                ))
+                .max_decoding_message_size(MAX_COMPLIANCE_REQUEST),
+            )
+        }
+        None => None,
+    };
 
     let (health, health_service) = tonic_health::server::health_reporter();
     let reflection_builder = || {
@@ -272,6 +303,9 @@ pub async fn serve_on(
         ))
         .add_service(InterceptedService::new(chain, gate(CHAIN, CHAIN_ROLES)))
         .add_service(InterceptedService::new(admin, gate(ADMIN, ADMIN_ROLES)))
+        .add_optional_service(
+            compliance.map(|c| InterceptedService::new(c, gate(COMPLIANCE, COMPLIANCE_ROLES))),
+        )
         .add_service(InterceptedService::new(
             health_service,
             gate(HEALTH, ANY_ROLE),
