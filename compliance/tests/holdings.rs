@@ -417,6 +417,30 @@ fn a_bank_cannot_prove_more_than_it_holds_and_a_bad_replay_is_named() {
     ));
     assert_eq!(scan.height(), 1);
     scan.apply_block(&blocks[1]).unwrap();
+    // A block spending again what an earlier one spent changes nothing.
+    let k = blocks
+        .iter()
+        .position(|b| b.txs.iter().any(|(_, tx)| tx.nullifiers().next().is_some()))
+        .unwrap();
+    let mut replayed = HoldingsScan::new(fvk(w, 0));
+    for b in &blocks[..=k] {
+        replayed.apply_block(b).unwrap();
+    }
+    let again = ReadBlock {
+        height: blocks[k].height + 1,
+        timestamp_ms: blocks[k].timestamp_ms,
+        txs: blocks[k].txs.clone(),
+        admin: Vec::new(),
+    };
+    assert!(matches!(
+        replayed.apply_block(&again),
+        Err(HoldingsPackageError::Replay(m)) if m.contains(&format!("block {}", again.height))
+    ));
+    assert_eq!(replayed.height(), blocks[k].height);
+    for b in &blocks[k + 1..] {
+        replayed.apply_block(b).unwrap();
+    }
+    replayed.finish(&roots_at(w, tip(w))).unwrap();
     assert!(matches!(
         scan.finish(&roots_at(w, 1)),
         Err(HoldingsPackageError::Rebuilt { height: 2, .. })

@@ -113,10 +113,6 @@ impl HoldingsScan {
             .iter()
             .flat_map(|(_, tx)| tx.nullifiers().map(|nf| nf.inner()))
             .collect();
-        // Inserting changes nothing when it fails (a nullifier spent twice).
-        self.nullifiers
-            .insert(&nfs)
-            .map_err(|e| replay(format!("block {}: {e}", block.height)))?;
         // Trial decryption is the costly step per output: a block's transactions are
         // opened across the cores.
         let (fvk, me) = (&self.fvk, self.me);
@@ -129,7 +125,16 @@ impl HoldingsScan {
                 mine
             })
             .collect();
-        let mut first = self.notes.size();
+        // Inserting changes nothing when it fails (a nullifier spent twice); appending
+        // cannot fail once the room is checked, so the block is replayed whole or not
+        // at all.
+        self.nullifiers
+            .insert(&nfs)
+            .map_err(|e| replay(format!("block {}: {e}", block.height)))?;
+        let mut first = self
+            .notes
+            .append_many(&cms)
+            .map_err(|e| replay(format!("block {}: {e}", block.height)))?;
         for ((_, tx), mine) in block.txs.iter().zip(received) {
             self.owned.extend(mine.into_iter().map(|(i, note)| Owned {
                 note,
@@ -137,9 +142,6 @@ impl HoldingsScan {
             }));
             first += tx.commitments().len() as u64;
         }
-        self.notes
-            .append_many(&cms)
-            .map_err(|e| replay(format!("block {}: {e}", block.height)))?;
         self.height = block.height;
         Ok(())
     }
