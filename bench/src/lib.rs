@@ -40,8 +40,14 @@ impl Transfer {
         let alice = SpendingKey::random(rng);
         let bob = SpendingKey::random(rng);
         let mut registry = ParticipantRegistry::new();
-        registry.add(&alice.full_viewing_key().address())?;
-        registry.add(&bob.full_viewing_key().address())?;
+        registry.add(
+            &alice.full_viewing_key().address(),
+            alice.full_viewing_key().epoch_schedule(),
+        )?;
+        registry.add(
+            &bob.full_viewing_key().address(),
+            bob.full_viewing_key().epoch_schedule(),
+        )?;
         let mut tree = CommitmentTree::new();
         let note = Note::new(
             AssetId::from_name("USD"),
@@ -70,13 +76,13 @@ impl Transfer {
             fvk: a_fvk.clone(),
             note: self.note,
             path: self.tree.path(self.position)?,
-            registry_path: self.registry.path(&a_fvk.address())?,
+            registry: self.registry.membership(&a_fvk.address())?,
             split: false,
         };
         let pay = OutputInfo {
             recipient: b_addr,
             value: NoteValue(60),
-            registry_path: self.registry.path(&b_addr)?,
+            registry: self.registry.membership(&b_addr)?,
             memo: [0; 64],
         };
         b.add_payment(spend, pay, rng)?;

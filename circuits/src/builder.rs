@@ -28,7 +28,7 @@ use crate::{
     keys::{Address, FullViewingKey, RegulatorPublicKey, SpendAuthorizingKey},
     note::{Note, NoteValue, Nullifier},
     note_encryption::{encrypt_note, MEMO_SIZE},
-    registry::{RegistryPath, RegistryRoot},
+    registry::{Membership, RegistryRoot},
     regulator::{action_esk, deposit_esk, RegulatorCiphertext, RegulatorPlaintext},
     transaction::{Action, Burn, Part, PartEffects, TxDigest},
     tree::{Anchor, NotePath},
@@ -79,8 +79,8 @@ pub struct SpendInfo {
     pub note: Note,
     /// Its path in the note commitment tree.
     pub path: NotePath,
-    /// The owner's registry membership path.
-    pub registry_path: RegistryPath,
+    /// The owner's registry membership (path and registered epoch schedule).
+    pub registry: Membership,
     /// A split spend: prove ownership of the note (in the tree under the anchor, spent
     /// or not) without consuming it; the action only creates.
     pub split: bool,
@@ -93,8 +93,8 @@ pub struct OutputInfo {
     pub recipient: Address,
     /// Value.
     pub value: NoteValue,
-    /// The recipient's registry membership path.
-    pub registry_path: RegistryPath,
+    /// The recipient's registry membership (path and registered epoch schedule).
+    pub registry: Membership,
     /// Memo for the recipient.
     pub memo: [u8; MEMO_SIZE],
 }
@@ -105,7 +105,7 @@ pub struct ActionInfo {
     spend: SpendInfo,
     output: Note,
     output_memo: [u8; MEMO_SIZE],
-    output_registry_path: RegistryPath,
+    output_registry: Membership,
     rcv: ValueCommitTrapdoor,
     alpha: pallas::Scalar,
     salt: pallas::Base,
@@ -124,7 +124,7 @@ impl ActionInfo {
             spend,
             output: note,
             output_memo: output.memo,
-            output_registry_path: output.registry_path,
+            output_registry: output.registry,
             rcv: ValueCommitTrapdoor::random(&mut *rng),
             alpha: pallas::Scalar::random(&mut *rng),
             salt: pallas::Base::random(&mut *rng),
@@ -218,13 +218,15 @@ impl ActionInfo {
             note_path: self.spend.path.siblings.map(Value::known),
             split: Value::known(self.spend.split),
             salt: Value::known(self.salt),
-            reg_pos_old: Value::known(self.spend.registry_path.position),
-            reg_path_old: self.spend.registry_path.siblings.map(Value::known),
+            reg_pos_old: Value::known(self.spend.registry.path.position),
+            reg_path_old: self.spend.registry.path.siblings.map(Value::known),
+            epoch_root_old: Value::known(self.spend.registry.epoch_root().inner()),
             v_new: Value::known(self.output.value().inner()),
             pk_new: Value::known(self.output.owner().to_affine()),
             rcm_new: Value::known(self.output.rcm()),
-            reg_pos_new: Value::known(self.output_registry_path.position),
-            reg_path_new: self.output_registry_path.siblings.map(Value::known),
+            reg_pos_new: Value::known(self.output_registry.path.position),
+            reg_path_new: self.output_registry.path.siblings.map(Value::known),
+            epoch_root_new: Value::known(self.output_registry.epoch_root().inner()),
             rcv: Value::known(self.rcv.inner()),
             esk: Value::known(esk),
             regulator_pk: Value::known(regulator.to_affine()),
@@ -245,14 +247,10 @@ impl ActionInfo {
         if s.fvk.address() != s.note.owner() {
             return Err(BuildError::NotOwner);
         }
-        if s.registry_path.root(s.note.owner().registry_leaf()) != root.inner() {
+        if s.registry.root(&s.note.owner()) != Some(root.inner()) {
             return Err(BuildError::NotRegistered("sender"));
         }
-        if self
-            .output_registry_path
-            .root(self.output.owner().registry_leaf())
-            != root.inner()
-        {
+        if self.output_registry.root(&self.output.owner()) != Some(root.inner()) {
             return Err(BuildError::NotRegistered("recipient"));
         }
         Ok(())
@@ -316,7 +314,7 @@ impl PartBuilder {
         let change = OutputInfo {
             recipient: spend.fvk.address(),
             value: NoteValue(change_value),
-            registry_path: spend.registry_path.clone(),
+            registry: spend.registry.clone(),
             memo: [0; MEMO_SIZE],
         };
         let split = SpendInfo {
@@ -367,7 +365,7 @@ impl PartBuilder {
             let pad = OutputInfo {
                 recipient: spend.fvk.address(),
                 value: NoteValue(0),
-                registry_path: spend.registry_path.clone(),
+                registry: spend.registry.clone(),
                 memo: [0; MEMO_SIZE],
             };
             let pad = ActionInfo::new(spend, pad, rng);
@@ -535,7 +533,7 @@ impl ProvenPart {
 
 /// Proves a bridge deposit: that `note` (whose commitment the depositor gave the bridge
 /// as deposit `index`) opens to its public asset and value, that its owner is
-/// registered under `registry_root` (by `registry_path`), and encrypts it to the
+/// registered under `registry_root` (by `registry`), and encrypts it to the
 /// regulator; the note also goes encrypted to its owner with `memo`, and the proof binds
 /// `index` and that ciphertext ([`claim_binding`]).
 #[allow(clippy::too_many_arguments)]
@@ -543,13 +541,13 @@ pub fn prove_deposit(
     pk: &DepositProvingKey,
     index: u64,
     note: &Note,
-    registry_path: &RegistryPath,
+    registry: &Membership,
     registry_root: RegistryRoot,
     regulator: &RegulatorPublicKey,
     memo: &[u8; MEMO_SIZE],
     rng: &mut impl CryptoRng,
 ) -> Result<Deposit, BuildError> {
-    if registry_path.root(note.owner().registry_leaf()) != registry_root.inner() {
+    if registry.root(&note.owner()) != Some(registry_root.inner()) {
         return Err(BuildError::NotRegistered("owner"));
     }
     let esk = deposit_esk(note);
@@ -557,7 +555,7 @@ pub fn prove_deposit(
     let encrypted_note = encrypt_note(note, memo, None, &mut *rng);
     let claim = claim_binding(index, &encrypted_note);
     let (witness, instance, regulator_ciphertext) =
-        deposit_statement(note, registry_path, registry_root, regulator, esk, claim);
+        deposit_statement(note, registry, registry_root, regulator, esk, claim);
     let proof = Proof::create_deposit(pk, &witness, &instance, &mut *rng)
         .map_err(|e| BuildError::Proving(e.to_string()))?;
     Ok(Deposit {
@@ -577,7 +575,7 @@ pub fn prove_deposit(
 /// ([`claim_binding`](crate::deposit::claim_binding)).
 pub(crate) fn deposit_statement(
     note: &Note,
-    registry_path: &RegistryPath,
+    registry: &Membership,
     registry_root: RegistryRoot,
     regulator: &RegulatorPublicKey,
     esk: pallas::Base,
@@ -599,8 +597,9 @@ pub(crate) fn deposit_statement(
         value: Value::known(note.value().inner()),
         pk: Value::known(note.owner().to_affine()),
         rcm: Value::known(note.rcm()),
-        reg_pos: Value::known(registry_path.position),
-        reg_path: registry_path.siblings.map(Value::known),
+        reg_pos: Value::known(registry.path.position),
+        reg_path: registry.path.siblings.map(Value::known),
+        epoch_root: Value::known(registry.epoch_root().inner()),
         esk: Value::known(esk),
         regulator_pk: Value::known(regulator.to_affine()),
         claim: Value::known(claim),

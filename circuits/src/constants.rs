@@ -11,11 +11,18 @@ pub const NOTE_COMMITMENT_TREE_DEPTH: usize = 32;
 /// Depth of the nullifier tree: 2^32 spent notes (one leaf each, and the genesis leaf).
 pub const NULLIFIER_TREE_DEPTH: usize = 32;
 
-/// Depth of the participant registry tree: 2^16 registered addresses.
+/// Depth of the participant registry tree: 2^16 leaves, two per participant (its
+/// address and its epoch schedule's root), so 2^15 participants.
 ///
 /// A consortium of regulated institutions has at most thousands of participants; a
 /// shallow tree keeps the two membership proofs per action cheap.
 pub const REGISTRY_DEPTH: usize = 16;
+
+/// Depth of a participant's epoch key tree: 2^6 = 64 epochs (16 years of quarters).
+///
+/// The tree's secrets derive down from one root secret, so a key for a range of epochs
+/// is at most `2 · EPOCH_TREE_DEPTH` node secrets ([`crate::epoch`]).
+pub const EPOCH_TREE_DEPTH: usize = 6;
 
 /// Number of field elements in the plaintext encrypted to the regulator for each action.
 pub const REGULATOR_PLAINTEXT_LEN: usize = 5;
@@ -35,6 +42,18 @@ pub const PRF_REGULATOR_ESK_ACTION: u8 = 3;
 
 /// `PRF^expand` domain byte of a deposit's regulator `esk`, keyed by the note's `rcm`.
 pub const PRF_REGULATOR_ESK_DEPOSIT: u8 = 4;
+
+/// `PRF^expand` domain byte of a participant's epoch tree root secret, keyed by its
+/// `nk` ([`crate::epoch`]).
+pub const PRF_EPOCH_TREE_ROOT: u8 = 5;
+
+/// `PRF^expand` domain byte of an epoch's secret key, keyed by the epoch's leaf secret
+/// in the epoch tree ([`crate::epoch`]).
+pub const PRF_EPOCH_SECRET_KEY: u8 = 6;
+
+/// Personalisation of the hash that derives an epoch tree node's children (the GGM
+/// tree of [`crate::epoch`]).
+pub const EPOCH_TREE_PERSONALIZATION: &[u8; 16] = b"Sable_EpochTree_";
 
 /// Personalisation of the transaction digest (also the signature hash).
 pub const TX_DIGEST_PERSONALIZATION: &[u8; 16] = b"Sable_TxDigest__";

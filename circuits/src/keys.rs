@@ -313,7 +313,9 @@ impl Address {
         Ok(Address(p))
     }
 
-    /// The registry leaf for this address: `Poseidon(pk.x, pk.y)`.
+    /// The registry leaf of this address: `Poseidon(pk.x, pk.y)` (its sibling in the
+    /// registry is the root of the epoch schedule registered with it: see
+    /// [`crate::registry`]).
     pub fn registry_leaf(&self) -> pallas::Base {
         let (x, y) = self.coordinates();
         poseidon::hash2(HashDomain::RegistryLeaf, x, y)

@@ -3,7 +3,8 @@
 //! This crate owns everything that defines a Sable transaction: keys with decreasing
 //! capability ([`keys`]), notes and their commitments and nullifiers ([`note`]), asset
 //! types and homomorphic value commitments ([`asset`], [`value`]), the note commitment
-//! tree ([`tree`]) and the participant registry ([`registry`]), the in-circuit-verifiable
+//! tree ([`tree`]) and the participant registry ([`registry`]) with each participant's
+//! epoch key schedule ([`epoch`]), the in-circuit-verifiable
 //! encryption of every new note to the regulator ([`regulator`]), note encryption to
 //! recipients ([`note_encryption`]), the Halo2 action and deposit circuits
 //! ([`circuit`]), bridge deposits ([`deposit`]), selective disclosure of a note to a third party
@@ -27,6 +28,7 @@ pub mod constants;
 pub mod deposit;
 pub mod disclosure;
 pub mod encoding;
+pub mod epoch;
 pub mod holdings;
 pub mod keys;
 pub mod note;

@@ -51,7 +51,8 @@ fn world() -> World {
     let mut r = rng();
     let bob = SpendingKey::random(&mut r);
     let mut registry = ParticipantRegistry::new();
-    registry.add(&bob.full_viewing_key().address()).unwrap();
+    let fvk = bob.full_viewing_key();
+    registry.add(&fvk.address(), fvk.epoch_schedule()).unwrap();
     World {
         regulator: regulator(),
         bob,
@@ -69,7 +70,7 @@ fn deposit(w: &World, index: u64, value: u64) -> (Note, Deposit) {
         &keys().0,
         index,
         &note,
-        &w.registry.path(&owner).unwrap(),
+        &w.registry.membership(&owner).unwrap(),
         w.registry.root(),
         &w.regulator.public_key(),
         &[7; 64],
@@ -373,7 +374,7 @@ fn an_unregistered_owner_cannot_prove_a_deposit() {
     // Bob's path, presented for the outsider's note.
     let path = w
         .registry
-        .path(&w.bob.full_viewing_key().address())
+        .membership(&w.bob.full_viewing_key().address())
         .unwrap();
     let err = prove_deposit(
         &keys().0,

@@ -84,8 +84,10 @@ fn net() -> Net {
     let a = SpendingKey::random(&mut r);
     let b = SpendingKey::random(&mut r);
     let mut registry = ParticipantRegistry::new();
-    registry.add(&a.full_viewing_key().address()).unwrap();
-    registry.add(&b.full_viewing_key().address()).unwrap();
+    for who in [&a, &b] {
+        let fvk = who.full_viewing_key();
+        registry.add(&fvk.address(), fvk.epoch_schedule()).unwrap();
+    }
     let usd_key = reddsa::SigningKey::<SpendAuth>::new(r);
     let bond_key = reddsa::SigningKey::<SpendAuth>::new(r);
     let mut issuances = vec![
@@ -128,7 +130,7 @@ impl Net {
     fn spend(&self, owner: &SpendingKey, (note, pos): (Note, u64)) -> SpendInfo {
         let fvk = owner.full_viewing_key();
         SpendInfo {
-            registry_path: self.registry.path(&fvk.address()).unwrap(),
+            registry: self.registry.membership(&fvk.address()).unwrap(),
             fvk,
             note,
             path: self.tree.path(pos).unwrap(),
@@ -173,7 +175,7 @@ fn unproven_leg_for(
     let pay = OutputInfo {
         recipient: to,
         value: NoteValue(amount),
-        registry_path: n.registry.path(&to).unwrap(),
+        registry: n.registry.membership(&to).unwrap(),
         memo: [7; 64],
     };
     let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), regulator);
@@ -454,7 +456,7 @@ fn proof_size_follows_its_formula() {
     let pay = |to: Address, v| OutputInfo {
         recipient: to,
         value: NoteValue(v),
-        registry_path: n.registry.path(&to).unwrap(),
+        registry: n.registry.membership(&to).unwrap(),
         memo: [0; 64],
     };
     // One payment (2 actions, one circuit instance), then two payments (4 actions).
@@ -489,7 +491,7 @@ fn unbalanced_parts_are_refused_and_cannot_be_forged() {
     let out = OutputInfo {
         recipient: fvk.address(),
         value: NoteValue(11),
-        registry_path: n.registry.path(&fvk.address()).unwrap(),
+        registry: n.registry.membership(&fvk.address()).unwrap(),
         memo: [0; 64],
     };
     let mut b = PartBuilder::new(n.tree.anchor(), n.registry.root(), n.regulator.public_key());

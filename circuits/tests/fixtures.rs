@@ -165,8 +165,10 @@ fn fresh_proof() -> (Vec<Instance>, Proof) {
     let (a, b) = (SpendingKey::random(&mut rng), SpendingKey::random(&mut rng));
     let (fvk, to) = (a.full_viewing_key(), b.full_viewing_key().address());
     let mut registry = ParticipantRegistry::new();
-    registry.add(&fvk.address()).unwrap();
-    registry.add(&to).unwrap();
+    registry.add(&fvk.address(), fvk.epoch_schedule()).unwrap();
+    registry
+        .add(&to, b.full_viewing_key().epoch_schedule())
+        .unwrap();
     let mut tree = CommitmentTree::new();
     let note = Note::new(
         AssetId::from_name("USD"),
@@ -180,13 +182,13 @@ fn fresh_proof() -> (Vec<Instance>, Proof) {
         fvk: fvk.clone(),
         note,
         path: tree.path(pos).unwrap(),
-        registry_path: registry.path(&fvk.address()).unwrap(),
+        registry: registry.membership(&fvk.address()).unwrap(),
         split: false,
     };
     let pay = OutputInfo {
         recipient: to,
         value: NoteValue(60),
-        registry_path: registry.path(&to).unwrap(),
+        registry: registry.membership(&to).unwrap(),
         memo: [0; 64],
     };
     builder.add_payment(spend, pay, &mut rng).unwrap();

@@ -6,6 +6,7 @@ use ff::{FromUniformBytes, PrimeField};
 use proptest::prelude::*;
 use sable_circuits::{
     asset::AssetId,
+    epoch::EpochSchedule,
     keys::{RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
     pallas,
@@ -27,6 +28,16 @@ fn key(seed: u64) -> SpendingKey {
     let mut b = [0u8; 32];
     b[..8].copy_from_slice(&seed.to_le_bytes());
     SpendingKey::from_bytes(b).unwrap()
+}
+
+/// The epoch schedules of `key(1..=8)`, computed once (each is 64 key derivations).
+fn schedules() -> &'static [EpochSchedule] {
+    static SCHEDULES: std::sync::OnceLock<Vec<EpochSchedule>> = std::sync::OnceLock::new();
+    SCHEDULES.get_or_init(|| {
+        (1..=8)
+            .map(|s| key(s).full_viewing_key().epoch_schedule())
+            .collect()
+    })
 }
 
 proptest! {
@@ -119,14 +130,15 @@ proptest! {
         for (who, add) in ops {
             let addr = key(who + 1).full_viewing_key().address();
             if add {
-                prop_assert_eq!(reg.add(&addr).is_ok(), model.insert(who));
+                let schedule = schedules()[who as usize].clone();
+                prop_assert_eq!(reg.add(&addr, schedule).is_ok(), model.insert(who));
             } else {
                 prop_assert_eq!(reg.remove(&addr).is_ok(), model.remove(&who));
             }
         }
         for who in 0u64..8 {
             let addr = key(who + 1).full_viewing_key().address();
-            let member = reg.path(&addr).map(|p| p.root(addr.registry_leaf()) == reg.root().inner());
+            let member = reg.membership(&addr).map(|m| m.root(&addr) == Some(reg.root().inner()));
             prop_assert_eq!(member.unwrap_or(false), model.contains(&who));
         }
         // The root depends only on the members and their slots, never on history junk.

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use sable_circuits::{
     encoding::decode_base,
+    epoch::EpochSchedule,
     keys::{Address, RegulatorPublicKey},
     nullifier_tree::NullifierTree,
-    registry::{RegistryPath, RegistryRoot},
+    registry::{Membership, RegistryPath, RegistryRoot, REGISTRY_SLOTS},
     transaction::{ChainId, Transaction, TxHeader},
     tree::{Anchor, NotePath},
 };
@@ -204,19 +205,56 @@ pub fn note_path_of(
     ))
 }
 
-/// The registry path and root in a `GetRegistryPath` answer.
+/// A `GetRegistryPath` answer holding `membership` under `root` at `height` (what a node
+/// sends; [`registry_path_of`] reads it back).
+#[doc(hidden)]
+pub fn registry_answer(
+    membership: &Membership,
+    root: RegistryRoot,
+    height: u64,
+) -> v1::RegistryPathResponse {
+    v1::RegistryPathResponse {
+        slot: membership.path.position / 2,
+        siblings: membership
+            .path
+            .siblings
+            .iter()
+            .map(|s| ff::PrimeField::to_repr(s).to_vec())
+            .collect(),
+        root: root.to_bytes().to_vec(),
+        height,
+        epoch_keys: membership.schedule.to_bytes(),
+    }
+}
+
+/// The membership of `address` and the registry root in a `GetRegistryPath` answer:
+/// checked to lead from the address, beside the schedule the answer names, to the
+/// root it names (so a node cannot hand a wallet another participant's schedule).
 #[doc(hidden)]
 pub fn registry_path_of(
+    address: &Address,
     p: &v1::RegistryPathResponse,
-) -> Result<(RegistryPath, RegistryRoot), ClientError> {
+) -> Result<(Membership, RegistryRoot), ClientError> {
     let root = RegistryRoot::from_bytes(&bytes32(&p.root, "root")?).map_err(malformed)?;
-    Ok((
-        RegistryPath {
-            position: p.slot,
+    if p.slot >= REGISTRY_SLOTS {
+        return Err(ClientError::Malformed(format!(
+            "registry slot {} (there are {REGISTRY_SLOTS})",
+            p.slot
+        )));
+    }
+    let membership = Membership {
+        path: RegistryPath {
+            position: 2 * p.slot,
             siblings: siblings(&p.siblings)?,
         },
-        root,
-    ))
+        schedule: EpochSchedule::from_bytes(&p.epoch_keys).map_err(malformed)?,
+    };
+    if membership.root(address) != Some(root.inner()) {
+        return Err(ClientError::Malformed(
+            "the registry path and epoch schedule do not lead to the root the node names".into(),
+        ));
+    }
+    Ok((membership, root))
 }
 
 /// A transaction as a finalized block holds it ([`NodeClient::transaction`]).
@@ -354,11 +392,12 @@ impl NodeClient {
         note_path_of(&p, position)
     }
 
-    /// The registry path of `address` and the current registry root.
-    pub async fn registry_path(
+    /// The registry membership of `address` (its path and registered epoch schedule)
+    /// and the current registry root.
+    pub async fn registry_membership(
         &mut self,
         address: &Address,
-    ) -> Result<(RegistryPath, RegistryRoot), ClientError> {
+    ) -> Result<(Membership, RegistryRoot), ClientError> {
         let p = self
             .chain
             .get_registry_path(v1::GetRegistryPathRequest {
@@ -366,7 +405,7 @@ impl NodeClient {
             })
             .await?
             .into_inner();
-        registry_path_of(&p)
+        registry_path_of(address, &p)
     }
 
     /// The node's status (its tip, its chain).
@@ -697,5 +736,50 @@ mod tests {
             nullifier_set_from(&garbled, 2, &root),
             Err(ClientError::Malformed(_))
         ));
+    }
+
+    /// A node's registry answer is checked before a wallet proves with it: the path and
+    /// the schedule must lead from the address to the root the node names.
+    #[test]
+    fn a_registry_answer_must_lead_from_the_address_to_its_root() {
+        use sable_circuits::{keys::SpendingKey, registry::ParticipantRegistry};
+        let fvks: Vec<_> = (0..2)
+            .map(|_| SpendingKey::random(&mut rand::rng()).full_viewing_key())
+            .collect();
+        let mut registry = ParticipantRegistry::new();
+        for f in &fvks {
+            registry.add(&f.address(), f.epoch_schedule()).unwrap();
+        }
+        let me = fvks[1].address();
+        let m = registry.membership(&me).unwrap();
+        let answer = registry_answer(&m, registry.root(), 3);
+        assert_eq!(answer.slot, 1);
+        let (got, root) = registry_path_of(&me, &answer).unwrap();
+        assert_eq!((got, root), (m, registry.root()));
+        let refused = |a: &v1::RegistryPathResponse, who: &Address| {
+            matches!(registry_path_of(who, a), Err(ClientError::Malformed(_)))
+        };
+        // Another participant's schedule, another address, another slot, a slot past
+        // the registry, a truncated schedule.
+        let other_schedule = v1::RegistryPathResponse {
+            epoch_keys: fvks[0].epoch_schedule().to_bytes(),
+            ..answer.clone()
+        };
+        assert!(refused(&other_schedule, &me));
+        assert!(refused(&answer, &fvks[0].address()));
+        for slot in [0, REGISTRY_SLOTS] {
+            assert!(refused(
+                &v1::RegistryPathResponse {
+                    slot,
+                    ..answer.clone()
+                },
+                &me
+            ));
+        }
+        let short = v1::RegistryPathResponse {
+            epoch_keys: answer.epoch_keys[..100].to_vec(),
+            ..answer.clone()
+        };
+        assert!(refused(&short, &me));
     }
 }

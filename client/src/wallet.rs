@@ -303,16 +303,16 @@ pub async fn prove_leg_to(
     .await?;
     let (from_path, root) = until_applied("the payer's registration", || {
         let mut c = client.clone();
-        async move { c.registry_path(&from).await }
+        async move { c.registry_membership(&from).await }
     })
     .await?;
     // A payment's output to the payee; a withdrawal has none (its value leaves as a
     // public burn naming the Ethereum recipient).
     let payee = match to {
         LegTo::Pay(to) => {
-            let (registry_path, root2) = until_applied("the payee's registration", || {
+            let (registry, root2) = until_applied("the payee's registration", || {
                 let mut c = client.clone();
-                async move { c.registry_path(&to).await }
+                async move { c.registry_membership(&to).await }
             })
             .await?;
             if root != root2 {
@@ -323,7 +323,7 @@ pub async fn prove_leg_to(
             Ok(OutputInfo {
                 recipient: to,
                 value: NoteValue(amount),
-                registry_path,
+                registry,
                 memo: [0; 64],
             })
         }
@@ -335,7 +335,7 @@ pub async fn prove_leg_to(
             fvk,
             note: note.note,
             path,
-            registry_path: from_path,
+            registry: from_path,
             split: false,
         };
         let mut b = PartBuilder::new(anchor, root, regulator);
@@ -353,7 +353,7 @@ pub async fn prove_leg_to(
                             .checked_sub(amount)
                             .ok_or_else(|| build("the note holds less than the withdrawal"))?,
                     ),
-                    registry_path: spend.registry_path.clone(),
+                    registry: spend.registry.clone(),
                     memo: [0; 64],
                 };
                 b.add_action(spend, change, &mut r).map_err(build)?;

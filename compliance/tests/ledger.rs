@@ -82,7 +82,7 @@ impl Chain {
             fvk: fvk.clone(),
             note,
             path: self.tree.path(position).unwrap(),
-            registry_path: self.registry.path(&fvk.address()).unwrap(),
+            registry: self.registry.membership(&fvk.address()).unwrap(),
             split: false,
         };
         let mut b = PartBuilder::new(self.tree.anchor(), self.registry.root(), self.regulator);
@@ -92,7 +92,7 @@ impl Chain {
             OutputInfo {
                 recipient: *to,
                 value: NoteValue(value),
-                registry_path: self.registry.path(to).unwrap(),
+                registry: self.registry.membership(to).unwrap(),
                 memo: [0; 64],
             },
             &mut r,
@@ -106,7 +106,7 @@ impl Chain {
             OutputInfo {
                 recipient: fvk.address(),
                 value: NoteValue(kept),
-                registry_path: self.registry.path(&fvk.address()).unwrap(),
+                registry: self.registry.membership(&fvk.address()).unwrap(),
                 memo: [0; 64],
             },
             &mut r,
@@ -134,8 +134,12 @@ fn the_ledger_accounts_for_every_note_spend_and_burn_and_refuses_what_does_not_f
         b.full_viewing_key().address(),
     );
     let mut registry = ParticipantRegistry::new();
-    registry.add(&addr_a).unwrap();
-    registry.add(&addr_b).unwrap();
+    registry
+        .add(&addr_a, a.full_viewing_key().epoch_schedule())
+        .unwrap();
+    registry
+        .add(&addr_b, b.full_viewing_key().epoch_schedule())
+        .unwrap();
     let mut chain = Chain {
         tree: CommitmentTree::new(),
         registry,

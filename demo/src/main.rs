@@ -176,14 +176,8 @@ async fn main() -> Result<()> {
                 issuer_key: bond_issuer.public(),
                 label: "bond issuer".into(),
             },
-            AdminOp::AddParticipant {
-                address: a.address(),
-                label: "Bank A".into(),
-            },
-            AdminOp::AddParticipant {
-                address: b.address(),
-                label: "Bank B".into(),
-            },
+            AdminOp::add_participant(&a.spending_key().full_viewing_key(), "Bank A"),
+            AdminOp::add_participant(&b.spending_key().full_viewing_key(), "Bank B"),
         ],
     )
     .await?;

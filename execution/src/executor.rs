@@ -12,7 +12,11 @@
 use std::sync::Arc;
 
 use prost::Message;
-use sable_circuits::{encoding::Writer, transaction::Transaction};
+use sable_circuits::{
+    encoding::Writer,
+    registry::{free_slot_leaves, slot_leaves, REGISTRY_SLOTS},
+    transaction::Transaction,
+};
 use sable_pki::{Fingerprint, Identity};
 use sable_primitives::admin::{AdminCommand, AdminError, AdminOp, SignedAdminCommand};
 use sable_primitives::block::{hash32, Block, BlockHash, BlockHeader, TxId};
@@ -497,7 +501,11 @@ impl Executor {
             }
         }
         match cmd.op {
-            AdminOp::AddParticipant { address, label } => {
+            AdminOp::AddParticipant {
+                address,
+                epoch_keys,
+                label,
+            } => {
                 let key = address.to_bytes();
                 if s.participant(&key)?.is_some() {
                     return Err(Rejection::Admin("participant already registered".into()).into());
@@ -505,8 +513,15 @@ impl Executor {
                 let slot = self
                     .allocate_slot(s)?
                     .ok_or_else(|| Rejection::Admin("participant registry is full".into()))?;
-                s.put_participant(&key, &RegistryEntry { slot, label });
-                REGISTRY_TREE.set_leaves(s, &[(slot, address.registry_leaf())])?;
+                s.put_participant(
+                    &key,
+                    &RegistryEntry {
+                        slot,
+                        epoch_keys: epoch_keys.to_bytes(),
+                        label,
+                    },
+                );
+                REGISTRY_TREE.set_leaves(s, &slot_leaves(slot, &address, &epoch_keys.root()))?;
             }
             AdminOp::RemoveParticipant { address } => {
                 let key = address.to_bytes();
@@ -515,7 +530,7 @@ impl Executor {
                     .ok_or_else(|| Rejection::Admin("participant is not registered".into()))?
                     .slot;
                 s.remove_participant(&key, height);
-                REGISTRY_TREE.set_leaves(s, &[(slot, pasta_curves::pallas::Base::zero())])?;
+                REGISTRY_TREE.set_leaves(s, &free_slot_leaves(slot))?;
                 let mut free = s.registry_free_slots()?;
                 free.push(slot);
                 s.put_registry_free_slots(&free);
@@ -629,7 +644,7 @@ impl Executor {
             return Ok(Some(slot));
         }
         let next = s.registry_next_slot()?;
-        if next >= REGISTRY_TREE.capacity() {
+        if next >= REGISTRY_SLOTS {
             return Ok(None);
         }
         s.put_registry_next_slot(next + 1);

@@ -18,9 +18,9 @@ use rand::{rngs::StdRng, SeedableRng as _};
 use sable_circuits::{
     asset::AssetId,
     circuit::{Proof, DEPOSIT_PROOF_SIZE, NUM_PUBLIC_INPUTS},
-    constants::{NOTE_COMMITMENT_TREE_DEPTH, REGISTRY_DEPTH},
+    constants::NOTE_COMMITMENT_TREE_DEPTH,
     deposit::Deposit,
-    keys::{RegulatorSecretKey, SpendingKey},
+    keys::{FullViewingKey, RegulatorSecretKey, SpendingKey},
     note::{Note, NoteValue},
     note_encryption::{encrypt_note, MEMO_SIZE},
     pallas,
@@ -269,13 +269,11 @@ pub fn keys_and_commitments() -> Vec<Vec<u8>> {
 /// Signed operator commands, one per kind of operation.
 fn admin() -> Vec<AdminCommand> {
     let mut rng = rng();
-    let address = SpendingKey::random(&mut rng).full_viewing_key().address();
+    let fvk = SpendingKey::random(&mut rng).full_viewing_key();
+    let address = fvk.address();
     let issuer_key = pallas::Point::generator().to_affine().to_bytes();
     let ops = [
-        AdminOp::AddParticipant {
-            address,
-            label: "Bank A".into(),
-        },
+        AdminOp::add_participant(&fvk, "Bank A"),
         AdminOp::RemoveParticipant { address },
         AdminOp::AuthorizeIssuer {
             issuer_key,
@@ -572,18 +570,36 @@ pub fn grpc_answer_merkle_path() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Registry paths, as a node answers.
+/// The participant whose registry answers the registry path seeds hold (the target
+/// reads each answer as this participant's client would).
+pub fn registry_participant() -> FullViewingKey {
+    SpendingKey::from_bytes([7; 32])
+        .expect("a valid spending key")
+        .full_viewing_key()
+}
+
+/// Registry paths, as a node answers: the participant's membership in a registry where
+/// it has slot 0 or 3.
 pub fn grpc_answer_registry_path() -> Vec<Vec<u8>> {
-    [0u64, 3]
+    let me = registry_participant();
+    [0usize, 3]
         .into_iter()
         .map(|slot| {
-            pb::RegistryPathResponse {
-                slot,
-                siblings: siblings(REGISTRY_DEPTH),
-                root: ParticipantRegistry::new().root().to_bytes().to_vec(),
-                height: 9,
+            let mut registry = ParticipantRegistry::new();
+            for other in 0..slot {
+                let other = SpendingKey::from_bytes([other as u8 + 10; 32])
+                    .expect("a valid spending key")
+                    .full_viewing_key();
+                registry
+                    .add(&other.address(), other.epoch_schedule())
+                    .expect("room");
             }
-            .encode_to_vec()
+            registry
+                .add(&me.address(), me.epoch_schedule())
+                .expect("room");
+            let membership = registry.membership(&me.address()).expect("registered");
+            sable_client::node_client::registry_answer(&membership, registry.root(), 9)
+                .encode_to_vec()
         })
         .collect()
 }

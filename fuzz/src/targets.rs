@@ -442,7 +442,10 @@ fn grpc_answer_registry_path(data: &[u8]) -> Outcome {
     Outcome::of(
         pb::RegistryPathResponse::decode(data)
             .map_err(|_| ())
-            .and_then(|p| node_client::registry_path_of(&p).map_err(|_| ())),
+            .and_then(|p| {
+                let me = crate::seeds::registry_participant().address();
+                node_client::registry_path_of(&me, &p).map_err(|_| ())
+            }),
     )
 }
 

@@ -27,7 +27,7 @@ use sable_circuits::{
     deposit::Deposit,
     keys::RegulatorPublicKey,
     note::{Note, NoteValue},
-    registry::{RegistryPath, RegistryRoot},
+    registry::{Membership, RegistryRoot},
     transaction::{Transaction, TxHeader},
 };
 use sable_client::{node_client::NodeClient, wallet::Wallet};
@@ -116,7 +116,7 @@ fn claim_of(
     h: TxHeader,
     index: u64,
     note: &Note,
-    (path, root): (&RegistryPath, RegistryRoot),
+    (path, root): (&Membership, RegistryRoot),
     reg: &RegulatorPublicKey,
 ) -> Transaction {
     deposit_tx(
@@ -198,7 +198,7 @@ async fn deposit_transfer_withdraw_round_trip_settles_and_verifies() {
     // Sable: bank A proves that the commitment opens to 250 of the asset, and submits
     // the claim until the validators' watchers hold the deposit.
     let proving_key = proving_key.await.unwrap();
-    let (path, root) = client.registry_path(&a.address()).await.unwrap();
+    let (path, root) = client.registry_membership(&a.address()).await.unwrap();
     let h = header(&mut client).await;
     let prove = |index| claim_of(&proving_key, h, index, &note, (&path, root), &reg);
     let claim = prove(0);
@@ -521,7 +521,7 @@ async fn an_l1_reorg_under_a_stored_deposit_mints_each_deposit_once_to_its_note(
     stored(&net, 2.0);
 
     let proving_key = proving_key.await.unwrap();
-    let (path, root) = client.registry_path(&a.address()).await.unwrap();
+    let (path, root) = client.registry_membership(&a.address()).await.unwrap();
     let h = header(&mut client).await;
     let claim = |index, note: &Note| claim_of(&proving_key, h, index, note, (&path, root), &reg);
     // A's claim at its old index is refused: record 0 is B's now.
@@ -656,7 +656,7 @@ async fn a_deposit_mints_while_every_settlement_submission_is_stuck() {
     .await
     .unwrap();
     let proving_key = proving_key.await.unwrap();
-    let (path, root) = client.registry_path(&a.address()).await.unwrap();
+    let (path, root) = client.registry_membership(&a.address()).await.unwrap();
     let h = header(&mut client).await;
     let claim = claim_of(&proving_key, h, 0, &note, (&path, root), &reg);
     let id = submit_once_seen(&mut client, &net, &claim, "deposit claim").await;

@@ -163,14 +163,7 @@ async fn issuances_go_only_to_registered_participants() {
         [Some(refused)]
     );
     // Registered, the same recipient receives.
-    let register = operator_command(
-        &s,
-        10,
-        AdminOp::AddParticipant {
-            address: stranger.address(),
-            label: "newcomer".into(),
-        },
-    );
+    let register = operator_command(&s, 10, stranger.add_participant("newcomer"));
     assert_eq!(apply(&s, vec![register], vec![]).await, [None]);
     let tx = issuance_under(&s, header(), &stranger);
     assert_eq!(apply(&s, vec![], vec![tx.to_bytes()]).await, [None]);

@@ -124,7 +124,9 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
     // deposit is refused at admission (after the registry root check), whatever its
     // proof; nothing enters the pool.
     let mut registry = ParticipantRegistry::new();
-    registry.add(&bank.address()).unwrap();
+    registry
+        .add(&bank.address(), bank.sk.full_viewing_key().epoch_schedule())
+        .unwrap();
     let deposit = |root| {
         let mut rng = rand::rng();
         let note = Note::new(
@@ -160,7 +162,13 @@ async fn admitted_transactions_are_verified_in_the_background_once_each() {
         Err(AdmissionError::L1(L1View::UnconfirmedDeposit(0)))
     );
     let mut never = ParticipantRegistry::new();
-    never.add(&Bank::new().address()).unwrap();
+    let stranger = Bank::new();
+    never
+        .add(
+            &stranger.address(),
+            stranger.sk.full_viewing_key().epoch_schedule(),
+        )
+        .unwrap();
     assert_eq!(
         node.submit(deposit(never.root()).to_bytes(), Some("bank"))
             .await,

@@ -17,7 +17,7 @@
 //! # Format
 //! ```text
 //! command = version:u8(=1) || nonce:u64 || op
-//! op      = 0 || address:32 || label            (add participant)
+//! op      = 0 || address:32 || epoch_keys:2048 || label (add participant)
 //!         | 1 || address:32                     (remove participant)
 //!         | 2 || issuer_key:32 || label         (authorise issuer)
 //!         | 3 || issuer_key:32                  (withdraw issuer)
@@ -25,6 +25,7 @@
 //!         | 5 || fingerprint:32 || reason       (reinstate certificate)
 //!         | 6 || log:32 || entries:u64 || head:32 (commit an audit log head)
 //!         | 7 || key:32 || from_height:u64      (rotate the regulator key)
+//! epoch_keys = the participant's epoch schedule: 64 compressed points
 //! label, reason = len:u32 || utf8 (≤ 128 bytes)
 //! signed   = len:u32 || command || count:u32 (≤ 8) || approval*
 //! approval = len:u32 || certificate_der || signature:64
@@ -44,7 +45,8 @@
 
 use sable_circuits::{
     encoding::{DecodeError, Reader, Writer},
-    keys::{Address, RegulatorPublicKey},
+    epoch::{EpochSchedule, EPOCH_SCHEDULE_SIZE},
+    keys::{Address, FullViewingKey, RegulatorPublicKey},
     transaction::ChainId,
 };
 
@@ -68,14 +70,25 @@ pub fn admin_domain(chain: &ChainId) -> Vec<u8> {
 }
 const MAX_TEXT: usize = 128;
 const MAX_CERT: usize = 2048;
+/// The longest command: version, nonce, op, an address, an epoch schedule and a
+/// length-prefixed text (registering a participant is the longest op).
+const MAX_COMMAND: usize = 1 + 8 + 1 + 32 + EPOCH_SCHEDULE_SIZE + 4 + MAX_TEXT;
+// A signed command with the most approvals fits the node's limit.
+const _: () = assert!(
+    4 + MAX_COMMAND + 4 + crate::params::MAX_APPROVALS * (4 + MAX_CERT + 64)
+        <= crate::block::MAX_ADMIN_BYTES
+);
 
 /// A change an operator asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AdminOp {
-    /// Register a participant address (after KYC).
+    /// Register a participant address (after KYC), with its epoch key schedule (what
+    /// its epoch view keys open, committed beside its address in the registry).
     AddParticipant {
         /// The participant's shielded address.
         address: Address,
+        /// The participant's public epoch key schedule.
+        epoch_keys: EpochSchedule,
         /// Human label (e.g. the bank's name).
         label: String,
     },
@@ -142,6 +155,19 @@ pub struct AdminCommand {
     pub op: AdminOp,
 }
 
+impl AdminOp {
+    /// Registers the participant whose full viewing key is `fvk`: its address and its
+    /// epoch schedule (what a bank hands its operators at onboarding; neither reveals
+    /// the key).
+    pub fn add_participant(fvk: &FullViewingKey, label: impl Into<String>) -> Self {
+        AdminOp::AddParticipant {
+            address: fvk.address(),
+            epoch_keys: fvk.epoch_schedule(),
+            label: label.into(),
+        }
+    }
+}
+
 /// Why an operator command is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -194,8 +220,14 @@ impl AdminCommand {
         let mut w = Writer::new();
         w.u8(ADMIN_VERSION).u64(self.nonce);
         match &self.op {
-            AdminOp::AddParticipant { address, label } => {
-                w.u8(0).bytes(&address.to_bytes());
+            AdminOp::AddParticipant {
+                address,
+                epoch_keys,
+                label,
+            } => {
+                w.u8(0)
+                    .bytes(&address.to_bytes())
+                    .bytes(&epoch_keys.to_bytes());
                 write_text(&mut w, label);
             }
             AdminOp::RemoveParticipant { address } => {
@@ -247,6 +279,7 @@ impl AdminCommand {
         let op = match r.u8("admin op")? {
             0 => AdminOp::AddParticipant {
                 address: Address::from_bytes(&r.array("address")?)?,
+                epoch_keys: EpochSchedule::from_bytes(r.bytes(EPOCH_SCHEDULE_SIZE, "epoch keys")?)?,
                 label: read_text(&mut r, "label")?,
             },
             1 => AdminOp::RemoveParticipant {
@@ -352,7 +385,7 @@ impl SignedAdminCommand {
     /// Decodes [`SignedAdminCommand::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let command = r.var_bytes("admin command", MAX_TEXT + 64)?.to_vec();
+        let command = r.var_bytes("admin command", MAX_COMMAND)?.to_vec();
         let n = r.count("operator approvals", MAX_APPROVALS)?;
         let mut approvals = Vec::with_capacity(n);
         for _ in 0..n {
@@ -448,14 +481,10 @@ mod tests {
     }
 
     fn ops() -> Vec<AdminOp> {
-        let addr = SpendingKey::random(&mut rand::rng())
-            .full_viewing_key()
-            .address();
+        let fvk = SpendingKey::random(&mut rand::rng()).full_viewing_key();
+        let addr = fvk.address();
         vec![
-            AdminOp::AddParticipant {
-                address: addr,
-                label: "Bank A".into(),
-            },
+            AdminOp::add_participant(&fvk, "Bank A"),
             AdminOp::RemoveParticipant { address: addr },
             AdminOp::AuthorizeIssuer {
                 issuer_key: [5; 32],
@@ -504,6 +533,23 @@ mod tests {
         .to_bytes();
         bad[9] = 77;
         assert!(AdminCommand::from_bytes(&bad).is_err());
+        // A registration whose schedule holds the identity, or bytes that are no point,
+        // does not decode.
+        let registration = AdminCommand {
+            nonce: 1,
+            op: ops().remove(0),
+        }
+        .to_bytes();
+        for (fill, expected) in [
+            (0x00, DecodeError::IdentityPoint("epoch public key")),
+            (0xff, DecodeError::InvalidPoint("epoch public key")),
+        ] {
+            let mut bad = registration.clone();
+            // The fifth epoch's key: after version, nonce, op and address.
+            let at = 1 + 8 + 1 + 32 + 4 * 32;
+            bad[at..at + 32].fill(fill);
+            assert_eq!(AdminCommand::from_bytes(&bad), Err(expected));
+        }
         // A rotation to the identity, or to bytes that are no point, does not decode.
         let rotation = AdminCommand {
             nonce: 1,

@@ -196,7 +196,9 @@ mod tests {
     use crate::Store;
     use ff::Field;
     use sable_circuits::{
-        keys::SpendingKey, note::NoteCommitment, registry::ParticipantRegistry,
+        keys::SpendingKey,
+        note::NoteCommitment,
+        registry::{free_slot_leaves, slot_leaves, ParticipantRegistry},
         tree::CommitmentTree,
     };
 
@@ -235,30 +237,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let mut reference = ParticipantRegistry::new();
-        let addrs: Vec<_> = (0..3)
-            .map(|_| {
-                SpendingKey::random(&mut rand::rng())
-                    .full_viewing_key()
-                    .address()
-            })
+        let fvks: Vec<_> = (0..3)
+            .map(|_| SpendingKey::random(&mut rand::rng()).full_viewing_key())
             .collect();
         let mut s = Staged::new(&store);
-        for (i, a) in addrs.iter().enumerate() {
-            assert_eq!(reference.add(a).unwrap(), i as u64);
-            REGISTRY_TREE
-                .set_leaves(&mut s, &[(i as u64, a.registry_leaf())])
-                .unwrap();
+        for (i, fvk) in fvks.iter().enumerate() {
+            let (addr, schedule) = (fvk.address(), fvk.epoch_schedule());
+            let leaves = slot_leaves(i as u64, &addr, &schedule.root());
+            assert_eq!(reference.add(&addr, schedule).unwrap(), i as u64);
+            REGISTRY_TREE.set_leaves(&mut s, &leaves).unwrap();
         }
-        reference.remove(&addrs[1]).unwrap();
+        reference.remove(&fvks[1].address()).unwrap();
         REGISTRY_TREE
-            .set_leaves(&mut s, &[(1, pallas::Base::zero())])
+            .set_leaves(&mut s, &free_slot_leaves(1))
             .unwrap();
         assert_eq!(REGISTRY_TREE.root(&s).unwrap(), reference.root().inner());
         store.commit(s).unwrap();
         let s = Staged::new(&store);
         assert_eq!(
-            REGISTRY_TREE.path::<16>(&s, 2).unwrap(),
-            reference.path(&addrs[2]).unwrap()
+            REGISTRY_TREE.path::<16>(&s, 4).unwrap(),
+            reference.membership(&fvks[2].address()).unwrap().path
         );
     }
 }

@@ -41,11 +41,17 @@ impl TxLocation {
     }
 }
 
-/// A registered participant: its slot in the registry tree and its label.
+/// A registered participant: its slot in the registry tree, its epoch schedule and its
+/// label.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistryEntry {
-    /// Leaf index in the registry tree.
+    /// Participant slot: its address leaf is registry leaf `2 · slot`, its epoch
+    /// schedule's root leaf `2 · slot + 1` ([`sable_circuits::registry`]).
     pub slot: u64,
+    /// The canonical encoding of its epoch schedule
+    /// ([`sable_circuits::epoch::EpochSchedule::to_bytes`], checked when the operator
+    /// command was decoded).
+    pub epoch_keys: Vec<u8>,
     /// The operator's label for it.
     pub label: String,
 }
@@ -53,14 +59,26 @@ pub struct RegistryEntry {
 impl RegistryEntry {
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut v = self.slot.to_le_bytes().to_vec();
+        v.extend_from_slice(&(self.epoch_keys.len() as u32).to_le_bytes());
+        v.extend_from_slice(&self.epoch_keys);
         v.extend_from_slice(self.label.as_bytes());
         v
     }
 
     pub(crate) fn from_bytes(b: &[u8]) -> Result<Self, StorageError> {
+        let slot = u64_le(b, "registry entry")?;
+        let len = b
+            .get(8..12)
+            .map(|l| u32::from_le_bytes(l.try_into().expect("4 bytes")) as usize)
+            .ok_or(StorageError::Corrupt("registry entry epoch key length"))?;
+        let epoch_keys = b
+            .get(12..12 + len)
+            .ok_or(StorageError::Corrupt("registry entry epoch keys"))?
+            .to_vec();
         Ok(RegistryEntry {
-            slot: u64_le(b, "registry entry")?,
-            label: String::from_utf8_lossy(b.get(8..).unwrap_or_default()).into_owned(),
+            slot,
+            epoch_keys,
+            label: String::from_utf8_lossy(b.get(12 + len..).unwrap_or_default()).into_owned(),
         })
     }
 }
@@ -255,10 +273,19 @@ mod tests {
         ));
         let entry = RegistryEntry {
             slot: 9,
+            epoch_keys: vec![7; 2048],
             label: "bank".into(),
         };
         assert_eq!(RegistryEntry::from_bytes(&entry.to_bytes()).unwrap(), entry);
         assert!(RegistryEntry::from_bytes(&[1, 2]).is_err());
+        assert!(matches!(
+            RegistryEntry::from_bytes(&entry.to_bytes()[..10]),
+            Err(StorageError::Corrupt("registry entry epoch key length"))
+        ));
+        assert!(matches!(
+            RegistryEntry::from_bytes(&entry.to_bytes()[..100]),
+            Err(StorageError::Corrupt("registry entry epoch keys"))
+        ));
         let rev = Revocation {
             height: 4,
             reason: "key lost".into(),

@@ -83,10 +83,11 @@ pub async fn onboard(cfg: &NodeConfig, issuer: &Issuer, banks: &[(&Bank, &str)])
         issuer_key: issuer.public(),
         label: "issuer".into(),
     }];
-    ops.extend(banks.iter().map(|(bank, label)| AdminOp::AddParticipant {
-        address: bank.address(),
-        label: (*label).into(),
-    }));
+    ops.extend(
+        banks
+            .iter()
+            .map(|(bank, label)| bank.add_participant(label)),
+    );
     operator(cfg, &mut op, ops).await;
 }
 
@@ -130,6 +131,10 @@ impl Bank {
     }
     pub fn address(&self) -> Address {
         self.sk.full_viewing_key().address()
+    }
+    /// The operator command that registers this bank (address and epoch schedule).
+    pub fn add_participant(&self, label: &str) -> AdminOp {
+        AdminOp::add_participant(&self.sk.full_viewing_key(), label)
     }
 }
 

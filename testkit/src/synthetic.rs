@@ -170,10 +170,7 @@ impl SyntheticChain {
             .enumerate()
             .map(|(i, b)| AdminCommand {
                 nonce: i as u64,
-                op: AdminOp::AddParticipant {
-                    address: b.address(),
-                    label: b.name.clone(),
-                },
+                op: AdminOp::add_participant(&b.spending_key().full_viewing_key(), &b.name),
             })
             .collect();
         admin.push(AdminCommand {
@@ -193,7 +190,11 @@ impl SyntheticChain {
             });
         }
         for b in &chain.banks {
-            chain.registry.add(&b.address()).expect("registry has room");
+            let fvk = b.spending_key().full_viewing_key();
+            chain
+                .registry
+                .add(&fvk.address(), fvk.epoch_schedule())
+                .expect("registry has room");
         }
         let names: Vec<String> = ["USD deposit token", "EUR deposit token", "Tokenised bond"]
             .iter()
@@ -335,7 +336,7 @@ impl SyntheticChain {
             fvk: fvk.clone(),
             note: note.note,
             path: self.tree.path(note.position).expect("note in the tree"),
-            registry_path: self.registry.path(&me).expect("sender registered"),
+            registry: self.registry.membership(&me).expect("sender registered"),
             split: false,
         };
         let mut b = PartBuilder::new(
@@ -358,9 +359,9 @@ impl SyntheticChain {
             OutputInfo {
                 recipient,
                 value: NoteValue(paid),
-                registry_path: self
+                registry: self
                     .registry
-                    .path(&recipient)
+                    .membership(&recipient)
                     .expect("recipient registered"),
                 memo: [0; 64],
             },
@@ -375,7 +376,7 @@ impl SyntheticChain {
             OutputInfo {
                 recipient: me,
                 value: NoteValue(kept),
-                registry_path: self.registry.path(&me).expect("sender registered"),
+                registry: self.registry.membership(&me).expect("sender registered"),
                 memo: [0; 64],
             },
             &mut r,

@@ -7,7 +7,7 @@
 //!
 //! 1. **New note.** `cm = Poseidon(V.x, V.y, v, pk.x, pk.y, rcm)` for some owner `pk`
 //!    and randomness `rcm`, and `v < 2^64`.
-//! 2. **Registry.** `Poseidon(pk)` is a leaf of the participant registry under the
+//! 2. **Registry.** `Poseidon(pk, epoch_root)` is a leaf of the participant registry under the
 //!    public `registry_root`: only registered participants receive deposits.
 //! 3. **Regulator.** The public regulator ciphertext encrypts
 //!    `(V.x, v, pk.x, 0, 0)` to the public regulator key: the same plaintext as an
@@ -31,7 +31,7 @@ use pasta_curves::pallas;
 use super::{
     constrain_point, encrypt_to_regulator,
     gadgets::{poseidon_hash, range_check_64},
-    registered, set_regulator_inputs, xy, Config,
+    registered, set_regulator_inputs, xy, Config, RegistrySlot,
 };
 use crate::{
     constants::{REGISTRY_DEPTH, REGULATOR_PLAINTEXT_LEN},
@@ -64,7 +64,9 @@ pub struct DepositWitness {
     pub(crate) pk: Value<pallas::Affine>,
     pub(crate) rcm: Value<pallas::Base>,
     pub(crate) reg_pos: Value<u64>,
+    /// The owner's registry path; its first sibling is taken from `epoch_root`.
     pub(crate) reg_path: [Value<pallas::Base>; REGISTRY_DEPTH],
+    pub(crate) epoch_root: Value<pallas::Base>,
     pub(crate) esk: Value<pallas::Base>,
     pub(crate) regulator_pk: Value<pallas::Affine>,
     /// The claim binding ([`crate::deposit::claim_binding`]), a public input.
@@ -152,8 +154,11 @@ impl plonk::Circuit<pallas::Base> for DepositWitness {
             &mut layouter,
             "owner",
             (pk_x.clone(), pk_y.clone()),
-            self.reg_pos,
-            &self.reg_path,
+            RegistrySlot {
+                pos: self.reg_pos,
+                path: &self.reg_path,
+                epoch_root: self.epoch_root,
+            },
             REGISTRY_ROOT,
         )?;
         let cm = poseidon_hash(
@@ -204,7 +209,10 @@ mod tests {
             to.full_viewing_key().address(),
             &mut rng,
         );
-        let path = w.registry.path(&to.full_viewing_key().address()).unwrap();
+        let path = w
+            .registry
+            .membership(&to.full_viewing_key().address())
+            .unwrap();
         let (witness, instance, _) = deposit_statement(
             &note,
             &path,
@@ -283,8 +291,11 @@ mod tests {
     fn an_unregistered_owner_fails() {
         let (w, i) = deposit(250);
         let mut wrong_path = w.clone();
-        wrong_path.reg_path[0] = wrong_path.reg_path[0].map(|s| s + pallas::Base::one());
+        wrong_path.reg_path[1] = wrong_path.reg_path[1].map(|s| s + pallas::Base::one());
         must_fail(&wrong_path, &i, "a wrong registry path");
+        let mut other_schedule = w.clone();
+        other_schedule.epoch_root = other_schedule.epoch_root.map(|r| r + pallas::Base::one());
+        must_fail(&other_schedule, &i, "another epoch schedule");
         let w2 = world();
         let mut outsider = w;
         outsider.pk = Value::known(w2.outsider.full_viewing_key().address().to_affine());

@@ -67,7 +67,8 @@ pub fn poseidon_hash<const L: usize>(
         RegulatorKdf,
         RegulatorPad,
         NullifierLeaf,
-        HoldingsTag
+        HoldingsTag,
+        EpochKeyLeaf
     )
 }
 
@@ -228,15 +229,25 @@ impl MerkleConfig {
                 |mut region| {
                     self.q_swap.enable(&mut region, 0)?;
                     let cur = node.copy_advice(|| "cur", &mut region, self.p, 0)?;
-                    let sib = region.assign_advice(|| "sibling", self.q, 0, || *sibling)?;
+                    let sib = match bits {
+                        PathBits::PairedLeaf(_, pair) if level == 0 => {
+                            pair.copy_advice(|| "sibling", &mut region, self.q, 0)?
+                        }
+                        _ => region.assign_advice(|| "sibling", self.q, 0, || *sibling)?,
+                    };
                     let b = match bits {
                         PathBits::Cells(cells) => {
                             cells[level].copy_advice(|| "bit", &mut region, self.p, 1)?
                         }
-                        PathBits::Position(pos) => {
+                        PathBits::Position(pos) | PathBits::PairedLeaf(pos, _) => {
                             let bit = pos.map(|p| pallas::Base::from((p >> level) & 1));
                             let bit = tamper!(Site::SwapBit(level), bit);
-                            region.assign_advice(|| "bit", self.p, 1, || bit)?
+                            let bit = region.assign_advice(|| "bit", self.p, 1, || bit)?;
+                            if level == 0 && matches!(bits, PathBits::PairedLeaf(..)) {
+                                // The leaf is the left one of its pair.
+                                region.constrain_constant(bit.cell(), pallas::Base::zero())?;
+                            }
+                            bit
                         }
                     };
                     // The gate's own formulas (a conditional swap for a boolean bit).
@@ -268,6 +279,10 @@ pub enum PathBits<'a> {
     Cells(&'a [Cell]),
     /// Witnessed from the position, one per level.
     Position(Value<u64>),
+    /// Witnessed from the position, for the left leaf of a pair whose right leaf is
+    /// the given cell: the first level's bit is 0 and its sibling that cell (a
+    /// registry address leaf beside its epoch schedule's root).
+    PairedLeaf(Value<u64>, &'a Cell),
 }
 
 /// Cells of the action gate.

@@ -17,9 +17,11 @@
 //! 4. **New note.** `cm_new = Poseidon(V.x, V.y, v_new, pk_new.x, pk_new.y, rcm_new)`.
 //! 5. **Value.** `v_old, v_new, |v_net| < 2^64`, `v_net = (1 − split) v_old − v_new`,
 //!    and `cv_net = [v_net] V + [rcv] R`.
-//! 6. **Registry.** `Poseidon(pk_old)` and `Poseidon(pk_new)` are leaves of the
-//!    participant registry under the public `registry_root`: unregistered or removed
-//!    participants can neither send nor receive.
+//! 6. **Registry.** `Poseidon(pk_old)` and `Poseidon(pk_new)` are address leaves of the
+//!    participant registry under the public `registry_root`, each beside the root of the
+//!    epoch schedule registered with it (its path's first sibling, at an even position;
+//!    [`crate::registry`]): unregistered or removed participants can neither send nor
+//!    receive, and each side opens its registered schedule ([`crate::epoch`]).
 //! 7. **Regulator.** The public regulator ciphertext `(epk, c)` encrypts
 //!    `(V.x, v_new, pk_new.x, cm_old, (1 − split) v_old)` to the public regulator key
 //!    (see [`crate::regulator`]).
@@ -229,12 +231,16 @@ pub struct ActionWitness {
     pub(crate) split: Value<bool>,
     pub(crate) salt: Value<pallas::Base>,
     pub(crate) reg_pos_old: Value<u64>,
+    /// The sender's registry path; its first sibling is taken from `epoch_root_old`.
     pub(crate) reg_path_old: [Value<pallas::Base>; REGISTRY_DEPTH],
+    pub(crate) epoch_root_old: Value<pallas::Base>,
     pub(crate) v_new: Value<u64>,
     pub(crate) pk_new: Value<pallas::Affine>,
     pub(crate) rcm_new: Value<pallas::Base>,
     pub(crate) reg_pos_new: Value<u64>,
+    /// The recipient's registry path; its first sibling is taken from `epoch_root_new`.
     pub(crate) reg_path_new: [Value<pallas::Base>; REGISTRY_DEPTH],
+    pub(crate) epoch_root_new: Value<pallas::Base>,
     pub(crate) rcv: Value<pallas::Scalar>,
     pub(crate) esk: Value<pallas::Base>,
     pub(crate) regulator_pk: Value<pallas::Affine>,
@@ -305,17 +311,30 @@ fn constrain_point(
     layouter.constrain_instance(y.cell(), primary, offsets.1)
 }
 
-/// Constrains `pk` to be a leaf of the participant registry whose root is public
-/// input `root_offset`: `Poseidon(pk.x, pk.y)` at `pos` under `path`.
+/// Where a participant sits in the registry: its slot, path and the root of the epoch
+/// schedule it was registered with (private).
+pub(crate) struct RegistrySlot<'a> {
+    pub(crate) pos: Value<u64>,
+    pub(crate) path: &'a [Value<pallas::Base>; REGISTRY_DEPTH],
+    pub(crate) epoch_root: Value<pallas::Base>,
+}
+
+/// Constrains `pk` to be an address leaf of the participant registry whose root is
+/// public input `root_offset`: `Poseidon(pk.x, pk.y)` at the slot's (even) position
+/// under its path, with `epoch_root` its first sibling. Returns the epoch root cell,
+/// bound to the registration by the path.
 fn registered(
     c: &Config,
     layouter: &mut impl Layouter<pallas::Base>,
     who: &str,
     (x, y): (Cell, Cell),
-    pos: Value<u64>,
-    path: &[Value<pallas::Base>; REGISTRY_DEPTH],
+    slot: RegistrySlot<'_>,
     root_offset: usize,
-) -> Result<(), plonk::Error> {
+) -> Result<Cell, plonk::Error> {
+    let [epoch_root] = c.add.witness(
+        layouter.namespace(|| format!("{who} epoch root")),
+        [slot.epoch_root],
+    )?;
     let leaf = poseidon_hash(
         &c.poseidon_b,
         layouter.namespace(|| format!("{who} registry leaf")),
@@ -326,10 +345,11 @@ fn registered(
         &c.poseidon_b,
         layouter.namespace(|| format!("{who} registry path")),
         leaf,
-        PathBits::Position(pos),
-        path,
+        PathBits::PairedLeaf(slot.pos, &epoch_root),
+        slot.path,
     )?;
-    layouter.constrain_instance(root.cell(), c.primary, root_offset)
+    layouter.constrain_instance(root.cell(), c.primary, root_offset)?;
+    Ok(epoch_root)
 }
 
 /// Constrains the public regulator key and ciphertext, whose public inputs start at
@@ -562,31 +582,29 @@ impl ActionWitness {
         let pk_new =
             NonIdentityPoint::new(ecc.clone(), layouter.namespace(|| "pk_new"), self.pk_new)?;
         let (pk_new_x, pk_new_y) = (pk_new.inner().x(), pk_new.inner().y());
-        for (who, x, y, pos, path) in [
+        for (who, x, y, slot) in [
             (
                 "sender",
                 pk_old_x,
                 pk_old_y,
-                self.reg_pos_old,
-                &self.reg_path_old,
+                RegistrySlot {
+                    pos: self.reg_pos_old,
+                    path: &self.reg_path_old,
+                    epoch_root: self.epoch_root_old,
+                },
             ),
             (
                 "recipient",
                 pk_new_x.clone(),
                 pk_new_y.clone(),
-                self.reg_pos_new,
-                &self.reg_path_new,
+                RegistrySlot {
+                    pos: self.reg_pos_new,
+                    path: &self.reg_path_new,
+                    epoch_root: self.epoch_root_new,
+                },
             ),
         ] {
-            registered(
-                c,
-                &mut layouter,
-                who,
-                (x, y),
-                pos,
-                path,
-                offset + REGISTRY_ROOT,
-            )?;
+            registered(c, &mut layouter, who, (x, y), slot, offset + REGISTRY_ROOT)?;
         }
 
         // New note.

@@ -35,8 +35,10 @@ pub(crate) fn world() -> World {
     let bob = SpendingKey::random(&mut rng);
     let outsider = SpendingKey::random(&mut rng);
     let mut registry = ParticipantRegistry::new();
-    registry.add(&alice.full_viewing_key().address()).unwrap();
-    registry.add(&bob.full_viewing_key().address()).unwrap();
+    for who in [&alice, &bob] {
+        let fvk = who.full_viewing_key();
+        registry.add(&fvk.address(), fvk.epoch_schedule()).unwrap();
+    }
     let mut tree = CommitmentTree::new();
     let mut notes = vec![];
     for (asset, v) in [("USD", 100u64), ("BOND", 7)] {
@@ -71,32 +73,32 @@ pub(crate) fn world() -> World {
 
 fn spend(w: &World, fvk: FullViewingKey, idx: usize, split: bool) -> SpendInfo {
     let (note, pos) = w.notes[idx];
-    let registry_path = w.registry.path(&note.owner()).unwrap_or_else(|_| {
+    let registry = w.registry.membership(&note.owner()).unwrap_or_else(|_| {
         // An unregistered owner: any path (it cannot lead to the root).
         w.registry
-            .path(&w.alice.full_viewing_key().address())
+            .membership(&w.alice.full_viewing_key().address())
             .unwrap()
     });
     SpendInfo {
         fvk,
         note,
         path: w.tree.path(pos).unwrap(),
-        registry_path,
+        registry,
         split,
     }
 }
 
 fn output(w: &World, to: &SpendingKey, value: u64) -> OutputInfo {
     let recipient = to.full_viewing_key().address();
-    let registry_path = w.registry.path(&recipient).unwrap_or_else(|_| {
+    let registry = w.registry.membership(&recipient).unwrap_or_else(|_| {
         w.registry
-            .path(&w.alice.full_viewing_key().address())
+            .membership(&w.alice.full_viewing_key().address())
             .unwrap()
     });
     OutputInfo {
         recipient,
         value: NoteValue(value),
-        registry_path,
+        registry,
         memo: [0; 64],
     }
 }
@@ -253,6 +255,19 @@ fn unregistered_or_removed_participants_fail() {
     w.registry.remove(&alice).unwrap();
     i.0[REGISTRY_ROOT] = w.registry.root().inner();
     must_fail(&c, &i, "removed sender");
+}
+
+#[test]
+fn another_epoch_schedule_than_the_registered_one_fails() {
+    // Each side's epoch root is its registry path's first sibling: claiming another
+    // schedule leads to another registry root.
+    let w = world();
+    let (mut c, i) = action(&w, 0, false, &w.bob, 60);
+    c.epoch_root_old = c.epoch_root_old.map(|r| r + pallas::Base::one());
+    must_fail(&c, &i, "sender with another epoch schedule");
+    let (mut c, i) = action(&w, 0, false, &w.bob, 60);
+    c.epoch_root_new = c.epoch_root_new.map(|r| r + pallas::Base::one());
+    must_fail(&c, &i, "recipient with another epoch schedule");
 }
 
 #[test]

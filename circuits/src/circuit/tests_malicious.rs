@@ -447,20 +447,49 @@ fn off_curve_recipient_key_fails_on_curve_alone() {
     let bad = off_curve(known(&a.pk_new));
     let c = bad.coordinates().unwrap();
     let mut registry = SparseMerkleTree::<REGISTRY_DEPTH>::new(Base::zero());
-    registry.set(0, pk_old.registry_leaf());
-    registry.set(
-        1,
-        poseidon::hash2(poseidon::HashDomain::RegistryLeaf, *c.x(), *c.y()),
-    );
-    let (old, new) = (registry.path(0), registry.path(1));
+    registry.set_many(&[
+        (0, pk_old.registry_leaf()),
+        (1, known(&a.epoch_root_old)),
+        (
+            2,
+            poseidon::hash2(poseidon::HashDomain::RegistryLeaf, *c.x(), *c.y()),
+        ),
+        (3, known(&a.epoch_root_new)),
+    ]);
+    let (old, new) = (registry.path(0), registry.path(2));
     a.pk_new = Value::known(bad);
     (a.reg_pos_old, a.reg_path_old) = (Value::known(0), old.siblings.map(Value::known));
-    (a.reg_pos_new, a.reg_path_new) = (Value::known(1), new.siblings.map(Value::known));
+    (a.reg_pos_new, a.reg_path_new) = (Value::known(2), new.siblings.map(Value::known));
     run_pair(&a, &bystander(&w), &[]).assert_fails_with(&[fails(
         ON_CURVE.0,
         ON_CURVE.1,
         "action 0/pk_new",
     )]);
+}
+
+#[test]
+fn an_address_leaf_in_the_right_half_of_its_pair_fails_the_pin() {
+    // A registry whose pair for Bob is the wrong way round (his epoch root, then his
+    // address leaf): the path from the odd position climbs to the root, and only the
+    // pinned first bit objects.
+    let w = world();
+    let (mut a, _) = payment(&w);
+    let alice = w.alice.full_viewing_key().address();
+    let bob = w.bob.full_viewing_key().address();
+    let mut registry = SparseMerkleTree::<REGISTRY_DEPTH>::new(Base::zero());
+    registry.set_many(&[
+        (0, alice.registry_leaf()),
+        (1, known(&a.epoch_root_old)),
+        (2, known(&a.epoch_root_new)),
+        (3, bob.registry_leaf()),
+    ]);
+    let (old, new) = (registry.path(0), registry.path(3));
+    (a.reg_pos_old, a.reg_path_old) = (Value::known(0), old.siblings.map(Value::known));
+    (a.reg_pos_new, a.reg_path_new) = (Value::known(3), new.siblings.map(Value::known));
+    run_pair(&a, &bystander(&w), &[]).assert_fails_with(&[
+        Expect::Permutation("action 0/recipient registry path".into()),
+        Expect::Permutation("Fixed".into()),
+    ]);
 }
 
 // The two slots.
@@ -493,7 +522,7 @@ fn deposit_of(value: u64) -> (DepositWitness, deposit::DepositInstance) {
     let mut rng = rand::rng();
     let to = w.bob.full_viewing_key().address();
     let note = Note::new(AssetId::from_name("USD"), NoteValue(value), to, &mut rng);
-    let path = w.registry.path(&to).unwrap();
+    let path = w.registry.membership(&to).unwrap();
     let (witness, instance, _) = deposit_statement(
         &note,
         &path,

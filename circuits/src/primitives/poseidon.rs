@@ -50,11 +50,14 @@ pub enum HashDomain {
     /// A proof of holdings' tag of one note `H(nk, nf, statement)`
     /// ([`crate::holdings`]).
     HoldingsTag = 9,
+    /// A leaf `H(PK_e.x, PK_e.y)` of a participant's epoch key schedule
+    /// ([`crate::epoch`]).
+    EpochKeyLeaf = 10,
 }
 
 impl HashDomain {
     /// Every domain, in tag order.
-    pub const ALL: [HashDomain; 9] = [
+    pub const ALL: [HashDomain; 10] = [
         HashDomain::NoteCommitment,
         HashDomain::Nullifier,
         HashDomain::IncomingViewingKey,
@@ -64,6 +67,7 @@ impl HashDomain {
         HashDomain::RegulatorPad,
         HashDomain::NullifierLeaf,
         HashDomain::HoldingsTag,
+        HashDomain::EpochKeyLeaf,
     ];
 
     /// The domain's tag.
@@ -210,7 +214,7 @@ mod tests {
         );
         // The tags are distinct and stable.
         let tags: Vec<u64> = HashDomain::ALL.iter().map(|d| d.tag()).collect();
-        assert_eq!(tags, (1..=9).collect::<Vec<_>>());
+        assert_eq!(tags, (1..=10).collect::<Vec<_>>());
     }
 
     /// The halo2 domain type has the native capacity element and padding.

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use sable_circuits::{asset::AssetId, transaction::Issuance};
+use sable_circuits::{asset::AssetId, epoch::EpochSchedule, transaction::Issuance};
 use sable_primitives::admin::{AdminCommand, AdminOp};
 
 use super::ledger::{AssetTag, OwnerTag};
@@ -16,6 +16,9 @@ use super::ledger::{AssetTag, OwnerTag};
 pub struct ParticipantEntry {
     /// The label the operators registered it under (e.g. the bank's name).
     pub label: String,
+    /// The epoch key schedule it was registered with: what an epoch view key it hands
+    /// out must match ([`sable_circuits::epoch::EpochViewKey::check`]).
+    pub epoch_keys: EpochSchedule,
     /// The height of the block that added it.
     pub added_at: u64,
     /// The height of the block that removed it, if removed: from the next block on it
@@ -56,7 +59,11 @@ impl Directory {
     pub fn apply_admin(&mut self, height: u64, commands: &[AdminCommand]) {
         for cmd in commands {
             match &cmd.op {
-                AdminOp::AddParticipant { address, label } => {
+                AdminOp::AddParticipant {
+                    address,
+                    epoch_keys,
+                    label,
+                } => {
                     let tag = OwnerTag::of(address);
                     let listed = self
                         .participants
@@ -67,6 +74,7 @@ impl Directory {
                             tag,
                             ParticipantEntry {
                                 label: label.clone(),
+                                epoch_keys: epoch_keys.clone(),
                                 added_at: height,
                                 removed_at: None,
                             },

@@ -469,23 +469,23 @@ impl Chain for ChainService {
         let (key, address) = convert::registry_address(request.get_ref())?;
         let store = self.store();
         let response = convert::blocking(move || {
-            let slot = store
+            let entry = store
                 .participant(&key)
                 .map_err(convert::storage)?
-                .ok_or_else(|| Status::not_found("address is not registered"))?
-                .slot;
+                .ok_or_else(|| Status::not_found("address is not registered"))?;
             let (_, path, tip) = path_at_tip::<REGISTRY_DEPTH>(
                 &store,
                 &REGISTRY_TREE,
-                slot,
+                2 * entry.slot,
                 Some(address.registry_leaf()),
                 |h| h.registry_root,
             )?;
             Ok(pb::RegistryPathResponse {
-                slot,
+                slot: entry.slot,
                 siblings: siblings(&path),
                 root: tip.registry_root.to_vec(),
                 height: tip.height,
+                epoch_keys: entry.epoch_keys,
             })
         })
         .await?;

@@ -119,10 +119,7 @@ pub async fn started(window: Duration, max_batch: usize) -> Started {
             issuer_key: issuer.public(),
             label: "issuer".into(),
         },
-        AdminOp::AddParticipant {
-            address: bank.address(),
-            label: "bank".into(),
-        },
+        bank.add_participant("bank"),
     ]
     .into_iter()
     .enumerate()

@@ -51,28 +51,20 @@ pub fn workload() -> &'static Workload {
                     label: "issuer".into(),
                 },
             ),
-            fixture.admin(
-                1,
-                AdminOp::AddParticipant {
-                    address: a.address(),
-                    label: "bank-a".into(),
-                },
-            ),
+            fixture.admin(1, a.add_participant("bank-a")),
         ];
-        let onboard_b = fixture.admin(
-            2,
-            AdminOp::AddParticipant {
-                address: b.address(),
-                label: "bank-b".into(),
-            },
-        );
+        let onboard_b = fixture.admin(2, b.add_participant("bank-b"));
         let (issuance, notes) = issuer.issue(sim::header(), "USD", a.address(), &[1_000]);
 
         // The chain's trees as they will stand after the issuance: the registry holds A
         // then B, the note tree only the issuance's notes.
         let mut registry = ParticipantRegistry::new();
-        registry.add(&a.address()).unwrap();
-        registry.add(&b.address()).unwrap();
+        registry
+            .add(&a.address(), a.sk.full_viewing_key().epoch_schedule())
+            .unwrap();
+        registry
+            .add(&b.address(), b.sk.full_viewing_key().epoch_schedule())
+            .unwrap();
         let mut tree = CommitmentTree::new();
         let positions: Vec<u64> = issuance
             .commitments()
@@ -84,13 +76,13 @@ pub fn workload() -> &'static Workload {
             fvk: a.sk.full_viewing_key(),
             note: notes[0],
             path: tree.path(positions[0]).unwrap(),
-            registry_path: registry.path(&a.address()).unwrap(),
+            registry: registry.membership(&a.address()).unwrap(),
             split: false,
         };
         let pay = OutputInfo {
             recipient: b.address(),
             value: NoteValue(300),
-            registry_path: registry.path(&b.address()).unwrap(),
+            registry: registry.membership(&b.address()).unwrap(),
             memo: [0; 64],
         };
         let mut builder = PartBuilder::new(tree.anchor(), registry.root(), fixture.regulator());
