@@ -10,9 +10,11 @@
 //! (`sable disclose`), and its check against a node by that party
 //! (`sable verify-disclosure`). A proof that the bank held at least an amount of an
 //! asset at a height, made with its full viewing key (`sable prove-holdings`), and its
-//! check against a node (`sable verify-holdings`).
-//! Will own: the rest of the bank, compliance-officer and operator commands (epoch
-//! keys, the threshold key ceremony; issue 23 §5 and the CLI issue),
+//! check against a node (`sable verify-holdings`). A key to a range of epochs of the
+//! bank's activity for an auditor (`sable keys epoch`), and its check against the
+//! schedule the chain registered for the bank (`sable keys check-epoch`).
+//! Will own: the rest of the bank, compliance-officer and operator commands (the scan
+//! with an epoch key, the threshold key ceremony; issue 23 §5 and the CLI issue),
 //! all in this one binary.
 //!
 //! Must never: link the validator's crates, keep a secret key it was not handed on the
@@ -21,6 +23,7 @@
 mod audit;
 mod connection;
 mod disclose;
+mod epoch;
 mod holdings;
 
 use clap::{Parser, Subcommand};
@@ -62,6 +65,12 @@ enum KeysCommand {
     /// Prints the full viewing key of a bank's spending key, for its compliance officer
     /// (it sees everything the bank receives and sends; it cannot spend).
     ViewingKey(disclose::ViewingKeyArgs),
+    /// Writes the key to a range of epochs of a bank's activity, for an auditor (from
+    /// the bank's full viewing key; it opens those epochs and no other).
+    Epoch(epoch::IssueArgs),
+    /// Checks an epoch key against the schedule the chain registered for the
+    /// participant it names.
+    CheckEpoch(epoch::CheckArgs),
 }
 
 #[tokio::main]
@@ -70,6 +79,8 @@ async fn main() {
     let result = match cli.command {
         Command::Audit(cmd) => audit::run(cmd).await,
         Command::Keys(KeysCommand::ViewingKey(args)) => disclose::viewing_key(args),
+        Command::Keys(KeysCommand::Epoch(args)) => epoch::issue(args),
+        Command::Keys(KeysCommand::CheckEpoch(args)) => epoch::check(args).await,
         Command::Disclose(args) => disclose::disclose(args).await,
         Command::VerifyDisclosure(args) => disclose::verify(args).await,
         Command::ProveHoldings(args) => holdings::prove(args).await,

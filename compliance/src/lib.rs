@@ -16,10 +16,13 @@
 //! held at least an amount of an asset at a height, made from its full viewing key
 //! and handed to a named third party, and their check against a node's header or the
 //! roots settled on Ethereum ([`holdings`]). What a third party keeps of the packages
-//! it accepted ([`recipient`]).
+//! it accepted ([`recipient`]). A bank's epoch view key for an auditor, as a file naming
+//! the participant, and its check against the schedule the chain registered for it
+//! ([`epoch_key`]). The desk that checks packages for the node's compliance service
+//! ([`desk`]).
 //! The design of the rest is in `docs/compliance.md`.
 //!
-//! Will own: epoch keys and the compliance gRPC
+//! Will own: the scan with an epoch key, and the rest of the compliance gRPC
 //! services. Policies that decide what the chain accepts are the validator's
 //! (`sable_execution::policy`); this crate only reads their log. Built on the
 //! participants' side (`sable-client`, `sable-circuits`), never on the validator's
@@ -33,6 +36,7 @@
 pub mod audit;
 pub mod desk;
 pub mod disclose;
+pub mod epoch_key;
 pub mod holdings;
 pub mod recipient;
 pub mod report;
