@@ -13,8 +13,34 @@ if quiet:
         if a and str(a[0]).startswith("cycles, non-test") and a[1] != "none":
             _print(src, *a, **k)
 def strip(text):
-    text = re.sub(r'//[^\n]*', '', text)
-    return re.sub(r'/\*.*?\*/', '', text, flags=re.S)
+    """The code without comments and without the contents of string and character
+    literals (so a `{` or `crate::` inside one counts for nothing)."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c, nxt = text[i], text[i + 1:i + 2]
+        if c == '/' and nxt == '/':
+            while i < n and text[i] != '\n':
+                i += 1
+        elif c == '/' and nxt == '*':
+            end = text.find('*/', i + 2)
+            i = n if end < 0 else end + 2
+        elif c == 'r' and re.match(r'r#*"', text[i:i + 8]) and not (i and (text[i - 1].isalnum() or text[i - 1] == '_')):
+            hashes = re.match(r'r(#*)"', text[i:]).group(1)
+            end = text.find('"' + hashes, i + 2 + len(hashes))
+            out.append('""'); i = n if end < 0 else end + 1 + len(hashes)
+        elif c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == '\\' else 1
+            out.append('""'); i += 1
+        elif c == "'" and (nxt == '\\' or text[i + 2:i + 3] == "'"):
+            end = text.find("'", i + 2 if nxt == '\\' else i + 1)
+            while nxt == '\\' and end > 0 and text[end - 1] == '\\' and text[end - 2] != '\\':
+                end = text.find("'", end + 1)
+            out.append("''"); i = n if end < 0 else end + 1
+        else:
+            out.append(c); i += 1
+    return ''.join(out)
 def block_end(text, i):
     depth = 1
     while depth:
