@@ -595,9 +595,12 @@ mod tests {
             refused([good.clone(), vec![0]].concat()),
             EpochKeyError::Decode(DecodeError::TrailingBytes(1))
         ));
-        let mut v = good.clone();
-        v[1] = 0;
-        assert!(matches!(refused(v), EpochKeyError::NotACover(_)));
+        // No nodes, or more than any range needs (refused before anything is read).
+        for count in [0, 13, 255] {
+            let mut v = good.clone();
+            v[1] = count;
+            assert!(matches!(refused(v), EpochKeyError::NotACover(_)), "{count}");
+        }
         // A node below the leaves, or past its level's width.
         let mut v = good.clone();
         v[2] = 7;
